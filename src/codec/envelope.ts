@@ -1,0 +1,67 @@
+import { checkActorId, checkActorTypeName } from "../actor/names.js";
+import { BadRequestError, type WireError, errorToWire } from "../errors.js";
+
+/**
+ * The one envelope on the wire. A request names an actor and carries a message; a response is
+ * `{ok: true, reply}` or `{ok: false, error: {code, message}}`. The ingress contract
+ * (`shoal.<cluster>.ask`) is exactly this in JSON, or MessagePack with the header
+ * `Content-Type: application/msgpack`.
+ */
+export interface RequestEnvelope {
+  type: string;
+  id: string;
+  msg: unknown;
+  /** Optional per-request deadline in ms (1 … {@link MAX_TIMEOUT_MS}). */
+  timeoutMs?: number;
+}
+
+export type ResponseEnvelope = { ok: true; reply: unknown } | { ok: false; error: WireError };
+
+export type Envelope = RequestEnvelope | ResponseEnvelope;
+
+export const MAX_TIMEOUT_MS = 120_000;
+
+const requestFields = new Set(["type", "id", "msg", "timeoutMs"]);
+
+/** Checks a decoded request: an object with a hosted-looking type, a valid id and a message. */
+export function parseRequest(value: unknown): RequestEnvelope {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new BadRequestError('request must be an object {"type", "id", "msg"}');
+  }
+  const v = value as Record<string, unknown>;
+  for (const k of Object.keys(v)) {
+    if (!requestFields.has(k)) throw new BadRequestError(`unexpected field ${JSON.stringify(k.slice(0, 50))} in request`);
+  }
+  const type = checkActorTypeName(v.type);
+  const id = checkActorId(v.id);
+  if (!("msg" in v) || v.msg === undefined) throw new BadRequestError('request has no "msg"', { details: { field: "msg" } });
+  const req: RequestEnvelope = { type, id, msg: v.msg };
+  if (v.timeoutMs !== undefined) {
+    const t = v.timeoutMs;
+    if (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > MAX_TIMEOUT_MS) {
+      throw new BadRequestError(`timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`, { details: { field: "timeoutMs" } });
+    }
+    req.timeoutMs = t;
+  }
+  return req;
+}
+
+export function okResponse(reply: unknown): ResponseEnvelope {
+  return { ok: true, reply: reply === undefined ? null : reply };
+}
+
+export function errorResponse(err: unknown): ResponseEnvelope {
+  return { ok: false, error: errorToWire(err) };
+}
+
+/** Checks a decoded response (what a client reads back). */
+export function parseResponse(value: unknown): ResponseEnvelope {
+  if (typeof value !== "object" || value === null) throw new BadRequestError("response must be an object");
+  const v = value as Record<string, unknown>;
+  if (v.ok === true) return { ok: true, reply: v.reply };
+  if (v.ok === false && typeof v.error === "object" && v.error !== null) {
+    const e = v.error as Record<string, unknown>;
+    if (typeof e.code === "string" && typeof e.message === "string") return { ok: false, error: e as unknown as WireError };
+  }
+  throw new BadRequestError("malformed response envelope");
+}

@@ -1,0 +1,55 @@
+import { Decoder, Encoder } from "@msgpack/msgpack";
+import { BadRequestError, ShoalError } from "../errors.js";
+import { checkDecoded, checkSize } from "./check.js";
+import { type DecodeLimits, defaultDecodeLimits, forbiddenKeys, resolveLimits } from "./limits.js";
+
+/**
+ * MessagePack codec with decode limits. Length limits are enforced by the decoder while it
+ * reads (so a forged length header never allocates), depth and forbidden keys by a walk of the
+ * result. Encoders and decoders are reused: they keep their buffers between calls.
+ */
+export class MsgpackCodec {
+  readonly limits: DecodeLimits;
+  private readonly encoder = new Encoder({ ignoreUndefined: true });
+  private readonly decoder: Decoder;
+
+  constructor(limits?: Partial<DecodeLimits>) {
+    this.limits = resolveLimits(limits);
+    this.decoder = new Decoder({
+      maxStrLength: this.limits.maxStringLength,
+      maxBinLength: this.limits.maxBinaryLength,
+      maxArrayLength: this.limits.maxArrayLength,
+      maxMapLength: this.limits.maxMapLength,
+      maxExtLength: this.limits.maxBinaryLength,
+      // Map keys other than strings and numbers would need a Map; we only accept string keys.
+      mapKeyConverter: (key: unknown) => {
+        if (typeof key !== "string") throw new BadRequestError("map keys must be strings");
+        if (forbiddenKeys.has(key)) {
+          throw new BadRequestError(`forbidden key ${JSON.stringify(key)} in payload`, { details: { key } });
+        }
+        return key;
+      },
+    });
+  }
+
+  encode(value: unknown): Uint8Array {
+    return this.encoder.encode(value);
+  }
+
+  /** Decodes one MessagePack value; anything wrong with the bytes is a BAD_REQUEST. */
+  decode(bytes: Uint8Array): unknown {
+    checkSize(bytes, this.limits);
+    let value: unknown;
+    try {
+      value = this.decoder.decode(bytes);
+    } catch (err) {
+      if (ShoalError.is(err)) throw err;
+      throw new BadRequestError(`malformed MessagePack: ${(err as Error).message}`, { cause: err });
+    }
+    checkDecoded(value, this.limits);
+    return value;
+  }
+}
+
+/** A shared codec with the default limits. */
+export const msgpack = new MsgpackCodec(defaultDecodeLimits);

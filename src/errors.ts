@@ -1,0 +1,176 @@
+/**
+ * Typed errors with stable codes. Every error that can cross a process boundary is a
+ * {@link ShoalError}: it carries a `code` that clients match on, survives a round trip
+ * through the codec ({@link errorToWire} / {@link errorFromWire}), and keeps its `cause`
+ * locally (causes never go on the wire: they may hold internals).
+ */
+
+/** Stable error codes. Clients in any language match on these strings. */
+export const ErrorCode = {
+  /** Malformed, oversized or otherwise invalid request (bad JSON, bad id, failed validation). */
+  BAD_REQUEST: "BAD_REQUEST",
+  /** The actor type named in the request is not hosted by this cluster. */
+  UNKNOWN_ACTOR_TYPE: "UNKNOWN_ACTOR_TYPE",
+  /** The actor refused the message on domain grounds (e.g. insufficient funds). State unchanged. */
+  REJECTED: "REJECTED",
+  /** A mailbox or queue is full; retry later. */
+  OVERLOADED: "OVERLOADED",
+  /** No answer within the deadline. The message may or may not have been applied. */
+  TIMEOUT: "TIMEOUT",
+  /** Optimistic concurrency failed: the event store holds a newer version than the writer expected. */
+  CONFLICT: "CONFLICT",
+  /** The shard of this actor is owned by another node (or no node, mid-rebalance). */
+  ACTOR_MOVED: "ACTOR_MOVED",
+  /** This node is shutting down or the runtime is stopped. */
+  UNAVAILABLE: "UNAVAILABLE",
+  /** A bug or an unexpected failure inside the node. */
+  INTERNAL: "INTERNAL",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The form of an error on the wire: `{"code": "...", "message": "...", "details"?: {...}}`. */
+export interface WireError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** Base class of every Shoal error. `details` must be plain, codec-safe data. */
+export class ShoalError extends Error {
+  override name = "ShoalError";
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: ShoalErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options?.details;
+  }
+
+  /** True when `err` is a ShoalError, optionally of the given code. Works across module copies. */
+  static is(err: unknown, code?: ErrorCode): err is ShoalError {
+    if (!(err instanceof Error)) return false;
+    const c = (err as unknown as { code?: unknown }).code;
+    if (typeof c !== "string" || !isErrorCode(c)) return false;
+    return code === undefined || c === code;
+  }
+}
+
+/** Options every Shoal error takes: a local `cause` and codec-safe `details`. */
+export interface ShoalErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+export class BadRequestError extends ShoalError {
+  override name = "BadRequestError";
+  constructor(message: string, options?: ShoalErrorOptions) {
+    super(ErrorCode.BAD_REQUEST, message, options);
+  }
+}
+
+export class UnknownActorTypeError extends ShoalError {
+  override name = "UnknownActorTypeError";
+  constructor(message: string, options?: ShoalErrorOptions) {
+    super(ErrorCode.UNKNOWN_ACTOR_TYPE, message, options);
+  }
+}
+
+export class RejectedError extends ShoalError {
+  override name = "RejectedError";
+  constructor(message: string, options?: ShoalErrorOptions) {
+    super(ErrorCode.REJECTED, message, options);
+  }
+}
+
+export class OverloadedError extends ShoalError {
+  override name = "OverloadedError";
+  constructor(message: string, options?: ShoalErrorOptions) {
+    super(ErrorCode.OVERLOADED, message, options);
+  }
+}
+
+export class TimeoutError extends ShoalError {
+  override name = "TimeoutError";
+  constructor(message: string, options?: ShoalErrorOptions) {
+    super(ErrorCode.TIMEOUT, message, options);
+  }
+}
+
+export class ConflictError extends ShoalError {
+  override name = "ConflictError";
+  constructor(message: string, options?: ShoalErrorOptions) {
+    super(ErrorCode.CONFLICT, message, options);
+  }
+}
+
+export class ActorMovedError extends ShoalError {
+  override name = "ActorMovedError";
+  constructor(message: string, options?: ShoalErrorOptions) {
+    super(ErrorCode.ACTOR_MOVED, message, options);
+  }
+}
+
+export class UnavailableError extends ShoalError {
+  override name = "UnavailableError";
+  constructor(message: string, options?: ShoalErrorOptions) {
+    super(ErrorCode.UNAVAILABLE, message, options);
+  }
+}
+
+export class InternalError extends ShoalError {
+  override name = "InternalError";
+  constructor(message: string, options?: ShoalErrorOptions) {
+    super(ErrorCode.INTERNAL, message, options);
+  }
+}
+
+/** The error for a request naming a type the node does not host. */
+export function unknownActorType(type: string): UnknownActorTypeError {
+  const shown = type.slice(0, 100);
+  return new UnknownActorTypeError(`unknown actor type ${JSON.stringify(shown)}`, { details: { type: shown } });
+}
+
+const byCode: Record<ErrorCode, new (message: string, options?: ShoalErrorOptions) => ShoalError> = {
+  BAD_REQUEST: BadRequestError,
+  UNKNOWN_ACTOR_TYPE: UnknownActorTypeError,
+  REJECTED: RejectedError,
+  OVERLOADED: OverloadedError,
+  TIMEOUT: TimeoutError,
+  CONFLICT: ConflictError,
+  ACTOR_MOVED: ActorMovedError,
+  UNAVAILABLE: UnavailableError,
+  INTERNAL: InternalError,
+};
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.prototype.hasOwnProperty.call(ErrorCode, code);
+}
+
+/**
+ * Turns any thrown value into its wire form. Non-Shoal errors become INTERNAL with a generic
+ * message: stack traces and internal messages of foreign errors never leave the node.
+ */
+export function errorToWire(err: unknown): WireError {
+  if (ShoalError.is(err)) {
+    const wire: WireError = { code: err.code, message: err.message };
+    if (err.details !== undefined) wire.details = err.details;
+    return wire;
+  }
+  return { code: ErrorCode.INTERNAL, message: "internal error" };
+}
+
+/** Rebuilds the typed error from its wire form; an unknown code becomes INTERNAL (keeping the text). */
+export function errorFromWire(wire: unknown): ShoalError {
+  if (typeof wire !== "object" || wire === null) {
+    return new InternalError("malformed error on the wire");
+  }
+  const w = wire as Partial<WireError>;
+  const message = typeof w.message === "string" ? w.message : "error";
+  const details =
+    typeof w.details === "object" && w.details !== null && !Array.isArray(w.details) ? w.details : undefined;
+  if (typeof w.code === "string" && isErrorCode(w.code)) {
+    return new byCode[w.code](message, details === undefined ? undefined : { details });
+  }
+  return new InternalError(`${String(w.code ?? "UNKNOWN")}: ${message}`, details === undefined ? undefined : { details });
+}

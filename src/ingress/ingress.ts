@@ -1,0 +1,100 @@
+import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { decodeJson, encodeJson } from "../codec/json.js";
+import { type DecodeLimits, defaultDecodeLimits } from "../codec/limits.js";
+import { MsgpackCodec } from "../codec/msgpack.js";
+import { errorResponse, okResponse, parseRequest, type ResponseEnvelope } from "../codec/envelope.js";
+import { ShoalError } from "../errors.js";
+import { type Logger, silentLogger } from "../log.js";
+import { clusterSubjects, MSGPACK_CONTENT_TYPE } from "./subjects.js";
+
+/** Whatever answers asks: the runtime on one node, the router in a cluster. */
+export interface Asker {
+  ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown>;
+}
+
+export interface IngressOptions {
+  nc: NatsConnection;
+  cluster: string;
+  asker: Asker;
+  logger?: Logger;
+  limits?: DecodeLimits;
+}
+
+/**
+ * Serves `shoal.<cluster>.ask` for any NATS client, in one queue group across the nodes.
+ * Every request gets exactly one reply in the format it came in (JSON by default); nothing a
+ * client sends can throw out of the handler.
+ */
+export class Ingress {
+  private readonly sub: Subscription;
+  private readonly log: Logger;
+  private readonly codec: MsgpackCodec;
+  private readonly limits: DecodeLimits;
+  private inflight = 0;
+
+  constructor(private readonly opts: IngressOptions) {
+    this.log = opts.logger ?? silentLogger;
+    this.limits = opts.limits ?? defaultDecodeLimits;
+    this.codec = new MsgpackCodec(this.limits);
+    const s = clusterSubjects(opts.cluster);
+    this.sub = opts.nc.subscribe(s.ask, { queue: s.askQueue, callback: (err, msg) => this.onMessage(err, msg) });
+  }
+
+  /** Requests being answered right now. */
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  /** Stops taking requests (in-flight ones still get their reply). */
+  async stop(): Promise<void> {
+    await this.sub.drain();
+  }
+
+  private onMessage(err: Error | null, msg: Msg): void {
+    if (err !== null) {
+      this.log.warn({ err }, "ingress subscription error");
+      return;
+    }
+    const msgpack = msg.headers?.get("Content-Type") === MSGPACK_CONTENT_TYPE;
+    let request;
+    try {
+      request = parseRequest(msgpack ? this.codec.decode(msg.data) : decodeJson(msg.data, this.limits));
+    } catch (e) {
+      this.respond(msg, msgpack, errorResponse(e));
+      return;
+    }
+    if (!msg.reply) {
+      this.log.debug({ type: request.type }, "ingress request without reply subject dropped");
+      return;
+    }
+    this.inflight++;
+    this.opts.asker.ask(request.type, request.id, request.msg, { timeout: request.timeoutMs }).then(
+      (reply) => {
+        this.inflight--;
+        this.respond(msg, msgpack, okResponse(reply));
+      },
+      (e: unknown) => {
+        this.inflight--;
+        if (!ShoalError.is(e)) this.log.error({ err: e, type: request.type }, "ask failed unexpectedly");
+        this.respond(msg, msgpack, errorResponse(e));
+      },
+    );
+  }
+
+  private respond(msg: Msg, msgpack: boolean, body: ResponseEnvelope): void {
+    if (!msg.reply) return;
+    try {
+      if (msgpack) {
+        const h = natsHeaders();
+        h.set("Content-Type", MSGPACK_CONTENT_TYPE);
+        msg.respond(this.codec.encode(body), { headers: h });
+      } else {
+        msg.respond(encodeJson(body));
+      }
+    } catch (e) {
+      // A reply we cannot encode (a reply value JSON cannot hold) still gets an answer.
+      this.log.error({ err: e }, "could not encode a reply");
+      msg.respond(encodeJson(errorResponse(e)));
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import type { ActorDefinition, EventSourcedActor, InMemoryActor, TurnContext } from "../actor/define.js";
+import type { ActorKey, EventStore } from "../store/types.js";
+
+/** An actor's live state inside an activation. */
+export interface Live {
+  state: unknown;
+  version: number;
+}
+
+/** The outcome of one turn: the state after it and the reply. */
+export interface TurnResult {
+  state: unknown;
+  version: number;
+  reply: unknown;
+  /** Events persisted by this turn (0 for queries and in-memory actors). */
+  persisted: number;
+}
+
+/**
+ * How the runtime drives one kind of actor. Both kinds look the same to the mailbox loop:
+ * load, turn, and capture/restore for handoff. A turn returns synchronously when it can, so a
+ * query on a warm actor costs no promise hop.
+ */
+export interface Behavior {
+  readonly def: ActorDefinition;
+  load(key: ActorKey): Live | Promise<Live>;
+  turn(key: ActorKey, live: Live, msg: unknown, ctx: TurnContext): TurnResult | Promise<TurnResult>;
+  /** Codec-safe form of the state, for handoff. */
+  capture(live: Live): unknown;
+  /** Inverse of capture. */
+  restore(data: unknown): unknown;
+  /** Called after a turn that persisted events (snapshots). Never throws. */
+  afterPersist?(key: ActorKey, live: Live, previousVersion: number): void;
+}
+
+export function behaviorOf(def: ActorDefinition, store: EventStore, onError: (err: unknown) => void): Behavior {
+  return def.kind === "event-sourced" ? eventSourced(def, store, onError) : inMemory(def);
+}
+
+function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: unknown) => void): Behavior {
+  const complete = (live: Live, reply: unknown, events: readonly unknown[], version: number): TurnResult => {
+    let state = live.state;
+    for (const e of events) state = def.evolve(state, e);
+    return { state, version, reply, persisted: events.length };
+  };
+  return {
+    def,
+    async load(key) {
+      const journal = await store.load(key);
+      let state = journal.snapshot === undefined ? def.initialState(key.id) : def.snapshot.fromData(journal.snapshot.state);
+      for (const e of journal.events) state = def.evolve(state, e.event);
+      return { state, version: journal.version };
+    },
+    turn(key, live, msg, ctx) {
+      const decided = def.handle(live.state as Readonly<unknown>, msg, ctx);
+      const finish = (d: { events?: readonly unknown[]; reply: unknown }): TurnResult | Promise<TurnResult> => {
+        const events = d.events ?? [];
+        if (events.length === 0) return { state: live.state, version: live.version, reply: d.reply, persisted: 0 };
+        return store.append(key, events, live.version).then((v) => complete(live, d.reply, events, v));
+      };
+      return decided instanceof Promise ? decided.then(finish) : finish(decided);
+    },
+    capture: (live) => def.snapshot.toData(live.state),
+    restore: (data) => def.snapshot.fromData(data),
+    afterPersist(key, live, previousVersion) {
+      const every = def.snapshotEvery;
+      if (every === 0 || Math.floor(live.version / every) === Math.floor(previousVersion / every)) return;
+      let data: unknown;
+      try {
+        data = def.snapshot.toData(live.state);
+      } catch (err) {
+        onError(err);
+        return;
+      }
+      store.saveSnapshot(key, { version: live.version, state: data }).catch(onError);
+    },
+  };
+}
+
+function inMemory(def: InMemoryActor): Behavior {
+  const finish = (live: Live, t: { state: unknown; reply: unknown }): TurnResult => ({
+    state: t.state,
+    version: live.version + 1,
+    reply: t.reply,
+    persisted: 0,
+  });
+  return {
+    def,
+    load: (key) => ({ state: def.initialState(key.id), version: 0 }),
+    turn(_key, live, msg, ctx) {
+      const t = def.handle(live.state, msg, ctx);
+      return t instanceof Promise ? t.then((r) => finish(live, r)) : finish(live, t);
+    },
+    capture: (live) => def.serialize(live.state),
+    restore: (data) => def.deserialize(data),
+  };
+}

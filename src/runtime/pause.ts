@@ -1,0 +1,95 @@
+import type { Activation } from "./activation.js";
+import type { Pending } from "./pending.js";
+
+/** An active actor's state as captured for handoff. */
+export interface CapturedActor {
+  readonly type: string;
+  readonly id: string;
+  readonly version: number;
+  /** Codec-safe state (the actor type's snapshot / serialize form). */
+  readonly state: unknown;
+}
+
+/** What a pause needs from the runtime that created it. */
+export interface PauseHost {
+  matchingActivations(selector: Selector): Activation[];
+  endPause(group: PausedGroup): void;
+  redispatch(p: Pending): void;
+  forget(activation: Activation): void;
+}
+
+export type Selector = (type: string, id: string) => boolean;
+
+/**
+ * A set of actors (a shard, for the migration coordinator) whose turns are stopped. While the
+ * group exists, new messages for matching actors are buffered here in arrival order instead of
+ * running. The group ends exactly once: {@link resume} (serve here again, replaying the
+ * buffer) or {@link release} (the actors leave this node; the caller forwards the buffer).
+ */
+export class PausedGroup {
+  private readonly pending: Pending[] = [];
+  private activations: Activation[] = [];
+  private ended = false;
+
+  constructor(
+    readonly selector: Selector,
+    private readonly host: PauseHost,
+  ) {}
+
+  /** @internal Called by the runtime: stop matching actors and take their queued messages. */
+  async begin(): Promise<void> {
+    this.activations = this.host.matchingActivations(this.selector);
+    for (const a of this.activations) {
+      a.paused = true;
+      for (const p of a.mailbox.drain()) this.pending.push(p);
+    }
+    await Promise.all(this.activations.map((a) => a.whenIdle()));
+    this.pending.sort((x, y) => x.seq - y.seq);
+  }
+
+  matches(type: string, id: string): boolean {
+    return this.selector(type, id);
+  }
+
+  /** @internal A message that arrived while paused. */
+  buffer(p: Pending): void {
+    this.pending.push(p);
+  }
+
+  /** Messages waiting, oldest first (answered ones left out). */
+  get buffered(): readonly Pending[] {
+    return this.pending.filter((p) => !p.settled);
+  }
+
+  /** State and version of every loaded actor in the group; no turn runs meanwhile. */
+  capture(): CapturedActor[] {
+    const out: CapturedActor[] = [];
+    for (const a of this.activations) {
+      if (a.live === undefined) continue;
+      out.push({ type: a.key.type, id: a.key.id, version: a.live.version, state: a.behavior.capture(a.live) });
+    }
+    return out;
+  }
+
+  /** Serve here again: unpause and run the buffered messages in arrival order. */
+  resume(): void {
+    if (!this.end()) return;
+    for (const a of this.activations) a.paused = false;
+    for (const p of this.pending) if (!p.settled) this.host.redispatch(p);
+    for (const a of this.activations) a.kick();
+  }
+
+  /** The actors leave this node: drop them and hand back the buffered messages, oldest first. */
+  release(): Pending[] {
+    if (!this.end()) return [];
+    for (const a of this.activations) this.host.forget(a);
+    return this.pending.filter((p) => !p.settled);
+  }
+
+  private end(): boolean {
+    if (this.ended) return false;
+    this.ended = true;
+    this.host.endPause(this);
+    return true;
+  }
+}

@@ -1,0 +1,273 @@
+import type { ActorDefinition, MessageOf, ReplyOf } from "../actor/define.js";
+import { checkActorId } from "../actor/names.js";
+import { type Clock, type TimerHandle, systemClock } from "../clock.js";
+import { BadRequestError, ConflictError, OverloadedError, ShoalError, UnavailableError, unknownActorType } from "../errors.js";
+import { type Logger, silentLogger } from "../log.js";
+import type { EventStore } from "../store/types.js";
+import { Activation, type ActivationHost } from "./activation.js";
+import { type Behavior, behaviorOf } from "./behavior.js";
+import { Deadlines } from "./deadlines.js";
+import { PausedGroup, type PauseHost, type Selector } from "./pause.js";
+import { Pending } from "./pending.js";
+
+export interface RuntimeOptions {
+  /** This node's id: the `node` a turn sees in its context. */
+  nodeId: string;
+  /** Where event-sourced actors persist. */
+  store: EventStore;
+  /** Actor types hosted here. More can be added with {@link Runtime.register}. */
+  actors?: readonly ActorDefinition[];
+  clock?: Clock;
+  logger?: Logger;
+  /** Default mailbox bound per actor (an actor type may set its own). Default 1000. */
+  mailboxCapacity?: number;
+  /** Default ask timeout in ms. Default 10 000. */
+  askTimeout?: number;
+  /** Idle time before an event-sourced actor is passivated, unless its type says otherwise. Default 5 min. */
+  passivateAfter?: number;
+  /** How often idle actors are looked for. Default 10 s. */
+  passivationInterval?: number;
+}
+
+export interface AskOptions {
+  /** Milliseconds until the ask fails with TIMEOUT. */
+  timeout?: number;
+}
+
+export interface RuntimeStats {
+  activeActors: number;
+  mailboxDepth: number;
+  pausedGroups: number;
+}
+
+const keyOf = (type: string, id: string): string => `${type}\u0000${id}`;
+
+/**
+ * The actors of one node: activation on first message, one mailbox per actor, one turn at a
+ * time, bounded mailboxes, passivation when idle, and pause / capture / resume / release for
+ * the migration coordinator. Input is checked before it is queued: an unknown type, a bad id
+ * or a message the type's `validate` refuses is a BAD_REQUEST that changes nothing.
+ */
+export class Runtime implements ActivationHost, PauseHost {
+  readonly nodeId: string;
+  readonly clock: Clock;
+  private readonly store: EventStore;
+  private readonly log: Logger;
+  private readonly behaviors = new Map<string, Behavior>();
+  private readonly activations = new Map<string, Activation>();
+  private readonly pauses = new Set<PausedGroup>();
+  private readonly deadlines: Deadlines;
+  private readonly mailboxCapacity: number;
+  private readonly askTimeout: number;
+  private readonly passivateAfter: number;
+  private readonly passivationInterval: number;
+  private sweepTimer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(opts: RuntimeOptions) {
+    this.nodeId = opts.nodeId;
+    this.store = opts.store;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? silentLogger;
+    this.mailboxCapacity = opts.mailboxCapacity ?? 1000;
+    this.askTimeout = opts.askTimeout ?? 10_000;
+    this.passivateAfter = opts.passivateAfter ?? 5 * 60_000;
+    this.passivationInterval = opts.passivationInterval ?? 10_000;
+    this.deadlines = new Deadlines(this.clock);
+    for (const def of opts.actors ?? []) this.register(def);
+    this.armSweep();
+  }
+
+  /** Hosts another actor type. Registering a second type with the same name is an error. */
+  register(def: ActorDefinition): void {
+    if (this.behaviors.has(def.type)) throw new TypeError(`actor type ${def.type} is already registered`);
+    this.behaviors.set(def.type, behaviorOf(def, this.store, (err) => this.log.warn({ err }, "snapshot failed")));
+  }
+
+  /** Names of the hosted actor types. */
+  get types(): string[] {
+    return [...this.behaviors.keys()];
+  }
+
+  hosts(type: string): boolean {
+    return this.behaviors.has(type);
+  }
+
+  /** Sends a message and waits for the reply. Bad input rejects with BAD_REQUEST / UNKNOWN_ACTOR_TYPE. */
+  ask<A extends ActorDefinition>(actor: A, id: string, msg: MessageOf<A>, opts?: AskOptions): Promise<ReplyOf<A>>;
+  ask(type: string, id: string, msg: unknown, opts?: AskOptions): Promise<unknown>;
+  ask(actor: string | ActorDefinition, id: string, msg: unknown, opts?: AskOptions): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.submit(typeof actor === "string" ? actor : actor.type, id, msg, opts?.timeout, resolve, reject);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  }
+
+  /**
+   * Sends a message without waiting for the turn. Throws at once on bad input or a full
+   * mailbox; a failure of the turn itself is only logged.
+   */
+  tell(actor: string | ActorDefinition, id: string, msg: unknown): void {
+    const type = typeof actor === "string" ? actor : actor.type;
+    this.submit(type, id, msg, undefined, noop, (err) => {
+      if (!ShoalError.is(err)) this.log.warn({ err, type }, "tell failed");
+    });
+  }
+
+  /**
+   * Stops the turns of every actor matching `selector` and buffers their new messages. Resolves
+   * once in-flight turns have finished; the group then captures state and ends in resume or release.
+   */
+  async pause(selector: Selector): Promise<PausedGroup> {
+    const group = new PausedGroup(selector, this);
+    this.pauses.add(group);
+    await group.begin();
+    return group;
+  }
+
+  /**
+   * Activates an actor with state handed over from another node (the inverse of capture).
+   * Fails when the actor is already active here.
+   */
+  adopt(type: string, id: string, version: number, state: unknown): void {
+    const behavior = this.behaviorFor(type);
+    const k = keyOf(type, id);
+    if (this.activations.has(k)) throw new ConflictError(`${type}/${id} is already active on this node`);
+    this.activations.set(k, new Activation({ type, id }, behavior, this, { state: behavior.restore(state), version }));
+  }
+
+  /** Whether an actor is in memory here (for tests and status). */
+  isActive(type: string, id: string): boolean {
+    return this.activations.has(keyOf(type, id));
+  }
+
+  stats(): RuntimeStats {
+    let depth = 0;
+    for (const a of this.activations.values()) depth += a.mailbox.length;
+    return { activeActors: this.activations.size, mailboxDepth: depth, pausedGroups: this.pauses.size };
+  }
+
+  /** Refuses new messages, lets in-flight turns finish, fails what is still queued with UNAVAILABLE. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.sweepTimer?.cancel();
+    const closing = new UnavailableError("the runtime is stopping");
+    for (const a of this.activations.values()) {
+      a.paused = true;
+      for (const p of a.mailbox.drain()) p.reject(closing);
+    }
+    for (const g of [...this.pauses]) for (const p of g.release()) p.reject(closing);
+    await Promise.all([...this.activations.values()].map((a) => a.whenIdle()));
+    this.activations.clear();
+    this.deadlines.close();
+  }
+
+  // ---- ActivationHost / PauseHost -------------------------------------------------------
+
+  loadFailed(activation: Activation, err: unknown): void {
+    this.log.warn({ err, type: activation.key.type }, "activation failed to load");
+    this.forget(activation);
+  }
+
+  turnFailed(activation: Activation, err: unknown): void {
+    if (!ShoalError.is(err)) this.log.error({ err, type: activation.key.type }, "turn failed");
+  }
+
+  matchingActivations(selector: Selector): Activation[] {
+    return [...this.activations.values()].filter((a) => selector(a.key.type, a.key.id));
+  }
+
+  endPause(group: PausedGroup): void {
+    this.pauses.delete(group);
+  }
+
+  redispatch(p: Pending): void {
+    try {
+      this.dispatch(p);
+    } catch (err) {
+      p.reject(err);
+    }
+  }
+
+  forget(activation: Activation): void {
+    const k = keyOf(activation.key.type, activation.key.id);
+    if (this.activations.get(k) === activation) this.activations.delete(k);
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  private behaviorFor(type: string): Behavior {
+    const behavior = this.behaviors.get(type);
+    if (behavior === undefined) throw unknownActorType(type);
+    return behavior;
+  }
+
+  private submit(
+    type: string,
+    id: string,
+    msg: unknown,
+    timeout: number | undefined,
+    resolve: (reply: unknown) => void,
+    reject: (err: unknown) => void,
+  ): void {
+    if (this.stopped) throw new UnavailableError("the runtime is stopped");
+    const behavior = this.behaviorFor(type);
+    checkActorId(id);
+    let valid: unknown;
+    try {
+      valid = behavior.def.validate(msg);
+    } catch (err) {
+      if (ShoalError.is(err)) throw err;
+      throw new BadRequestError(`invalid message for ${type}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    const t = timeout ?? this.askTimeout;
+    const p = new Pending(type, id, valid, this.clock.now() + t, resolve, reject);
+    this.dispatch(p);
+  }
+
+  private dispatch(p: Pending): void {
+    for (const g of this.pauses) {
+      if (g.matches(p.type, p.id)) {
+        g.buffer(p);
+        this.deadlines.add(p);
+        return;
+      }
+    }
+    const k = keyOf(p.type, p.id);
+    let a = this.activations.get(k);
+    if (a === undefined) {
+      a = new Activation({ type: p.type, id: p.id }, this.behaviorFor(p.type), this);
+      this.activations.set(k, a);
+    }
+    const capacity = a.behavior.def.mailboxCapacity ?? this.mailboxCapacity;
+    if (a.mailbox.length >= capacity) {
+      throw new OverloadedError(`mailbox of ${p.type} actor is full (${capacity} messages)`, {
+        details: { type: p.type, capacity },
+      });
+    }
+    this.deadlines.add(p);
+    a.enqueue(p);
+  }
+
+  private armSweep(): void {
+    this.sweepTimer = this.clock.setTimeout(() => {
+      this.passivateIdle();
+      if (!this.stopped) this.armSweep();
+    }, this.passivationInterval);
+  }
+
+  private passivateIdle(): void {
+    const now = this.clock.now();
+    for (const [k, a] of this.activations) {
+      const after = a.behavior.def.passivateAfter ?? (a.behavior.def.kind === "in-memory" ? Infinity : this.passivateAfter);
+      if (a.busy || a.paused || a.mailbox.length > 0 || now - a.lastActive < after) continue;
+      this.activations.delete(k);
+    }
+  }
+}
+
+function noop(): void {}

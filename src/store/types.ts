@@ -1,0 +1,69 @@
+/**
+ * The event store contract. The store is the source of truth of every event-sourced actor:
+ * a live handoff only saves a replay, never data.
+ *
+ * Versions count events: an actor with no events is at version 0, and a batch of `k` events
+ * appended at version `v` occupies versions `v+1 … v+k` and is stored atomically (all or none).
+ *
+ * Two implementations pass one conformance suite (`test/store-conformance.ts`):
+ * {@link MemoryEventStore} for tests and the JetStream store for everything real.
+ */
+
+/** Which actor's journal. `type` is a checked type name, `id` any well-formed UTF-8 string. */
+export interface ActorKey {
+  readonly type: string;
+  readonly id: string;
+}
+
+export interface StoredEvent<E = unknown> {
+  /** Version of the actor after this event. */
+  readonly version: number;
+  readonly event: E;
+}
+
+export interface Snapshot<S = unknown> {
+  /** Version of the actor whose state this is (number of events folded into it). */
+  readonly version: number;
+  /** Codec-safe data (the actor type's own snapshot form of its state). */
+  readonly state: S;
+}
+
+/** What an activation needs: the newest usable snapshot and every event after it. */
+export interface LoadedJournal {
+  readonly snapshot: Snapshot | undefined;
+  /** Events with versions above the snapshot's (or from 1), in order, gap-free. */
+  readonly events: readonly StoredEvent[];
+  /** The actor's current version: the last event's, or the snapshot's, or 0. */
+  readonly version: number;
+}
+
+export interface EventStore {
+  /**
+   * Appends `events` (at least one) atomically if and only if the actor is at `expectedVersion`.
+   * Resolves to the new version. Rejects with a `ConflictError` (code CONFLICT) when the actor
+   * is at any other version, including when a concurrent writer won the same version: the
+   * batch is then not stored, never merged.
+   */
+  append(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number>;
+
+  /** Events with version greater than `afterVersion` (default 0 = all), in order. */
+  read(key: ActorKey, afterVersion?: number): Promise<StoredEvent[]>;
+
+  /** The actor's current version (0 when it has no events). */
+  version(key: ActorKey): Promise<number>;
+
+  /**
+   * Stores a snapshot. Best-effort: a snapshot only shortens replay. A snapshot for a version
+   * the journal does not have is ignored on load, never trusted.
+   */
+  saveSnapshot(key: ActorKey, snapshot: Snapshot): Promise<void>;
+
+  /** The newest snapshot, if any. */
+  loadSnapshot(key: ActorKey): Promise<Snapshot | undefined>;
+
+  /** Snapshot + tail: what activation uses. Equivalent to a full replay. */
+  load(key: ActorKey): Promise<LoadedJournal>;
+
+  /** Releases resources (not the NATS connection, which the caller owns). */
+  close(): Promise<void>;
+}

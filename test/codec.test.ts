@@ -1,0 +1,123 @@
+import { encode } from "@msgpack/msgpack";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { decodeJson, encodeJson } from "../src/codec/json.js";
+import { defaultDecodeLimits } from "../src/codec/limits.js";
+import { MsgpackCodec } from "../src/codec/msgpack.js";
+import { decodeToken, encodeToken } from "../src/codec/token.js";
+import { ErrorCode, ShoalError } from "../src/errors.js";
+
+const codec = new MsgpackCodec();
+const bad = (f: () => unknown) => {
+  try {
+    f();
+  } catch (err) {
+    expect(ShoalError.is(err, ErrorCode.BAD_REQUEST)).toBe(true);
+    return (err as Error).message;
+  }
+  throw new Error("expected BAD_REQUEST, got success");
+};
+const te = new TextEncoder();
+
+describe("msgpack codec", () => {
+  it("round-trips JSON-like data", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => {
+        // -0 becomes 0 in MessagePack, as in JSON.
+        expect(codec.decode(codec.encode(v))).toEqual(JSON.parse(JSON.stringify(v)));
+      }),
+    );
+  });
+
+  it("rejects forbidden keys at any depth", () => {
+    for (const key of ["__proto__", "constructor", "prototype"]) {
+      // Build the raw bytes by hand: encode a map with a harmless key, then patch the key name.
+      const raw = encode({ a: { [`x${key.slice(1)}`]: 1 } });
+      const patched = Buffer.from(raw);
+      const at = patched.indexOf(Buffer.from(`x${key.slice(1)}`));
+      patched.write(key[0]!, at);
+      expect(bad(() => codec.decode(patched))).toMatch(/key/);
+    }
+  });
+
+  it("enforces nesting depth", () => {
+    let v: unknown = 1;
+    for (let i = 0; i < defaultDecodeLimits.maxDepth + 1; i++) v = [v];
+    expect(bad(() => codec.decode(encode(v)))).toMatch(/nested/);
+    let ok: unknown = 1;
+    for (let i = 0; i < defaultDecodeLimits.maxDepth; i++) ok = [ok];
+    expect(codec.decode(encode(ok))).toEqual(ok);
+  });
+
+  it("refuses length headers past the limits without allocating them", () => {
+    const small = new MsgpackCodec({ maxStringLength: 10, maxArrayLength: 3, maxMapLength: 2, maxBinaryLength: 4 });
+    bad(() => small.decode(encode("x".repeat(11))));
+    bad(() => small.decode(encode([1, 2, 3, 4])));
+    bad(() => small.decode(encode({ a: 1, b: 2, c: 3 })));
+    bad(() => small.decode(encode(new Uint8Array(5))));
+    // array32 header claiming 4 billion elements, with no body
+    bad(() => codec.decode(Uint8Array.from([0xdd, 0xff, 0xff, 0xff, 0xff])));
+    // str32 header claiming 4 GiB
+    bad(() => codec.decode(Uint8Array.from([0xdb, 0xff, 0xff, 0xff, 0xff, 0x61])));
+  });
+
+  it("refuses oversized payloads, truncated and trailing bytes, and non-string map keys", () => {
+    const small = new MsgpackCodec({ maxBytes: 16 });
+    bad(() => small.decode(encode("x".repeat(40))));
+    const full = encode({ hello: "world" });
+    bad(() => codec.decode(full.subarray(0, full.length - 2)));
+    bad(() => codec.decode(Uint8Array.from([...full, 0xc1])));
+    bad(() => codec.decode(new Uint8Array(0)));
+    bad(() => codec.decode(Uint8Array.from([0x81, 0x01, 0x02]))); // {1: 2}
+  });
+
+  it("never throws anything but BAD_REQUEST on random bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          codec.decode(bytes);
+        } catch (err) {
+          expect(ShoalError.is(err, ErrorCode.BAD_REQUEST)).toBe(true);
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe("JSON codec", () => {
+  it("applies the same limits and key rules", () => {
+    expect(decodeJson(te.encode('{"a":[1,2,{"b":"c"}]}'))).toEqual({ a: [1, 2, { b: "c" }] });
+    expect(bad(() => decodeJson(te.encode('{"__proto__":{"polluted":1}}')))).toMatch(/__proto__/);
+    expect(bad(() => decodeJson(te.encode('{"a":{"constructor":{"prototype":1}}}')))).toMatch(/constructor/);
+    bad(() => decodeJson(te.encode("[".repeat(40) + "]".repeat(40))));
+    bad(() => decodeJson(te.encode("[".repeat(200_000))));
+    bad(() => decodeJson(te.encode("{not json")));
+    bad(() => decodeJson(te.encode("")));
+    bad(() => decodeJson(Uint8Array.from([0x22, 0xff, 0xfe, 0x22]))); // invalid UTF-8 inside a string
+    bad(() => decodeJson(te.encode(`"${"x".repeat(2_000_000)}"`)));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("encodes what it decodes", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => {
+        expect(decodeJson(encodeJson(v))).toEqual(JSON.parse(JSON.stringify(v)));
+      }),
+    );
+  });
+});
+
+describe("subject tokens", () => {
+  it("are injective and contain no NATS special characters", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", minLength: 1 }), fc.string({ unit: "grapheme", minLength: 1 }), (a, b) => {
+        const ta = encodeToken(a);
+        expect(ta).toMatch(/^[A-Za-z0-9_-]+$/);
+        expect(decodeToken(ta)).toBe(a);
+        if (a !== b) expect(encodeToken(b)).not.toBe(ta);
+      }),
+    );
+    for (const id of ["a.b", "*", ">", "a b", "a\tb", "..", "émoji 🐟"]) expect(encodeToken(id)).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
+});
