@@ -42,7 +42,13 @@ export interface EventStore {
    * Appends `events` (at least one) atomically if and only if the actor is at `expectedVersion`.
    * Resolves to the new version. Rejects with a `ConflictError` (code CONFLICT) when the actor
    * is at any other version, including when a concurrent writer won the same version: the
-   * batch is then not stored, never merged.
+   * batch is then not stored, never merged. Its `details` are `{expected, actual?}`.
+   *
+   * Rejects with a `BadRequestError` (code BAD_REQUEST), storing nothing, when `events` is empty
+   * or not an array, `expectedVersion` is not a non-negative integer, the key is not a valid
+   * actor key, or an event does not survive the codec (functions, BigInt, past its limits).
+   * Events are stored as the codec carries them: reads return the decoded form (e.g. an
+   * `undefined` property is gone). A `TimeoutError` (code TIMEOUT) means the outcome is unknown.
    */
   append(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number>;
 

@@ -1,0 +1,46 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { JetStreamEventStore } from "../src/store/jetstream.js";
+import { emit, throughput } from "./report.js";
+
+/**
+ * Event-store append vs raw JetStream publish on the same server, same payload, same window.
+ * The store's append carries the fencing (expected subject sequence + msg id); the baseline
+ * is a plain awaited `js.publish` to a stream of the same configuration.
+ */
+export async function eventStoreAppend(url: string): Promise<void> {
+  const nc = await connect({ servers: url });
+  const cluster = `bench${process.pid}`;
+  const store = await JetStreamEventStore.open({ nc, cluster });
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const raw = `BENCH_RAW_${process.pid}`;
+  await jsm.streams.add({ name: raw, subjects: [`benchraw${process.pid}.>`], allow_direct: true, duplicate_window: 120_000_000_000 });
+  const event = { deposited: { amount: 1, txn: "x".repeat(90) } }; // ~128 B encoded
+  const payload = new Uint8Array(128).fill(120);
+
+  for (const window of [1, 32]) {
+    const total = window === 1 ? 2000 : 10_000;
+    const actors = window;
+    const versions = new Array<number>(actors).fill(0);
+    const storeRate = await throughput(total, window, async (i) => {
+      const a = i % actors;
+      versions[a] = await store.append({ type: "bench", id: `a${a}-${window}` }, [event], versions[a]!);
+    });
+    const rawRate = await throughput(total, window, (i) =>
+      js.publish(`benchraw${process.pid}.w${window}.a${i % actors}`, payload, { msgID: `w${window}-${i}` }),
+    );
+    emit({ name: `event_store_append_w${window}`, value: storeRate, unit: "appends/s", window, payload: 128 });
+    emit({
+      name: `raw_jetstream_publish_w${window}`,
+      value: rawRate,
+      unit: "msgs/s",
+      window,
+      payload: 128,
+    });
+    emit({ name: `event_store_vs_raw_w${window}`, value: storeRate / rawRate, unit: "ratio", ratio: storeRate / rawRate, goal: 0.8 });
+  }
+  await jsm.streams.delete(raw);
+  await store.close();
+  await nc.close();
+}

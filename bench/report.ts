@@ -1,0 +1,40 @@
+/** One benchmark figure: printed as one JSON line, gathered into the table at the end. */
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  [k: string]: unknown;
+}
+
+const figures: Figure[] = [];
+
+export function emit(f: Figure): void {
+  figures.push(f);
+  console.log(JSON.stringify(f));
+}
+
+export function printTable(): void {
+  const rows = figures.map((f) => [f.name, fmt(f.value), f.unit, typeof f.ratio === "number" ? `${f.ratio.toFixed(2)}×` : "", String(f.baseline ?? "")]);
+  const head = ["benchmark", "value", "unit", "vs raw", "baseline"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ");
+  console.log(`\n${line(head)}\n${widths.map((w) => "-".repeat(w)).join("  ")}`);
+  for (const r of rows) console.log(line(r));
+}
+
+function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  return Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(3);
+}
+
+/** Runs `op` over `total` operations with at most `window` in flight; returns ops per second. */
+export async function throughput(total: number, window: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = process.hrtime.bigint();
+  const worker = async () => {
+    while (next < total) await op(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(window, total) }, worker));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return total / seconds;
+}

@@ -1,0 +1,23 @@
+import { natsForTests } from "../integration/kit/index.js";
+import { eventStoreAppend } from "./event-store.js";
+import { localAsk } from "./local-ask.js";
+import { placementQuality } from "./placement.js";
+import { emit, printTable } from "./report.js";
+
+/**
+ * `npm run bench`: one JSON object per line, then a table. Every Shoal figure that has a raw
+ * NATS counterpart is measured beside it in the same run, on the same server.
+ */
+async function main(): Promise<void> {
+  await using nats = await natsForTests();
+  emit({ name: "machine_cores", value: (await import("node:os")).cpus().length, unit: "cores", node: process.version });
+  await localAsk();
+  await eventStoreAppend(nats.url);
+  for (const f of placementQuality()) emit(f);
+  printTable();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,84 @@
+import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+import { account } from "../../src/actors/account.js";
+import type { ActorDefinition } from "../../src/actor/define.js";
+import { checkClusterName } from "../../src/actor/names.js";
+import { ActorHost } from "../../src/host.js";
+import { createLogger } from "../../src/log.js";
+import { parse, pick, positiveInt, UsageError } from "../args.js";
+import { connectTo } from "../connect.js";
+
+export const nodeUsage = `shoal node --nats URL --id ID --cluster NAME [options]
+
+Runs a node: hosts the built-in "account" actor and any --actors modules, serves the
+ingress shoal.<cluster>.ask. SIGTERM or SIGINT stops it gracefully (exit 0).
+
+  --nats URL        NATS server(s), comma-separated      (env SHOAL_NATS_URL, NATS_URL; default nats://127.0.0.1:4222)
+  --id ID           this node's id                       (env SHOAL_NODE_ID; default the hostname)
+  --cluster NAME    cluster name [A-Za-z0-9_-]           (env SHOAL_CLUSTER; default "shoal")
+  --actors PATH     a module exporting actor definitions (repeatable; env SHOAL_ACTORS, comma-separated)
+  --replicas N      replicas of the event stream          (env SHOAL_REPLICAS; default 1)
+  --log-level L     pino level                            (env SHOAL_LOG_LEVEL; default info)`;
+
+export async function runNode(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    nats: { type: "string" },
+    id: { type: "string" },
+    cluster: { type: "string" },
+    actors: { type: "string", multiple: true },
+    replicas: { type: "string" },
+    "log-level": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(nodeUsage);
+    return 0;
+  }
+  const url = pick(values.nats, ["SHOAL_NATS_URL", "NATS_URL"], "nats://127.0.0.1:4222")!;
+  const nodeId = pick(values.id, ["SHOAL_NODE_ID", "HOSTNAME"], "node-1")!;
+  const cluster = pick(values.cluster, ["SHOAL_CLUSTER"], "shoal")!;
+  try {
+    checkClusterName(cluster);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const replicas = positiveInt("replicas", pick(values.replicas, ["SHOAL_REPLICAS"]), 1);
+  const modules = values.actors ?? (process.env.SHOAL_ACTORS ? process.env.SHOAL_ACTORS.split(",") : []);
+  const log = createLogger({ node: nodeId, cluster }, values["log-level"]);
+
+  const actors: ActorDefinition[] = [account];
+  for (const m of modules) actors.push(...(await loadActors(m)));
+  const nc = await connectTo(url, `shoal-node-${nodeId}`);
+  const host = await ActorHost.start({ nc, cluster, nodeId, actors, replicas, logger: log });
+  log.info({ nats: url }, "node ready");
+
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, "stopping");
+      done();
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  await host.stop();
+  await nc.drain();
+  return 0;
+}
+
+/** Imports a user module and collects every exported actor definition. */
+async function loadActors(path: string): Promise<ActorDefinition[]> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new UsageError(`cannot load actors from ${path}: ${(err as Error).message}`);
+  }
+  const found: ActorDefinition[] = [];
+  const consider = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(consider);
+    else if (typeof v === "object" && v !== null && "kind" in v && "type" in v && "handle" in v) found.push(v as ActorDefinition);
+  };
+  Object.values(mod).forEach(consider);
+  if (found.length === 0) throw new UsageError(`${path} exports no actor definitions (defineActor / defineInMemoryActor)`);
+  return [...new Map(found.map((d) => [d.type, d])).values()];
+}

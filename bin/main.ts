@@ -1,0 +1,44 @@
+import { UsageError } from "./args.js";
+import { demoUsage, runDemo } from "./commands/demo.js";
+import { nodeUsage, runNode } from "./commands/node.js";
+import { runSend, sendUsage } from "./commands/send.js";
+
+const usage = `shoal — a distributed actor cluster for TypeScript on NATS
+
+Usage: shoal <command> [options]
+
+Commands:
+  demo                          start a local nats-server and a node, send messages, verify
+  node                          run a node (hosts actors, serves shoal.<cluster>.ask)
+  send <type> <id> <json>       send one message through the ingress and print the reply
+
+Run "shoal <command> --help" for a command's options.`;
+
+const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
+  demo: { run: runDemo, usage: demoUsage },
+  node: { run: runNode, usage: nodeUsage },
+  send: { run: runSend, usage: sendUsage },
+};
+
+/** Runs the command line; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    console.error(`shoal: unknown command ${JSON.stringify(name)}\n\n${usage}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`shoal ${name}: ${err.message}\n\n${command.usage}`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The leader's planner: previous shard map + current members → next map and the moves between
+ * them. Pure; the manager carries plans out. See `placement.ts` for the algorithm.
+ */
+import { isEligible, reassign, shares, type Member, type Move, type ShardMap } from "./placement.js";
+import { DEFAULT_SHARD_COUNT } from "./shard-hash.js";
+
+/** Options of {@link plan}. */
+export interface PlanOptions {
+  /** Shard count of a first map; must match `previous.shardCount` when given with one. Default 1024. */
+  shardCount?: number;
+  /** The leader's fencing token to stamp on the map; defaults to the previous map's epoch (or 0). */
+  epoch?: number;
+}
+
+/** A new map and how to get there. */
+export interface Plan {
+  readonly map: ShardMap;
+  /** Shards whose owner changes, in shard order. Empty when nothing changes (the manager may skip the write). */
+  readonly moves: Move[];
+}
+
+/** Shard-count balance of a map: `ratio` = max over members of load / fair share (= max/mean for equal weights). */
+export interface Balance {
+  /** Most shards on one member. */
+  readonly max: number;
+  /** Owned shards per member. */
+  readonly mean: number;
+  /** 1 is perfect; 1 when nothing is owned. */
+  readonly ratio: number;
+}
+
+/**
+ * The next map for `members`: `version` = previous + 1 (1 for the first), `epoch` from `opts`.
+ * Sticky: only orphaned shards (owner gone or draining) and owners' shares above their new
+ * bounds move, so `moves.length === minimumMoves(previous, members)`; a leave moves exactly the
+ * leaver's shards and a join about S/(N+1). No eligible member → every shard unowned.
+ * Throws `RangeError` on inconsistent input (see {@link shares}).
+ */
+export function plan(previous: ShardMap | undefined, members: readonly Member[], opts: PlanOptions = {}): Plan {
+  const prev = ownersOf(previous, opts);
+  const owners = reassign(prev, members);
+  const moves: Move[] = [];
+  owners.forEach((to, shard) => {
+    const from = prev[shard] ?? null;
+    if (from !== to) moves.push({ shard, from, to });
+  });
+  const map: ShardMap = {
+    version: (previous?.version ?? 0) + 1,
+    epoch: opts.epoch ?? previous?.epoch ?? 0,
+    shardCount: prev.length,
+    owners,
+  };
+  return { map, moves };
+}
+
+/**
+ * The fewest moves any plan within the members' bounds needs: the larger of shards that must
+ * leave their owner (orphaned, or above the owner's `max`) and shards that members below their
+ * `min` must receive. (Both bounds are reachable at once, so the larger one is exact.)
+ */
+export function minimumMoves(
+  previous: ShardMap | undefined,
+  members: readonly Member[],
+  opts: Pick<PlanOptions, "shardCount"> = {},
+): number {
+  const prev = ownersOf(previous, opts);
+  const sh = shares(prev.length, members);
+  if (sh.length === 0) return prev.filter((o) => o !== null).length;
+  const load = loads(prev);
+  let owned = 0;
+  let out = 0;
+  let into = 0;
+  for (const s of sh) {
+    const n = load.get(s.id) ?? 0;
+    owned += n;
+    out += Math.max(0, n - s.max);
+    into += Math.max(0, s.min - n);
+  }
+  return Math.max(prev.length - owned + out, into);
+}
+
+/**
+ * Balance of `map` over the eligible `members` (those owning nothing count too), or over the
+ * owners present with weight 1 when `members` is omitted.
+ */
+export function balance(map: ShardMap, members?: readonly Member[]): Balance {
+  const load = loads(map.owners);
+  const el = members ? members.filter(isEligible) : [...load.keys()].map((id) => ({ id, weight: 1 }));
+  const owned = el.reduce((t, m) => t + (load.get(m.id) ?? 0), 0);
+  if (owned === 0) return { max: 0, mean: 0, ratio: 1 };
+  const total = el.reduce((t, m) => t + m.weight, 0);
+  let max = 0;
+  let ratio = 0;
+  for (const m of el) {
+    const n = load.get(m.id) ?? 0;
+    max = Math.max(max, n);
+    ratio = Math.max(ratio, (n * total) / (owned * m.weight));
+  }
+  return { max, mean: owned / el.length, ratio };
+}
+
+function ownersOf(previous: ShardMap | undefined, opts: Pick<PlanOptions, "shardCount">): readonly (string | null)[] {
+  if (!previous) return new Array<string | null>(opts.shardCount ?? DEFAULT_SHARD_COUNT).fill(null);
+  if (opts.shardCount !== undefined && opts.shardCount !== previous.shardCount) {
+    throw new RangeError(`shard count is fixed: map has ${previous.shardCount}, asked for ${opts.shardCount}`);
+  }
+  if (previous.owners.length !== previous.shardCount) {
+    throw new RangeError(`map has ${previous.owners.length} owners for ${previous.shardCount} shards`);
+  }
+  return previous.owners;
+}
+
+function loads(owners: readonly (string | null)[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const o of owners) if (o !== null) m.set(o, (m.get(o) ?? 0) + 1);
+  return m;
+}

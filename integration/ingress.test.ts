@@ -1,0 +1,102 @@
+import { encode } from "@msgpack/msgpack";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { account } from "../src/actors/account.js";
+import { ShoalClient } from "../src/client.js";
+import { decodeJson } from "../src/codec/json.js";
+import { MsgpackCodec } from "../src/codec/msgpack.js";
+import { ErrorCode, ShoalError } from "../src/errors.js";
+import { ActorHost } from "../src/host.js";
+
+const te = new TextEncoder();
+let nc: NatsConnection;
+let host: ActorHost;
+let client: ShoalClient;
+const cluster = `ingress${process.pid}`;
+const subject = `shoal.${cluster}.ask`;
+
+beforeAll(async () => {
+  nc = await connect({ servers: inject("natsUrl") });
+  host = await ActorHost.start({ nc, cluster, nodeId: "n1", actors: [account] });
+  client = new ShoalClient(nc, cluster);
+});
+
+afterAll(async () => {
+  await host?.stop();
+  await nc?.close();
+});
+
+async function raw(body: Uint8Array, msgpack = false): Promise<{ ok: boolean; reply?: unknown; error?: { code: string; message: string } }> {
+  const opts = msgpack ? { timeout: 5000, headers: Object.assign(headers(), {}) } : { timeout: 5000 };
+  if (msgpack) opts.headers!.set("Content-Type", "application/msgpack");
+  const r = await nc.request(subject, body, opts);
+  return (msgpack ? new MsgpackCodec().decode(r.data) : decodeJson(r.data)) as never;
+}
+
+describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
+  it("answers the DESIGN contract in JSON", async () => {
+    const r = await raw(te.encode(JSON.stringify({ type: "account", id: "json-1", msg: { deposit: { amount: 5, txn: "a" } } })));
+    expect(r).toEqual({ ok: true, reply: { balance: 5, version: 1, node: "n1", applied: true } });
+  });
+
+  it("answers MessagePack with MessagePack", async () => {
+    const r = await raw(encode({ type: "account", id: "mp-1", msg: { deposit: { amount: 7, txn: "a" } } }), true);
+    expect(r).toEqual({ ok: true, reply: { balance: 7, version: 1, node: "n1", applied: true } });
+  });
+
+  it("keeps ids with NATS special characters apart", async () => {
+    const ids = ["a.b", "a", "b", "*", ">", "a b", "a.*.>", "émoji 🐟", "x".repeat(512)];
+    for (const [i, id] of ids.entries()) await client.ask("account", id, { deposit: { amount: i + 1, txn: "t" } });
+    for (const [i, id] of ids.entries()) {
+      expect(await client.ask("account", id, { balance: {} })).toMatchObject({ balance: i + 1, version: 1 });
+    }
+  });
+
+  it("gives every hostile input a clear error and changes nothing", async () => {
+    const deep = JSON.stringify({ type: "account", id: "h", msg: JSON.parse("[".repeat(60) + "]".repeat(60)) });
+    const cases: Array<[string, Uint8Array, string]> = [
+      ["malformed JSON", te.encode("{nope"), ErrorCode.BAD_REQUEST],
+      ["not an object", te.encode("[1,2]"), ErrorCode.BAD_REQUEST],
+      ["prototype key", te.encode('{"type":"account","id":"h","msg":{"__proto__":{"x":1}}}'), ErrorCode.BAD_REQUEST],
+      ["constructor key", te.encode('{"type":"account","id":"h","msg":{"constructor":{}}}'), ErrorCode.BAD_REQUEST],
+      ["deep nesting", te.encode(deep), ErrorCode.BAD_REQUEST],
+      ["unknown type", te.encode('{"type":"bank","id":"h","msg":{}}'), ErrorCode.UNKNOWN_ACTOR_TYPE],
+      ["bad type name", te.encode('{"type":"acc.ount","id":"h","msg":{}}'), ErrorCode.BAD_REQUEST],
+      ["empty id", te.encode('{"type":"account","id":"","msg":{"balance":{}}}'), ErrorCode.BAD_REQUEST],
+      ["long id", te.encode(JSON.stringify({ type: "account", id: "x".repeat(513), msg: { balance: {} } })), ErrorCode.BAD_REQUEST],
+      ["numeric id", te.encode('{"type":"account","id":5,"msg":{"balance":{}}}'), ErrorCode.BAD_REQUEST],
+      ["no msg", te.encode('{"type":"account","id":"h"}'), ErrorCode.BAD_REQUEST],
+      ["extra field", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"x":1}'), ErrorCode.BAD_REQUEST],
+      ["bad message", te.encode('{"type":"account","id":"h","msg":{"deposit":{"amount":"5","txn":"a"}}}'), ErrorCode.BAD_REQUEST],
+      ["bad timeout", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"timeoutMs":-1}'), ErrorCode.BAD_REQUEST],
+      ["invalid UTF-8", Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), ErrorCode.BAD_REQUEST],
+      ["empty body", new Uint8Array(0), ErrorCode.BAD_REQUEST],
+    ];
+    for (const [name, body, code] of cases) {
+      const r = await raw(body);
+      expect(r.ok, name).toBe(false);
+      expect(r.error?.code, name).toBe(code);
+      expect(r.error?.message.length, name).toBeGreaterThan(0);
+    }
+    const mp = await raw(Uint8Array.from([0xdd, 0xff, 0xff, 0xff, 0xff]), true);
+    expect(mp.error?.code).toBe(ErrorCode.BAD_REQUEST);
+    expect(await host.store.version({ type: "account", id: "h" })).toBe(0);
+    expect(host.runtime.isActive("account", "h")).toBe(false);
+    // Still serving.
+    expect(await client.ask("account", "h", { balance: {} })).toMatchObject({ balance: 0, version: 0 });
+  });
+
+  it("surfaces domain refusals as REJECTED through the client", async () => {
+    const err = await client.ask("account", "poor", { withdraw: { amount: 1, txn: "w" } }).catch((e: unknown) => e);
+    expect(ShoalError.is(err, ErrorCode.REJECTED)).toBe(true);
+    expect((err as ShoalError).details).toEqual({ balance: 0, amount: 1 });
+  });
+
+  it("rebuilds the same state in a restarted host", async () => {
+    for (let i = 0; i < 150; i++) await client.ask("account", "durable", { deposit: { amount: 2, txn: `d${i}` } });
+    await host.stop();
+    host = await ActorHost.start({ nc, cluster, nodeId: "n2", actors: [account] });
+    expect(await client.ask("account", "durable", { balance: {} })).toEqual({ balance: 300, version: 150, node: "n2" });
+    expect(await client.ask("account", "durable", { deposit: { amount: 2, txn: "d7" } })).toMatchObject({ applied: false, balance: 300 });
+  });
+});

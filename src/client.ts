@@ -1,0 +1,41 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { parseResponse, type RequestEnvelope } from "./codec/envelope.js";
+import { decodeJson, encodeJson } from "./codec/json.js";
+import { errorFromWire, TimeoutError, UnavailableError } from "./errors.js";
+import { clusterSubjects } from "./ingress/subjects.js";
+
+/**
+ * A client of the ingress contract (`shoal.<cluster>.ask`, JSON), as any NATS client in any
+ * language would use it. Failures come back as the typed error the node sent.
+ */
+export class ShoalClient {
+  private readonly subject: string;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    cluster: string,
+    private readonly defaultTimeout = 10_000,
+  ) {
+    this.subject = clusterSubjects(cluster).ask;
+  }
+
+  async ask<R = unknown>(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<R> {
+    const timeout = opts?.timeout ?? this.defaultTimeout;
+    const body: RequestEnvelope = { type, id, msg, timeoutMs: timeout };
+    let reply;
+    try {
+      // The transport waits a little longer than the node, so the node's TIMEOUT answer wins.
+      reply = await this.nc.request(this.subject, encodeJson(body), { timeout: timeout + 1000 });
+    } catch (err) {
+      const text = String((err as Error)?.message ?? err);
+      if (/no responders/i.test(text) || (err as { code?: string })?.code === "503") {
+        throw new UnavailableError(`no Shoal node serves ${this.subject}`, { cause: err });
+      }
+      if (/timeout/i.test(text)) throw new TimeoutError(`no answer on ${this.subject} in ${timeout + 1000} ms`);
+      throw new UnavailableError(`request on ${this.subject} failed: ${text}`, { cause: err });
+    }
+    const res = parseResponse(decodeJson(reply.data));
+    if (!res.ok) throw errorFromWire(res.error);
+    return res.reply as R;
+  }
+}

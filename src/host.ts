@@ -1,0 +1,52 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { ActorDefinition } from "./actor/define.js";
+import { checkClusterName } from "./actor/names.js";
+import { Ingress } from "./ingress/ingress.js";
+import { type Logger, silentLogger } from "./log.js";
+import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
+import { JetStreamEventStore } from "./store/jetstream.js";
+import type { EventStore } from "./store/types.js";
+
+export interface HostOptions {
+  /** An open connection; the host does not close it. */
+  nc: NatsConnection;
+  cluster: string;
+  nodeId: string;
+  actors: readonly ActorDefinition[];
+  /** Replicas of the event stream and snapshot bucket (1 on a single server, 3 on a 3-server cluster). */
+  replicas?: number;
+  logger?: Logger;
+  /** Runtime tuning (mailbox size, timeouts, passivation). */
+  runtime?: Partial<Omit<RuntimeOptions, "nodeId" | "store" | "actors" | "logger">>;
+}
+
+/**
+ * The actors of one node on NATS: the JetStream event store, the runtime and the ingress.
+ * The cluster layer adds membership, placement and routing around it.
+ */
+export class ActorHost {
+  private constructor(
+    readonly runtime: Runtime,
+    readonly store: EventStore,
+    readonly ingress: Ingress,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(opts: HostOptions): Promise<ActorHost> {
+    checkClusterName(opts.cluster);
+    const log = opts.logger ?? silentLogger;
+    const store = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas ?? 1 });
+    const runtime = new Runtime({ ...opts.runtime, nodeId: opts.nodeId, store, actors: opts.actors, logger: log });
+    const ingress = new Ingress({ nc: opts.nc, cluster: opts.cluster, asker: runtime, logger: log });
+    log.info({ cluster: opts.cluster, node: opts.nodeId, types: runtime.types }, "host started");
+    return new ActorHost(runtime, store, ingress, log);
+  }
+
+  /** Stops taking requests, finishes in-flight turns, closes the store. */
+  async stop(): Promise<void> {
+    await this.ingress.stop();
+    await this.runtime.stop();
+    await this.store.close();
+    this.log.info("host stopped");
+  }
+}

@@ -1,0 +1,243 @@
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  type StreamInfo,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
+import { type NatsConnection, nuid } from "@nats-io/transport-node";
+import { checkClusterName } from "../actor/names.js";
+import { type MsgpackCodec, msgpack } from "../codec/msgpack.js";
+import { BadRequestError, InternalError, UnavailableError } from "../errors.js";
+import { checkEvents, checkKey, checkVersion, roundTrip } from "./checks.js";
+import { type JournalWriter, type PreparedAppend, prepareAppend, publishAppend } from "./jetstream-append.js";
+import { expand, headOf, leaderLast, readRange } from "./jetstream-journal.js";
+import * as layout from "./jetstream-layout.js";
+import { SnapshotBucket, type StoredSnapshot } from "./snapshots-kv.js";
+import type { ActorKey, EventStore, LoadedJournal, Snapshot, StoredEvent } from "./types.js";
+import { type JournalHead, VersionCache } from "./version-cache.js";
+
+export interface JetStreamEventStoreOptions {
+  /** The caller's connection; the store never closes it. */
+  nc: NatsConnection;
+  /** Cluster name: names the stream, its subjects and the snapshot bucket. */
+  cluster: string;
+  /**
+   * Replicas of the stream and the snapshot bucket when creating them (default 1). Given and
+   * different from an existing stream's: an error. Not given: the existing stream's count.
+   */
+  replicas?: number;
+  /** Create the stream and bucket when missing (default true); false: missing is an error. */
+  create?: boolean;
+  codec?: MsgpackCodec;
+  /** Names this writer in every batch's `Shoal-Writer` header (default random); a random suffix keeps tokens unique per instance. */
+  writerId?: string;
+  /** Milliseconds to wait for one publish ack (default 5000). */
+  publishTimeout?: number;
+  /** Identical publishes of one append while its outcome is unsettled (default 6, pauses 10 ms … 2 s). */
+  publishAttempts?: number;
+  /** Actors whose journal head is cached (default 10000). */
+  cacheSize?: number;
+  /** Messages per direct batch read (default 256). */
+  pageSize?: number;
+}
+
+/**
+ * The {@link EventStore} on JetStream: one stream per cluster, one subject per actor, one
+ * message per appended batch, snapshots in a KV bucket (layout in `jetstream-layout.ts`).
+ *
+ * An append expects the stream sequence of the actor's last batch (`Nats-Expected-Last-Subject-
+ * Sequence`) and carries the msg id `<subject>@<expected version>`: the server refuses a stale
+ * writer, and a duplicate msg id is accepted as success only when the stored message carries
+ * this append's own writer token.
+ */
+export class JetStreamEventStore implements EventStore {
+  private closed = false;
+  private appends = 0;
+
+  private constructor(
+    private readonly cluster: string,
+    private readonly w: JournalWriter,
+    private readonly snapshots: SnapshotBucket,
+    private readonly writerPrefix: string,
+  ) {}
+
+  static async open(opts: JetStreamEventStoreOptions): Promise<JetStreamEventStore> {
+    const cluster = checkClusterName(opts.cluster);
+    if (opts.writerId !== undefined && !/^[\x21-\x7e]{1,128}$/.test(opts.writerId)) {
+      throw new BadRequestError("writerId must be 1 to 128 printable ASCII characters without spaces");
+    }
+    const codec = opts.codec ?? msgpack;
+    const maxPayload = opts.nc.info?.max_payload ?? 1024 * 1024;
+    const jsm = await jetstreamManager(opts.nc);
+    const replicas = await ensureStream(jsm, cluster, opts.replicas, opts.create ?? true);
+    const snapshots = await SnapshotBucket.open({
+      nc: opts.nc,
+      jsm,
+      bucket: layout.snapshotBucket(cluster),
+      replicas,
+      create: opts.create ?? true,
+      codec,
+      maxPayload,
+    });
+    const w: JournalWriter = {
+      jsm,
+      js: jetstream(opts.nc),
+      stream: layout.streamName(cluster),
+      codec,
+      cache: new VersionCache(opts.cacheSize ?? 10_000),
+      maxPayload,
+      publishTimeout: opts.publishTimeout ?? 5000,
+      publishAttempts: opts.publishAttempts ?? 6,
+      pageSize: opts.pageSize ?? 256,
+    };
+    const prefix = opts.writerId === undefined ? nuid.next() : `${opts.writerId}:${nuid.next()}`;
+    return new JetStreamEventStore(cluster, w, snapshots, prefix);
+  }
+
+  async append(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number> {
+    return this.publishPrepared(await this.prepareAppend(key, events, expectedVersion));
+  }
+
+  /** @internal Checks and encodes an append and finds the sequence it expects; publishes nothing. */
+  async prepareAppend(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<PreparedAppend> {
+    const subject = this.subjectOf(key);
+    checkVersion(expectedVersion, "expectedVersion");
+    const { bytes } = roundTrip(this.w.codec, checkEvents(events), "events");
+    return prepareAppend(this.w, {
+      actorType: key.type,
+      subject,
+      payload: bytes,
+      count: events.length,
+      expectedVersion,
+      writer: `${this.writerPrefix}:${++this.appends}`,
+    });
+  }
+
+  /** @internal Publishes a prepared append; publishing one twice is a retry and settles the same way. */
+  async publishPrepared(p: PreparedAppend): Promise<number> {
+    this.assertOpen();
+    return publishAppend(this.w, p);
+  }
+
+  async read(key: ActorKey, afterVersion = 0): Promise<StoredEvent[]> {
+    const subject = this.subjectOf(key);
+    checkVersion(afterVersion, "afterVersion");
+    const hint = this.w.cache.get(subject);
+    const last = await this.head(subject);
+    if (last === undefined || last.version <= afterVersion) return [];
+    // A head seen earlier at or below afterVersion is a safe place to start: batches never move.
+    const from = hint !== undefined && hint.seq > 0 && hint.version <= afterVersion && hint.seq < last.seq ? hint : undefined;
+    const msgs = await readRange(this.w, subject, (from?.seq ?? 0) + 1, last.seq);
+    return expand(this.w, msgs, subject, from?.version ?? 0, afterVersion);
+  }
+
+  async version(key: ActorKey): Promise<number> {
+    return (await this.head(this.subjectOf(key)))?.version ?? 0;
+  }
+
+  async saveSnapshot(key: ActorKey, snapshot: Snapshot): Promise<void> {
+    const subject = this.subjectOf(key);
+    checkVersion(snapshot.version, "snapshot.version");
+    let seq = 0;
+    const cached = this.w.cache.get(subject);
+    if (cached?.version === snapshot.version) {
+      seq = cached.seq;
+    } else {
+      // The sequence is only a hint for load(): without it, load() reads the journal from the start.
+      const last = await this.head(subject).catch(() => undefined);
+      if (last?.version === snapshot.version) seq = last.seq;
+    }
+    await this.snapshots.put(layout.snapshotKey(key), { version: snapshot.version, state: snapshot.state, seq });
+  }
+
+  async loadSnapshot(key: ActorKey): Promise<Snapshot | undefined> {
+    this.subjectOf(key);
+    const stored = await this.snapshots.get(layout.snapshotKey(key));
+    return stored === undefined ? undefined : { version: stored.version, state: stored.state };
+  }
+
+  /** Snapshot + tail. An unreadable snapshot only costs a full replay: it is ignored here (loadSnapshot reports it). */
+  async load(key: ActorKey): Promise<LoadedJournal> {
+    const subject = this.subjectOf(key);
+    const [last, found] = await Promise.all([
+      this.head(subject),
+      this.snapshots.get(layout.snapshotKey(key)).catch((err: unknown) => {
+        if (err instanceof InternalError) return undefined;
+        throw err;
+      }),
+    ]);
+    const version = last?.version ?? 0;
+    const stored = found !== undefined && found.version <= version ? found : undefined;
+    const snapshot = stored === undefined ? undefined : { version: stored.version, state: stored.state };
+    if (last === undefined) return { snapshot, events: [], version };
+    const events =
+      (stored !== undefined ? await this.tail(subject, stored, last) : undefined) ??
+      expand(this.w, await readRange(this.w, subject, 1, last.seq), subject, 0, stored?.version ?? 0);
+    return { snapshot, events, version };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.w.cache.clear();
+  }
+
+  /** Events right after the snapshot's batch, or undefined when its sequence hint does not fit the journal. */
+  private async tail(subject: string, stored: StoredSnapshot, last: JournalHead): Promise<StoredEvent[] | undefined> {
+    if (stored.seq === 0 || stored.seq > last.seq) return undefined;
+    if (stored.seq === last.seq) return stored.version === last.version ? [] : undefined;
+    const msgs = await readRange(this.w, subject, stored.seq + 1, last.seq);
+    const first = msgs[0];
+    if (first === undefined) return undefined;
+    const head = headOf(this.w, first, subject);
+    if (head.version - head.count !== stored.version) return undefined;
+    return expand(this.w, msgs, subject, stored.version, stored.version);
+  }
+
+  /** The journal's last batch according to the stream leader; refreshes the cache. */
+  private async head(subject: string): Promise<JournalHead | undefined> {
+    const last = await leaderLast(this.w, subject);
+    this.w.cache.set(subject, last ?? { version: 0, seq: 0 });
+    return last;
+  }
+
+  private subjectOf(key: ActorKey): string {
+    this.assertOpen();
+    return layout.journalSubject(this.cluster, checkKey(key));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new UnavailableError("event store is closed");
+  }
+}
+
+/** Finds or creates the cluster's stream and checks it can hold the journal; resolves to its replica count. */
+async function ensureStream(jsm: JetStreamManager, cluster: string, replicas: number | undefined, create: boolean): Promise<number> {
+  const name = layout.streamName(cluster);
+  let info = await streamInfo(jsm, name);
+  if (info === undefined) {
+    if (!create) throw new UnavailableError(`event store stream ${name} does not exist (open with create: true to create it)`);
+    try {
+      info = await jsm.streams.add(layout.journalStreamConfig(cluster, replicas ?? 1));
+    } catch (err) {
+      // A concurrent open may have created it first.
+      info = await streamInfo(jsm, name);
+      if (info === undefined) throw err;
+    }
+  }
+  const problems = layout.journalStreamProblems(info.config, cluster, replicas);
+  if (problems.length > 0) {
+    throw new InternalError(`stream ${name} cannot hold the event journal: ${problems.join("; ")}`, { details: { problems } });
+  }
+  return info.config.num_replicas;
+}
+
+async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamInfo | undefined> {
+  try {
+    return await jsm.streams.info(name);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
+    throw err;
+  }
+}
