@@ -2,6 +2,7 @@ import { natsForTests } from "../integration/kit/index.js";
 import { eventStoreAppend } from "./event-store.js";
 import { localAsk } from "./local-ask.js";
 import { placementQuality } from "./placement.js";
+import { shardHashRate } from "./shard-hash.js";
 import { emit, printTable } from "./report.js";
 
 /**
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   await localAsk();
   await eventStoreAppend(nats.url);
   for (const f of placementQuality()) emit(f);
+  emit(shardHashRate());
   printTable();
 }
 

@@ -1,10 +1,9 @@
-import { type DirectBatchOptions, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { msgpack } from "../src/codec/msgpack.js";
 import type { EventStore } from "../src/store/types.js";
 import { JetStreamEventStore, type JetStreamEventStoreOptions } from "../src/store/jetstream.js";
-import { expand, type JournalReader, readRange } from "../src/store/jetstream-journal.js";
 import * as layout from "../src/store/jetstream-layout.js";
 import { describeEventStoreConformance, rejectsWith, type StoreHarness } from "../test/store-conformance.js";
 import { type RunningCluster, startNatsCluster } from "./kit/index.js";
@@ -182,53 +181,6 @@ describe("JetStreamEventStore on one server", () => {
       },
       { pageSize: 2 },
     );
-  });
-});
-
-describe("reading through a lagging replica", () => {
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  beforeAll(async () => {
-    nc = await connect({ servers: inject("natsUrl") });
-    jsm = await jetstreamManager(nc);
-  });
-  afterAll(async () => {
-    await nc?.close();
-  });
-
-  /** A reader whose direct gets see only messages up to `seen()` (a replica behind the leader). */
-  function lagging(cluster: string, seen: () => number): JournalReader {
-    const direct = {
-      getBatch: async (stream: string, opts: DirectBatchOptions) => {
-        const it = await jsm.direct.getBatch(stream, opts);
-        return (async function* () {
-          for await (const m of it) if (m.seq <= seen()) yield m;
-        })();
-      },
-    };
-    return { jsm: { streams: jsm.streams, direct } as unknown as JetStreamManager, stream: layout.streamName(cluster), codec: msgpack, pageSize: 2 };
-  }
-
-  it.each([
-    ["catches up after a retry", (calls: number) => (calls > 1 ? Infinity : 3)],
-    ["never catches up: the leader is asked", () => 3],
-  ])("%s", async (_, visible) => {
-    const cluster = uniqueCluster();
-    const store = await JetStreamEventStore.open({ nc, cluster });
-    try {
-      const key = { type: "account", id: "lag" };
-      for (let v = 0; v < 6; v++) await store.append(key, [v], v);
-      const subject = layout.journalSubject(cluster, key);
-      let calls = 0;
-      const r = lagging(cluster, () => visible(calls++));
-      const msgs = await readRange(r, subject, 1, 6);
-      expect(msgs.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
-      expect(expand(r, msgs, subject, 0, 0).map((e) => e.event)).toEqual([0, 1, 2, 3, 4, 5]);
-      await expect(readRange(r, subject, 1, 9)).rejects.toThrow(/ends before sequence 9/);
-    } finally {
-      await store.close();
-      await dropCluster(jsm, cluster);
-    }
   });
 });
 

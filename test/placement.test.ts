@@ -93,14 +93,6 @@ describe("shardOf", () => {
     }
   });
 
-  it("does well over 1M hashes per second", () => {
-    const keys = Array.from({ length: 1000 }, (_, i) => `user-${i * 7919}`);
-    let sum = 0;
-    const t0 = performance.now();
-    for (let i = 0; i < 1_000_000; i++) sum += shardOf("account", keys[i % 1000]!);
-    expect(sum).toBeGreaterThan(0);
-    expect(performance.now() - t0).toBeLessThan(1000);
-  });
 });
 
 describe("place", () => {
@@ -295,17 +287,15 @@ describe("plan", () => {
     expect(() => plan({ ...map, owners: map.owners.slice(1) }, nodes(3))).toThrow(RangeError);
   });
 
-  it("plans 4096 shards × 64 nodes well under 50 ms", () => {
+  // Timings of this size live in `npm run bench` (placement_plan_*), never in a test.
+  it("plans 4096 shards × 64 nodes balanced, and a join there minimally", () => {
     const members = nodes(64);
-    plan(undefined, members, { shardCount: 4096 }); // warm up
-    let t0 = performance.now();
     const fresh = plan(undefined, members, { shardCount: 4096 }).map;
-    const freshMs = performance.now() - t0;
-    t0 = performance.now();
-    plan(fresh, [...members, node("late", 1, "joining")]);
-    const joinMs = performance.now() - t0;
-    expect(freshMs).toBeLessThan(50);
-    expect(joinMs).toBeLessThan(50);
+    expect(balance(fresh).ratio).toBe(1);
+    const joined = [...members, node("late", 1, "joining")];
+    const p = plan(fresh, joined);
+    expect(p.moves.length).toBe(minimumMoves(fresh, joined));
+    expect(p.moves.every((m) => m.to === "late")).toBe(true);
   });
 });
 

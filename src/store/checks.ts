@@ -52,10 +52,14 @@ export function roundTrip(codec: MsgpackCodec, value: unknown, what: string): { 
   }
 }
 
-/** The CONFLICT of an append at `expected`; `actual` is the version the store saw, when it knows. */
+/**
+ * The CONFLICT of an append at `expected`. `actual` is the version the store saw; left out when
+ * unknown, or when it still reads `expected` (a rival's batch for that version was still in flight).
+ */
 export function versionConflict(actorType: string, expected: number, actual: number | undefined): ConflictError {
-  const why = actual === undefined || actual === expected ? "another writer won that version" : `the actor is at version ${actual}`;
+  const known = actual !== undefined && actual !== expected;
+  const why = known ? `the actor is at version ${actual}` : "another writer won that version";
   return new ConflictError(`append to ${actorType} at version ${expected} refused: ${why}`, {
-    details: actual === undefined ? { expected } : { expected, actual },
+    details: known ? { expected, actual } : { expected },
   });
 }
