@@ -13,7 +13,10 @@ export interface HostOptions {
   cluster: string;
   nodeId: string;
   actors: readonly ActorDefinition[];
-  /** Replicas of the event stream and snapshot bucket (1 on a single server, 3 on a 3-server cluster). */
+  /**
+   * Replicas of the event stream and snapshot bucket when this node creates them (default 1;
+   * 3 on a 3-server cluster). Left out, an existing stream's count is used.
+   */
   replicas?: number;
   logger?: Logger;
   /** Runtime tuning (mailbox size, timeouts, passivation). */
@@ -35,7 +38,7 @@ export class ActorHost {
   static async start(opts: HostOptions): Promise<ActorHost> {
     checkClusterName(opts.cluster);
     const log = opts.logger ?? silentLogger;
-    const store = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas ?? 1 });
+    const store = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas });
     const runtime = new Runtime({ ...opts.runtime, nodeId: opts.nodeId, store, actors: opts.actors, logger: log });
     const ingress = new Ingress({ nc: opts.nc, cluster: opts.cluster, asker: runtime, logger: log });
     log.info({ cluster: opts.cluster, node: opts.nodeId, types: runtime.types }, "host started");

@@ -19,10 +19,18 @@ const bad = (f: () => unknown) => {
 };
 const te = new TextEncoder();
 
+/** Generated JSON may hold forbidden keys: those must be refused, everything else round-trip. */
+function hasForbiddenKey(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasForbiddenKey);
+  if (typeof v !== "object" || v === null) return false;
+  return Object.keys(v).some((k) => ["__proto__", "constructor", "prototype"].includes(k) || hasForbiddenKey((v as Record<string, unknown>)[k]));
+}
+
 describe("msgpack codec", () => {
   it("round-trips JSON-like data", () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => {
+        if (hasForbiddenKey(v)) return void bad(() => codec.decode(codec.encode(v)));
         // -0 becomes 0 in MessagePack, as in JSON.
         expect(codec.decode(codec.encode(v))).toEqual(JSON.parse(JSON.stringify(v)));
       }),
@@ -102,6 +110,7 @@ describe("JSON codec", () => {
   it("encodes what it decodes", () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => {
+        if (hasForbiddenKey(v)) return void bad(() => decodeJson(encodeJson(v)));
         expect(decodeJson(encodeJson(v))).toEqual(JSON.parse(JSON.stringify(v)));
       }),
     );

@@ -163,13 +163,18 @@ export function describeEventStoreConformance(
           let v = 0;
           for (const b of bs) v = await store.append(k, b, v);
           const all = await store.read(k);
+          const ends = bs.map((_, i) => bs.slice(0, i + 1).reduce((n, b) => n + b.length, 0));
           const sv = at % (v + 1);
           await store.saveSnapshot(k, { version: sv, state: fold(initial, all.slice(0, sv)) });
           const loaded = await store.load(k);
           expect(loaded.version).toBe(v);
-          expect(loaded.snapshot?.version).toBe(sv);
-          expect(loaded.events.map((e) => e.version)).toEqual(all.slice(sv).map((e) => e.version));
-          expect(fold(loaded.snapshot!.state as Tally, loaded.events)).toEqual(fold(initial, all));
+          // A store may pass over a snapshot it cannot confirm against the journal (mid-batch here),
+          // but one taken where a turn ends (a batch end, as the runtime does) must be used.
+          if (ends.includes(sv)) expect(loaded.snapshot?.version).toBe(sv);
+          const from = loaded.snapshot?.version ?? 0;
+          const base = loaded.snapshot === undefined ? initial : (loaded.snapshot.state as Tally);
+          expect(loaded.events.map((e) => e.version)).toEqual(all.slice(from).map((e) => e.version));
+          expect(fold(base, loaded.events)).toEqual(fold(initial, all));
         }),
         { numRuns },
       );
@@ -184,6 +189,16 @@ export function describeEventStoreConformance(
       expect(loaded).toEqual({ snapshot: undefined, events: await store.read(k), version: 2 });
       await store.saveSnapshot(k, { version: 2, state: "now" });
       expect(await store.load(k)).toEqual({ snapshot: { version: 2, state: "now" }, events: [], version: 2 });
+    });
+
+    it("never trusts a snapshot taken ahead of the journal, even once the journal catches up", async () => {
+      const k = key();
+      await store.append(k, [1], 0);
+      await store.saveSnapshot(k, { version: 3, state: "a stale writer's guess" });
+      await store.append(k, [2, 3], 1);
+      const loaded = await store.load(k);
+      expect(loaded.snapshot).toBeUndefined();
+      expect(loaded.events.map((e) => e.event)).toEqual([1, 2, 3]);
     });
 
     it(`lets exactly one of 8 concurrent writers of a version win, ${rounds} rounds`, async () => {

@@ -145,9 +145,8 @@ export class JetStreamEventStore implements EventStore {
     if (cached?.version === snapshot.version) {
       seq = cached.seq;
     } else {
-      // The sequence is only a hint for load(): without it, load() reads the journal from the start.
-      const last = await this.head(subject).catch(() => undefined);
-      if (last?.version === snapshot.version) seq = last.seq;
+      // The sequence is what lets load() confirm the snapshot; without it load() replays in full.
+      seq = await this.batchEndingAt(subject, snapshot.version).catch(() => 0);
     }
     await this.snapshots.put(layout.snapshotKey(key), { version: snapshot.version, state: snapshot.state, seq });
   }
@@ -169,13 +168,17 @@ export class JetStreamEventStore implements EventStore {
       }),
     ]);
     const version = last?.version ?? 0;
+    if (last === undefined) return { snapshot: undefined, events: [], version };
+    // A snapshot is trusted only when the journal confirms it: its recorded sequence must be the
+    // batch that reached its version. Anything else (no sequence, a journal rewritten after a
+    // loss, a stale writer's snapshot) costs a full replay, never a wrong state.
     const stored = found !== undefined && found.version <= version ? found : undefined;
-    const snapshot = stored === undefined ? undefined : { version: stored.version, state: stored.state };
-    if (last === undefined) return { snapshot, events: [], version };
-    const events =
-      (stored !== undefined ? await this.tail(subject, stored, last) : undefined) ??
-      expand(this.w, await readRange(this.w, subject, 1, last.seq), subject, 0, stored?.version ?? 0);
-    return { snapshot, events, version };
+    const tail = stored === undefined ? undefined : await this.tail(subject, stored, last);
+    if (stored !== undefined && tail !== undefined) {
+      return { snapshot: { version: stored.version, state: stored.state }, events: tail, version };
+    }
+    const events = expand(this.w, await readRange(this.w, subject, 1, last.seq), subject, 0, 0);
+    return { snapshot: undefined, events, version };
   }
 
   async close(): Promise<void> {
@@ -193,6 +196,20 @@ export class JetStreamEventStore implements EventStore {
     const head = headOf(this.w, first, subject);
     if (head.version - head.count !== stored.version) return undefined;
     return expand(this.w, msgs, subject, stored.version, stored.version);
+  }
+
+  /** Stream sequence of the batch that ends exactly at `version` (0: none, or the journal is not there yet). */
+  private async batchEndingAt(subject: string, version: number): Promise<number> {
+    const last = await this.head(subject);
+    if (last === undefined || version === 0 || last.version < version) return 0;
+    if (last.version === version) return last.seq;
+    // An earlier batch end (not what the runtime does: it snapshots at the head): walk the journal.
+    for (const m of await readRange(this.w, subject, 1, last.seq)) {
+      const h = headOf(this.w, m, subject);
+      if (h.version === version) return h.seq;
+      if (h.version > version) return 0;
+    }
+    return 0;
   }
 
   /** The journal's last batch according to the stream leader; refreshes the cache. */

@@ -69,7 +69,10 @@ export class MemoryEventStore implements EventStore {
   async saveSnapshot(key: ActorKey, snapshot: Snapshot): Promise<void> {
     const id = this.open(key);
     checkVersion(snapshot.version, "snapshot.version");
-    const { bytes } = roundTrip(this.codec, { version: snapshot.version, state: snapshot.state }, "snapshot");
+    // Like the JetStream store, remember whether the journal had reached this version when the
+    // snapshot was taken: one taken ahead of the journal is never trusted, even once it catches up.
+    const confirmed = snapshot.version <= this.currentVersion(id);
+    const { bytes } = roundTrip(this.codec, { version: snapshot.version, state: snapshot.state, confirmed }, "snapshot");
     this.backend.snapshots.set(id, bytes);
   }
 
@@ -80,8 +83,8 @@ export class MemoryEventStore implements EventStore {
   async load(key: ActorKey): Promise<LoadedJournal> {
     const id = this.open(key);
     const version = this.currentVersion(id);
-    let snapshot = this.snapshotOf(id);
-    if (snapshot !== undefined && snapshot.version > version) snapshot = undefined;
+    const stored = this.storedSnapshot(id);
+    const snapshot = stored?.confirmed && stored.version <= version ? { version: stored.version, state: stored.state } : undefined;
     return { snapshot, events: this.eventsAfter(id, snapshot?.version ?? 0), version };
   }
 
@@ -114,9 +117,13 @@ export class MemoryEventStore implements EventStore {
   }
 
   private snapshotOf(id: string): Snapshot | undefined {
+    const stored = this.storedSnapshot(id);
+    return stored === undefined ? undefined : { version: stored.version, state: stored.state };
+  }
+
+  private storedSnapshot(id: string): { version: number; state: unknown; confirmed: boolean } | undefined {
     const bytes = this.backend.snapshots.get(id);
     if (bytes === undefined) return undefined;
-    const { version, state } = this.codec.decode(bytes.slice()) as { version: number; state: unknown };
-    return { version, state };
+    return this.codec.decode(bytes.slice()) as { version: number; state: unknown; confirmed: boolean };
   }
 }

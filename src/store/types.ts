@@ -67,7 +67,12 @@ export interface EventStore {
   /** The newest snapshot, if any. */
   loadSnapshot(key: ActorKey): Promise<Snapshot | undefined>;
 
-  /** Snapshot + tail: what activation uses. Equivalent to a full replay. */
+  /**
+   * Snapshot + tail: what activation uses. Always equivalent to a full replay. A snapshot is
+   * used only when the store can confirm it against the journal (it was taken at a version the
+   * journal had, at the end of a batch, and the journal still holds that batch there); any
+   * other snapshot is passed over at the cost of a longer replay, never trusted.
+   */
   load(key: ActorKey): Promise<LoadedJournal>;
 
   /** Releases resources (not the NATS connection, which the caller owns). */
