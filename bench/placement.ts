@@ -38,32 +38,24 @@ export function placementQuality(nodeCounts: readonly number[] = [3, 10, 32], sh
     const b = balance(fresh, members);
     rows.push({ name: `placement.balance.n${n}`, value: round(b.ratio), unit: "max/mean", ...common, max: b.max, mean: round(b.mean) });
 
+    const moves = (kind: string, after: Member[], extra: Record<string, number> = {}): PlacementResult => {
+      const p = plan(fresh, after);
+      const min = minimumMoves(fresh, after);
+      return {
+        name: `placement.${kind}_moves.n${n}`,
+        value: p.moves.length,
+        unit: "shards",
+        ...common,
+        minimum: min,
+        vsMinimum: round(p.moves.length / min),
+        ...extra,
+        balanceAfter: round(balance(p.map, after).ratio),
+      };
+    };
     const joined = [...members, member("joiner", "joining")];
-    const join = plan(fresh, joined);
-    const joinMin = minimumMoves(fresh, joined);
-    rows.push({
-      name: `placement.join_moves.n${n}`,
-      value: join.moves.length,
-      unit: "shards",
-      ...common,
-      minimum: joinMin,
-      vsMinimum: round(join.moves.length / joinMin),
-      ideal: round(shards / (n + 1), 2),
-      balanceAfter: round(balance(join.map, joined).ratio),
-    });
-
     const left = members.slice(1);
-    const leave = plan(fresh, left);
-    const leaveMin = minimumMoves(fresh, left);
-    rows.push({
-      name: `placement.leave_moves.n${n}`,
-      value: leave.moves.length,
-      unit: "shards",
-      ...common,
-      minimum: leaveMin,
-      vsMinimum: round(leave.moves.length / leaveMin),
-      balanceAfter: round(balance(leave.map, left).ratio),
-    });
+    rows.push(moves("join", joined, { ideal: round(shards / (n + 1), 2) }));
+    rows.push(moves("leave", left));
 
     rows.push({
       name: `placement.plan_time.n${n}`,
