@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ActorDefinition } from "./actor/define.js";
 import { checkClusterName } from "./actor/names.js";
-import { Ingress } from "./ingress/ingress.js";
+import { type Asker, Ingress } from "./ingress/ingress.js";
 import { type Logger, silentLogger } from "./log.js";
 import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
 import { JetStreamEventStore } from "./store/jetstream.js";
@@ -19,6 +19,11 @@ export interface HostOptions {
    */
   replicas?: number;
   logger?: Logger;
+  /**
+   * What the ingress asks. Default: the runtime itself. The cluster layer puts its ownership
+   * check (later the router) here.
+   */
+  asker?: (runtime: Runtime) => Asker;
   /** Runtime tuning (mailbox size, timeouts, passivation). */
   runtime?: Partial<Omit<RuntimeOptions, "nodeId" | "store" | "actors" | "logger">>;
 }
@@ -40,8 +45,9 @@ export class ActorHost {
     const log = opts.logger ?? silentLogger;
     const store = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas });
     const runtime = new Runtime({ ...opts.runtime, nodeId: opts.nodeId, store, actors: opts.actors, logger: log });
-    const ingress = new Ingress({ nc: opts.nc, cluster: opts.cluster, asker: runtime, logger: log });
-    log.info({ cluster: opts.cluster, node: opts.nodeId, types: runtime.types }, "host started");
+    const asker = opts.asker === undefined ? runtime : opts.asker(runtime);
+    const ingress = new Ingress({ nc: opts.nc, cluster: opts.cluster, asker, logger: log });
+    log.info({ types: runtime.types }, "host started");
     return new ActorHost(runtime, store, ingress, log);
   }
 

@@ -3,21 +3,30 @@ import { resolve } from "node:path";
 import { account } from "../../src/actors/account.js";
 import type { ActorDefinition } from "../../src/actor/define.js";
 import { checkClusterName } from "../../src/actor/names.js";
-import { ActorHost } from "../../src/host.js";
+import { ShoalNode } from "../../cluster/node.js";
+import { defaultTiming } from "../../cluster/config.js";
 import { createLogger } from "../../src/log.js";
 import { parse, pick, positiveInt, UsageError } from "../args.js";
 import { connectTo } from "../connect.js";
 
 export const nodeUsage = `shoal node --nats URL --id ID --cluster NAME [options]
 
-Runs a node: hosts the built-in "account" actor and any --actors modules, serves the
-ingress shoal.<cluster>.ask. SIGTERM or SIGINT stops it gracefully (exit 0).
+Runs a cluster node: joins the membership, takes part in leader election, watches the
+shard map, hosts the built-in "account" actor and any --actors modules, and serves the
+ingress shoal.<cluster>.ask for the shards it owns (ACTOR_MOVED for the others).
+SIGTERM or SIGINT leaves the cluster gracefully (exit 0).
 
   --nats URL        NATS server(s), comma-separated      (env SHOAL_NATS_URL, NATS_URL; default nats://127.0.0.1:4222)
   --id ID           this node's id                       (env SHOAL_NODE_ID; default the hostname)
   --cluster NAME    cluster name [A-Za-z0-9_-]           (env SHOAL_CLUSTER; default "shoal")
   --actors PATH     a module exporting actor definitions (repeatable; env SHOAL_ACTORS, comma-separated)
   --replicas N      replicas of the event stream          (env SHOAL_REPLICAS; default 1)
+  --shards N        shard count, fixed at cluster creation (env SHOAL_SHARDS; default ${defaultTiming.shardCount})
+  --weight W        capacity relative to other nodes       (env SHOAL_WEIGHT; default 1)
+  --heartbeat MS    membership heartbeat interval         (env SHOAL_HEARTBEAT; default ${defaultTiming.heartbeatInterval})
+  --member-ttl MS   a silent member has left after this   (env SHOAL_MEMBER_TTL; default ${defaultTiming.memberTtl})
+  --leader-ttl MS   the leader's lease                    (env SHOAL_LEADER_TTL; default ${defaultTiming.leaderTtl})
+  --debounce MS     quiet time before the leader plans    (env SHOAL_DEBOUNCE; default ${defaultTiming.rebalanceDebounce})
   --log-level L     pino level                            (env SHOAL_LOG_LEVEL; default info)`;
 
 export async function runNode(argv: string[]): Promise<number> {
@@ -27,6 +36,12 @@ export async function runNode(argv: string[]): Promise<number> {
     cluster: { type: "string" },
     actors: { type: "string", multiple: true },
     replicas: { type: "string" },
+    shards: { type: "string" },
+    weight: { type: "string" },
+    heartbeat: { type: "string" },
+    "member-ttl": { type: "string" },
+    "leader-ttl": { type: "string" },
+    debounce: { type: "string" },
     "log-level": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
@@ -42,15 +57,32 @@ export async function runNode(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const replicas = positiveInt("replicas", pick(values.replicas, ["SHOAL_REPLICAS"]), 1);
+  const replicasFlag = pick(values.replicas, ["SHOAL_REPLICAS"]);
+  const replicas = replicasFlag === undefined ? undefined : positiveInt("replicas", replicasFlag, 1);
+  const timing = {
+    shardCount: positiveInt("shards", pick(values.shards, ["SHOAL_SHARDS"]), defaultTiming.shardCount),
+    weight: positiveInt("weight", pick(values.weight, ["SHOAL_WEIGHT"]), defaultTiming.weight),
+    heartbeatInterval: positiveInt("heartbeat", pick(values.heartbeat, ["SHOAL_HEARTBEAT"]), defaultTiming.heartbeatInterval),
+    memberTtl: positiveInt("member-ttl", pick(values["member-ttl"], ["SHOAL_MEMBER_TTL"]), defaultTiming.memberTtl),
+    leaderTtl: positiveInt("leader-ttl", pick(values["leader-ttl"], ["SHOAL_LEADER_TTL"]), defaultTiming.leaderTtl),
+    rebalanceDebounce: positiveInt("debounce", pick(values.debounce, ["SHOAL_DEBOUNCE"]), defaultTiming.rebalanceDebounce),
+  };
   const modules = values.actors ?? (process.env.SHOAL_ACTORS ? process.env.SHOAL_ACTORS.split(",") : []);
   const log = createLogger({ node: nodeId, cluster }, values["log-level"]);
 
   const actors: ActorDefinition[] = [account];
   for (const m of modules) actors.push(...(await loadActors(m)));
   const nc = await connectTo(url, `shoal-node-${nodeId}`);
-  const host = await ActorHost.start({ nc, cluster, nodeId, actors, replicas, logger: log });
-  log.info({ nats: url }, "node ready");
+  let node: ShoalNode;
+  try {
+    node = await ShoalNode.start({ nc, cluster, nodeId, actors, replicas, logger: log, ...timing });
+  } catch (err) {
+    await nc.close();
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
+  }
+  await node.mapped;
+  log.info({ nats: url, mapVersion: node.map?.version }, "node ready");
 
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
@@ -60,7 +92,7 @@ export async function runNode(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
-  await host.stop();
+  await node.stop();
   await nc.drain();
   return 0;
 }

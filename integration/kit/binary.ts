@@ -108,7 +108,8 @@ export function natsCacheDir(): string {
   return root ? join(root, ".cache", "nats-server") : join(homedir(), ".cache", "shoal", "nats-server");
 }
 
-function repoRoot(): string | undefined {
+/** The project root (the nearest folder above this module with the `shoal` package.json). */
+export function repoRoot(): string | undefined {
   // Walks up from this module, so it works from both integration/kit and dist/integration/kit.
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
     const pkg = join(dir, "package.json");

@@ -18,3 +18,4 @@ export { startNatsCluster } from "./cluster.js";
 export { dockerAvailable, NATS_IMAGE, startNatsContainer } from "./docker.js";
 export { natsForTests, resolveNats, startServer, type NatsSource, type TestNats } from "./launcher.js";
 export { waitFor, type WaitOptions } from "./wait.js";
+export { NodeProcess, type NodeProcessOptions } from "./node-process.js";

@@ -58,6 +58,13 @@ function hookExit(): void {
   }
 }
 
+/** Registers a child process of the kit: SIGKILLed if this process exits or is signalled first. */
+export function trackChild(child: ChildProcess): void {
+  hookExit();
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+}
+
 /** `count` distinct free TCP ports on 127.0.0.1 (bound together, then released). @internal */
 export async function freePorts(count: number): Promise<number[]> {
   const servers: Server[] = [];

@@ -1,0 +1,69 @@
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Clock } from "../src/clock.js";
+import { clusterSubjects } from "../src/ingress/subjects.js";
+import type { Logger } from "../src/log.js";
+import type { Move } from "./placement.js";
+
+/**
+ * What happens in a cluster, as it goes out on `shoal.<cluster>.events` (JSON, one event per
+ * message). Membership events are published by the leader only, so each appears once.
+ */
+export type ClusterEventBody =
+  | { type: "member.joined"; member: string; state: string }
+  | { type: "member.updated"; member: string; state: string }
+  | { type: "member.left"; member: string }
+  | { type: "leader.elected"; epoch: number }
+  | { type: "leader.stepped_down"; epoch: number; reason: string }
+  | { type: "map.published"; version: number; epoch: number; moves: number; sample: Move[] };
+
+/** An event with its envelope: which cluster, which node said it, when (the node's clock, ms). */
+export type ClusterEvent = ClusterEventBody & { cluster: string; node: string; at: number };
+
+/** Moves listed in full in a `map.published` event; the rest are counted. */
+const MOVES_SHOWN = 32;
+
+export class ClusterEvents {
+  private readonly subject: string;
+  private readonly te = new TextEncoder();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly cluster: string,
+    private readonly nodeId: string,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.subject = clusterSubjects(cluster).events;
+  }
+
+  publish(body: ClusterEventBody): void {
+    const event: ClusterEvent = { ...body, cluster: this.cluster, node: this.nodeId, at: this.clock.now() };
+    this.log.info({ event }, body.type);
+    try {
+      this.nc.publish(this.subject, this.te.encode(JSON.stringify(event)));
+    } catch (err) {
+      // Events are for people and tools watching; a closed connection must not stop the node.
+      this.log.warn({ err }, "could not publish a cluster event");
+    }
+  }
+
+  /** A `map.published` body with a bounded list of moves. */
+  static mapPublished(version: number, epoch: number, moves: readonly Move[]): ClusterEventBody {
+    return { type: "map.published", version, epoch, moves: moves.length, sample: moves.slice(0, MOVES_SHOWN) };
+  }
+
+  /** Subscribes to a cluster's events (for `watch`, tests and dashboards). */
+  static subscribe(nc: NatsConnection, cluster: string, onEvent: (e: ClusterEvent) => void): Subscription {
+    const td = new TextDecoder();
+    return nc.subscribe(clusterSubjects(cluster).events, {
+      callback: (err, msg) => {
+        if (err !== null) return;
+        try {
+          onEvent(JSON.parse(td.decode(msg.data)) as ClusterEvent);
+        } catch {
+          // Not ours to judge: anyone may publish on the subject; skip what is not an event.
+        }
+      },
+    });
+  }
+}

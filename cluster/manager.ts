@@ -1,0 +1,146 @@
+import type { Clock, TimerHandle } from "../src/clock.js";
+import { ErrorCode, ShoalError } from "../src/errors.js";
+import { type Logger, silentLogger } from "../src/log.js";
+import type { LeaderElection } from "./election.js";
+import { ClusterEvents } from "./events.js";
+import type { ShardMapStore, StoredMap } from "./map-store.js";
+import type { Membership } from "./membership.js";
+import { plan } from "./plan.js";
+
+export interface ManagerOptions {
+  election: LeaderElection;
+  membership: Membership;
+  maps: ShardMapStore;
+  events: ClusterEvents;
+  clock: Clock;
+  shardCount: number;
+  /** Quiet time after a membership change before planning, so a burst of joins yields one plan. */
+  debounce: number;
+  /** Longest a steady stream of changes may delay a plan. Default 4 × debounce. */
+  maxDelay?: number;
+  logger?: Logger;
+}
+
+/**
+ * The leader's half of the cluster: turns membership changes into a new shard map and writes it
+ * with compare-and-set on the map's revision, stamped with the leader's epoch. A follower's
+ * manager does nothing. On election the new leader writes a map at once (even with no moves), so
+ * its epoch is on the map and any older leader's pending write fails its compare-and-set.
+ */
+export class ShardManager {
+  private readonly log: Logger;
+  private readonly maxDelay: number;
+  private timer: TimerHandle | undefined;
+  private firstChangeAt: number | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly opts: ManagerOptions) {
+    this.log = opts.logger ?? silentLogger;
+    this.maxDelay = opts.maxDelay ?? 4 * opts.debounce;
+  }
+
+  start(): void {
+    this.unsubscribe.push(
+      this.opts.membership.onChange((c) => {
+        if (!this.opts.election.isLeader()) return;
+        for (const m of c.joined) this.opts.events.publish({ type: "member.joined", member: m.id, state: m.state });
+        for (const m of c.updated) this.opts.events.publish({ type: "member.updated", member: m.id, state: m.state });
+        for (const id of c.left) this.opts.events.publish({ type: "member.left", member: id });
+        this.schedule();
+      }),
+      this.opts.election.onChange((e) => {
+        if (e.kind === "elected") {
+          this.opts.events.publish({ type: "leader.elected", epoch: e.epoch });
+          // One debounce first: membership changes that led to this election (a leaving leader
+          // deletes its record just before it resigns) reach this node's watch meanwhile.
+          this.schedule();
+        } else if (e.kind === "stepped-down") {
+          this.opts.events.publish({ type: "leader.stepped_down", epoch: e.epoch, reason: e.reason });
+          this.cancel();
+        }
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancel();
+    for (const u of this.unsubscribe.splice(0)) u();
+    await this.running;
+  }
+
+  /** Plans after `delay` ms of quiet (re-armed by every change, but never past maxDelay). */
+  private schedule(delay = this.opts.debounce): void {
+    if (this.stopped) return;
+    const now = this.opts.clock.now();
+    this.firstChangeAt ??= now;
+    const wait = Math.max(0, Math.min(delay, this.firstChangeAt + this.maxDelay - now));
+    this.timer?.cancel();
+    this.timer = this.opts.clock.setTimeout(() => this.fire(), wait);
+  }
+
+  private cancel(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.firstChangeAt = undefined;
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.firstChangeAt = undefined;
+    if (this.running !== undefined) {
+      this.again = true; // one more pass once the current one is done
+      return;
+    }
+    this.running = this.rebalance()
+      .catch((err: unknown) => {
+        this.log.warn({ err }, "rebalance failed; retrying");
+        this.schedule();
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.schedule(0);
+        }
+      });
+  }
+
+  private async rebalance(): Promise<void> {
+    const { election, maps } = this.opts;
+    if (!election.isLeader()) return;
+    const epoch = election.epoch!;
+    const current = await maps.read();
+    if (current !== undefined && current.map.epoch > epoch) {
+      election.stepDown(`the map carries epoch ${current.map.epoch}, newer than ours (${epoch})`);
+      return;
+    }
+    const next = plan(current?.map, this.opts.membership.members(), { shardCount: this.opts.shardCount, epoch });
+    if (current !== undefined && next.moves.length === 0 && current.map.epoch === epoch) return;
+    // The lease may have run out while we read and planned (a pause, a slow server).
+    if (!election.isLeader()) return;
+    let revision: number;
+    try {
+      revision = await maps.write(next.map, current?.revision);
+    } catch (err) {
+      if (!ShoalError.is(err, ErrorCode.CONFLICT)) throw err;
+      await this.afterConflict(epoch);
+      return;
+    }
+    this.log.info({ version: next.map.version, epoch, moves: next.moves.length, revision }, "shard map published");
+    this.opts.events.publish(ClusterEvents.mapPublished(next.map.version, epoch, next.moves));
+  }
+
+  /** Someone wrote the map between our read and our write: a newer leader, or our own race. */
+  private async afterConflict(epoch: number): Promise<void> {
+    const now: StoredMap | undefined = await this.opts.maps.read();
+    if (now !== undefined && now.map.epoch > epoch) {
+      this.opts.election.stepDown(`map write refused: epoch ${now.map.epoch} wrote it first`);
+      return;
+    }
+    this.schedule(0);
+  }
+}

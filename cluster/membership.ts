@@ -1,0 +1,244 @@
+/**
+ * Membership: every node keeps its record in one KV bucket (key = `encodeToken(id)`), refreshed
+ * by a heartbeat `put`; a watch turns the bucket into a live view and joined / left / updated
+ * events. The bucket's per-key TTL drops a record that stops being refreshed, but expiry sends
+ * no watch event, so each node also sweeps its view: a record not written for `memberTtl`
+ * (measured on the local clock from when the write was *received*) has left.
+ *
+ * This node's own record is kept locally, never read back: it is always in the view while the
+ * node runs, and {@link Membership.setState} changes it at once.
+ */
+import type { Clock, TimerHandle } from "../src/clock.js";
+import { decodeJson, encodeJson } from "../src/codec/json.js";
+import { encodeToken } from "../src/codec/token.js";
+import { type Logger, silentLogger } from "../src/log.js";
+import type { Kv, KvChange, KvWatch } from "./kv.js";
+import type { Member } from "./placement.js";
+
+/** What a node publishes about itself. */
+export interface MemberRecord {
+  /** Node id, unique in the cluster (any string; encoded for the key). */
+  id: string;
+  /** Capacity weight, finite and > 0. */
+  weight: number;
+  state: "joining" | "active" | "draining";
+  /** When the node process started, ms since the epoch (its own clock). */
+  startedAt: number;
+  /** Free-form, e.g. the HTTP port. */
+  meta?: Record<string, string>;
+}
+
+export interface MembershipOptions {
+  /** The members bucket, opened with `ttl = memberTtl`. */
+  kv: Kv;
+  clock: Clock;
+  /** This node's record as first published. */
+  self: MemberRecord;
+  /** Time between heartbeats (and sweeps), ms; well inside `memberTtl`. */
+  heartbeatInterval: number;
+  /** A record not refreshed for this long means its node left, ms. */
+  memberTtl: number;
+  logger?: Logger;
+}
+
+/** One change of the view. `updated` lists records whose content changed (not plain heartbeats). */
+export interface MembershipChange {
+  joined: MemberRecord[];
+  left: string[];
+  updated: MemberRecord[];
+}
+
+const STATES: ReadonlySet<string> = new Set(["joining", "active", "draining"]);
+
+/** This node's membership and its view of the others. Not restartable: after {@link stop}, make a new one. */
+export class Membership {
+  private readonly kv: Kv;
+  private readonly clock: Clock;
+  private readonly interval: number;
+  private readonly ttl: number;
+  private readonly log: Logger;
+  private readonly key: string;
+  private me: MemberRecord;
+  /** Other members by key, with the local time their last write was received. */
+  private readonly view = new Map<string, { record: MemberRecord; seenAt: number }>();
+  private readonly listeners = new Set<(c: MembershipChange) => void>();
+  private state: "idle" | "starting" | "running" | "stopped" = "idle";
+  private timer: TimerHandle | undefined;
+  private watcher: KvWatch | undefined;
+  private beating = false;
+
+  constructor(opts: MembershipOptions) {
+    ({ kv: this.kv, clock: this.clock, heartbeatInterval: this.interval, memberTtl: this.ttl } = opts);
+    this.log = (opts.logger ?? silentLogger).child({ part: "membership" });
+    if (validRecord(opts.self) === undefined) throw new RangeError(`invalid member record ${JSON.stringify(opts.self)}`);
+    if (!(this.interval > 0 && this.interval < this.ttl)) throw new RangeError("need 0 < heartbeatInterval < memberTtl");
+    this.me = { ...opts.self };
+    this.key = encodeToken(opts.self.id);
+  }
+
+  /** Writes the first heartbeat and loads the view; rejects (and may be retried) if the KV fails. */
+  async start(): Promise<void> {
+    if (this.state !== "idle") throw new Error("membership already started");
+    this.state = "starting";
+    // Everything the watch reports before it resolves is the initial view: one change, not many.
+    const initial: KvChange[] = [];
+    let loading = true;
+    try {
+      await this.kv.put(this.key, encodeJson(this.me));
+      this.watcher = await this.kv.watch((c) => (loading ? initial.push(c) : this.onWatch(c)));
+    } catch (err) {
+      if (this.is("starting")) this.state = "idle";
+      throw err;
+    }
+    loading = false;
+    if (!this.is("starting")) return void this.watcher.stop(); // stopped meanwhile
+    this.state = "running";
+    for (const c of initial) this.apply(c);
+    this.emit({ joined: this.records(), left: [], updated: [] });
+    this.arm();
+  }
+
+  /** Stops heartbeats and deletes this node's record, so the others see it leave at once. */
+  async stop(): Promise<void> {
+    if (this.state === "stopped") return;
+    const started = this.state !== "idle";
+    this.state = "stopped";
+    this.timer?.cancel();
+    this.watcher?.stop();
+    if (!started) return;
+    await this.kv.delete(this.key).catch((err: unknown) => this.log.warn({ err }, "could not delete own member record; it expires by TTL"));
+  }
+
+  /** Changes this node's state in the view at once and writes it; rejects if the write fails (heartbeats retry it). */
+  async setState(state: MemberRecord["state"]): Promise<void> {
+    if (state === this.me.state) return;
+    this.me = { ...this.me, state };
+    this.emit({ joined: [], left: [], updated: [this.self] });
+    if (this.state === "running") await this.kv.put(this.key, encodeJson(this.me));
+  }
+
+  /** This node's record as it stands (a copy). */
+  get self(): MemberRecord {
+    return copy(this.me);
+  }
+
+  /** The live view, this node included, sorted by id. */
+  records(): MemberRecord[] {
+    const all = [this.self, ...[...this.view.values()].map((e) => copy(e.record))];
+    return all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** The view as placement sees it. */
+  members(): Member[] {
+    return this.records().map(({ id, weight, state }) => ({ id, weight, state }));
+  }
+
+  /** Subscribes to view changes; returns the unsubscribe function. */
+  onChange(listener: (c: MembershipChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /** Reads the state unnarrowed (it may change across an await). */
+  private is(state: Membership["state"]): boolean {
+    return this.state === state;
+  }
+
+  private arm(): void {
+    this.timer = this.clock.setTimeout(() => this.tick(), this.interval);
+  }
+
+  private tick(): void {
+    if (this.state !== "running") return;
+    this.arm();
+    this.sweep();
+    if (this.beating) return; // the previous heartbeat is still on its way: do not pile up
+    this.beating = true;
+    this.kv
+      .put(this.key, encodeJson(this.me))
+      .catch((err: unknown) => this.log.warn({ err }, "heartbeat failed; retrying at the next interval"))
+      .finally(() => (this.beating = false));
+  }
+
+  /** Records not written for memberTtl are gone: their TTL has expired on the server too. */
+  private sweep(): void {
+    const now = this.clock.now();
+    const left: string[] = [];
+    for (const [key, e] of this.view) {
+      if (now - e.seenAt < this.ttl) continue;
+      this.view.delete(key);
+      left.push(e.record.id);
+    }
+    if (left.length > 0) this.emit({ joined: [], left, updated: [] });
+  }
+
+  private onWatch(c: KvChange): void {
+    if (this.state !== "running") return;
+    const change = this.apply(c);
+    if (change !== undefined) this.emit(change);
+  }
+
+  /** Applies one watch report to the view; returns what changed. */
+  private apply(c: KvChange): MembershipChange | undefined {
+    const key = c.kind === "put" ? c.entry.key : c.key;
+    if (key === this.key) return undefined; // our own record is ours to know, not to read back
+    const prev = this.view.get(key);
+    if (c.kind === "delete") {
+      if (prev === undefined) return undefined;
+      this.view.delete(key);
+      return { joined: [], left: [prev.record.id], updated: [] };
+    }
+    const record = decode(c.entry.value);
+    if (record === undefined || encodeToken(record.id) !== key) {
+      this.log.warn({ key, revision: c.entry.revision }, "ignoring an invalid member record");
+      return undefined;
+    }
+    this.view.set(key, { record, seenAt: this.clock.now() });
+    if (prev === undefined) return { joined: [copy(record)], left: [], updated: [] };
+    return sameRecord(prev.record, record) ? undefined : { joined: [], left: [], updated: [copy(record)] };
+  }
+
+  private emit(c: MembershipChange): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(c);
+      } catch (err) {
+        this.log.error({ err }, "membership listener threw");
+      }
+    }
+  }
+}
+
+const copy = (r: MemberRecord): MemberRecord => (r.meta === undefined ? { ...r } : { ...r, meta: { ...r.meta } });
+
+function decode(bytes: Uint8Array): MemberRecord | undefined {
+  try {
+    return validRecord(decodeJson(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The record if `v` is a well-formed one (unknown fields dropped), else undefined. */
+function validRecord(v: unknown): MemberRecord | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const r = v as Partial<Record<keyof MemberRecord, unknown>>;
+  if (typeof r.id !== "string" || r.id === "") return undefined;
+  if (typeof r.weight !== "number" || !Number.isFinite(r.weight) || r.weight <= 0) return undefined;
+  if (typeof r.state !== "string" || !STATES.has(r.state)) return undefined;
+  if (typeof r.startedAt !== "number" || !Number.isFinite(r.startedAt)) return undefined;
+  const out: MemberRecord = { id: r.id, weight: r.weight, state: r.state as MemberRecord["state"], startedAt: r.startedAt };
+  if (r.meta !== undefined) {
+    if (typeof r.meta !== "object" || r.meta === null || Array.isArray(r.meta)) return undefined;
+    const entries = Object.entries(r.meta);
+    if (!entries.every(([, x]) => typeof x === "string")) return undefined;
+    out.meta = Object.fromEntries(entries) as Record<string, string>;
+  }
+  return out;
+}
+
+function sameRecord(a: MemberRecord, b: MemberRecord): boolean {
+  if (a.id !== b.id || a.weight !== b.weight || a.state !== b.state || a.startedAt !== b.startedAt) return false;
+  const am = Object.entries(a.meta ?? {});
+  return am.length === Object.keys(b.meta ?? {}).length && am.every(([k, v]) => b.meta?.[k] === v);
+}

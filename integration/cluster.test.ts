@@ -1,0 +1,161 @@
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { ShoalClient } from "../src/client.js";
+import { ErrorCode, ShoalError } from "../src/errors.js";
+import { waitFor } from "./kit/index.js";
+import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
+
+const MEMBER_TTL = 3000;
+const clusters: TestCluster[] = [];
+
+async function cluster(prefix: string, ids: string[]): Promise<TestCluster> {
+  const c = await TestCluster.create(inject("natsUrl"), uniqueCluster(prefix));
+  clusters.push(c);
+  for (const id of ids) c.start(id);
+  await c.waitStable(ids);
+  return c;
+}
+
+afterEach(async () => {
+  await Promise.all(clusters.splice(0).map((c) => c.close()));
+});
+
+describe("a cluster of real node processes on a real nats-server", () => {
+  it("elects exactly one leader and agrees on one balanced map", async () => {
+    const c = await cluster("elect", ["n1", "n2", "n3"]);
+    const s = await c.waitStable();
+    expect(s.filter((x) => x.isLeader)).toHaveLength(1);
+    expect(new Set(s.map((x) => x.epoch)).size).toBe(1);
+    for (const x of s) expect(x.shards).toBeGreaterThanOrEqual(21); // 64 shards over 3 nodes: 21 or 22 each
+    expect(c.events.filter((e) => e.type === "leader.elected")).toHaveLength(1);
+  });
+
+  it("replaces a SIGKILLed leader within memberTtl + 1 s, with a higher epoch", async () => {
+    const c = await cluster("kill", ["n1", "n2", "n3"]);
+    const before = (await c.waitStable())[0]!;
+    const leader = c.nodes.get(before.leader!)!;
+    const killedAt = Date.now();
+    await leader.kill();
+    const survivors = c.running().map((n) => n.id);
+    let elapsed = 0;
+    await waitFor(
+      async () => {
+        const s = await c.statuses(survivors);
+        const ok = s.some((x) => x.isLeader && x.epoch! > before.epoch!);
+        if (ok) elapsed = Date.now() - killedAt;
+        return ok;
+      },
+      { timeout: MEMBER_TTL + 1000, interval: 25, message: "no new leader within memberTtl + 1 s" },
+    );
+    expect(elapsed).toBeLessThanOrEqual(MEMBER_TTL + 1000);
+    const after = await c.waitStable(survivors);
+    expect(after[0]!.leader).not.toBe(before.leader);
+    expect(after[0]!.epoch!).toBeGreaterThan(before.epoch!);
+    // The dead node's shards were handed to the survivors: 64 shards over 2 nodes.
+    expect(after.map((x) => x.shards).sort()).toEqual([32, 32]);
+  });
+
+  it("fences a SIGSTOPped leader: after SIGCONT it steps down and never overwrites the newer map", async () => {
+    const c = await cluster("stop", ["n1", "n2", "n3"]);
+    const before = (await c.waitStable())[0]!;
+    const old = c.nodes.get(before.leader!)!;
+    old.signal("SIGSTOP");
+    const others = c.running().map((n) => n.id).filter((id) => id !== old.id);
+    const mid = await c.waitStable(others);
+    const newEpoch = mid[0]!.epoch!;
+    expect(newEpoch).toBeGreaterThan(before.epoch!);
+    const mapsBefore = c.mapEvents().length;
+    old.signal("SIGCONT");
+    await old.waitForLog("stepped down");
+    const after = await c.waitStable([...others, old.id]);
+    expect(after.find((x) => x.node === old.id)!.isLeader).toBe(false);
+    expect(new Set(after.map((x) => x.epoch))).toEqual(new Set([newEpoch]));
+    // Every map written since the pause carries the new epoch: the old leader wrote none.
+    const since = c.mapEvents().slice(mapsBefore);
+    expect(since.every((e) => e.epoch === newEpoch && e.node !== old.id)).toBe(true);
+    expect(after[0]!.mapEpoch).toBe(newEpoch);
+  });
+
+  it("turns one join and one leave into one new map each, held by every node within 1 s", async () => {
+    const c = await cluster("join", ["n1", "n2", "n3"]);
+    const start = await c.waitStable();
+    const v0 = start[0]!.mapVersion!;
+    const maps0 = c.mapEvents().length;
+
+    c.start("n4");
+    await waitFor(() => c.mapEvents().length > maps0, { timeout: 15_000, message: "no map after the join" });
+    const joinMap = c.mapEvents().at(-1)!;
+    await c.waitStable(["n1", "n2", "n3", "n4"], 1000);
+    expect(joinMap.version).toBe(v0 + 1);
+    expect(joinMap.moves).toBe(16); // 64/4: exactly what the newcomer needs
+
+    // The leader leaves: the harder case (a new leader must plan the leave, once).
+    const leaver = (await c.waitStable(["n1", "n2", "n3", "n4"]))[0]!.leader!;
+    const rest = ["n1", "n2", "n3", "n4"].filter((id) => id !== leaver);
+    expect(await c.nodes.get(leaver)!.stop()).toBe(0);
+    await waitFor(() => c.mapEvents().length > maps0 + 1, { timeout: 15_000, message: "no map after the leave" });
+    const leaveMap = c.mapEvents().at(-1)!;
+    const after = await c.waitStable(rest, 1000);
+    expect(leaveMap.version).toBe(v0 + 2);
+    expect(leaveMap.moves).toBe(16); // exactly the leaver's shards
+    expect(after[0]!.mapVersion).toBe(v0 + 2);
+    expect(after[0]!.leader).not.toBe(leaver);
+    expect(c.mapEvents().length).toBe(maps0 + 2); // one map per change, no extra plans
+    expect(c.events.some((e) => e.type === "member.left" && e.member === leaver)).toBe(true);
+  });
+
+  it("keeps two clusters on one server apart: members, maps, events and actors", async () => {
+    const a = await cluster("isoa", ["a1", "a2"]);
+    const b = await cluster("isob", ["b1"]);
+    const sa = await a.waitStable();
+    const sb = await b.waitStable();
+    for (const s of sa) expect(s.members.map((m) => m.id).sort()).toEqual(["a1", "a2"]);
+    expect(sb[0]!.members.map((m) => m.id)).toEqual(["b1"]);
+    expect(sb[0]!.shards).toBe(64);
+    expect(a.events.every((e) => e.cluster === a.name)).toBe(true);
+    expect(b.events.every((e) => e.cluster === b.name)).toBe(true);
+    expect(b.events.some((e) => e.node.startsWith("a"))).toBe(false);
+    // An actor of cluster B (one node owns everything) never sees cluster A's writes.
+    const clientA = new ShoalClient(a.nc, a.name);
+    const clientB = new ShoalClient(b.nc, b.name);
+    await waitFor(
+      async () => {
+        try {
+          await clientA.ask("account", "shared-id", { deposit: { amount: 5, txn: "once" } });
+          return true;
+        } catch (err) {
+          if (ShoalError.is(err, ErrorCode.ACTOR_MOVED)) return false; // landed on the non-owner: ask again
+          throw err;
+        }
+      },
+      { timeout: 5000, message: "cluster A never served the deposit" },
+    );
+    expect(await clientB.ask("account", "shared-id", { balance: {} })).toMatchObject({ balance: 0, version: 0, node: "b1" });
+  });
+
+  it("answers asks for shards it does not own with ACTOR_MOVED naming the owner", async () => {
+    const c = await cluster("owner", ["n1", "n2"]);
+    const client = new ShoalClient(c.nc, c.name);
+    const seen = { ok: 0, moved: 0 };
+    for (let i = 0; i < 40; i++) {
+      try {
+        const r = await client.ask<{ node: string }>("account", `acct-${i}`, { balance: {} });
+        expect(["n1", "n2"]).toContain(r.node);
+        seen.ok++;
+      } catch (err) {
+        expect(ShoalError.is(err, ErrorCode.ACTOR_MOVED)).toBe(true);
+        expect(["n1", "n2"]).toContain((err as ShoalError).details?.owner);
+        seen.moved++;
+      }
+    }
+    expect(seen.ok + seen.moved).toBe(40);
+    expect(seen.ok).toBeGreaterThan(0);
+  });
+
+  it("refuses a node configured with another shard count, with a clear error", async () => {
+    const c = await cluster("count", ["n1"]);
+    const wrong = c.start("n2", ["--shards", "128"]);
+    expect(await wrong.exited).not.toBe(0);
+    expect(wrong.logs).toMatch(/configured with 128 shards but the cluster was created with 64/);
+    expect((await c.waitStable(["n1"]))[0]!.members.map((m) => m.id)).toEqual(["n1"]);
+  });
+});

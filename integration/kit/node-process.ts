@@ -1,0 +1,80 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { repoRoot } from "./binary.js";
+import { trackChild } from "./server.js";
+import { waitFor } from "./wait.js";
+
+export interface NodeProcessOptions {
+  /** NATS URL(s) the node connects to. */
+  url: string;
+  id: string;
+  cluster: string;
+  /** More `shoal node` flags (e.g. ["--member-ttl", "3000"]). */
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * A real `shoal node` process (the compiled CLI), as tests, the demo and benchmarks run it.
+ * Its stderr (pino JSON lines) is kept for assertions and shown when a wait fails.
+ */
+export class NodeProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  private output = "";
+
+  private constructor(readonly id: string, child: ChildProcess) {
+    this.child = child;
+    trackChild(child);
+    child.stderr!.on("data", (d: Buffer) => (this.output += d.toString()));
+    child.stdout!.on("data", (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  }
+
+  static start(opts: NodeProcessOptions): NodeProcess {
+    const root = repoRoot();
+    if (root === undefined) throw new Error("cannot find the shoal package root to start a node");
+    const args = [join(root, "bin", "shoal.js"), "node", "--nats", opts.url, "--id", opts.id, "--cluster", opts.cluster, ...(opts.args ?? [])];
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, SHOAL_LOG_LEVEL: "info", ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return new NodeProcess(opts.id, child);
+  }
+
+  /** Everything the process printed so far. */
+  get logs(): string {
+    return this.output;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Waits until a log line contains `text`. */
+  async waitForLog(text: string, timeout = 20_000): Promise<void> {
+    await waitFor(() => this.output.includes(text), { timeout, message: `${this.id} never logged ${JSON.stringify(text)}:\n${this.output.slice(-3000)}` });
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.child.kill(sig);
+  }
+
+  /** SIGKILL: a crash. */
+  async kill(): Promise<void> {
+    this.signal("SIGKILL");
+    await this.exited;
+  }
+
+  /** SIGTERM and wait; resolves to the exit code. */
+  async stop(): Promise<number | null> {
+    if (!this.running) return this.child.exitCode;
+    this.child.kill("SIGCONT"); // a stopped process cannot handle SIGTERM
+    this.child.kill("SIGTERM");
+    return this.exited;
+  }
+}

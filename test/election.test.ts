@@ -1,0 +1,467 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type ElectionEvent, LeaderElection } from "../cluster/election.js";
+import { MemoryKvBackend } from "../cluster/kv-memory.js";
+import type { Kv } from "../cluster/kv.js";
+import { type Clock, ManualClock } from "../src/clock.js";
+
+const TTL = 3000;
+const RENEW = 1000;
+const MARGIN = 300;
+
+/** Lets watch deliveries and KV replies (microtasks) run; never waits for real time. */
+async function settle(rounds = 10): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+}
+
+interface TestNode {
+  id: string;
+  election: LeaderElection;
+  events: ElectionEvent[];
+  /** SIGSTOP: its timers are held until resumed (its KV is cut at the same time). */
+  paused: boolean;
+  held: Array<() => void>;
+  running: boolean;
+  /** One-way network delay of its KV requests and replies, ms of fake time. */
+  lag: number;
+  /** Delay of its watch deliveries (after the initial values), ms; order is kept. */
+  watchLag: number;
+}
+
+/**
+ * `kv` with every request applied `lag()` ms after it is sent and answered `lag()` ms after that,
+ * and watch changes delivered `watchLag()` ms late (in order).
+ */
+function laggy(kv: Kv, clock: ManualClock, lag: () => number, watchLag: () => number): Kv {
+  const later = <T>(op: () => Promise<T>): Promise<T> => {
+    const ms = lag();
+    if (ms === 0) return op();
+    return new Promise<T>((resolve, reject) => {
+      clock.setTimeout(() => {
+        op().then(
+          (v) => void clock.setTimeout(() => resolve(v), ms),
+          (e: unknown) => void clock.setTimeout(() => reject(e), ms),
+        );
+      }, ms);
+    });
+  };
+  return {
+    get: (k) => later(() => kv.get(k)),
+    create: (k, v) => later(() => kv.create(k, v)),
+    update: (k, v, r) => later(() => kv.update(k, v, r)),
+    put: (k, v) => later(() => kv.put(k, v)),
+    delete: (k, r) => later(() => kv.delete(k, r)),
+    keys: () => later(() => kv.keys()),
+    watch: async (cb, k) => {
+      let live = false;
+      let nextAt = 0;
+      const w = await kv.watch((change) => {
+        if (!live || watchLag() === 0) return cb(change);
+        nextAt = Math.max(nextAt, clock.now() + watchLag());
+        clock.setTimeout(() => live && cb(change), nextAt - clock.now());
+      }, k);
+      live = true;
+      return { stop: () => ((live = false), w.stop()) };
+    },
+  };
+}
+
+/** Nodes on one MemoryKv backend and one manual clock; checks "at most one leader" after every timer. */
+class Cluster {
+  readonly clock = new ManualClock();
+  readonly backend = new MemoryKvBackend(this.clock);
+  /** The latest instance per id. */
+  readonly nodes = new Map<string, TestNode>();
+  /** Every instance ever started (an old one may still think it leads). */
+  readonly all: TestNode[] = [];
+  readonly elected: Array<{ node: string; epoch: number; at: number }> = [];
+  readonly violations: string[] = [];
+
+  /** Starts a node; `client` names its connection (a restarted process with the same id gets a new one). */
+  async start(id: string, lag = 0, client = id): Promise<TestNode> {
+    const node = { id, events: [], paused: false, held: [], running: true, lag, watchLag: 0 } as Omit<TestNode, "election"> as TestNode;
+    const kv = laggy(await this.backend.provider(client).bucket("leader", { ttl: TTL }), this.clock, () => node.lag, () => node.watchLag);
+    const clock: Clock = {
+      now: () => this.clock.now(),
+      setTimeout: (fn, ms) =>
+        this.clock.setTimeout(() => {
+          if (node.paused) node.held.push(fn);
+          else fn();
+          this.check();
+        }, ms),
+    };
+    node.election = new LeaderElection({ kv, nodeId: id, clock, leaderTtl: TTL, renewInterval: RENEW, safetyMargin: MARGIN });
+    node.election.onChange((e) => {
+      node.events.push(e);
+      if (e.kind === "elected") this.elected.push({ node: id, epoch: e.epoch, at: this.clock.now() });
+      if (e.kind === "elected" && !node.election.isLeader()) this.violations.push(`${id} elected but not leader`);
+      this.check();
+    });
+    this.nodes.set(id, node);
+    this.all.push(node);
+    await node.election.start();
+    return node;
+  }
+
+  /** Resolves once the key is released, which with network lag takes fake time: not awaited then. */
+  stop(id: string): Promise<void> {
+    const node = this.nodes.get(id)!;
+    node.running = false;
+    return node.election.stop();
+  }
+
+  leaders(): TestNode[] {
+    return this.all.filter((n) => n.running && n.election.isLeader());
+  }
+
+  leader(): TestNode {
+    const ls = this.leaders();
+    expect(ls).toHaveLength(1);
+    return ls[0]!;
+  }
+
+  check(): void {
+    const ls = this.leaders();
+    if (ls.length > 1) this.violations.push(`t=${this.clock.now()}: leaders ${ls.map((n) => n.id).join(", ")}`);
+  }
+
+  /** Advances in `step` ms slices, letting replies arrive between them. */
+  async advance(ms: number, step = 50): Promise<void> {
+    for (let done = 0; done < ms; done += step) {
+      this.clock.advance(Math.min(step, ms - done));
+      await settle();
+      this.check();
+    }
+  }
+
+  pause(id: string): void {
+    this.nodes.get(id)!.paused = true;
+    this.backend.cut(id);
+  }
+
+  /** SIGCONT: the held timers run first (the worst case), then the connection comes back. */
+  async resume(id: string): Promise<void> {
+    const node = this.nodes.get(id)!;
+    node.paused = false;
+    for (const fn of node.held.splice(0)) fn();
+    this.check();
+    this.backend.heal(id);
+    await settle();
+  }
+
+  async admin(): Promise<Kv> {
+    return this.backend.provider("admin").bucket("leader", { ttl: TTL });
+  }
+}
+
+async function threeNodes(): Promise<Cluster> {
+  const c = new Cluster();
+  for (const id of ["a", "b", "c"]) await c.start(id);
+  await settle();
+  return c;
+}
+
+const steppedDown = (n: TestNode) => n.events.filter((e) => e.kind === "stepped-down");
+
+describe("LeaderElection", () => {
+  it("elects exactly one of three candidates, and keeps it while it renews", async () => {
+    const c = await threeNodes();
+    const l = c.leader();
+    const epoch = l.election.epoch!;
+    expect(c.elected).toEqual([{ node: l.id, epoch, at: c.clock.now() }]);
+    for (const n of c.nodes.values()) expect(n.election.leader).toEqual({ id: l.id, epoch });
+    await c.advance(10 * TTL, 100);
+    expect(c.leader()).toBe(l);
+    expect(l.election.epoch).toBe(epoch);
+    expect(c.elected).toHaveLength(1);
+    expect(steppedDown(l)).toEqual([]);
+    // Renewals carry the epoch; the create's revision is the epoch.
+    const entry = await (await c.admin()).get("leader");
+    expect(JSON.parse(new TextDecoder().decode(entry!.value))).toEqual({ id: l.id, epoch });
+    expect(entry!.revision).toBeGreaterThan(epoch);
+    expect(c.violations).toEqual([]);
+  });
+
+  it("steps down at once when a renewal fails, before anyone else is elected", async () => {
+    const c = await threeNodes();
+    const l = c.leader();
+    const epoch = l.election.epoch!;
+    const t0 = c.clock.now();
+    await c.advance(1500); // renewed at t0 + 1000
+    c.backend.cut(l.id);
+    await c.advance(500); // the renewal at t0 + 2000 fails
+    expect(c.clock.now()).toBe(t0 + 2000);
+    expect(steppedDown(l)).toEqual([{ kind: "stepped-down", epoch, reason: expect.stringContaining("UNAVAILABLE") }]);
+    expect(l.election.isLeader()).toBe(false);
+    expect(c.elected).toHaveLength(1);
+    await c.advance(TTL);
+    // The others take over TTL after they saw the last renewal (t0 + 1000), not before.
+    const next = c.leader();
+    expect(next).not.toBe(l);
+    expect(c.elected[1]!.at).toBeGreaterThanOrEqual(t0 + 1000 + TTL);
+    expect(c.elected[1]!.epoch).toBeGreaterThan(c.elected[0]!.epoch);
+    // Healed, the old leader is a follower that knows the new leader and its higher epoch.
+    c.backend.heal(l.id);
+    await c.advance(2 * TTL);
+    expect(c.leader()).toBe(next);
+    expect(l.election.isLeader()).toBe(false);
+    expect(l.election.epoch).toBeUndefined();
+    expect(l.election.leader).toEqual({ id: next.id, epoch: c.elected[1]!.epoch });
+    expect(c.violations).toEqual([]);
+  });
+
+  it("a paused leader's lease ends at its deadline even though none of its timers ran", async () => {
+    const c = await threeNodes();
+    const l = c.leader();
+    const epoch = l.election.epoch!;
+    const t0 = c.clock.now();
+    c.pause(l.id); // its last (and only) lease write was sent at t0
+    while (c.clock.now() < t0 + 2 * TTL) {
+      expect(l.election.isLeader()).toBe(c.clock.now() < t0 + TTL - MARGIN);
+      await c.advance(50);
+    }
+    expect(steppedDown(l)).toEqual([]); // no timer of its own has run
+    const next = c.leader();
+    expect(c.elected[1]!.at).toBeGreaterThanOrEqual(t0 + TTL);
+    expect(l.election.isLeader()).toBe(false);
+    await c.resume(l.id);
+    expect(l.election.isLeader()).toBe(false);
+    expect(steppedDown(l)).toHaveLength(1);
+    await c.advance(2 * TTL);
+    expect(c.leader()).toBe(next);
+    expect(l.election.leader).toEqual({ id: next.id, epoch: next.election.epoch });
+    expect(next.election.epoch!).toBeGreaterThan(epoch);
+    expect(c.violations).toEqual([]);
+  });
+
+  it("measures the lease from when the create was sent, not from its reply", async () => {
+    const c = new Cluster();
+    for (const id of ["a", "b", "c"]) await c.start(id, 400);
+    const t0 = c.clock.now();
+    await c.advance(850); // creates applied at t0 + 400, answered at t0 + 800
+    const l = c.leader();
+    c.pause(l.id);
+    for (const n of c.nodes.values()) n.lag = 0;
+    await c.advance(TTL + 1000);
+    expect(c.elected[1]!.at).toBeGreaterThanOrEqual(t0 + 400 + TTL);
+    expect(c.violations).toEqual([]);
+  });
+
+  it("measures the lease from when the renewal was sent, not from its reply", async () => {
+    const c = await threeNodes();
+    const l = c.leader();
+    const t0 = c.clock.now();
+    l.lag = 400; // the renewal sent at t0 + 1000 lands at t0 + 1400, its reply at t0 + 1800
+    await c.advance(1850);
+    c.pause(l.id);
+    await c.advance(TTL + 1000);
+    expect(c.elected[1]!.at).toBeGreaterThanOrEqual(t0 + 1400 + TTL);
+    expect(c.violations).toEqual([]);
+  });
+
+  it("nodes whose watches lag take over a crashed leader once, and keep the lead", async () => {
+    const c = await threeNodes();
+    const first = c.leader();
+    for (const n of c.nodes.values()) n.watchLag = 500;
+    c.pause(first.id); // crashed: the others take over after the TTL
+    await c.advance(TTL + 2000);
+    const next = c.leader();
+    await c.advance(3 * TTL);
+    expect(c.leader()).toBe(next);
+    expect(steppedDown(next)).toEqual([]);
+    expect(c.violations).toEqual([]);
+  });
+
+  it("a restarted process does not take over the key its previous (maybe only paused) process holds", async () => {
+    const c = await threeNodes();
+    const old = c.leader();
+    const t = c.clock.now();
+    c.pause(old.id);
+    const fresh = await c.start(old.id, 0, `${old.id}-2`);
+    await settle();
+    expect(fresh.election.isLeader()).toBe(false);
+    expect(fresh.election.leader).toEqual({ id: old.id, epoch: old.election.epoch });
+    await c.advance(TTL + 500);
+    c.leader();
+    expect(c.elected[1]!.at).toBeGreaterThanOrEqual(t + TTL);
+    expect(c.violations).toEqual([]);
+  });
+
+  it("a winner whose watch reports older changes after its create's reply keeps the lead", async () => {
+    const c = new Cluster();
+    const a = await c.start("a");
+    const b = await c.start("b");
+    await settle();
+    expect(c.leader()).toBe(a);
+    const t0 = c.clock.now();
+    b.watchLag = 3000; // b hears of everything 3 s late
+    await c.advance(TTL + 500); // b's takeover at t0 + 3000 fails (a renewed); b reads the key instead
+    await c.stop("a"); // b hears of the delete at t0 + 6500
+    await c.advance(TTL - 500);
+    expect(c.leader()).toBe(b); // won at t0 + 6000 by its own timer, first renewal due at t0 + 7000
+    await c.advance(3 * TTL);
+    expect(c.leader()).toBe(b);
+    expect(steppedDown(b)).toEqual([]);
+    expect(c.violations).toEqual([]);
+  });
+
+  it("a crashed leader is replaced within leaderTtl", async () => {
+    const c = await threeNodes();
+    await c.advance(2500);
+    const l = c.leader();
+    const crashedAt = c.clock.now();
+    c.pause(l.id); // never resumed
+    await c.advance(TTL + 200);
+    expect(c.leader()).not.toBe(l);
+    expect(c.elected[1]!.at - crashedAt).toBeLessThanOrEqual(TTL);
+    expect(c.violations).toEqual([]);
+  });
+
+  it("a gracefully stopped leader deletes its key, so another wins without waiting for the TTL", async () => {
+    const c = await threeNodes();
+    await c.advance(5000);
+    const l = c.leader();
+    const epoch = l.election.epoch!;
+    const t = c.clock.now();
+    await c.stop(l.id);
+    expect(steppedDown(l)).toEqual([{ kind: "stepped-down", epoch, reason: "stopped" }]);
+    await settle();
+    const next = c.leader();
+    expect(next).not.toBe(l);
+    expect(c.clock.now()).toBe(t);
+    expect(next.election.epoch!).toBeGreaterThan(epoch);
+  });
+
+  it("candidates that just lost a race still try at once when the key is freed", async () => {
+    const c = new Cluster();
+    await Promise.all(["a", "b", "c"].map((id) => c.start(id))); // all three create; two fail
+    await settle();
+    const l = c.leader();
+    await c.stop(l.id);
+    await settle();
+    expect(c.leader()).not.toBe(l);
+    expect(c.elected[1]!.at).toBe(c.elected[0]!.at);
+  });
+
+  it("after stepDown() a node holds off for a renew interval, so others can win first", async () => {
+    const c = new Cluster();
+    const a = await c.start("a");
+    await settle();
+    const t = c.clock.now();
+    a.election.stepDown("test");
+    await c.advance(RENEW - 50);
+    expect(c.leaders()).toEqual([]);
+    await c.advance(50);
+    expect(c.leader()).toBe(a);
+    expect(c.elected[1]!.at).toBe(t + RENEW);
+  });
+
+  it("stepDown() ends leadership synchronously and frees the key for another node", async () => {
+    const c = await threeNodes();
+    await c.advance(5000);
+    const l = c.leader();
+    const epoch = l.election.epoch!;
+    const t = c.clock.now();
+    l.election.stepDown("fenced write refused");
+    expect(l.election.isLeader()).toBe(false);
+    expect(steppedDown(l)).toEqual([{ kind: "stepped-down", epoch, reason: "fenced write refused" }]);
+    await settle();
+    const next = c.leader();
+    expect(next).not.toBe(l);
+    expect(c.clock.now()).toBe(t);
+    expect(next.election.epoch!).toBeGreaterThan(epoch);
+    await c.advance(3 * TTL);
+    expect(c.leader()).toBe(next);
+    expect(c.violations).toEqual([]);
+  });
+
+  it("steps down when its key is deleted or overwritten behind its back; an unreadable key is taken over after the TTL", async () => {
+    const c = await threeNodes();
+    const admin = await c.admin();
+    const first = c.leader();
+    await admin.delete("leader");
+    await settle();
+    expect(steppedDown(first)[0]?.reason).toMatch(/deleted/);
+    const second = c.leader();
+    expect(c.clock.now()).toBe(c.elected[0]!.at);
+    const t = c.clock.now();
+    await admin.put("leader", new TextEncoder().encode("not json"));
+    await settle();
+    expect(steppedDown(second).at(-1)?.reason).toMatch(/taken/);
+    expect(c.leaders()).toEqual([]);
+    for (const n of c.nodes.values()) expect(n.election.leader).toBeUndefined();
+    await c.advance(TTL + RENEW);
+    c.leader();
+    expect(c.elected.at(-1)!.at).toBeGreaterThanOrEqual(t + TTL);
+    expect(c.violations).toEqual([]);
+  });
+
+  it("rejects a renew interval that does not fit in the lease", () => {
+    const kv = {} as Kv;
+    const clock = new ManualClock();
+    expect(() => new LeaderElection({ kv, nodeId: "a", clock, leaderTtl: 3000, renewInterval: 2800 })).toThrow(RangeError);
+  });
+
+  it("randomized faults: never two leaders, epochs unique and increasing, and a leader once all is well", async () => {
+    const ids = ["a", "b", "c"];
+    const node = fc.integer({ min: 0, max: ids.length - 1 });
+    const action = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 1, max: 2 * TTL }), slices: fc.integer({ min: 1, max: 30 }) }),
+      },
+      fc.record({ kind: fc.constant("cut" as const), node }),
+      fc.record({ kind: fc.constant("heal" as const), node }),
+      fc.record({ kind: fc.constant("stop" as const), node }),
+      fc.record({ kind: fc.constant("start" as const), node }),
+      fc.record({ kind: fc.constant("stepDown" as const), node }),
+      fc.record({ kind: fc.constant("pause" as const), node }),
+      fc.record({ kind: fc.constant("resume" as const), node }),
+      fc.record({ kind: fc.constant("lag" as const), node, ms: fc.constantFrom(0, 100, 400, 1200, 1500) }),
+      fc.record({ kind: fc.constant("watchLag" as const), node, ms: fc.constantFrom(0, 300, 2000) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 10, maxLength: 60 }), async (actions) => {
+        const c = new Cluster();
+        const cut = new Set<string>();
+        for (const id of ids) await c.start(id);
+        await settle();
+        for (const a of actions) {
+          if (a.kind === "advance") {
+            // One slice: replies are held back while the clock jumps (slow server); many: they arrive.
+            await c.advance(a.ms, Math.ceil(a.ms / a.slices));
+            continue;
+          }
+          const id = ids[a.node]!;
+          const n = c.nodes.get(id)!;
+          if (a.kind === "cut") (cut.add(id), c.backend.cut(id));
+          if (a.kind === "heal" && !n.paused) (cut.delete(id), c.backend.heal(id));
+          if (a.kind === "stop" && n.running) void c.stop(id);
+          if (a.kind === "start" && !n.running && !cut.has(id) && !n.paused) await c.start(id);
+          if (a.kind === "stepDown" && !n.paused) n.election.stepDown("test");
+          if (a.kind === "pause" && !n.paused) c.pause(id);
+          if (a.kind === "resume" && n.paused) (cut.delete(id), await c.resume(id));
+          if (a.kind === "lag") n.lag = a.ms;
+          if (a.kind === "watchLag") n.watchLag = a.ms;
+          await settle();
+          c.check();
+        }
+        expect(c.violations).toEqual([]);
+        const epochs = c.elected.map((e) => e.epoch);
+        for (let i = 1; i < epochs.length; i++) expect(epochs[i]!).toBeGreaterThan(epochs[i - 1]!);
+        // Liveness: with every node back, one leader emerges and everyone knows it.
+        for (const n of c.nodes.values()) {
+          if (n.paused) await c.resume(n.id);
+          c.backend.heal(n.id);
+          n.lag = n.watchLag = 0;
+        }
+        for (const id of ids) if (!c.nodes.get(id)!.running) await c.start(id);
+        await c.advance(2 * TTL + RENEW, 100);
+        const l = c.leader();
+        for (const n of c.nodes.values()) expect(n.election.leader).toEqual({ id: l.id, epoch: l.election.epoch });
+        expect(c.violations).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
+  }, 60_000);
+});

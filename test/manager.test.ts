@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+import type { ElectionEvent, LeaderElection } from "../cluster/election.js";
+import { ClusterEvents, type ClusterEvent } from "../cluster/events.js";
+import { MemoryKvBackend } from "../cluster/kv-memory.js";
+import { ShardManager } from "../cluster/manager.js";
+import { ShardMapStore } from "../cluster/map-store.js";
+import type { Membership, MembershipChange } from "../cluster/membership.js";
+import type { Member } from "../cluster/placement.js";
+import { ManualClock } from "../src/clock.js";
+import { silentLogger } from "../src/log.js";
+
+/** The parts of LeaderElection the manager uses, driven by the test. */
+class FakeElection {
+  leader = false;
+  epoch: number | undefined;
+  stepDowns: string[] = [];
+  private listeners: Array<(e: ElectionEvent) => void> = [];
+  isLeader() {
+    return this.leader;
+  }
+  onChange(l: (e: ElectionEvent) => void) {
+    this.listeners.push(l);
+    return () => undefined;
+  }
+  win(epoch: number) {
+    this.leader = true;
+    this.epoch = epoch;
+    for (const l of this.listeners) l({ kind: "elected", epoch });
+  }
+  stepDown(reason: string) {
+    this.stepDowns.push(reason);
+    this.leader = false;
+    for (const l of this.listeners) l({ kind: "stepped-down", epoch: this.epoch!, reason });
+  }
+}
+
+class FakeMembership {
+  list: Member[] = [];
+  private listeners: Array<(c: MembershipChange) => void> = [];
+  members() {
+    return this.list;
+  }
+  onChange(l: (c: MembershipChange) => void) {
+    this.listeners.push(l);
+    return () => undefined;
+  }
+  join(id: string) {
+    this.list = [...this.list, { id, weight: 1, state: "active" }];
+    for (const l of this.listeners) l({ joined: [{ id, weight: 1, state: "active", startedAt: 0 }], left: [], updated: [] });
+  }
+}
+
+/** Publishes into an array instead of NATS. */
+function capturingEvents(clock: ManualClock, sink: ClusterEvent[]): ClusterEvents {
+  const nc = { publish: (_s: string, data: Uint8Array) => sink.push(JSON.parse(new TextDecoder().decode(data))) };
+  return new ClusterEvents(nc as never, "c", "leader-node", clock, silentLogger);
+}
+
+async function settle(clock: ManualClock, ms = 0) {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  if (ms > 0) clock.advance(ms);
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+async function setup() {
+  const clock = new ManualClock();
+  const backend = new MemoryKvBackend(clock);
+  const maps = new ShardMapStore(await backend.provider("n").bucket("map", { ttl: 0 }));
+  const election = new FakeElection();
+  const membership = new FakeMembership();
+  const events: ClusterEvent[] = [];
+  const manager = new ShardManager({
+    election: election as unknown as LeaderElection,
+    membership: membership as unknown as Membership,
+    maps,
+    events: capturingEvents(clock, events),
+    clock,
+    shardCount: 64,
+    debounce: 250,
+  });
+  manager.start();
+  return { clock, backend, maps, election, membership, events, manager };
+}
+
+const published = (events: ClusterEvent[]) => events.filter((e) => e.type === "map.published");
+
+describe("shard manager (in-memory KV, fake clock)", () => {
+  it("writes a map stamped with its epoch one debounce after it is elected", async () => {
+    const t = await setup();
+    t.membership.join("a");
+    t.election.win(7);
+    await settle(t.clock, 100);
+    expect(await t.maps.read()).toBeUndefined(); // waits for membership news that led to the election
+    await settle(t.clock, 200);
+    const stored = await t.maps.read();
+    expect(stored?.map.epoch).toBe(7);
+    expect(stored?.map.owners.every((o) => o === "a")).toBe(true);
+  });
+
+  it("turns a burst of joins into one plan", async () => {
+    const t = await setup();
+    t.membership.join("a");
+    t.election.win(1);
+    await settle(t.clock, 300);
+    const before = published(t.events).length;
+    for (const [i, id] of ["b", "c", "d", "e"].entries()) {
+      t.membership.join(id);
+      await settle(t.clock, i < 3 ? 100 : 0); // each join inside the 250 ms quiet time of the last
+    }
+    await settle(t.clock, 300);
+    const after = published(t.events).slice(before);
+    expect(after).toHaveLength(1);
+    const map = (await t.maps.read())!.map;
+    expect(new Set(map.owners)).toEqual(new Set(["a", "b", "c", "d", "e"]));
+  });
+
+  it("plans a steady stream of changes no later than maxDelay", async () => {
+    const t = await setup();
+    t.membership.join("a");
+    t.election.win(1);
+    await settle(t.clock, 300);
+    const before = published(t.events).length;
+    for (let i = 0; i < 12; i++) {
+      t.membership.join(`m${i}`);
+      await settle(t.clock, 200); // never 250 ms of quiet
+    }
+    expect(published(t.events).length).toBeGreaterThan(before); // maxDelay (1000 ms) forced plans
+  });
+
+  it("does nothing as a follower", async () => {
+    const t = await setup();
+    t.membership.join("a");
+    await settle(t.clock, 1000);
+    expect(await t.maps.read()).toBeUndefined();
+  });
+
+  it("steps down when a newer epoch wrote the map, and never overwrites it", async () => {
+    const t = await setup();
+    t.membership.join("a");
+    t.election.win(3);
+    await settle(t.clock, 300);
+    // Another leader (epoch 5) writes a map behind our back.
+    const theirs = await t.maps.read();
+    await t.maps.write({ ...theirs!.map, version: theirs!.map.version + 1, epoch: 5 }, theirs!.revision);
+    t.membership.join("b");
+    await settle(t.clock, 300);
+    expect(t.election.stepDowns).toHaveLength(1);
+    expect((await t.maps.read())!.map.epoch).toBe(5);
+  });
+
+  it("loses the compare-and-set to a racing writer and steps down when it was a newer leader", async () => {
+    const t = await setup();
+    t.membership.join("a");
+    t.election.win(3);
+    await settle(t.clock, 300);
+    // Make the next read stale: the rival writes between our read and our write.
+    const read = t.maps.read.bind(t.maps);
+    let raced = false;
+    t.maps.read = async () => {
+      const seen = await read();
+      if (!raced && seen !== undefined) {
+        raced = true;
+        await t.maps.write({ ...seen.map, version: seen.map.version + 1, epoch: 9 }, seen.revision);
+      }
+      return seen;
+    };
+    t.membership.join("b");
+    await settle(t.clock, 300);
+    expect(t.election.stepDowns[0]).toMatch(/epoch 9/);
+    expect((await read())!.map.epoch).toBe(9);
+  });
+});
