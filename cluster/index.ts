@@ -2,3 +2,14 @@
 export * from "./shard-hash.js";
 export * from "./placement.js";
 export * from "./plan.js";
+export * from "./kv.js";
+export { MemoryKvBackend } from "./kv-memory.js";
+export { NatsKvProvider } from "./kv-nats.js";
+export { LeaderElection, type ElectionEvent, type ElectionOptions } from "./election.js";
+export { Membership, type MemberRecord, type MembershipChange, type MembershipOptions } from "./membership.js";
+export { ShardMapStore, ShardCountMismatchError, type StoredMap, encodeMap, decodeMap } from "./map-store.js";
+export { ShardManager, type ManagerOptions } from "./manager.js";
+export { ClusterEvents, type ClusterEvent, type ClusterEventBody } from "./events.js";
+export { OwnershipGuard } from "./ownership.js";
+export { ShoalNode, type NodeOptions, type NodeStatus } from "./node.js";
+export { defaultTiming, resolveTiming, clusterBuckets, type ClusterTiming } from "./config.js";
