@@ -14,7 +14,22 @@ export type ClusterEventBody =
   | { type: "member.left"; member: string }
   | { type: "leader.elected"; epoch: number }
   | { type: "leader.stepped_down"; epoch: number; reason: string }
-  | { type: "map.published"; version: number; epoch: number; moves: number; sample: Move[] };
+  | { type: "map.published"; version: number; epoch: number; moves: number; sample: Move[] }
+  | {
+      type: "migration";
+      phase: "completed" | "failed";
+      shard: number;
+      from: string;
+      to: string | null;
+      /** Active actors whose state moved. */
+      actors: number;
+      mapVersion: number;
+      /** completed: how long the shard was paused at the source; failed: time until failure. */
+      ms: number;
+      /** Buffered messages forwarded after the handoff. */
+      tail?: number;
+      reason?: string;
+    };
 
 /** An event with its envelope: which cluster, which node said it, when (the node's clock, ms). */
 export type ClusterEvent = ClusterEventBody & { cluster: string; node: string; at: number };

@@ -10,6 +10,9 @@ export { Membership, type MemberRecord, type MembershipChange, type MembershipOp
 export { ShardMapStore, ShardCountMismatchError, type StoredMap, encodeMap, decodeMap } from "./map-store.js";
 export { ShardManager, type ManagerOptions } from "./manager.js";
 export { ClusterEvents, type ClusterEvent, type ClusterEventBody } from "./events.js";
-export { OwnershipGuard } from "./ownership.js";
 export { ShoalNode, type NodeOptions, type NodeStatus } from "./node.js";
 export { defaultTiming, resolveTiming, clusterBuckets, type ClusterTiming } from "./config.js";
+export { Router, type MapView, type RouterOptions } from "./router.js";
+export { Migrations, type MigrationOptions } from "./migration.js";
+export { NatsTransport, rpcSubject, type Transport } from "./transport.js";
+export type { RpcRequest, ForwardedAsk, HandoffBatch, TailEnd } from "./wire.js";

@@ -66,6 +66,8 @@ export class Membership {
   private timer: TimerHandle | undefined;
   private watcher: KvWatch | undefined;
   private beating = false;
+  /** When the last heartbeat that reached the KV was sent (clock ms); the lease runs from there. */
+  private confirmedAt = Number.NEGATIVE_INFINITY;
 
   constructor(opts: MembershipOptions) {
     ({ kv: this.kv, clock: this.clock, heartbeatInterval: this.interval, memberTtl: this.ttl } = opts);
@@ -84,7 +86,9 @@ export class Membership {
     const initial: KvChange[] = [];
     let loading = true;
     try {
+      const sentAt = this.clock.now();
       await this.kv.put(this.key, encodeJson(this.me));
+      this.confirm(sentAt);
       this.watcher = await this.kv.watch((c) => (loading ? initial.push(c) : this.onWatch(c)));
     } catch (err) {
       if (this.is("starting")) this.state = "idle";
@@ -154,10 +158,35 @@ export class Membership {
     this.sweep();
     if (this.beating) return; // the previous heartbeat is still on its way: do not pile up
     this.beating = true;
-    this.kv
-      .put(this.key, encodeJson(this.me))
+    this.beat()
       .catch((err: unknown) => this.log.warn({ err }, "heartbeat failed; retrying at the next interval"))
       .finally(() => (this.beating = false));
+  }
+
+  private async beat(): Promise<void> {
+    const sentAt = this.clock.now();
+    await this.kv.put(this.key, encodeJson(this.me));
+    this.confirm(sentAt);
+  }
+
+  private confirm(sentAt: number): void {
+    if (sentAt > this.confirmedAt) this.confirmedAt = sentAt;
+  }
+
+  /**
+   * True while this node's membership is certainly alive in the others' eyes: its last heartbeat
+   * that reached the KV was sent less than `memberTtl − margin` ago. A node past that point may
+   * already have been declared gone and its shards given away; it must not act as an owner until
+   * {@link reconfirm} succeeds. Like the leader lease, measured from send time on the local clock.
+   */
+  holdsLease(margin = this.ttl / 10): boolean {
+    return this.state === "running" && this.clock.now() < this.confirmedAt + this.ttl - margin;
+  }
+
+  /** Writes a heartbeat now (e.g. after waking from a pause); resolves once the lease is renewed. */
+  async reconfirm(): Promise<void> {
+    if (this.state !== "running") throw new Error("membership is not running");
+    await this.beat();
   }
 
   /** Records not written for memberTtl are gone: their TTL has expired on the server too. */

@@ -3,7 +3,7 @@ import type { ActorDefinition } from "../src/actor/define.js";
 import { checkClusterName } from "../src/actor/names.js";
 import { type Clock, systemClock } from "../src/clock.js";
 import { encodeToken } from "../src/codec/token.js";
-import { ActorMovedError } from "../src/errors.js";
+import { ActorMovedError, UnavailableError } from "../src/errors.js";
 import { ActorHost } from "../src/host.js";
 import { type Logger, silentLogger } from "../src/log.js";
 import { type ClusterTiming, clusterBuckets, resolveTiming } from "./config.js";
@@ -14,9 +14,12 @@ import { NatsKvProvider } from "./kv-nats.js";
 import { ShardManager } from "./manager.js";
 import { ShardMapStore, type StoredMap } from "./map-store.js";
 import { Membership, type MemberRecord } from "./membership.js";
-import { OwnershipGuard } from "./ownership.js";
+import { Migrations } from "./migration.js";
 import type { ShardMap } from "./placement.js";
+import { type MapView, Router } from "./router.js";
 import { shardOf } from "./shard-hash.js";
+import { NatsTransport } from "./transport.js";
+import type { RpcRequest } from "./wire.js";
 
 export interface NodeOptions extends Partial<ClusterTiming> {
   /** An open connection; the node does not close it. */
@@ -32,6 +35,10 @@ export interface NodeOptions extends Partial<ClusterTiming> {
   kv?: KvProvider;
   /** Free-form facts published in the membership record (e.g. the HTTP port). */
   meta?: Record<string, string>;
+  /** Longest a shard handoff may take before the destination serves from the store. Default 10 s. */
+  handoffTimeout?: number;
+  /** Shards handed off at once. Default 8. */
+  migrationParallelism?: number;
 }
 
 /** What `status` reports about one node. */
@@ -46,31 +53,44 @@ export interface NodeStatus {
   mapEpoch: number | null;
   shards: number;
   actors: number;
+  /** Shards being handed off or received right now. */
+  migrations: number;
   members: MemberRecord[];
 }
 
 /**
  * One node of a cluster: the actor host plus membership, leader election, the shard manager
- * (active on the leader) and the shard map every node watches. Answers the ingress for the
- * shards it owns; others get ACTOR_MOVED with the owner it knows.
+ * (active on the leader), the shard map every node watches, the router (the ingress asks it)
+ * and live migration of the shards the map moves.
  */
-export class ShoalNode {
-  private current: StoredMap | undefined;
-  private firstMap!: () => void;
-  /** Resolves once this node holds a shard map (at once when joining a running cluster). */
-  readonly mapped: Promise<void> = new Promise((resolve) => (this.firstMap = resolve));
+export class ShoalNode implements MapView {
+  private stored: StoredMap | undefined;
   private mapWatch: KvWatch | undefined;
   private statusSub: Subscription | undefined;
   private stopped = false;
+  private stale = false;
+  private refreshing: Promise<void> | undefined;
+  private mapWaiters = new Set<() => void>();
+  private firstMap!: () => void;
+  /** Resolves once this node holds a shard map (at once when joining a running cluster). */
+  readonly mapped: Promise<void> = new Promise((resolve) => (this.firstMap = resolve));
+  /** Set once the parts exist (they need the node for their callbacks). */
+  private parts!: {
+    host: ActorHost;
+    membership: Membership;
+    election: LeaderElection;
+    manager: ShardManager;
+    events: ClusterEvents;
+    maps: ShardMapStore;
+    router: Router;
+    migrations: Migrations;
+    transport: NatsTransport;
+  };
 
   private constructor(
     readonly nodeId: string,
     readonly cluster: string,
-    readonly host: ActorHost,
-    readonly membership: Membership,
-    readonly election: LeaderElection,
-    private readonly manager: ShardManager,
-    private readonly events: ClusterEvents,
+    private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
 
@@ -89,7 +109,9 @@ export class ShoalNode {
     const maps = new ShardMapStore(mapKv);
     await maps.ensureShardCount(timing.shardCount);
 
-    let node: ShoalNode | undefined;
+    const node = new ShoalNode(opts.nodeId, cluster, clock, log);
+    const transport = new NatsTransport(opts.nc, cluster, log);
+    let router: Router | undefined;
     const host = await ActorHost.start({
       nc: opts.nc,
       cluster,
@@ -97,19 +119,34 @@ export class ShoalNode {
       actors: opts.actors,
       replicas: opts.replicas,
       logger: log,
-      runtime: { clock },
-      asker: (runtime) => new OwnershipGuard(runtime, opts.nodeId, () => node?.map),
+      runtime: { clock, partitionOf: (type, id) => shardOf(type, id, timing.shardCount), fence: (key) => node.fence(key.type, key.id) },
+      asker: () => ({ ask: (type, id, msg, o) => router!.ask(type, id, msg, o) }),
     });
+    router = new Router({ nodeId: opts.nodeId, local: host.runtime, transport, maps: node, clock });
     const self: MemberRecord = { id: opts.nodeId, weight: timing.weight, state: "active", startedAt: clock.now() };
     if (opts.meta !== undefined) self.meta = opts.meta;
     const membership = new Membership({ kv: membersKv, clock, self, heartbeatInterval: timing.heartbeatInterval, memberTtl: timing.memberTtl, logger: log });
     const election = new LeaderElection({ kv: leaderKv, nodeId: opts.nodeId, clock, leaderTtl: timing.leaderTtl, renewInterval: timing.leaderTtl / 3, logger: log });
     const events = new ClusterEvents(opts.nc, cluster, opts.nodeId, clock, log);
     const manager = new ShardManager({ election, membership, maps, events, clock, shardCount: timing.shardCount, debounce: timing.rebalanceDebounce, logger: log });
-    node = new ShoalNode(opts.nodeId, cluster, host, membership, election, manager, events, log);
+    const migrations = new Migrations({
+      nodeId: opts.nodeId,
+      runtime: host.runtime,
+      store: host.store,
+      transport,
+      maps: node,
+      events,
+      clock,
+      isAlive: (id) => membership.records().some((r) => r.id === id),
+      handoffTimeout: opts.handoffTimeout,
+      parallelism: opts.migrationParallelism,
+      logger: log,
+    });
+    node.parts = { host, membership, election, manager, events, maps, router, migrations, transport };
 
+    transport.serve(opts.nodeId, (req) => node.onPeer(req));
     node.mapWatch = await maps.watch(
-      (m) => node!.applyMap(m),
+      (m) => node.applyMap(m),
       (err) => log.error({ err }, "ignored an undecodable shard map"),
     );
     await membership.start();
@@ -120,9 +157,31 @@ export class ShoalNode {
     return node;
   }
 
+  get host(): ActorHost {
+    return this.parts.host;
+  }
+
+  get membership(): Membership {
+    return this.parts.membership;
+  }
+
+  get election(): LeaderElection {
+    return this.parts.election;
+  }
+
+  /** Sends an ask to wherever its actor lives (the same path as the ingress). */
+  ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown> {
+    return this.parts.router.ask(type, id, msg, opts);
+  }
+
   /** The map this node routes by (undefined before the first). */
   get map(): ShardMap | undefined {
-    return this.current?.map;
+    return this.stored?.map;
+  }
+
+  /** MapView: the current map. */
+  current(): ShardMap | undefined {
+    return this.map;
   }
 
   /** Shards this node owns in its current map. */
@@ -133,59 +192,141 @@ export class ShoalNode {
   }
 
   status(): NodeStatus {
-    const leader = this.election.leader;
+    const leader = this.parts.election.leader;
     return {
       node: this.nodeId,
       cluster: this.cluster,
-      state: this.membership.self.state,
+      state: this.parts.membership.self.state,
       leader: leader?.id ?? null,
       epoch: leader?.epoch ?? null,
-      isLeader: this.election.isLeader(),
+      isLeader: this.parts.election.isLeader(),
       mapVersion: this.map?.version ?? null,
       mapEpoch: this.map?.epoch ?? null,
       shards: this.ownedShards().length,
-      actors: this.host.runtime.stats().activeActors,
-      members: this.membership.records(),
+      actors: this.parts.host.runtime.stats().activeActors,
+      migrations: this.parts.migrations.inFlight,
+      members: this.parts.membership.records(),
     };
   }
 
-  /** Leaves gracefully: resigns leadership and membership at once, then stops the host. */
+  /**
+   * Graceful drain: marks this node draining so the leader moves every shard away, waits until
+   * it owns nothing and has handed everything off (at most `timeoutMs`), then leaves.
+   * Resolves true when it drained completely, false when the time ran out first.
+   */
+  async drain(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = this.clock.now() + timeoutMs;
+    await this.parts.membership.setState("draining");
+    this.log.info("draining");
+    const empty = await this.waitFor(() => this.ownedShards().length === 0, timeoutMs);
+    const left = Math.max(0, deadline - this.clock.now());
+    const idle = empty && (await Promise.race([this.parts.migrations.whenIdle().then(() => true), this.sleep(left).then(() => false)]));
+    if (!idle) this.log.warn({ owned: this.ownedShards().length, migrations: this.parts.migrations.inFlight }, "drain timed out");
+    await this.stop();
+    return idle;
+  }
+
+  /** Leaves gracefully: resigns leadership and membership, then stops the host. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    const { manager, election, membership, events, migrations, transport, host } = this.parts;
     // Membership events come from the leader; when the leader itself leaves, nobody else would
     // say so (its successor is still a follower when the record goes), so it says it first.
-    if (this.election.isLeader()) this.events.publish({ type: "member.left", member: this.nodeId });
-    await this.manager.stop();
+    if (election.isLeader()) events.publish({ type: "member.left", member: this.nodeId });
+    await manager.stop();
     // Record first, lease second: the successor is elected into a membership without us, so its
     // first map already excludes this node (one map for the leave, not two).
-    await this.membership.stop();
-    await this.election.stop();
+    await membership.stop();
+    await election.stop();
     this.mapWatch?.stop();
+    migrations.stop();
     await this.statusSub?.drain().catch(() => undefined);
-    await this.host.stop();
+    await transport.stop();
+    await host.stop();
+    for (const wake of this.mapWaiters) wake();
     this.log.info("node left");
   }
 
-  private applyMap(next: StoredMap): void {
-    const before = this.current;
-    if (before !== undefined && next.revision <= before.revision) return;
-    this.current = next;
-    this.firstMap();
-    const lost: Set<number> = new Set();
-    before?.map.owners.forEach((o, shard) => {
-      if (o === this.nodeId && next.map.owners[shard] !== this.nodeId) lost.add(shard);
+  // ---- MapView ------------------------------------------------------------------------------
+
+  waitFor(until: (m: ShardMap | undefined) => boolean, timeoutMs: number): Promise<boolean> {
+    if (until(this.map)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!until(this.map) && !this.stopped) return;
+        this.mapWaiters.delete(check);
+        timer.cancel();
+        resolve(until(this.map));
+      };
+      const timer = this.clock.setTimeout(() => {
+        this.mapWaiters.delete(check);
+        resolve(until(this.map));
+      }, timeoutMs);
+      this.mapWaiters.add(check);
     });
-    this.log.info({ version: next.map.version, epoch: next.map.epoch, owned: this.ownedShards().length, lost: lost.size }, "shard map applied");
-    if (lost.size === 0) return;
-    // Without live migration yet, actors of lost shards just leave memory: their new owner
-    // rebuilds them from the event store. Messages queued for them are refused, never run here.
-    const count = next.map.shardCount;
-    void this.host.runtime.pause((type, id) => lost.has(shardOf(type, id, count))).then((group) => {
-      for (const p of group.release()) {
-        p.reject(new ActorMovedError(`shard moved to ${next.map.owners[shardOf(p.type, p.id, count)] ?? "nobody yet"}`));
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  /**
+   * The fence of last resort, checked by the runtime before every turn and before every append:
+   * this node acts for an actor only while its membership lease holds (a node paused past
+   * memberTtl may have been declared gone and its shards given away) and its map says it owns
+   * the actor's shard. After a lapse it re-confirms membership and re-reads the map first.
+   */
+  private fence(type: string, id: string): void {
+    if (this.stale || !this.parts.membership.holdsLease()) {
+      this.refreshAfterLapse();
+      throw new UnavailableError("this node's membership lease lapsed; it re-confirms before acting again");
+    }
+    const map = this.map;
+    if (map === undefined) throw new UnavailableError("this node has no shard map yet");
+    const owner = map.owners[shardOf(type, id, map.shardCount)] ?? null;
+    if (owner !== this.nodeId) throw new ActorMovedError(`shard moved to ${owner ?? "nobody yet"}`, { details: { owner, mapVersion: map.version } });
+  }
+
+  private refreshAfterLapse(): void {
+    this.stale = true;
+    this.refreshing ??= (async () => {
+      try {
+        await this.parts.membership.reconfirm();
+        const fresh = await this.parts.maps.read();
+        if (fresh !== undefined) this.applyMap(fresh);
+        this.stale = false;
+        this.log.info("membership re-confirmed after a lapse; map re-read");
+      } catch (err) {
+        this.log.warn({ err }, "could not re-confirm membership yet");
+      } finally {
+        this.refreshing = undefined;
       }
-    });
+    })();
+  }
+
+  private onPeer(req: RpcRequest): Promise<unknown> {
+    const { router, migrations } = this.parts;
+    switch (req.k) {
+      case "ask":
+        return req.tail !== undefined ? migrations.onTailAsk(req) : router.handleForwarded(req);
+      case "handoff":
+        return migrations.onHandoff(req);
+      case "tail-end":
+        return migrations.onTailEnd(req);
+    }
+  }
+
+  private applyMap(next: StoredMap): void {
+    const before = this.stored;
+    if (before !== undefined && next.revision <= before.revision) return;
+    this.stored = next;
+    this.firstMap();
+    this.log.info({ version: next.map.version, epoch: next.map.epoch, owned: this.ownedShards().length }, "shard map applied");
+    this.parts.migrations.onMap(before?.map, next.map);
+    for (const wake of [...this.mapWaiters]) wake();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
   }
 
   private serveStatus(nc: NatsConnection): void {

@@ -99,4 +99,29 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
     expect(await client.ask("account", "durable", { balance: {} })).toEqual({ balance: 300, version: 150, node: "n2" });
     expect(await client.ask("account", "durable", { deposit: { amount: 2, txn: "d7" } })).toMatchObject({ applied: false, balance: 300 });
   });
+
+  it("survives an asker that throws synchronously: the client gets INTERNAL, the connection lives", async () => {
+    const c2 = `${cluster}throws`;
+    const bad = await ActorHost.start({
+      nc,
+      cluster: c2,
+      nodeId: "bad",
+      actors: [account],
+      asker: () => ({
+        ask: () => {
+          throw new TypeError("bug in the asker");
+        },
+      }),
+    });
+    try {
+      const client2 = new ShoalClient(nc, c2);
+      for (let i = 0; i < 2; i++) {
+        const err = await client2.ask("account", "x", { balance: {} }).catch((e: unknown) => e);
+        expect(ShoalError.is(err, ErrorCode.INTERNAL)).toBe(true);
+      }
+      expect(nc.isClosed()).toBe(false);
+    } finally {
+      await bad.stop();
+    }
+  });
 });

@@ -15,6 +15,8 @@ export type {
 export { checkActorId, MAX_ACTOR_ID_BYTES } from "./actor/names.js";
 export { account } from "./actors/account.js";
 export type { AccountMsg, AccountReply, AccountEvent } from "./actors/account.js";
+export { sequencer } from "./actors/sequencer.js";
+export type { SequencerMsg, SequencerReply, SequencerReport, SequencerStepReply, SequencerViolation } from "./actors/sequencer.js";
 export * from "./errors.js";
 export { type Clock, ManualClock, systemClock } from "./clock.js";
 export { MsgpackCodec } from "./codec/msgpack.js";

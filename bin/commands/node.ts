@@ -1,6 +1,7 @@
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { account } from "../../src/actors/account.js";
+import { sequencer } from "../../src/actors/sequencer.js";
 import type { ActorDefinition } from "../../src/actor/define.js";
 import { checkClusterName } from "../../src/actor/names.js";
 import { ShoalNode } from "../../cluster/node.js";
@@ -12,9 +13,10 @@ import { connectTo } from "../connect.js";
 export const nodeUsage = `shoal node --nats URL --id ID --cluster NAME [options]
 
 Runs a cluster node: joins the membership, takes part in leader election, watches the
-shard map, hosts the built-in "account" actor and any --actors modules, and serves the
-ingress shoal.<cluster>.ask for the shards it owns (ACTOR_MOVED for the others).
-SIGTERM or SIGINT leaves the cluster gracefully (exit 0).
+shard map, hosts the built-in "account" and "sequencer" actors and any --actors modules,
+serves the ingress shoal.<cluster>.ask (routing each ask to the owner of its shard) and
+takes part in live migration. SIGTERM or SIGINT drains it: the leader moves its shards
+away, it hands them off, and exits 0 once it owns nothing (or after --drain-timeout).
 
   --nats URL        NATS server(s), comma-separated      (env SHOAL_NATS_URL, NATS_URL; default nats://127.0.0.1:4222)
   --id ID           this node's id                       (env SHOAL_NODE_ID; default the hostname)
@@ -27,6 +29,7 @@ SIGTERM or SIGINT leaves the cluster gracefully (exit 0).
   --member-ttl MS   a silent member has left after this   (env SHOAL_MEMBER_TTL; default ${defaultTiming.memberTtl})
   --leader-ttl MS   the leader's lease                    (env SHOAL_LEADER_TTL; default ${defaultTiming.leaderTtl})
   --debounce MS     quiet time before the leader plans    (env SHOAL_DEBOUNCE; default ${defaultTiming.rebalanceDebounce})
+  --drain-timeout MS  longest a drain may take            (env SHOAL_DRAIN_TIMEOUT; default 30000)
   --log-level L     pino level                            (env SHOAL_LOG_LEVEL; default info)`;
 
 export async function runNode(argv: string[]): Promise<number> {
@@ -42,6 +45,7 @@ export async function runNode(argv: string[]): Promise<number> {
     "member-ttl": { type: "string" },
     "leader-ttl": { type: "string" },
     debounce: { type: "string" },
+    "drain-timeout": { type: "string" },
     "log-level": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
@@ -67,10 +71,11 @@ export async function runNode(argv: string[]): Promise<number> {
     leaderTtl: positiveInt("leader-ttl", pick(values["leader-ttl"], ["SHOAL_LEADER_TTL"]), defaultTiming.leaderTtl),
     rebalanceDebounce: positiveInt("debounce", pick(values.debounce, ["SHOAL_DEBOUNCE"]), defaultTiming.rebalanceDebounce),
   };
+  const drainTimeout = positiveInt("drain-timeout", pick(values["drain-timeout"], ["SHOAL_DRAIN_TIMEOUT"]), 30_000);
   const modules = values.actors ?? (process.env.SHOAL_ACTORS ? process.env.SHOAL_ACTORS.split(",") : []);
   const log = createLogger({ node: nodeId, cluster }, values["log-level"]);
 
-  const actors: ActorDefinition[] = [account];
+  const actors: ActorDefinition[] = [account, sequencer];
   for (const m of modules) actors.push(...(await loadActors(m)));
   const nc = await connectTo(url, `shoal-node-${nodeId}`);
   let node: ShoalNode;
@@ -92,7 +97,8 @@ export async function runNode(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
-  await node.stop();
+  const complete = await node.drain(drainTimeout);
+  log.info({ complete }, "drained");
   await nc.drain();
   return 0;
 }

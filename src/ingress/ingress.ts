@@ -68,7 +68,14 @@ export class Ingress {
       return;
     }
     this.inflight++;
-    this.opts.asker.ask(request.type, request.id, request.msg, { timeout: request.timeoutMs }).then(
+    let answer: Promise<unknown>;
+    try {
+      answer = this.opts.asker.ask(request.type, request.id, request.msg, { timeout: request.timeoutMs });
+    } catch (e) {
+      // A synchronous throw must not escape: it would tear down the connection's reader.
+      answer = Promise.reject(e);
+    }
+    answer.then(
       (reply) => {
         this.inflight--;
         this.respond(msg, msgpack, okResponse(reply));

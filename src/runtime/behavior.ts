@@ -33,11 +33,14 @@ export interface Behavior {
   afterPersist?(key: ActorKey, live: Live, previousVersion: number): void;
 }
 
-export function behaviorOf(def: ActorDefinition, store: EventStore, onError: (err: unknown) => void): Behavior {
-  return def.kind === "event-sourced" ? eventSourced(def, store, onError) : inMemory(def);
+/** Throws when the node must not act for `key` now (see RuntimeOptions.fence). */
+export type Fence = (key: ActorKey) => void;
+
+export function behaviorOf(def: ActorDefinition, store: EventStore, onError: (err: unknown) => void, fence?: Fence): Behavior {
+  return def.kind === "event-sourced" ? eventSourced(def, store, onError, fence) : inMemory(def, fence);
 }
 
-function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: unknown) => void): Behavior {
+function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: unknown) => void, fence: Fence | undefined): Behavior {
   const complete = (live: Live, reply: unknown, events: readonly unknown[], version: number): TurnResult => {
     let state = live.state;
     for (const e of events) state = def.evolve(state, e);
@@ -52,10 +55,12 @@ function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: 
       return { state, version: journal.version };
     },
     turn(key, live, msg, ctx) {
+      fence?.(key);
       const decided = def.handle(live.state as Readonly<unknown>, msg, ctx);
       const finish = (d: { events?: readonly unknown[]; reply: unknown }): TurnResult | Promise<TurnResult> => {
         const events = d.events ?? [];
         if (events.length === 0) return { state: live.state, version: live.version, reply: d.reply, persisted: 0 };
+        fence?.(key); // again: the handler may have awaited while ownership moved
         return store.append(key, events, live.version).then((v) => complete(live, d.reply, events, v));
       };
       return decided instanceof Promise ? decided.then(finish) : finish(decided);
@@ -77,7 +82,7 @@ function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: 
   };
 }
 
-function inMemory(def: InMemoryActor): Behavior {
+function inMemory(def: InMemoryActor, fence: Fence | undefined): Behavior {
   const finish = (live: Live, t: { state: unknown; reply: unknown }): TurnResult => ({
     state: t.state,
     version: live.version + 1,
@@ -87,7 +92,8 @@ function inMemory(def: InMemoryActor): Behavior {
   return {
     def,
     load: (key) => ({ state: def.initialState(key.id), version: 0 }),
-    turn(_key, live, msg, ctx) {
+    turn(key, live, msg, ctx) {
+      fence?.(key);
       const t = def.handle(live.state, msg, ctx);
       return t instanceof Promise ? t.then((r) => finish(live, r)) : finish(live, t);
     },

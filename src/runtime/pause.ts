@@ -30,10 +30,14 @@ export class PausedGroup {
   private readonly pending: Pending[] = [];
   private activations: Activation[] = [];
   private ended = false;
+  /** Resolves once the turns in flight when the pause began have finished. */
+  ready: Promise<void> = Promise.resolve();
 
   constructor(
     readonly selector: Selector,
     private readonly host: PauseHost,
+    /** Set for groups made by `pausePartition`. */
+    readonly partition?: number,
   ) {}
 
   /** @internal Called by the runtime: stop matching actors and take their queued messages. */
@@ -64,6 +68,8 @@ export class PausedGroup {
   /** State and version of every loaded actor in the group; no turn runs meanwhile. */
   capture(): CapturedActor[] {
     const out: CapturedActor[] = [];
+    // Fresh: actors adopted after the pause began belong to the group too (nothing reaches them).
+    this.activations = this.host.matchingActivations(this.selector);
     for (const a of this.activations) {
       if (a.live === undefined) continue;
       out.push({ type: a.key.type, id: a.key.id, version: a.live.version, state: a.behavior.capture(a.live) });
@@ -71,10 +77,15 @@ export class PausedGroup {
     return out;
   }
 
-  /** Serve here again: unpause and run the buffered messages in arrival order. */
-  resume(): void {
+  /**
+   * Serve here again: unpause and run the buffered messages in arrival order, after `before`
+   * (a destination puts the tail forwarded by the source ahead of what it held).
+   */
+  resume(before: readonly Pending[] = []): void {
     if (!this.end()) return;
+    this.activations = this.host.matchingActivations(this.selector);
     for (const a of this.activations) a.paused = false;
+    for (const p of before) if (!p.settled) this.host.redispatch(p);
     for (const p of this.pending) if (!p.settled) this.host.redispatch(p);
     for (const a of this.activations) a.kick();
   }
@@ -82,7 +93,7 @@ export class PausedGroup {
   /** The actors leave this node: drop them and hand back the buffered messages, oldest first. */
   release(): Pending[] {
     if (!this.end()) return [];
-    for (const a of this.activations) this.host.forget(a);
+    for (const a of this.host.matchingActivations(this.selector)) this.host.forget(a);
     return this.pending.filter((p) => !p.settled);
   }
 

@@ -3,7 +3,7 @@ import { checkActorId } from "../actor/names.js";
 import { type Clock, type TimerHandle, systemClock } from "../clock.js";
 import { BadRequestError, ConflictError, OverloadedError, ShoalError, UnavailableError, unknownActorType } from "../errors.js";
 import { type Logger, silentLogger } from "../log.js";
-import type { EventStore } from "../store/types.js";
+import type { ActorKey, EventStore } from "../store/types.js";
 import { Activation, type ActivationHost } from "./activation.js";
 import { type Behavior, behaviorOf } from "./behavior.js";
 import { Deadlines } from "./deadlines.js";
@@ -27,6 +27,17 @@ export interface RuntimeOptions {
   passivateAfter?: number;
   /** How often idle actors are looked for. Default 10 s. */
   passivationInterval?: number;
+  /**
+   * The partition (shard) of an actor, for {@link Runtime.pausePartition}. The cluster layer
+   * passes its shard function; without it only selector pauses exist.
+   */
+  partitionOf?: (type: string, id: string) => number;
+  /**
+   * Called before every turn and again right before an event-sourced turn persists: throws
+   * (ACTOR_MOVED, UNAVAILABLE) when this node must not act for the actor right now. The
+   * cluster's fence of last resort for a node that lost ownership without noticing yet.
+   */
+  fence?: (key: ActorKey) => void;
 }
 
 export interface AskOptions {
@@ -56,6 +67,9 @@ export class Runtime implements ActivationHost, PauseHost {
   private readonly behaviors = new Map<string, Behavior>();
   private readonly activations = new Map<string, Activation>();
   private readonly pauses = new Set<PausedGroup>();
+  private readonly partitionPauses = new Map<number, PausedGroup>();
+  private readonly partitionOf: ((type: string, id: string) => number) | undefined;
+  private readonly fence: ((key: ActorKey) => void) | undefined;
   private readonly deadlines: Deadlines;
   private readonly mailboxCapacity: number;
   private readonly askTimeout: number;
@@ -74,6 +88,8 @@ export class Runtime implements ActivationHost, PauseHost {
     this.passivateAfter = opts.passivateAfter ?? 5 * 60_000;
     this.passivationInterval = opts.passivationInterval ?? 10_000;
     this.deadlines = new Deadlines(this.clock);
+    this.partitionOf = opts.partitionOf;
+    this.fence = opts.fence;
     for (const def of opts.actors ?? []) this.register(def);
     this.armSweep();
   }
@@ -81,7 +97,7 @@ export class Runtime implements ActivationHost, PauseHost {
   /** Hosts another actor type. Registering a second type with the same name is an error. */
   register(def: ActorDefinition): void {
     if (this.behaviors.has(def.type)) throw new TypeError(`actor type ${def.type} is already registered`);
-    this.behaviors.set(def.type, behaviorOf(def, this.store, (err) => this.log.warn({ err }, "snapshot failed")));
+    this.behaviors.set(def.type, behaviorOf(def, this.store, (err) => this.log.warn({ err }, "snapshot failed"), this.fence));
   }
 
   /** Names of the hosted actor types. */
@@ -91,6 +107,11 @@ export class Runtime implements ActivationHost, PauseHost {
 
   hosts(type: string): boolean {
     return this.behaviors.has(type);
+  }
+
+  /** Whether a hosted type is event-sourced or in-memory (undefined when not hosted). */
+  kindOf(type: string): "event-sourced" | "in-memory" | undefined {
+    return this.behaviors.get(type)?.def.kind;
   }
 
   /** Sends a message and waits for the reply. Bad input rejects with BAD_REQUEST / UNKNOWN_ACTOR_TYPE. */
@@ -124,8 +145,46 @@ export class Runtime implements ActivationHost, PauseHost {
   async pause(selector: Selector): Promise<PausedGroup> {
     const group = new PausedGroup(selector, this);
     this.pauses.add(group);
-    await group.begin();
+    group.ready = group.begin();
+    await group.ready;
     return group;
+  }
+
+  /**
+   * Pauses every actor of one partition (see {@link RuntimeOptions.partitionOf}). Dispatch finds
+   * the group by the message's partition: one hash per message, however many groups exist.
+   */
+  async pausePartition(partition: number): Promise<PausedGroup> {
+    const group = this.holdPartition(partition);
+    await group.ready;
+    return group;
+  }
+
+  /**
+   * Like {@link pausePartition}, but returns the group at once: from this call on, messages of
+   * the partition are buffered. `group.ready` resolves once in-flight turns have finished.
+   */
+  holdPartition(partition: number): PausedGroup {
+    if (this.partitionOf === undefined) throw new TypeError("pausing a partition needs the partitionOf option");
+    if (this.partitionPauses.has(partition)) throw new TypeError(`partition ${partition} is already paused`);
+    const of = this.partitionOf;
+    const group = new PausedGroup((type, id) => of(type, id) === partition, this, partition);
+    this.partitionPauses.set(partition, group);
+    group.ready = group.begin();
+    return group;
+  }
+
+  /** The pause group of a partition, if one is active. */
+  pausedPartition(partition: number): PausedGroup | undefined {
+    return this.partitionPauses.get(partition);
+  }
+
+  /**
+   * Checks and wraps a message like ask does, without dispatching it: the caller decides when it
+   * runs (a destination queues a forwarded tail ahead of what it held). Throws on bad input.
+   */
+  prepare(type: string, id: string, msg: unknown, timeout: number | undefined, resolve: (r: unknown) => void, reject: (e: unknown) => void): Pending {
+    return this.check(type, id, msg, timeout, resolve, reject);
   }
 
   /**
@@ -161,6 +220,7 @@ export class Runtime implements ActivationHost, PauseHost {
       for (const p of a.mailbox.drain()) p.reject(closing);
     }
     for (const g of [...this.pauses]) for (const p of g.release()) p.reject(closing);
+    this.partitionPauses.clear();
     await Promise.all([...this.activations.values()].map((a) => a.whenIdle()));
     this.activations.clear();
     this.deadlines.close();
@@ -183,6 +243,9 @@ export class Runtime implements ActivationHost, PauseHost {
 
   endPause(group: PausedGroup): void {
     this.pauses.delete(group);
+    if (group.partition !== undefined && this.partitionPauses.get(group.partition) === group) {
+      this.partitionPauses.delete(group.partition);
+    }
   }
 
   redispatch(p: Pending): void {
@@ -214,6 +277,17 @@ export class Runtime implements ActivationHost, PauseHost {
     resolve: (reply: unknown) => void,
     reject: (err: unknown) => void,
   ): void {
+    this.dispatch(this.check(type, id, msg, timeout, resolve, reject));
+  }
+
+  private check(
+    type: string,
+    id: string,
+    msg: unknown,
+    timeout: number | undefined,
+    resolve: (reply: unknown) => void,
+    reject: (err: unknown) => void,
+  ): Pending {
     if (this.stopped) throw new UnavailableError("the runtime is stopped");
     const behavior = this.behaviorFor(type);
     checkActorId(id);
@@ -225,12 +299,20 @@ export class Runtime implements ActivationHost, PauseHost {
       throw new BadRequestError(`invalid message for ${type}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
     const t = timeout ?? this.askTimeout;
-    const p = new Pending(type, id, valid, this.clock.now() + t, resolve, reject);
-    this.dispatch(p);
+    return new Pending(type, id, valid, this.clock.now() + t, resolve, reject);
   }
 
   private dispatch(p: Pending): void {
+    if (this.partitionPauses.size > 0) {
+      const g = this.partitionPauses.get(this.partitionOf!(p.type, p.id));
+      if (g !== undefined) {
+        g.buffer(p);
+        this.deadlines.add(p);
+        return;
+      }
+    }
     for (const g of this.pauses) {
+      if (g.partition !== undefined) continue;
       if (g.matches(p.type, p.id)) {
         g.buffer(p);
         this.deadlines.add(p);

@@ -1,0 +1,258 @@
+import type { Clock, TimerHandle } from "../src/clock.js";
+import { ActorMovedError, ConflictError, UnavailableError } from "../src/errors.js";
+import { type Logger, silentLogger } from "../src/log.js";
+import type { PausedGroup } from "../src/runtime/pause.js";
+import type { Pending } from "../src/runtime/pending.js";
+import type { Runtime } from "../src/runtime/runtime.js";
+import type { EventStore } from "../src/store/types.js";
+import type { ClusterEvents } from "./events.js";
+import type { ShardMap } from "./placement.js";
+import type { MapView } from "./router.js";
+import type { Transport } from "./transport.js";
+import type { ForwardedAsk, HandoffBatch, TailEnd } from "./wire.js";
+
+export interface MigrationOptions {
+  nodeId: string;
+  runtime: Runtime;
+  store: EventStore;
+  transport: Transport;
+  maps: MapView;
+  events: ClusterEvents;
+  clock: Clock;
+  /** Is this node a live member (its moves are planned handoffs, not failovers)? */
+  isAlive: (node: string) => boolean;
+  /** Longest a handoff request may take; also how long a destination holds a shard for its source. */
+  handoffTimeout?: number;
+  /** Shards handed off at once. */
+  parallelism?: number;
+  /** Bytes of state per handoff message (NATS max_payload is 1 MiB by default). */
+  batchBytes?: number;
+  logger?: Logger;
+}
+
+/** A shard this node is receiving: direct messages are held until the source's tail is in. */
+interface Incoming {
+  hold: PausedGroup;
+  from: string;
+  tail: Pending[];
+  timer: TimerHandle;
+}
+
+/**
+ * Live migration, per moved shard. Source: pause the shard (in-flight turns finish, new messages
+ * buffer in order), capture the active actors, send their state (phase 1: the destination checks
+ * each version against the event store and adopts), then release the shard and forward the
+ * buffered messages in order, ending with a tail-end marker (phase 2). Destination: from the
+ * moment it sees the new map it holds direct messages for the shard; the tail goes ahead of
+ * them. A shard whose previous owner is gone is not held: its actors load from the store.
+ */
+export class Migrations {
+  private readonly incoming = new Map<number, Incoming>();
+  private readonly queue: Array<() => Promise<void>> = [];
+  private active = 0;
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly handoffTimeout: number;
+  private readonly parallelism: number;
+  private readonly batchBytes: number;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: MigrationOptions) {
+    this.handoffTimeout = opts.handoffTimeout ?? 10_000;
+    this.parallelism = opts.parallelism ?? 8;
+    this.batchBytes = opts.batchBytes ?? 256 * 1024;
+    this.log = opts.logger ?? silentLogger;
+  }
+
+  /** Shards being sent or received right now. */
+  get inFlight(): number {
+    return this.active + this.queue.length + this.incoming.size;
+  }
+
+  /** Resolves when no shard is being sent (received shards end by their own timers). */
+  whenIdle(): Promise<void> {
+    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Called synchronously as each new map is applied. Every shard this node loses is paused right
+   * here, before any further message is dispatched: what is queued or arrives from now on joins
+   * its tail. The handoffs themselves then run with bounded parallelism.
+   */
+  onMap(prev: ShardMap | undefined, next: ShardMap): void {
+    const me = this.opts.nodeId;
+    next.owners.forEach((owner, shard) => {
+      const before = prev?.owners[shard] ?? null;
+      if (before === me && owner !== me) {
+        // Still receiving it (it moved on before its tail was in)? Take over the hold: the tail
+        // we got goes first, then what was held, then what arrives while we hand off.
+        const inc = this.take(shard);
+        const group = inc?.hold ?? this.opts.runtime.pausedPartition(shard) ?? this.opts.runtime.holdPartition(shard);
+        const pausedAt = this.opts.clock.now();
+        this.enqueue(() => this.send(shard, owner, next, group, inc?.tail ?? [], pausedAt));
+      } else if (before !== me && owner === me && before !== null && this.opts.isAlive(before)) {
+        this.hold(shard, before);
+      }
+    });
+  }
+
+  // ---- source -----------------------------------------------------------------------------
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue.push(task);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.active < this.parallelism && this.queue.length > 0) {
+      const task = this.queue.shift()!;
+      this.active++;
+      void task().finally(() => {
+        this.active--;
+        this.pump();
+        if (this.active === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+    }
+  }
+
+  private async send(shard: number, to: string | null, map: ShardMap, group: PausedGroup, received: Pending[], started: number): Promise<void> {
+    const { clock, events, nodeId } = this.opts;
+    await group.ready;
+    const captured = group.capture();
+    const release = () => [...received, ...group.release()];
+    const base = { shard, from: nodeId, to, actors: captured.length, mapVersion: map.version };
+    if (to === null) {
+      for (const p of release()) p.reject(new ActorMovedError(`shard ${shard} has no owner`));
+      return;
+    }
+    try {
+      for (const actors of batches(captured, this.batchBytes)) {
+        const req: HandoffBatch = { k: "handoff", shard, mapVersion: map.version, epoch: map.epoch, from: nodeId, actors };
+        await this.opts.transport.request(to, req, this.handoffTimeout);
+      }
+    } catch (err) {
+      // The destination is gone or refused: nothing was adopted there, or what was is checked
+      // against the store. Let go of the shard and send what waited as ordinary asks: the
+      // map's owner (or the next map's, once the leader re-plans) serves them from the store.
+      this.log.warn({ err, shard, to }, "handoff failed");
+      events.publish({ type: "migration", phase: "failed", ...base, ms: clock.now() - started, reason: String((err as Error)?.message ?? err) });
+      for (const p of release()) this.forward(p, map, to, false);
+      return;
+    }
+    const tail = release();
+    const paused = clock.now() - started;
+    for (const p of tail) this.forward(p, map, to, true, shard);
+    const end: TailEnd = { k: "tail-end", shard, mapVersion: map.version, from: nodeId, count: tail.length };
+    try {
+      await this.opts.transport.request(to, end, this.handoffTimeout);
+    } catch (err) {
+      this.log.warn({ err, shard, to }, "tail-end not confirmed; the destination ends its hold by timer");
+    }
+    events.publish({ type: "migration", phase: "completed", ...base, tail: tail.length, ms: paused });
+  }
+
+  /** Sends one buffered message on to `to`, settling the original caller with its answer. */
+  private forward(p: Pending, map: ShardMap, to: string, asTail: boolean, shard?: number): void {
+    const timeoutMs = Math.max(1, p.deadline - this.opts.clock.now());
+    const req: ForwardedAsk = { k: "ask", type: p.type, id: p.id, msg: p.msg, timeoutMs, mapVersion: map.version, hops: 1 };
+    if (asTail) req.tail = shard!;
+    this.opts.transport.request(to, req, timeoutMs + 250).then(
+      (r) => p.resolve(r),
+      (e: unknown) => p.reject(e),
+    );
+  }
+
+  // ---- destination ------------------------------------------------------------------------
+
+  private hold(shard: number, from: string): void {
+    const { runtime, clock } = this.opts;
+    if (this.incoming.has(shard) || runtime.pausedPartition(shard) !== undefined) return;
+    // From this call on, direct messages for the shard wait here.
+    const hold = runtime.holdPartition(shard);
+    const timer = clock.setTimeout(() => {
+      this.log.warn({ shard, from }, "no tail from the source in time; serving from the event store");
+      this.endHold(shard);
+    }, this.handoffTimeout);
+    this.incoming.set(shard, { hold, from, tail: [], timer });
+  }
+
+  private take(shard: number): Incoming | undefined {
+    const inc = this.incoming.get(shard);
+    if (inc === undefined) return undefined;
+    this.incoming.delete(shard);
+    inc.timer.cancel();
+    return inc;
+  }
+
+  private endHold(shard: number): void {
+    const inc = this.take(shard);
+    if (inc !== undefined) void inc.hold.ready.then(() => inc.hold.resume(inc.tail));
+  }
+
+  /** Phase 1 at the destination: adopt each actor whose version the event store confirms. */
+  async onHandoff(req: HandoffBatch): Promise<{ adopted: number; fromStore: number }> {
+    await this.awaitMap(req.mapVersion);
+    const inc = this.incoming.get(req.shard);
+    if (inc === undefined) throw new ConflictError(`shard ${req.shard} is not being received here (already serving, or not ours)`);
+    const { runtime, store } = this.opts;
+    let adopted = 0;
+    let fromStore = 0;
+    await Promise.all(
+      req.actors.map(async (a) => {
+        if (runtime.isActive(a.type, a.id)) return;
+        const eventSourced = runtime.kindOf(a.type) === "event-sourced";
+        // Only state the journal confirms is adopted; anything else loads from the store.
+        if (eventSourced && (await store.version({ type: a.type, id: a.id })) !== a.version) {
+          fromStore++;
+          return;
+        }
+        runtime.adopt(a.type, a.id, a.version, a.state);
+        adopted++;
+      }),
+    );
+    return { adopted, fromStore };
+  }
+
+  /** Phase 2 at the destination: a tail message is queued (in arrival order) behind the hold. */
+  onTailAsk(req: ForwardedAsk): Promise<unknown> {
+    const inc = this.incoming.get(req.tail!);
+    if (inc === undefined) return Promise.reject(new UnavailableError("not receiving that shard"));
+    return new Promise((resolve, reject) => {
+      inc.tail.push(this.opts.runtime.prepare(req.type, req.id, req.msg, req.timeoutMs, resolve, reject));
+    });
+  }
+
+  /** The source has sent the whole tail: run it, then what was held. */
+  async onTailEnd(req: TailEnd): Promise<{ tail: number }> {
+    const inc = this.incoming.get(req.shard);
+    const n = inc?.tail.length ?? 0;
+    this.endHold(req.shard);
+    return { tail: n };
+  }
+
+  private async awaitMap(version: number): Promise<void> {
+    await this.opts.maps.waitFor((m) => m !== undefined && m.version >= version, this.handoffTimeout);
+  }
+
+  /** Ends every hold (node stopping). */
+  stop(): void {
+    for (const shard of [...this.incoming.keys()]) this.endHold(shard);
+  }
+}
+
+/** Splits captured actors into batches of roughly `bytes` (by a JSON-size estimate). */
+function* batches<T>(items: readonly T[], bytes: number): Generator<T[]> {
+  let batch: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const s = JSON.stringify(item)?.length ?? 64;
+    if (batch.length > 0 && size + s > bytes) {
+      yield batch;
+      batch = [];
+      size = 0;
+    }
+    batch.push(item);
+    size += s;
+  }
+  yield batch;
+}

@@ -1,0 +1,147 @@
+import type { Clock } from "../src/clock.js";
+import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
+import type { Asker } from "../src/ingress/ingress.js";
+import type { ShardMap } from "./placement.js";
+import { shardOf } from "./shard-hash.js";
+import type { Transport } from "./transport.js";
+import type { ForwardedAsk } from "./wire.js";
+
+/** The node's view of the shard map, and a way to wait for it to change. */
+export interface MapView {
+  current(): ShardMap | undefined;
+  /** Resolves true once `until(current())` holds, false when `timeoutMs` passes first. */
+  waitFor(until: (m: ShardMap | undefined) => boolean, timeoutMs: number): Promise<boolean>;
+}
+
+export interface RouterOptions {
+  nodeId: string;
+  /** This node's actors (the runtime). */
+  local: Asker;
+  transport: Transport;
+  maps: MapView;
+  clock: Clock;
+  /** Default ask timeout (ms). */
+  askTimeout?: number;
+  /** Most times one message is forwarded between nodes before ACTOR_MOVED. */
+  maxHops?: number;
+}
+
+/** Errors after which nothing was applied and the map may have moved on: wait for it, retry. */
+const retryable = new Set<string>([ErrorCode.ACTOR_MOVED, ErrorCode.UNAVAILABLE, ErrorCode.CONFLICT]);
+
+/** Longest wait for a newer map before retrying anyway (a peer may have had the stale view). */
+const RETRY_WAIT_MS = 500;
+
+/**
+ * Sends an ask to the node owning its actor's shard: locally without NATS or encoding, else as
+ * a forwarded ask. A move costs the caller nothing but time: when the owner refuses or is gone
+ * it waits for a newer map and retries, within the caller's deadline.
+ *
+ * Per-sender order: messages for one shard from this router travel in a lane. While messages
+ * are in flight to one owner, a message for a new owner waits until they have settled, so a
+ * later message never overtakes an earlier one across a move (the old owner forwards its
+ * stragglers; the new owner holds direct messages until the forwarded tail is in).
+ */
+export class Router implements Asker {
+  private readonly lanes = new Map<number, Lane>();
+  private readonly askTimeout: number;
+  private readonly maxHops: number;
+
+  constructor(private readonly opts: RouterOptions) {
+    this.askTimeout = opts.askTimeout ?? 10_000;
+    this.maxHops = opts.maxHops ?? 3;
+  }
+
+  ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown> {
+    return this.route(type, id, msg, this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), 0, 0);
+  }
+
+  /** An ask another node routed here: judged by a map at least as new as the sender's. */
+  handleForwarded(req: ForwardedAsk): Promise<unknown> {
+    return this.route(req.type, req.id, req.msg, this.opts.clock.now() + req.timeoutMs, req.hops + 1, req.mapVersion);
+  }
+
+  private async route(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number): Promise<unknown> {
+    const { clock, maps, nodeId } = this.opts;
+    for (;;) {
+      const remaining = deadline - clock.now();
+      if (remaining <= 0) throw new TimeoutError(`no owner of ${type} answered in time`, { details: { type } });
+      const map = maps.current();
+      if (map === undefined || map.version < minVersion) {
+        if (!(await maps.waitFor((m) => m !== undefined && m.version >= minVersion, remaining))) {
+          throw new UnavailableError("no shard map yet on this node");
+        }
+        continue;
+      }
+      const shard = shardOf(type, id, map.shardCount);
+      const owner = map.owners[shard] ?? null;
+      if (owner === null) {
+        // Mid-rebalance: wait (bounded) for a map that gives the shard an owner.
+        if (!(await maps.waitFor((m) => m !== undefined && m.version > map.version, remaining))) {
+          throw new UnavailableError(`shard ${shard} has no owner`, { details: { shard } });
+        }
+        continue;
+      }
+      if (owner !== nodeId && hops > this.maxHops) {
+        throw new ActorMovedError(`shard ${shard} is owned by ${owner}`, { details: { shard, owner, mapVersion: map.version } });
+      }
+      const lane = this.lane(shard);
+      if (lane.outstanding > 0 && lane.target !== owner) {
+        await lane.idle(clock, remaining);
+        continue;
+      }
+      lane.target = owner;
+      lane.outstanding++;
+      let failure: unknown;
+      try {
+        if (owner === nodeId) return await this.opts.local.ask(type, id, msg, { timeout: remaining });
+        const req: ForwardedAsk = { k: "ask", type, id, msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops };
+        return await this.opts.transport.request(owner, req, remaining);
+      } catch (err) {
+        if (!ShoalError.is(err) || !retryable.has(err.code)) throw err;
+        failure = err;
+      } finally {
+        lane.done();
+      }
+      const left = deadline - clock.now();
+      if (left <= 0) throw failure;
+      await maps.waitFor((m) => m !== undefined && m.version > map.version, Math.min(left, RETRY_WAIT_MS));
+    }
+  }
+
+  private lane(shard: number): Lane {
+    let lane = this.lanes.get(shard);
+    if (lane === undefined) {
+      lane = new Lane();
+      this.lanes.set(shard, lane);
+    }
+    return lane;
+  }
+}
+
+/** Messages of one shard in flight from this router, and to whom. */
+class Lane {
+  target: string | undefined;
+  outstanding = 0;
+  private waiters: Array<() => void> = [];
+
+  done(): void {
+    this.outstanding--;
+    if (this.outstanding > 0) return;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const wake of w) wake();
+  }
+
+  /** Resolves when nothing is in flight, or after `ms`. */
+  idle(clock: Clock, ms: number): Promise<void> {
+    if (this.outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = clock.setTimeout(resolve, ms);
+      this.waiters.push(() => {
+        t.cancel();
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,100 @@
+import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
+import { MAX_TIMEOUT_MS } from "../src/codec/envelope.js";
+import { BadRequestError } from "../src/errors.js";
+
+/**
+ * Node-to-node requests on `shoal.<cluster>.node.<token(id)>.rpc`, MessagePack, every one
+ * answered with the response envelope (`{ok, reply}` / `{ok: false, error}`). Decoded under the
+ * codec's limits and checked here field by field: a peer is trusted no more than a client.
+ */
+export type RpcRequest = ForwardedAsk | HandoffBatch | TailEnd;
+
+/** An ask routed to the node that owns (or owned, or will own) the actor's shard. */
+export interface ForwardedAsk {
+  k: "ask";
+  type: string;
+  id: string;
+  msg: unknown;
+  /** Milliseconds the caller still waits. */
+  timeoutMs: number;
+  /** The sender's map version: a receiver with an older map waits for it before judging ownership. */
+  mapVersion: number;
+  /** Forwards so far; bounded so stale maps cannot bounce a message forever. */
+  hops: number;
+  /**
+   * Set on messages a migration source buffered while paused (its "tail"): the destination
+   * queues them ahead of what it held, in the order they arrive, until the {@link TailEnd}.
+   */
+  tail?: number;
+}
+
+/** Phase 1 of a shard's migration: state of the active actors, in batches. */
+export interface HandoffBatch {
+  k: "handoff";
+  shard: number;
+  /** The map that moved the shard, and its epoch. */
+  mapVersion: number;
+  epoch: number;
+  from: string;
+  actors: Array<{ type: string; id: string; version: number; state: unknown }>;
+}
+
+/** Phase 2 ends: every tail message of the shard has been sent (`count` of them), in order. */
+export interface TailEnd {
+  k: "tail-end";
+  shard: number;
+  mapVersion: number;
+  from: string;
+  count: number;
+}
+
+const int = (v: unknown, min = 0): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= min;
+
+function need(ok: boolean, what: string): void {
+  if (!ok) throw new BadRequestError(`malformed node request: ${what}`);
+}
+
+function checkAsk(v: Record<string, unknown>): ForwardedAsk {
+  checkActorTypeName(v.type);
+  checkActorId(v.id);
+  need("msg" in v, "msg");
+  need(int(v.timeoutMs, 1) && (v.timeoutMs as number) <= MAX_TIMEOUT_MS, "timeoutMs");
+  need(int(v.mapVersion) && int(v.hops), "mapVersion/hops");
+  need(v.tail === undefined || int(v.tail), "tail");
+  const ask: ForwardedAsk = { k: "ask", type: v.type as string, id: v.id as string, msg: v.msg, timeoutMs: v.timeoutMs as number, mapVersion: v.mapVersion as number, hops: v.hops as number };
+  if (v.tail !== undefined) ask.tail = v.tail as number;
+  return ask;
+}
+
+function checkHandoff(v: Record<string, unknown>): HandoffBatch {
+  need(int(v.shard) && int(v.mapVersion) && int(v.epoch) && typeof v.from === "string" && Array.isArray(v.actors), "handoff fields");
+  for (const a of v.actors as unknown[]) {
+    const x = a as Record<string, unknown>;
+    need(typeof x === "object" && x !== null, "actor entry");
+    checkActorTypeName(x.type);
+    checkActorId(x.id);
+    need(int(x.version) && "state" in x, "actor version/state");
+  }
+  return v as unknown as HandoffBatch;
+}
+
+function checkTailEnd(v: Record<string, unknown>): TailEnd {
+  need(int(v.shard) && int(v.mapVersion) && typeof v.from === "string" && int(v.count), "tail-end fields");
+  return { k: "tail-end", shard: v.shard as number, mapVersion: v.mapVersion as number, from: v.from as string, count: v.count as number };
+}
+
+/** Checks a decoded node request. */
+export function parseRpc(value: unknown): RpcRequest {
+  need(typeof value === "object" && value !== null && !Array.isArray(value), "not an object");
+  const v = value as Record<string, unknown>;
+  switch (v.k) {
+    case "ask":
+      return checkAsk(v);
+    case "handoff":
+      return checkHandoff(v);
+    case "tail-end":
+      return checkTailEnd(v);
+    default:
+      throw new BadRequestError(`unknown node request kind ${JSON.stringify(String(v.k).slice(0, 20))}`);
+  }
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from "vitest";
+import type { ShardMap } from "../cluster/placement.js";
+import { type MapView, Router } from "../cluster/router.js";
+import { shardOf } from "../cluster/shard-hash.js";
+import type { Transport } from "../cluster/transport.js";
+import type { RpcRequest } from "../cluster/wire.js";
+import { ManualClock } from "../src/clock.js";
+import { ActorMovedError, ErrorCode, ShoalError, TimeoutError } from "../src/errors.js";
+
+const SHARDS = 4;
+const mapOf = (version: number, owner: string | null): ShardMap => ({ version, epoch: 1, shardCount: SHARDS, owners: Array(SHARDS).fill(owner) });
+
+/** A map the test changes by hand; waiters wake on every change and on their clock timer. */
+class TestMaps implements MapView {
+  private waiters = new Set<() => void>();
+  constructor(
+    private map: ShardMap | undefined,
+    private readonly clock: ManualClock,
+  ) {}
+  current() {
+    return this.map;
+  }
+  set(m: ShardMap) {
+    this.map = m;
+    for (const w of [...this.waiters]) w();
+  }
+  waitFor(until: (m: ShardMap | undefined) => boolean, ms: number): Promise<boolean> {
+    if (until(this.map)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!until(this.map)) return;
+        this.waiters.delete(check);
+        t.cancel();
+        resolve(true);
+      };
+      const t = this.clock.setTimeout(() => {
+        this.waiters.delete(check);
+        resolve(false);
+      }, ms);
+      this.waiters.add(check);
+    });
+  }
+}
+
+/** Records requests per node; each is answered when the test says so. */
+class TestTransport implements Transport {
+  sent: Array<{ node: string; req: RpcRequest; answer: (r: unknown) => void; fail: (e: unknown) => void }> = [];
+  request(node: string, req: RpcRequest): Promise<unknown> {
+    return new Promise((answer, fail) => this.sent.push({ node, req, answer, fail }));
+  }
+}
+
+const flush = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+};
+
+function setup(initial: ShardMap | undefined) {
+  const clock = new ManualClock();
+  const maps = new TestMaps(initial, clock);
+  const transport = new TestTransport();
+  const local: string[] = [];
+  const router = new Router({
+    nodeId: "me",
+    clock,
+    maps,
+    transport,
+    local: { ask: async (_t, id) => (local.push(id), `local:${id}`) },
+  });
+  return { clock, maps, transport, router, local };
+}
+
+describe("router", () => {
+  it("runs locally when this node owns the shard, remotely otherwise", async () => {
+    const t = setup(mapOf(1, "me"));
+    expect(await t.router.ask("account", "a", {})).toBe("local:a");
+    t.maps.set(mapOf(2, "other"));
+    const p = t.router.ask("account", "a", {});
+    await flush();
+    expect(t.transport.sent[0]!.node).toBe("other");
+    expect(t.transport.sent[0]!.req).toMatchObject({ k: "ask", type: "account", id: "a", mapVersion: 2, hops: 0 });
+    t.transport.sent[0]!.answer("remote");
+    expect(await p).toBe("remote");
+  });
+
+  it("keeps one sender's order across an owner change: a new owner waits for the old owner's messages", async () => {
+    const t = setup(mapOf(1, "old"));
+    const first = t.router.ask("account", "a", { n: 1 });
+    await flush();
+    t.maps.set(mapOf(2, "new"));
+    const second = t.router.ask("account", "a", { n: 2 });
+    await flush();
+    expect(t.transport.sent.map((s) => s.node)).toEqual(["old"]); // n2 waits for n1 to settle
+    t.transport.sent[0]!.answer("one");
+    await flush();
+    expect(t.transport.sent.map((s) => s.node)).toEqual(["old", "new"]);
+    t.transport.sent[1]!.answer("two");
+    expect(await Promise.all([first, second])).toEqual(["one", "two"]);
+  });
+
+  it("retries on ACTOR_MOVED once a newer map arrives, within the deadline", async () => {
+    const t = setup(mapOf(1, "old"));
+    const p = t.router.ask("account", "a", {}, { timeout: 5000 });
+    await flush();
+    t.transport.sent[0]!.fail(new ActorMovedError("moved", { details: { owner: "new" } }));
+    await flush();
+    t.maps.set(mapOf(2, "new"));
+    await flush();
+    expect(t.transport.sent[1]!.node).toBe("new");
+    t.transport.sent[1]!.answer("ok");
+    expect(await p).toBe("ok");
+  });
+
+  it("waits, bounded, while a shard has no owner, then fails with UNAVAILABLE", async () => {
+    const t = setup(mapOf(1, null));
+    const waiting = t.router.ask("account", "a", {}, { timeout: 1000 });
+    await flush();
+    t.maps.set(mapOf(2, "me"));
+    expect(await waiting).toBe("local:a");
+    t.maps.set(mapOf(3, null));
+    const failing = t.router.ask("account", "b", {}, { timeout: 1000 }).catch((e: unknown) => e);
+    await flush();
+    t.clock.advance(1001);
+    const err = await failing;
+    expect(ShoalError.is(err, ErrorCode.UNAVAILABLE) || ShoalError.is(err, ErrorCode.TIMEOUT)).toBe(true);
+  });
+
+  it("does not retry a TIMEOUT (the outcome is unknown) and bounds forwarding hops", async () => {
+    const t = setup(mapOf(1, "other"));
+    const p = t.router.ask("account", "a", {}).catch((e: unknown) => e);
+    await flush();
+    t.transport.sent[0]!.fail(new TimeoutError("slow"));
+    expect(ShoalError.is(await p, ErrorCode.TIMEOUT)).toBe(true);
+    expect(t.transport.sent).toHaveLength(1);
+    const bounced = await t.router
+      .handleForwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 5 })
+      .catch((e: unknown) => e);
+    expect(ShoalError.is(bounced, ErrorCode.ACTOR_MOVED)).toBe(true);
+  });
+
+  it("judges a forwarded ask by a map at least as new as the sender's", async () => {
+    const t = setup(mapOf(1, "other"));
+    const p = t.router.handleForwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 5000, mapVersion: 2, hops: 0 });
+    await flush();
+    expect(t.transport.sent).toHaveLength(0); // our map (v1) is older than the sender's: wait
+    t.maps.set(mapOf(2, "me"));
+    expect(await p).toBe("local:a");
+    expect(shardOf("account", "a", SHARDS)).toBeGreaterThanOrEqual(0);
+  });
+});
