@@ -26,15 +26,16 @@ export async function eventStoreAppend(url: string): Promise<void> {
     // Each run appends to fresh actors and subjects so every run does the same work.
     const storeRun = (n: number) => {
       const run = runs++;
-      return throughput(n, window, async (i) => {
-        const id = `w${window}-r${run}-a${i % window}`;
+      // One actor per worker: a worker awaits its own append, so no two appends race on one actor.
+      return throughput(n, window, async (_i, w) => {
+        const id = `w${window}-r${run}-a${w}`;
         versions.set(id, await store.append({ type: "bench", id }, [event], versions.get(id) ?? 0));
       });
     };
     const rawRun = (n: number) => {
       const run = runs++;
-      return throughput(n, window, (i) =>
-        js.publish(`benchraw${process.pid}.w${window}.r${run}.a${i % window}`, payload, { msgID: `w${window}-r${run}-${i}` }),
+      return throughput(n, window, (i, w) =>
+        js.publish(`benchraw${process.pid}.w${window}.r${run}.a${w}`, payload, { msgID: `w${window}-r${run}-${i}` }),
       );
     };
     // Warm both paths, then alternate so neither side gets the warm JIT or the quiet moment alone.

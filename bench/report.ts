@@ -28,13 +28,13 @@ function fmt(v: number): string {
 }
 
 /** Runs `op` over `total` operations with at most `window` in flight; returns ops per second. */
-export async function throughput(total: number, window: number, op: (i: number) => Promise<unknown>): Promise<number> {
+export async function throughput(total: number, window: number, op: (i: number, worker: number) => Promise<unknown>): Promise<number> {
   let next = 0;
   const started = process.hrtime.bigint();
-  const worker = async () => {
-    while (next < total) await op(next++);
+  const worker = async (w: number) => {
+    while (next < total) await op(next++, w);
   };
-  await Promise.all(Array.from({ length: Math.min(window, total) }, worker));
+  await Promise.all(Array.from({ length: Math.min(window, total) }, (_, w) => worker(w)));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return total / seconds;
 }

@@ -1,7 +1,10 @@
 import { natsForTests } from "../integration/kit/index.js";
 import { eventStoreAppend } from "./event-store.js";
+import { failover } from "./failover.js";
 import { localAsk } from "./local-ask.js";
+import { migration } from "./migration.js";
 import { placementQuality } from "./placement.js";
+import { remoteAsk } from "./remote-ask.js";
 import { shardHashRate } from "./shard-hash.js";
 import { emit, printTable } from "./report.js";
 
@@ -14,6 +17,9 @@ async function main(): Promise<void> {
   emit({ name: "machine_cores", value: (await import("node:os")).cpus().length, unit: "cores", node: process.version });
   await localAsk();
   await eventStoreAppend(nats.url);
+  await remoteAsk(nats.url);
+  await migration(nats.url);
+  await failover(nats.url);
   for (const f of placementQuality()) emit(f);
   emit(shardHashRate());
   printTable();

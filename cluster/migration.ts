@@ -143,11 +143,11 @@ export class Migrations {
     const paused = clock.now() - started;
     for (const p of tail) this.forward(p, map, to, true, shard);
     const end: TailEnd = { k: "tail-end", shard, mapVersion: map.version, from: nodeId, count: tail.length };
-    try {
-      await this.opts.transport.request(to, end, this.handoffTimeout);
-    } catch (err) {
+    // Not awaited inside the slot: the shard is already released here and the destination needs
+    // nothing more from us, so the next shard's handoff need not wait for this round trip.
+    void this.opts.transport.request(to, end, this.handoffTimeout).catch((err: unknown) => {
       this.log.warn({ err, shard, to }, "tail-end not confirmed; the destination ends its hold by timer");
-    }
+    });
     events.publish({ type: "migration", phase: "completed", ...base, tail: tail.length, ms: paused });
   }
 
@@ -169,6 +169,7 @@ export class Migrations {
     if (this.incoming.has(shard) || runtime.pausedPartition(shard) !== undefined) return;
     // From this call on, direct messages for the shard wait here.
     const hold = runtime.holdPartition(shard);
+    this.log.debug({ shard, from }, "holding a shard for its tail");
     const timer = clock.setTimeout(() => {
       this.log.warn({ shard, from }, "no tail from the source in time; serving from the event store");
       this.endHold(shard);
@@ -186,7 +187,9 @@ export class Migrations {
 
   private endHold(shard: number): void {
     const inc = this.take(shard);
-    if (inc !== undefined) void inc.hold.ready.then(() => inc.hold.resume(inc.tail));
+    if (inc === undefined) return;
+    this.log.debug({ shard, from: inc.from, tail: inc.tail.length, held: inc.hold.buffered.length }, "hold ended");
+    void inc.hold.ready.then(() => inc.hold.resume(inc.tail));
   }
 
   /** Phase 1 at the destination: adopt each actor whose version the event store confirms. */

@@ -110,7 +110,7 @@ export class ShoalNode implements MapView {
     await maps.ensureShardCount(timing.shardCount);
 
     const node = new ShoalNode(opts.nodeId, cluster, clock, log);
-    const transport = new NatsTransport(opts.nc, cluster, log);
+    const transport = new NatsTransport(opts.nc, cluster, log, clock);
     let router: Router | undefined;
     const host = await ActorHost.start({
       nc: opts.nc,
@@ -122,7 +122,7 @@ export class ShoalNode implements MapView {
       runtime: { clock, partitionOf: (type, id) => shardOf(type, id, timing.shardCount), fence: (key) => node.fence(key.type, key.id) },
       asker: () => ({ ask: (type, id, msg, o) => router!.ask(type, id, msg, o) }),
     });
-    router = new Router({ nodeId: opts.nodeId, local: host.runtime, transport, maps: node, clock });
+    router = new Router({ nodeId: opts.nodeId, local: host.runtime, transport, maps: node, clock, onSlow: (what) => log.info({ what }, "router waited") });
     const self: MemberRecord = { id: opts.nodeId, weight: timing.weight, state: "active", startedAt: clock.now() };
     if (opts.meta !== undefined) self.meta = opts.meta;
     const membership = new Membership({ kv: membersKv, clock, self, heartbeatInterval: timing.heartbeatInterval, memberTtl: timing.memberTtl, logger: log });
@@ -239,10 +239,12 @@ export class ShoalNode implements MapView {
     // first map already excludes this node (one map for the leave, not two).
     await membership.stop();
     await election.stop();
+    // Replies still owed (asks taken through the ingress or from peers and forwarded on, tail
+    // messages whose answers come back here) are waited for before the connection goes.
+    await Promise.all([host.ingress.stop(), transport.stop()]);
     this.mapWatch?.stop();
     migrations.stop();
     await this.statusSub?.drain().catch(() => undefined);
-    await transport.stop();
     await host.stop();
     for (const wake of this.mapWaiters) wake();
     this.log.info("node left");

@@ -24,6 +24,8 @@ export interface RouterOptions {
   askTimeout?: number;
   /** Most times one message is forwarded between nodes before ACTOR_MOVED. */
   maxHops?: number;
+  /** Told when a message waited unusually long inside the router (for logs). */
+  onSlow?: (what: string) => void;
 }
 
 /** Errors after which nothing was applied and the map may have moved on: wait for it, retry. */
@@ -53,21 +55,28 @@ export class Router implements Asker {
   }
 
   ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown> {
-    return this.route(type, id, msg, this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), 0, 0);
+    return this.route(type, id, msg, this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), 0, 0, true);
   }
 
-  /** An ask another node routed here: judged by a map at least as new as the sender's. */
+  /**
+   * An ask another node routed here: judged by a map at least as new as the sender's. It skips
+   * the lanes: they order what starts on this node, and a forwarded ask may be the very message
+   * this node's lane is waiting for (A forwards to B, B's newer map sends it back to A), so
+   * waiting there would deadlock. Forwarded asks go on synchronously in arrival order, which
+   * keeps the order they came in.
+   */
   handleForwarded(req: ForwardedAsk): Promise<unknown> {
-    return this.route(req.type, req.id, req.msg, this.opts.clock.now() + req.timeoutMs, req.hops + 1, req.mapVersion);
+    return this.route(req.type, req.id, req.msg, this.opts.clock.now() + req.timeoutMs, req.hops + 1, req.mapVersion, false);
   }
 
-  private async route(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number): Promise<unknown> {
+  private async route(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean): Promise<unknown> {
     const { clock, maps, nodeId } = this.opts;
     for (;;) {
       const remaining = deadline - clock.now();
       if (remaining <= 0) throw new TimeoutError(`no owner of ${type} answered in time`, { details: { type } });
       const map = maps.current();
       if (map === undefined || map.version < minVersion) {
+        this.opts.onSlow?.(`waiting for map v${minVersion} (have v${map?.version ?? "none"}) for ${type}/${id.slice(0, 40)}`);
         if (!(await maps.waitFor((m) => m !== undefined && m.version >= minVersion, remaining))) {
           throw new UnavailableError("no shard map yet on this node");
         }
@@ -85,13 +94,17 @@ export class Router implements Asker {
       if (owner !== nodeId && hops > this.maxHops) {
         throw new ActorMovedError(`shard ${shard} is owned by ${owner}`, { details: { shard, owner, mapVersion: map.version } });
       }
-      const lane = this.lane(shard);
-      if (lane.outstanding > 0 && lane.target !== owner) {
+      const lane = laned ? this.lane(shard) : undefined;
+      if (lane !== undefined && lane.outstanding > 0 && lane.target !== owner) {
+        const since = clock.now();
         await lane.idle(clock, remaining);
+        if (clock.now() - since > 1000) this.opts.onSlow?.(`lane of shard ${shard} busy toward ${lane.target} for ${clock.now() - since} ms (next owner ${owner}, ${lane.outstanding} outstanding)`);
         continue;
       }
-      lane.target = owner;
-      lane.outstanding++;
+      if (lane !== undefined) {
+        lane.target = owner;
+        lane.outstanding++;
+      }
       let failure: unknown;
       try {
         if (owner === nodeId) return await this.opts.local.ask(type, id, msg, { timeout: remaining });
@@ -101,7 +114,7 @@ export class Router implements Asker {
         if (!ShoalError.is(err) || !retryable.has(err.code)) throw err;
         failure = err;
       } finally {
-        lane.done();
+        lane?.done();
       }
       const left = deadline - clock.now();
       if (left <= 0) throw failure;
@@ -121,6 +134,7 @@ export class Router implements Asker {
 
 /** Messages of one shard in flight from this router, and to whom. */
 class Lane {
+
   target: string | undefined;
   outstanding = 0;
   private waiters: Array<() => void> = [];

@@ -5,6 +5,8 @@ import { encodeToken } from "../src/codec/token.js";
 import { errorFromWire, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
 import { type Logger, silentLogger } from "../src/log.js";
 import { parseRpc, type RpcRequest } from "./wire.js";
+import { type Clock, systemClock } from "../src/clock.js";
+import { InFlight } from "../src/inflight.js";
 
 /** The subject a node serves its peers on. */
 export function rpcSubject(cluster: string, nodeId: string): string {
@@ -27,11 +29,13 @@ export type RpcHandler = (req: RpcRequest) => Promise<unknown>;
 export class NatsTransport implements Transport {
   private readonly codec = new MsgpackCodec();
   private sub: Subscription | undefined;
+  private readonly inflight = new InFlight();
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly cluster: string,
     private readonly log: Logger = silentLogger,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   serve(nodeId: string, handler: RpcHandler): void {
@@ -42,8 +46,11 @@ export class NatsTransport implements Transport {
     });
   }
 
-  async stop(): Promise<void> {
+  /** Stops serving, then waits (at most `graceMs`) until every request taken has been answered. */
+  async stop(graceMs = 15_000): Promise<void> {
     await this.sub?.drain().catch(() => undefined);
+    if (this.inflight.size > 0) this.log.info({ waiting: this.inflight.size, requests: this.inflight.pending() }, "node transport stopping: waiting for replies owed");
+    if (!(await this.inflight.settled(this.clock, graceMs))) this.log.warn({ requests: this.inflight.pending() }, "stopped with replies still owed");
   }
 
   async request(node: string, req: RpcRequest, timeoutMs: number): Promise<unknown> {
@@ -77,7 +84,8 @@ export class NatsTransport implements Transport {
     } catch (err) {
       answer = Promise.reject(err); // never let a throw reach the connection's reader
     }
-    answer.then(
+    const label = req.k === "ask" ? `ask${req.tail !== undefined ? "(tail)" : ""} ${req.type}/${req.id.slice(0, 40)} hops=${req.hops} v${req.mapVersion}` : `${req.k} shard ${req.shard}`;
+    this.inflight.track(answer, label).then(
       (reply) => this.respond(msg, okResponse(reply)),
       (err: unknown) => {
         if (!ShoalError.is(err)) this.log.error({ err, kind: req.k }, "node request failed unexpectedly");

@@ -86,6 +86,13 @@ export class TestCluster {
 
   async close(): Promise<void> {
     await Promise.all([...this.nodes.values()].map((n) => n.kill()));
+    // SHOAL_TEST_LOG_DIR=/some/dir keeps every node's log for a post-mortem.
+    const dir = process.env.SHOAL_TEST_LOG_DIR;
+    if (dir) {
+      const { mkdirSync, writeFileSync } = await import("node:fs");
+      mkdirSync(dir, { recursive: true });
+      for (const n of this.nodes.values()) writeFileSync(`${dir}/${this.name}-${n.id}.log`, n.logs);
+    }
     await this.nc.close();
   }
 }

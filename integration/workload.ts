@@ -201,7 +201,7 @@ export interface Outage {
   ms: number;
   from: number;
   to: number;
-  /** Phases of the attempts that ended inside the window. */
+  /** Phases (as recorded when each attempt ended) of the attempts in flight during the window. */
   phases: string[];
 }
 
@@ -217,7 +217,8 @@ export function longestOutage(requests: ReadonlyArray<{ attempts: readonly Attem
     const prev = i === 0 ? start : oks[i - 1]!;
     if (t - prev > best.to - best.from) best = { from: prev, to: t };
   }
-  const phases = [...new Set(all.filter((a) => a.outcome !== "ok" && a.at + a.ms > best.from && a.at + a.ms <= best.to).map((a) => a.phase))];
+  // Attempts in flight during the window (those that failed in it, timed out across it, or ended it).
+  const phases = [...new Set(all.filter((a) => a.at < best.to && a.at + a.ms > best.from).map((a) => a.phase))];
   return { ms: best.to - best.from, ...best, phases };
 }
 
@@ -392,6 +393,34 @@ export async function readJournal(nc: NatsConnection, cluster: string, type: str
     events.forEach((event, i) => out.push({ version: version - events.length + i + 1, event, seq: m.seq, writer: m.header.get(Headers.writer) }));
     seq = m.seq + 1;
   }
+}
+
+/** One append as it went over the wire (accepted or not), seen by a plain subscriber on the journal subject. */
+export interface WriteAttempt {
+  at: number;
+  /** `Shoal-Writer`: `<store instance>:<n>`, so everything before the last `:` names the writing process. */
+  writer: string;
+  msgId: string;
+  expectedSeq: string;
+}
+
+/** The process part of a writer token (one per event-store instance, so one per node process). */
+export const writerOf = (token: string): string => token.slice(0, Math.max(0, token.lastIndexOf(":")));
+
+/**
+ * Records every append published for one actor, including those the stream rejects (a fenced
+ * zombie's). Await `ready` before the writes of interest.
+ */
+export function tapJournalWrites(nc: NatsConnection, cluster: string, type: string, id: string): { writes: WriteAttempt[]; ready: Promise<void>; stop(): void } {
+  const writes: WriteAttempt[] = [];
+  const sub = nc.subscribe(journalSubject(cluster, { type, id }), {
+    callback: (err, m) => {
+      if (err !== null) return;
+      const h = m.headers;
+      writes.push({ at: Date.now(), writer: h?.get(Headers.writer) ?? "", msgId: h?.get("Nats-Msg-Id") ?? "", expectedSeq: h?.get("Nats-Expected-Last-Subject-Sequence") ?? "" });
+    },
+  });
+  return { writes, ready: nc.flush(), stop: () => sub.unsubscribe() };
 }
 
 export interface JournalCheck {

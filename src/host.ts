@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ActorDefinition } from "./actor/define.js";
 import { checkClusterName } from "./actor/names.js";
+import { encodeToken } from "./codec/token.js";
 import { type Asker, Ingress } from "./ingress/ingress.js";
 import { type Logger, silentLogger } from "./log.js";
 import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
@@ -43,10 +44,13 @@ export class ActorHost {
   static async start(opts: HostOptions): Promise<ActorHost> {
     checkClusterName(opts.cluster);
     const log = opts.logger ?? silentLogger;
-    const store = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas });
+    // The writer token of every append names this node (encoded: ids are data), so a journal
+    // shows which node wrote each batch.
+    const writerId = encodeToken(opts.nodeId).slice(0, 100);
+    const store = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas, writerId });
     const runtime = new Runtime({ ...opts.runtime, nodeId: opts.nodeId, store, actors: opts.actors, logger: log });
     const asker = opts.asker === undefined ? runtime : opts.asker(runtime);
-    const ingress = new Ingress({ nc: opts.nc, cluster: opts.cluster, asker, logger: log });
+    const ingress = new Ingress({ nc: opts.nc, cluster: opts.cluster, asker, logger: log, clock: opts.runtime?.clock });
     log.info({ types: runtime.types }, "host started");
     return new ActorHost(runtime, store, ingress, log);
   }

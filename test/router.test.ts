@@ -146,4 +146,16 @@ describe("router", () => {
     expect(await p).toBe("local:a");
     expect(shardOf("account", "a", SHARDS)).toBeGreaterThanOrEqual(0);
   });
+
+  it("never makes a forwarded ask wait on this node's lane (it may be what the lane waits for)", async () => {
+    const t = setup(mapOf(1, "other"));
+    const original = t.router.ask("account", "a", {}, { timeout: 5000 }); // lane: 1 outstanding toward "other"
+    await flush();
+    t.maps.set(mapOf(2, "me"));
+    // "other" has the newer map too and sends the same ask back here.
+    const back = t.router.handleForwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 4000, mapVersion: 2, hops: 1 });
+    expect(await back).toBe("local:a"); // served at once, not after the lane's timeout
+    t.transport.sent[0]!.answer(await back);
+    expect(await original).toBe("local:a");
+  });
 });

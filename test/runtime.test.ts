@@ -250,4 +250,40 @@ describe("runtime", () => {
     expect(await code(b)).toBe(ErrorCode.UNAVAILABLE);
     expect(await code(rt.ask("gated", "x", { n: 3 }))).toBe(ErrorCode.UNAVAILABLE);
   });
+
+  it("holds a partition: only its messages buffer; adopted actors are captured; resume(before) runs `before` first", async () => {
+    const rt = runtime({ partitionOf: (_t, id) => (id.startsWith("p1") ? 1 : 0) });
+    await rt.ask("recorder", "p1-a", { n: 1 });
+    const hold = rt.holdPartition(1);
+    const held = rt.ask("recorder", "p1-a", { n: 3 });
+    expect(await rt.ask("recorder", "p0-a", { n: 7 })).toEqual([7]); // other partitions run
+    rt.adopt("recorder", "p1-b", 4, [40]);
+    await hold.ready;
+    expect(hold.capture().map((c) => c.id).sort()).toEqual(["p1-a", "p1-b"]);
+    let firstReply: unknown;
+    const first = rt.prepare("recorder", "p1-a", { n: 2 }, 1000, (r) => (firstReply = r), () => undefined);
+    hold.resume([first]);
+    expect(await held).toEqual([1, 2, 3]); // the forwarded message ran before the held one
+    expect(firstReply).toEqual([1, 2]);
+    expect(() => rt.holdPartition(1) && rt.holdPartition(1)).toThrow(/already paused/);
+  });
+
+  it("calls the fence before every turn and before every append: a refusal writes nothing", async () => {
+    const store = new MemoryEventStore();
+    let allow = true;
+    const calls: string[] = [];
+    const rt = runtime({
+      store,
+      fence: (key) => {
+        calls.push(key.id);
+        if (!allow) throw new ShoalError("ACTOR_MOVED", "not ours any more");
+      },
+    });
+    await rt.ask(account, "f", { deposit: { amount: 1, txn: "a" } });
+    expect(calls).toEqual(["f", "f"]); // turn start, then right before the append
+    allow = false;
+    expect(await code(rt.ask(account, "f", { deposit: { amount: 1, txn: "b" } }))).toBe(ErrorCode.ACTOR_MOVED);
+    expect(await code(rt.ask("recorder", "f", { n: 1 }))).toBe(ErrorCode.ACTOR_MOVED);
+    expect(await store.version({ type: "account", id: "f" })).toBe(1);
+  });
 });

@@ -36,7 +36,7 @@ export class NodeProcess {
     if (root === undefined) throw new Error("cannot find the shoal package root to start a node");
     const args = [join(root, "bin", "shoal.js"), "node", "--nats", opts.url, "--id", opts.id, "--cluster", opts.cluster, ...(opts.args ?? [])];
     const child = spawn(process.execPath, args, {
-      env: { ...process.env, SHOAL_LOG_LEVEL: "info", ...opts.env },
+      env: { ...process.env, SHOAL_LOG_LEVEL: process.env.SHOAL_NODE_LOG_LEVEL ?? "info", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     return new NodeProcess(opts.id, child);

@@ -4,6 +4,8 @@ import { type DecodeLimits, defaultDecodeLimits } from "../codec/limits.js";
 import { MsgpackCodec } from "../codec/msgpack.js";
 import { errorResponse, okResponse, parseRequest, type ResponseEnvelope } from "../codec/envelope.js";
 import { ShoalError } from "../errors.js";
+import { type Clock, systemClock } from "../clock.js";
+import { InFlight } from "../inflight.js";
 import { type Logger, silentLogger } from "../log.js";
 import { clusterSubjects, MSGPACK_CONTENT_TYPE } from "./subjects.js";
 
@@ -18,6 +20,7 @@ export interface IngressOptions {
   asker: Asker;
   logger?: Logger;
   limits?: DecodeLimits;
+  clock?: Clock;
 }
 
 /**
@@ -30,7 +33,7 @@ export class Ingress {
   private readonly log: Logger;
   private readonly codec: MsgpackCodec;
   private readonly limits: DecodeLimits;
-  private inflight = 0;
+  private readonly inflight = new InFlight();
 
   constructor(private readonly opts: IngressOptions) {
     this.log = opts.logger ?? silentLogger;
@@ -42,12 +45,19 @@ export class Ingress {
 
   /** Requests being answered right now. */
   get inFlight(): number {
-    return this.inflight;
+    return this.inflight.size;
   }
 
-  /** Stops taking requests (in-flight ones still get their reply). */
-  async stop(): Promise<void> {
-    await this.sub.drain();
+  /**
+   * Stops taking requests, then waits (at most `graceMs`) until every request taken has been
+   * answered: a node leaving the cluster still owes replies for asks it forwarded elsewhere.
+   */
+  async stop(graceMs = 15_000): Promise<void> {
+    await this.sub.drain().catch(() => undefined); // idempotent: a second stop finds it closed
+    if (this.inflight.size > 0) this.log.info({ waiting: this.inflight.size, requests: this.inflight.pending() }, "ingress stopping: waiting for replies owed");
+    if (!(await this.inflight.settled(this.opts.clock ?? systemClock, graceMs))) {
+      this.log.warn({ requests: this.inflight.pending() }, "ingress stopped with replies still owed");
+    }
   }
 
   private onMessage(err: Error | null, msg: Msg): void {
@@ -67,7 +77,6 @@ export class Ingress {
       this.log.debug({ type: request.type }, "ingress request without reply subject dropped");
       return;
     }
-    this.inflight++;
     let answer: Promise<unknown>;
     try {
       answer = this.opts.asker.ask(request.type, request.id, request.msg, { timeout: request.timeoutMs });
@@ -75,13 +84,11 @@ export class Ingress {
       // A synchronous throw must not escape: it would tear down the connection's reader.
       answer = Promise.reject(e);
     }
-    answer.then(
+    this.inflight.track(answer, `${request.type}/${request.id.slice(0, 40)}`).then(
       (reply) => {
-        this.inflight--;
         this.respond(msg, msgpack, okResponse(reply));
       },
       (e: unknown) => {
-        this.inflight--;
         if (!ShoalError.is(e)) this.log.error({ err: e, type: request.type }, "ask failed unexpectedly");
         this.respond(msg, msgpack, errorResponse(e));
       },

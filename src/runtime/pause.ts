@@ -12,7 +12,8 @@ export interface CapturedActor {
 
 /** What a pause needs from the runtime that created it. */
 export interface PauseHost {
-  matchingActivations(selector: Selector): Activation[];
+  /** Activations the selector matches; with `partition`, those of that partition (same set, faster). */
+  matchingActivations(selector: Selector, partition?: number): Activation[];
   endPause(group: PausedGroup): void;
   redispatch(p: Pending): void;
   forget(activation: Activation): void;
@@ -42,7 +43,7 @@ export class PausedGroup {
 
   /** @internal Called by the runtime: stop matching actors and take their queued messages. */
   async begin(): Promise<void> {
-    this.activations = this.host.matchingActivations(this.selector);
+    this.activations = this.host.matchingActivations(this.selector, this.partition);
     for (const a of this.activations) {
       a.paused = true;
       for (const p of a.mailbox.drain()) this.pending.push(p);
@@ -69,7 +70,7 @@ export class PausedGroup {
   capture(): CapturedActor[] {
     const out: CapturedActor[] = [];
     // Fresh: actors adopted after the pause began belong to the group too (nothing reaches them).
-    this.activations = this.host.matchingActivations(this.selector);
+    this.activations = this.host.matchingActivations(this.selector, this.partition);
     for (const a of this.activations) {
       if (a.live === undefined) continue;
       out.push({ type: a.key.type, id: a.key.id, version: a.live.version, state: a.behavior.capture(a.live) });
@@ -83,7 +84,7 @@ export class PausedGroup {
    */
   resume(before: readonly Pending[] = []): void {
     if (!this.end()) return;
-    this.activations = this.host.matchingActivations(this.selector);
+    this.activations = this.host.matchingActivations(this.selector, this.partition);
     for (const a of this.activations) a.paused = false;
     for (const p of before) if (!p.settled) this.host.redispatch(p);
     for (const p of this.pending) if (!p.settled) this.host.redispatch(p);
@@ -93,7 +94,7 @@ export class PausedGroup {
   /** The actors leave this node: drop them and hand back the buffered messages, oldest first. */
   release(): Pending[] {
     if (!this.end()) return [];
-    for (const a of this.host.matchingActivations(this.selector)) this.host.forget(a);
+    for (const a of this.host.matchingActivations(this.selector, this.partition)) this.host.forget(a);
     return this.pending.filter((p) => !p.settled);
   }
 

@@ -68,6 +68,8 @@ export class Runtime implements ActivationHost, PauseHost {
   private readonly activations = new Map<string, Activation>();
   private readonly pauses = new Set<PausedGroup>();
   private readonly partitionPauses = new Map<number, PausedGroup>();
+  /** Activations by partition, kept only when partitionOf is given. */
+  private readonly byPartition = new Map<number, Set<Activation>>();
   private readonly partitionOf: ((type: string, id: string) => number) | undefined;
   private readonly fence: ((key: ActorKey) => void) | undefined;
   private readonly deadlines: Deadlines;
@@ -195,7 +197,7 @@ export class Runtime implements ActivationHost, PauseHost {
     const behavior = this.behaviorFor(type);
     const k = keyOf(type, id);
     if (this.activations.has(k)) throw new ConflictError(`${type}/${id} is already active on this node`);
-    this.activations.set(k, new Activation({ type, id }, behavior, this, { state: behavior.restore(state), version }));
+    this.track(k, new Activation({ type, id }, behavior, this, { state: behavior.restore(state), version }));
   }
 
   /** Whether an actor is in memory here (for tests and status). */
@@ -223,6 +225,7 @@ export class Runtime implements ActivationHost, PauseHost {
     this.partitionPauses.clear();
     await Promise.all([...this.activations.values()].map((a) => a.whenIdle()));
     this.activations.clear();
+    this.byPartition.clear();
     this.deadlines.close();
   }
 
@@ -237,7 +240,9 @@ export class Runtime implements ActivationHost, PauseHost {
     if (!ShoalError.is(err)) this.log.error({ err, type: activation.key.type }, "turn failed");
   }
 
-  matchingActivations(selector: Selector): Activation[] {
+  matchingActivations(selector: Selector, partition?: number): Activation[] {
+    // A partition's actors come from the index: pausing a shard costs its actors, not the node's.
+    if (partition !== undefined && this.partitionOf !== undefined) return [...(this.byPartition.get(partition) ?? [])];
     return [...this.activations.values()].filter((a) => selector(a.key.type, a.key.id));
   }
 
@@ -258,7 +263,7 @@ export class Runtime implements ActivationHost, PauseHost {
 
   forget(activation: Activation): void {
     const k = keyOf(activation.key.type, activation.key.id);
-    if (this.activations.get(k) === activation) this.activations.delete(k);
+    if (this.activations.get(k) === activation) this.untrack(k, activation);
   }
 
   // ---- internals ------------------------------------------------------------------------
@@ -323,7 +328,7 @@ export class Runtime implements ActivationHost, PauseHost {
     let a = this.activations.get(k);
     if (a === undefined) {
       a = new Activation({ type: p.type, id: p.id }, this.behaviorFor(p.type), this);
-      this.activations.set(k, a);
+      this.track(k, a);
     }
     const capacity = a.behavior.def.mailboxCapacity ?? this.mailboxCapacity;
     if (a.mailbox.length >= capacity) {
@@ -347,8 +352,26 @@ export class Runtime implements ActivationHost, PauseHost {
     for (const [k, a] of this.activations) {
       const after = a.behavior.def.passivateAfter ?? (a.behavior.def.kind === "in-memory" ? Infinity : this.passivateAfter);
       if (a.busy || a.paused || a.mailbox.length > 0 || now - a.lastActive < after) continue;
-      this.activations.delete(k);
+      this.untrack(k, a);
     }
+  }
+
+  private track(k: string, a: Activation): void {
+    this.activations.set(k, a);
+    if (this.partitionOf === undefined) return;
+    const part = this.partitionOf(a.key.type, a.key.id);
+    let set = this.byPartition.get(part);
+    if (set === undefined) this.byPartition.set(part, (set = new Set()));
+    set.add(a);
+  }
+
+  private untrack(k: string, a: Activation): void {
+    this.activations.delete(k);
+    if (this.partitionOf === undefined) return;
+    const part = this.partitionOf(a.key.type, a.key.id);
+    const set = this.byPartition.get(part);
+    set?.delete(a);
+    if (set?.size === 0) this.byPartition.delete(part);
   }
 }
 

@@ -1,0 +1,43 @@
+import type { Clock } from "./clock.js";
+
+/** Counts requests being answered, so a stopping server can wait (bounded) until it owes none. */
+export class InFlight {
+  private count = 0;
+  private waiters: Array<() => void> = [];
+  private readonly labels = new Set<{ label: string }>();
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Tracks `answer` until it settles; returns it unchanged. */
+  track<T>(answer: Promise<T>, label = ""): Promise<T> {
+    this.count++;
+    const entry = { label };
+    this.labels.add(entry);
+    const done = () => {
+      this.labels.delete(entry);
+      this.count--;
+      if (this.count === 0) for (const w of this.waiters.splice(0)) w();
+    };
+    answer.then(done, done);
+    return answer;
+  }
+
+  /** Labels of what is still in flight (for a log line when a stop has to wait). */
+  pending(max = 10): string[] {
+    return [...this.labels].slice(0, max).map((e) => e.label);
+  }
+
+  /** Resolves true once nothing is in flight, false if `ms` passes first. */
+  settled(clock: Clock, ms: number): Promise<boolean> {
+    if (this.count === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = clock.setTimeout(() => resolve(this.count === 0), ms);
+      this.waiters.push(() => {
+        t.cancel();
+        resolve(true);
+      });
+    });
+  }
+}
