@@ -68,6 +68,7 @@ export class Membership {
   private beating = false;
   /** When the last heartbeat that reached the KV was sent (clock ms); the lease runs from there. */
   private confirmedAt = Number.NEGATIVE_INFINITY;
+  private lapseCount = 0;
 
   constructor(opts: MembershipOptions) {
     ({ kv: this.kv, clock: this.clock, heartbeatInterval: this.interval, memberTtl: this.ttl } = opts);
@@ -165,6 +166,9 @@ export class Membership {
 
   private async beat(): Promise<void> {
     const sentAt = this.clock.now();
+    // A heartbeat sent after the lease ran out (a long pause) renews it, but the others may have
+    // declared us gone meanwhile: count it, so the node re-reads the map before trusting its own.
+    if (sentAt >= this.confirmedAt + this.ttl - this.ttl / 10) this.lapseCount++;
     await this.kv.put(this.key, encodeJson(this.me));
     this.confirm(sentAt);
   }
@@ -181,6 +185,11 @@ export class Membership {
    */
   holdsLease(margin = this.ttl / 10): boolean {
     return this.state === "running" && this.clock.now() < this.confirmedAt + this.ttl - margin;
+  }
+
+  /** How many times the lease ran out before a heartbeat renewed it (see {@link holdsLease}). */
+  get lapses(): number {
+    return this.lapseCount;
   }
 
   /** Writes a heartbeat now (e.g. after waking from a pause); resolves once the lease is renewed. */

@@ -69,6 +69,8 @@ export class ShoalNode implements MapView {
   private statusSub: Subscription | undefined;
   private stopped = false;
   private stale = false;
+  /** Lease lapses already answered by a map re-read. */
+  private lapsesSeen = 0;
   private refreshing: Promise<void> | undefined;
   private mapWaiters = new Set<() => void>();
   private firstMap!: () => void;
@@ -278,7 +280,8 @@ export class ShoalNode implements MapView {
    * the actor's shard. After a lapse it re-confirms membership and re-reads the map first.
    */
   private fence(type: string, id: string): void {
-    if (this.stale || !this.parts.membership.holdsLease()) {
+    const m = this.parts.membership;
+    if (this.stale || !m.holdsLease() || m.lapses !== this.lapsesSeen) {
       this.refreshAfterLapse();
       throw new UnavailableError("this node's membership lease lapsed; it re-confirms before acting again");
     }
@@ -293,8 +296,11 @@ export class ShoalNode implements MapView {
     this.refreshing ??= (async () => {
       try {
         await this.parts.membership.reconfirm();
+        // Every lapse counted so far is answered by a map read that starts after it.
+        const lapses = this.parts.membership.lapses;
         const fresh = await this.parts.maps.read();
         if (fresh !== undefined) this.applyMap(fresh);
+        this.lapsesSeen = lapses;
         this.stale = false;
         this.log.info("membership re-confirmed after a lapse; map re-read");
       } catch (err) {

@@ -224,4 +224,27 @@ describe("Membership", () => {
     expect(() => new Membership({ ...opts, heartbeatInterval: TTL })).toThrow(RangeError);
     expect(() => new Membership({ ...opts, self: { ...self, weight: 0 } })).toThrow(RangeError);
   });
+
+  it("holds a lease from each heartbeat's send time, and counts a lapse when a heartbeat comes too late", async () => {
+    const c = new Cluster();
+    const a = await c.node("a");
+    expect(a.m.holdsLease()).toBe(false); // not started: no lease
+    await a.m.start();
+    expect(a.m.holdsLease()).toBe(true);
+    expect(a.m.lapses).toBe(0);
+    for (let i = 0; i < 5; i++) {
+      c.clock.advance(HEARTBEAT);
+      await settle();
+    }
+    expect(a.m.holdsLease()).toBe(true); // regular heartbeats keep it
+    expect(a.m.lapses).toBe(0);
+    // A long pause: no timer runs, the lease runs out on the clock alone.
+    c.backend.cut("a");
+    c.clock.advance(TTL);
+    expect(a.m.holdsLease()).toBe(false);
+    c.backend.heal("a");
+    await a.m.reconfirm(); // the heartbeat after the pause renews the lease…
+    expect(a.m.holdsLease()).toBe(true);
+    expect(a.m.lapses).toBe(1); // …but says it had lapsed, so the node re-reads the map first
+  });
 });
