@@ -19,6 +19,7 @@ import type { ShardMap } from "./placement.js";
 import { type MapView, Router } from "./router.js";
 import { shardOf } from "./shard-hash.js";
 import { NatsTransport } from "./transport.js";
+import { type NodeStatus, statusSubject } from "./status.js";
 import type { RpcRequest } from "./wire.js";
 
 export interface NodeOptions extends Partial<ClusterTiming> {
@@ -41,22 +42,7 @@ export interface NodeOptions extends Partial<ClusterTiming> {
   migrationParallelism?: number;
 }
 
-/** What `status` reports about one node. */
-export interface NodeStatus {
-  node: string;
-  cluster: string;
-  state: MemberRecord["state"];
-  leader: string | null;
-  epoch: number | null;
-  isLeader: boolean;
-  mapVersion: number | null;
-  mapEpoch: number | null;
-  shards: number;
-  actors: number;
-  /** Shards being handed off or received right now. */
-  migrations: number;
-  members: MemberRecord[];
-}
+export type { NodeStatus } from "./status.js";
 
 /**
  * One node of a cluster: the actor host plus membership, leader election, the shard manager
@@ -339,7 +325,7 @@ export class ShoalNode implements MapView {
 
   private serveStatus(nc: NatsConnection): void {
     const te = new TextEncoder();
-    this.statusSub = nc.subscribe(`shoal.${this.cluster}.node.${encodeToken(this.nodeId)}.status`, {
+    this.statusSub = nc.subscribe(statusSubject(this.cluster, this.nodeId), {
       callback: (err, msg) => {
         if (err === null) msg.respond(te.encode(JSON.stringify(this.status())));
       },

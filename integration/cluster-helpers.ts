@@ -2,22 +2,15 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { ClusterEvent } from "../cluster/events.js";
 import { ClusterEvents } from "../cluster/events.js";
 import type { NodeStatus } from "../cluster/node.js";
-import { encodeToken } from "../src/codec/token.js";
-import { NodeProcess, waitFor } from "./kit/index.js";
+import { requestStatus } from "../cluster/status.js";
+import { NodeProcess, waitSettled } from "./kit/index.js";
 
 let clusterSeq = 0;
 /** A cluster name no other test (or run) uses. */
 export const uniqueCluster = (prefix: string) => `${prefix}${process.pid}x${clusterSeq++}`;
 
 /** Asks one node for its status over NATS; undefined when it does not answer. */
-export async function statusOf(nc: NatsConnection, cluster: string, id: string): Promise<NodeStatus | undefined> {
-  try {
-    const r = await nc.request(`shoal.${cluster}.node.${encodeToken(id)}.status`, new Uint8Array(0), { timeout: 1000 });
-    return JSON.parse(new TextDecoder().decode(r.data)) as NodeStatus;
-  } catch {
-    return undefined;
-  }
-}
+export const statusOf = (nc: NatsConnection, cluster: string, id: string) => requestStatus(nc, cluster, id);
 
 /** N node processes of one cluster, an observer connection and the events it saw. */
 export class TestCluster {
@@ -56,28 +49,9 @@ export class TestCluster {
     return all.filter((s): s is NodeStatus => s !== undefined);
   }
 
-  /**
- * Waits until the given nodes all answer, agree on one leader and one map version, see each other,
- * and the map gives each of them a fair share of the shards.
- */
-  async waitStable(ids = this.running().map((n) => n.id), timeout = 20_000): Promise<NodeStatus[]> {
-    let last: NodeStatus[] = [];
-    await waitFor(
-      async () => {
-        last = await this.statuses(ids);
-        if (last.length !== ids.length) return false;
-        const leaders = new Set(last.map((s) => s.leader));
-        const versions = new Set(last.map((s) => s.mapVersion));
-        const leaderCount = last.filter((s) => s.isLeader).length;
-        const owners = last.reduce((n, s) => n + s.shards, 0);
-        // Settled means the map is about exactly these nodes: each sees all of them and owns a fair share.
-        const fair = Math.floor(this.shards / ids.length);
-        const complete = last.every((s) => s.shards >= fair && ids.every((id) => s.members.some((m) => m.id === id)));
-        return leaders.size === 1 && !leaders.has(null) && versions.size === 1 && leaderCount === 1 && owners === this.shards && complete;
-      },
-      { timeout, interval: 50, message: `cluster ${this.name} did not settle: ${JSON.stringify(last.map(brief))}` },
-    );
-    return last;
+  /** Waits until the cluster is settled on the given nodes (see `isSettled` in cluster/status.ts). */
+  waitStable(ids = this.running().map((n) => n.id), timeout = 20_000): Promise<NodeStatus[]> {
+    return waitSettled(this.nc, this.name, ids, this.shards, timeout);
   }
 
   mapEvents(): Array<Extract<ClusterEvent, { type: "map.published" }>> {

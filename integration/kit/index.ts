@@ -19,3 +19,4 @@ export { dockerAvailable, NATS_IMAGE, startNatsContainer } from "./docker.js";
 export { natsForTests, resolveNats, startServer, type NatsSource, type TestNats } from "./launcher.js";
 export { waitFor, type WaitOptions } from "./wait.js";
 export { NodeProcess, type NodeProcessOptions } from "./node-process.js";
+export { waitSettled } from "./settle.js";
