@@ -1,7 +1,9 @@
 import { UsageError } from "./args.js";
-import { demoUsage, runDemo } from "./commands/demo.js";
+import { demoUsage, runDemo } from "./commands/demo/demo.js";
 import { nodeUsage, runNode } from "./commands/node.js";
 import { runSend, sendUsage } from "./commands/send.js";
+import { runStatus, statusUsage } from "./commands/status.js";
+import { runWatch, watchUsage } from "./commands/watch.js";
 
 const usage = `shoal — a distributed actor cluster for TypeScript on NATS
 
@@ -11,6 +13,8 @@ Commands:
   demo                          start a local nats-server and a node, send messages, verify
   node                          run a node (hosts actors, serves shoal.<cluster>.ask)
   send <type> <id> <json>       send one message through the ingress and print the reply
+  status [--json]               leader, epoch, map version, each node's shards, actors, migrations
+  watch [--json]                live cluster events: joins, leaves, leaders, maps, migrations
 
 Run "shoal <command> --help" for a command's options.`;
 
@@ -18,6 +22,8 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage
   demo: { run: runDemo, usage: demoUsage },
   node: { run: runNode, usage: nodeUsage },
   send: { run: runSend, usage: sendUsage },
+  status: { run: runStatus, usage: statusUsage },
+  watch: { run: runWatch, usage: watchUsage },
 };
 
 /** Runs the command line; resolves to the exit code. */

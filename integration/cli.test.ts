@@ -54,4 +54,54 @@ describe("shoal command (real processes, real nats-server)", () => {
     expect(await send.done).toBe(1);
     expect(send.err()).toMatch(/cannot reach NATS at nats:\/\/127\.0\.0\.1:1/);
   });
+
+  it("status --json and watch --json describe a real cluster", async () => {
+    const url = inject("natsUrl");
+    const cluster = `clis${process.pid}`;
+    const common = ["--nats", url, "--cluster", cluster];
+    const watch = run(["watch", "--json", "--count", "3", ...common]);
+    const n1 = run(["node", "--id", "s1", "--shards", "16", ...common], { SHOAL_LOG_LEVEL: "info" });
+    await waitFor(() => n1.err().includes("node ready"), { timeout: 20_000, message: "s1 not ready" });
+    const n2 = run(["node", "--id", "s2", "--shards", "16", ...common], { SHOAL_LOG_LEVEL: "info" });
+    await waitFor(() => n2.err().includes("node ready"), { timeout: 20_000, message: "s2 not ready" });
+    let status: { leader: string; epoch: number; mapVersion: number; nodes: Array<{ id: string; state: string; shards: number; actors: number }> } | undefined;
+    await waitFor(
+      async () => {
+        const st = run(["status", "--json", ...common]);
+        if ((await st.done) !== 0) return false;
+        status = JSON.parse(st.out());
+        return status!.nodes.length === 2 && status!.nodes.every((n) => n.shards === 8);
+      },
+      { timeout: 20_000, message: "status never showed two nodes with 8 shards each" },
+    );
+    expect(["s1", "s2"]).toContain(status!.leader);
+    expect(status!.epoch).toBeGreaterThan(0);
+    expect(status!.mapVersion).toBeGreaterThanOrEqual(2);
+    expect(status!.nodes.map((n) => [n.id, n.state])).toEqual([["s1", "active"], ["s2", "active"]]);
+    expect(status!.nodes.every((n) => typeof n.actors === "number")).toBe(true);
+    const table = run(["status", ...common]);
+    expect(await table.done).toBe(0);
+    expect(table.out()).toMatch(/NODE\s+STATE\s+SHARDS\s+ACTORS/);
+    expect(await watch.done).toBe(0);
+    const events = watch.out().trim().split("\n").map((l) => JSON.parse(l) as { type: string; cluster: string });
+    expect(events).toHaveLength(3);
+    expect(events.every((e) => e.cluster === cluster)).toBe(true);
+    expect(events.map((e) => e.type)).toContain("leader.elected");
+    const missing = run(["status", "--nats", url, "--cluster", "never-started"]);
+    expect(await missing.done).toBe(1);
+    expect(missing.err()).toMatch(/no cluster named "never-started"/);
+    n1.child.kill("SIGTERM");
+    n2.child.kill("SIGTERM");
+    expect(await n1.done).toBe(0);
+    expect(await n2.done).toBe(0);
+  });
+
+  it("demo scales a real cluster up and down and ends with lost=0", async () => {
+    const demo = run(["demo", "--nodes", "2"], { NATS_URL: inject("natsUrl") });
+    expect(await demo.done).toBe(0);
+    expect(demo.out()).toMatch(/scale up: node-3 joins/);
+    expect(demo.out()).toMatch(/shard \d+ node-\d → node-3/); // migrations shown as they happen
+    expect(demo.out()).toMatch(/node-1 exited with 0/);
+    expect(demo.out()).toMatch(/^verification: sent=\d+ acknowledged=\d+ lost=0 duplicated=0/m);
+  }, 90_000);
 });

@@ -1,0 +1,55 @@
+import { gatherClusterStatus, type ClusterStatus } from "../../cluster/cluster-status.js";
+import { parse, pick, positiveInt, UsageError } from "../args.js";
+import { connectTo } from "../connect.js";
+
+export const statusUsage = `shoal status [--json] [--nats URL] [--cluster NAME] [--timeout MS]
+
+Shows the cluster: leader, epoch, map version, and each node with its state, shards, active
+actors and migrations in flight. --json prints one JSON object
+({cluster, leader, epoch, mapVersion, shardCount, unowned, migrations, nodes: [{id, state, shards, actors, migrations, reachable}]}).`;
+
+export async function runStatus(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    json: { type: "boolean" },
+    nats: { type: "string" },
+    cluster: { type: "string" },
+    timeout: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(statusUsage);
+    return 0;
+  }
+  const url = pick(values.nats, ["SHOAL_NATS_URL", "NATS_URL"], "nats://127.0.0.1:4222")!;
+  const cluster = pick(values.cluster, ["SHOAL_CLUSTER"], "shoal")!;
+  const timeout = positiveInt("timeout", values.timeout, 1000);
+  const nc = await connectTo(url, "shoal-status");
+  try {
+    const status = await gatherClusterStatus(nc, cluster, timeout);
+    console.log(values.json ? JSON.stringify(status) : formatStatus(status));
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    console.error(`UNAVAILABLE: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** The human-readable table. */
+export function formatStatus(s: ClusterStatus): string {
+  const head = `cluster ${s.cluster}   leader ${s.leader ?? "(none)"}${s.epoch === null ? "" : ` (epoch ${s.epoch})`}   map v${s.mapVersion ?? "-"}   shards ${s.shardCount ?? "-"}${s.unowned > 0 ? ` (${s.unowned} unowned)` : ""}   migrations ${s.migrations}`;
+  const rows = s.nodes.map((n) => [
+    n.id + (n.id === s.leader ? " *" : ""),
+    n.state,
+    String(n.shards),
+    n.actors === null ? "?" : String(n.actors),
+    n.migrations === null ? "?" : String(n.migrations),
+    n.reachable ? "" : "(not answering)",
+  ]);
+  const header = ["NODE", "STATE", "SHARDS", "ACTORS", "MIGRATIONS", ""];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [head, "", line(header), ...rows.map(line), s.nodes.length === 0 ? "(no members)" : ""].join("\n").trimEnd();
+}

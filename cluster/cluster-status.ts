@@ -1,0 +1,102 @@
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { UnavailableError } from "../src/errors.js";
+import { clusterBuckets } from "./config.js";
+import { decodeMap } from "./map-store.js";
+import type { MemberRecord } from "./membership.js";
+import { requestStatus, type NodeStatus } from "./status.js";
+
+/** One row of `shoal status`. */
+export interface NodeSummary {
+  id: string;
+  state: MemberRecord["state"];
+  /** Shards this node owns in the stored map. */
+  shards: number;
+  /** Active actors (null when the node did not answer). */
+  actors: number | null;
+  /** Shards it is sending or receiving right now (null when it did not answer). */
+  migrations: number | null;
+  /** Whether it answered its status request. */
+  reachable: boolean;
+}
+
+/** What `shoal status --json` prints. */
+export interface ClusterStatus {
+  cluster: string;
+  leader: string | null;
+  epoch: number | null;
+  mapVersion: number | null;
+  shardCount: number | null;
+  /** Shards no node owns in the stored map (mid-rebalance, or no members). */
+  unowned: number;
+  migrations: number;
+  nodes: NodeSummary[];
+}
+
+const td = new TextDecoder();
+
+/**
+ * Reads a cluster's state the way an operator's tool should: from the KV buckets (membership,
+ * leader, map) without creating anything, plus each member's own status over NATS. A cluster
+ * that was never started is an error naming it.
+ */
+export async function gatherClusterStatus(nc: NatsConnection, cluster: string, timeoutMs = 1000): Promise<ClusterStatus> {
+  const names = clusterBuckets(cluster);
+  const kvm = new Kvm(nc);
+  const open = async (name: string) => {
+    try {
+      const kv = await kvm.open(name);
+      await kv.status(); // open() alone does not look: this fails when the bucket is missing
+      return kv;
+    } catch (err) {
+      throw new UnavailableError(`no cluster named ${JSON.stringify(cluster)} on this NATS server (bucket ${name} is missing)`, { cause: err });
+    }
+  };
+  const [members, leaderKv, mapKv] = await Promise.all([open(names.members), open(names.leader), open(names.map)]);
+  const records: MemberRecord[] = [];
+  for await (const key of await members.keys()) {
+    const e = await members.get(key);
+    if (e === null || e.operation !== "PUT") continue;
+    try {
+      records.push(JSON.parse(td.decode(e.value)) as MemberRecord);
+    } catch {
+      // a record we cannot read is not a member we can show
+    }
+  }
+  const leaderEntry = await leaderKv.get("leader");
+  let leader: { id?: string; epoch?: number } = {};
+  if (leaderEntry !== null && leaderEntry.operation === "PUT") {
+    try {
+      leader = JSON.parse(td.decode(leaderEntry.value)) as { id?: string; epoch?: number };
+      leader.epoch ??= leaderEntry.revision;
+    } catch {
+      leader = {};
+    }
+  }
+  const mapEntry = await mapKv.get("map");
+  const map = mapEntry !== null && mapEntry.operation === "PUT" ? decodeMap(mapEntry.value) : undefined;
+  const answers = new Map<string, NodeStatus>();
+  await Promise.all(
+    records.map(async (r) => {
+      const s = await requestStatus(nc, cluster, r.id, timeoutMs);
+      if (s !== undefined) answers.set(r.id, s);
+    }),
+  );
+  const owned = (id: string) => map?.owners.filter((o) => o === id).length ?? 0;
+  const nodes: NodeSummary[] = records
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((r) => {
+      const s = answers.get(r.id);
+      return { id: r.id, state: r.state, shards: owned(r.id), actors: s?.actors ?? null, migrations: s?.migrations ?? null, reachable: s !== undefined };
+    });
+  return {
+    cluster,
+    leader: leader.id ?? null,
+    epoch: leader.id === undefined ? null : (leader.epoch ?? null),
+    mapVersion: map?.version ?? null,
+    shardCount: map?.shardCount ?? null,
+    unowned: map?.owners.filter((o) => o === null).length ?? 0,
+    migrations: nodes.reduce((n, x) => n + (x.migrations ?? 0), 0),
+    nodes,
+  };
+}
