@@ -16,3 +16,7 @@ export { Router, type MapView, type RouterOptions } from "./router.js";
 export { Migrations, type MigrationOptions } from "./migration.js";
 export { NatsTransport, rpcSubject, type Transport } from "./transport.js";
 export type { RpcRequest, ForwardedAsk, HandoffBatch, TailEnd } from "./wire.js";
+export { NodeMetrics } from "./metrics.js";
+export { NodeHttp } from "./http/server.js";
+export { gatherClusterStatus, type ClusterStatus, type NodeSummary } from "./cluster-status.js";
+export { requestStatus, statusSubject, isSettled } from "./status.js";

@@ -28,7 +28,16 @@ export interface MigrationOptions {
   /** Bytes of state per handoff message (NATS max_payload is 1 MiB by default). */
   batchBytes?: number;
   logger?: Logger;
+  /** Called as each shard move ends here (for metrics); see {@link MigrationEnded}. */
+  onEnded?: MigrationEnded;
 }
+
+/**
+ * One shard move ended on this node. Source outcomes: `completed` (ms = the pause), `failed`,
+ * `no_owner`; destination: `completed` (tail in), `timeout`, `superseded` (moved on before
+ * its tail), `stopped` (ms = how long the shard was held).
+ */
+export type MigrationEnded = (role: "source" | "destination", outcome: string, ms: number) => void;
 
 /** A shard this node is receiving: direct messages are held until the source's tail is in. */
 interface Incoming {
@@ -36,6 +45,7 @@ interface Incoming {
   from: string;
   tail: Pending[];
   timer: TimerHandle;
+  heldAt: number;
 }
 
 /**
@@ -86,7 +96,7 @@ export class Migrations {
       if (before === me && owner !== me) {
         // Still receiving it (it moved on before its tail was in)? Take over the hold: the tail
         // we got goes first, then what was held, then what arrives while we hand off.
-        const inc = this.take(shard);
+        const inc = this.take(shard, "superseded");
         const group = inc?.hold ?? this.opts.runtime.pausedPartition(shard) ?? this.opts.runtime.holdPartition(shard);
         const pausedAt = this.opts.clock.now();
         this.enqueue(() => this.send(shard, owner, next, group, inc?.tail ?? [], pausedAt));
@@ -123,6 +133,7 @@ export class Migrations {
     const base = { shard, from: nodeId, to, actors: captured.length, mapVersion: map.version };
     if (to === null) {
       for (const p of release()) p.reject(new ActorMovedError(`shard ${shard} has no owner`));
+      this.ended("source", "no_owner", clock.now() - started);
       return;
     }
     try {
@@ -136,6 +147,7 @@ export class Migrations {
       // map's owner (or the next map's, once the leader re-plans) serves them from the store.
       this.log.warn({ err, shard, to }, "handoff failed");
       events.publish({ type: "migration", phase: "failed", ...base, ms: clock.now() - started, reason: String((err as Error)?.message ?? err) });
+      this.ended("source", "failed", clock.now() - started);
       for (const p of release()) this.forward(p, map, to, false);
       return;
     }
@@ -149,6 +161,15 @@ export class Migrations {
       this.log.warn({ err, shard, to }, "tail-end not confirmed; the destination ends its hold by timer");
     });
     events.publish({ type: "migration", phase: "completed", ...base, tail: tail.length, ms: paused });
+    this.ended("source", "completed", paused);
+  }
+
+  private ended(role: "source" | "destination", outcome: string, ms: number): void {
+    try {
+      this.opts.onEnded?.(role, outcome, ms);
+    } catch (err) {
+      this.log.warn({ err }, "onEnded hook threw");
+    }
   }
 
   /** Sends one buffered message on to `to`, settling the original caller with its answer. */
@@ -172,21 +193,22 @@ export class Migrations {
     this.log.debug({ shard, from }, "holding a shard for its tail");
     const timer = clock.setTimeout(() => {
       this.log.warn({ shard, from }, "no tail from the source in time; serving from the event store");
-      this.endHold(shard);
+      this.endHold(shard, "timeout");
     }, this.handoffTimeout);
-    this.incoming.set(shard, { hold, from, tail: [], timer });
+    this.incoming.set(shard, { hold, from, tail: [], timer, heldAt: clock.now() });
   }
 
-  private take(shard: number): Incoming | undefined {
+  private take(shard: number, outcome: string): Incoming | undefined {
     const inc = this.incoming.get(shard);
     if (inc === undefined) return undefined;
     this.incoming.delete(shard);
     inc.timer.cancel();
+    this.ended("destination", outcome, this.opts.clock.now() - inc.heldAt);
     return inc;
   }
 
-  private endHold(shard: number): void {
-    const inc = this.take(shard);
+  private endHold(shard: number, outcome: string): void {
+    const inc = this.take(shard, outcome);
     if (inc === undefined) return;
     this.log.debug({ shard, from: inc.from, tail: inc.tail.length, held: inc.hold.buffered.length }, "hold ended");
     void inc.hold.ready.then(() => inc.hold.resume(inc.tail));
@@ -229,7 +251,7 @@ export class Migrations {
   async onTailEnd(req: TailEnd): Promise<{ tail: number }> {
     const inc = this.incoming.get(req.shard);
     const n = inc?.tail.length ?? 0;
-    this.endHold(req.shard);
+    this.endHold(req.shard, "completed");
     return { tail: n };
   }
 
@@ -239,7 +261,7 @@ export class Migrations {
 
   /** Ends every hold (node stopping). */
   stop(): void {
-    for (const shard of [...this.incoming.keys()]) this.endHold(shard);
+    for (const shard of [...this.incoming.keys()]) this.endHold(shard, "stopped");
   }
 }
 

@@ -5,7 +5,9 @@ import { type Clock, systemClock } from "../src/clock.js";
 import { encodeToken } from "../src/codec/token.js";
 import { ActorMovedError, UnavailableError } from "../src/errors.js";
 import { ActorHost } from "../src/host.js";
+import type { IngressOptions } from "../src/ingress/ingress.js";
 import { type Logger, silentLogger } from "../src/log.js";
+import type { EventStore } from "../src/store/types.js";
 import { type ClusterTiming, clusterBuckets, resolveTiming } from "./config.js";
 import { LeaderElection } from "./election.js";
 import { ClusterEvents } from "./events.js";
@@ -14,7 +16,7 @@ import { NatsKvProvider } from "./kv-nats.js";
 import { ShardManager } from "./manager.js";
 import { ShardMapStore, type StoredMap } from "./map-store.js";
 import { Membership, type MemberRecord } from "./membership.js";
-import { Migrations } from "./migration.js";
+import { type MigrationEnded, Migrations } from "./migration.js";
 import type { ShardMap } from "./placement.js";
 import { type MapView, Router } from "./router.js";
 import { shardOf } from "./shard-hash.js";
@@ -40,6 +42,18 @@ export interface NodeOptions extends Partial<ClusterTiming> {
   handoffTimeout?: number;
   /** Shards handed off at once. Default 8. */
   migrationParallelism?: number;
+  /** Observation hooks (metrics); none by default. */
+  hooks?: NodeHooks;
+}
+
+/** Where an observer (e.g. `NodeMetrics`) plugs into a node. Hooks must not throw. */
+export interface NodeHooks {
+  /** Wraps the event store the runtime and migrations use. */
+  wrapStore?: (store: EventStore) => EventStore;
+  /** Each ingress request answered: type, "ok" or the error code, seconds from receipt to reply. */
+  onAnswered?: IngressOptions["onAnswered"];
+  /** Each shard move ended on this node. */
+  onMigration?: MigrationEnded;
 }
 
 export type { NodeStatus } from "./status.js";
@@ -109,6 +123,8 @@ export class ShoalNode implements MapView {
       logger: log,
       runtime: { clock, partitionOf: (type, id) => shardOf(type, id, timing.shardCount), fence: (key) => node.fence(key.type, key.id) },
       asker: () => ({ ask: (type, id, msg, o) => router!.ask(type, id, msg, o) }),
+      wrapStore: opts.hooks?.wrapStore,
+      onAnswered: opts.hooks?.onAnswered,
     });
     router = new Router({ nodeId: opts.nodeId, local: host.runtime, transport, maps: node, clock, onSlow: (what) => log.info({ what }, "router waited") });
     const self: MemberRecord = { id: opts.nodeId, weight: timing.weight, state: "active", startedAt: clock.now() };
@@ -129,6 +145,7 @@ export class ShoalNode implements MapView {
       handoffTimeout: opts.handoffTimeout,
       parallelism: opts.migrationParallelism,
       logger: log,
+      onEnded: opts.hooks?.onMigration,
     });
     node.parts = { host, membership, election, manager, events, maps, router, migrations, transport };
 
@@ -155,6 +172,11 @@ export class ShoalNode implements MapView {
 
   get election(): LeaderElection {
     return this.parts.election;
+  }
+
+  /** True once {@link stop} (or the end of {@link drain}) has begun. */
+  get stopping(): boolean {
+    return this.stopped;
   }
 
   /** Sends an ask to wherever its actor lives (the same path as the ingress). */

@@ -2,7 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { ActorDefinition } from "./actor/define.js";
 import { checkClusterName } from "./actor/names.js";
 import { encodeToken } from "./codec/token.js";
-import { type Asker, Ingress } from "./ingress/ingress.js";
+import { type Asker, Ingress, type IngressOptions } from "./ingress/ingress.js";
 import { type Logger, silentLogger } from "./log.js";
 import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
 import { JetStreamEventStore } from "./store/jetstream.js";
@@ -27,6 +27,10 @@ export interface HostOptions {
   asker?: (runtime: Runtime) => Asker;
   /** Runtime tuning (mailbox size, timeouts, passivation). */
   runtime?: Partial<Omit<RuntimeOptions, "nodeId" | "store" | "actors" | "logger">>;
+  /** Wraps the event store before anything uses it (e.g. a decorator counting appends). */
+  wrapStore?: (store: EventStore) => EventStore;
+  /** Passed to the ingress: called once per request answered. */
+  onAnswered?: IngressOptions["onAnswered"];
 }
 
 /**
@@ -47,10 +51,11 @@ export class ActorHost {
     // The writer token of every append names this node (encoded: ids are data), so a journal
     // shows which node wrote each batch.
     const writerId = encodeToken(opts.nodeId).slice(0, 100);
-    const store = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas, writerId });
+    const opened = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas, writerId });
+    const store = opts.wrapStore?.(opened) ?? opened;
     const runtime = new Runtime({ ...opts.runtime, nodeId: opts.nodeId, store, actors: opts.actors, logger: log });
     const asker = opts.asker === undefined ? runtime : opts.asker(runtime);
-    const ingress = new Ingress({ nc: opts.nc, cluster: opts.cluster, asker, logger: log, clock: opts.runtime?.clock });
+    const ingress = new Ingress({ nc: opts.nc, cluster: opts.cluster, asker, logger: log, clock: opts.runtime?.clock, onAnswered: opts.onAnswered });
     log.info({ types: runtime.types }, "host started");
     return new ActorHost(runtime, store, ingress, log);
   }

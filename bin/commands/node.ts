@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { account } from "../../src/actors/account.js";
@@ -6,6 +7,8 @@ import type { ActorDefinition } from "../../src/actor/define.js";
 import { checkClusterName } from "../../src/actor/names.js";
 import { ShoalNode } from "../../cluster/node.js";
 import { defaultTiming } from "../../cluster/config.js";
+import { NodeHttp } from "../../cluster/http/server.js";
+import { NodeMetrics } from "../../cluster/metrics.js";
 import { createLogger } from "../../src/log.js";
 import { parse, pick, positiveInt, UsageError } from "../args.js";
 import { connectTo } from "../connect.js";
@@ -17,6 +20,8 @@ shard map, hosts the built-in "account" and "sequencer" actors and any --actors 
 serves the ingress shoal.<cluster>.ask (routing each ask to the owner of its shard) and
 takes part in live migration. SIGTERM or SIGINT drains it: the leader moves its shards
 away, it hands them off, and exits 0 once it owns nothing (or after --drain-timeout).
+With --http it also serves GET /healthz, /metrics (Prometheus), /status, /cluster, /events
+(server-sent cluster events), / (dashboard) and POST /admin/drain (drains like SIGTERM).
 
   --nats URL        NATS server(s), comma-separated      (env SHOAL_NATS_URL, NATS_URL; default nats://127.0.0.1:4222)
   --id ID           this node's id                       (env SHOAL_NODE_ID; default the hostname)
@@ -30,6 +35,7 @@ away, it hands them off, and exits 0 once it owns nothing (or after --drain-time
   --leader-ttl MS   the leader's lease                    (env SHOAL_LEADER_TTL; default ${defaultTiming.leaderTtl})
   --debounce MS     quiet time before the leader plans    (env SHOAL_DEBOUNCE; default ${defaultTiming.rebalanceDebounce})
   --drain-timeout MS  longest a drain may take            (env SHOAL_DRAIN_TIMEOUT; default 30000)
+  --http PORT       serve HTTP on this port, all interfaces (env SHOAL_HTTP_PORT; default none)
   --log-level L     pino level                            (env SHOAL_LOG_LEVEL; default info)`;
 
 export async function runNode(argv: string[]): Promise<number> {
@@ -46,6 +52,7 @@ export async function runNode(argv: string[]): Promise<number> {
     "leader-ttl": { type: "string" },
     debounce: { type: "string" },
     "drain-timeout": { type: "string" },
+    http: { type: "string" },
     "log-level": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
@@ -72,33 +79,49 @@ export async function runNode(argv: string[]): Promise<number> {
     rebalanceDebounce: positiveInt("debounce", pick(values.debounce, ["SHOAL_DEBOUNCE"]), defaultTiming.rebalanceDebounce),
   };
   const drainTimeout = positiveInt("drain-timeout", pick(values["drain-timeout"], ["SHOAL_DRAIN_TIMEOUT"]), 30_000);
+  const httpFlag = pick(values.http, ["SHOAL_HTTP_PORT"]);
+  const httpPort = httpFlag === undefined ? undefined : positiveInt("http", httpFlag, 0);
+  if (httpPort !== undefined && httpPort > 65535) throw new UsageError(`--http must be a port (1-65535), got ${httpPort}`);
   const modules = values.actors ?? (process.env.SHOAL_ACTORS ? process.env.SHOAL_ACTORS.split(",") : []);
   const log = createLogger({ node: nodeId, cluster }, values["log-level"]);
 
   const actors: ActorDefinition[] = [account, sequencer];
   for (const m of modules) actors.push(...(await loadActors(m)));
   const nc = await connectTo(url, `shoal-node-${nodeId}`);
+  const metrics = httpPort === undefined ? undefined : new NodeMetrics({ cluster, node: nodeId, types: actors.map((a) => a.type) });
+  const meta = httpPort === undefined ? undefined : { http: String(httpPort) };
   let node: ShoalNode;
   try {
-    node = await ShoalNode.start({ nc, cluster, nodeId, actors, replicas, logger: log, ...timing });
+    node = await ShoalNode.start({ nc, cluster, nodeId, actors, replicas, logger: log, meta, hooks: metrics?.hooks, ...timing });
   } catch (err) {
     await nc.close();
     if (err instanceof RangeError) throw new UsageError(err.message);
     throw err;
   }
+  let stopRequested!: (why: string) => void;
+  const stopping = new Promise<string>((resolve) => (stopRequested = resolve));
+  let http: NodeHttp | undefined;
+  if (metrics !== undefined) {
+    metrics.attach(node);
+    try {
+      // Before the first map: /healthz answers 503 until the node is ready.
+      http = await NodeHttp.start({ port: httpPort!, node, nc, metrics, logger: log, onDrain: () => stopRequested("POST /admin/drain") });
+    } catch (err) {
+      await node.stop();
+      await nc.close();
+      throw new Error(`cannot serve HTTP on port ${httpPort}: ${(err as Error).message}`);
+    }
+    log.info({ url: `http://${hostname()}:${http.port}/`, port: http.port }, "http listening");
+  }
   await node.mapped;
-  log.info({ nats: url, mapVersion: node.map?.version }, "node ready");
+  log.info({ nats: url, mapVersion: node.map?.version, http: http?.port }, "node ready");
 
-  await new Promise<void>((done) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, "stopping");
-      done();
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-  });
+  process.once("SIGTERM", () => stopRequested("SIGTERM"));
+  process.once("SIGINT", () => stopRequested("SIGINT"));
+  log.info({ signal: await stopping }, "stopping");
   const complete = await node.drain(drainTimeout);
   log.info({ complete }, "drained");
+  await http?.stop();
   await nc.drain();
   return 0;
 }

@@ -21,6 +21,12 @@ export interface IngressOptions {
   logger?: Logger;
   limits?: DecodeLimits;
   clock?: Clock;
+  /**
+   * Called once per request answered: the requested type (`""` when the request did not parse;
+   * client-chosen, so bound it before using it as a label), `"ok"` or the error code, and the
+   * seconds from receipt to reply. It must not throw (a throw is logged and ignored).
+   */
+  onAnswered?: (type: string, outcome: string, seconds: number) => void;
 }
 
 /**
@@ -65,12 +71,13 @@ export class Ingress {
       this.log.warn({ err }, "ingress subscription error");
       return;
     }
+    const received = performance.now();
     const msgpack = msg.headers?.get("Content-Type") === MSGPACK_CONTENT_TYPE;
     let request;
     try {
       request = parseRequest(msgpack ? this.codec.decode(msg.data) : decodeJson(msg.data, this.limits));
     } catch (e) {
-      this.respond(msg, msgpack, errorResponse(e));
+      this.respond(msg, msgpack, errorResponse(e), "", received);
       return;
     }
     if (!msg.reply) {
@@ -86,17 +93,29 @@ export class Ingress {
     }
     this.inflight.track(answer, `${request.type}/${request.id.slice(0, 40)}`).then(
       (reply) => {
-        this.respond(msg, msgpack, okResponse(reply));
+        this.respond(msg, msgpack, okResponse(reply), request.type, received);
       },
       (e: unknown) => {
         if (!ShoalError.is(e)) this.log.error({ err: e, type: request.type }, "ask failed unexpectedly");
-        this.respond(msg, msgpack, errorResponse(e));
+        this.respond(msg, msgpack, errorResponse(e), request.type, received);
       },
     );
   }
 
-  private respond(msg: Msg, msgpack: boolean, body: ResponseEnvelope): void {
+  private respond(msg: Msg, msgpack: boolean, body: ResponseEnvelope, type: string, received: number): void {
     if (!msg.reply) return;
+    const sent = this.reply(msg, msgpack, body);
+    if (this.opts.onAnswered === undefined) return;
+    try {
+      // performance.now, not the clock: sub-millisecond latencies are what a histogram needs.
+      this.opts.onAnswered(type, sent.ok ? "ok" : sent.error.code, (performance.now() - received) / 1000);
+    } catch (err) {
+      this.log.warn({ err }, "onAnswered hook threw");
+    }
+  }
+
+  /** Sends `body` (or, if it cannot be encoded, an error); returns what was sent. */
+  private reply(msg: Msg, msgpack: boolean, body: ResponseEnvelope): ResponseEnvelope {
     try {
       if (msgpack) {
         const h = natsHeaders();
@@ -105,10 +124,13 @@ export class Ingress {
       } else {
         msg.respond(encodeJson(body));
       }
+      return body;
     } catch (e) {
       // A reply we cannot encode (a reply value JSON cannot hold) still gets an answer.
       this.log.error({ err: e }, "could not encode a reply");
-      msg.respond(encodeJson(errorResponse(e)));
+      const fallback = errorResponse(e);
+      msg.respond(encodeJson(fallback));
+      return fallback;
     }
   }
 }

@@ -1,0 +1,212 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { type Logger, silentLogger } from "../../src/log.js";
+import type { NodeMetrics } from "../metrics.js";
+import type { ShoalNode } from "../node.js";
+import { type NodeStatus, requestStatus } from "../status.js";
+import { dashboardHtml } from "./dashboard.js";
+import { streamEvents } from "./event-stream.js";
+
+export interface NodeHttpOptions {
+  /** Port to listen on; 0 picks a free one ({@link NodeHttp.port} tells which). */
+  port: number;
+  /** Interface to bind. Default 0.0.0.0. */
+  host?: string;
+  node: ShoalNode;
+  /** The node's connection: `/cluster` asks the members over it, `/events` subscribes on it. */
+  nc: NatsConnection;
+  metrics: NodeMetrics;
+  /** Called once, on the first `POST /admin/drain`: the caller drains the node. */
+  onDrain: () => void;
+  logger?: Logger;
+}
+
+/** What `GET /cluster` answers: this node's view of the cluster plus each member's own status. */
+export interface ClusterView {
+  cluster: string;
+  leader: string | null;
+  epoch: number | null;
+  mapVersion: number | null;
+  /** Every member that answered within 1 s, by id. */
+  nodes: NodeStatus[];
+  /** Members in this node's view that did not answer. */
+  unreachable: string[];
+}
+
+/** Request bodies are never used; past this many bytes the request is refused. */
+const MAX_BODY = 1024;
+const STATUS_TIMEOUT_MS = 1000;
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/**
+ * A node's HTTP interface (plain `node:http`): `GET /healthz`, `/metrics` (Prometheus text),
+ * `/status`, `/cluster`, `/events` (server-sent cluster events), `/` and `/dashboard` (HTML),
+ * and `POST /admin/drain`. Every answer but those is JSON; errors are `{error}`. Nothing a
+ * client sends can throw out of a handler.
+ */
+export class NodeHttp {
+  private readonly server: Server;
+  private readonly log: Logger;
+  private readonly routes: Record<string, { method: "GET" | "POST"; handle: Handler }>;
+  private readonly streams = new Set<() => void>();
+  private bound = 0;
+  private draining = false;
+
+  private constructor(private readonly opts: NodeHttpOptions) {
+    this.log = (opts.logger ?? silentLogger).child({ part: "http" });
+    const get = (handle: Handler) => ({ method: "GET" as const, handle });
+    const dashboard = get((_, res) => send(res, 200, "text/html; charset=utf-8", dashboardHtml(opts.node.cluster)));
+    this.routes = {
+      "/healthz": get((_, res) => this.health(res)),
+      "/metrics": get(async (_, res) => send(res, 200, opts.metrics.contentType, await opts.metrics.metrics())),
+      "/status": get((_, res) => json(res, 200, opts.node.status())),
+      "/cluster": get(async (_, res) => json(res, 200, await this.clusterView())),
+      "/events": get((req, res) => this.events(req, res)),
+      "/": dashboard,
+      "/dashboard": dashboard,
+      "/admin/drain": { method: "POST", handle: (_, res) => this.drain(res) },
+    };
+    this.server = createServer({ headersTimeout: 10_000, requestTimeout: 15_000 }, (req, res) => this.onRequest(req, res));
+    this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => refuse(err, socket));
+  }
+
+  /** Starts listening; rejects if the port cannot be bound. */
+  static async start(opts: NodeHttpOptions): Promise<NodeHttp> {
+    const http = new NodeHttp(opts);
+    const server = http.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(opts.port, opts.host ?? "0.0.0.0", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    server.on("error", (err) => http.log.error({ err }, "http server error"));
+    http.bound = (server.address() as AddressInfo).port;
+    return http;
+  }
+
+  /** The port bound (the free one picked when asked for port 0). */
+  get port(): number {
+    return this.bound;
+  }
+
+  /** Ends every event stream and closes every connection. */
+  async stop(): Promise<void> {
+    for (const close of [...this.streams]) close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // Bodies are ignored, but read (so a keep-alive connection stays usable) up to a small cap.
+    let size = 0;
+    let answered = false;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY || answered) return;
+      answered = true;
+      res.setHeader("Connection", "close");
+      json(res, 413, { error: `request body over ${MAX_BODY} bytes` });
+    });
+    req.on("error", () => undefined);
+    req.on("end", () => {
+      if (answered) return;
+      answered = true;
+      Promise.resolve()
+        .then(() => this.route(req, res))
+        .catch((err: unknown) => {
+          this.log.error({ err, url: req.url }, "http handler failed");
+          if (!res.headersSent) json(res, 500, { error: "internal error" });
+          else res.destroy();
+        });
+    });
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
+    const path = (req.url ?? "/").split(/[?#]/, 1)[0]!;
+    const route = this.routes[path];
+    if (route === undefined) return json(res, 404, { error: `no route ${path.slice(0, 200)}` });
+    const method = req.method === "HEAD" && route.method === "GET" ? "GET" : req.method;
+    if (method !== route.method) {
+      const allow = route.method === "GET" ? "GET, HEAD" : "POST";
+      return json(res, 405, { error: `${req.method} not allowed on ${path}; use ${allow}` }, { Allow: allow });
+    }
+    return route.handle(req, res);
+  }
+
+  private health(res: ServerResponse): void {
+    const n = this.opts.node;
+    const self = n.membership.self;
+    const reason = n.stopping
+      ? "stopping"
+      : this.draining || self.state === "draining"
+        ? "draining"
+        : n.map === undefined
+          ? "no shard map yet"
+          : self.state !== "active"
+            ? `member state is ${self.state}`
+            : !n.membership.holdsLease()
+              ? "membership lease lapsed"
+              : undefined;
+    const facts = { node: n.nodeId, cluster: n.cluster, state: self.state, mapVersion: n.map?.version ?? null, shards: n.ownedShards().length };
+    if (reason === undefined) json(res, 200, { ok: true, ...facts });
+    else json(res, 503, { ok: false, error: reason, ...facts });
+  }
+
+  private async clusterView(): Promise<ClusterView> {
+    const { node, nc } = this.opts;
+    const self = node.status();
+    const ids = node.membership.records().map((r) => r.id);
+    // This node answers from memory; the others over NATS, in parallel.
+    const all = await Promise.all(ids.map((id) => (id === node.nodeId ? self : requestStatus(nc, node.cluster, id, STATUS_TIMEOUT_MS))));
+    return {
+      cluster: node.cluster,
+      leader: self.leader,
+      epoch: self.epoch,
+      mapVersion: self.mapVersion,
+      nodes: all.filter((s): s is NodeStatus => s !== undefined),
+      unreachable: ids.filter((_, i) => all[i] === undefined),
+    };
+  }
+
+  private events(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === "HEAD") return send(res, 200, "text/event-stream; charset=utf-8", "");
+    const close = streamEvents(res, this.opts.nc, this.opts.node.cluster);
+    this.streams.add(close);
+    res.on("close", () => this.streams.delete(close));
+  }
+
+  private drain(res: ServerResponse): void {
+    json(res, 202, { draining: true });
+    if (this.draining) return;
+    this.draining = true;
+    this.log.info("drain requested over HTTP");
+    try {
+      this.opts.onDrain();
+    } catch (err) {
+      this.log.error({ err }, "onDrain threw");
+    }
+  }
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store", ...headers });
+  res.end(body);
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  send(res, status, "application/json; charset=utf-8", JSON.stringify(body), headers);
+}
+
+/** Answers what the HTTP parser rejected (garbage, oversized headers, too slow) and hangs up. */
+function refuse(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+  const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
+  const body = JSON.stringify({ error: status.slice(4) });
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+}

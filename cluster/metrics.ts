@@ -1,0 +1,94 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { CountingEventStore } from "./counting-store.js";
+import type { NodeHooks, ShoalNode } from "./node.js";
+
+export interface NodeMetricsOptions {
+  cluster: string;
+  /** This node's id (the `node` label of every metric). */
+  node: string;
+  /**
+   * Actor types this node hosts. The `type` label takes only these (anything else, e.g. a
+   * client's made-up type, counts as "other"), so clients cannot grow the label set.
+   */
+  types: readonly string[];
+  /** Node.js process metrics (CPU, memory, event loop lag, GC) too. Default true. */
+  processMetrics?: boolean;
+}
+
+/** Ask latency buckets, seconds: local asks take tens of microseconds, forwarded ones a few ms. */
+const ASK_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const PAUSE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * One node's Prometheus metrics, in a registry of its own (several nodes may share a process)
+ * with default labels `{cluster, node}`. Counters are fed by {@link hooks} (pass them to
+ * `ShoalNode.start`); gauges read the node when scraped, once {@link attach}ed.
+ */
+export class NodeMetrics {
+  readonly registry = new Registry();
+  /** Hooks for `NodeOptions.hooks`. */
+  readonly hooks: NodeHooks;
+  private node: ShoalNode | undefined;
+  private readonly types: ReadonlySet<string>;
+
+  constructor(opts: NodeMetricsOptions) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ cluster: opts.cluster, node: opts.node });
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.types = new Set(opts.types);
+
+    const asks = new Counter({ name: "shoal_asks_total", help: "Ingress asks answered, by actor type and outcome (ok or the error code).", labelNames: ["type", "outcome"], registers });
+    const askSeconds = new Histogram({ name: "shoal_ask_duration_seconds", help: "Ingress asks: time from receipt to reply.", labelNames: ["type"], buckets: ASK_BUCKETS, registers });
+    const migrations = new Counter({ name: "shoal_migrations_total", help: "Shard moves ended on this node, by role and outcome.", labelNames: ["role", "outcome"], registers });
+    const pause = new Histogram({ name: "shoal_migration_pause_seconds", help: "How long each shard this node handed off was paused (completed moves).", buckets: PAUSE_BUCKETS, registers });
+    const appends = new Counter({ name: "shoal_event_store_appends_total", help: "Event batches appended to the event store.", registers });
+    const conflicts = new Counter({ name: "shoal_event_store_conflicts_total", help: "Appends refused on their expected version (CONFLICT).", registers });
+    this.gauge("shoal_mailbox_depth", "Messages queued in the mailboxes of this node's actors.", (n) => n.host.runtime.stats().mailboxDepth);
+    this.gauge("shoal_active_actors", "Actors active on this node.", (n) => n.host.runtime.stats().activeActors);
+    this.gauge("shoal_shards_owned", "Shards this node owns in its current map.", (n) => n.ownedShards().length);
+    this.gauge("shoal_map_version", "Version of the shard map this node routes by (0 before the first).", (n) => n.map?.version ?? 0);
+    this.gauge("shoal_is_leader", "1 while this node is the leader.", (n) => (n.election.isLeader() ? 1 : 0));
+
+    this.hooks = {
+      onAnswered: (type, outcome, seconds) => {
+        const t = this.types.has(type) ? type : "other";
+        asks.inc({ type: t, outcome });
+        askSeconds.observe({ type: t }, seconds);
+      },
+      onMigration: (role, outcome, ms) => {
+        migrations.inc({ role, outcome });
+        if (role === "source" && outcome === "completed") pause.observe(ms / 1000);
+      },
+      wrapStore: (store) => new CountingEventStore(store, { appended: () => appends.inc(), conflicted: () => conflicts.inc() }),
+    };
+  }
+
+  /** Lets the gauges read `node` (they report 0 before). */
+  attach(node: ShoalNode): void {
+    this.node = node;
+  }
+
+  /** The Prometheus text exposition. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The content type of {@link metrics}. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** A gauge set from the node at each scrape, so it never drifts from the node's state. */
+  private gauge(name: string, help: string, read: (n: ShoalNode) => number): void {
+    const node = () => this.node;
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const n = node();
+        if (n !== undefined) this.set(read(n));
+      },
+    });
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The HTTP interface of real `shoal node --http PORT` processes: health, Prometheus metrics,
+ * status, the cluster view, the event stream, drain over HTTP, and bad requests.
+ */
+import { connect as tcpConnect } from "node:net";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { NodeStatus } from "../cluster/status.js";
+import { ShoalClient } from "../src/client.js";
+import { ShoalError } from "../src/errors.js";
+import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
+import { waitFor } from "./kit/index.js";
+import { freePorts } from "./kit/server.js";
+
+const SHARDS = 64;
+const NODE_ARGS = ["--member-ttl", "3000", "--heartbeat", "1000", "--leader-ttl", "3000"];
+const METRICS = [
+  "shoal_asks_total",
+  "shoal_ask_duration_seconds",
+  "shoal_mailbox_depth",
+  "shoal_active_actors",
+  "shoal_shards_owned",
+  "shoal_migrations_total",
+  "shoal_migration_pause_seconds",
+  "shoal_event_store_appends_total",
+  "shoal_event_store_conflicts_total",
+  "shoal_map_version",
+  "shoal_is_leader",
+];
+
+let c: TestCluster;
+const ports = new Map<string, number>();
+const base = (id: string) => `http://127.0.0.1:${ports.get(id)}`;
+const get = (id: string, path: string, init?: RequestInit) => fetch(base(id) + path, init);
+const getJson = async <T = Record<string, unknown>>(id: string, path: string) => (await (await get(id, path)).json()) as T;
+
+function startNode(id: string): void {
+  c.start(id, ["--http", String(ports.get(id))]);
+}
+
+/** Sum of the samples of `name` whose labels include every pair of `labels`. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    if (!Object.entries(labels).every(([k, v]) => (m[2] ?? "").includes(`${k}="${v}"`))) continue;
+    sum += Number(m[3]);
+  }
+  return sum;
+}
+
+const scrapeAll = (ids: string[]) => Promise.all(ids.map(async (id) => (await get(id, "/metrics")).text()));
+const total = (texts: string[], name: string, labels?: Record<string, string>) => texts.reduce((n, t) => n + sample(t, name, labels), 0);
+
+beforeAll(async () => {
+  const free = await freePorts(4);
+  ["n1", "n2", "n3", "n4"].forEach((id, i) => ports.set(id, free[i]!));
+  c = await TestCluster.create(inject("natsUrl"), uniqueCluster("http"), { shards: SHARDS, args: NODE_ARGS });
+  for (const id of ["n1", "n2", "n3"]) startNode(id);
+  await c.waitStable(["n1", "n2", "n3"], 30_000);
+});
+
+afterAll(async () => {
+  await c?.close();
+});
+
+describe("shoal node --http (real processes, real nats-server)", () => {
+  it("answers /healthz 200 on every node of a settled cluster", async () => {
+    for (const id of ["n1", "n2", "n3"]) {
+      const r = await get(id, "/healthz");
+      expect(r.status).toBe(200);
+      expect(await r.json()).toMatchObject({ ok: true, node: id, state: "active" });
+    }
+    expect(c.nodes.get("n1")!.logs).toContain('"msg":"http listening"');
+  });
+
+  it("serves Prometheus metrics that follow the asks and the cluster's state", async () => {
+    const ids = ["n1", "n2", "n3"];
+    const before = await scrapeAll(ids);
+    const client = new ShoalClient(c.nc, c.name);
+    for (let i = 0; i < 20; i++) await client.ask("account", `acct-${i}`, { deposit: { amount: 1, txn: `t-${i}` } });
+    await expect(client.ask("account", "acct-0", { withdraw: { amount: 1000, txn: "too-much" } })).rejects.toThrow(ShoalError);
+    await expect(client.ask("no-such-type", "x", {})).rejects.toThrow(ShoalError);
+    const after = await scrapeAll(ids);
+    for (const [i, text] of after.entries()) {
+      for (const name of METRICS) expect(text, name).toContain(`# TYPE ${name} `);
+      expect(text).toContain(`cluster="${c.name}"`);
+      expect(text).toContain(`node="${ids[i]}"`);
+      expect(text).toContain("process_cpu_user_seconds_total"); // default metrics, in this registry
+    }
+    const asked = (t: string[], labels: Record<string, string>) => total(t, "shoal_asks_total", labels);
+    expect(asked(after, { type: "account", outcome: "ok" }) - asked(before, { type: "account", outcome: "ok" })).toBe(20);
+    expect(asked(after, { type: "account", outcome: "REJECTED" }) - asked(before, { type: "account", outcome: "REJECTED" })).toBe(1);
+    // A type no node hosts is not a label value: it counts as "other".
+    expect(asked(after, { type: "other", outcome: "UNKNOWN_ACTOR_TYPE" })).toBeGreaterThanOrEqual(1);
+    expect(after.join("\n")).not.toContain("no-such-type");
+    expect(total(after, "shoal_ask_duration_seconds_count", { type: "account" }) - total(before, "shoal_ask_duration_seconds_count", { type: "account" })).toBe(21);
+    expect(after.some((t) => /shoal_ask_duration_seconds_bucket\{[^}]*le="0\.001"[^}]*type="account"|shoal_ask_duration_seconds_bucket\{[^}]*type="account"[^}]*le="0\.001"/.test(t))).toBe(true);
+    expect(total(after, "shoal_event_store_appends_total") - total(before, "shoal_event_store_appends_total")).toBe(20);
+    expect(total(after, "shoal_event_store_conflicts_total")).toBe(0);
+    expect(total(after, "shoal_shards_owned")).toBe(SHARDS);
+    expect(total(after, "shoal_is_leader")).toBe(1);
+    expect(total(after, "shoal_active_actors")).toBeGreaterThanOrEqual(20);
+    expect(total(after, "shoal_mailbox_depth")).toBe(0);
+    const statuses = await c.statuses(ids);
+    for (const [i, text] of after.entries()) expect(sample(text, "shoal_map_version")).toBe(statuses.find((s) => s.node === ids[i])!.mapVersion);
+  });
+
+  it("answers /status with what the node says over NATS, its HTTP port in its membership meta", async () => {
+    const [http, nats] = await Promise.all([getJson<NodeStatus>("n2", "/status"), c.statuses(["n2"]).then((s) => s[0]!)]);
+    const stable = (s: NodeStatus) => ({ ...s, actors: 0, members: s.members.map((m) => ({ id: m.id, state: m.state, meta: m.meta })) });
+    expect(stable(http)).toEqual(stable(nats));
+    expect(http.members.find((m) => m.id === "n2")!.meta).toEqual({ http: String(ports.get("n2")) });
+  });
+
+  it("answers /cluster with the status of every member", async () => {
+    const view = await getJson<{ cluster: string; leader: string; epoch: number; mapVersion: number; nodes: NodeStatus[]; unreachable: string[] }>("n3", "/cluster");
+    const nats = await c.statuses(["n1", "n2", "n3"]);
+    expect(view).toMatchObject({ cluster: c.name, leader: nats[0]!.leader, epoch: nats[0]!.epoch, mapVersion: nats[0]!.mapVersion, unreachable: [] });
+    expect(view.nodes.map((s) => s.node)).toEqual(["n1", "n2", "n3"]);
+    expect(view.nodes.reduce((n, s) => n + s.shards, 0)).toBe(SHARDS);
+  });
+
+  it("streams cluster events on /events: a map.published when a node joins, and migration metrics follow", async () => {
+    const ac = new AbortController();
+    const r = await get("n1", "/events", { signal: ac.signal });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const reader = r.body!.getReader();
+    const td = new TextDecoder();
+    let text = "";
+    const reading = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        text += td.decode(value, { stream: true });
+        if (/"type":"map\.published"/.test(text)) return;
+      }
+    })();
+    await waitFor(() => text.startsWith(": connected"), { message: "the stream never opened" });
+    startNode("n4");
+    await waitFor(() => /"type":"map\.published"/.test(text), { timeout: 20_000, message: `no map.published on /events:\n${text}` });
+    ac.abort();
+    await reading.catch(() => undefined);
+    const event = text
+      .split("\n\n")
+      .filter((b) => b.startsWith("data: "))
+      .map((b) => JSON.parse(b.slice(6)) as { type: string; cluster: string })
+      .find((e) => e.type === "map.published")!;
+    expect(event.cluster).toBe(c.name);
+
+    const ids = ["n1", "n2", "n3", "n4"];
+    await c.waitStable(ids, 30_000);
+    const texts = await scrapeAll(ids);
+    expect(total(texts, "shoal_migrations_total", { role: "source", outcome: "completed" })).toBeGreaterThan(0);
+    expect(total(texts, "shoal_migrations_total", { role: "destination", outcome: "completed" })).toBeGreaterThan(0);
+    expect(total(texts, "shoal_migration_pause_seconds_count")).toBe(total(texts, "shoal_migrations_total", { role: "source", outcome: "completed" }));
+    expect(total(texts, "shoal_shards_owned")).toBe(SHARDS);
+    expect(total(texts, "shoal_is_leader")).toBe(1);
+    expect((await get("n1", "/healthz")).status).toBe(200); // the server is fine after the client left
+  });
+
+  it("answers bad requests with JSON errors and stays up", async () => {
+    const unknown = await get("n1", "/nope?x=1");
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toHaveProperty("error");
+    const wrong = await get("n1", "/admin/drain");
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("POST");
+    expect(await wrong.json()).toHaveProperty("error");
+    expect((await get("n1", "/status", { method: "DELETE" })).status).toBe(405);
+    // Oversized bodies are refused before any route runs: this is not a drain.
+    const big = await get("n1", "/admin/drain", { method: "POST", body: "x".repeat(64 * 1024) }).catch(() => undefined);
+    if (big !== undefined) expect(big.status).toBe(413);
+    for (const garbage of ["\x00\x01\x02 garbage \xff\r\n\r\n", "GET /\x7f%%zz HTTP/1.1\r\nHost: x\r\n\r\n", "POST /admin/drain HTTP/1.1\r\nContent-Length: -5\r\n\r\n"]) {
+      const answer = await raw(ports.get("n1")!, garbage);
+      expect(answer).toMatch(/^HTTP\/1\.1 (400|404)/);
+    }
+    expect((await get("n1", "/healthz")).status).toBe(200);
+    expect(c.nodes.get("n1")!.running).toBe(true);
+  });
+
+  it("drains on POST /admin/drain: 202, 503 on /healthz while stopping, exit 0, shards move away", async () => {
+    const first = await get("n4", "/admin/drain", { method: "POST" });
+    expect(first.status).toBe(202);
+    expect(await first.json()).toEqual({ draining: true });
+    const second = await get("n4", "/admin/drain", { method: "POST" }).catch(() => undefined); // it may already be gone
+    if (second !== undefined) expect(second.status).toBe(202);
+    const health = await get("n4", "/healthz").catch(() => undefined);
+    if (health !== undefined) expect(health.status).toBe(503);
+    const n4 = c.nodes.get("n4")!;
+    expect(await n4.exited).toBe(0);
+    expect(n4.logs.match(/"msg":"drain requested over HTTP"/g)).toHaveLength(1);
+    const rest = await c.waitStable(["n1", "n2", "n3"], 30_000);
+    expect(rest.reduce((n, s) => n + s.shards, 0)).toBe(SHARDS);
+    expect(total(await scrapeAll(["n1", "n2", "n3"]), "shoal_shards_owned")).toBe(SHARDS);
+  });
+});
+
+/** Writes `bytes` on a fresh connection and resolves to what comes back before it closes. */
+function raw(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tcpConnect(port, "127.0.0.1", () => s.end(Buffer.from(bytes, "latin1")));
+    let out = "";
+    s.on("data", (d) => (out += d.toString("latin1")));
+    s.on("close", () => resolve(out));
+    s.on("error", reject);
+    s.setTimeout(5000, () => s.destroy());
+  });
+}
