@@ -21,6 +21,7 @@ import type { ShardMap } from "./placement.js";
 import { type MapView, Router } from "./router.js";
 import { shardOf } from "./shard-hash.js";
 import { NatsTransport } from "./transport.js";
+import { retryStartup } from "./startup.js";
 import { type NodeStatus, statusSubject } from "./status.js";
 import type { RpcRequest } from "./wire.js";
 
@@ -103,18 +104,19 @@ export class ShoalNode implements MapView {
     const log = opts.logger ?? silentLogger;
     const kv = opts.kv ?? new NatsKvProvider(opts.nc, { replicas: opts.replicas });
     const names = clusterBuckets(cluster);
-    const [membersKv, leaderKv, mapKv] = await Promise.all([
-      kv.bucket(names.members, { ttl: timing.memberTtl, replicas: opts.replicas }),
-      kv.bucket(names.leader, { ttl: timing.leaderTtl, replicas: opts.replicas }),
-      kv.bucket(names.map, { ttl: 0, replicas: opts.replicas }),
-    ]);
+    const retry = <T>(what: string, op: () => Promise<T>) => retryStartup(what, op, { clock, log });
+    // One after the other: on a fresh JetStream cluster, several nodes creating several
+    // replicated buckets at once is what makes creation time out.
+    const membersKv = await retry("members bucket", () => kv.bucket(names.members, { ttl: timing.memberTtl, replicas: opts.replicas }));
+    const leaderKv = await retry("leader bucket", () => kv.bucket(names.leader, { ttl: timing.leaderTtl, replicas: opts.replicas }));
+    const mapKv = await retry("map bucket", () => kv.bucket(names.map, { ttl: 0, replicas: opts.replicas }));
     const maps = new ShardMapStore(mapKv);
-    await maps.ensureShardCount(timing.shardCount);
+    await retry("shard count", () => maps.ensureShardCount(timing.shardCount));
 
     const node = new ShoalNode(opts.nodeId, cluster, clock, log);
     const transport = new NatsTransport(opts.nc, cluster, log, clock);
     let router: Router | undefined;
-    const host = await ActorHost.start({
+    const host = await retry("event store", () => ActorHost.start({
       nc: opts.nc,
       cluster,
       nodeId: opts.nodeId,
@@ -125,7 +127,7 @@ export class ShoalNode implements MapView {
       asker: () => ({ ask: (type, id, msg, o) => router!.ask(type, id, msg, o) }),
       wrapStore: opts.hooks?.wrapStore,
       onAnswered: opts.hooks?.onAnswered,
-    });
+    }));
     router = new Router({ nodeId: opts.nodeId, local: host.runtime, transport, maps: node, clock, onSlow: (what) => log.info({ what }, "router waited") });
     const self: MemberRecord = { id: opts.nodeId, weight: timing.weight, state: "active", startedAt: clock.now() };
     if (opts.meta !== undefined) self.meta = opts.meta;
@@ -154,9 +156,9 @@ export class ShoalNode implements MapView {
       (m) => node.applyMap(m),
       (err) => log.error({ err }, "ignored an undecodable shard map"),
     );
-    await membership.start();
+    await retry("membership", () => membership.start());
     manager.start(); // before the election, so a node that wins at once is heard
-    await election.start();
+    await retry("election", () => election.start());
     node.serveStatus(opts.nc);
     log.info({ ...timing }, "node joined");
     return node;

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { waitFor } from "./kit/index.js";
+import { startNatsServer, waitFor } from "./kit/index.js";
 
 const bin = fileURLToPath(new URL("../bin/shoal.js", import.meta.url));
 const children: ChildProcess[] = [];
@@ -104,4 +107,28 @@ describe("shoal command (real processes, real nats-server)", () => {
     expect(demo.out()).toMatch(/node-1 exited with 0/);
     expect(demo.out()).toMatch(/^verification: sent=\d+ acknowledged=\d+ lost=0 duplicated=0/m);
   }, 90_000);
+
+  it("reads a config file and connects with NATS credentials (user/password on an auth-enabled server)", async () => {
+    await using server = await startNatsServer({ config: 'authorization { users = [ { user: "shoal", password: "s3cret" } ] }' });
+    const dir = await mkdtemp(join(tmpdir(), "shoal-cfg-"));
+    const cfg = join(dir, "node.json");
+    await writeFile(cfg, JSON.stringify({ nats: server.url, user: "shoal", password: "s3cret", cluster: "cfg", id: "c1", shards: 8 }));
+    const node = run(["node", "--config", cfg], { SHOAL_LOG_LEVEL: "info" });
+    await waitFor(() => node.err().includes("node ready"), { timeout: 20_000, message: `node with a config file never got ready:\n${node.err()}` });
+    const ok = run(["send", "account", "a", '{"balance":{}}', "--nats", server.url, "--cluster", "cfg", "--user", "shoal", "--password", "s3cret"]);
+    expect(await ok.done).toBe(0);
+    expect(JSON.parse(ok.out())).toMatchObject({ node: "c1" });
+    const denied = run(["send", "account", "a", '{"balance":{}}', "--nats", server.url, "--cluster", "cfg", "--user", "shoal", "--password", "wrong"]);
+    expect(await denied.done).toBe(1);
+    expect(denied.err()).toMatch(/cannot reach NATS at .*(Authorization|AUTHORIZATION)/i);
+    const bad = run(["node", "--config", cfg, "--nats", server.url], { SHOAL_CONFIG: "" });
+    const badCfg = join(dir, "bad.json");
+    await writeFile(badCfg, JSON.stringify({ cluster: "cfg", colour: "blue" }));
+    const refused = run(["node", "--config", badCfg]);
+    expect(await refused.done).toBe(2);
+    expect(refused.err()).toMatch(/unknown keys: colour/);
+    bad.child.kill("SIGKILL");
+    node.child.kill("SIGTERM");
+    expect(await node.done).toBe(0);
+  });
 });

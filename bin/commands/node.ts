@@ -10,7 +10,8 @@ import { defaultTiming } from "../../cluster/config.js";
 import { NodeHttp } from "../../cluster/http/server.js";
 import { NodeMetrics } from "../../cluster/metrics.js";
 import { createLogger } from "../../src/log.js";
-import { parse, pick, positiveInt, UsageError } from "../args.js";
+import { parse, positiveInt, UsageError } from "../args.js";
+import { connectionFlags, connectionHelp, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
 
 export const nodeUsage = `shoal node --nats URL --id ID --cluster NAME [options]
@@ -23,7 +24,7 @@ away, it hands them off, and exits 0 once it owns nothing (or after --drain-time
 With --http it also serves GET /healthz, /metrics (Prometheus), /status, /cluster, /events
 (server-sent cluster events), / (dashboard) and POST /admin/drain (drains like SIGTERM).
 
-  --nats URL        NATS server(s), comma-separated      (env SHOAL_NATS_URL, NATS_URL; default nats://127.0.0.1:4222)
+${connectionHelp}
   --id ID           this node's id                       (env SHOAL_NODE_ID; default the hostname)
   --cluster NAME    cluster name [A-Za-z0-9_-]           (env SHOAL_CLUSTER; default "shoal")
   --actors PATH     a module exporting actor definitions (repeatable; env SHOAL_ACTORS, comma-separated)
@@ -38,9 +39,12 @@ With --http it also serves GET /healthz, /metrics (Prometheus), /status, /cluste
   --http PORT       serve HTTP on this port, all interfaces (env SHOAL_HTTP_PORT; default none)
   --log-level L     pino level                            (env SHOAL_LOG_LEVEL; default info)`;
 
+/** Keys a node's config file may hold: the flag names. */
+const nodeConfigKeys = ["nats", "user", "password", "token", "creds", "tls-ca", "id", "cluster", "actors", "replicas", "shards", "weight", "heartbeat", "member-ttl", "leader-ttl", "debounce", "drain-timeout", "http", "log-level"];
+
 export async function runNode(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
-    nats: { type: "string" },
+    ...connectionFlags,
     id: { type: "string" },
     cluster: { type: "string" },
     actors: { type: "string", multiple: true },
@@ -60,34 +64,35 @@ export async function runNode(argv: string[]): Promise<number> {
     console.log(nodeUsage);
     return 0;
   }
-  const url = pick(values.nats, ["SHOAL_NATS_URL", "NATS_URL"], "nats://127.0.0.1:4222")!;
-  const nodeId = pick(values.id, ["SHOAL_NODE_ID", "HOSTNAME"], "node-1")!;
-  const cluster = pick(values.cluster, ["SHOAL_CLUSTER"], "shoal")!;
+  const settings = Settings.load(values, nodeConfigKeys);
+  const { url, auth } = connectionSettings(settings);
+  const nodeId = settings.get("id", ["SHOAL_NODE_ID", "HOSTNAME"], "node-1")!;
+  const cluster = settings.get("cluster", ["SHOAL_CLUSTER"], "shoal")!;
   try {
     checkClusterName(cluster);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const replicasFlag = pick(values.replicas, ["SHOAL_REPLICAS"]);
+  const replicasFlag = settings.get("replicas", ["SHOAL_REPLICAS"]);
   const replicas = replicasFlag === undefined ? undefined : positiveInt("replicas", replicasFlag, 1);
   const timing = {
-    shardCount: positiveInt("shards", pick(values.shards, ["SHOAL_SHARDS"]), defaultTiming.shardCount),
-    weight: positiveInt("weight", pick(values.weight, ["SHOAL_WEIGHT"]), defaultTiming.weight),
-    heartbeatInterval: positiveInt("heartbeat", pick(values.heartbeat, ["SHOAL_HEARTBEAT"]), defaultTiming.heartbeatInterval),
-    memberTtl: positiveInt("member-ttl", pick(values["member-ttl"], ["SHOAL_MEMBER_TTL"]), defaultTiming.memberTtl),
-    leaderTtl: positiveInt("leader-ttl", pick(values["leader-ttl"], ["SHOAL_LEADER_TTL"]), defaultTiming.leaderTtl),
-    rebalanceDebounce: positiveInt("debounce", pick(values.debounce, ["SHOAL_DEBOUNCE"]), defaultTiming.rebalanceDebounce),
+    shardCount: positiveInt("shards", settings.get("shards", ["SHOAL_SHARDS"]), defaultTiming.shardCount),
+    weight: positiveInt("weight", settings.get("weight", ["SHOAL_WEIGHT"]), defaultTiming.weight),
+    heartbeatInterval: positiveInt("heartbeat", settings.get("heartbeat", ["SHOAL_HEARTBEAT"]), defaultTiming.heartbeatInterval),
+    memberTtl: positiveInt("member-ttl", settings.get("member-ttl", ["SHOAL_MEMBER_TTL"]), defaultTiming.memberTtl),
+    leaderTtl: positiveInt("leader-ttl", settings.get("leader-ttl", ["SHOAL_LEADER_TTL"]), defaultTiming.leaderTtl),
+    rebalanceDebounce: positiveInt("debounce", settings.get("debounce", ["SHOAL_DEBOUNCE"]), defaultTiming.rebalanceDebounce),
   };
-  const drainTimeout = positiveInt("drain-timeout", pick(values["drain-timeout"], ["SHOAL_DRAIN_TIMEOUT"]), 30_000);
-  const httpFlag = pick(values.http, ["SHOAL_HTTP_PORT"]);
+  const drainTimeout = positiveInt("drain-timeout", settings.get("drain-timeout", ["SHOAL_DRAIN_TIMEOUT"]), 30_000);
+  const httpFlag = settings.get("http", ["SHOAL_HTTP_PORT"]);
   const httpPort = httpFlag === undefined ? undefined : positiveInt("http", httpFlag, 0);
   if (httpPort !== undefined && httpPort > 65535) throw new UsageError(`--http must be a port (1-65535), got ${httpPort}`);
-  const modules = values.actors ?? (process.env.SHOAL_ACTORS ? process.env.SHOAL_ACTORS.split(",") : []);
-  const log = createLogger({ node: nodeId, cluster }, values["log-level"]);
+  const modules = settings.list("actors", "SHOAL_ACTORS");
+  const log = createLogger({ node: nodeId, cluster }, settings.get("log-level", []));
 
   const actors: ActorDefinition[] = [account, sequencer];
   for (const m of modules) actors.push(...(await loadActors(m)));
-  const nc = await connectTo(url, `shoal-node-${nodeId}`);
+  const nc = await connectTo(url, `shoal-node-${nodeId}`, auth);
   const metrics = httpPort === undefined ? undefined : new NodeMetrics({ cluster, node: nodeId, types: actors.map((a) => a.type) });
   const meta = httpPort === undefined ? undefined : { http: String(httpPort) };
   let node: ShoalNode;

@@ -1,6 +1,7 @@
 import { ShoalClient } from "../../src/client.js";
 import { ShoalError } from "../../src/errors.js";
-import { parse, pick, positiveInt, UsageError } from "../args.js";
+import { parse, positiveInt, UsageError } from "../args.js";
+import { connectionFlags, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
 
 export const sendUsage = `shoal send <type> <id> <json> [--nats URL] [--cluster NAME] [--timeout MS]
@@ -13,7 +14,7 @@ Sends one message through the ingress and prints the reply as JSON. On failure p
 export async function runSend(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
-    { nats: { type: "string" }, cluster: { type: "string" }, timeout: { type: "string" }, help: { type: "boolean", short: "h" } },
+    { ...connectionFlags, cluster: { type: "string" }, timeout: { type: "string" }, help: { type: "boolean", short: "h" } },
     true,
   );
   if (values.help) {
@@ -28,10 +29,11 @@ export async function runSend(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError(`the message is not JSON: ${(err as Error).message}`);
   }
-  const url = pick(values.nats, ["SHOAL_NATS_URL", "NATS_URL"], "nats://127.0.0.1:4222")!;
-  const cluster = pick(values.cluster, ["SHOAL_CLUSTER"], "shoal")!;
+  const settings = Settings.load(values, ["nats", "user", "password", "token", "creds", "tls-ca", "cluster"]);
+  const { url, auth } = connectionSettings(settings);
+  const cluster = settings.get("cluster", ["SHOAL_CLUSTER"], "shoal")!;
   const timeout = positiveInt("timeout", values.timeout, 10_000);
-  const nc = await connectTo(url, "shoal-send");
+  const nc = await connectTo(url, "shoal-send", auth);
   try {
     const reply = await new ShoalClient(nc, cluster).ask(type, id, msg, { timeout });
     console.log(JSON.stringify(reply));

@@ -1,5 +1,6 @@
 import { gatherClusterStatus, type ClusterStatus } from "../../cluster/cluster-status.js";
-import { parse, pick, positiveInt, UsageError } from "../args.js";
+import { parse, positiveInt, UsageError } from "../args.js";
+import { connectionFlags, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
 
 export const statusUsage = `shoal status [--json] [--nats URL] [--cluster NAME] [--timeout MS]
@@ -11,7 +12,7 @@ actors and migrations in flight. --json prints one JSON object
 export async function runStatus(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     json: { type: "boolean" },
-    nats: { type: "string" },
+    ...connectionFlags,
     cluster: { type: "string" },
     timeout: { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -20,10 +21,11 @@ export async function runStatus(argv: string[]): Promise<number> {
     console.log(statusUsage);
     return 0;
   }
-  const url = pick(values.nats, ["SHOAL_NATS_URL", "NATS_URL"], "nats://127.0.0.1:4222")!;
-  const cluster = pick(values.cluster, ["SHOAL_CLUSTER"], "shoal")!;
+  const settings = Settings.load(values, ["nats", "user", "password", "token", "creds", "tls-ca", "cluster"]);
+  const { url, auth } = connectionSettings(settings);
+  const cluster = settings.get("cluster", ["SHOAL_CLUSTER"], "shoal")!;
   const timeout = positiveInt("timeout", values.timeout, 1000);
-  const nc = await connectTo(url, "shoal-status");
+  const nc = await connectTo(url, "shoal-status", auth);
   try {
     const status = await gatherClusterStatus(nc, cluster, timeout);
     console.log(values.json ? JSON.stringify(status) : formatStatus(status));

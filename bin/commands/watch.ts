@@ -1,5 +1,6 @@
 import { ClusterEvents, type ClusterEvent } from "../../cluster/events.js";
-import { parse, pick, positiveInt } from "../args.js";
+import { parse, positiveInt } from "../args.js";
+import { connectionFlags, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
 
 export const watchUsage = `shoal watch [--json] [--nats URL] [--cluster NAME] [--count N]
@@ -12,7 +13,7 @@ Runs until interrupted, or until --count events have been printed.`;
 export async function runWatch(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     json: { type: "boolean" },
-    nats: { type: "string" },
+    ...connectionFlags,
     cluster: { type: "string" },
     count: { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -21,10 +22,11 @@ export async function runWatch(argv: string[]): Promise<number> {
     console.log(watchUsage);
     return 0;
   }
-  const url = pick(values.nats, ["SHOAL_NATS_URL", "NATS_URL"], "nats://127.0.0.1:4222")!;
-  const cluster = pick(values.cluster, ["SHOAL_CLUSTER"], "shoal")!;
+  const settings = Settings.load(values, ["nats", "user", "password", "token", "creds", "tls-ca", "cluster"]);
+  const { url, auth } = connectionSettings(settings);
+  const cluster = settings.get("cluster", ["SHOAL_CLUSTER"], "shoal")!;
   const limit = values.count === undefined ? Infinity : positiveInt("count", values.count, 1);
-  const nc = await connectTo(url, "shoal-watch");
+  const nc = await connectTo(url, "shoal-watch", auth);
   let seen = 0;
   await new Promise<void>((done) => {
     const sub = ClusterEvents.subscribe(nc, cluster, (e) => {

@@ -95,7 +95,7 @@ main { display:grid; grid-template-columns:minmax(0,1fr) 480px; gap:20px; paddin
 #rate figcaption { display:flex; justify-content:space-between; color:var(--muted); font-size:11px; text-transform:uppercase; letter-spacing:.06em; margin-bottom:8px; }
 #rate-bars { display:flex; align-items:flex-end; gap:2px; height:90px; border-bottom:1px solid var(--line); }
 #rate-bars i { flex:1; display:flex; flex-direction:column-reverse; height:100%; }
-#rate-bars b { display:block; background:var(--in); border-radius:2px 2px 0 0; transition:height .3s; }
+#rate-bars b { display:block; background:var(--in); border-radius:2px 2px 0 0; }
 #rate-bars b.f { background:var(--fail); border-radius:0; }
 #nodes { display:grid; grid-template-columns:repeat(auto-fill, minmax(190px, 1fr)); gap:14px; }
 .node { background:var(--panel); border:1px solid var(--line); border-radius:10px; padding:14px; display:flex; flex-direction:column; gap:10px;

@@ -1,0 +1,249 @@
+/**
+ * The dashboard (cluster/http/dashboard.ts) in a real browser: headless Chromium driven by
+ * playwright-core. First against a fake node (a tiny HTTP server with a scripted /cluster and
+ * /events), then against real `shoal node --http` processes: 3 nodes, then a 4th joining and
+ * the shards migrating toward it.
+ *
+ * The browser: Debian's package (`apt-get update && apt-get install -y chromium`, or run
+ * `.ci/install-browser.sh` as root), or any Chromium/Chrome named by `CHROMIUM_PATH`. Never
+ * `npx playwright install` (it downloads from a CDN). Without one the suite is skipped and its
+ * name says why. Run:
+ *
+ *   npm run build && npx vitest run --project integration integration/dashboard.test.ts
+ *
+ * Each run writes a screenshot to a temp dir (printed); `SHOAL_SCREENSHOT=/path.png` copies it.
+ */
+import { copyFileSync, mkdtempSync } from "node:fs";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import type { ClusterEvent } from "../cluster/events.js";
+import { dashboardHtml } from "../cluster/http/dashboard.js";
+import type { NodeStatus } from "../cluster/status.js";
+import { ShoalClient } from "../src/client.js";
+import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
+import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM } from "./kit/browser.js";
+import { waitFor } from "./kit/index.js";
+import { freePorts } from "./kit/server.js";
+
+const NODE_ARGS = ["--member-ttl", "3000", "--heartbeat", "1000", "--leader-ttl", "3000"];
+const SHARDS = 64;
+const SETTLE = 30_000;
+
+const chromiumPath = findChromium();
+const suite = chromiumPath === undefined ? describe.skip : describe;
+const title = chromiumPath === undefined ? `dashboard in a browser — skipped: ${NO_CHROMIUM}` : "dashboard in a browser";
+
+suite(title, () => {
+  let browser: Browser;
+  const cleanups: Array<() => Promise<unknown> | void> = [];
+
+  beforeAll(async () => {
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({ executablePath: chromiumPath, args: [...CHROMIUM_ARGS] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A page at `url` whose uncaught script errors are collected. */
+  async function open(url: string): Promise<{ page: Page; errors: string[] }> {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 860 } });
+    cleanups.push(() => context.close());
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    await page.goto(url);
+    return { page, errors };
+  }
+
+  const count = (page: Page, selector: string) => page.locator(selector).count();
+
+  async function waitForCount(page: Page, selector: string, ok: (n: number) => boolean, what: string, timeout = SETTLE): Promise<void> {
+    let last: number | undefined;
+    try {
+      await waitFor(async () => ok((last = await count(page, selector))), { timeout, interval: 100, message: what });
+    } catch (err) {
+      throw new Error(`${(err as Error).message} (${selector} matched ${last ?? "nothing yet"})`, { cause: err });
+    }
+  }
+
+  async function columnIds(page: Page): Promise<string[]> {
+    const cols = await page.locator("[data-node]").all();
+    return Promise.all(cols.map(async (c) => (await c.getAttribute("data-node")) ?? ""));
+  }
+
+  /** Writes the page to a temp file (the final one also to SHOAL_SCREENSHOT, if set); returns the temp path. */
+  async function screenshot(page: Page, name: string, final = false): Promise<string> {
+    const path = join(mkdtempSync(join(tmpdir(), "shoal-dashboard-")), name);
+    await page.screenshot({ path, fullPage: true });
+    console.info(`dashboard screenshot: ${path}`);
+    const keep = process.env.SHOAL_SCREENSHOT;
+    if (keep && final) copyFileSync(path, keep);
+    return path;
+  }
+
+  it("renders a fake node's view: sorted columns, one leader, escaped name, live feed, a node leaving, offline", async () => {
+    const name = `<b>"bank"</b> & 'co'`;
+    const fake = await FakeNode.start(name);
+    cleanups.push(() => fake.stop());
+    fake.view = view(["n10", "n2", "n1"], "n2");
+    const { page, errors } = await open(fake.url);
+
+    await waitForCount(page, "[data-node]", (n) => n === 3, "three columns");
+    expect(await columnIds(page)).toEqual(["n1", "n2", "n10"]);
+    expect(await page.locator("#cluster-name").textContent()).toBe(name);
+    expect(await page.title()).toBe(`Shoal · ${name}`);
+    expect(await count(page, "[data-leader]")).toBe(1);
+    expect(await count(page, '[data-node="n2"] [data-leader]')).toBe(1);
+    expect(await page.locator("#leader").textContent()).toBe("n2");
+    expect(await page.locator('[data-node="n10"] [data-field="shards"]').textContent()).toBe("22");
+    await waitForCount(page, '#conn[data-status="live"]', (n) => n === 1, "the event stream opens");
+
+    // n4 joins: its column appears, migrations toward it land in the feed, newest first.
+    fake.push({ type: "member.joined", member: "n4", state: "joining" }, "n2");
+    fake.view = view(["n10", "n2", "n1", "n4"], "n2", { n4: "joining" });
+    await waitForCount(page, "[data-node]", (n) => n === 4, "n4's column");
+    expect(await columnIds(page)).toEqual(["n1", "n2", "n4", "n10"]);
+    fake.push({ type: "map.published", version: 3, epoch: 1, moves: 2, sample: [] }, "n2");
+    fake.push({ type: "migration", phase: "completed", shard: 7, from: "n1", to: "n4", actors: 3, mapVersion: 3, ms: 4 }, "n1");
+    fake.push({ type: "migration", phase: "failed", shard: 9, from: "n10", to: "n4", actors: 0, mapVersion: 3, ms: 10_000, reason: "timed out" }, "n10");
+    await waitForCount(page, '#events li[data-type="migration"][data-to="n4"]', (n) => n === 2, "two migrations toward n4 in the feed");
+    const feed = page.locator("#events li");
+    expect(await feed.first().getAttribute("data-phase")).toBe("failed");
+    expect(await feed.nth(1).textContent()).toContain("shard 7 n1 → n4 · 3 actors · paused 4 ms");
+    expect(await feed.nth(2).getAttribute("data-type")).toBe("map.published");
+    expect(await page.locator('[data-node="n4"] [data-field="moves"]').textContent()).toContain("#7 ← n1");
+    expect(await page.locator('[data-node="n1"] [data-field="moves"]').textContent()).toContain("#7 → n4");
+
+    // n10 leaves: its column goes.
+    fake.view = view(["n2", "n1", "n4"], "n2");
+    fake.push({ type: "member.left", member: "n10" }, "n2");
+    await waitForCount(page, "[data-node]", (n) => n === 3, "n10's column removed");
+    expect(await columnIds(page)).toEqual(["n1", "n2", "n4"]);
+
+    // The node stops answering: the page says so and keeps the last view.
+    fake.failing = true;
+    await waitForCount(page, '#conn[data-status="offline"]', (n) => n === 1, "offline shown", 10_000);
+    expect(await count(page, "[data-node]")).toBe(3);
+    expect(errors).toEqual([]);
+  });
+
+  it("shows 3 real nodes, then a 4th joining and the migrations toward it", async () => {
+    const ports = await freePorts(4);
+    const c = await TestCluster.create(inject("natsUrl"), uniqueCluster("dash"), { shards: SHARDS, args: NODE_ARGS });
+    cleanups.push(() => c.close());
+    const first = ["n1", "n2", "n3"];
+    first.forEach((id, i) => c.start(id, ["--http", String(ports[i])]));
+    const settled = await c.waitStable(first, SETTLE);
+    // Active actors, so the columns count some and the migrations carry state.
+    const client = new ShoalClient(c.nc, c.name);
+    await Promise.all(Array.from({ length: 60 }, (_, i) => client.ask("account", `acct-${i}`, { deposit: { amount: 5, txn: `t-${i}` } })));
+
+    const base = `http://127.0.0.1:${ports[0]}`;
+    await waitFor(async () => (await fetch(`${base}/cluster`)).ok, { timeout: SETTLE, interval: 100, message: `n1 serves ${base}/cluster` });
+    const { page, errors } = await open(`${base}/`);
+    await waitForCount(page, "[data-node]", (n) => n === 3, "three node columns");
+    await waitForCount(page, "[data-leader]", (n) => n === 1, "exactly one leader badge");
+    expect(await columnIds(page)).toEqual(first);
+    const leader = settled[0]!.leader!;
+    expect(await count(page, `[data-node="${leader}"] [data-leader]`)).toBe(1);
+    await waitForCount(page, '#conn[data-status="live"]', (n) => n === 1, "the event stream opens");
+
+    c.start("n4", ["--http", String(ports[3])]);
+    await waitForCount(page, "[data-node]", (n) => n === 4, "n4's column appears");
+    await waitForCount(page, '#events li[data-type="migration"][data-to="n4"]', (n) => n >= 1, "a migration toward n4 in the feed");
+    await screenshot(page, "dashboard-joining.png");
+
+    const all = [...first, "n4"];
+    const after = await c.waitStable(all, SETTLE);
+    const n4 = after.find((s: NodeStatus) => s.node === "n4")!;
+    await waitFor(async () => (await page.locator('[data-node="n4"] [data-field="shards"]').textContent()) === String(n4.shards), {
+      timeout: SETTLE,
+      interval: 100,
+      message: `n4's column shows its ${n4.shards} shards`,
+    });
+    expect(await columnIds(page)).toEqual(all);
+    expect(await count(page, "[data-leader]")).toBe(1);
+    const moved = c.events.filter((e) => e.type === "migration" && e.to === "n4" && e.phase === "completed").length;
+    expect(moved).toBeGreaterThan(0);
+    // A calm picture: the shards in flight have landed and the flashes faded.
+    await waitForCount(page, ".flyer", (n) => n === 0, "migration animations end", 10_000);
+    await page.waitForTimeout(1200);
+    await screenshot(page, "dashboard.png", true);
+    expect(errors).toEqual([]);
+  });
+});
+
+/** A stand-in for a node's HTTP interface: a scripted `/cluster` view and an `/events` stream the test writes to. */
+class FakeNode {
+  view: unknown = { nodes: [] };
+  failing = false;
+  private readonly streams = new Set<ServerResponse>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(cluster: string): Promise<FakeNode> {
+    let self: FakeNode | undefined;
+    const server = createServer((req, res) => self!.handle(req.url ?? "/", res, cluster));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    self = new FakeNode(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    return self;
+  }
+
+  push(body: Record<string, unknown>, node: string): void {
+    const event = { ...body, cluster: "fake", node, at: Date.now() } as unknown as ClusterEvent;
+    for (const res of this.streams) res.write(`data: ${JSON.stringify(event)}\n\n`);
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.streams) res.end();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private handle(url: string, res: ServerResponse, cluster: string): void {
+    if (url === "/") {
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(dashboardHtml(cluster));
+    } else if (url === "/cluster") {
+      if (this.failing) res.writeHead(503).end("{}");
+      else res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(this.view));
+    } else if (url === "/events") {
+      res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-store" });
+      res.write(": connected\n\n");
+      this.streams.add(res);
+      res.on("close", () => this.streams.delete(res));
+    } else {
+      res.writeHead(404).end();
+    }
+  }
+}
+
+/** A `/cluster` answer: 64 shards spread over `ids`, 10 actors each. */
+function view(ids: string[], leader: string, states: Record<string, NodeStatus["state"]> = {}) {
+  const members = ids.map((id) => ({ id, weight: 1, state: states[id] ?? "active", startedAt: 0 }));
+  const nodes: NodeStatus[] = ids.map((id, i) => ({
+    node: id,
+    cluster: "fake",
+    state: states[id] ?? "active",
+    leader,
+    epoch: 1,
+    isLeader: id === leader,
+    mapVersion: 2,
+    mapEpoch: 1,
+    shards: Math.floor(SHARDS / ids.length) + (i < SHARDS % ids.length ? 1 : 0),
+    actors: 10,
+    migrations: 0,
+    members,
+  }));
+  return { cluster: "fake", leader, epoch: 1, mapVersion: 2, nodes, unreachable: [] };
+}
