@@ -7,6 +7,7 @@ import { parse, positiveInt } from "../../args.js";
 import { connectTo } from "../../connect.js";
 import { formatStatus } from "../status.js";
 import { formatEvent } from "../watch.js";
+import { DemoOutput } from "./output.js";
 import { BankTraffic } from "./traffic.js";
 
 export const demoUsage = `shoal demo [--nodes N] [--shards N]
@@ -27,7 +28,8 @@ export async function runDemo(argv: string[]): Promise<number> {
   }
   const n = positiveInt("nodes", values.nodes, 3);
   const shards = positiveInt("shards", values.shards, 64);
-  const out = (line = "") => console.log(line);
+  const output = new DemoOutput();
+  const out = (line = "") => output.line(line);
   const step = (line: string) => out(`\n== ${line}`);
 
   step("starting a local nats-server");
@@ -72,6 +74,12 @@ export async function runDemo(argv: string[]): Promise<number> {
     const accounts = Array.from({ length: 20 }, (_, i) => `acct-${i}`);
     const traffic = new BankTraffic(nc, cluster, accounts);
     traffic.start(4);
+    let migrations = 0;
+    const counter = ClusterEvents.subscribe(nc, cluster, (e) => void (e.type === "migration" && migrations++));
+    const ticker = setInterval(
+      () => output.status(`  ▸ ${traffic.acknowledged} deposits acknowledged · ${migrations} migrations · nodes ${live().join(", ")} · ${traffic.phase}`),
+      200,
+    );
     await waitUntil(() => traffic.acknowledged >= 200, 20_000);
     out(`  ${traffic.acknowledged} deposits acknowledged so far`);
 
@@ -82,7 +90,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     await waitSettled(nc, cluster, live(), shards, 30_000);
     showEvents = false;
     await show();
-    await keepGoing(traffic);
+    await keepGoing(traffic, out);
 
     step("scale down: node-1 drains (SIGTERM) — its shards move away, then it exits 0");
     showEvents = true;
@@ -93,11 +101,14 @@ export async function runDemo(argv: string[]): Promise<number> {
     showEvents = false;
     out(`  node-1 exited with ${code}`);
     await show();
-    await keepGoing(traffic);
+    await keepGoing(traffic, out);
 
     step("stopping traffic and checking every balance against what was acknowledged");
     traffic.phase = "end";
     const r = await traffic.stop();
+    clearInterval(ticker);
+    counter.unsubscribe();
+    output.done();
     const retried = Object.entries(r.retriedByPhase).map(([k, v]) => `${k}:${v}`).join(",") || "none";
     out(`\nverification: sent=${r.sent} acknowledged=${r.acknowledged} lost=${r.lost} duplicated=${r.duplicated} retried=${retried}`);
     return r.lost === 0 && r.duplicated === 0 ? 0 : 1;
@@ -109,10 +120,10 @@ export async function runDemo(argv: string[]): Promise<number> {
 }
 
 /** Lets the traffic run on for a while so the steady state after a change is visible. */
-async function keepGoing(traffic: BankTraffic): Promise<void> {
+async function keepGoing(traffic: BankTraffic, out: (line: string) => void): Promise<void> {
   const target = traffic.acknowledged + 200;
   await waitUntil(() => traffic.acknowledged >= target, 20_000);
-  console.log(`  … traffic flowing: ${traffic.acknowledged} deposits acknowledged`);
+  out(`  … traffic flowing: ${traffic.acknowledged} deposits acknowledged`);
 }
 
 async function waitUntil(cond: () => boolean, ms: number): Promise<void> {
