@@ -23,6 +23,8 @@ export class ShardCountMismatchError extends ShoalError {
 
 const MAP_KEY = "map";
 const META_KEY = "meta";
+/** Written once the cluster's event journal stream exists: from then on it must never be created again. */
+const JOURNAL_KEY = "journal";
 const te = new TextEncoder();
 const td = new TextDecoder();
 
@@ -47,6 +49,20 @@ export class ShardMapStore {
     const stored = entry === undefined ? undefined : (JSON.parse(td.decode(entry.value)) as { shardCount?: unknown }).shardCount;
     if (typeof stored !== "number") throw new InternalError("the cluster's meta record is missing or malformed");
     if (stored !== shardCount) throw new ShardCountMismatchError(shardCount, stored);
+  }
+
+  /** Whether this cluster's event journal was created before (so a missing stream is a loss, not a start). */
+  async journalRecorded(): Promise<boolean> {
+    return (await this.kv.get(JOURNAL_KEY)) !== undefined;
+  }
+
+  /** Records that the journal stream exists (idempotent: the first writer wins, the rest agree). */
+  async recordJournal(stream: string): Promise<void> {
+    try {
+      await this.kv.create(JOURNAL_KEY, te.encode(JSON.stringify({ stream })));
+    } catch (err) {
+      if (!ShoalError.is(err, ErrorCode.CONFLICT)) throw err;
+    }
   }
 
   async read(): Promise<StoredMap | undefined> {

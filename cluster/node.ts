@@ -43,6 +43,8 @@ export interface NodeOptions extends Partial<ClusterTiming> {
   handoffTimeout?: number;
   /** Shards handed off at once. Default 8. */
   migrationParallelism?: number;
+  /** How long joining may retry while NATS is not ready (ms). Default 30 s. */
+  startupTimeout?: number;
   /** Observation hooks (metrics); none by default. */
   hooks?: NodeHooks;
 }
@@ -104,7 +106,7 @@ export class ShoalNode implements MapView {
     const log = opts.logger ?? silentLogger;
     const kv = opts.kv ?? new NatsKvProvider(opts.nc, { replicas: opts.replicas });
     const names = clusterBuckets(cluster);
-    const retry = <T>(what: string, op: () => Promise<T>) => retryStartup(what, op, { clock, log });
+    const retry = <T>(what: string, op: () => Promise<T>) => retryStartup(what, op, { clock, log, deadlineMs: opts.startupTimeout });
     // One after the other: on a fresh JetStream cluster, several nodes creating several
     // replicated buckets at once is what makes creation time out.
     const membersKv = await retry("members bucket", () => kv.bucket(names.members, { ttl: timing.memberTtl, replicas: opts.replicas }));
@@ -116,7 +118,10 @@ export class ShoalNode implements MapView {
     const node = new ShoalNode(opts.nodeId, cluster, clock, log);
     const transport = new NatsTransport(opts.nc, cluster, log, clock);
     let router: Router | undefined;
+    // A cluster whose journal existed must find it again: never start over from an empty stream.
+    const journalExisted = await retry("journal record", () => maps.journalRecorded());
     const host = await retry("event store", () => ActorHost.start({
+      createStream: !journalExisted,
       nc: opts.nc,
       cluster,
       nodeId: opts.nodeId,
@@ -128,6 +133,7 @@ export class ShoalNode implements MapView {
       wrapStore: opts.hooks?.wrapStore,
       onAnswered: opts.hooks?.onAnswered,
     }));
+    if (!journalExisted) await retry("journal record", () => maps.recordJournal(`SHOAL_EVENTS_${cluster}`));
     router = new Router({ nodeId: opts.nodeId, local: host.runtime, transport, maps: node, clock, onSlow: (what) => log.info({ what }, "router waited") });
     const self: MemberRecord = { id: opts.nodeId, weight: timing.weight, state: "active", startedAt: clock.now() };
     if (opts.meta !== undefined) self.meta = opts.meta;

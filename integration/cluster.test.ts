@@ -1,3 +1,4 @@
+import { jetstreamManager } from "@nats-io/jetstream";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { ShoalClient } from "../src/client.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
@@ -141,5 +142,25 @@ describe("a cluster of real node processes on a real nats-server", () => {
     expect(await wrong.exited).not.toBe(0);
     expect(wrong.logs).toMatch(/configured with 128 shards but the cluster was created with 64/);
     expect((await c.waitStable(["n1"]))[0]!.members.map((m) => m.id)).toEqual(["n1"]);
+  });
+});
+
+describe("a cluster whose event journal went missing", () => {
+  it("is refused by a restarting node, which never re-creates an empty stream", async () => {
+    const c = await TestCluster.create(inject("natsUrl"), uniqueCluster("lost"));
+    clusters.push(c);
+    c.start("n1");
+    await c.waitStable(["n1"]);
+    const client = new ShoalClient(c.nc, c.name);
+    await client.ask("account", "kept", { deposit: { amount: 5, txn: "a" } });
+    expect(await c.nodes.get("n1")!.stop()).toBe(0);
+    const jsm = await jetstreamManager(c.nc);
+    await jsm.streams.delete(`SHOAL_EVENTS_${c.name}`); // the journal is lost
+    const again = c.start("n1b", ["--startup-timeout", "1500"]);
+    expect(await again.exited).not.toBe(0);
+    expect(again.logs).toMatch(/is missing although cluster .* has stored events before: refusing to create an empty one/);
+    const names: string[] = [];
+    for await (const s of jsm.streams.list()) names.push(s.config.name);
+    expect(names).not.toContain(`SHOAL_EVENTS_${c.name}`);
   });
 });

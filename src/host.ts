@@ -21,6 +21,12 @@ export interface HostOptions {
   replicas?: number;
   logger?: Logger;
   /**
+   * Create the event stream and snapshot bucket when missing (default true). The cluster layer
+   * passes false once the cluster's journal is known to exist: a stream that has gone missing
+   * then is an error to report, never an empty stream to start again from.
+   */
+  createStream?: boolean;
+  /**
    * What the ingress asks. Default: the runtime itself. The cluster layer puts its ownership
    * check (later the router) here.
    */
@@ -51,7 +57,7 @@ export class ActorHost {
     // The writer token of every append names this node (encoded: ids are data), so a journal
     // shows which node wrote each batch.
     const writerId = encodeToken(opts.nodeId).slice(0, 100);
-    const opened = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas, writerId });
+    const opened = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas, writerId, create: opts.createStream ?? true });
     const store = opts.wrapStore?.(opened) ?? opened;
     const runtime = new Runtime({ ...opts.runtime, nodeId: opts.nodeId, store, actors: opts.actors, logger: log });
     const asker = opts.asker === undefined ? runtime : opts.asker(runtime);

@@ -37,10 +37,11 @@ ${connectionHelp}
   --debounce MS     quiet time before the leader plans    (env SHOAL_DEBOUNCE; default ${defaultTiming.rebalanceDebounce})
   --drain-timeout MS  longest a drain may take            (env SHOAL_DRAIN_TIMEOUT; default 30000)
   --http PORT       serve HTTP on this port, all interfaces (env SHOAL_HTTP_PORT; default none)
+  --startup-timeout MS  how long joining retries while NATS is not ready (env SHOAL_STARTUP_TIMEOUT; default 30000)
   --log-level L     pino level                            (env SHOAL_LOG_LEVEL; default info)`;
 
 /** Keys a node's config file may hold: the flag names. */
-const nodeConfigKeys = ["nats", "user", "password", "token", "creds", "tls-ca", "id", "cluster", "actors", "replicas", "shards", "weight", "heartbeat", "member-ttl", "leader-ttl", "debounce", "drain-timeout", "http", "log-level"];
+const nodeConfigKeys = ["nats", "user", "password", "token", "creds", "tls-ca", "id", "cluster", "actors", "replicas", "shards", "weight", "heartbeat", "member-ttl", "leader-ttl", "debounce", "drain-timeout", "startup-timeout", "http", "log-level"];
 
 export async function runNode(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -56,6 +57,7 @@ export async function runNode(argv: string[]): Promise<number> {
     "leader-ttl": { type: "string" },
     debounce: { type: "string" },
     "drain-timeout": { type: "string" },
+    "startup-timeout": { type: "string" },
     http: { type: "string" },
     "log-level": { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -97,7 +99,8 @@ export async function runNode(argv: string[]): Promise<number> {
   const meta = httpPort === undefined ? undefined : { http: String(httpPort) };
   let node: ShoalNode;
   try {
-    node = await ShoalNode.start({ nc, cluster, nodeId, actors, replicas, logger: log, meta, hooks: metrics?.hooks, ...timing });
+    const startupTimeout = positiveInt("startup-timeout", settings.get("startup-timeout", ["SHOAL_STARTUP_TIMEOUT"]), 30_000);
+    node = await ShoalNode.start({ nc, cluster, nodeId, actors, replicas, logger: log, meta, hooks: metrics?.hooks, startupTimeout, ...timing });
   } catch (err) {
     await nc.close();
     if (err instanceof RangeError) throw new UsageError(err.message);

@@ -234,7 +234,14 @@ async function ensureStream(jsm: JetStreamManager, cluster: string, replicas: nu
   const name = layout.streamName(cluster);
   let info = await streamInfo(jsm, name);
   if (info === undefined) {
-    if (!create) throw new UnavailableError(`event store stream ${name} does not exist (open with create: true to create it)`);
+    if (!create) {
+      throw new UnavailableError(
+        `event store stream ${name} is missing although cluster ${cluster} has stored events before: ` +
+          `refusing to create an empty one (restore the stream or its servers' JetStream storage; ` +
+          `a cluster with a lost journal must be started under a new name)`,
+        { details: { stream: name } },
+      );
+    }
     try {
       info = await jsm.streams.add(layout.journalStreamConfig(cluster, replicas ?? 1));
     } catch (err) {
