@@ -60,6 +60,7 @@ export class Migrations {
   private readonly incoming = new Map<number, Incoming>();
   private readonly queue: Array<() => Promise<void>> = [];
   private active = 0;
+  private tailEnds = 0;
   private readonly idleWaiters: Array<() => void> = [];
   private readonly handoffTimeout: number;
   private readonly parallelism: number;
@@ -75,13 +76,21 @@ export class Migrations {
 
   /** Shards being sent or received right now. */
   get inFlight(): number {
-    return this.active + this.queue.length + this.incoming.size;
+    return this.active + this.queue.length + this.incoming.size + this.tailEnds;
   }
 
-  /** Resolves when no shard is being sent (received shards end by their own timers). */
+  /** Resolves when no shard is being sent and every tail-end has been answered (received shards end by their own timers). */
   whenIdle(): Promise<void> {
-    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
+    if (this.idle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private idle(): boolean {
+    return this.active === 0 && this.queue.length === 0 && this.tailEnds === 0;
+  }
+
+  private wakeIfIdle(): void {
+    if (this.idle()) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /**
@@ -120,7 +129,7 @@ export class Migrations {
       void task().finally(() => {
         this.active--;
         this.pump();
-        if (this.active === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+        this.wakeIfIdle();
       });
     }
   }
@@ -157,9 +166,16 @@ export class Migrations {
     const end: TailEnd = { k: "tail-end", shard, mapVersion: map.version, from: nodeId, count: tail.length };
     // Not awaited inside the slot: the shard is already released here and the destination needs
     // nothing more from us, so the next shard's handoff need not wait for this round trip.
-    void this.opts.transport.request(to, end, this.handoffTimeout).catch((err: unknown) => {
-      this.log.warn({ err, shard, to }, "tail-end not confirmed; the destination ends its hold by timer");
-    });
+    // A draining node waits for these too (whenIdle): it must not leave the membership before
+    // the destination has its whole tail, or the destination could stop holding too early.
+    this.tailEnds++;
+    void this.opts.transport
+      .request(to, end, this.handoffTimeout)
+      .catch((err: unknown) => this.log.warn({ err, shard, to }, "tail-end not confirmed; the destination ends its hold by timer"))
+      .finally(() => {
+        this.tailEnds--;
+        this.wakeIfIdle();
+      });
     events.publish({ type: "migration", phase: "completed", ...base, tail: tail.length, ms: paused });
     this.ended("source", "completed", paused);
   }
@@ -257,6 +273,18 @@ export class Migrations {
 
   private async awaitMap(version: number): Promise<void> {
     await this.opts.maps.waitFor((m) => m !== undefined && m.version >= version, this.handoffTimeout);
+  }
+
+  /**
+   * A member left (crashed, or its TTL ran out): no tail will come from it, so stop holding the
+   * shards it was to hand over; their actors load from the event store instead.
+   */
+  sourceGone(node: string): void {
+    for (const [shard, inc] of [...this.incoming]) {
+      if (inc.from !== node) continue;
+      this.log.info({ shard, from: node }, "source left before its handoff; serving from the event store");
+      this.endHold(shard, "source_gone");
+    }
   }
 
   /** Ends every hold (node stopping). */

@@ -162,6 +162,7 @@ export class ShoalNode implements MapView {
       (m) => node.applyMap(m),
       (err) => log.error({ err }, "ignored an undecodable shard map"),
     );
+    membership.onChange((c) => c.left.forEach((id) => migrations.sourceGone(id)));
     await retry("membership", () => membership.start());
     manager.start(); // before the election, so a node that wins at once is heard
     await retry("election", () => election.start());
