@@ -13,8 +13,12 @@ export class Settings {
     private readonly file: Record<string, unknown>,
   ) {}
 
-  /** Reads the config file named by --config or SHOAL_CONFIG (none: an empty one). Unknown keys are a usage error. */
-  static load(flags: Record<string, unknown>, known: readonly string[]): Settings {
+  /**
+   * Reads the config file named by --config or SHOAL_CONFIG (none: an empty one). Unknown keys are
+   * a usage error; the keys of {@link connectionFlags} are always known.
+   */
+  static load(flags: Record<string, unknown>, knownKeys: readonly string[]): Settings {
+    const known = [...new Set([...knownKeys, ...Object.keys(connectionFlags).filter((k) => k !== "config")])];
     const path = (flags.config as string | undefined) ?? process.env.SHOAL_CONFIG;
     if (path === undefined || path === "") return new Settings(flags, {});
     let file: unknown;
@@ -63,7 +67,9 @@ export const connectionFlags = {
   password: { type: "string" },
   token: { type: "string" },
   creds: { type: "string" },
+  "nkey-seed": { type: "string" },
   "tls-ca": { type: "string" },
+  "inbox-prefix": { type: "string" },
   config: { type: "string" },
 } as const;
 
@@ -71,7 +77,9 @@ export const connectionHelp = `  --nats URL        NATS server(s), comma-separat
   --user U / --password P   NATS user and password     (env SHOAL_NATS_USER, SHOAL_NATS_PASSWORD)
   --token T         NATS token                           (env SHOAL_NATS_TOKEN)
   --creds FILE      NATS credentials file (JWT + nkey)   (env SHOAL_NATS_CREDS)
+  --nkey-seed FILE  file holding a user nkey seed (SU…)  (env SHOAL_NATS_NKEY)
   --tls-ca FILE     CA to verify the server's TLS certificate (env SHOAL_NATS_CA)
+  --inbox-prefix P  reply subjects under P.> instead of _INBOX.> (env SHOAL_NATS_INBOX_PREFIX)
   --config FILE     JSON file of these settings, keys as the flag names (env SHOAL_CONFIG)`;
 
 /** The NATS URL and credentials, from flags, env or the config file. */
@@ -81,9 +89,15 @@ export function connectionSettings(s: Settings): { url: string; auth: NatsAuth }
     password: s.get("password", ["SHOAL_NATS_PASSWORD"]),
     token: s.get("token", ["SHOAL_NATS_TOKEN"]),
     creds: s.get("creds", ["SHOAL_NATS_CREDS"]),
+    nkeySeed: s.get("nkey-seed", ["SHOAL_NATS_NKEY"]),
     tlsCa: s.get("tls-ca", ["SHOAL_NATS_CA"]),
+    inboxPrefix: s.get("inbox-prefix", ["SHOAL_NATS_INBOX_PREFIX"]),
   };
   if (auth.password !== undefined && auth.user === undefined) throw new UsageError("--password needs --user");
+  if (auth.creds !== undefined && auth.nkeySeed !== undefined) throw new UsageError("--creds and --nkey-seed cannot be used together");
+  if (auth.inboxPrefix !== undefined && !/^[^\s*>.]+(\.[^\s*>.]+)*$/.test(auth.inboxPrefix)) {
+    throw new UsageError(`--inbox-prefix must be a subject without wildcards, got ${JSON.stringify(auth.inboxPrefix)}`);
+  }
   return { url: s.get("nats", ["SHOAL_NATS_URL", "NATS_URL"], "nats://127.0.0.1:4222")!, auth };
 }
 
@@ -91,6 +105,11 @@ export interface NatsAuth {
   user?: string;
   password?: string;
   token?: string;
+  /** A credentials file (JWT + nkey seed), for servers in operator (JWT) mode. */
   creds?: string;
+  /** A file holding a user nkey seed, for servers listing users by `nkey`. */
+  nkeySeed?: string;
   tlsCa?: string;
+  /** Prefix of this connection's reply subjects (nats.js `inboxPrefix`); default `_INBOX`. */
+  inboxPrefix?: string;
 }

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from "../src/clock.js";
-import { ActorMovedError, ConflictError, UnavailableError } from "../src/errors.js";
+import { ActorMovedError, BadRequestError, ConflictError, UnavailableError, unknownActorType } from "../src/errors.js";
 import { type Logger, silentLogger } from "../src/log.js";
 import type { PausedGroup } from "../src/runtime/pause.js";
 import type { Pending } from "../src/runtime/pending.js";
@@ -235,7 +235,14 @@ export class Migrations {
     await this.awaitMap(req.mapVersion);
     const inc = this.incoming.get(req.shard);
     if (inc === undefined) throw new ConflictError(`shard ${req.shard} is not being received here (already serving, or not ours)`);
+    // Only the node this shard is expected from may hand it over, and only actors of that shard:
+    // a peer is trusted no more than a client.
+    if (req.from !== inc.from) throw new ConflictError(`shard ${req.shard} is expected from ${inc.from}, not ${req.from.slice(0, 64)}`);
     const { runtime, store } = this.opts;
+    for (const a of req.actors) {
+      if (!runtime.hosts(a.type)) throw unknownActorType(a.type);
+      if (runtime.partitionOf(a.type, a.id) !== req.shard) throw new BadRequestError(`actor ${a.type} in a handoff of shard ${req.shard} belongs to another shard`);
+    }
     let adopted = 0;
     let fromStore = 0;
     await Promise.all(
@@ -247,7 +254,14 @@ export class Migrations {
           fromStore++;
           return;
         }
-        runtime.adopt(a.type, a.id, a.version, a.state);
+        try {
+          runtime.adopt(a.type, a.id, a.version, a.state);
+        } catch (err) {
+          // State its type cannot restore: the actor loads from the store instead.
+          this.log.warn({ err: (err as Error)?.message, type: a.type }, "handed-over state could not be restored");
+          fromStore++;
+          return;
+        }
         adopted++;
       }),
     );

@@ -54,7 +54,13 @@ function need(ok: boolean, what: string): void {
   if (!ok) throw new BadRequestError(`malformed node request: ${what}`);
 }
 
+/** Like the ingress, a node request names no field it does not define: a mangled one is refused, not reinterpreted. */
+function only(v: Record<string, unknown>, allowed: readonly string[], what: string): void {
+  for (const k of Object.keys(v)) need(allowed.includes(k), `unexpected field ${JSON.stringify(k.slice(0, 30))} in ${what}`);
+}
+
 function checkAsk(v: Record<string, unknown>): ForwardedAsk {
+  only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail"], "ask");
   checkActorTypeName(v.type);
   checkActorId(v.id);
   need("msg" in v, "msg");
@@ -67,10 +73,12 @@ function checkAsk(v: Record<string, unknown>): ForwardedAsk {
 }
 
 function checkHandoff(v: Record<string, unknown>): HandoffBatch {
+  only(v, ["k", "shard", "mapVersion", "epoch", "from", "actors"], "handoff");
   need(int(v.shard) && int(v.mapVersion) && int(v.epoch) && typeof v.from === "string" && Array.isArray(v.actors), "handoff fields");
   for (const a of v.actors as unknown[]) {
     const x = a as Record<string, unknown>;
-    need(typeof x === "object" && x !== null, "actor entry");
+    need(typeof x === "object" && x !== null && !Array.isArray(x), "actor entry");
+    only(x, ["type", "id", "version", "state"], "handoff actor");
     checkActorTypeName(x.type);
     checkActorId(x.id);
     need(int(x.version) && "state" in x, "actor version/state");
@@ -79,6 +87,7 @@ function checkHandoff(v: Record<string, unknown>): HandoffBatch {
 }
 
 function checkTailEnd(v: Record<string, unknown>): TailEnd {
+  only(v, ["k", "shard", "mapVersion", "from", "count"], "tail-end");
   need(int(v.shard) && int(v.mapVersion) && typeof v.from === "string" && int(v.count), "tail-end fields");
   return { k: "tail-end", shard: v.shard as number, mapVersion: v.mapVersion as number, from: v.from as string, count: v.count as number };
 }
@@ -95,6 +104,7 @@ export function parseRpc(value: unknown): RpcRequest {
     case "tail-end":
       return checkTailEnd(v);
     default:
-      throw new BadRequestError(`unknown node request kind ${JSON.stringify(String(v.k).slice(0, 20))}`);
+      // Not String(v.k): a client-made object ({"toString": ""}) cannot be converted and throws a TypeError.
+      throw new BadRequestError(`unknown node request kind ${typeof v.k === "string" ? JSON.stringify(v.k.slice(0, 20)) : typeof v.k}`);
   }
 }

@@ -20,3 +20,4 @@ export { natsForTests, resolveNats, startServer, type NatsSource, type TestNats 
 export { waitFor, type WaitOptions } from "./wait.js";
 export { NodeProcess, type NodeProcessOptions } from "./node-process.js";
 export { waitSettled } from "./settle.js";
+export { startProxy, type TcpProxy } from "./proxy.js";

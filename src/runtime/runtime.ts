@@ -70,7 +70,7 @@ export class Runtime implements ActivationHost, PauseHost {
   private readonly partitionPauses = new Map<number, PausedGroup>();
   /** Activations by partition, kept only when partitionOf is given. */
   private readonly byPartition = new Map<number, Set<Activation>>();
-  private readonly partitionOf: ((type: string, id: string) => number) | undefined;
+  private readonly partitionOfFn: ((type: string, id: string) => number) | undefined;
   private readonly fence: ((key: ActorKey) => void) | undefined;
   private readonly deadlines: Deadlines;
   private readonly mailboxCapacity: number;
@@ -90,7 +90,7 @@ export class Runtime implements ActivationHost, PauseHost {
     this.passivateAfter = opts.passivateAfter ?? 5 * 60_000;
     this.passivationInterval = opts.passivationInterval ?? 10_000;
     this.deadlines = new Deadlines(this.clock);
-    this.partitionOf = opts.partitionOf;
+    this.partitionOfFn = opts.partitionOf;
     this.fence = opts.fence;
     for (const def of opts.actors ?? []) this.register(def);
     this.armSweep();
@@ -167,13 +167,18 @@ export class Runtime implements ActivationHost, PauseHost {
    * the partition are buffered. `group.ready` resolves once in-flight turns have finished.
    */
   holdPartition(partition: number): PausedGroup {
-    if (this.partitionOf === undefined) throw new TypeError("pausing a partition needs the partitionOf option");
+    if (this.partitionOfFn === undefined) throw new TypeError("pausing a partition needs the partitionOf option");
     if (this.partitionPauses.has(partition)) throw new TypeError(`partition ${partition} is already paused`);
-    const of = this.partitionOf;
+    const of = this.partitionOfFn;
     const group = new PausedGroup((type, id) => of(type, id) === partition, this, partition);
     this.partitionPauses.set(partition, group);
     group.ready = group.begin();
     return group;
+  }
+
+  /** The partition (shard) of an actor, by the partitionOf option (0 without one). */
+  partitionOf(type: string, id: string): number {
+    return this.partitionOfFn?.(type, id) ?? 0;
   }
 
   /** The pause group of a partition, if one is active. */
@@ -242,7 +247,7 @@ export class Runtime implements ActivationHost, PauseHost {
 
   matchingActivations(selector: Selector, partition?: number): Activation[] {
     // A partition's actors come from the index: pausing a shard costs its actors, not the node's.
-    if (partition !== undefined && this.partitionOf !== undefined) return [...(this.byPartition.get(partition) ?? [])];
+    if (partition !== undefined && this.partitionOfFn !== undefined) return [...(this.byPartition.get(partition) ?? [])];
     return [...this.activations.values()].filter((a) => selector(a.key.type, a.key.id));
   }
 
@@ -309,7 +314,7 @@ export class Runtime implements ActivationHost, PauseHost {
 
   private dispatch(p: Pending): void {
     if (this.partitionPauses.size > 0) {
-      const g = this.partitionPauses.get(this.partitionOf!(p.type, p.id));
+      const g = this.partitionPauses.get(this.partitionOfFn!(p.type, p.id));
       if (g !== undefined) {
         g.buffer(p);
         this.deadlines.add(p);
@@ -358,8 +363,8 @@ export class Runtime implements ActivationHost, PauseHost {
 
   private track(k: string, a: Activation): void {
     this.activations.set(k, a);
-    if (this.partitionOf === undefined) return;
-    const part = this.partitionOf(a.key.type, a.key.id);
+    if (this.partitionOfFn === undefined) return;
+    const part = this.partitionOfFn(a.key.type, a.key.id);
     let set = this.byPartition.get(part);
     if (set === undefined) this.byPartition.set(part, (set = new Set()));
     set.add(a);
@@ -367,8 +372,8 @@ export class Runtime implements ActivationHost, PauseHost {
 
   private untrack(k: string, a: Activation): void {
     this.activations.delete(k);
-    if (this.partitionOf === undefined) return;
-    const part = this.partitionOf(a.key.type, a.key.id);
+    if (this.partitionOfFn === undefined) return;
+    const part = this.partitionOfFn(a.key.type, a.key.id);
     const set = this.byPartition.get(part);
     set?.delete(a);
     if (set?.size === 0) this.byPartition.delete(part);

@@ -9,7 +9,7 @@ import {
 import { type NatsConnection, nuid } from "@nats-io/transport-node";
 import { checkClusterName } from "../actor/names.js";
 import { type MsgpackCodec, msgpack } from "../codec/msgpack.js";
-import { BadRequestError, InternalError, UnavailableError } from "../errors.js";
+import { BadRequestError, InternalError, ShoalError, UnavailableError } from "../errors.js";
 import { checkEvents, checkKey, checkVersion, roundTrip } from "./checks.js";
 import { type JournalWriter, type PreparedAppend, prepareAppend, publishAppend } from "./jetstream-append.js";
 import { expand, headOf, leaderLast, readRange } from "./jetstream-journal.js";
@@ -97,6 +97,10 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async append(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number> {
+    return typed(() => this.appendImpl(key, events, expectedVersion));
+  }
+
+  private async appendImpl(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number> {
     return this.publishPrepared(await this.prepareAppend(key, events, expectedVersion));
   }
 
@@ -122,6 +126,10 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async read(key: ActorKey, afterVersion = 0): Promise<StoredEvent[]> {
+    return typed(() => this.readImpl(key, afterVersion));
+  }
+
+  private async readImpl(key: ActorKey, afterVersion = 0): Promise<StoredEvent[]> {
     const subject = this.subjectOf(key);
     checkVersion(afterVersion, "afterVersion");
     const hint = this.w.cache.get(subject);
@@ -134,10 +142,18 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async version(key: ActorKey): Promise<number> {
+    return typed(() => this.versionImpl(key));
+  }
+
+  private async versionImpl(key: ActorKey): Promise<number> {
     return (await this.head(this.subjectOf(key)))?.version ?? 0;
   }
 
   async saveSnapshot(key: ActorKey, snapshot: Snapshot): Promise<void> {
+    return typed(() => this.saveSnapshotImpl(key, snapshot));
+  }
+
+  private async saveSnapshotImpl(key: ActorKey, snapshot: Snapshot): Promise<void> {
     const subject = this.subjectOf(key);
     checkVersion(snapshot.version, "snapshot.version");
     let seq = 0;
@@ -152,6 +168,10 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async loadSnapshot(key: ActorKey): Promise<Snapshot | undefined> {
+    return typed(() => this.loadSnapshotImpl(key));
+  }
+
+  private async loadSnapshotImpl(key: ActorKey): Promise<Snapshot | undefined> {
     this.subjectOf(key);
     const stored = await this.snapshots.get(layout.snapshotKey(key));
     return stored === undefined ? undefined : { version: stored.version, state: stored.state };
@@ -159,6 +179,10 @@ export class JetStreamEventStore implements EventStore {
 
   /** Snapshot + tail. An unreadable snapshot only costs a full replay: it is ignored here (loadSnapshot reports it). */
   async load(key: ActorKey): Promise<LoadedJournal> {
+    return typed(() => this.loadImpl(key));
+  }
+
+  private async loadImpl(key: ActorKey): Promise<LoadedJournal> {
     const subject = this.subjectOf(key);
     const [last, found] = await Promise.all([
       this.head(subject),
@@ -226,6 +250,20 @@ export class JetStreamEventStore implements EventStore {
 
   private assertOpen(): void {
     if (this.closed) throw new UnavailableError("event store is closed");
+  }
+}
+
+/**
+ * Every failure leaves the store typed: a raw client error (a request timing out while a
+ * stream has no leader, a server going away) becomes UNAVAILABLE, which callers may retry;
+ * typed errors (CONFLICT, TIMEOUT "outcome unknown", BAD_REQUEST, INTERNAL for corrupt data) pass.
+ */
+async function typed<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (ShoalError.is(err)) throw err;
+    throw new UnavailableError(`event store unavailable: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
 }
 

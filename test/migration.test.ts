@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { ClusterEvents } from "../cluster/events.js";
+import { Migrations } from "../cluster/migration.js";
+import type { ShardMap } from "../cluster/placement.js";
+import type { MapView } from "../cluster/router.js";
+import type { Transport } from "../cluster/transport.js";
+import { sequencer } from "../src/actors/sequencer.js";
+import { ManualClock } from "../src/clock.js";
+import { ErrorCode, ShoalError } from "../src/errors.js";
+import { silentLogger } from "../src/log.js";
+import { Runtime } from "../src/runtime/runtime.js";
+import { MemoryEventStore } from "../src/store/memory.js";
+
+const SHARDS = 2;
+const partition = (_t: string, id: string) => (id.startsWith("s1-") ? 1 : 0);
+const map = (version: number, owner: string): ShardMap => ({ version, epoch: 1, shardCount: SHARDS, owners: [owner, owner] });
+
+function destination() {
+  const clock = new ManualClock();
+  const store = new MemoryEventStore();
+  const runtime = new Runtime({ nodeId: "me", store, actors: [sequencer], clock, partitionOf: partition });
+  let current: ShardMap | undefined = map(2, "me");
+  const maps: MapView = { current: () => current, waitFor: async (until) => until(current) };
+  const transport: Transport = { request: async () => ({}) };
+  const events = new ClusterEvents({ publish() {} } as never, "c", "me", clock, silentLogger);
+  const m = new Migrations({ nodeId: "me", runtime, store, transport, maps, events, clock, isAlive: () => true });
+  m.onMap(map(1, "src"), map(2, "me")); // both shards are now held for "src"
+  return { m, runtime, clock, setMap: (x: ShardMap) => (current = x) };
+}
+
+const state = (sender: string, last: number) => ({ senders: [[sender, last]], violations: [], violationCount: 0 });
+
+describe("migration destination", () => {
+  it("adopts handed-over state only from the expected source, and only actors of that shard", async () => {
+    const d = destination();
+    const code = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => (ShoalError.is(e) ? e.code : String(e)));
+    const from = (who: string, actors: Array<{ type: string; id: string; version: number; state: unknown }>) =>
+      d.m.onHandoff({ k: "handoff", shard: 1, mapVersion: 2, epoch: 1, from: who, actors });
+    const good = { type: "sequencer", id: "s1-a", version: 3, state: state("x", 3) };
+    expect(await code(from("intruder", [good]))).toBe(ErrorCode.CONFLICT);
+    expect(await code(from("src", [{ ...good, id: "s0-other-shard" }]))).toBe(ErrorCode.BAD_REQUEST);
+    expect(await code(from("src", [{ ...good, type: "nope" }]))).toBe(ErrorCode.UNKNOWN_ACTOR_TYPE);
+    expect(d.runtime.isActive("sequencer", "s1-a")).toBe(false); // none of that changed anything
+    const bad = { type: "sequencer", id: "s1-b", version: 1, state: { not: "a sequencer state" } };
+    expect(await from("src", [good, bad])).toEqual({ adopted: 1, fromStore: 1 }); // unrestorable state loads from the store
+    expect(d.runtime.isActive("sequencer", "s1-a")).toBe(true);
+    expect(d.runtime.isActive("sequencer", "s1-b")).toBe(false);
+  });
+
+  it("refuses a handoff for a shard it is not receiving", async () => {
+    const d = destination();
+    await d.m.onTailEnd({ k: "tail-end", shard: 1, mapVersion: 2, from: "src", count: 0 }); // shard 1 is served now
+    const err = await d.m
+      .onHandoff({ k: "handoff", shard: 1, mapVersion: 2, epoch: 1, from: "src", actors: [] })
+      .catch((e: unknown) => e);
+    expect(ShoalError.is(err, ErrorCode.CONFLICT)).toBe(true);
+  });
+});
