@@ -63,6 +63,7 @@ describe("shoal command (real processes, real nats-server)", () => {
     const cluster = `clis${process.pid}`;
     const common = ["--nats", url, "--cluster", cluster];
     const watch = run(["watch", "--json", "--count", "3", ...common]);
+    await waitFor(() => watch.err().includes("watching"), { timeout: 10_000, message: "watch never subscribed" });
     const n1 = run(["node", "--id", "s1", "--shards", "16", ...common], { SHOAL_LOG_LEVEL: "info" });
     await waitFor(() => n1.err().includes("node ready"), { timeout: 20_000, message: "s1 not ready" });
     const n2 = run(["node", "--id", "s2", "--shards", "16", ...common], { SHOAL_LOG_LEVEL: "info" });

@@ -38,7 +38,8 @@ export async function runWatch(argv: string[]): Promise<number> {
     });
     process.once("SIGINT", () => done());
     process.once("SIGTERM", () => done());
-    if (!values.json) console.error(`watching shoal.${cluster}.events on ${url} (Ctrl-C to stop)`);
+    // On stderr even with --json (stdout stays pure JSON lines): says the subscription is live.
+    void nc.flush().then(() => console.error(`watching shoal.${cluster}.events on ${url} (Ctrl-C to stop)`));
   });
   await nc.close();
   return 0;
