@@ -369,7 +369,7 @@ describe("migration under load: join, drain, crash, zombie (real node processes)
       // fresh map or, if a turn ran first, its lapsed-lease fence stops it), and the injected
       // deposit was written exactly once, by another node.
       const zombieToken = encodeToken(zombieId);
-      const regainedAt = firstOwnership(zombie.logs, wokenAt);
+      const regainedAt = zombie.firstOwnership(wokenAt);
       // An attempt may still leave the zombie (a turn that passed the fence just before the
       // SIGSTOP publishes on waking); the event store's expected-version check must refuse it.
       // What must never happen is a stale write that landed in the journal.
@@ -388,19 +388,3 @@ describe("migration under load: join, drain, crash, zombie (real node processes)
   );
 });
 
-/**
- * When a node first applied a map giving it shards after `since` (from its pino log lines):
- * before that, after a pause past its TTL, it owns nothing and may write nothing.
- */
-function firstOwnership(logs: string, since: number): number {
-  for (const line of logs.split("\n")) {
-    if (!line.includes("shard map applied")) continue;
-    try {
-      const l = JSON.parse(line) as { time: number; owned: number };
-      if (l.time >= since && l.owned > 0) return l.time;
-    } catch {
-      // not a JSON line
-    }
-  }
-  return Number.POSITIVE_INFINITY;
-}

@@ -11,19 +11,6 @@ import type { ScenarioContext, ScenarioResult } from "./types.js";
 
 export const name = "zombie-owner-sigstop";
 
-/** When a node first applied a map giving it shards after `since` (from its pino log lines). */
-function firstOwnership(logs: string, since: number): number {
-  for (const line of logs.split("\n")) {
-    if (!line.includes("shard map applied")) continue;
-    try {
-      const l = JSON.parse(line) as { time: number; owned: number };
-      if (l.time >= since && l.owned > 0) return l.time;
-    } catch {
-      // not a JSON line
-    }
-  }
-  return Number.POSITIVE_INFINITY;
-}
 
 export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const server = await startNatsServer();
@@ -49,6 +36,9 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     load.phases.mark("stopped");
     const zombie = c.nodes.get(zombieId)!;
     zombie.signal("SIGSTOP");
+    // Journal lengths as the stop left them: a write already on its way (a turn past the fence
+    // whose publish sat in the client's buffer) may still land at exactly that version on waking.
+    const atStop = await Promise.all(load.accounts.map(async (a) => (await readJournal(c.nc, c.name, "account", a)).length));
     const others = ids.filter((id) => id !== zombieId);
     await c.waitStable(others);
     await load.progress(30, "while the owner is stopped");
@@ -64,12 +54,16 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     for (const t of taps) t.stop();
 
     // Every write the zombie sent before a fresh map gave it shards, and which of them were stored.
-    const regainedAt = firstOwnership(zombie.logs, wokenAt);
+    const regainedAt = zombie.firstOwnership(wokenAt);
     const token = encodeToken(zombieId);
-    const stale = taps.flatMap((t) => t.writes).filter((w) => w.at >= wokenAt && w.at < regainedAt && w.writer.split(":")[0] === token);
+    const expected = (w: { msgId: string }) => Number(w.msgId.slice(w.msgId.lastIndexOf("@") + 1));
+    const stale = taps.flatMap((t, i) =>
+      t.writes.filter((w) => w.at >= wokenAt && w.at < regainedAt && w.writer.split(":")[0] === token).map((w) => ({ ...w, atStop: atStop[i]! })),
+    );
     const stored = new Set<string>();
     for (const a of load.accounts) for (const e of await readJournal(c.nc, c.name, "account", a)) stored.add(e.writer);
-    const staleStored = stale.filter((w) => stored.has(w.writer));
+    // Stale = decided after the stop (expecting a version beyond the one the stop left) and stored.
+    const staleStored = stale.filter((w) => stored.has(w.writer) && expected(w) > w.atStop);
     ctx.log(`${name}: ${zombieId} stopped ${stopMs} ms; ${stale.length} stale writes after waking, ${staleStored.length} stored`);
     return withChecks(
       r,

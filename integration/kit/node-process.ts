@@ -60,6 +60,24 @@ export class NodeProcess {
     await waitFor(() => this.output.includes(text), { timeout, message: `${this.id} never logged ${JSON.stringify(text)}:\n${this.output.slice(-3000)}` });
   }
 
+  /**
+   * When this node first applied a shard map that gave it shards, at or after `since` (ms, from
+   * its pino lines); +Infinity if it has not. After a pause past its TTL it owns nothing, and may
+   * write nothing, before that moment.
+   */
+  firstOwnership(since: number): number {
+    for (const line of this.output.split("\n")) {
+      if (!line.includes("shard map applied")) continue;
+      try {
+        const l = JSON.parse(line) as { time: number; owned: number };
+        if (l.time >= since && l.owned > 0) return l.time;
+      } catch {
+        // not a JSON line
+      }
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
   signal(sig: NodeJS.Signals): void {
     if (this.running) this.child.kill(sig);
   }
