@@ -69,6 +69,9 @@ export class Membership {
   /** When the last heartbeat that reached the KV was sent (clock ms); the lease runs from there. */
   private confirmedAt = Number.NEGATIVE_INFINITY;
   private lapseCount = 0;
+  /** When our own heartbeat was last seen on the watch. */
+  private echoAt = Number.NEGATIVE_INFINITY;
+  private resyncing = false;
 
   constructor(opts: MembershipOptions) {
     ({ kv: this.kv, clock: this.clock, heartbeatInterval: this.interval, memberTtl: this.ttl } = opts);
@@ -156,7 +159,13 @@ export class Membership {
   private tick(): void {
     if (this.state !== "running") return;
     this.arm();
-    this.sweep();
+    // Heartbeats reach the KV but our own no longer come back on the watch: the watch is stale
+    // (its consumer lived on a NATS server that died). Rebuild the view from the bucket before
+    // the sweep would declare everyone gone, and start a new watch.
+    const now = this.clock.now();
+    if (!this.resyncing && now - this.echoAt > 1.5 * this.interval && this.holdsLease()) void this.resync();
+    // No sweeping on a view we know to be stale: the resync refreshes it first.
+    if (!this.resyncing) this.sweep();
     if (this.beating) return; // the previous heartbeat is still on its way: do not pile up
     this.beating = true;
     this.beat()
@@ -198,6 +207,37 @@ export class Membership {
     await this.beat();
   }
 
+  private async resync(): Promise<void> {
+    this.resyncing = true;
+    try {
+      this.log.warn({ silentMs: this.clock.now() - this.echoAt }, "membership watch is silent; re-reading the bucket");
+      this.watcher?.stop();
+      const initial: KvChange[] = [];
+      let loading = true;
+      const watcher = await this.kv.watch((c) => (loading ? initial.push(c) : this.onWatch(c)));
+      loading = false;
+      if (this.state !== "running") return void watcher.stop();
+      this.watcher = watcher;
+      this.echoAt = this.clock.now();
+      // What the new watch reports now is the truth: refresh everyone it shows (the sweep keeps
+      // dropping those it does not), without reporting plain heartbeats as changes.
+      const joined: MemberRecord[] = [];
+      const updated: MemberRecord[] = [];
+      for (const c of initial) {
+        const change = this.apply(c);
+        if (change !== undefined) {
+          joined.push(...change.joined);
+          updated.push(...change.updated);
+        }
+      }
+      if (joined.length + updated.length > 0) this.emit({ joined, left: [], updated });
+    } catch (err) {
+      this.log.warn({ err: (err as Error)?.message }, "membership resync failed; retrying at the next heartbeat");
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
   /** Records not written for memberTtl are gone: their TTL has expired on the server too. */
   private sweep(): void {
     const now = this.clock.now();
@@ -219,7 +259,11 @@ export class Membership {
   /** Applies one watch report to the view; returns what changed. */
   private apply(c: KvChange): MembershipChange | undefined {
     const key = c.kind === "put" ? c.entry.key : c.key;
-    if (key === this.key) return undefined; // our own record is ours to know, not to read back
+    if (key === this.key) {
+      // Our own heartbeat coming back: the proof that the watch still delivers (see tick).
+      this.echoAt = this.clock.now();
+      return undefined; // our own record is ours to know, not to read back
+    }
     const prev = this.view.get(key);
     if (c.kind === "delete") {
       if (prev === undefined) return undefined;

@@ -75,6 +75,7 @@ export class ShoalNode implements MapView {
   /** Lease lapses already answered by a map re-read. */
   private lapsesSeen = 0;
   private refreshing: Promise<void> | undefined;
+  private mapRead: Promise<void> | undefined;
   private mapWaiters = new Set<() => void>();
   private firstMap!: () => void;
   /** Resolves once this node holds a shard map (at once when joining a running cluster). */
@@ -167,6 +168,7 @@ export class ShoalNode implements MapView {
     manager.start(); // before the election, so a node that wins at once is heard
     await retry("election", () => election.start());
     node.serveStatus(opts.nc);
+    node.pollMap(timing.heartbeatInterval);
     log.info({ ...timing }, "node joined");
     return node;
   }
@@ -273,6 +275,9 @@ export class ShoalNode implements MapView {
 
   waitFor(until: (m: ShardMap | undefined) => boolean, timeoutMs: number): Promise<boolean> {
     if (until(this.map)) return Promise.resolve(true);
+    // Someone needs a map this node has not seen (a peer's request carried a newer version):
+    // read it now rather than trust the watch alone, which can lag after a NATS server dies.
+    this.refreshMap();
     return new Promise((resolve) => {
       const check = () => {
         if (!until(this.map) && !this.stopped) return;
@@ -326,6 +331,30 @@ export class ShoalNode implements MapView {
         this.refreshing = undefined;
       }
     })();
+  }
+
+  /**
+   * Reads the stored map and applies it if newer: the backstop for the map watch (a KV watch
+   * whose consumer lived on a NATS server that died can stay silent for a long time). One read
+   * at a time; asked for on demand and every heartbeat interval.
+   */
+  private refreshMap(): void {
+    if (this.stopped || this.mapRead !== undefined) return;
+    this.mapRead = this.parts.maps
+      .read()
+      .then((m) => {
+        if (m !== undefined && !this.stopped) this.applyMap(m);
+      })
+      .catch((err: unknown) => this.log.debug({ err: (err as Error)?.message }, "map re-read failed"))
+      .finally(() => (this.mapRead = undefined));
+  }
+
+  private pollMap(every: number): void {
+    if (this.stopped) return;
+    this.clock.setTimeout(() => {
+      this.refreshMap();
+      this.pollMap(every);
+    }, every);
   }
 
   private onPeer(req: RpcRequest): Promise<unknown> {

@@ -247,4 +247,24 @@ describe("Membership", () => {
     expect(a.m.holdsLease()).toBe(true);
     expect(a.m.lapses).toBe(1); // …but says it had lapsed, so the node re-reads the map first
   });
+
+  it("notices a silent watch by its own missing heartbeat echo and re-reads the bucket before sweeping anyone", async () => {
+    const c = new Cluster();
+    const a = await c.node("a");
+    const b = await c.node("b");
+    await a.m.start();
+    await b.m.start();
+    await settle();
+    expect(a.m.records().map((r) => r.id)).toEqual(["a", "b"]);
+    // The watch goes silent (its consumer's server died) while the KV itself still works.
+    (a.m as unknown as { watcher: { stop(): void } }).watcher.stop();
+    const before = a.changes.length;
+    for (let i = 0; i < 8; i++) {
+      c.clock.advance(HEARTBEAT);
+      await settle();
+    }
+    expect(a.m.records().map((r) => r.id)).toEqual(["a", "b"]); // b was never swept
+    expect(a.changes.slice(before).some((ch) => ch.left.includes("b"))).toBe(false);
+    expect(a.warnings.some((w) => JSON.stringify(w).includes("watch is silent"))).toBe(true);
+  });
 });
