@@ -1,10 +1,8 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import type { ActorDefinition } from "../src/actor/define.js";
 import { checkClusterName } from "../src/actor/names.js";
 import { type Clock, systemClock } from "../src/clock.js";
-import { encodeToken } from "../src/codec/token.js";
 import { ActorMovedError, UnavailableError } from "../src/errors.js";
-import { ActorHost } from "../src/host.js";
+import { ActorHost, type HostOptions } from "../src/host.js";
 import type { IngressOptions } from "../src/ingress/ingress.js";
 import { type Logger, silentLogger } from "../src/log.js";
 import type { EventStore } from "../src/store/types.js";
@@ -25,15 +23,8 @@ import { retryStartup } from "./startup.js";
 import { type NodeStatus, statusSubject } from "./status.js";
 import type { RpcRequest } from "./wire.js";
 
-export interface NodeOptions extends Partial<ClusterTiming> {
-  /** An open connection; the node does not close it. */
-  nc: NatsConnection;
-  cluster: string;
-  nodeId: string;
-  actors: readonly ActorDefinition[];
-  /** Replicas of the buckets and the event stream when this node creates them. */
-  replicas?: number;
-  logger?: Logger;
+/** A node's options: the host's (connection, cluster, id, actors, replicas, logger) plus the cluster's. */
+export interface NodeOptions extends Partial<ClusterTiming>, Pick<HostOptions, "nc" | "cluster" | "nodeId" | "actors" | "replicas" | "logger"> {
   clock?: Clock;
   /** KV backend (default: NATS KV on `nc`). */
   kv?: KvProvider;

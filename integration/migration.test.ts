@@ -8,7 +8,7 @@ import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { encodeToken } from "../src/codec/token.js";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { brief, statusOf, TestCluster, uniqueCluster } from "./cluster-helpers.js";
-import { type NodeProcess, waitFor } from "./kit/index.js";
+import { bounded, type NodeProcess, waitFor } from "./kit/index.js";
 import {
   type BankRequest,
   checkAccountJournal,
@@ -55,16 +55,6 @@ afterEach(async () => {
   await Promise.all(clusters.splice(0).map((c) => c.close()));
 });
 
-/** `p`, or "timeout" if it takes longer than `ms`. */
-async function bounded<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Waits until the workload has `n` more acknowledged requests: the cluster serves under the current phase. */
 async function progress(run: Run<unknown>, n: number, what: string, timeout = SETTLE): Promise<void> {

@@ -3,11 +3,10 @@
  * own NATS URL (a proxy, or all three servers), a bank load through the ingress, and the
  * checker that turns its history, the final balances and the journals into a ScenarioResult.
  */
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { randomUUID } from "node:crypto";
-import { type ClusterEvent, ClusterEvents } from "../../cluster/events.js";
-import { isSettled, type NodeStatus, requestStatus } from "../../cluster/status.js";
-import { NodeProcess, waitFor } from "../kit/index.js";
+import type { NodeStatus } from "../../cluster/status.js";
+import { bounded, type NodeProcess, TestCluster, waitFor } from "../kit/index.js";
 import { checkAccountJournal, checkBank, Phases, readBalances, readJournal, type BankRequest, type Run, type BankResult, runBank } from "../workload.js";
 import type { ScenarioResult } from "./types.js";
 
@@ -19,109 +18,18 @@ export const SETTLE = 45_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** `p`, or "timeout" if it takes longer than `ms`. */
-export async function bounded<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 let seq = 0;
 /** A cluster name no other run uses. */
 export const chaosName = (prefix: string) => `${prefix}${process.pid}x${Date.now().toString(36)}${seq++}`;
 
-/** N node processes of one cluster; each node may get its own NATS URL(s). */
-export class ChaosCluster {
-  readonly nodes = new Map<string, NodeProcess>();
-  readonly events: ClusterEvent[] = [];
-  private readonly listeners = new Set<(e: ClusterEvent) => void>();
-  private readonly sub: Subscription;
-
-  private constructor(
-    /** Default URL(s) of the nodes, comma-separated. */
-    readonly url: string,
-    readonly name: string,
-    readonly nc: NatsConnection,
-    readonly args: string[],
-  ) {
-    this.sub = ClusterEvents.subscribe(nc, name, (e) => {
-      this.events.push(e);
-      for (const l of [...this.listeners]) l(e);
-    });
-  }
-
+/** The chaos scenarios' cluster: the shared TestCluster with fast failure detection and a long settle bound. */
+export type ChaosCluster = TestCluster;
+export const ChaosCluster = {
   /** `urls`: the servers the observer (and by default every node) connects to. */
-  static async create(urls: readonly string[], prefix: string, args: string[] = FAST_NODE_ARGS): Promise<ChaosCluster> {
-    const nc = await connect({ servers: [...urls], maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-    return new ChaosCluster(urls.join(","), chaosName(prefix), nc, ["--shards", String(SHARDS), ...args]);
-  }
-
-  start(id: string, opts: { url?: string; extra?: string[] } = {}): NodeProcess {
-    const p = NodeProcess.start({ url: opts.url ?? this.url, id, cluster: this.name, args: [...this.args, ...(opts.extra ?? [])] });
-    this.nodes.set(id, p);
-    return p;
-  }
-
-  running(): NodeProcess[] {
-    return [...this.nodes.values()].filter((n) => n.running);
-  }
-
-  async statuses(ids = this.running().map((n) => n.id)): Promise<NodeStatus[]> {
-    const all = await Promise.all(ids.map((id) => requestStatus(this.nc, this.name, id)));
-    return all.filter((s): s is NodeStatus => s !== undefined);
-  }
-
-  /** Waits until the cluster is settled on `ids` (default: the running nodes). */
-  async waitStable(ids?: string[], timeout = SETTLE): Promise<NodeStatus[]> {
-    let last: NodeStatus[] = [];
-    await waitFor(
-      async () => {
-        const want = ids ?? this.running().map((n) => n.id);
-        last = await this.statuses(want);
-        return isSettled(last, want, SHARDS);
-      },
-      { timeout, interval: 100, message: `cluster ${this.name} did not settle: ${JSON.stringify(last.map((s) => ({ n: s.node, l: s.leader, map: s.mapVersion, sh: s.shards, mig: s.migrations })))}` },
-    );
-    return last;
-  }
-
-  /** Resolves with the first event (from now on) that matches, synchronously from the subscription. */
-  nextEvent(match: (e: ClusterEvent) => boolean, timeout = SETTLE): Promise<ClusterEvent> {
-    return new Promise((resolve, reject) => {
-      const l = (e: ClusterEvent): void => {
-        if (!match(e)) return;
-        this.listeners.delete(l);
-        clearTimeout(timer);
-        resolve(e);
-      };
-      const timer = setTimeout(() => {
-        this.listeners.delete(l);
-        reject(new Error(`no matching cluster event in ${timeout} ms`));
-      }, timeout);
-      this.listeners.add(l);
-    });
-  }
-
-  countEvents(): Record<string, number> {
-    return this.events.reduce<Record<string, number>>((m, e) => ((m[e.type] = (m[e.type] ?? 0) + 1), m), {});
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.nodes.values()].map((n) => n.kill()));
-    const dir = process.env.SHOAL_TEST_LOG_DIR;
-    if (dir) {
-      const { mkdirSync, writeFileSync } = await import("node:fs");
-      mkdirSync(dir, { recursive: true });
-      for (const n of this.nodes.values()) writeFileSync(`${dir}/${this.name}-${n.id}.log`, n.logs);
-    }
-    this.sub.unsubscribe();
-    await this.nc.close().catch(() => undefined);
-  }
-}
+  create(urls: readonly string[], prefix: string, args: string[] = FAST_NODE_ARGS): Promise<TestCluster> {
+    return TestCluster.create(urls.join(","), chaosName(prefix), { shards: SHARDS, args, settleTimeout: SETTLE });
+  },
+};
 
 /** A running bank load and the phases it is marked with. */
 export interface Load {

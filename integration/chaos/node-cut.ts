@@ -20,7 +20,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     c.start("n1");
     await c.waitStable(["n1"]);
     c.start("n2");
-    c.start("n3", { url: `nats://127.0.0.1:${proxy.port}` });
+    c.start("n3", [], `nats://127.0.0.1:${proxy.port}`);
     const before = await c.waitStable(["n1", "n2", "n3"]);
     const load = startLoad(c, { accounts: 40, senders: 4 });
     await load.progress(100, "steady");

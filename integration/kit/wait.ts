@@ -32,3 +32,14 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, interval));
   }
 }
+
+/** `p`, or "timeout" if it takes longer than `ms`. */
+export async function bounded<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -122,7 +122,7 @@ export class Runtime implements ActivationHost, PauseHost {
   ask(actor: string | ActorDefinition, id: string, msg: unknown, opts?: AskOptions): Promise<unknown> {
     return new Promise((resolve, reject) => {
       try {
-        this.submit(typeof actor === "string" ? actor : actor.type, id, msg, opts?.timeout, resolve, reject);
+        this.dispatch(this.prepare(typeof actor === "string" ? actor : actor.type, id, msg, opts?.timeout, resolve, reject));
       } catch (err) {
         reject(err);
       }
@@ -135,9 +135,9 @@ export class Runtime implements ActivationHost, PauseHost {
    */
   tell(actor: string | ActorDefinition, id: string, msg: unknown): void {
     const type = typeof actor === "string" ? actor : actor.type;
-    this.submit(type, id, msg, undefined, noop, (err) => {
+    this.dispatch(this.prepare(type, id, msg, undefined, noop, (err) => {
       if (!ShoalError.is(err)) this.log.warn({ err, type }, "tell failed");
-    });
+    }));
   }
 
   /**
@@ -186,13 +186,6 @@ export class Runtime implements ActivationHost, PauseHost {
     return this.partitionPauses.get(partition);
   }
 
-  /**
-   * Checks and wraps a message like ask does, without dispatching it: the caller decides when it
-   * runs (a destination queues a forwarded tail ahead of what it held). Throws on bad input.
-   */
-  prepare(type: string, id: string, msg: unknown, timeout: number | undefined, resolve: (r: unknown) => void, reject: (e: unknown) => void): Pending {
-    return this.check(type, id, msg, timeout, resolve, reject);
-  }
 
   /**
    * Activates an actor with state handed over from another node (the inverse of capture).
@@ -279,25 +272,11 @@ export class Runtime implements ActivationHost, PauseHost {
     return behavior;
   }
 
-  private submit(
-    type: string,
-    id: string,
-    msg: unknown,
-    timeout: number | undefined,
-    resolve: (reply: unknown) => void,
-    reject: (err: unknown) => void,
-  ): void {
-    this.dispatch(this.check(type, id, msg, timeout, resolve, reject));
-  }
-
-  private check(
-    type: string,
-    id: string,
-    msg: unknown,
-    timeout: number | undefined,
-    resolve: (reply: unknown) => void,
-    reject: (err: unknown) => void,
-  ): Pending {
+  /**
+   * Checks and wraps a message like ask does, without dispatching it: the caller decides when it
+   * runs (a destination queues a forwarded tail ahead of what it held). Throws on bad input.
+   */
+  prepare(type: string, id: string, msg: unknown, timeout: number | undefined, resolve: (r: unknown) => void, reject: (e: unknown) => void): Pending {
     if (this.stopped) throw new UnavailableError("the runtime is stopped");
     const behavior = this.behaviorFor(type);
     checkActorId(id);
