@@ -48,14 +48,17 @@ function padFor(id: string): string {
   return `${id}:`.padEnd(STATE_BYTES, "~");
 }
 
-/** The moves of one map, as the cluster events told them. */
+/** The moves of one rebalance (one map, or several when the leader moves shards in steps), as the cluster events told them. */
 interface MoveSample {
+  /** The last map of the rebalance. */
   version: number;
+  /** Maps the rebalance took. */
+  maps: number;
   shards: number;
   actors: number;
   /** Per shard: how long it was paused at the source (ms). */
   pauses: number[];
-  /** From the map publish to the last completed migration (ms). */
+  /** From the first map's publish to the last completed migration (ms). */
   wallMs: number;
   tail: number;
 }
@@ -96,8 +99,8 @@ export async function migration(url: string): Promise<void> {
     // Join: B takes about half the shards, with their actors.
     const before = a.map!.version;
     const b = await startNode("mig-b");
-    const join = await collectMoves(events, before, "mig-a");
-    await waitFor(() => b.map?.version === join.version && a.map?.version === join.version, { timeout: SETTLE_MS, message: "nodes never agreed on the join map" });
+    await waitFor(() => b.ownedShards().length === SHARDS / 2 && a.map?.version === b.map?.version, { timeout: SETTLE_MS, message: "nodes never agreed on a balanced map" });
+    const join = await collectMoves(events, before, a.map!.version, "mig-a");
     const owners = a.map!.owners;
     await verify(a, ids, (id) => owners[shardOf(TYPE, id, SHARDS)]!, "after B joined");
     const onB = ids.filter((id) => owners[shardOf(TYPE, id, SHARDS)] === "mig-b").length;
@@ -107,7 +110,7 @@ export async function migration(url: string): Promise<void> {
     // Drain: B hands everything back to A, then leaves.
     const drained = await b.drain(SETTLE_MS);
     if (!drained) throw new Error("node B did not drain in time");
-    const back = await collectMoves(events, join.version, "mig-b");
+    const back = await collectMoves(events, join.version, a.map!.version, "mig-b");
     await verify(a, ids, () => "mig-a", "after B drained");
     if (back.actors !== onB) throw new Error(`the drain moved ${back.actors} actors back, expected ${onB}`);
     report("_drain", back, "drain: B → A");
@@ -118,32 +121,31 @@ export async function migration(url: string): Promise<void> {
 }
 
 /**
- * Waits for the first map newer than `after` that moves shards, then for a migration event per
- * moved shard from `source`. A failed handoff fails the bench.
+ * The maps published after `after` up to `last` (the leader may move shards in several steps),
+ * then a migration event per shard they moved from `source`. A failed handoff fails the bench.
  */
-async function collectMoves(events: ClusterEvent[], after: number, source: string): Promise<MoveSample> {
+async function collectMoves(events: ClusterEvent[], after: number, last: number, source: string): Promise<MoveSample> {
   type Published = Extract<ClusterEvent, { type: "map.published" }>;
   type Migrated = Extract<ClusterEvent, { type: "migration" }>;
-  let published: Published | undefined;
-  await waitFor(
-    () => (published = events.find((e): e is Published => e.type === "map.published" && e.version > after && e.moves > 0)) !== undefined,
-    { timeout: SETTLE_MS, message: "no map with moves was published" },
-  );
-  const map = published!;
-  const mine = () => events.filter((e): e is Migrated => e.type === "migration" && e.mapVersion === map.version && e.from === source);
-  await waitFor(() => mine().length >= map.moves, {
+  const inRange = (v: number) => v > after && v <= last;
+  const maps = () => events.filter((e): e is Published => e.type === "map.published" && inRange(e.version) && e.moves > 0);
+  await waitFor(() => maps().some((e) => e.version === last), { timeout: SETTLE_MS, message: `map v${last} was never published` });
+  const moves = maps().reduce((n, e) => n + e.moves, 0);
+  const mine = () => events.filter((e): e is Migrated => e.type === "migration" && inRange(e.mapVersion) && e.from === source);
+  await waitFor(() => mine().length >= moves, {
     timeout: SETTLE_MS,
-    message: `map v${map.version} moved ${map.moves} shards but only ${mine().length} migrations ended`,
+    message: `maps v${after + 1}..v${last} moved ${moves} shards but only ${mine().length} migrations ended`,
   });
   const done = mine();
   const failed = done.filter((e) => e.phase === "failed");
   if (failed.length > 0) throw new Error(`${failed.length} handoffs failed: ${JSON.stringify(failed.slice(0, 3))}`);
   return {
-    version: map.version,
+    version: last,
+    maps: maps().length,
     shards: done.length,
     actors: done.reduce((n, e) => n + e.actors, 0),
     pauses: done.map((e) => e.ms),
-    wallMs: Math.max(...done.map((e) => e.at)) - map.at,
+    wallMs: Math.max(...done.map((e) => e.at)) - Math.min(...maps().map((e) => e.at)),
     tail: done.reduce((n, e) => n + (e.tail ?? 0), 0),
   };
 }
@@ -160,7 +162,7 @@ async function verify(via: ShoalNode, ids: string[], ownerOf: (id: string) => st
 }
 
 function report(suffix: string, s: MoveSample, what: string): void {
-  const common = { what, shards: s.shards, actors: s.actors, stateBytes: STATE_BYTES, mapVersion: s.version };
+  const common = { what, shards: s.shards, actors: s.actors, stateBytes: STATE_BYTES, mapVersion: s.version, maps: s.maps };
   emit({ name: `handoff_pause_p50${suffix}`, value: percentile(s.pauses, 50), unit: "ms", ...common });
   emit({ name: `handoff_pause_p99${suffix}`, value: percentile(s.pauses, 99), unit: "ms", goal: 25, max: Math.max(...s.pauses), ...common });
   emit({ name: `actors_moved_per_s${suffix}`, value: s.actors / (s.wallMs / 1000), unit: "actors/s", goal: 5000, wallMs: s.wallMs, tail: s.tail, ...common });

@@ -5,7 +5,7 @@ import type { LeaderElection } from "./election.js";
 import { ClusterEvents } from "./events.js";
 import type { ShardMapStore, StoredMap } from "./map-store.js";
 import type { Membership } from "./membership.js";
-import { plan } from "./plan.js";
+import { plan, stage } from "./plan.js";
 
 export interface ManagerOptions {
   election: LeaderElection;
@@ -18,7 +18,26 @@ export interface ManagerOptions {
   debounce: number;
   /** Longest a steady stream of changes may delay a plan. Default 4 × debounce. */
   maxDelay?: number;
+  /**
+   * Most live handoffs one map starts (moves of orphaned shards are never held back). A map
+   * pauses every shard it takes from a live member at once, so this bounds how long a shard
+   * waits paused for its turn; the rest move in later maps, each published once the handoffs of
+   * the one before have ended (see {@link ShardManager.migrationEnded}). Default: one in twenty
+   * of the shards, at least 3 — so a step carries about 5% of the cluster's actors whatever the
+   * shard count, and a join to 1024 shards takes a handful of maps, not a hundred.
+   */
+  maxHandoffsPerMap?: number;
+  /** Longest the leader waits for a map's handoffs to end before it publishes the next step anyway. Default 5 s. */
+  stepTimeout?: number;
   logger?: Logger;
+}
+
+/** The handoffs of the last step published, and how many have ended. */
+interface Step {
+  version: number;
+  handoffs: number;
+  ended: number;
+  timer: TimerHandle;
 }
 
 /**
@@ -35,11 +54,39 @@ export class ShardManager {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private step: Step | undefined;
+  /** Ended moves per recent map version (an event may come before the write's ack does). */
+  private readonly endedByVersion = new Map<number, number>();
+  private readonly maxHandoffs: number;
+  private readonly stepTimeout: number;
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(private readonly opts: ManagerOptions) {
     this.log = opts.logger ?? silentLogger;
     this.maxDelay = opts.maxDelay ?? 4 * opts.debounce;
+    this.maxHandoffs = opts.maxHandoffsPerMap ?? Math.max(3, Math.floor(opts.shardCount / 20));
+    this.stepTimeout = opts.stepTimeout ?? 5000;
+  }
+
+  /**
+   * A shard move of map `mapVersion` ended at its source (a `migration` event, completed or
+   * failed). Once every handoff of the step the leader is waiting on has ended, it plans the
+   * next step at once. Events are advisory: a lost or forged one only moves the next step
+   * earlier or later (by `stepTimeout` at most), never changes what a map says.
+   */
+  migrationEnded(mapVersion: number): void {
+    if (!this.opts.election.isLeader()) return;
+    this.endedByVersion.set(mapVersion, (this.endedByVersion.get(mapVersion) ?? 0) + 1);
+    while (this.endedByVersion.size > 16) this.endedByVersion.delete(Math.min(...this.endedByVersion.keys()));
+    const step = this.step;
+    if (step !== undefined && mapVersion === step.version && ++step.ended >= step.handoffs) this.nextStep();
+  }
+
+  private nextStep(): void {
+    this.step?.timer.cancel();
+    this.step = undefined;
+    // A membership change waiting out its debounce plans the next step itself.
+    if (this.opts.election.isLeader() && this.timer === undefined) this.schedule(0);
   }
 
   start(): void {
@@ -86,6 +133,8 @@ export class ShardManager {
     this.timer?.cancel();
     this.timer = undefined;
     this.firstChangeAt = undefined;
+    this.step?.timer.cancel();
+    this.step = undefined;
   }
 
   private fire(): void {
@@ -118,7 +167,8 @@ export class ShardManager {
       election.stepDown(`the map carries epoch ${current.map.epoch}, newer than ours (${epoch})`);
       return;
     }
-    const next = plan(current?.map, this.opts.membership.members(), { shardCount: this.opts.shardCount, epoch });
+    const members = this.opts.membership.members();
+    const next = stage(current?.map, plan(current?.map, members, { shardCount: this.opts.shardCount, epoch }), members, { maxHandoffs: this.maxHandoffs });
     if (current !== undefined && next.moves.length === 0 && current.map.epoch === epoch) return;
     // The lease may have run out while we read and planned (a pause, a slow server).
     if (!election.isLeader()) return;
@@ -130,8 +180,20 @@ export class ShardManager {
       await this.afterConflict(epoch);
       return;
     }
-    this.log.info({ version: next.map.version, epoch, moves: next.moves.length, revision }, "shard map published");
+    this.log.info({ version: next.map.version, epoch, moves: next.moves.length, later: next.remaining, revision }, "shard map published");
     this.opts.events.publish(ClusterEvents.mapPublished(next.map.version, epoch, next.moves));
+    if (next.remaining > 0) this.awaitStep(next.map.version, next.handoffs);
+  }
+
+  /** More handoffs wait for later maps: the next step is planned when this one's have ended. */
+  private awaitStep(version: number, handoffs: number): void {
+    this.step?.timer.cancel();
+    const timer = this.opts.clock.setTimeout(() => {
+      this.log.info({ version }, "the handoffs of a step did not all report in time; planning the next step anyway");
+      this.nextStep();
+    }, this.stepTimeout);
+    this.step = { version, handoffs, ended: this.endedByVersion.get(version) ?? 0, timer };
+    if (this.step.ended >= handoffs) this.nextStep();
   }
 
   /** Someone wrote the map between our read and our write: a newer leader, or our own race. */

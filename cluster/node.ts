@@ -34,6 +34,8 @@ export interface NodeOptions extends Partial<ClusterTiming>, Pick<HostOptions, "
   handoffTimeout?: number;
   /** Shards handed off at once. Default 8. */
   migrationParallelism?: number;
+  /** On the leader: most live handoffs one map starts; further moves follow in later maps. Default 3. */
+  maxHandoffsPerMap?: number;
   /** How long joining may retry while NATS is not ready (ms). Default 30 s. */
   startupTimeout?: number;
   /** Observation hooks (metrics); none by default. */
@@ -61,6 +63,7 @@ export class ShoalNode implements MapView {
   private stored: StoredMap | undefined;
   private mapWatch: KvWatch | undefined;
   private statusSub: Subscription | undefined;
+  private eventsSub: Subscription | undefined;
   private stopped = false;
   private stale = false;
   /** Lease lapses already answered by a map re-read. */
@@ -132,7 +135,7 @@ export class ShoalNode implements MapView {
     const membership = new Membership({ kv: membersKv, clock, self, heartbeatInterval: timing.heartbeatInterval, memberTtl: timing.memberTtl, logger: log });
     const election = new LeaderElection({ kv: leaderKv, nodeId: opts.nodeId, clock, leaderTtl: timing.leaderTtl, renewInterval: timing.leaderTtl / 3, logger: log });
     const events = new ClusterEvents(opts.nc, cluster, opts.nodeId, clock, log);
-    const manager = new ShardManager({ election, membership, maps, events, clock, shardCount: timing.shardCount, debounce: timing.rebalanceDebounce, logger: log });
+    const manager = new ShardManager({ election, membership, maps, events, clock, shardCount: timing.shardCount, debounce: timing.rebalanceDebounce, maxHandoffsPerMap: opts.maxHandoffsPerMap, logger: log });
     const migrations = new Migrations({
       nodeId: opts.nodeId,
       runtime: host.runtime,
@@ -155,6 +158,10 @@ export class ShoalNode implements MapView {
       (err) => log.error({ err }, "ignored an undecodable shard map"),
     );
     membership.onChange((c) => c.left.forEach((id) => migrations.sourceGone(id)));
+    // The leader publishes a rebalance in steps; each step's handoffs report their end here.
+    node.eventsSub = ClusterEvents.subscribe(opts.nc, cluster, (e) => {
+      if (e.type === "migration" && typeof e.mapVersion === "number") manager.migrationEnded(e.mapVersion);
+    });
     await retry("membership", () => membership.start());
     manager.start(); // before the election, so a node that wins at once is heard
     await retry("election", () => election.start());
@@ -257,6 +264,7 @@ export class ShoalNode implements MapView {
     this.mapWatch?.stop();
     migrations.stop();
     await this.statusSub?.drain().catch(() => undefined);
+    await this.eventsSub?.drain().catch(() => undefined);
     await host.stop();
     for (const wake of this.mapWaiters) wake();
     this.log.info("node left");

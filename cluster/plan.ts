@@ -116,3 +116,31 @@ function loads(owners: readonly (string | null)[]): Map<string, number> {
   for (const o of owners) if (o !== null) m.set(o, (m.get(o) ?? 0) + 1);
   return m;
 }
+
+/** Options of {@link stage}. */
+export interface StageOptions {
+  /** Most live handoffs (moves between two members) one map may start. */
+  maxHandoffs: number;
+}
+
+/**
+ * One step from `plan.map` toward its target: every move whose source is not a member any more
+ * (an orphan: nothing to hand over, its actors load from the store) is kept, but at most
+ * `maxHandoffs` moves between live members, in shard order; the other shards stay where they
+ * are for a later step. A map pauses only the shards it moves, so bounding them bounds how long
+ * each waits for its turn to be handed off. `remaining` counts the handoffs left for later steps.
+ * Pure; each step is a valid map, and planning again from it (the planner is sticky) continues
+ * toward the same balance.
+ */
+export function stage(previous: ShardMap | undefined, next: Plan, members: readonly Member[], opts: StageOptions): Plan & { handoffs: number; remaining: number } {
+  const live = new Set(members.map((m) => m.id));
+  const isHandoff = (m: Move) => m.from !== null && m.to !== null && live.has(m.from);
+  const handoffs = next.moves.filter(isHandoff);
+  const limit = Math.max(1, Math.floor(opts.maxHandoffs));
+  if (previous === undefined || handoffs.length <= limit) return { ...next, handoffs: handoffs.length, remaining: 0 };
+  const now = new Set(handoffs.slice(0, limit).map((m) => m.shard));
+  const moves = next.moves.filter((m) => !isHandoff(m) || now.has(m.shard));
+  const owners = previous.owners.slice();
+  for (const m of moves) owners[m.shard] = m.to;
+  return { map: { ...next.map, owners }, moves, handoffs: limit, remaining: handoffs.length - limit };
+}

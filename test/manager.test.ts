@@ -62,7 +62,7 @@ async function settle(clock: ManualClock, ms = 0) {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
 
-async function setup() {
+async function setup(opts: { maxHandoffsPerMap?: number; stepTimeout?: number } = {}) {
   const clock = new ManualClock();
   const backend = new MemoryKvBackend(clock);
   const maps = new ShardMapStore(await backend.provider("n").bucket("map", { ttl: 0 }));
@@ -77,6 +77,7 @@ async function setup() {
     clock,
     shardCount: 64,
     debounce: 250,
+    ...opts,
   });
   manager.start();
   return { clock, backend, maps, election, membership, events, manager };
@@ -98,7 +99,7 @@ describe("shard manager (in-memory KV, fake clock)", () => {
   });
 
   it("turns a burst of joins into one plan", async () => {
-    const t = await setup();
+    const t = await setup({ maxHandoffsPerMap: 64 }); // one map for the whole plan: this is about the debounce
     t.membership.join("a");
     t.election.win(1);
     await settle(t.clock, 300);
@@ -168,5 +169,50 @@ describe("shard manager (in-memory KV, fake clock)", () => {
     await settle(t.clock, 300);
     expect(t.election.stepDowns[0]).toMatch(/epoch 9/);
     expect((await read())!.map.epoch).toBe(9);
+  });
+
+  it("moves live shards in steps: the next map once every handoff of the last has ended", async () => {
+    const t = await setup({ maxHandoffsPerMap: 5 });
+    t.membership.join("a");
+    t.election.win(1);
+    await settle(t.clock, 300);
+    const before = published(t.events).length;
+    t.membership.join("b");
+    await settle(t.clock, 300);
+    const first = published(t.events).slice(before);
+    expect(first.map((e) => e.type === "map.published" && e.moves)).toEqual([5]);
+    const v = (await t.maps.read())!.map.version;
+    for (let i = 0; i < 4; i++) t.manager.migrationEnded(v);
+    t.manager.migrationEnded(v - 1); // another map's: not counted
+    await settle(t.clock, 1);
+    expect(published(t.events).length).toBe(before + 1);
+    t.manager.migrationEnded(v);
+    await settle(t.clock, 1);
+    expect((await t.maps.read())!.map.version).toBe(v + 1);
+    // And so on until b has its share (32 of 64): 7 maps in all.
+    for (let step = 0; step < 10; step++) {
+      const now = (await t.maps.read())!.map.version;
+      for (let i = 0; i < 5; i++) t.manager.migrationEnded(now);
+      await settle(t.clock, 1);
+    }
+    const all = published(t.events).slice(before);
+    expect(all.length).toBe(7);
+    expect(all.reduce((n, e) => n + (e.type === "map.published" ? e.moves : 0), 0)).toBe(32);
+    expect((await t.maps.read())!.map.owners.filter((o) => o === "b").length).toBe(32);
+  });
+
+  it("publishes the next step after stepTimeout when the handoffs' ends are not heard", async () => {
+    const t = await setup({ maxHandoffsPerMap: 16, stepTimeout: 2000 });
+    t.membership.join("a");
+    t.election.win(1);
+    await settle(t.clock, 300);
+    t.membership.join("b");
+    await settle(t.clock, 300);
+    const v = (await t.maps.read())!.map.version;
+    await settle(t.clock, 1900);
+    expect((await t.maps.read())!.map.version).toBe(v);
+    await settle(t.clock, 200);
+    expect((await t.maps.read())!.map.version).toBe(v + 1);
+    expect((await t.maps.read())!.map.owners.filter((o) => o === "b").length).toBe(32);
   });
 });
