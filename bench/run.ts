@@ -4,7 +4,7 @@ import { failover } from "./failover.js";
 import { localAsk } from "./local-ask.js";
 import { migration } from "./migration.js";
 import { placementQuality } from "./placement.js";
-import { remoteAsk } from "./remote-ask.js";
+import { remote } from "./remote.js";
 import { shardHashRate } from "./shard-hash.js";
 import { emit, printTable } from "./report.js";
 
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   emit({ name: "machine_cores", value: (await import("node:os")).cpus().length, unit: "cores", node: process.version });
   await localAsk();
   await eventStoreAppend(nats.url);
-  await remoteAsk(nats.url);
+  await remote(nats.url);
   await migration(nats.url);
   await failover(nats.url);
   for (const f of placementQuality()) emit(f);

@@ -34,7 +34,7 @@ export interface NodeOptions extends Partial<ClusterTiming>, Pick<HostOptions, "
   handoffTimeout?: number;
   /** Shards handed off at once. Default 8. */
   migrationParallelism?: number;
-  /** On the leader: most live handoffs one map starts; further moves follow in later maps. Default 3. */
+  /** On the leader: most live handoffs one map starts; further moves follow in later maps. Default: see {@link ShardManager}. */
   maxHandoffsPerMap?: number;
   /** How long joining may retry while NATS is not ready (ms). Default 30 s. */
   startupTimeout?: number;
@@ -111,7 +111,7 @@ export class ShoalNode implements MapView {
     await retry("shard count", () => maps.ensureShardCount(timing.shardCount));
 
     const node = new ShoalNode(opts.nodeId, cluster, clock, log);
-    const transport = new NatsTransport(opts.nc, cluster, log, clock);
+    const transport = new NatsTransport(opts.nc, cluster, opts.nodeId, log, clock);
     let router: Router | undefined;
     // A cluster whose journal existed must find it again: never start over from an empty stream.
     const journalExisted = await retry("journal record", () => maps.journalRecorded());
@@ -152,7 +152,7 @@ export class ShoalNode implements MapView {
     });
     node.parts = { host, membership, election, manager, events, maps, router, migrations, transport };
 
-    transport.serve(opts.nodeId, (req) => node.onPeer(req));
+    transport.serve((req) => node.onPeer(req));
     node.mapWatch = await maps.watch(
       (m) => node.applyMap(m),
       (err) => log.error({ err }, "ignored an undecodable shard map"),
@@ -191,6 +191,11 @@ export class ShoalNode implements MapView {
   /** Sends an ask to wherever its actor lives (the same path as the ingress). */
   ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown> {
     return this.parts.router.ask(type, id, msg, opts);
+  }
+
+  /** Sends `msg` without wanting the reply: see {@link Router.tell}. */
+  tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
+    return this.parts.router.tell(type, id, msg, opts);
   }
 
   /** The map this node routes by (undefined before the first). */
@@ -266,6 +271,7 @@ export class ShoalNode implements MapView {
     await this.statusSub?.drain().catch(() => undefined);
     await this.eventsSub?.drain().catch(() => undefined);
     await host.stop();
+    transport.close();
     for (const wake of this.mapWaiters) wake();
     this.log.info("node left");
   }

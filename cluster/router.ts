@@ -55,7 +55,16 @@ export class Router implements Asker {
   }
 
   ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown> {
-    return this.route(type, id, msg, this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), 0, 0, true);
+    return this.route(type, id, msg, this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), 0, 0, true, false);
+  }
+
+  /**
+   * A message whose reply the caller does not want. It is routed, ordered and retried exactly
+   * like an ask — a tell is never lost to a move — but the owner sends back only that the turn
+   * is done. Resolves then; rejects with the typed error if it could not be delivered in time.
+   */
+  async tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
+    await this.route(type, id, msg, this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), 0, 0, true, true);
   }
 
   /**
@@ -66,10 +75,10 @@ export class Router implements Asker {
    * keeps the order they came in.
    */
   handleForwarded(req: ForwardedAsk): Promise<unknown> {
-    return this.route(req.type, req.id, req.msg, this.opts.clock.now() + req.timeoutMs, req.hops + 1, req.mapVersion, false);
+    return this.route(req.type, req.id, req.msg, this.opts.clock.now() + req.timeoutMs, req.hops + 1, req.mapVersion, false, req.discard === true);
   }
 
-  private async route(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean): Promise<unknown> {
+  private async route(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> {
     const { clock, maps, nodeId } = this.opts;
     for (;;) {
       const remaining = deadline - clock.now();
@@ -109,6 +118,7 @@ export class Router implements Asker {
       try {
         if (owner === nodeId) return await this.opts.local.ask(type, id, msg, { timeout: remaining });
         const req: ForwardedAsk = { k: "ask", type, id, msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops };
+        if (discard) req.discard = true;
         return await this.opts.transport.request(owner, req, remaining);
       } catch (err) {
         if (!ShoalError.is(err) || !retryable.has(err.code)) throw err;

@@ -1,16 +1,25 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
-import { errorResponse, okResponse, parseResponse } from "../src/codec/envelope.js";
+import { errorResponse, okResponse, type ResponseEnvelope } from "../src/codec/envelope.js";
+import { defaultDecodeLimits } from "../src/codec/limits.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { encodeToken } from "../src/codec/token.js";
-import { errorFromWire, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
+import { BadRequestError, ShoalError, UnavailableError } from "../src/errors.js";
 import { type Logger, silentLogger } from "../src/log.js";
-import { parseRpc, type RpcRequest } from "./wire.js";
 import { type Clock, systemClock } from "../src/clock.js";
 import { InFlight } from "../src/inflight.js";
+import { encodeBounded, parseReplyBatch, parseRequestBatch, type ReplyItem } from "./batch-wire.js";
+import { type Call, Calls } from "./calls.js";
+import { Coalescer } from "./coalesce.js";
+import type { RpcRequest } from "./wire.js";
 
 /** The subject a node serves its peers on. */
 export function rpcSubject(cluster: string, nodeId: string): string {
   return `shoal.${cluster}.node.${encodeToken(nodeId)}.rpc`;
+}
+
+/** The prefix of the subjects a node reads its peers' reply batches on (`<prefix>.<batch>`). */
+export function replySubjectPrefix(cluster: string, nodeId: string): string {
+  return `shoal.${cluster}.node.${encodeToken(nodeId)}.re`;
 }
 
 /** Sends node requests and serves them. The NATS implementation is below; tests may fake it. */
@@ -21,27 +30,53 @@ export interface Transport {
 
 export type RpcHandler = (req: RpcRequest) => Promise<unknown>;
 
+/** Most requests (or replies) in one batch message. */
+const MAX_BATCH_ITEMS = 512;
+
 /**
- * Request/reply between nodes over NATS, MessagePack both ways, one subscription per node.
- * Messages are handed to the handler synchronously in arrival order: a destination that
- * enqueues on receipt keeps the order in which a peer sent.
+ * Node-to-node requests over NATS, coalesced: every request to one peer made during one job
+ * (see {@link Coalescer}) travels in one MessagePack message, and the replies that are ready
+ * together travel back in one; the wire is in `batch-wire.ts`. A lone ask pays no wait — its
+ * batch leaves as soon as the job that made it ends — and a window of asks costs one NATS
+ * message each way instead of one per ask.
+ *
+ * Requests are handed to the handler synchronously in the order they were sent, batch after
+ * batch: a destination that enqueues on receipt keeps the order in which a peer sent.
  */
 export class NatsTransport implements Transport {
-  private readonly codec = new MsgpackCodec();
+  /** Two levels deeper than a single request allows: the batch array and its `[corr, req]` pair. */
+  private readonly codec = new MsgpackCodec({ maxDepth: defaultDecodeLimits.maxDepth + 2 });
   private sub: Subscription | undefined;
+  private readonly replySub: Subscription;
   private readonly inflight = new InFlight();
+  private readonly calls: Calls;
+  private readonly outbox: Coalescer<string, Call>;
+  private readonly replies: Coalescer<string, ReplyItem>;
+  private readonly replyPrefix: string;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly cluster: string,
+    private readonly nodeId: string,
     private readonly log: Logger = silentLogger,
     private readonly clock: Clock = systemClock,
-  ) {}
-
-  serve(nodeId: string, handler: RpcHandler): void {
-    this.sub = this.nc.subscribe(rpcSubject(this.cluster, nodeId), {
+  ) {
+    this.calls = new Calls(clock);
+    const report = (what: string) => (err: unknown) => this.log.error({ err }, what);
+    this.outbox = new Coalescer((node, calls) => this.sendBatch(node, calls), MAX_BATCH_ITEMS, report("could not send a node batch"));
+    this.replies = new Coalescer((to, items) => this.sendReplies(to, items), MAX_BATCH_ITEMS, report("could not answer a node batch"));
+    this.replyPrefix = replySubjectPrefix(cluster, nodeId);
+    this.replySub = nc.subscribe(`${this.replyPrefix}.*`, {
       callback: (err, msg) => {
-        if (err === null) this.onRequest(msg, handler);
+        if (err === null) this.onReplies(msg);
+      },
+    });
+  }
+
+  serve(handler: RpcHandler): void {
+    this.sub = this.nc.subscribe(rpcSubject(this.cluster, this.nodeId), {
+      callback: (err, msg) => {
+        if (err === null) this.onBatch(msg, handler);
       },
     });
   }
@@ -51,55 +86,109 @@ export class NatsTransport implements Transport {
     await this.sub?.drain().catch(() => undefined);
     if (this.inflight.size > 0) this.log.info({ waiting: this.inflight.size, requests: this.inflight.pending() }, "node transport stopping: waiting for replies owed");
     if (!(await this.inflight.settled(this.clock, graceMs))) this.log.warn({ requests: this.inflight.pending() }, "stopped with replies still owed");
+    this.replies.flush();
   }
 
-  async request(node: string, req: RpcRequest, timeoutMs: number): Promise<unknown> {
-    let reply: Msg;
-    try {
-      reply = await this.nc.request(rpcSubject(this.cluster, node), this.codec.encode(req), { timeout: timeoutMs });
-    } catch (err) {
-      const text = String((err as Error)?.message ?? err);
-      if (/no responders/i.test(text) || (err as { code?: string })?.code === "503") {
-        throw new UnavailableError(`node ${node} does not answer (no responders)`, { cause: err, details: { node } });
+  /** After {@link stop}: stops reading replies; calls still open time out. */
+  close(): void {
+    this.replySub.unsubscribe();
+    this.calls.close();
+  }
+
+  request(node: string, req: RpcRequest, timeoutMs: number): Promise<unknown> {
+    const call = this.calls.open(node, req, timeoutMs);
+    this.outbox.add(node, call);
+    return call.promise;
+  }
+
+  /** The largest message both this connection's server and the peer's decoder take. */
+  private maxBytes(): number {
+    return Math.min(this.nc.info?.max_payload ?? defaultDecodeLimits.maxBytes, this.codec.limits.maxBytes);
+  }
+
+  private sendBatch(node: string, calls: Call[]): void {
+    const live = calls.filter((c) => !c.settled);
+    const parts = encodeBounded(this.codec, live, (cs) => cs.map((c) => c.wire()), this.maxBytes(), (c, bytes) =>
+      c.fail(new BadRequestError(`node request of ${bytes} bytes is over the ${this.maxBytes()}-byte limit`, { details: { node } })),
+    );
+    const subject = rpcSubject(this.cluster, node);
+    for (const part of parts) {
+      const batch = this.calls.sent(part.items);
+      try {
+        this.nc.publish(subject, part.bytes, { reply: `${this.replyPrefix}.${batch}` });
+      } catch (err) {
+        this.calls.failBatch(batch, () => new UnavailableError(`request to node ${node} failed: ${String((err as Error)?.message ?? err)}`, { cause: err, details: { node } }));
       }
-      if (/timeout/i.test(text)) throw new TimeoutError(`node ${node} did not answer in ${timeoutMs} ms`, { details: { node } });
-      throw new UnavailableError(`request to node ${node} failed: ${text}`, { cause: err, details: { node } });
     }
-    const res = parseResponse(this.codec.decode(reply.data));
-    if (!res.ok) throw errorFromWire(res.error);
-    return res.reply;
   }
 
-  private onRequest(msg: Msg, handler: RpcHandler): void {
-    let req: RpcRequest;
-    try {
-      req = parseRpc(this.codec.decode(msg.data));
-    } catch (err) {
-      this.respond(msg, errorResponse(err));
+  private onReplies(msg: Msg): void {
+    const batch = Number(msg.subject.slice(this.replyPrefix.length + 1));
+    if (msg.data.length === 0 && msg.headers?.code === 503) {
+      this.calls.failBatch(batch, (c) => new UnavailableError(`node ${c.node} does not answer (no responders)`, { details: { node: c.node } }));
       return;
     }
-    let answer: Promise<unknown>;
+    let parsed;
     try {
-      answer = handler(req);
+      parsed = parseReplyBatch(this.codec.decode(msg.data));
     } catch (err) {
-      answer = Promise.reject(err); // never let a throw reach the connection's reader
+      this.log.warn({ err, batch }, "unreadable reply batch from a peer: its requests will time out");
+      return;
     }
-    const label = req.k === "ask" ? `ask${req.tail !== undefined ? "(tail)" : ""} ${req.type}/${req.id.slice(0, 40)} hops=${req.hops} v${req.mapVersion}` : `${req.k} shard ${req.shard}`;
-    this.inflight.track(answer, label).then(
-      (reply) => this.respond(msg, okResponse(reply)),
-      (err: unknown) => {
-        if (!ShoalError.is(err)) this.log.error({ err, kind: req.k }, "node request failed unexpectedly");
-        this.respond(msg, errorResponse(err));
-      },
-    );
+    if ("all" in parsed) return this.calls.answerBatch(batch, parsed.all);
+    for (const [corr, res] of parsed.items) this.calls.answer(corr, res);
   }
 
-  private respond(msg: Msg, body: unknown): void {
-    if (!msg.reply) return;
+  private onBatch(msg: Msg, handler: RpcHandler): void {
+    let items;
     try {
-      msg.respond(this.codec.encode(body));
+      items = parseRequestBatch(this.codec.decode(msg.data));
+    } catch (err) {
+      if (msg.reply) this.publishReply(msg.reply, this.codec.encode(errorResponse(err)));
+      return;
+    }
+    const to = msg.reply ?? "";
+    for (const item of items) {
+      if ("error" in item) {
+        this.answer(to, item.corr, errorResponse(item.error));
+        continue;
+      }
+      const { corr, req } = item;
+      let answer: Promise<unknown>;
+      try {
+        answer = handler(req);
+      } catch (err) {
+        answer = Promise.reject(err); // never let a throw reach the connection's reader
+      }
+      this.inflight.track(answer, () => describe(req)).then(
+        (reply) => this.answer(to, corr, okResponse(req.k === "ask" && req.discard === true ? null : reply)),
+        (err: unknown) => {
+          if (!ShoalError.is(err)) this.log.error({ err, kind: req.k }, "node request failed unexpectedly");
+          this.answer(to, corr, errorResponse(err));
+        },
+      );
+    }
+  }
+
+  private answer(to: string, corr: number, res: ResponseEnvelope): void {
+    if (to !== "") this.replies.add(to, [corr, res]);
+  }
+
+  private sendReplies(to: string, items: ReplyItem[]): void {
+    const tooBig = (item: ReplyItem, bytes: number) =>
+      this.replies.add(to, [item[0], errorResponse(new BadRequestError(`reply of ${bytes} bytes is over the ${this.maxBytes()}-byte limit`))]);
+    for (const part of encodeBounded(this.codec, items, (xs) => xs, this.maxBytes(), tooBig)) this.publishReply(to, part.bytes);
+  }
+
+  private publishReply(to: string, bytes: Uint8Array): void {
+    try {
+      this.nc.publish(to, bytes);
     } catch (err) {
       this.log.warn({ err }, "could not answer a node request");
     }
   }
+}
+
+function describe(req: RpcRequest): string {
+  return req.k === "ask" ? `ask${req.tail !== undefined ? "(tail)" : ""} ${req.type}/${req.id.slice(0, 40)} hops=${req.hops} v${req.mapVersion}` : `${req.k} shard ${req.shard}`;
 }

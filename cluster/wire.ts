@@ -26,6 +26,8 @@ export interface ForwardedAsk {
    * queues them ahead of what it held, in the order they arrive, until the {@link TailEnd}.
    */
   tail?: number;
+  /** The caller does not want the actor's reply (a tell): it is answered `null` once the turn is done. */
+  discard?: true;
 }
 
 /** Phase 1 of a shard's migration: state of the active actors, in batches. */
@@ -60,15 +62,17 @@ function only(v: Record<string, unknown>, allowed: readonly string[], what: stri
 }
 
 function checkAsk(v: Record<string, unknown>): ForwardedAsk {
-  only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail"], "ask");
+  only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "discard"], "ask");
   checkActorTypeName(v.type);
   checkActorId(v.id);
   need("msg" in v, "msg");
   need(int(v.timeoutMs, 1) && (v.timeoutMs as number) <= MAX_TIMEOUT_MS, "timeoutMs");
   need(int(v.mapVersion) && int(v.hops), "mapVersion/hops");
   need(v.tail === undefined || int(v.tail), "tail");
+  need(v.discard === undefined || v.discard === true, "discard");
   const ask: ForwardedAsk = { k: "ask", type: v.type as string, id: v.id as string, msg: v.msg, timeoutMs: v.timeoutMs as number, mapVersion: v.mapVersion as number, hops: v.hops as number };
   if (v.tail !== undefined) ask.tail = v.tail as number;
+  if (v.discard === true) ask.discard = true;
   return ask;
 }
 

@@ -16,10 +16,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { shardOf } from "../cluster/shard-hash.js";
 import type { NodeStatus } from "../cluster/status.js";
 import { rpcSubject } from "../cluster/transport.js";
-import { parseRpc } from "../cluster/wire.js";
+import { parseRequestBatch } from "../cluster/batch-wire.js";
 import { ShoalClient } from "../src/client.js";
 import { parseRequest } from "../src/codec/envelope.js";
 import { decodeJson } from "../src/codec/json.js";
+import { defaultDecodeLimits } from "../src/codec/limits.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { ErrorCode } from "../src/errors.js";
 import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
@@ -33,6 +34,10 @@ const INGRESS_INPUTS = 10_000;
 const RPC_INPUTS_PER_NODE = 5_000;
 
 const codec = new MsgpackCodec();
+/** Node batches are decoded two levels deeper (the batch array and its `[corr, request]` pair). */
+const batchCodec = new MsgpackCodec({ maxDepth: defaultDecodeLimits.maxDepth + 2 });
+/** A node request as its own batch of one. */
+const batchOf = (req: unknown): unknown => [[1, req]];
 const te = new TextEncoder();
 const seed = Number(process.env.SHOAL_FUZZ_SEED ?? Date.now() % 1_000_000_007);
 
@@ -234,6 +239,15 @@ async function knownState() {
   return { accounts, sequencer: { senders, violations, violationCount } };
 }
 
+/** A node's answer to a batch of one: a reply batch holding exactly its answer, or one answer for the whole batch. */
+function rpcReply(data: Uint8Array): Reply {
+  const v = batchCodec.decode(data);
+  if (!Array.isArray(v)) return decodeReply(data, true);
+  // One entry, under the corr the node read (a corrupted input may carry another than 1).
+  if (v.length !== 1 || !Array.isArray(v[0]) || !Number.isSafeInteger(v[0][0])) throw new Error(`not a reply batch of one: ${JSON.stringify(v).slice(0, 200)}`);
+  return decodeReply(codec.encode(v[0][1]), true);
+}
+
 function decodeReply(data: Uint8Array, msgpack: boolean): Reply {
   const v = (msgpack ? codec.decode(data) : decodeJson(data)) as Reply;
   if (typeof v !== "object" || v === null || typeof v.ok !== "boolean") throw new Error("not a response envelope");
@@ -275,7 +289,7 @@ async function request(subject: string, sent: Sent, t: Tally, allowed: ReadonlyS
     // The ingress answers in the format it decoded; node requests are always MessagePack.
     const expectMsgpack = subject.endsWith(".rpc") || sent.header === "application/msgpack";
     if (!subject.endsWith(".rpc") && msgpack !== expectMsgpack) t.failures.push(`answered in the wrong format for ${show(sent.bytes)}`);
-    judge(t, allowed, sent, decodeReply(m.data, expectMsgpack), parsed);
+    judge(t, allowed, sent, subject.endsWith(".rpc") ? rpcReply(m.data) : decodeReply(m.data, expectMsgpack), parsed);
   } catch (err) {
     t.failures.push(`no valid reply (${String((err as Error)?.message ?? err)}) for ${show(sent.bytes)}`);
   }
@@ -344,8 +358,10 @@ function rpcInputs(node: string, mapVersion: number, epoch: number): Sent[] {
   const sent = (bytes: Uint8Array): Sent => ({ fmt: "msgpack", bytes });
   const inputs = fc.sample(
     fc.oneof(
-      { weight: 10, arbitrary: gen.all.map((v) => sent(codec.encode(v))) },
-      { weight: 4, arbitrary: corrupt(gen.corruptible.map((v) => codec.encode(v))).map(sent) },
+      { weight: 10, arbitrary: gen.all.map((v) => sent(batchCodec.encode(batchOf(v)))) },
+      { weight: 4, arbitrary: corrupt(gen.corruptible.map((v) => batchCodec.encode(batchOf(v)))).map(sent) },
+      // Whole batches gone wrong: bare requests, empty, repeated or bad correlation ids.
+      { weight: 2, arbitrary: fc.tuple(gen.all, fc.constantFrom<unknown>(0, -1, 1.5, "1", null, 2 ** 60), fc.nat(5)).map(([v, corr, shape]) => sent(batchCodec.encode([v, [], [[corr, v]], [[1, v], [1, v]], [[1, v, 0]], [v]][shape]))) },
       { weight: 2, arbitrary: fc.uint8Array({ maxLength: 200 }).map(sent) },
       { weight: 1, arbitrary: jsonSoup.map(sent) },
     ),
@@ -354,10 +370,10 @@ function rpcInputs(node: string, mapVersion: number, epoch: number): Sent[] {
   // A forged handoff of every known actor, to its own shard at the current map, from the other node: CONFLICT.
   for (const id of KNOWN_ACCOUNTS) {
     const actors = [{ type: "account", id, version: knownVersions.get(id)!, state: { balance: 1_000_000, txns: [] } }];
-    inputs.push(sent(codec.encode({ k: "handoff", shard: shardOf("account", id, SHARDS), mapVersion, epoch, from: NODES.find((n) => n !== node), actors })));
+    inputs.push(sent(batchCodec.encode(batchOf({ k: "handoff", shard: shardOf("account", id, SHARDS), mapVersion, epoch, from: NODES.find((n) => n !== node), actors }))));
   }
   // A tail-end for every shard: nothing is being received, so nothing happens.
-  for (let shard = 0; shard < SHARDS; shard++) inputs.push(sent(codec.encode({ k: "tail-end", shard, mapVersion, from: "evil", count: 0 })));
+  for (let shard = 0; shard < SHARDS; shard++) inputs.push(sent(batchCodec.encode(batchOf({ k: "tail-end", shard, mapVersion, from: "evil", count: 0 }))));
   return inputs;
 }
 
@@ -370,15 +386,16 @@ describe("hostile input against real node processes", () => {
       return { node, subject: rpcSubject(c.name, node), inputs: rpcInputs(node, mapVersion ?? 0, mapEpoch ?? 0), t: tally(), mapVersion: mapVersion ?? 0, epoch: mapEpoch ?? 0 };
     });
     const rpcParse = (s: Sent) => () => {
-      const r = parseRpc(codec.decode(s.bytes));
-      return { ok: true, kind: r.k, tail: r.k === "ask" && r.tail !== undefined };
+      const [item] = parseRequestBatch(batchCodec.decode(s.bytes));
+      if (item === undefined || "error" in item) return { ok: false };
+      return { ok: true, kind: item.req.k, tail: item.req.k === "ask" && item.req.tail !== undefined };
     };
     // Forged handoffs naming a map the node has not seen wait for it (the handoff timeout, 10 s),
     // then CONFLICT: a few, outside the pools, so they do not hold their slots.
     const slow = peers.flatMap((p) =>
       KNOWN_ACCOUNTS.slice(0, 2).map((id) => {
         const actors = [{ type: "account", id, version: knownVersions.get(id)!, state: { balance: 1, txns: [] } }];
-        const s: Sent = { fmt: "msgpack", bytes: codec.encode({ k: "handoff", shard: shardOf("account", id, SHARDS), mapVersion: p.mapVersion + 1, epoch: p.epoch + 1, from: "evil", actors }) };
+        const s: Sent = { fmt: "msgpack", bytes: batchCodec.encode(batchOf({ k: "handoff", shard: shardOf("account", id, SHARDS), mapVersion: p.mapVersion + 1, epoch: p.epoch + 1, from: "evil", actors })) };
         return request(p.subject, s, p.t, RPC_CODES, rpcParse(s));
       }),
     );
@@ -460,8 +477,8 @@ describe("hostile input against real node processes", () => {
       expect(p.child.exitCode, `${id} exited:\n${p.logs.slice(-2000)}`).toBeNull();
       expect(p.running).toBe(true);
       // Each node still answers an ordinary forwarded ask on its own rpc subject.
-      const m = await c.nc.request(rpcSubject(c.name, id), codec.encode({ k: "ask", type: "account", id: "fz-final", msg: { balance: {} }, timeoutMs: 5000, mapVersion: 0, hops: 0 }), { timeout: 10_000 });
-      expect(codec.decode(m.data)).toMatchObject({ ok: true, reply: { balance: 0, version: 0 } });
+      const m = await c.nc.request(rpcSubject(c.name, id), codec.encode(batchOf({ k: "ask", type: "account", id: "fz-final", msg: { balance: {} }, timeoutMs: 5000, mapVersion: 0, hops: 0 })), { timeout: 10_000 });
+      expect(codec.decode(m.data)).toMatchObject([[1, { ok: true, reply: { balance: 0, version: 0 } }]]);
     }
     expect(await client.ask("account", "fz-final-ingress", { deposit: { amount: 3, txn: "t" } })).toMatchObject({ balance: 3, version: 1, applied: true });
 

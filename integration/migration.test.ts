@@ -285,10 +285,14 @@ describe("migration under load: join, drain, crash, zombie (real node processes)
       const injected = c.nc
         .request(
           rpcSubject(c.name, zombieId),
-          new MsgpackCodec().encode({ k: "ask", type: "account", id: account, msg: { deposit: { amount: 1000, txn: "zombie" } }, timeoutMs: 20_000, mapVersion: 0, hops: 0 }),
+          // A node batch of one request (cluster/batch-wire.ts).
+          new MsgpackCodec().encode([[1, { k: "ask", type: "account", id: account, msg: { deposit: { amount: 1000, txn: "zombie" } }, timeoutMs: 20_000, mapVersion: 0, hops: 0 }]]),
           { timeout: 25_000 },
         )
-        .then((m) => new MsgpackCodec().decode(m.data) as { ok: boolean; reply?: { node?: string } });
+        .then((m) => {
+          const v = new MsgpackCodec().decode(m.data) as Array<[number, { ok: boolean; reply?: { node?: string } }]>;
+          return v[0]![1];
+        });
       phases.mark("woken");
       const wokenAt = Date.now();
       zombie.signal("SIGCONT");

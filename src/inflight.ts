@@ -4,14 +4,14 @@ import type { Clock } from "./clock.js";
 export class InFlight {
   private count = 0;
   private waiters: Array<() => void> = [];
-  private readonly labels = new Set<{ label: string }>();
+  private readonly labels = new Set<{ label: string | (() => string) }>();
 
   get size(): number {
     return this.count;
   }
 
-  /** Tracks `answer` until it settles; returns it unchanged. */
-  track<T>(answer: Promise<T>, label = ""): Promise<T> {
+  /** Tracks `answer` until it settles; returns it unchanged. `label` may be a function, called only if a stop has to wait. */
+  track<T>(answer: Promise<T>, label: string | (() => string) = ""): Promise<T> {
     this.count++;
     const entry = { label };
     this.labels.add(entry);
@@ -26,7 +26,7 @@ export class InFlight {
 
   /** Labels of what is still in flight (for a log line when a stop has to wait). */
   pending(max = 10): string[] {
-    return [...this.labels].slice(0, max).map((e) => e.label);
+    return [...this.labels].slice(0, max).map((e) => (typeof e.label === "string" ? e.label : e.label()));
   }
 
   /** Resolves true once nothing is in flight, false if `ms` passes first. */

@@ -91,7 +91,7 @@ export class Ingress {
       // A synchronous throw must not escape: it would tear down the connection's reader.
       answer = Promise.reject(e);
     }
-    this.inflight.track(answer, `${request.type}/${request.id.slice(0, 40)}`).then(
+    this.inflight.track(answer, () => `${request.type}/${request.id.slice(0, 40)}`).then(
       (reply) => {
         this.respond(msg, msgpack, okResponse(reply), request.type, received);
       },

@@ -1,0 +1,174 @@
+import type { ChildProcess } from "node:child_process";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { ShoalNode } from "../cluster/node.js";
+import { shardOf } from "../cluster/shard-hash.js";
+import { NodeProcess } from "../integration/kit/index.js";
+import { account } from "../src/actors/account.js";
+import { sequencer } from "../src/actors/sequencer.js";
+import { ShoalClient } from "../src/client.js";
+import { encodeJson } from "../src/codec/json.js";
+import { msgpack } from "../src/codec/msgpack.js";
+import { echo } from "./echo-actor.js";
+import { waitStable } from "./nodes.js";
+import { echoActorModule, eventLoopP99, freePort, startRawPeer, stopChild } from "./peers.js";
+import { emit, throughput } from "./report.js";
+import { mean, percentile } from "./stats.js";
+
+const SHARDS = 64;
+const PAYLOADS = [128, 1024] as const;
+const WINDOWS = [1, 32, 128] as const;
+const ASKS: Record<number, number> = { 1: 3000, 32: 30_000, 128: 40_000 };
+const TELLS: Record<number, number> = { 128: 100_000, 1024: 50_000 };
+const TELL_WINDOW = 4096;
+const TIMEOUT = 30_000;
+const common = { processes: "caller and target apart", server: "same" };
+
+/**
+ * Shoal between processes vs raw nats.js on the same server, same payloads, same window.
+ *
+ * Target: a `shoal node` process hosting the bench's echo actor. Caller: a ShoalNode in this
+ * process, in the same cluster, asking only actors whose shards the target owns, so every ask
+ * is routed over NATS (router → coalesced node batches → the target's runtime → back). Raw: a
+ * plain nats.js process answering requests with their own payload, and counting publishes.
+ * Then the caller leaves and a ShoalClient asks through the ingress (JSON, one request per ask).
+ */
+export async function remote(url: string): Promise<void> {
+  const cluster = `benchrm${process.pid}`;
+  const rawSubject = `benchraw${process.pid}.echo`;
+  const httpPort = await freePort();
+  const opened: NatsConnection[] = [];
+  const open = async () => {
+    const nc = await connect({ servers: url, noAsyncTraces: true });
+    opened.push(nc);
+    return nc;
+  };
+  let target: NodeProcess | undefined;
+  let rawPeer: ChildProcess | undefined;
+  let caller: ShoalNode | undefined;
+  try {
+    target = NodeProcess.start({ url, id: "rm-target", cluster, args: ["--shards", String(SHARDS), "--actors", echoActorModule, "--http", String(httpPort)] });
+    rawPeer = await startRawPeer(url, rawSubject);
+    const raw = await open();
+    const observer = await open();
+    await waitStable(observer, cluster, ["rm-target"], SHARDS);
+    caller = await ShoalNode.start({ nc: await open(), cluster, nodeId: "rm-caller", actors: [echo, account, sequencer], shardCount: SHARDS });
+    await waitStable(observer, cluster, ["rm-target", "rm-caller"], SHARDS);
+    const owners = caller.map!.owners;
+    const ids: string[] = [];
+    for (let k = 0; ids.length < 256; k++) if (owners[shardOf(echo.type, `e${k}`, SHARDS)] === "rm-target") ids.push(`e${k}`);
+    const node = caller;
+
+    for (const payload of PAYLOADS) {
+      const msg = sized(payload);
+      const body = new Uint8Array(payload).fill(120);
+      const shoal = (n: number, w: number, lat: number[]) => timed(n, w, lat, (i) => node.ask(echo.type, ids[i % ids.length]!, msg, { timeout: TIMEOUT }));
+      const rawAsk = (n: number, w: number, lat: number[]) => timed(n, w, lat, () => raw.request(rawSubject, body, { timeout: TIMEOUT }));
+      await shoal(3000, 128, []); // warm the JIT and activate every actor
+      await rawAsk(3000, 128, []);
+      for (const window of WINDOWS) {
+        const watchLoop = window === 128 && payload === 128;
+        if (watchLoop) await eventLoopP99(httpPort); // resets the target's histogram
+        const r = await compare(ASKS[window]!, window, shoal, rawAsk, watchLoop);
+        const target = watchLoop ? await eventLoopP99(httpPort) : undefined;
+        const tag = `w${window}_${payload}b`;
+        const lat = (xs: number[], q: number) => percentile(xs, q);
+        const what = { window, payload, ...common };
+        emit({ name: `remote_ask_${tag}`, value: r.shoal, unit: "asks/s", ratio: r.shoal / r.raw, baseline: `raw request ${Math.round(r.raw).toLocaleString("en-US")}/s`, goal: window === 128 ? 2 : undefined, ...what });
+        emit({ name: `raw_request_${tag}`, value: r.raw, unit: "msgs/s", ...what });
+        emit({ name: `remote_ask_p50_${tag}`, value: lat(r.lat.shoal, 50), unit: "ms", baseline: `raw ${lat(r.lat.raw, 50).toFixed(3)} ms`, deltaUs: (lat(r.lat.shoal, 50) - lat(r.lat.raw, 50)) * 1000, ...what });
+        emit({ name: `remote_ask_p99_${tag}`, value: lat(r.lat.shoal, 99), unit: "ms", baseline: `raw ${lat(r.lat.raw, 99).toFixed(3)} ms`, ...what });
+        if (r.loop !== undefined && target !== undefined) {
+          emit({ name: "event_loop_p99_caller_remote_ask_w128", value: r.loop.shoal, unit: "ms", baseline: `raw caller ${r.loop.raw.toFixed(2)} ms`, ...what });
+          emit({ name: "event_loop_p99_target_remote_ask_w128", value: target, unit: "ms", note: "the target node's nodejs_eventloop_lag_p99 over the Shoal runs", ...what });
+        }
+      }
+
+      const tells = TELLS[payload]!;
+      const shoalTell = () => throughput(tells, TELL_WINDOW, (i) => node.tell(echo.type, ids[i % ids.length]!, msg, { timeout: TIMEOUT }));
+      const rawPubSub = () => publishAll(raw, rawSubject, body, tells);
+      await shoalTell();
+      await rawPubSub();
+      const t = { shoal: [] as number[], raw: [] as number[] };
+      for (let round = 0; round < 2; round++) {
+        t.shoal.push(await shoalTell());
+        t.raw.push(await rawPubSub());
+      }
+      const [ts, tr] = [mean(t.shoal), mean(t.raw)];
+      emit({ name: `tell_${payload}b`, value: ts, unit: "tells/s", ratio: ts / tr, baseline: `raw pub→sub ${Math.round(tr).toLocaleString("en-US")}/s`, goal: 0.5, payload, window: TELL_WINDOW, ...common });
+      emit({ name: `raw_pubsub_${payload}b`, value: tr, unit: "msgs/s", payload, ...common });
+    }
+
+    // The ingress: the caller leaves (its shards go to the target), then a plain ShoalClient asks.
+    await caller.stop();
+    caller = undefined;
+    await waitStable(observer, cluster, ["rm-target"], SHARDS);
+    const client = new ShoalClient(raw, cluster);
+    const padded = jsonSized(128);
+    const viaIngress = (n: number, w: number, lat: number[]) => timed(n, w, lat, (i) => client.ask(echo.type, ids[i % ids.length]!, padded, { timeout: TIMEOUT }));
+    const body = new Uint8Array(128).fill(120);
+    const rawAsk = (n: number, w: number, lat: number[]) => timed(n, w, lat, () => raw.request(rawSubject, body, { timeout: TIMEOUT }));
+    await viaIngress(3000, 128, []);
+    for (const window of [1, 128]) {
+      const r = await compare(ASKS[window]! / 2, window, viaIngress, rawAsk, false);
+      const what = { window, payload: 128, ...common, note: "ShoalClient → shoal.<cluster>.ask (JSON, one NATS request per ask) → the node's runtime" };
+      emit({ name: `ingress_ask_w${window}_128b`, value: r.shoal, unit: "asks/s", ratio: r.shoal / r.raw, baseline: `raw request ${Math.round(r.raw).toLocaleString("en-US")}/s`, ...what });
+      emit({ name: `ingress_ask_p50_w${window}_128b`, value: percentile(r.lat.shoal, 50), unit: "ms", baseline: `raw ${percentile(r.lat.raw, 50).toFixed(3)} ms`, ...what });
+    }
+  } finally {
+    await caller?.stop().catch(() => undefined);
+    await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
+    await target?.kill();
+    if (rawPeer !== undefined) await stopChild(rawPeer);
+  }
+}
+
+type Run = (n: number, window: number, lat: number[]) => Promise<number>;
+
+/** Two rounds of each, alternated so neither side has the warm JIT or the quiet moment alone. */
+async function compare(n: number, window: number, shoal: Run, raw: Run, watchLoop: boolean) {
+  const lat = { shoal: [] as number[], raw: [] as number[] };
+  const rates = { shoal: [] as number[], raw: [] as number[] };
+  const loop = { shoal: monitorEventLoopDelay({ resolution: 1 }), raw: monitorEventLoopDelay({ resolution: 1 }) };
+  for (let round = 0; round < 2; round++) {
+    if (watchLoop) loop.shoal.enable();
+    rates.shoal.push(await shoal(n, window, lat.shoal));
+    loop.shoal.disable();
+    if (watchLoop) loop.raw.enable();
+    rates.raw.push(await raw(n, window, lat.raw));
+    loop.raw.disable();
+  }
+  const p99 = (h: typeof loop.raw) => h.percentile(99) / 1e6;
+  return { shoal: mean(rates.shoal), raw: mean(rates.raw), lat, loop: watchLoop ? { shoal: p99(loop.shoal), raw: p99(loop.raw) } : undefined };
+}
+
+/** `throughput`, recording each operation's latency (ms) into `lat`. */
+function timed(n: number, window: number, lat: number[], op: (i: number) => Promise<unknown>): Promise<number> {
+  return throughput(n, window, async (i) => {
+    const t = process.hrtime.bigint();
+    await op(i);
+    lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+  });
+}
+
+/** Raw publish → subscribe: `n` publishes, then the time until the subscriber process has counted them all. */
+async function publishAll(nc: NatsConnection, subject: string, body: Uint8Array, n: number): Promise<number> {
+  const started = process.hrtime.bigint();
+  const done = nc.request(`${subject}.wait`, new TextEncoder().encode(String(n)), { timeout: TIMEOUT });
+  for (let i = 0; i < n; i++) nc.publish(`${subject}.sink`, body);
+  await done;
+  return n / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+/** An echo message whose MessagePack encoding is `bytes` long. */
+function sized(bytes: number): { p: string } {
+  let p = "x".repeat(bytes);
+  while (msgpack.encode({ p }).length > bytes) p = p.slice(1);
+  return { p };
+}
+
+/** An echo message that makes the ingress's JSON request envelope about `bytes` long. */
+function jsonSized(bytes: number): { p: string } {
+  const base = encodeJson({ type: echo.type, id: "e000", msg: { p: "" }, timeoutMs: TIMEOUT }).length;
+  return { p: "x".repeat(Math.max(0, bytes - base)) };
+}

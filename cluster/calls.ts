@@ -1,0 +1,130 @@
+import type { ResponseEnvelope } from "../src/codec/envelope.js";
+import type { Clock } from "../src/clock.js";
+import { errorFromWire, TimeoutError, UnavailableError } from "../src/errors.js";
+import { Deadlines, type Expirable } from "../src/runtime/deadlines.js";
+import type { RpcRequest } from "./wire.js";
+
+/** One batch as sent: its calls, and how many are still unanswered. */
+interface Batch {
+  readonly id: number;
+  readonly calls: Call[];
+  open: number;
+}
+
+/** A request sent to a peer and not yet answered. */
+export class Call implements Expirable {
+  settled = false;
+  batch: Batch | undefined;
+  readonly promise: Promise<unknown>;
+  private resolve!: (v: unknown) => void;
+  private reject!: (e: unknown) => void;
+
+  constructor(
+    private readonly owner: Calls,
+    readonly corr: number,
+    readonly node: string,
+    readonly req: RpcRequest,
+    readonly deadline: number,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** What goes on the wire for it. */
+  wire(): [number, RpcRequest] {
+    return [this.corr, this.req];
+  }
+
+  expire(): void {
+    this.fail(new TimeoutError(`node ${this.node} did not answer in time`, { details: { node: this.node } }));
+  }
+
+  answer(res: ResponseEnvelope): void {
+    if (!res.ok) return this.fail(errorFromWire(res.error));
+    if (this.settled) return;
+    this.settle();
+    this.resolve(res.reply);
+  }
+
+  fail(err: unknown): void {
+    if (this.settled) return;
+    this.settle();
+    this.reject(err);
+  }
+
+  private settle(): void {
+    this.settled = true;
+    this.owner.forget(this);
+  }
+}
+
+/**
+ * The caller side of node requests: every call by correlation id, the batches they went out
+ * in (a batch can fail as one: no responders, unreadable), and one timer for all deadlines.
+ */
+export class Calls {
+  private readonly byCorr = new Map<number, Call>();
+  private readonly batches = new Map<number, Batch>();
+  private readonly deadlines: Deadlines;
+  private nextCorr = 1;
+  private nextBatch = 1;
+
+  constructor(private readonly clock: Clock) {
+    this.deadlines = new Deadlines(clock);
+  }
+
+  get size(): number {
+    return this.byCorr.size;
+  }
+
+  open(node: string, req: RpcRequest, timeoutMs: number): Call {
+    const call = new Call(this, this.nextCorr++, node, req, this.clock.now() + timeoutMs);
+    this.byCorr.set(call.corr, call);
+    this.deadlines.add(call);
+    return call;
+  }
+
+  /** Records that `calls` went out together; returns the batch's id (its reply subject's last token). */
+  sent(calls: Call[]): number {
+    const batch: Batch = { id: this.nextBatch++, calls, open: 0 };
+    for (const c of calls) {
+      if (c.settled) continue;
+      c.batch = batch;
+      batch.open++;
+    }
+    if (batch.open > 0) this.batches.set(batch.id, batch);
+    return batch.id;
+  }
+
+  answer(corr: number, res: ResponseEnvelope): void {
+    this.byCorr.get(corr)?.answer(res);
+  }
+
+  /** Settles every unanswered call of batch `id` with `res` (a peer's answer for all of them). */
+  answerBatch(id: number, res: ResponseEnvelope): void {
+    const batch = this.batches.get(id);
+    if (batch === undefined) return;
+    for (const c of batch.calls) if (!c.settled) c.answer(res);
+  }
+
+  /** Fails every unanswered call of batch `id`. */
+  failBatch(id: number, err: (c: Call) => unknown): void {
+    const batch = this.batches.get(id);
+    if (batch === undefined) return;
+    for (const c of batch.calls) if (!c.settled) c.fail(err(c));
+  }
+
+  forget(call: Call): void {
+    this.byCorr.delete(call.corr);
+    const batch = call.batch;
+    if (batch !== undefined && --batch.open === 0) this.batches.delete(batch.id);
+  }
+
+  /** Fails every open call: nothing will answer them any more. */
+  close(): void {
+    this.deadlines.close();
+    for (const c of [...this.byCorr.values()]) c.fail(new UnavailableError(`the transport closed before node ${c.node} answered`, { details: { node: c.node } }));
+  }
+}

@@ -1,0 +1,95 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { NatsTransport, replySubjectPrefix, rpcSubject } from "../cluster/transport.js";
+import type { RpcRequest } from "../cluster/wire.js";
+import { ErrorCode, RejectedError, ShoalError } from "../src/errors.js";
+import { uniqueCluster } from "./cluster-helpers.js";
+
+/**
+ * The coalescing node transport on a real server: what one job asks of a peer travels as one
+ * NATS message each way, in order; failures stay per request; a peer that is not there is
+ * UNAVAILABLE at once, not a timeout.
+ */
+const ask = (id: string, msg: unknown = {}): RpcRequest => ({ k: "ask", type: "echo", id, msg, timeoutMs: 5000, mapVersion: 1, hops: 0 });
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    (v) => ({ ok: v }),
+    (e: unknown) => ({ err: ShoalError.is(e) ? e.code : String(e) }),
+  );
+
+let conns: NatsConnection[] = [];
+let a: NatsTransport;
+let b: NatsTransport;
+let tap: NatsConnection;
+const cluster = uniqueCluster("transport");
+const handled: string[] = [];
+const messages = { rpc: 0, replies: 0 };
+
+beforeAll(async () => {
+  const open = async () => {
+    const nc = await connect({ servers: inject("natsUrl") });
+    conns.push(nc);
+    return nc;
+  };
+  tap = await open();
+  tap.subscribe(rpcSubject(cluster, "b"), { callback: () => messages.rpc++ });
+  tap.subscribe(`${replySubjectPrefix(cluster, "a")}.*`, { callback: () => messages.replies++ });
+  await tap.flush();
+  a = new NatsTransport(await open(), cluster, "a");
+  b = new NatsTransport(await open(), cluster, "b");
+  b.serve(async (req) => {
+    if (req.k !== "ask") throw new RejectedError("asks only");
+    handled.push(req.id);
+    const m = req.msg as { fail?: boolean; big?: number };
+    if (m.fail) throw new RejectedError(`no ${req.id}`);
+    if (m.big !== undefined) return "x".repeat(m.big);
+    return `re:${req.id}`;
+  });
+  await conns[2]!.flush();
+});
+
+afterAll(async () => {
+  await b.stop();
+  a.close();
+  b.close();
+  await Promise.all(conns.map((nc) => nc.close()));
+  conns = [];
+});
+
+describe("NatsTransport", () => {
+  it("sends what one job asks of a peer as one message, handled in order, and gets one reply message back", async () => {
+    const before = { ...messages, handled: handled.length };
+    const ids = Array.from({ length: 100 }, (_, i) => `k${i}`);
+    const replies = await Promise.all(ids.map((id) => a.request("b", ask(id), 5000)));
+    expect(replies).toEqual(ids.map((id) => `re:${id}`));
+    expect(handled.slice(before.handled)).toEqual(ids);
+    await tap.flush();
+    expect(messages.rpc - before.rpc).toBe(1);
+    expect(messages.replies - before.replies).toBe(1);
+  });
+
+  it("keeps failures per request: a rejected ask and an oversized reply fail alone", async () => {
+    const max = conns[1]!.info!.max_payload;
+    const [ok, rejected, tooBig, after] = await Promise.all([
+      outcome(a.request("b", ask("ok"), 5000)),
+      outcome(a.request("b", ask("bad", { fail: true }), 5000)),
+      outcome(a.request("b", ask("huge", { big: max }), 5000)),
+      outcome(a.request("b", ask("after"), 5000)),
+    ]);
+    expect(ok).toEqual({ ok: "re:ok" });
+    expect(rejected).toEqual({ err: ErrorCode.REJECTED });
+    expect(tooBig).toEqual({ err: ErrorCode.BAD_REQUEST });
+    expect(after).toEqual({ ok: "re:after" });
+  });
+
+  it("refuses a request too big for one message without sending the rest of its batch astray", async () => {
+    const max = conns[1]!.info!.max_payload;
+    const [big, small] = await Promise.all([outcome(a.request("b", ask("big", "x".repeat(max)), 5000)), outcome(a.request("b", ask("small"), 5000))]);
+    expect(big).toEqual({ err: ErrorCode.BAD_REQUEST });
+    expect(small).toEqual({ ok: "re:small" });
+  });
+
+  it("answers UNAVAILABLE (the server's no-responders status), not TIMEOUT, for a peer nobody serves", async () => {
+    expect(await outcome(a.request("nobody", ask("x"), 60_000))).toEqual({ err: ErrorCode.UNAVAILABLE });
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { encodeBounded, parseReplyBatch, parseRequestBatch } from "../cluster/batch-wire.js";
+import { MsgpackCodec } from "../src/codec/msgpack.js";
+import { ErrorCode, ShoalError } from "../src/errors.js";
+
+const ask = (id: string) => ({ k: "ask", type: "account", id, msg: { balance: {} }, timeoutMs: 1000, mapVersion: 1, hops: 0 });
+const code = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return ShoalError.is(e) ? e.code : `untyped: ${String(e)}`;
+  }
+  return "no error";
+};
+
+describe("node request batches", () => {
+  it("reads [corr, request] pairs in order, and answers a malformed request alone", () => {
+    const items = parseRequestBatch([
+      [7, ask("a")],
+      [3, { k: "ask", type: "account" }],
+      [9, ask("b")],
+    ]);
+    expect(items.map((i) => i.corr)).toEqual([7, 3, 9]);
+    expect("req" in items[0]! && items[0].req).toMatchObject({ k: "ask", id: "a" });
+    expect("error" in items[1]! && items[1].error.code).toBe(ErrorCode.BAD_REQUEST);
+    expect("req" in items[2]! && items[2].req).toMatchObject({ id: "b" });
+  });
+
+  it("refuses as a whole what is not a non-empty list of pairs with distinct positive integer corrs", () => {
+    for (const bad of [ask("a"), [], null, "x", [[0, ask("a")]], [[-1, ask("a")]], [[1.5, ask("a")]], [["1", ask("a")]], [[1, ask("a")], [1, ask("b")]], [[1, ask("a"), 0]], [ask("a")]]) {
+      expect(code(() => parseRequestBatch(bad)), JSON.stringify(bad)).toBe(ErrorCode.BAD_REQUEST);
+    }
+  });
+});
+
+describe("reply batches", () => {
+  it("reads answers by corr, skipping malformed entries", () => {
+    const r = parseReplyBatch([[1, { ok: true, reply: 5 }], [2, { ok: false, error: { code: "TIMEOUT", message: "late" } }], [3, { nope: 1 }], "junk", [0, { ok: true }]]);
+    expect(r).toEqual({
+      items: [
+        [1, { ok: true, reply: 5 }],
+        [2, { ok: false, error: { code: "TIMEOUT", message: "late" } }],
+      ],
+    });
+  });
+
+  it("reads one envelope as the answer to the whole batch, and refuses anything else", () => {
+    expect(parseReplyBatch({ ok: false, error: { code: "BAD_REQUEST", message: "x" } })).toEqual({ all: { ok: false, error: { code: "BAD_REQUEST", message: "x" } } });
+    expect(code(() => parseReplyBatch({ hello: 1 }))).toBe(ErrorCode.BAD_REQUEST);
+  });
+});
+
+describe("encodeBounded", () => {
+  const codec = new MsgpackCodec();
+  it("keeps a batch whole when it fits, halves it until every part fits, and sets aside an item too big alone", () => {
+    const items = Array.from({ length: 10 }, (_, i) => "x".repeat(i === 4 ? 500 : 90));
+    expect(encodeBounded(codec, items, (xs) => xs, 10_000, () => undefined)).toHaveLength(1);
+    const tooBig: string[] = [];
+    const parts = encodeBounded(codec, items, (xs) => xs, 300, (item) => tooBig.push(item));
+    expect(tooBig).toEqual([items[4]]);
+    expect(parts.flatMap((p) => p.items)).toEqual(items.filter((_, i) => i !== 4));
+    for (const p of parts) {
+      expect(p.bytes.length).toBeLessThanOrEqual(300);
+      expect(codec.decode(p.bytes)).toEqual(p.items);
+    }
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { Calls } from "../cluster/calls.js";
+import type { RpcRequest } from "../cluster/wire.js";
+import { ManualClock } from "../src/clock.js";
+import { ErrorCode, ShoalError } from "../src/errors.js";
+
+const req: RpcRequest = { k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0 };
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    (v) => ({ ok: v }),
+    (e: unknown) => ({ err: ShoalError.is(e) ? e.code : String(e) }),
+  );
+
+describe("Calls", () => {
+  it("settles a call by its corr once, with the reply or the typed error", async () => {
+    const calls = new Calls(new ManualClock());
+    const a = calls.open("n2", req, 1000);
+    const b = calls.open("n2", req, 1000);
+    calls.sent([a, b]);
+    calls.answer(a.corr, { ok: true, reply: 42 });
+    calls.answer(a.corr, { ok: true, reply: 43 });
+    calls.answer(b.corr, { ok: false, error: { code: ErrorCode.ACTOR_MOVED, message: "moved" } });
+    expect(await outcome(a.promise)).toEqual({ ok: 42 });
+    expect(await outcome(b.promise)).toEqual({ err: ErrorCode.ACTOR_MOVED });
+    expect(calls.size).toBe(0);
+  });
+
+  it("times a call out at its own deadline, with one timer for all", async () => {
+    const clock = new ManualClock();
+    const calls = new Calls(clock);
+    const short = calls.open("n2", req, 100);
+    const long = calls.open("n2", req, 5000);
+    calls.sent([short, long]);
+    clock.advance(100);
+    expect(await outcome(short.promise)).toEqual({ err: ErrorCode.TIMEOUT });
+    expect(long.settled).toBe(false);
+    calls.answer(long.corr, { ok: true, reply: null });
+    expect(await outcome(long.promise)).toEqual({ ok: null });
+  });
+
+  it("fails or answers the open calls of one batch together, and only those", async () => {
+    const calls = new Calls(new ManualClock());
+    const [a, b, c] = [calls.open("n2", req, 1000), calls.open("n2", req, 1000), calls.open("n3", req, 1000)];
+    const first = calls.sent([a, b]);
+    const second = calls.sent([c]);
+    calls.answer(a.corr, { ok: true, reply: 1 });
+    calls.failBatch(first, (call) => new Error(`gone ${call.node}`));
+    expect(await outcome(a.promise)).toEqual({ ok: 1 });
+    expect(await outcome(b.promise)).toEqual({ err: "Error: gone n2" });
+    expect(c.settled).toBe(false);
+    calls.answerBatch(second, { ok: false, error: { code: ErrorCode.BAD_REQUEST, message: "unreadable" } });
+    expect(await outcome(c.promise)).toEqual({ err: ErrorCode.BAD_REQUEST });
+    expect(calls.size).toBe(0);
+  });
+
+  it("fails every open call when closed", async () => {
+    const calls = new Calls(new ManualClock());
+    const a = calls.open("n2", req, 1000);
+    calls.close();
+    expect(await outcome(a.promise)).toEqual({ err: ErrorCode.UNAVAILABLE });
+  });
+});
