@@ -2,6 +2,7 @@ import type { ResponseEnvelope } from "../src/codec/envelope.js";
 import type { Clock } from "../src/clock.js";
 import { errorFromWire, TimeoutError, UnavailableError } from "../src/errors.js";
 import { Deadlines, type Expirable } from "../src/runtime/deadlines.js";
+import { requestEntry } from "./batch-wire.js";
 import type { RpcRequest } from "./wire.js";
 
 /** One batch as sent: its calls, and how many are still unanswered. */
@@ -33,8 +34,8 @@ export class Call implements Expirable {
   }
 
   /** What goes on the wire for it. */
-  wire(): [number, RpcRequest] {
-    return [this.corr, this.req];
+  wire(): unknown[] {
+    return requestEntry(this.corr, this.req);
   }
 
   expire(): void {

@@ -1,5 +1,5 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
-import { errorResponse, okResponse, type ResponseEnvelope } from "../src/codec/envelope.js";
+import { errorResponse } from "../src/codec/envelope.js";
 import { defaultDecodeLimits } from "../src/codec/limits.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { encodeToken } from "../src/codec/token.js";
@@ -7,7 +7,7 @@ import { BadRequestError, ShoalError, UnavailableError } from "../src/errors.js"
 import { type Logger, silentLogger } from "../src/log.js";
 import { type Clock, systemClock } from "../src/clock.js";
 import { InFlight } from "../src/inflight.js";
-import { encodeBounded, parseReplyBatch, parseRequestBatch, type ReplyItem } from "./batch-wire.js";
+import { encodeBounded, errorEntry, parseReplyBatch, parseRequestBatch } from "./batch-wire.js";
 import { type Call, Calls } from "./calls.js";
 import { Coalescer } from "./coalesce.js";
 import type { RpcRequest } from "./wire.js";
@@ -51,7 +51,8 @@ export class NatsTransport implements Transport {
   private readonly inflight = new InFlight();
   private readonly calls: Calls;
   private readonly outbox: Coalescer<string, Call>;
-  private readonly replies: Coalescer<string, ReplyItem>;
+  /** Reply entries (`batch-wire.ts`) by the reply subject they go to. */
+  private readonly replies: Coalescer<string, unknown[]>;
   private readonly replyPrefix: string;
 
   constructor(
@@ -150,7 +151,7 @@ export class NatsTransport implements Transport {
     const to = msg.reply ?? "";
     for (const item of items) {
       if ("error" in item) {
-        this.answer(to, item.corr, errorResponse(item.error));
+        this.answer(to, errorEntry(item.corr, item.error));
         continue;
       }
       const { corr, req } = item;
@@ -161,23 +162,23 @@ export class NatsTransport implements Transport {
         answer = Promise.reject(err); // never let a throw reach the connection's reader
       }
       this.inflight.track(answer, () => describe(req)).then(
-        (reply) => this.answer(to, corr, okResponse(req.k === "ask" && req.discard === true ? null : reply)),
+        (reply) => this.answer(to, [corr, req.k === "ask" && req.discard === true ? null : reply]),
         (err: unknown) => {
           if (!ShoalError.is(err)) this.log.error({ err, kind: req.k }, "node request failed unexpectedly");
-          this.answer(to, corr, errorResponse(err));
+          this.answer(to, errorEntry(corr, err));
         },
       );
     }
   }
 
-  private answer(to: string, corr: number, res: ResponseEnvelope): void {
-    if (to !== "") this.replies.add(to, [corr, res]);
+  private answer(to: string, entry: unknown[]): void {
+    if (to !== "") this.replies.add(to, entry);
   }
 
-  private sendReplies(to: string, items: ReplyItem[]): void {
-    const tooBig = (item: ReplyItem, bytes: number) =>
-      this.replies.add(to, [item[0], errorResponse(new BadRequestError(`reply of ${bytes} bytes is over the ${this.maxBytes()}-byte limit`))]);
-    for (const part of encodeBounded(this.codec, items, (xs) => xs, this.maxBytes(), tooBig)) this.publishReply(to, part.bytes);
+  private sendReplies(to: string, entries: unknown[][]): void {
+    const tooBig = (entry: unknown[], bytes: number) =>
+      this.replies.add(to, errorEntry(entry[0] as number, new BadRequestError(`reply of ${bytes} bytes is over the ${this.maxBytes()}-byte limit`)));
+    for (const part of encodeBounded(this.codec, entries, (xs) => xs, this.maxBytes(), tooBig)) this.publishReply(to, part.bytes);
   }
 
   private publishReply(to: string, bytes: Uint8Array): void {

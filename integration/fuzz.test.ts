@@ -159,7 +159,14 @@ const rpcRequest = (mapVersion: number, epoch: number, knownVersions: Map<string
     .map(({ extra, ...f }) => envelope({ k: "tail-end", ...f }, extra));
   const unknownKind = fc.record({ k: fc.oneof(fc.constantFrom<unknown>("", "Ask", "status", "ask ", "__proto__"), junk), shard, id: anyId }).map((f) => envelope(f, []));
   const others = [{ weight: 6, arbitrary: ask }, { weight: 4, arbitrary: handoff }, { weight: 2, arbitrary: tailEnd }, { weight: 1, arbitrary: unknownKind }];
+  /** Asks (and forged tail asks) as batch entries in the flat form, with a bad `discard` now and then. */
+  const discard = fc.oneof({ weight: 6, arbitrary: fc.constantFrom<unknown>(0, 1) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(2, true, null, "1") });
+  const flat = fc.tuple(fc.oneof({ weight: 4, arbitrary: ask }, { weight: 1, arbitrary: tailAsk }), discard, fc.nat({ max: 1000 })).map(([a, d, corr]) => {
+    const v = a as Record<string, unknown>;
+    return [corr + 1, v.type, v.id, v.msg, v.timeoutMs, v.mapVersion, v.hops, v.tail ?? null, d];
+  });
   return {
+    flat,
     all: fc.oneof({ weight: 1, arbitrary: tailAsk }, ...others),
     /**
      * What may be corrupted: not the forged tail asks. A flipped bit in their "tail" key makes an
@@ -244,8 +251,11 @@ function rpcReply(data: Uint8Array): Reply {
   const v = batchCodec.decode(data);
   if (!Array.isArray(v)) return decodeReply(data, true);
   // One entry, under the corr the node read (a corrupted input may carry another than 1).
-  if (v.length !== 1 || !Array.isArray(v[0]) || !Number.isSafeInteger(v[0][0])) throw new Error(`not a reply batch of one: ${JSON.stringify(v).slice(0, 200)}`);
-  return decodeReply(codec.encode(v[0][1]), true);
+  const [entry] = v as unknown[][];
+  if (v.length !== 1 || !Array.isArray(entry) || !Number.isSafeInteger(entry[0])) throw new Error(`not a reply batch of one: ${JSON.stringify(v).slice(0, 200)}`);
+  if (entry.length === 2) return { ok: true, reply: entry[1] } as Reply;
+  if (entry.length === 3 && entry[1] === null) return { ok: false, error: entry[2] } as Reply;
+  throw new Error(`not a reply entry: ${JSON.stringify(entry).slice(0, 200)}`);
 }
 
 function decodeReply(data: Uint8Array, msgpack: boolean): Reply {
@@ -359,6 +369,8 @@ function rpcInputs(node: string, mapVersion: number, epoch: number): Sent[] {
   const inputs = fc.sample(
     fc.oneof(
       { weight: 10, arbitrary: gen.all.map((v) => sent(batchCodec.encode(batchOf(v)))) },
+      // Asks in the flat form senders use: [corr, type, id, msg, timeoutMs, mapVersion, hops, tail, discard].
+      { weight: 4, arbitrary: gen.flat.map((v) => sent(batchCodec.encode([v]))) },
       { weight: 4, arbitrary: corrupt(gen.corruptible.map((v) => batchCodec.encode(batchOf(v)))).map(sent) },
       // Whole batches gone wrong: bare requests, empty, repeated or bad correlation ids.
       { weight: 2, arbitrary: fc.tuple(gen.all, fc.constantFrom<unknown>(0, -1, 1.5, "1", null, 2 ** 60), fc.nat(5)).map(([v, corr, shape]) => sent(batchCodec.encode([v, [], [[corr, v]], [[1, v], [1, v]], [[1, v, 0]], [v]][shape]))) },
@@ -478,7 +490,7 @@ describe("hostile input against real node processes", () => {
       expect(p.running).toBe(true);
       // Each node still answers an ordinary forwarded ask on its own rpc subject.
       const m = await c.nc.request(rpcSubject(c.name, id), codec.encode(batchOf({ k: "ask", type: "account", id: "fz-final", msg: { balance: {} }, timeoutMs: 5000, mapVersion: 0, hops: 0 })), { timeout: 10_000 });
-      expect(codec.decode(m.data)).toMatchObject([[1, { ok: true, reply: { balance: 0, version: 0 } }]]);
+      expect(codec.decode(m.data)).toMatchObject([[1, { balance: 0, version: 0 }]]);
     }
     expect(await client.ask("account", "fz-final-ingress", { deposit: { amount: 3, txn: "t" } })).toMatchObject({ balance: 3, version: 1, applied: true });
 

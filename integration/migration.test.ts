@@ -290,8 +290,9 @@ describe("migration under load: join, drain, crash, zombie (real node processes)
           { timeout: 25_000 },
         )
         .then((m) => {
-          const v = new MsgpackCodec().decode(m.data) as Array<[number, { ok: boolean; reply?: { node?: string } }]>;
-          return v[0]![1];
+          // A reply batch: [[corr, reply]] on success, [[corr, null, error]] on failure.
+          const [entry] = new MsgpackCodec().decode(m.data) as Array<[number, { node?: string } | null, unknown?]>;
+          return entry!.length === 2 ? { ok: true, reply: entry![1] ?? undefined } : { ok: false };
         });
       phases.mark("woken");
       const wokenAt = Date.now();

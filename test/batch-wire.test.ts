@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { encodeBounded, parseReplyBatch, parseRequestBatch } from "../cluster/batch-wire.js";
+import { encodeBounded, parseReplyBatch, parseRequestBatch, replyEntry, requestEntry } from "../cluster/batch-wire.js";
+import type { RpcRequest } from "../cluster/wire.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
 
@@ -26,8 +27,20 @@ describe("node request batches", () => {
     expect("req" in items[2]! && items[2].req).toMatchObject({ id: "b" });
   });
 
+  it("reads the flat form of an ask like the object form", () => {
+    const [flat, bad] = parseRequestBatch([
+      [1, "account", "a", { balance: {} }, 1000, 1, 0, 7, 1],
+      [2, "account", "a", { balance: {} }, 1000, 1, 0, null, 2],
+    ]);
+    expect("req" in flat! && flat.req).toEqual({ k: "ask", type: "account", id: "a", msg: { balance: {} }, timeoutMs: 1000, mapVersion: 1, hops: 0, tail: 7, discard: true });
+    expect("error" in bad! && bad.error.code).toBe(ErrorCode.BAD_REQUEST);
+    const [plain] = parseRequestBatch([[3, "account", "b", null, 5, 0, 0, null, 0]]);
+    expect("req" in plain! && plain.req).toEqual({ k: "ask", type: "account", id: "b", msg: null, timeoutMs: 5, mapVersion: 0, hops: 0 });
+    expect(requestEntry(9, ask("z") as RpcRequest)).toEqual([9, "account", "z", { balance: {} }, 1000, 1, 0, null, 0]);
+  });
+
   it("refuses as a whole what is not a non-empty list of pairs with distinct positive integer corrs", () => {
-    for (const bad of [ask("a"), [], null, "x", [[0, ask("a")]], [[-1, ask("a")]], [[1.5, ask("a")]], [["1", ask("a")]], [[1, ask("a")], [1, ask("b")]], [[1, ask("a"), 0]], [ask("a")]]) {
+    for (const bad of [ask("a"), [], null, "x", [[0, ask("a")]], [[-1, ask("a")]], [[1.5, ask("a")]], [["1", ask("a")]], [[1, ask("a")], [1, ask("b")]], [[1, ask("a"), 0]], [ask("a")], [[1, "account", "a", {}, 1000, 1, 0, null]]]) {
       expect(code(() => parseRequestBatch(bad)), JSON.stringify(bad)).toBe(ErrorCode.BAD_REQUEST);
     }
   });
@@ -35,13 +48,18 @@ describe("node request batches", () => {
 
 describe("reply batches", () => {
   it("reads answers by corr, skipping malformed entries", () => {
-    const r = parseReplyBatch([[1, { ok: true, reply: 5 }], [2, { ok: false, error: { code: "TIMEOUT", message: "late" } }], [3, { nope: 1 }], "junk", [0, { ok: true }]]);
+    const r = parseReplyBatch([[1, 5], [2, null, { code: "TIMEOUT", message: "late" }], [3, null, { nope: 1 }], [4, 1, { code: "X", message: "y" }], "junk", [0, 1], [5]]);
     expect(r).toEqual({
       items: [
         [1, { ok: true, reply: 5 }],
         [2, { ok: false, error: { code: "TIMEOUT", message: "late" } }],
       ],
     });
+  });
+
+  it("writes what it reads", () => {
+    const entries = [replyEntry(1, { ok: true, reply: { a: 1 } }), replyEntry(2, { ok: false, error: { code: "REJECTED", message: "no" } })];
+    expect(parseReplyBatch(entries)).toEqual({ items: [[1, { ok: true, reply: { a: 1 } }], [2, { ok: false, error: { code: "REJECTED", message: "no" } }]] });
   });
 
   it("reads one envelope as the answer to the whole batch, and refuses anything else", () => {
