@@ -37,6 +37,14 @@ describe("msgpack codec", () => {
     );
   });
 
+  it("gives every encode bytes of its own", () => {
+    const first = codec.encode({ a: "x".repeat(100) });
+    const copy = Uint8Array.from(first);
+    for (let i = 0; i < 200; i++) codec.encode({ b: "y".repeat(i * 10) });
+    expect(Uint8Array.from(first)).toEqual(copy);
+    expect(codec.decode(first)).toEqual({ a: "x".repeat(100) });
+  });
+
   it("rejects forbidden keys at any depth", () => {
     for (const key of ["__proto__", "constructor", "prototype"]) {
       // Build the raw bytes by hand: encode a map with a harmless key, then patch the key name.

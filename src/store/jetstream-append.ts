@@ -55,7 +55,16 @@ export async function prepareAppend(
     w.cache.set(p.subject, head);
   }
   if (head.version !== p.expectedVersion) throw versionConflict(p.actorType, p.expectedVersion, head.version);
-  return { ...p, expectSeq: head.seq };
+  // Spelled out: a spread of `p` costs more than the rest of this function on the hot path.
+  return {
+    actorType: p.actorType,
+    subject: p.subject,
+    payload: p.payload,
+    count: p.count,
+    expectedVersion: p.expectedVersion,
+    expectSeq: head.seq,
+    writer: p.writer,
+  };
 }
 
 /**
@@ -67,10 +76,11 @@ export async function publishAppend(w: JournalWriter, p: PreparedAppend): Promis
   for (let attempt = 1; ; attempt++) {
     let ack: PubAck;
     try {
+      // A fresh header set: append, unlike set, skips looking for a value to replace.
       const h = natsHeaders();
-      h.set(Headers.version, String(p.expectedVersion + p.count));
-      h.set(Headers.count, String(p.count));
-      h.set(Headers.writer, p.writer);
+      h.append(Headers.version, String(p.expectedVersion + p.count));
+      h.append(Headers.count, String(p.count));
+      h.append(Headers.writer, p.writer);
       ack = await w.js.publish(p.subject, p.payload, {
         msgID: batchMsgId(p.subject, p.expectedVersion),
         expect: { lastSubjectSequence: p.expectSeq },

@@ -10,11 +10,12 @@ import { type NatsConnection, nuid } from "@nats-io/transport-node";
 import { checkClusterName } from "../actor/names.js";
 import { type MsgpackCodec, msgpack } from "../codec/msgpack.js";
 import { BadRequestError, InternalError, ShoalError, UnavailableError } from "../errors.js";
-import { checkEvents, checkKey, checkVersion, roundTrip } from "./checks.js";
+import { checkEvents, checkVersion, roundTrip } from "./checks.js";
 import { type JournalWriter, type PreparedAppend, prepareAppend, publishAppend } from "./jetstream-append.js";
 import { expand, headOf, leaderLast, readRange } from "./jetstream-journal.js";
 import * as layout from "./jetstream-layout.js";
 import { SnapshotBucket, type StoredSnapshot } from "./snapshots-kv.js";
+import { SubjectCache } from "./subject-cache.js";
 import type { ActorKey, EventStore, LoadedJournal, Snapshot, StoredEvent } from "./types.js";
 import { type JournalHead, VersionCache } from "./version-cache.js";
 
@@ -37,7 +38,7 @@ export interface JetStreamEventStoreOptions {
   publishTimeout?: number;
   /** Identical publishes of one append while its outcome is unsettled (default 6, pauses 10 ms … 2 s). */
   publishAttempts?: number;
-  /** Actors whose journal head is cached (default 10000). */
+  /** Actors whose journal head, and separately whose subject, is cached (default 10000). */
   cacheSize?: number;
   /** Messages per direct batch read (default 256). */
   pageSize?: number;
@@ -57,7 +58,7 @@ export class JetStreamEventStore implements EventStore {
   private appends = 0;
 
   private constructor(
-    private readonly cluster: string,
+    private readonly names: SubjectCache,
     private readonly w: JournalWriter,
     private readonly snapshots: SnapshotBucket,
     private readonly writerPrefix: string,
@@ -93,30 +94,38 @@ export class JetStreamEventStore implements EventStore {
       pageSize: opts.pageSize ?? 256,
     };
     const prefix = opts.writerId === undefined ? nuid.next() : `${opts.writerId}:${nuid.next()}`;
-    return new JetStreamEventStore(cluster, w, snapshots, prefix);
+    return new JetStreamEventStore(new SubjectCache(cluster, opts.cacheSize ?? 10_000), w, snapshots, prefix);
   }
 
+  // The steps of prepareAppend + publishPrepared without their async frames: nats.js captures
+  // the stack of every request it makes, and each frame above publishAppend adds to that cost.
   async append(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number> {
-    return typed(() => this.appendImpl(key, events, expectedVersion));
-  }
-
-  private async appendImpl(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number> {
-    return this.publishPrepared(await this.prepareAppend(key, events, expectedVersion));
+    try {
+      const p = await prepareAppend(this.w, this.encodeAppend(key, events, expectedVersion));
+      this.assertOpen();
+      return await publishAppend(this.w, p);
+    } catch (err) {
+      throw typedError(err);
+    }
   }
 
   /** @internal Checks and encodes an append and finds the sequence it expects; publishes nothing. */
   async prepareAppend(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<PreparedAppend> {
+    return prepareAppend(this.w, this.encodeAppend(key, events, expectedVersion));
+  }
+
+  private encodeAppend(key: ActorKey, events: readonly unknown[], expectedVersion: number): Omit<PreparedAppend, "expectSeq"> {
     const subject = this.subjectOf(key);
     checkVersion(expectedVersion, "expectedVersion");
     const { bytes } = roundTrip(this.w.codec, checkEvents(events), "events");
-    return prepareAppend(this.w, {
+    return {
       actorType: key.type,
       subject,
       payload: bytes,
       count: events.length,
       expectedVersion,
       writer: `${this.writerPrefix}:${++this.appends}`,
-    });
+    };
   }
 
   /** @internal Publishes a prepared append; publishing one twice is a retry and settles the same way. */
@@ -208,6 +217,7 @@ export class JetStreamEventStore implements EventStore {
   async close(): Promise<void> {
     this.closed = true;
     this.w.cache.clear();
+    this.names.clear();
   }
 
   /** Events right after the snapshot's batch, or undefined when its sequence hint does not fit the journal. */
@@ -245,7 +255,7 @@ export class JetStreamEventStore implements EventStore {
 
   private subjectOf(key: ActorKey): string {
     this.assertOpen();
-    return layout.journalSubject(this.cluster, checkKey(key));
+    return this.names.subjectOf(key);
   }
 
   private assertOpen(): void {
@@ -262,9 +272,13 @@ async function typed<T>(op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
-    if (ShoalError.is(err)) throw err;
-    throw new UnavailableError(`event store unavailable: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw typedError(err);
   }
+}
+
+function typedError(err: unknown): Error {
+  if (ShoalError.is(err)) return err;
+  return new UnavailableError(`event store unavailable: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 
 /** Finds or creates the cluster's stream and checks it can hold the journal; resolves to its replica count. */
