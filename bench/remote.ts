@@ -21,6 +21,7 @@ const WINDOWS = [1, 32, 128] as const;
 const ASKS: Record<number, number> = { 1: 3000, 32: 30_000, 128: 40_000 };
 const TELLS: Record<number, number> = { 128: 100_000, 1024: 50_000 };
 const TELL_WINDOW = 4096;
+const WARMUP = 20_000;
 const TIMEOUT = 30_000;
 const common = { processes: "caller and target apart", server: "same" };
 
@@ -64,8 +65,9 @@ export async function remote(url: string): Promise<void> {
       const body = new Uint8Array(payload).fill(120);
       const shoal = (n: number, w: number, lat: number[]) => timed(n, w, lat, (i) => node.ask(echo.type, ids[i % ids.length]!, msg, { timeout: TIMEOUT }));
       const rawAsk = (n: number, w: number, lat: number[]) => timed(n, w, lat, () => raw.request(rawSubject, body, { timeout: TIMEOUT }));
-      await shoal(3000, 128, []); // warm the JIT and activate every actor
-      await rawAsk(3000, 128, []);
+      // Warm both paths to their steady state (the JIT, every actor activated), then measure.
+      await shoal(WARMUP, 128, []);
+      await rawAsk(WARMUP, 128, []);
       for (const window of WINDOWS) {
         const watchLoop = window === 128 && payload === 128;
         if (watchLoop) await eventLoopP99(httpPort); // resets the target's histogram
@@ -108,7 +110,7 @@ export async function remote(url: string): Promise<void> {
     const viaIngress = (n: number, w: number, lat: number[]) => timed(n, w, lat, (i) => client.ask(echo.type, ids[i % ids.length]!, padded, { timeout: TIMEOUT }));
     const body = new Uint8Array(128).fill(120);
     const rawAsk = (n: number, w: number, lat: number[]) => timed(n, w, lat, () => raw.request(rawSubject, body, { timeout: TIMEOUT }));
-    await viaIngress(3000, 128, []);
+    await viaIngress(WARMUP, 128, []);
     for (const window of [1, 128]) {
       const r = await compare(ASKS[window]! / 2, window, viaIngress, rawAsk, false);
       const what = { window, payload: 128, ...common, note: "ShoalClient → shoal.<cluster>.ask (JSON, one NATS request per ask) → the node's runtime" };

@@ -1,5 +1,4 @@
 import { type ResponseEnvelope, parseResponse } from "../src/codec/envelope.js";
-import type { MsgpackCodec } from "../src/codec/msgpack.js";
 import { BadRequestError, errorToWire, ShoalError, type WireError } from "../src/errors.js";
 import { FLAT_ASK_LENGTH, flattenAsk, parseFlatAsk, parseRpc, type RpcRequest } from "./wire.js";
 
@@ -20,11 +19,9 @@ import { FLAT_ASK_LENGTH, flattenAsk, parseFlatAsk, parseRpc, type RpcRequest } 
  * that answers every request in it. `corr` is the sender's positive integer for the request;
  * requests are handled in the order they stand.
  */
-export type ReplyItem = [corr: number, res: ResponseEnvelope];
-
 /** A request as it stands in a batch. */
 export function requestEntry(corr: number, req: RpcRequest): unknown[] {
-  return req.k === "ask" ? [corr, ...flattenAsk(req)] : [corr, req];
+  return req.k === "ask" ? flattenAsk(req, corr) : [corr, req];
 }
 
 /** A reply as it stands in a reply batch. */
@@ -68,42 +65,26 @@ export function parseRequestBatch(value: unknown): ParsedItem[] {
   return out;
 }
 
-/** A reply batch: answers by `corr`, or one answer for the whole batch. */
-export type ParsedReplies = { items: ReplyItem[] } | { all: ResponseEnvelope };
-
-/** Checks a decoded reply batch; malformed entries are skipped (their requests time out). */
-export function parseReplyBatch(value: unknown): ParsedReplies {
-  if (!Array.isArray(value)) return { all: parseResponse(value) };
-  const items: ReplyItem[] = [];
-  for (const item of value) {
-    if (!Array.isArray(item) || !isCorr(item[0])) continue;
-    if (item.length === 2) items.push([item[0], { ok: true, reply: item[1] }]);
-    else if (item.length === 3 && item[1] === null) {
-      const e = item[2] as Partial<WireError> | null;
-      // skipped otherwise: a request whose answer cannot be read times out like a lost one
-      if (typeof e === "object" && e !== null && typeof e.code === "string" && typeof e.message === "string") items.push([item[0], { ok: false, error: e as WireError }]);
-    }
-  }
-  return { items };
+/** Where the answers of a reply batch go, one call each. */
+export interface ReplySink {
+  ok(corr: number, reply: unknown): void;
+  error(corr: number, error: WireError): void;
 }
 
 /**
- * Encodes `items` as one array, or as several when one would exceed `maxBytes` (halving until
- * each part fits). An item too big on its own goes to `tooBig` instead.
+ * Reads a decoded reply batch into `sink`, entry by entry, without building anything per entry;
+ * malformed entries are skipped (their requests time out like lost ones). Returns the whole-batch
+ * answer when the batch is one envelope instead (throws BAD_REQUEST if it is not even that).
  */
-export function encodeBounded<T>(
-  codec: MsgpackCodec,
-  items: T[],
-  wire: (items: T[]) => unknown,
-  maxBytes: number,
-  tooBig: (item: T, bytes: number) => void,
-): Array<{ items: T[]; bytes: Uint8Array }> {
-  const bytes = codec.encode(wire(items));
-  if (bytes.length <= maxBytes) return [{ items, bytes }];
-  if (items.length === 1) {
-    tooBig(items[0]!, bytes.length);
-    return [];
+export function readReplyBatch(value: unknown, sink: ReplySink): ResponseEnvelope | undefined {
+  if (!Array.isArray(value)) return parseResponse(value);
+  for (const item of value) {
+    if (!Array.isArray(item) || !isCorr(item[0])) continue;
+    if (item.length === 2) sink.ok(item[0], item[1]);
+    else if (item.length === 3 && item[1] === null) {
+      const e = item[2] as Partial<WireError> | null;
+      if (typeof e === "object" && e !== null && typeof e.code === "string" && typeof e.message === "string") sink.error(item[0], e as WireError);
+    }
   }
-  const half = items.length >> 1;
-  return [...encodeBounded(codec, items.slice(0, half), wire, maxBytes, tooBig), ...encodeBounded(codec, items.slice(half), wire, maxBytes, tooBig)];
+  return undefined;
 }

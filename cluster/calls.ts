@@ -1,8 +1,8 @@
 import type { ResponseEnvelope } from "../src/codec/envelope.js";
 import type { Clock } from "../src/clock.js";
-import { errorFromWire, TimeoutError, UnavailableError } from "../src/errors.js";
+import { errorFromWire, TimeoutError, UnavailableError, type WireError } from "../src/errors.js";
 import { Deadlines, type Expirable } from "../src/runtime/deadlines.js";
-import { requestEntry } from "./batch-wire.js";
+import { type ReplySink, requestEntry } from "./batch-wire.js";
 import type { RpcRequest } from "./wire.js";
 
 /** One batch as sent: its calls, and how many are still unanswered. */
@@ -43,10 +43,14 @@ export class Call implements Expirable {
   }
 
   answer(res: ResponseEnvelope): void {
-    if (!res.ok) return this.fail(errorFromWire(res.error));
+    if (res.ok) this.succeed(res.reply);
+    else this.fail(errorFromWire(res.error));
+  }
+
+  succeed(reply: unknown): void {
     if (this.settled) return;
     this.settle();
-    this.resolve(res.reply);
+    this.resolve(reply);
   }
 
   fail(err: unknown): void {
@@ -65,7 +69,7 @@ export class Call implements Expirable {
  * The caller side of node requests: every call by correlation id, the batches they went out
  * in (a batch can fail as one: no responders, unreadable), and one timer for all deadlines.
  */
-export class Calls {
+export class Calls implements ReplySink {
   private readonly byCorr = new Map<number, Call>();
   private readonly batches = new Map<number, Batch>();
   private readonly deadlines: Deadlines;
@@ -99,8 +103,12 @@ export class Calls {
     return batch.id;
   }
 
-  answer(corr: number, res: ResponseEnvelope): void {
-    this.byCorr.get(corr)?.answer(res);
+  ok(corr: number, reply: unknown): void {
+    this.byCorr.get(corr)?.succeed(reply);
+  }
+
+  error(corr: number, error: WireError): void {
+    this.byCorr.get(corr)?.fail(errorFromWire(error));
   }
 
   /** Settles every unanswered call of batch `id` with `res` (a peer's answer for all of them). */

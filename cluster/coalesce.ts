@@ -1,3 +1,5 @@
+import { BatchBuffer } from "./batch-buffer.js";
+
 /**
  * Runs `fn` once the current job and every promise reaction it set off have run — no timer.
  *
@@ -5,58 +7,85 @@
  * whole microtask queue, including reactions queued while draining. So a flush scheduled here
  * sees everything the current event (a socket read, a batch of replies resolving 128 awaiting
  * callers) produced, and still runs before the event loop moves on to any I/O or timer. That is
- * the bound the coalescers below rely on: a message waits for the rest of its own job, never
+ * the bound the coalescer below relies on: a message waits for the rest of its own job, never
  * for time.
  */
 export function afterJob(fn: () => void): void {
   queueMicrotask(() => process.nextTick(fn));
 }
 
+export interface CoalescerLimits {
+  /** Most entries in one batch. */
+  maxItems: number;
+  /**
+   * A batch this many bytes big leaves at once instead of at the end of the job: a large window
+   * then streams as several messages, and the peer starts on the first while the rest are built.
+   */
+  flushBytes: number;
+  /** Largest message in bytes (read each time: the server's limit may change on reconnect). */
+  maxBytes: () => number;
+}
+
 /**
- * Collects items per key and hands each key's items over in one call, in the order they were
- * added: at the end of the current job ({@link afterJob}), or at once when a key holds
- * `maxItems`. `send` must not throw (a throw is caught and reported through `onError`).
+ * Collects entries per key (a peer, a reply subject) and sends each key's batch as one
+ * MessagePack array: at the end of the current job ({@link afterJob}), or sooner when it reaches
+ * `maxItems` or `flushBytes`, or before an entry that would push it past `maxBytes`. Each entry
+ * is encoded once, when added, straight into its batch's bytes. Entries of one key are sent in
+ * the order they were added. `send` must not throw (a throw is caught and given to `onError`).
  */
 export class Coalescer<K, T> {
-  private pending = new Map<K, T[]>();
+  private pending = new Map<K, { buf: BatchBuffer; items: T[] }>();
+  private readonly spare: BatchBuffer[] = [];
   private scheduled = false;
 
   constructor(
-    private readonly send: (key: K, items: T[]) => void,
-    private readonly maxItems: number,
+    /** Encodes one entry; the bytes may be a view that the next call overwrites. */
+    private readonly encode: (entry: unknown) => Uint8Array,
+    private readonly send: (key: K, items: T[], bytes: Uint8Array) => void,
+    private readonly limits: CoalescerLimits,
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
-  add(key: K, item: T): void {
-    let items = this.pending.get(key);
-    if (items === undefined) {
-      items = [];
-      this.pending.set(key, items);
+  /**
+   * Adds `item`, whose wire form is `entry`. Returns 0, or — when the entry alone is too big for
+   * a message — its encoded size, and adds nothing. Throws what `encode` throws (nothing added).
+   */
+  add(key: K, item: T, entry: unknown): number {
+    const bytes = this.encode(entry);
+    const max = this.limits.maxBytes();
+    if (bytes.length + 5 > max) return bytes.length;
+    let p = this.pending.get(key);
+    if (p !== undefined && p.buf.size + bytes.length > max) {
+      this.deliver(key, p);
+      p = undefined;
     }
-    items.push(item);
-    if (items.length >= this.maxItems) {
-      this.pending.delete(key);
-      this.deliver(key, items);
-      return;
+    if (p === undefined) {
+      p = { buf: this.spare.pop() ?? new BatchBuffer(), items: [] };
+      this.pending.set(key, p);
     }
-    if (!this.scheduled) {
+    p.buf.append(bytes);
+    p.items.push(item);
+    if (p.items.length >= this.limits.maxItems || p.buf.size >= this.limits.flushBytes) {
+      this.deliver(key, p);
+    } else if (!this.scheduled) {
       this.scheduled = true;
       afterJob(this.flush);
     }
+    return 0;
   }
 
   /** Sends everything collected so far. */
   readonly flush = (): void => {
     this.scheduled = false;
-    if (this.pending.size === 0) return;
-    const all = this.pending;
-    this.pending = new Map();
-    for (const [key, items] of all) this.deliver(key, items);
+    for (const [key, p] of this.pending) this.deliver(key, p);
   };
 
-  private deliver(key: K, items: T[]): void {
+  private deliver(key: K, p: { buf: BatchBuffer; items: T[] }): void {
+    this.pending.delete(key);
+    const bytes = p.buf.take();
+    if (this.spare.length < 8) this.spare.push(p.buf);
     try {
-      this.send(key, items);
+      this.send(key, p.items, bytes);
     } catch (err) {
       this.onError(err);
     }

@@ -7,9 +7,9 @@ import { BadRequestError, ShoalError, UnavailableError } from "../src/errors.js"
 import { type Logger, silentLogger } from "../src/log.js";
 import { type Clock, systemClock } from "../src/clock.js";
 import { InFlight } from "../src/inflight.js";
-import { encodeBounded, errorEntry, parseReplyBatch, parseRequestBatch } from "./batch-wire.js";
+import { errorEntry, parseRequestBatch, readReplyBatch } from "./batch-wire.js";
 import { type Call, Calls } from "./calls.js";
-import { Coalescer } from "./coalesce.js";
+import { Coalescer, type CoalescerLimits } from "./coalesce.js";
 import type { RpcRequest } from "./wire.js";
 
 /** The subject a node serves its peers on. */
@@ -32,6 +32,8 @@ export type RpcHandler = (req: RpcRequest) => Promise<unknown>;
 
 /** Most requests (or replies) in one batch message. */
 const MAX_BATCH_ITEMS = 512;
+/** A batch this big leaves without waiting for the end of the job (see {@link CoalescerLimits.flushBytes}). */
+const FLUSH_BYTES = Number(process.env.SHOAL_FLUSH ?? 32 * 1024);
 
 /**
  * Node-to-node requests over NATS, coalesced: every request to one peer made during one job
@@ -51,8 +53,8 @@ export class NatsTransport implements Transport {
   private readonly inflight = new InFlight();
   private readonly calls: Calls;
   private readonly outbox: Coalescer<string, Call>;
-  /** Reply entries (`batch-wire.ts`) by the reply subject they go to. */
-  private readonly replies: Coalescer<string, unknown[]>;
+  /** Reply entries (`batch-wire.ts`) by the reply subject they go to; items are their corrs. */
+  private readonly replies: Coalescer<string, number>;
   private readonly replyPrefix: string;
 
   constructor(
@@ -64,8 +66,10 @@ export class NatsTransport implements Transport {
   ) {
     this.calls = new Calls(clock);
     const report = (what: string) => (err: unknown) => this.log.error({ err }, what);
-    this.outbox = new Coalescer((node, calls) => this.sendBatch(node, calls), MAX_BATCH_ITEMS, report("could not send a node batch"));
-    this.replies = new Coalescer((to, items) => this.sendReplies(to, items), MAX_BATCH_ITEMS, report("could not answer a node batch"));
+    const limits: CoalescerLimits = { maxItems: MAX_BATCH_ITEMS, flushBytes: FLUSH_BYTES, maxBytes: () => this.maxBytes() };
+    const encode = (entry: unknown) => this.codec.encodeView(entry);
+    this.outbox = new Coalescer(encode, (node, calls, bytes) => this.sendBatch(node, calls, bytes), limits, report("could not send a node batch"));
+    this.replies = new Coalescer(encode, (to, _corrs, bytes) => this.publishReply(to, bytes), limits, report("could not answer a node batch"));
     this.replyPrefix = replySubjectPrefix(cluster, nodeId);
     this.replySub = nc.subscribe(`${this.replyPrefix}.*`, {
       callback: (err, msg) => {
@@ -98,7 +102,14 @@ export class NatsTransport implements Transport {
 
   request(node: string, req: RpcRequest, timeoutMs: number): Promise<unknown> {
     const call = this.calls.open(node, req, timeoutMs);
-    this.outbox.add(node, call);
+    let tooBig: number;
+    try {
+      tooBig = this.outbox.add(node, call, call.wire());
+    } catch (err) {
+      call.fail(new BadRequestError(`cannot encode a request to node ${node}: ${String((err as Error)?.message ?? err)}`, { details: { node } }));
+      return call.promise;
+    }
+    if (tooBig > 0) call.fail(new BadRequestError(`node request of ${tooBig} bytes is over the ${this.maxBytes()}-byte limit`, { details: { node } }));
     return call.promise;
   }
 
@@ -107,19 +118,12 @@ export class NatsTransport implements Transport {
     return Math.min(this.nc.info?.max_payload ?? defaultDecodeLimits.maxBytes, this.codec.limits.maxBytes);
   }
 
-  private sendBatch(node: string, calls: Call[]): void {
-    const live = calls.filter((c) => !c.settled);
-    const parts = encodeBounded(this.codec, live, (cs) => cs.map((c) => c.wire()), this.maxBytes(), (c, bytes) =>
-      c.fail(new BadRequestError(`node request of ${bytes} bytes is over the ${this.maxBytes()}-byte limit`, { details: { node } })),
-    );
-    const subject = rpcSubject(this.cluster, node);
-    for (const part of parts) {
-      const batch = this.calls.sent(part.items);
-      try {
-        this.nc.publish(subject, part.bytes, { reply: `${this.replyPrefix}.${batch}` });
-      } catch (err) {
-        this.calls.failBatch(batch, () => new UnavailableError(`request to node ${node} failed: ${String((err as Error)?.message ?? err)}`, { cause: err, details: { node } }));
-      }
+  private sendBatch(node: string, calls: Call[], bytes: Uint8Array): void {
+    const batch = this.calls.sent(calls);
+    try {
+      this.nc.publish(rpcSubject(this.cluster, node), bytes, { reply: `${this.replyPrefix}.${batch}` });
+    } catch (err) {
+      this.calls.failBatch(batch, () => new UnavailableError(`request to node ${node} failed: ${String((err as Error)?.message ?? err)}`, { cause: err, details: { node } }));
     }
   }
 
@@ -129,15 +133,14 @@ export class NatsTransport implements Transport {
       this.calls.failBatch(batch, (c) => new UnavailableError(`node ${c.node} does not answer (no responders)`, { details: { node: c.node } }));
       return;
     }
-    let parsed;
+    let all;
     try {
-      parsed = parseReplyBatch(this.codec.decode(msg.data));
+      all = readReplyBatch(this.codec.decode(msg.data), this.calls);
     } catch (err) {
       this.log.warn({ err, batch }, "unreadable reply batch from a peer: its requests will time out");
       return;
     }
-    if ("all" in parsed) return this.calls.answerBatch(batch, parsed.all);
-    for (const [corr, res] of parsed.items) this.calls.answer(corr, res);
+    if (all !== undefined) this.calls.answerBatch(batch, all);
   }
 
   private onBatch(msg: Msg, handler: RpcHandler): void {
@@ -172,13 +175,18 @@ export class NatsTransport implements Transport {
   }
 
   private answer(to: string, entry: unknown[]): void {
-    if (to !== "") this.replies.add(to, entry);
-  }
-
-  private sendReplies(to: string, entries: unknown[][]): void {
-    const tooBig = (entry: unknown[], bytes: number) =>
-      this.replies.add(to, errorEntry(entry[0] as number, new BadRequestError(`reply of ${bytes} bytes is over the ${this.maxBytes()}-byte limit`)));
-    for (const part of encodeBounded(this.codec, entries, (xs) => xs, this.maxBytes(), tooBig)) this.publishReply(to, part.bytes);
+    if (to === "") return;
+    const corr = entry[0] as number;
+    let tooBig: number;
+    try {
+      tooBig = this.replies.add(to, corr, entry);
+    } catch (err) {
+      // A reply MessagePack cannot hold still gets an answer.
+      this.log.error({ err }, "could not encode a reply");
+      this.replies.add(to, corr, errorEntry(corr, err));
+      return;
+    }
+    if (tooBig > 0) this.replies.add(to, corr, errorEntry(corr, new BadRequestError(`reply of ${tooBig} bytes is over the ${this.maxBytes()}-byte limit`)));
   }
 
   private publishReply(to: string, bytes: Uint8Array): void {

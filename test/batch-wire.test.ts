@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { encodeBounded, parseReplyBatch, parseRequestBatch, replyEntry, requestEntry } from "../cluster/batch-wire.js";
+import { readReplyBatch, parseRequestBatch, replyEntry, requestEntry } from "../cluster/batch-wire.js";
 import type { RpcRequest } from "../cluster/wire.js";
-import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
 
 const ask = (id: string) => ({ k: "ask", type: "account", id, msg: { balance: {} }, timeoutMs: 1000, mapVersion: 1, hops: 0 });
@@ -46,40 +45,32 @@ describe("node request batches", () => {
   });
 });
 
+/** Reads a reply batch into a list: ["ok", corr, reply] / ["error", corr, error], or the whole-batch answer. */
+function read(value: unknown) {
+  const got: unknown[] = [];
+  const all = readReplyBatch(value, { ok: (c, r) => got.push(["ok", c, r]), error: (c, e) => got.push(["error", c, e]) });
+  return all === undefined ? got : { all };
+}
+
 describe("reply batches", () => {
   it("reads answers by corr, skipping malformed entries", () => {
-    const r = parseReplyBatch([[1, 5], [2, null, { code: "TIMEOUT", message: "late" }], [3, null, { nope: 1 }], [4, 1, { code: "X", message: "y" }], "junk", [0, 1], [5]]);
-    expect(r).toEqual({
-      items: [
-        [1, { ok: true, reply: 5 }],
-        [2, { ok: false, error: { code: "TIMEOUT", message: "late" } }],
-      ],
-    });
+    const r = read([[1, 5], [2, null, { code: "TIMEOUT", message: "late" }], [3, null, { nope: 1 }], [4, 1, { code: "X", message: "y" }], "junk", [0, 1], [5]]);
+    expect(r).toEqual([
+      ["ok", 1, 5],
+      ["error", 2, { code: "TIMEOUT", message: "late" }],
+    ]);
   });
 
   it("writes what it reads", () => {
     const entries = [replyEntry(1, { ok: true, reply: { a: 1 } }), replyEntry(2, { ok: false, error: { code: "REJECTED", message: "no" } })];
-    expect(parseReplyBatch(entries)).toEqual({ items: [[1, { ok: true, reply: { a: 1 } }], [2, { ok: false, error: { code: "REJECTED", message: "no" } }]] });
+    expect(read(entries)).toEqual([
+      ["ok", 1, { a: 1 }],
+      ["error", 2, { code: "REJECTED", message: "no" }],
+    ]);
   });
 
   it("reads one envelope as the answer to the whole batch, and refuses anything else", () => {
-    expect(parseReplyBatch({ ok: false, error: { code: "BAD_REQUEST", message: "x" } })).toEqual({ all: { ok: false, error: { code: "BAD_REQUEST", message: "x" } } });
-    expect(code(() => parseReplyBatch({ hello: 1 }))).toBe(ErrorCode.BAD_REQUEST);
-  });
-});
-
-describe("encodeBounded", () => {
-  const codec = new MsgpackCodec();
-  it("keeps a batch whole when it fits, halves it until every part fits, and sets aside an item too big alone", () => {
-    const items = Array.from({ length: 10 }, (_, i) => "x".repeat(i === 4 ? 500 : 90));
-    expect(encodeBounded(codec, items, (xs) => xs, 10_000, () => undefined)).toHaveLength(1);
-    const tooBig: string[] = [];
-    const parts = encodeBounded(codec, items, (xs) => xs, 300, (item) => tooBig.push(item));
-    expect(tooBig).toEqual([items[4]]);
-    expect(parts.flatMap((p) => p.items)).toEqual(items.filter((_, i) => i !== 4));
-    for (const p of parts) {
-      expect(p.bytes.length).toBeLessThanOrEqual(300);
-      expect(codec.decode(p.bytes)).toEqual(p.items);
-    }
+    expect(read({ ok: false, error: { code: "BAD_REQUEST", message: "x" } })).toEqual({ all: { ok: false, error: { code: "BAD_REQUEST", message: "x" } } });
+    expect(code(() => read({ hello: 1 }))).toBe(ErrorCode.BAD_REQUEST);
   });
 });

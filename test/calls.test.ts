@@ -17,9 +17,9 @@ describe("Calls", () => {
     const a = calls.open("n2", req, 1000);
     const b = calls.open("n2", req, 1000);
     calls.sent([a, b]);
-    calls.answer(a.corr, { ok: true, reply: 42 });
-    calls.answer(a.corr, { ok: true, reply: 43 });
-    calls.answer(b.corr, { ok: false, error: { code: ErrorCode.ACTOR_MOVED, message: "moved" } });
+    calls.ok(a.corr, 42);
+    calls.ok(a.corr, 43);
+    calls.error(b.corr, { code: ErrorCode.ACTOR_MOVED, message: "moved" });
     expect(await outcome(a.promise)).toEqual({ ok: 42 });
     expect(await outcome(b.promise)).toEqual({ err: ErrorCode.ACTOR_MOVED });
     expect(calls.size).toBe(0);
@@ -34,7 +34,7 @@ describe("Calls", () => {
     clock.advance(100);
     expect(await outcome(short.promise)).toEqual({ err: ErrorCode.TIMEOUT });
     expect(long.settled).toBe(false);
-    calls.answer(long.corr, { ok: true, reply: null });
+    calls.ok(long.corr, null);
     expect(await outcome(long.promise)).toEqual({ ok: null });
   });
 
@@ -43,7 +43,7 @@ describe("Calls", () => {
     const [a, b, c] = [calls.open("n2", req, 1000), calls.open("n2", req, 1000), calls.open("n3", req, 1000)];
     const first = calls.sent([a, b]);
     const second = calls.sent([c]);
-    calls.answer(a.corr, { ok: true, reply: 1 });
+    calls.ok(a.corr, 1);
     calls.failBatch(first, (call) => new Error(`gone ${call.node}`));
     expect(await outcome(a.promise)).toEqual({ ok: 1 });
     expect(await outcome(b.promise)).toEqual({ err: "Error: gone n2" });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { afterJob, Coalescer } from "../cluster/coalesce.js";
+import { BatchBuffer } from "../cluster/batch-buffer.js";
+import { afterJob, Coalescer, type CoalescerLimits } from "../cluster/coalesce.js";
+import { MsgpackCodec } from "../src/codec/msgpack.js";
 
 /** Resolves after the event loop has turned once (I/O phase), i.e. after any afterJob flush. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -31,52 +33,93 @@ describe("afterJob", () => {
   });
 });
 
+const codec = new MsgpackCodec();
+const limits = (o: Partial<CoalescerLimits> = {}): CoalescerLimits => ({ maxItems: 100, flushBytes: 1 << 20, maxBytes: () => 1 << 20, ...o });
+type Sent = [key: string, items: number[], decoded: unknown];
+
+/** A coalescer of numbers whose wire entries are the numbers themselves (or `entryOf(n)`). */
+function collector(o: Partial<CoalescerLimits> = {}, entryOf: (n: number) => unknown = (n) => n) {
+  const sent: Sent[] = [];
+  const c = new Coalescer<string, number>((e) => codec.encodeView(e), (k, items, bytes) => sent.push([k, items, codec.decode(bytes)]), limits(o));
+  return { sent, add: (k: string, n: number) => c.add(k, n, entryOf(n)) };
+}
+
 describe("Coalescer", () => {
-  it("hands over the items of one job in one call per key, in the order added", async () => {
-    const sent: Array<[string, number[]]> = [];
-    const c = new Coalescer<string, number>((k, items) => sent.push([k, items]), 100);
-    for (let i = 0; i < 10; i++) c.add(i % 2 === 0 ? "even" : "odd", i);
-    await Promise.all([1, 2, 3].map(async (i) => c.add("later", i)));
+  it("sends the entries of one job as one MessagePack array per key, in the order added", async () => {
+    const { sent, add } = collector();
+    for (let i = 0; i < 10; i++) add(i % 2 === 0 ? "even" : "odd", i);
+    await Promise.all([1, 2, 3].map(async (i) => add("later", i)));
     expect(sent).toEqual([]);
     await nextTurn();
     expect(sent).toEqual([
-      ["even", [0, 2, 4, 6, 8]],
-      ["odd", [1, 3, 5, 7, 9]],
-      ["later", [1, 2, 3]],
+      ["even", [0, 2, 4, 6, 8], [0, 2, 4, 6, 8]],
+      ["odd", [1, 3, 5, 7, 9], [1, 3, 5, 7, 9]],
+      ["later", [1, 2, 3], [1, 2, 3]],
     ]);
   });
 
-  it("sends at once when a key holds maxItems, and separate jobs separately", async () => {
-    const sent: number[][] = [];
-    const c = new Coalescer<string, number>((_k, items) => sent.push(items), 3);
-    for (let i = 0; i < 7; i++) c.add("k", i);
-    expect(sent).toEqual([
+  it("sends at once at maxItems or flushBytes, and separate jobs separately", async () => {
+    const byCount = collector({ maxItems: 3 });
+    for (let i = 0; i < 7; i++) byCount.add("k", i);
+    expect(byCount.sent.map((s) => s[1])).toEqual([
       [0, 1, 2],
       [3, 4, 5],
     ]);
     await nextTurn();
-    c.add("k", 7);
+    byCount.add("k", 7);
     await nextTurn();
-    expect(sent).toEqual([[0, 1, 2], [3, 4, 5], [6], [7]]);
+    expect(byCount.sent.map((s) => s[2])).toEqual([[0, 1, 2], [3, 4, 5], [6], [7]]);
+
+    const bySize = collector({ flushBytes: 250 }, (n) => "x".repeat(100) + n);
+    for (let i = 0; i < 5; i++) bySize.add("k", i);
+    expect(bySize.sent.map((s) => s[1])).toEqual([[0, 1, 2]]);
+    await nextTurn();
+    expect(bySize.sent.map((s) => s[1])).toEqual([[0, 1, 2], [3, 4]]);
+  });
+
+  it("never builds a message over maxBytes: it sends what it has first, and refuses an entry too big alone", async () => {
+    const { sent, add } = collector({ maxBytes: () => 300 }, (n) => "y".repeat(n));
+    expect(add("k", 120)).toBe(0);
+    expect(add("k", 120)).toBe(0); // 2 × 122 bytes + header fit in 300
+    expect(add("k", 100)).toBe(0); // would not: the first two leave now
+    expect(sent.map((s) => s[1])).toEqual([[120, 120]]);
+    expect(add("k", 400)).toBeGreaterThan(300);
+    await nextTurn();
+    expect(sent.map((s) => s[1])).toEqual([[120, 120], [100]]);
   });
 
   it("reports a send that throws and keeps working", async () => {
     const errors: unknown[] = [];
     const sent: number[][] = [];
     const c = new Coalescer<string, number>(
+      (e) => codec.encodeView(e),
       (k, items) => {
         if (k === "bad") throw new Error("boom");
         sent.push(items);
       },
-      10,
+      limits(),
       (e) => errors.push(e),
     );
-    c.add("bad", 1);
-    c.add("good", 2);
+    c.add("bad", 1, 1);
+    c.add("good", 2, 2);
     await nextTurn();
-    c.add("good", 3);
+    c.add("good", 3, 3);
     await nextTurn();
     expect(errors).toHaveLength(1);
     expect(sent).toEqual([[2], [3]]);
+  });
+});
+
+describe("BatchBuffer", () => {
+  it("grows as needed and yields one MessagePack array per take, reusing its memory", () => {
+    const b = new BatchBuffer();
+    const entries = Array.from({ length: 300 }, (_, i) => ({ i, pad: "z".repeat(200) }));
+    for (const e of entries) b.append(codec.encode(e));
+    expect(b.count).toBe(300);
+    expect(codec.decode(b.take())).toEqual(entries);
+    expect(b.count).toBe(0);
+    b.append(codec.encode("again"));
+    expect(codec.decode(b.take())).toEqual(["again"]);
+    expect(codec.decode(b.take())).toEqual([]);
   });
 });

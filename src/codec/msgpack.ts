@@ -41,6 +41,11 @@ export class MsgpackCodec {
     return new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength);
   }
 
+  /** Encodes one value into the encoder's own buffer: the view is overwritten by the next encode. */
+  encodeView(value: unknown): Uint8Array {
+    return this.encoder.encodeSharedRef(value);
+  }
+
   /** Decodes one MessagePack value; anything wrong with the bytes is a BAD_REQUEST. */
   decode(bytes: Uint8Array): unknown {
     checkSize(bytes, this.limits);
