@@ -33,7 +33,7 @@ export type RpcHandler = (req: RpcRequest) => Promise<unknown>;
 /** Most requests (or replies) in one batch message. */
 const MAX_BATCH_ITEMS = 512;
 /** A batch this big leaves without waiting for the end of the job (see {@link CoalescerLimits.flushBytes}). */
-const FLUSH_BYTES = Number(process.env.SHOAL_FLUSH ?? 32 * 1024);
+const FLUSH_BYTES = 32 * 1024;
 
 /**
  * Node-to-node requests over NATS, coalesced: every request to one peer made during one job
