@@ -31,7 +31,7 @@ export interface Transport {
 export type RpcHandler = (req: RpcRequest) => Promise<unknown>;
 
 /** Most requests (or replies) in one batch message. */
-const MAX_BATCH_ITEMS = 512;
+const MAX_BATCH_ITEMS = 64;
 /** A batch this big leaves without waiting for the end of the job (see {@link CoalescerLimits.flushBytes}). */
 const FLUSH_BYTES = 32 * 1024;
 

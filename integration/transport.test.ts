@@ -57,15 +57,20 @@ afterAll(async () => {
 });
 
 describe("NatsTransport", () => {
-  it("sends what one job asks of a peer as one message, handled in order, and gets one reply message back", async () => {
-    const before = { ...messages, handled: handled.length };
-    const ids = Array.from({ length: 100 }, (_, i) => `k${i}`);
-    const replies = await Promise.all(ids.map((id) => a.request("b", ask(id), 5000)));
-    expect(replies).toEqual(ids.map((id) => `re:${id}`));
-    expect(handled.slice(before.handled)).toEqual(ids);
-    await tap.flush();
-    expect(messages.rpc - before.rpc).toBe(1);
-    expect(messages.replies - before.replies).toBe(1);
+  it("sends what one job asks of a peer as one message (64 at most), handled in order, with one reply message per batch", async () => {
+    for (const [count, batches] of [
+      [50, 1],
+      [150, 3],
+    ] as const) {
+      const before = { ...messages, handled: handled.length };
+      const ids = Array.from({ length: count }, (_, i) => `k${count}-${i}`);
+      const replies = await Promise.all(ids.map((id) => a.request("b", ask(id), 5000)));
+      expect(replies).toEqual(ids.map((id) => `re:${id}`));
+      expect(handled.slice(before.handled)).toEqual(ids);
+      await tap.flush();
+      expect(messages.rpc - before.rpc).toBe(batches);
+      expect(messages.replies - before.replies).toBe(batches);
+    }
   });
 
   it("keeps failures per request: a rejected ask and an oversized reply fail alone", async () => {
