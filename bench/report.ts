@@ -22,6 +22,26 @@ export function printTable(): void {
   for (const r of rows) console.log(line(r));
 }
 
+/** The figures as a Markdown table (what BENCHMARKS.md shows), with each goal and whether it was met. */
+export function markdownTable(): string {
+  const rows = figures.map((f) => {
+    const goal = typeof f.goal === "number" ? goalText(f) : "";
+    const ratio = typeof f.ratio === "number" ? `${f.ratio.toFixed(2)}×` : "";
+    return `| \`${f.name}\` | ${fmt(f.value)} | ${f.unit} | ${ratio} | ${String(f.baseline ?? "")} | ${goal} |`;
+  });
+  return ["| benchmark | value | unit | vs raw | baseline | goal |", "| --- | ---: | --- | ---: | --- | --- |", ...rows].join("\n");
+}
+
+/** "≥ 2× ✓" / "≤ 25 ms ✗": ratios and rates must reach the goal, latencies stay under it. */
+function goalText(f: Figure): string {
+  const goal = f.goal as number;
+  const atMost = f.unit === "ms" || f.unit === "µs";
+  const isRatio = typeof f.ratio === "number" && !atMost;
+  const measured = isRatio ? (f.ratio as number) : f.value;
+  const met = atMost ? measured <= goal : measured >= goal;
+  return `${atMost ? "≤" : "≥"} ${isRatio ? `${goal}×` : `${goal.toLocaleString("en-US")} ${f.unit}`} ${met ? "✓" : "✗"}`;
+}
+
 function fmt(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   return Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(3);

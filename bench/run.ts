@@ -6,7 +6,8 @@ import { migration } from "./migration.js";
 import { placementQuality } from "./placement.js";
 import { remote } from "./remote.js";
 import { shardHashRate } from "./shard-hash.js";
-import { emit, printTable } from "./report.js";
+import { writeFileSync } from "node:fs";
+import { emit, markdownTable, printTable } from "./report.js";
 
 /**
  * `npm run bench`: one JSON object per line, then a table. Every Shoal figure that has a raw
@@ -23,6 +24,9 @@ async function main(): Promise<void> {
   for (const f of placementQuality()) emit(f);
   emit(shardHashRate());
   printTable();
+  // `npm run bench -- --markdown FILE` also writes the table BENCHMARKS.md shows.
+  const at = process.argv.indexOf("--markdown");
+  if (at > 0 && process.argv[at + 1] !== undefined) writeFileSync(process.argv[at + 1]!, `${markdownTable()}\n`);
 }
 
 main().catch((err) => {
