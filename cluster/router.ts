@@ -78,7 +78,58 @@ export class Router implements Asker {
     return this.route(req.type, req.id, req.msg, this.opts.clock.now() + req.timeoutMs, req.hops + 1, req.mapVersion, false, req.discard === true);
   }
 
-  private async route(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> {
+  /**
+   * Routes one message. The common case — a map at hand that names an owner, nothing in this
+   * router's lane toward another node — makes its first attempt right here, without an async
+   * frame (two fewer promise hops per ask); anything that has to wait, and any retry, goes
+   * through {@link loop}, which does the same checks and waits where needed.
+   */
+  private route(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> {
+    const { clock, maps, nodeId } = this.opts;
+    const map = maps.current();
+    const remaining = deadline - clock.now();
+    if (map === undefined || map.version < minVersion || remaining <= 0) return this.loop(type, id, msg, deadline, hops, minVersion, laned, discard);
+    const shard = shardOf(type, id, map.shardCount);
+    const owner = map.owners[shard] ?? null;
+    const lane = laned ? this.lane(shard) : undefined;
+    if (owner === null || (owner !== nodeId && hops > this.maxHops) || (lane !== undefined && lane.outstanding > 0 && lane.target !== owner)) {
+      return this.loop(type, id, msg, deadline, hops, minVersion, laned, discard);
+    }
+    const retry = async (err: unknown): Promise<unknown> => {
+      if (!ShoalError.is(err) || !retryable.has(err.code)) throw err;
+      const left = deadline - clock.now();
+      if (left <= 0) throw err;
+      await maps.waitFor((m) => m !== undefined && m.version > map.version, Math.min(left, RETRY_WAIT_MS));
+      return this.loop(type, id, msg, deadline, hops, minVersion, laned, discard);
+    };
+    if (lane === undefined) return this.attempt(owner, map, type, id, msg, remaining, hops, discard).then(undefined, retry);
+    lane.target = owner;
+    lane.outstanding++;
+    return this.attempt(owner, map, type, id, msg, remaining, hops, discard).then(
+      (reply) => {
+        lane.done();
+        return reply;
+      },
+      (err: unknown) => {
+        lane.done();
+        return retry(err);
+      },
+    );
+  }
+
+  /** One send to `owner`: this node's runtime, or a peer. Never throws: a failure is a rejected promise. */
+  private attempt(owner: string, map: ShardMap, type: string, id: string, msg: unknown, remaining: number, hops: number, discard: boolean): Promise<unknown> {
+    try {
+      if (owner === this.opts.nodeId) return this.opts.local.ask(type, id, msg, { timeout: remaining });
+      const req: ForwardedAsk = { k: "ask", type, id, msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops };
+      if (discard) req.discard = true;
+      return this.opts.transport.request(owner, req, remaining);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private async loop(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> {
     const { clock, maps, nodeId } = this.opts;
     for (;;) {
       const remaining = deadline - clock.now();
@@ -116,10 +167,7 @@ export class Router implements Asker {
       }
       let failure: unknown;
       try {
-        if (owner === nodeId) return await this.opts.local.ask(type, id, msg, { timeout: remaining });
-        const req: ForwardedAsk = { k: "ask", type, id, msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops };
-        if (discard) req.discard = true;
-        return await this.opts.transport.request(owner, req, remaining);
+        return await this.attempt(owner, map, type, id, msg, remaining, hops, discard);
       } catch (err) {
         if (!ShoalError.is(err) || !retryable.has(err.code)) throw err;
         failure = err;

@@ -164,9 +164,14 @@ export class NatsTransport implements Transport {
       } catch (err) {
         answer = Promise.reject(err); // never let a throw reach the connection's reader
       }
-      this.inflight.track(answer, () => describe(req)).then(
-        (reply) => this.answer(to, [corr, req.k === "ask" && req.discard === true ? null : reply]),
+      const owed = this.inflight.begin(() => describe(req));
+      answer.then(
+        (reply) => {
+          this.inflight.end(owed);
+          this.answer(to, [corr, req.k === "ask" && req.discard === true ? null : reply]);
+        },
         (err: unknown) => {
+          this.inflight.end(owed);
           if (!ShoalError.is(err)) this.log.error({ err, kind: req.k }, "node request failed unexpectedly");
           this.answer(to, errorEntry(corr, err));
         },

@@ -12,16 +12,24 @@ export class InFlight {
 
   /** Tracks `answer` until it settles; returns it unchanged. `label` may be a function, called only if a stop has to wait. */
   track<T>(answer: Promise<T>, label: string | (() => string) = ""): Promise<T> {
+    const entry = this.begin(label);
+    const done = () => this.end(entry);
+    answer.then(done, done);
+    return answer;
+  }
+
+  /** Counts one request as in flight until {@link end} is called with what this returns (once). */
+  begin(label: string | (() => string) = ""): object {
     this.count++;
     const entry = { label };
     this.labels.add(entry);
-    const done = () => {
-      this.labels.delete(entry);
-      this.count--;
-      if (this.count === 0) for (const w of this.waiters.splice(0)) w();
-    };
-    answer.then(done, done);
-    return answer;
+    return entry;
+  }
+
+  end(entry: object): void {
+    if (!this.labels.delete(entry as { label: string })) return;
+    this.count--;
+    if (this.count === 0) for (const w of this.waiters.splice(0)) w();
   }
 
   /** Labels of what is still in flight (for a log line when a stop has to wait). */
