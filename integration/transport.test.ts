@@ -94,6 +94,11 @@ describe("NatsTransport", () => {
     expect(small).toEqual({ ok: "re:small" });
   });
 
+  it("answers a tell (discard) with null, not with what the handler returned", async () => {
+    expect(await a.request("b", { ...ask("told"), discard: true }, 5000)).toBeNull();
+    expect(await a.request("b", ask("asked"), 5000)).toBe("re:asked");
+  });
+
   it("answers UNAVAILABLE (the server's no-responders status), not TIMEOUT, for a peer nobody serves", async () => {
     expect(await outcome(a.request("nobody", ask("x"), 60_000))).toEqual({ err: ErrorCode.UNAVAILABLE });
   });

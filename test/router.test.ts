@@ -82,6 +82,22 @@ describe("router", () => {
     expect(await p).toBe("remote");
   });
 
+  it("sends a tell like an ask, flagged discard, resolving to nothing once the owner has taken it", async () => {
+    const t = setup(mapOf(1, "other"));
+    const told = t.router.tell("account", "a", { n: 1 });
+    await flush();
+    expect(t.transport.sent[0]!.req).toMatchObject({ k: "ask", type: "account", id: "a", msg: { n: 1 }, discard: true });
+    t.transport.sent[0]!.answer(null);
+    expect(await told).toBeUndefined();
+    // Without the flag for an ask; a forwarded tell keeps it when it is forwarded on.
+    void t.router.ask("account", "a", {});
+    await flush();
+    expect(t.transport.sent[1]!.req).not.toHaveProperty("discard");
+    void t.router.handleForwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true });
+    await flush();
+    expect(t.transport.sent[2]!.req).toMatchObject({ hops: 1, discard: true });
+  });
+
   it("keeps one sender's order across an owner change: a new owner waits for the old owner's messages", async () => {
     const t = setup(mapOf(1, "old"));
     const first = t.router.ask("account", "a", { n: 1 });
