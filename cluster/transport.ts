@@ -36,17 +36,17 @@ const MAX_BATCH_ITEMS = 64;
 const FLUSH_BYTES = 32 * 1024;
 
 /**
- * Node-to-node requests over NATS, coalesced: every request to one peer made during one job
- * (see {@link Coalescer}) travels in one MessagePack message, and the replies that are ready
- * together travel back in one; the wire is in `batch-wire.ts`. A lone ask pays no wait — its
- * batch leaves as soon as the job that made it ends — and a window of asks costs one NATS
- * message each way instead of one per ask.
+ * Node-to-node requests over NATS, coalesced: the requests to one peer made during one job
+ * (see {@link Coalescer}) travel in one MessagePack message (up to 64 of them or 32 KB), and the
+ * replies that are ready together travel back in one; the wire is in `batch-wire.ts`. A lone
+ * ask pays no wait — its batch leaves as soon as the job that made it ends — and a window of
+ * asks costs a few NATS messages each way instead of one per ask.
  *
  * Requests are handed to the handler synchronously in the order they were sent, batch after
  * batch: a destination that enqueues on receipt keeps the order in which a peer sent.
  */
 export class NatsTransport implements Transport {
-  /** Two levels deeper than a single request allows: the batch array and its `[corr, req]` pair. */
+  /** Two levels deeper than a single request allows: the batch array and its entry. */
   private readonly codec = new MsgpackCodec({ maxDepth: defaultDecodeLimits.maxDepth + 2 });
   private sub: Subscription | undefined;
   private readonly replySub: Subscription;
@@ -94,7 +94,7 @@ export class NatsTransport implements Transport {
     this.replies.flush();
   }
 
-  /** After {@link stop}: stops reading replies; calls still open time out. */
+  /** After {@link stop}: stops reading replies and fails the calls still open (UNAVAILABLE). */
   close(): void {
     this.replySub.unsubscribe();
     this.calls.close();
