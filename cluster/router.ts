@@ -31,6 +31,8 @@ export interface RouterOptions {
 /** Errors after which nothing was applied and the map may have moved on: wait for it, retry. */
 const retryable = new Set<string>([ErrorCode.ACTOR_MOVED, ErrorCode.UNAVAILABLE, ErrorCode.CONFLICT]);
 
+const nothing = (): void => undefined;
+
 /** Longest wait for a newer map before retrying anyway (a peer may have had the stale view). */
 const RETRY_WAIT_MS = 500;
 
@@ -63,8 +65,8 @@ export class Router implements Asker {
    * like an ask — a tell is never lost to a move — but the owner sends back only that the turn
    * is done. Resolves then; rejects with the typed error if it could not be delivered in time.
    */
-  async tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
-    await this.route(type, id, msg, this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), 0, 0, true, true);
+  tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
+    return this.route(type, id, msg, this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), 0, 0, true, true).then(nothing);
   }
 
   /**
