@@ -3,7 +3,7 @@ import { connect } from "@nats-io/transport-node";
 import { msgpack } from "../src/codec/msgpack.js";
 import { JetStreamEventStore } from "../src/store/jetstream.js";
 import { emit, throughput } from "./report.js";
-import { mean } from "./stats.js";
+import { median } from "./stats.js";
 
 /**
  * Event-store append vs raw JetStream publish on the same server, same payload, same window.
@@ -58,16 +58,16 @@ export async function eventStoreAppend(url: string): Promise<void> {
         batched.push((await storeRun(total / BATCH, BATCH)) * BATCH);
         rawRates.push(await rawRun(total));
       }
-      const rawRate = mean(rawRates);
+      const rawRate = median(rawRates);
       const baseline = `raw ${Math.round(rawRate).toLocaleString("en-US")} msgs/s`;
       const common = { window, payload: size };
       emit({ name: `raw_jetstream_publish_w${window}_${label(size)}`, value: rawRate, unit: "msgs/s", ...common });
-      emit({ name: `event_store_append_w${window}_${label(size)}`, value: mean(single), unit: "appends/s", ratio: mean(single) / rawRate, goal: 0.8, baseline, ...common });
+      emit({ name: `event_store_append_w${window}_${label(size)}`, value: median(single), unit: "appends/s", ratio: median(single) / rawRate, goal: 0.8, baseline, ...common });
       emit({
         name: `event_store_batched${BATCH}_w${window}_${label(size)}`,
-        value: mean(batched),
+        value: median(batched),
         unit: "events/s",
-        ratio: mean(batched) / rawRate,
+        ratio: median(batched) / rawRate,
         goal: 2,
         baseline,
         batch: BATCH,

@@ -13,7 +13,7 @@ import { echo } from "./echo-actor.js";
 import { waitStable } from "./nodes.js";
 import { echoActorModule, eventLoopP99, freePort, startRawPeer, stopChild } from "./peers.js";
 import { emit, throughput } from "./report.js";
-import { mean, percentile } from "./stats.js";
+import { median, percentile } from "./stats.js";
 
 const SHARDS = 64;
 const PAYLOADS = [128, 1024] as const;
@@ -22,6 +22,8 @@ const ASKS: Record<number, number> = { 1: 3000, 32: 30_000, 128: 40_000 };
 const TELLS: Record<number, number> = { 128: 100_000, 1024: 50_000 };
 const TELL_WINDOW = 4096;
 const WARMUP = 20_000;
+/** Alternated rounds of Shoal and raw per figure; the median of each side is reported. */
+const ROUNDS = 3;
 const TIMEOUT = 30_000;
 const common = { processes: "caller and target apart", server: "same" };
 
@@ -96,11 +98,11 @@ export async function remote(url: string): Promise<void> {
       await shoalTell();
       await rawPubSub();
       const t = { shoal: [] as number[], raw: [] as number[] };
-      for (let round = 0; round < 2; round++) {
+      for (let round = 0; round < ROUNDS; round++) {
         t.shoal.push(await shoalTell());
         t.raw.push(await rawPubSub());
       }
-      const [ts, tr] = [mean(t.shoal), mean(t.raw)];
+      const [ts, tr] = [median(t.shoal), median(t.raw)];
       emit({ name: `tell_${payload}b`, value: ts, unit: "tells/s", ratio: ts / tr, baseline: `raw pub→sub ${Math.round(tr).toLocaleString("en-US")}/s`, goal: 0.5, payload, window: TELL_WINDOW, ...common });
       emit({ name: `raw_pubsub_${payload}b`, value: tr, unit: "msgs/s", payload, ...common });
     }
@@ -131,12 +133,12 @@ export async function remote(url: string): Promise<void> {
 
 type Run = (n: number, window: number, lat: number[]) => Promise<number>;
 
-/** Two rounds of each, alternated so neither side has the warm JIT or the quiet moment alone. */
+/** ROUNDS rounds of each, alternated so neither side has the warm JIT or the quiet moment alone. */
 async function compare(n: number, window: number, shoal: Run, raw: Run, watchLoop: boolean) {
   const lat = { shoal: [] as number[], raw: [] as number[] };
   const rates = { shoal: [] as number[], raw: [] as number[] };
   const loop = { shoal: monitorEventLoopDelay({ resolution: 1 }), raw: monitorEventLoopDelay({ resolution: 1 }) };
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     if (watchLoop) loop.shoal.enable();
     rates.shoal.push(await shoal(n, window, lat.shoal));
     loop.shoal.disable();
@@ -145,7 +147,7 @@ async function compare(n: number, window: number, shoal: Run, raw: Run, watchLoo
     loop.raw.disable();
   }
   const p99 = (h: typeof loop.raw) => h.percentile(99) / 1e6;
-  return { shoal: mean(rates.shoal), raw: mean(rates.raw), lat, loop: watchLoop ? { shoal: p99(loop.shoal), raw: p99(loop.raw) } : undefined };
+  return { shoal: median(rates.shoal), raw: median(rates.raw), lat, loop: watchLoop ? { shoal: p99(loop.shoal), raw: p99(loop.raw) } : undefined };
 }
 
 /** `throughput`, recording each operation's latency (ms) into `lat`. */

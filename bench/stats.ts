@@ -8,6 +8,9 @@ export function percentile(xs: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
+/** The median: steadier than the mean on a noisy machine. */
+export const median = (xs: readonly number[]): number => percentile(xs, 50);
+
 export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Milliseconds since `start` (a `process.hrtime.bigint()` reading). */
