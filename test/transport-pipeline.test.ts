@@ -1,0 +1,66 @@
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { describe, expect, it } from "vitest";
+import { NatsTransport, rpcSubject } from "../cluster/transport.js";
+import type { RpcRequest } from "../cluster/wire.js";
+import { MsgpackCodec } from "../src/codec/msgpack.js";
+
+/**
+ * How a node takes batches that arrive together (one socket read): each in a job of its own,
+ * so the replies to the first leave before the second is started, in the order sent — and
+ * reading never runs more than a few batches ahead of handling. A fake connection stands in
+ * for NATS: it records publishes and hands messages to the subscription synchronously.
+ */
+class FakeConnection {
+  readonly subs = new Map<string, (err: Error | null, msg: Msg) => void>();
+  readonly timeline: string[] = [];
+  readonly info = { max_payload: 1024 * 1024 };
+  subscribe(subject: string, opts: { callback: (err: Error | null, msg: Msg) => void }) {
+    this.subs.set(subject, opts.callback);
+    return { unsubscribe: () => undefined, drain: async () => undefined };
+  }
+  publish(subject: string, data: Uint8Array): void {
+    const entries = codec.decode(data) as Array<[number, unknown]>;
+    this.timeline.push(`reply ${subject} ${entries.map((e) => e[0]).join(",")}`);
+  }
+  /** Delivers a request batch `[corr, flat ask]…` to `subject`, as the client library would. */
+  deliver(subject: string, batch: number, ids: string[]): void {
+    const entries = ids.map((id, i) => [i + 1, "account", id, {}, 1000, 0, 0, null, 0]);
+    this.subs.get(subject)!(null, { subject, data: codec.encode(entries), reply: `re.${batch}`, headers: undefined } as unknown as Msg);
+  }
+}
+
+const codec = new MsgpackCodec();
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+function node() {
+  const nc = new FakeConnection();
+  const t = new NatsTransport(nc as unknown as NatsConnection, "c", "b");
+  t.serve(async (req: RpcRequest) => {
+    if (req.k === "ask") nc.timeline.push(`handle ${req.id}`);
+    return null;
+  });
+  return { nc, subject: rpcSubject("c", "b") };
+}
+
+describe("NatsTransport, batches arriving together", () => {
+  it("handles them one job each, oldest first, the first one's replies leaving before the second starts", async () => {
+    const { nc, subject } = node();
+    nc.deliver(subject, 1, ["a1", "a2"]);
+    nc.deliver(subject, 2, ["b1", "b2"]);
+    nc.deliver(subject, 3, ["c1"]);
+    await turns(10);
+    expect(nc.timeline).toEqual(["handle a1", "handle a2", "reply re.1 1,2", "handle b1", "handle b2", "reply re.2 1,2", "handle c1", "reply re.3 1"]);
+  });
+
+  it("never lets more than a few batches wait: past them, the oldest are handled at once", async () => {
+    const { nc, subject } = node();
+    for (let b = 1; b <= 40; b++) nc.deliver(subject, b, [`x${b}`]);
+    const handledAtOnce = nc.timeline.filter((e) => e.startsWith("handle")).length;
+    expect(handledAtOnce).toBeGreaterThanOrEqual(40 - 16);
+    await turns(60);
+    expect(nc.timeline.filter((e) => e.startsWith("handle"))).toEqual(Array.from({ length: 40 }, (_, i) => `handle x${i + 1}`));
+    expect(nc.timeline.filter((e) => e.startsWith("reply"))).toHaveLength(40);
+  });
+});
