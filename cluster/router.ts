@@ -81,29 +81,35 @@ export class Router implements Asker {
   }
 
   /**
-   * Routes one message. The common case — a map at hand that names an owner, nothing in this
-   * router's lane toward another node — makes its first attempt right here, without an async
-   * frame (two fewer promise hops per ask); anything that has to wait, and any retry, goes
-   * through {@link loop}, which does the same checks and waits where needed.
+   * Routes one message: sends it at once when nothing has to be waited for (no async frame on
+   * that path), else waits in {@link loop} for what blocks it and tries again. A retryable
+   * failure waits (bounded) for a newer map and goes round the loop too.
    */
   private route(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> {
+    const sent = this.sendNow(type, id, msg, deadline, hops, minVersion, laned, discard);
+    return isBlocked(sent) ? this.loop(type, id, msg, deadline, hops, minVersion, laned, discard) : sent;
+  }
+
+  /**
+   * One routing decision, made now: the send (its promise — or a rejected one when the deadline
+   * has passed or the hops are spent), or what has to be waited for first. The only place the
+   * checks are made; the lane counts the send until it settles.
+   */
+  private sendNow(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> | Blocked {
     const { clock, maps, nodeId } = this.opts;
-    const map = maps.current();
     const remaining = deadline - clock.now();
-    if (map === undefined || map.version < minVersion || remaining <= 0) return this.loop(type, id, msg, deadline, hops, minVersion, laned, discard);
+    if (remaining <= 0) return Promise.reject(new TimeoutError(`no owner of ${type} answered in time`, { details: { type } }));
+    const map = maps.current();
+    if (map === undefined || map.version < minVersion) return { kind: "map", have: map?.version };
     const shard = shardOf(type, id, map.shardCount);
     const owner = map.owners[shard] ?? null;
-    const lane = laned ? this.lane(shard) : undefined;
-    if (owner === null || (owner !== nodeId && hops > this.maxHops) || (lane !== undefined && lane.outstanding > 0 && lane.target !== owner)) {
-      return this.loop(type, id, msg, deadline, hops, minVersion, laned, discard);
+    if (owner === null) return { kind: "owner", map, shard };
+    if (owner !== nodeId && hops > this.maxHops) {
+      return Promise.reject(new ActorMovedError(`shard ${shard} is owned by ${owner}`, { details: { shard, owner, mapVersion: map.version } }));
     }
-    const retry = async (err: unknown): Promise<unknown> => {
-      if (!ShoalError.is(err) || !retryable.has(err.code)) throw err;
-      const left = deadline - clock.now();
-      if (left <= 0) throw err;
-      await maps.waitFor((m) => m !== undefined && m.version > map.version, Math.min(left, RETRY_WAIT_MS));
-      return this.loop(type, id, msg, deadline, hops, minVersion, laned, discard);
-    };
+    const lane = laned ? this.lane(shard) : undefined;
+    if (lane !== undefined && lane.outstanding > 0 && lane.target !== owner) return { kind: "lane", lane, shard, owner };
+    const retry = (err: unknown) => this.retryAfter(err, map, type, id, msg, deadline, hops, minVersion, laned, discard);
     if (lane === undefined) return this.attempt(owner, map, type, id, msg, remaining, hops, discard).then(undefined, retry);
     lane.target = owner;
     lane.outstanding++;
@@ -131,54 +137,37 @@ export class Router implements Asker {
     }
   }
 
+  /** After a failed send by `map`: nothing was applied if the error is retryable, so wait for a newer map and route again. */
+  private async retryAfter(err: unknown, map: ShardMap, type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> {
+    if (!ShoalError.is(err) || !retryable.has(err.code)) throw err;
+    const left = deadline - this.opts.clock.now();
+    if (left <= 0) throw err;
+    await this.opts.maps.waitFor((m) => m !== undefined && m.version > map.version, Math.min(left, RETRY_WAIT_MS));
+    return this.loop(type, id, msg, deadline, hops, minVersion, laned, discard);
+  }
+
+  /** Waits for whatever blocks the send, then decides again, until it is sent or the deadline passes. */
   private async loop(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> {
-    const { clock, maps, nodeId } = this.opts;
+    const { clock, maps } = this.opts;
     for (;;) {
+      const sent = this.sendNow(type, id, msg, deadline, hops, minVersion, laned, discard);
+      if (!isBlocked(sent)) return sent;
       const remaining = deadline - clock.now();
-      if (remaining <= 0) throw new TimeoutError(`no owner of ${type} answered in time`, { details: { type } });
-      const map = maps.current();
-      if (map === undefined || map.version < minVersion) {
-        this.opts.onSlow?.(`waiting for map v${minVersion} (have v${map?.version ?? "none"}) for ${type}/${id.slice(0, 40)}`);
-        if (!(await maps.waitFor((m) => m !== undefined && m.version >= minVersion, remaining))) {
-          throw new UnavailableError("no shard map yet on this node");
-        }
-        continue;
-      }
-      const shard = shardOf(type, id, map.shardCount);
-      const owner = map.owners[shard] ?? null;
-      if (owner === null) {
+      if (sent.kind === "map") {
+        this.opts.onSlow?.(`waiting for map v${minVersion} (have v${sent.have ?? "none"}) for ${type}/${id.slice(0, 40)}`);
+        if (!(await maps.waitFor((m) => m !== undefined && m.version >= minVersion, remaining))) throw new UnavailableError("no shard map yet on this node");
+      } else if (sent.kind === "owner") {
         // Mid-rebalance: wait (bounded) for a map that gives the shard an owner.
+        const { map, shard } = sent;
         if (!(await maps.waitFor((m) => m !== undefined && m.version > map.version, remaining))) {
           throw new UnavailableError(`shard ${shard} has no owner`, { details: { shard } });
         }
-        continue;
-      }
-      if (owner !== nodeId && hops > this.maxHops) {
-        throw new ActorMovedError(`shard ${shard} is owned by ${owner}`, { details: { shard, owner, mapVersion: map.version } });
-      }
-      const lane = laned ? this.lane(shard) : undefined;
-      if (lane !== undefined && lane.outstanding > 0 && lane.target !== owner) {
+      } else {
         const since = clock.now();
-        await lane.idle(clock, remaining);
-        if (clock.now() - since > 1000) this.opts.onSlow?.(`lane of shard ${shard} busy toward ${lane.target} for ${clock.now() - since} ms (next owner ${owner}, ${lane.outstanding} outstanding)`);
-        continue;
+        await sent.lane.idle(clock, remaining);
+        const waited = clock.now() - since;
+        if (waited > 1000) this.opts.onSlow?.(`lane of shard ${sent.shard} busy toward ${sent.lane.target} for ${waited} ms (next owner ${sent.owner}, ${sent.lane.outstanding} outstanding)`);
       }
-      if (lane !== undefined) {
-        lane.target = owner;
-        lane.outstanding++;
-      }
-      let failure: unknown;
-      try {
-        return await this.attempt(owner, map, type, id, msg, remaining, hops, discard);
-      } catch (err) {
-        if (!ShoalError.is(err) || !retryable.has(err.code)) throw err;
-        failure = err;
-      } finally {
-        lane?.done();
-      }
-      const left = deadline - clock.now();
-      if (left <= 0) throw failure;
-      await maps.waitFor((m) => m !== undefined && m.version > map.version, Math.min(left, RETRY_WAIT_MS));
     }
   }
 
@@ -191,6 +180,11 @@ export class Router implements Asker {
     return lane;
   }
 }
+
+/** Why a message cannot be sent yet: no map new enough, no owner for its shard, or its lane busy toward another owner. */
+type Blocked = { kind: "map"; have: number | undefined } | { kind: "owner"; map: ShardMap; shard: number } | { kind: "lane"; lane: Lane; shard: number; owner: string };
+
+const isBlocked = (v: Promise<unknown> | Blocked): v is Blocked => typeof (v as Blocked).kind === "string";
 
 /** Messages of one shard in flight from this router, and to whom. */
 class Lane {
