@@ -4,9 +4,12 @@
  * header whose count is filled in when the batch is taken. The buffer grows as needed and is
  * reused for the next batch, so a steady stream of batches allocates only the bytes it sends.
  */
+/** The array32 header every batch starts with: 0xdd and a 32-bit big-endian count. */
+export const BATCH_HEADER_BYTES = 5;
+
 export class BatchBuffer {
   private buf = new Uint8Array(16 * 1024);
-  private pos = HEADER;
+  private pos = BATCH_HEADER_BYTES;
   private n = 0;
 
   /** Bytes the batch would take now. */
@@ -41,11 +44,8 @@ export class BatchBuffer {
     b[3] = (this.n >>> 8) & 0xff;
     b[4] = this.n & 0xff;
     const out = b.slice(0, this.pos);
-    this.pos = HEADER;
+    this.pos = BATCH_HEADER_BYTES;
     this.n = 0;
     return out;
   }
 }
-
-/** The array32 header: 0xdd and a 32-bit big-endian count. */
-const HEADER = 5;

@@ -24,9 +24,9 @@ export function requestEntry(corr: number, req: RpcRequest): unknown[] {
   return req.k === "ask" ? flattenAsk(req, corr) : [corr, req];
 }
 
-/** A reply as it stands in a reply batch. */
-export function replyEntry(corr: number, res: ResponseEnvelope): [number, unknown] | [number, null, WireError] {
-  return res.ok ? [corr, res.reply] : [corr, null, res.error];
+/** A reply entry for a success. */
+export function okEntry(corr: number, reply: unknown): [number, unknown] {
+  return [corr, reply];
 }
 
 /** A reply entry for an error. */
@@ -46,16 +46,15 @@ const isCorr = (v: unknown): v is number => typeof v === "number" && Number.isSa
  */
 export function parseRequestBatch(value: unknown): ParsedItem[] {
   if (!Array.isArray(value) || value.length === 0) throw new BadRequestError("malformed node batch: not a non-empty array");
+  const out: ParsedItem[] = [];
   const seen = new Set<number>();
   for (const item of value) {
     if (!Array.isArray(item) || (item.length !== 2 && item.length !== FLAT_ASK_LENGTH + 1) || !isCorr(item[0]) || seen.has(item[0])) {
+      // Nothing of the batch is handled: parsing only builds `out`, which is dropped here.
       throw new BadRequestError("malformed node batch: every entry must be [corr, request] or a flat ask, with a distinct positive integer corr");
     }
-    seen.add(item[0]);
-  }
-  const out: ParsedItem[] = [];
-  for (const item of value as Array<[number, ...unknown[]]>) {
     const corr = item[0];
+    seen.add(corr);
     try {
       out.push({ corr, req: item.length === 2 ? parseRpc(item[1]) : parseFlatAsk(item, 1) });
     } catch (err) {

@@ -1,4 +1,4 @@
-import { BatchBuffer } from "./batch-buffer.js";
+import { BATCH_HEADER_BYTES, BatchBuffer } from "./batch-buffer.js";
 
 /**
  * Runs `fn` once the current job and every promise reaction it set off have run — no timer.
@@ -53,7 +53,7 @@ export class Coalescer<K, T> {
   add(key: K, item: T, entry: unknown): number {
     const bytes = this.encode(entry);
     const max = this.limits.maxBytes();
-    if (bytes.length + 5 > max) return bytes.length;
+    if (bytes.length + BATCH_HEADER_BYTES > max) return bytes.length;
     let p = this.pending.get(key);
     if (p !== undefined && p.buf.size + bytes.length > max) {
       this.deliver(key, p);

@@ -7,7 +7,7 @@ import { BadRequestError, ShoalError, UnavailableError } from "../src/errors.js"
 import { type Logger, silentLogger } from "../src/log.js";
 import { type Clock, systemClock } from "../src/clock.js";
 import { InFlight } from "../src/inflight.js";
-import { errorEntry, parseRequestBatch, readReplyBatch } from "./batch-wire.js";
+import { errorEntry, okEntry, parseRequestBatch, readReplyBatch } from "./batch-wire.js";
 import { type Call, Calls } from "./calls.js";
 import { Coalescer, type CoalescerLimits } from "./coalesce.js";
 import type { RpcRequest } from "./wire.js";
@@ -216,7 +216,7 @@ export class NatsTransport implements Transport {
       answer.then(
         (reply) => {
           this.inflight.end(owed);
-          this.answer(to, [corr, req.k === "ask" && req.discard === true ? null : reply]);
+          this.answer(to, okEntry(corr, req.k === "ask" && req.discard === true ? null : reply));
         },
         (err: unknown) => {
           this.inflight.end(owed);

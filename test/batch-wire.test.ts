@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { readReplyBatch, parseRequestBatch, replyEntry, requestEntry } from "../cluster/batch-wire.js";
+import { errorEntry, okEntry, parseRequestBatch, readReplyBatch, requestEntry } from "../cluster/batch-wire.js";
 import type { RpcRequest } from "../cluster/wire.js";
-import { ErrorCode, ShoalError } from "../src/errors.js";
+import { ErrorCode, RejectedError, ShoalError } from "../src/errors.js";
 
 const ask = (id: string) => ({ k: "ask", type: "account", id, msg: { balance: {} }, timeoutMs: 1000, mapVersion: 1, hops: 0 });
 const code = (f: () => unknown) => {
@@ -62,7 +62,7 @@ describe("reply batches", () => {
   });
 
   it("writes what it reads", () => {
-    const entries = [replyEntry(1, { ok: true, reply: { a: 1 } }), replyEntry(2, { ok: false, error: { code: "REJECTED", message: "no" } })];
+    const entries = [okEntry(1, { a: 1 }), errorEntry(2, new RejectedError("no"))];
     expect(read(entries)).toEqual([
       ["ok", 1, { a: 1 }],
       ["error", 2, { code: "REJECTED", message: "no" }],
