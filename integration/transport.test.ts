@@ -1,21 +1,17 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { NatsTransport, replySubjectPrefix, rpcSubject } from "../cluster/transport.js";
-import type { RpcRequest } from "../cluster/wire.js";
-import { ErrorCode, RejectedError, ShoalError } from "../src/errors.js";
+import type { ForwardedAsk } from "../cluster/wire.js";
+import { ErrorCode, RejectedError } from "../src/errors.js";
 import { uniqueCluster } from "./cluster-helpers.js";
+import { outcome } from "../test/outcomes.js";
 
 /**
  * The coalescing node transport on a real server: what one job asks of a peer travels as one
  * NATS message each way, in order; failures stay per request; a peer that is not there is
  * UNAVAILABLE at once, not a timeout.
  */
-const ask = (id: string, msg: unknown = {}): RpcRequest => ({ k: "ask", type: "echo", id, msg, timeoutMs: 5000, mapVersion: 1, hops: 0 });
-const outcome = (p: Promise<unknown>) =>
-  p.then(
-    (v) => ({ ok: v }),
-    (e: unknown) => ({ err: ShoalError.is(e) ? e.code : String(e) }),
-  );
+const ask = (id: string, msg: unknown = {}): ForwardedAsk => ({ k: "ask", type: "echo", id, msg, timeoutMs: 5000, mapVersion: 1, hops: 0 });
 
 let conns: NatsConnection[] = [];
 let a: NatsTransport;
@@ -32,8 +28,16 @@ beforeAll(async () => {
     return nc;
   };
   tap = await open();
-  tap.subscribe(rpcSubject(cluster, "b"), { callback: () => messages.rpc++ });
-  tap.subscribe(`${replySubjectPrefix(cluster, "a")}.*`, { callback: () => messages.replies++ });
+  tap.subscribe(rpcSubject(cluster, "b"), {
+    callback: () => {
+      messages.rpc++;
+    },
+  });
+  tap.subscribe(`${replySubjectPrefix(cluster, "a")}.*`, {
+    callback: () => {
+      messages.replies++;
+    },
+  });
   await tap.flush();
   a = new NatsTransport(await open(), cluster, "a");
   b = new NatsTransport(await open(), cluster, "b");

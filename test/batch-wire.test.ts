@@ -1,17 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { errorEntry, okEntry, parseRequestBatch, readReplyBatch, requestEntry } from "../cluster/batch-wire.js";
 import type { RpcRequest } from "../cluster/wire.js";
-import { ErrorCode, RejectedError, ShoalError } from "../src/errors.js";
+import { ErrorCode, RejectedError } from "../src/errors.js";
+import { thrownCode } from "./outcomes.js";
 
 const ask = (id: string) => ({ k: "ask", type: "account", id, msg: { balance: {} }, timeoutMs: 1000, mapVersion: 1, hops: 0 });
-const code = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return ShoalError.is(e) ? e.code : `untyped: ${String(e)}`;
-  }
-  return "no error";
-};
+const code = thrownCode;
 
 describe("node request batches", () => {
   it("reads [corr, request] pairs in order, and answers a malformed request alone", () => {

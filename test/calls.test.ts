@@ -2,14 +2,10 @@ import { describe, expect, it } from "vitest";
 import { Calls } from "../cluster/calls.js";
 import type { RpcRequest } from "../cluster/wire.js";
 import { ManualClock } from "../src/clock.js";
-import { ErrorCode, ShoalError } from "../src/errors.js";
+import { ErrorCode } from "../src/errors.js";
+import { outcome } from "./outcomes.js";
 
 const req: RpcRequest = { k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0 };
-const outcome = (p: Promise<unknown>) =>
-  p.then(
-    (v) => ({ ok: v }),
-    (e: unknown) => ({ err: ShoalError.is(e) ? e.code : String(e) }),
-  );
 
 describe("Calls", () => {
   it("settles a call by its corr once, with the reply or the typed error", async () => {
@@ -46,7 +42,7 @@ describe("Calls", () => {
     calls.ok(a.corr, 1);
     calls.failBatch(first, (call) => new Error(`gone ${call.node}`));
     expect(await outcome(a.promise)).toEqual({ ok: 1 });
-    expect(await outcome(b.promise)).toEqual({ err: "Error: gone n2" });
+    expect(await outcome(b.promise)).toEqual({ err: "not a ShoalError: Error: gone n2" });
     expect(c.settled).toBe(false);
     calls.answerBatch(second, { ok: false, error: { code: ErrorCode.BAD_REQUEST, message: "unreadable" } });
     expect(await outcome(c.promise)).toEqual({ err: ErrorCode.BAD_REQUEST });

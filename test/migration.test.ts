@@ -10,6 +10,7 @@ import { ErrorCode, ShoalError } from "../src/errors.js";
 import { silentLogger } from "../src/log.js";
 import { Runtime } from "../src/runtime/runtime.js";
 import { MemoryEventStore } from "../src/store/memory.js";
+import { codeOf } from "./outcomes.js";
 
 const SHARDS = 2;
 const partition = (_t: string, id: string) => (id.startsWith("s1-") ? 1 : 0);
@@ -33,7 +34,7 @@ const state = (sender: string, last: number) => ({ senders: [[sender, last]], vi
 describe("migration destination", () => {
   it("adopts handed-over state only from the expected source, and only actors of that shard", async () => {
     const d = destination();
-    const code = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => (ShoalError.is(e) ? e.code : String(e)));
+    const code = codeOf;
     const from = (who: string, actors: Array<{ type: string; id: string; version: number; state: unknown }>) =>
       d.m.onHandoff({ k: "handoff", shard: 1, mapVersion: 2, epoch: 1, from: who, actors });
     const good = { type: "sequencer", id: "s1-a", version: 3, state: state("x", 3) };

@@ -6,6 +6,7 @@ import { ErrorCode, ShoalError } from "../src/errors.js";
 import { Runtime } from "../src/runtime/runtime.js";
 import { MemoryEventStore } from "../src/store/memory.js";
 import type { ActorKey, EventStore, LoadedJournal } from "../src/store/types.js";
+import { codeOf } from "./outcomes.js";
 
 /** An in-memory actor that records the order in which it saw messages. */
 const recorder = defineInMemoryActor<number[], { n: number }, number[]>({
@@ -41,14 +42,7 @@ function gated() {
   return { def, gates, started };
 }
 
-const code = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return ShoalError.is(err) ? err.code : `not a ShoalError: ${String(err)}`;
-  }
-  return "resolved";
-};
+const code = codeOf;
 
 const flush = () => new Promise((r) => setImmediate(r));
 

@@ -9,23 +9,17 @@ import {
 } from "../src/actors/sequencer.js";
 import { decodeJson, encodeJson } from "../src/codec/json.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
-import { ErrorCode, ShoalError } from "../src/errors.js";
+import { ErrorCode } from "../src/errors.js";
 import { Runtime } from "../src/runtime/runtime.js";
 import { MemoryEventStore } from "../src/store/memory.js";
+import { codeOf } from "./outcomes.js";
 
 const runtime = (nodeId = "n1") => new Runtime({ nodeId, store: new MemoryEventStore(), actors: [sequencer] });
 
 const step = (rt: Runtime, id: string, sender: string, seq: number) => rt.ask("sequencer", id, { sender, seq }) as Promise<SequencerStepReply>;
 const report = (rt: Runtime, id: string) => rt.ask("sequencer", id, { report: {} }) as Promise<SequencerReport>;
 
-const code = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return ShoalError.is(err) ? err.code : `not a ShoalError: ${String(err)}`;
-  }
-  return "resolved";
-};
+const code = codeOf;
 
 describe("sequencer actor", () => {
   it("applies each sender's numbers in order, senders apart", async () => {

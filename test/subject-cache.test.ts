@@ -1,18 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ShoalError } from "../src/errors.js";
 import { checkKey } from "../src/store/checks.js";
 import { journalSubject } from "../src/store/jetstream-layout.js";
 import { SubjectCache } from "../src/store/subject-cache.js";
 import type { ActorKey } from "../src/store/types.js";
+import { thrownCode } from "./outcomes.js";
 
-const codeOf = (f: () => unknown): string | undefined => {
-  try {
-    f();
-  } catch (err) {
-    return ShoalError.is(err) ? err.code : "not a ShoalError";
-  }
-  return undefined;
-};
+const codeOf = thrownCode;
 
 describe("SubjectCache", () => {
   it("gives the layout's subject, the first time and from the cache", () => {
