@@ -1,6 +1,6 @@
 import { type DirectBatchOptions, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, errors, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msgpack } from "../src/codec/msgpack.js";
 import { type JournalWriter, prepareAppend, publishAppend } from "../src/store/jetstream-append.js";
 import { expand, type JournalReader, readRange } from "../src/store/jetstream-journal.js";
@@ -9,6 +9,7 @@ import { JetStreamEventStore } from "../src/store/jetstream.js";
 import { VersionCache } from "../src/store/version-cache.js";
 import { rejectsWith } from "../test/store-conformance.js";
 import { type RunningCluster, startNatsCluster } from "./kit/index.js";
+import { suiteConnection } from "./suite-connection.js";
 
 /** Faults the JetStream event store must ride out: replicas behind the leader, lost acks. */
 
@@ -82,15 +83,9 @@ function lostAckTests(getNc: () => NatsConnection, replicas: number): void {
 }
 
 describe("JetStream event store faults, one server", () => {
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  beforeAll(async () => {
-    nc = await connect({ servers: inject("natsUrl") });
-    jsm = await jetstreamManager(nc);
-  });
-  afterAll(async () => {
-    await nc?.close();
-  });
+  let nc!: NatsConnection;
+  let jsm!: JetStreamManager;
+  suiteConnection((c) => ({ nc, jsm } = c));
 
   lostAckTests(() => nc, 1);
 

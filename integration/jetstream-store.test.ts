@@ -7,6 +7,7 @@ import { JetStreamEventStore, type JetStreamEventStoreOptions } from "../src/sto
 import * as layout from "../src/store/jetstream-layout.js";
 import { describeEventStoreConformance, rejectsWith, type StoreHarness } from "../test/store-conformance.js";
 import { type RunningCluster, startNatsCluster } from "./kit/index.js";
+import { suiteConnection } from "./suite-connection.js";
 
 let clusters = 0;
 /** A cluster name of its own per store, so tests never see each other's journals. */
@@ -40,15 +41,9 @@ async function harness(nc: NatsConnection, jsm: JetStreamManager, reopenUrl: str
 }
 
 describe("JetStreamEventStore on one server", () => {
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  beforeAll(async () => {
-    nc = await connect({ servers: inject("natsUrl") });
-    jsm = await jetstreamManager(nc);
-  });
-  afterAll(async () => {
-    await nc?.close();
-  });
+  let nc!: NatsConnection;
+  let jsm!: JetStreamManager;
+  suiteConnection((c) => ({ nc, jsm } = c));
 
   describeEventStoreConformance("JetStreamEventStore", () => harness(nc, jsm, inject("natsUrl"), 1));
 

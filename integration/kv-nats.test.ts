@@ -5,6 +5,7 @@ import { NatsKvProvider } from "../cluster/kv-nats.js";
 import type { KvChange, KvProvider } from "../cluster/kv.js";
 import { describeKvConformance, type KvHarness } from "../test/kv-conformance.js";
 import { type RunningCluster, startNatsCluster, startNatsServer, waitFor } from "./kit/index.js";
+import { suiteConnection } from "./suite-connection.js";
 
 let runs = 0;
 /** A bucket-name prefix of its own per harness, so runs and tests never share a bucket. */
@@ -22,15 +23,9 @@ function prefixed(provider: KvProvider, prefix: string, used: Set<string>): KvPr
 }
 
 describe("NatsKvProvider on one server", () => {
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  beforeAll(async () => {
-    nc = await connect({ servers: inject("natsUrl") });
-    jsm = await jetstreamManager(nc);
-  });
-  afterAll(async () => {
-    await nc?.close();
-  });
+  let nc!: NatsConnection;
+  let jsm!: JetStreamManager;
+  suiteConnection((c) => ({ nc, jsm } = c));
 
   describeKvConformance("NatsKvProvider", async (): Promise<KvHarness> => {
     const prefix = uniquePrefix();
