@@ -32,11 +32,10 @@ export interface ManagerOptions {
   logger?: Logger;
 }
 
-/** The handoffs of the last step published, and how many have ended. */
+/** The last step published and how many handoffs it started (how many ended: {@link ShardManager.endedOf}). */
 interface Step {
   version: number;
   handoffs: number;
-  ended: number;
   timer: TimerHandle;
 }
 
@@ -76,10 +75,15 @@ export class ShardManager {
    */
   migrationEnded(mapVersion: number): void {
     if (!this.opts.election.isLeader()) return;
-    this.endedByVersion.set(mapVersion, (this.endedByVersion.get(mapVersion) ?? 0) + 1);
+    this.endedByVersion.set(mapVersion, this.endedOf(mapVersion) + 1);
     while (this.endedByVersion.size > 16) this.endedByVersion.delete(Math.min(...this.endedByVersion.keys()));
     const step = this.step;
-    if (step !== undefined && mapVersion === step.version && ++step.ended >= step.handoffs) this.nextStep();
+    if (step !== undefined && mapVersion === step.version && this.endedOf(mapVersion) >= step.handoffs) this.nextStep();
+  }
+
+  /** Handoffs of map `version` that have reported their end. */
+  private endedOf(version: number): number {
+    return this.endedByVersion.get(version) ?? 0;
   }
 
   private nextStep(): void {
@@ -192,8 +196,8 @@ export class ShardManager {
       this.log.info({ version }, "the handoffs of a step did not all report in time; planning the next step anyway");
       this.nextStep();
     }, this.stepTimeout);
-    this.step = { version, handoffs, ended: this.endedByVersion.get(version) ?? 0, timer };
-    if (this.step.ended >= handoffs) this.nextStep();
+    this.step = { version, handoffs, timer };
+    if (this.endedOf(version) >= handoffs) this.nextStep();
   }
 
   /** Someone wrote the map between our read and our write: a newer leader, or our own race. */
