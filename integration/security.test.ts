@@ -132,7 +132,7 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     ]);
   });
 
-  it("an ingress-only client cannot write the journal, a KV key, an event, a node's inbox or call the JetStream API", async () => {
+  it("an ingress-only client cannot write the journal, a KV key, an event, a node's inbox or reply inbox, or call the JetStream API", async () => {
     const log = statusLog(client);
     const marker = `intruder-${process.pid}-${Date.now()}`;
     const journalSubject = `shoal.${cluster}.journal.account.${encodeToken("acct-0")}`;
@@ -140,6 +140,8 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
       journal: journalSubject,
       map: `$KV.shoal-map-${cluster}.map`,
       rpc: `shoal.${cluster}.node.${encodeToken("s1")}.rpc`,
+      // A forged reply batch into a node's reply inbox would answer its open calls.
+      replies: `shoal.${cluster}.node.${encodeToken("s1")}.re.1`,
       events: `shoal.${cluster}.events`,
     };
     // What is there before, as the admin sees it.
