@@ -1,0 +1,32 @@
+import { ShoalError } from "../src/errors.js";
+
+/** What tests compare of a failure: its stable code, or a note that it was not a typed error. */
+const codeOfError = (err: unknown): string => (ShoalError.is(err) ? err.code : `not a ShoalError: ${String(err)}`);
+
+/** The code `p` rejects with, or "resolved". */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return codeOfError(err);
+  }
+  return "resolved";
+}
+
+/** The code `f` throws, or "no error". */
+export function thrownCode(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    return codeOfError(err);
+  }
+  return "no error";
+}
+
+/** `{ok: value}` or `{err: code}`: a settled promise in one comparable shape. */
+export function outcome(p: Promise<unknown>): Promise<{ ok: unknown } | { err: string }> {
+  return p.then(
+    (ok) => ({ ok }),
+    (err: unknown) => ({ err: codeOfError(err) }),
+  );
+}
