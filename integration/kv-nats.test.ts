@@ -97,8 +97,17 @@ describe("NatsKvProvider on a 3-server cluster, replicas 3", () => {
   it("create and update CAS: exactly one of 8 writers on different servers wins", async () => {
     const kvs = [];
     for (const c of conns) kvs.push(await new NatsKvProvider(c, { replicas: 3 }).bucket("cas", { ttl: 0 }));
-    const info = await (await jetstreamManager(conns[0]!)).streams.info("KV_cas");
-    expect(info.config.num_replicas).toBe(3);
+    const jsm = await jetstreamManager(conns[0]!);
+    expect((await jsm.streams.info("KV_cas")).config.num_replicas).toBe(3);
+    // CAS is what is tested, not a fresh R3 stream settling: right after creation a write may
+    // still meet a 503 (UNAVAILABLE, correctly typed) until the leader and both followers are in.
+    await waitFor(
+      async () => {
+        const c = (await jsm.streams.info("KV_cas")).cluster;
+        return c?.leader !== undefined && (c.replicas ?? []).length === 2 && c.replicas!.every((r) => r.current);
+      },
+      { timeout: 30_000, message: "the R3 KV stream never had a leader with two current followers" },
+    );
     for (let round = 0; round < 10; round++) {
       const key = `leader-${round}`;
       const created = await Promise.allSettled(kvs.map((kv, i) => kv.create(key, b(`node-${i}`))));
