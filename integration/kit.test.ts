@@ -17,6 +17,7 @@ import {
   startNatsContainer,
   startServer,
   waitFor,
+  waitStreamReady,
 } from "./kit/index.js";
 
 const docker = await dockerAvailable();
@@ -138,6 +139,7 @@ describe("cluster", () => {
       const jsm = await jetstreamManager(nc);
       const js = jetstream(nc);
       await jsm.streams.add({ name: "R3", subjects: ["r3.>"], num_replicas: 3, storage: StorageType.File });
+      await waitStreamReady(jsm, "R3", 3);
       expect((await js.publish("r3.a", "1")).seq).toBe(1);
 
       const leader = (await jsm.streams.info("R3")).cluster?.leader;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { NatsKvProvider } from "../cluster/kv-nats.js";
 import type { KvChange, KvProvider } from "../cluster/kv.js";
 import { describeKvConformance, type KvHarness } from "../test/kv-conformance.js";
-import { type RunningCluster, startNatsCluster, startNatsServer, waitFor } from "./kit/index.js";
+import { type RunningCluster, startNatsCluster, startNatsServer, waitFor, waitStreamReady } from "./kit/index.js";
 import { suiteConnection } from "./suite-connection.js";
 
 let runs = 0;
@@ -99,15 +99,8 @@ describe("NatsKvProvider on a 3-server cluster, replicas 3", () => {
     for (const c of conns) kvs.push(await new NatsKvProvider(c, { replicas: 3 }).bucket("cas", { ttl: 0 }));
     const jsm = await jetstreamManager(conns[0]!);
     expect((await jsm.streams.info("KV_cas")).config.num_replicas).toBe(3);
-    // CAS is what is tested, not a fresh R3 stream settling: right after creation a write may
-    // still meet a 503 (UNAVAILABLE, correctly typed) until the leader and both followers are in.
-    await waitFor(
-      async () => {
-        const c = (await jsm.streams.info("KV_cas")).cluster;
-        return c?.leader !== undefined && (c.replicas ?? []).length === 2 && c.replicas!.every((r) => r.current);
-      },
-      { timeout: 30_000, message: "the R3 KV stream never had a leader with two current followers" },
-    );
+    // CAS between writers is what is tested, not a fresh R3 stream settling (a 503 until then).
+    await waitStreamReady(jsm, "KV_cas", 3);
     for (let round = 0; round < 10; round++) {
       const key = `leader-${round}`;
       const created = await Promise.allSettled(kvs.map((kv, i) => kv.create(key, b(`node-${i}`))));
