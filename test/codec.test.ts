@@ -2,8 +2,9 @@ import { encode } from "@msgpack/msgpack";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeJson, encodeJson } from "../src/codec/json.js";
-import { defaultDecodeLimits } from "../src/codec/limits.js";
+import { defaultDecodeLimits, forbiddenKeys, MAX_DEPTH_LIMIT } from "../src/codec/limits.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
+import { fastStrings } from "../src/codec/msgpack-decoder.js";
 import { decodeToken, encodeToken } from "../src/codec/token.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
 
@@ -85,6 +86,54 @@ describe("msgpack codec", () => {
     bad(() => codec.decode(Uint8Array.from([...full, 0xc1])));
     bad(() => codec.decode(new Uint8Array(0)));
     bad(() => codec.decode(Uint8Array.from([0x81, 0x01, 0x02]))); // {1: 2}
+  });
+
+  it("reads strings of every length with the platform decoder past the short ones", () => {
+    // The faster string reader must be in effect: a library upgrade that breaks it fails here.
+    expect(fastStrings).toBe(true);
+    const pieces = ["a", "é", "中", "😀", "\u0000", "~"];
+    for (let length = 0; length <= 300; length++) {
+      const s = Array.from({ length }, (_, i) => pieces[(i * 7 + length) % pieces.length]).join("");
+      expect(codec.decode(codec.encode({ s, k: [s, { [s.slice(0, 20)]: s }] }))).toEqual({ s, k: [s, { [s.slice(0, 20)]: s }] });
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 120 }), fc.string({ maxLength: 40 }).filter((k) => !forbiddenKeys.has(k)), (a, b) => {
+        expect(codec.decode(codec.encode([a, b, { [b]: a }]))).toEqual([a, b, { [b]: a }]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("reads invalid UTF-8 in a string the same way at every length", () => {
+    // str8 of n bytes: 0xff then 'a's. Short strings take the library's loop, longer ones a
+    // TextDecoder; past the short ones the byte that is not UTF-8 reads as U+FFFD, as the
+    // library itself reads it past 200 bytes.
+    for (const n of [30, 100, 199, 250]) {
+      const bytes = Uint8Array.from([0xd9, n, 0xff, ...new Array<number>(n - 1).fill(0x61)]);
+      expect(codec.decode(bytes)).toBe(`\uFFFD${"a".repeat(n - 1)}`);
+    }
+  });
+
+  it("refuses a string longer than the limit or than the bytes left, at every length", () => {
+    const small = new MsgpackCodec({ maxStringLength: 40 });
+    expect(small.decode(encode("x".repeat(40)))).toBe("x".repeat(40));
+    bad(() => small.decode(encode("x".repeat(41))));
+    bad(() => small.decode(encode(["é".repeat(21)]))); // 21 characters, 42 bytes
+    for (const n of [5, 30, 150, 250]) {
+      const full = encode({ s: "y".repeat(n) });
+      bad(() => codec.decode(full.subarray(0, full.length - 1)));
+    }
+  });
+
+  it("refuses a depth limit past what its check can walk", () => {
+    expect(() => new MsgpackCodec({ maxDepth: MAX_DEPTH_LIMIT + 1 })).toThrow(RangeError);
+    expect(() => new MsgpackCodec({ maxDepth: 1.5 })).toThrow(RangeError);
+    const deep = new MsgpackCodec({ maxDepth: MAX_DEPTH_LIMIT });
+    const nested = (levels: number) => Uint8Array.from([...new Array<number>(levels).fill(0x91), 0x01]); // [[[…1…]]]
+    let v: unknown = 1;
+    for (let i = 0; i < MAX_DEPTH_LIMIT; i++) v = [v];
+    expect(deep.decode(nested(MAX_DEPTH_LIMIT))).toEqual(v);
+    expect(bad(() => deep.decode(nested(MAX_DEPTH_LIMIT + 1)))).toMatch(/nested/);
   });
 
   it("never throws anything but BAD_REQUEST on random bytes", () => {

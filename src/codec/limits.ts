@@ -30,6 +30,14 @@ export const defaultDecodeLimits: Readonly<DecodeLimits> = Object.freeze({
 /** Object keys that could reach an object's prototype when copied around; never accepted. */
 export const forbiddenKeys: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
+/** The deepest `maxDepth` accepted: the depth check walks nested values by recursion. */
+export const MAX_DEPTH_LIMIT = 1000;
+
 export function resolveLimits(overrides?: Partial<DecodeLimits>): DecodeLimits {
-  return overrides === undefined ? defaultDecodeLimits : { ...defaultDecodeLimits, ...overrides };
+  if (overrides === undefined) return defaultDecodeLimits;
+  const limits = { ...defaultDecodeLimits, ...overrides };
+  if (!Number.isInteger(limits.maxDepth) || limits.maxDepth < 0 || limits.maxDepth > MAX_DEPTH_LIMIT) {
+    throw new RangeError(`maxDepth must be an integer from 0 to ${MAX_DEPTH_LIMIT}, not ${limits.maxDepth}`);
+  }
+  return limits;
 }

@@ -1,7 +1,8 @@
-import { Decoder, Encoder } from "@msgpack/msgpack";
+import { type Decoder, Encoder } from "@msgpack/msgpack";
 import { BadRequestError, ShoalError } from "../errors.js";
 import { checkDecoded, checkSize } from "./check.js";
 import { type DecodeLimits, defaultDecodeLimits, forbiddenKeys, resolveLimits } from "./limits.js";
+import { createDecoder } from "./msgpack-decoder.js";
 
 /**
  * MessagePack codec with decode limits. Length limits are enforced by the decoder while it
@@ -15,7 +16,7 @@ export class MsgpackCodec {
 
   constructor(limits?: Partial<DecodeLimits>) {
     this.limits = resolveLimits(limits);
-    this.decoder = new Decoder({
+    this.decoder = createDecoder({
       maxStrLength: this.limits.maxStringLength,
       maxBinLength: this.limits.maxBinaryLength,
       maxArrayLength: this.limits.maxArrayLength,
