@@ -9,28 +9,36 @@ export interface Expirable {
 }
 
 /**
- * Ask timeouts without a timer per ask: a min-heap on deadlines and one clock timer armed for
- * the earliest. Asks with the same timeout arrive in deadline order, so the timer is rarely
- * re-armed; settled entries are skipped when they reach the top.
+ * Ask timeouts without a timer per ask: one clock timer, armed for the earliest deadline.
+ *
+ * Asks with one timeout arrive in deadline order (the clock only moves forward), so most
+ * entries go to the back of a queue and leave from its front: O(1) each way. An entry due
+ * before the queue's last one (a shorter timeout than the asks before it) goes to a min-heap
+ * instead. Settled entries are dropped lazily, as they reach the front of either, and some on
+ * every add, so both hold roughly what is really pending rather than a timeout's worth of
+ * history.
  */
 export class Deadlines {
+  private queue: Expirable[] = [];
+  /** Index of the queue's front; the slots before it are spent. */
+  private head = 0;
   private heap: Expirable[] = [];
   private timer: TimerHandle | undefined;
   private armedAt = Infinity;
 
   constructor(private readonly clock: Clock) {}
 
+  /** Entries held, settled or not. */
   get size(): number {
-    return this.heap.length;
+    return this.queue.length - this.head + this.heap.length;
   }
 
   add(entry: Expirable): void {
     if (!Number.isFinite(entry.deadline)) return;
-    // Most asks are answered long before they expire: shed answered ones as we go, so the heap
-    // holds roughly what is really pending rather than a timeout's worth of history.
-    while (this.heap.length > 0 && this.heap[0]!.settled) this.pop();
-    this.heap.push(entry);
-    this.up(this.heap.length - 1);
+    this.shed();
+    const q = this.queue;
+    if (q.length === this.head || q[q.length - 1]!.deadline <= entry.deadline) q.push(entry);
+    else this.push(entry);
     if (entry.deadline < this.armedAt) this.arm(entry.deadline);
   }
 
@@ -39,7 +47,23 @@ export class Deadlines {
     this.timer?.cancel();
     this.timer = undefined;
     this.armedAt = Infinity;
+    this.queue = [];
+    this.head = 0;
     this.heap = [];
+  }
+
+  /** Drops settled entries from the front of the queue and the top of the heap. */
+  private shed(): void {
+    const q = this.queue;
+    while (this.head < q.length && q[this.head]!.settled) this.head++;
+    if (this.head === q.length) {
+      q.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= q.length) {
+      q.splice(0, this.head);
+      this.head = 0;
+    }
+    while (this.heap.length > 0 && this.heap[0]!.settled) this.pop();
   }
 
   private arm(at: number): void {
@@ -52,31 +76,27 @@ export class Deadlines {
     this.timer = undefined;
     this.armedAt = Infinity;
     const now = this.clock.now();
-    while (this.heap.length > 0) {
-      const top = this.heap[0]!;
-      if (top.settled) {
-        this.pop();
-        continue;
-      }
-      if (top.deadline > now) {
-        this.arm(top.deadline);
+    for (;;) {
+      this.shed();
+      const front = this.head < this.queue.length ? this.queue[this.head]! : undefined;
+      const top = this.heap[0];
+      const fromHeap = top !== undefined && (front === undefined || top.deadline < front.deadline);
+      const next = fromHeap ? top : front;
+      if (next === undefined) return;
+      if (next.deadline > now) {
+        this.arm(next.deadline);
         return;
       }
-      this.pop();
-      top.expire();
+      if (fromHeap) this.pop();
+      else this.head++;
+      next.expire();
     }
   }
 
-  private pop(): void {
-    const last = this.heap.pop()!;
-    if (this.heap.length > 0) {
-      this.heap[0] = last;
-      this.down(0);
-    }
-  }
-
-  private up(i: number): void {
+  private push(entry: Expirable): void {
     const h = this.heap;
+    h.push(entry);
+    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (h[p]!.deadline <= h[i]!.deadline) break;
@@ -85,8 +105,12 @@ export class Deadlines {
     }
   }
 
-  private down(i: number): void {
+  private pop(): void {
     const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
