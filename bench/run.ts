@@ -9,24 +9,39 @@ import { shardHashRate } from "./shard-hash.js";
 import { writeFileSync } from "node:fs";
 import { emit, markdownTable, printTable } from "./report.js";
 
+/** The parts of the bench, in the order they run; `--only a,b` runs some of them. */
+const parts: Record<string, (url: string) => Promise<void> | void> = {
+  local: () => localAsk(),
+  store: (url) => eventStoreAppend(url),
+  remote: (url) => remote(url),
+  migration: (url) => migration(url),
+  failover: (url) => failover(url),
+  placement: () => {
+    for (const f of placementQuality()) emit(f);
+    emit(shardHashRate());
+  },
+};
+
 /**
  * `npm run bench`: one JSON object per line, then a table. Every Shoal figure that has a raw
  * NATS counterpart is measured beside it in the same run, on the same server.
  */
 async function main(): Promise<void> {
+  const only = flag("--only")?.split(",");
+  const unknown = only?.filter((p) => !(p in parts)) ?? [];
+  if (unknown.length > 0) throw new Error(`unknown bench part(s) ${unknown.join(", ")}; the parts are ${Object.keys(parts).join(", ")}`);
   await using nats = await natsForTests();
   emit({ name: "machine_cores", value: (await import("node:os")).cpus().length, unit: "cores", node: process.version });
-  await localAsk();
-  await eventStoreAppend(nats.url);
-  await remote(nats.url);
-  await migration(nats.url);
-  await failover(nats.url);
-  for (const f of placementQuality()) emit(f);
-  emit(shardHashRate());
+  for (const [name, run] of Object.entries(parts)) if (only === undefined || only.includes(name)) await run(nats.url);
   printTable();
   // `npm run bench -- --markdown FILE` also writes the table BENCHMARKS.md shows.
-  const at = process.argv.indexOf("--markdown");
-  if (at > 0 && process.argv[at + 1] !== undefined) writeFileSync(process.argv[at + 1]!, `${markdownTable()}\n`);
+  const file = flag("--markdown");
+  if (file !== undefined) writeFileSync(file, `${markdownTable()}\n`);
+}
+
+function flag(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? process.argv[at + 1] : undefined;
 }
 
 main().catch((err) => {
