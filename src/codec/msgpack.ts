@@ -1,8 +1,8 @@
-import { type Decoder, Encoder } from "@msgpack/msgpack";
+import type { Decoder } from "@msgpack/msgpack";
 import { BadRequestError, ShoalError } from "../errors.js";
 import { checkDecoded, checkSize } from "./check.js";
 import { type DecodeLimits, defaultDecodeLimits, forbiddenKeys, resolveLimits } from "./limits.js";
-import { createDecoder } from "./msgpack-decoder.js";
+import { createDecoder, createEncoder } from "./msgpack-strings.js";
 
 /**
  * MessagePack codec with decode limits. Length limits are enforced by the decoder while it
@@ -11,7 +11,7 @@ import { createDecoder } from "./msgpack-decoder.js";
  */
 export class MsgpackCodec {
   readonly limits: DecodeLimits;
-  private readonly encoder = new Encoder({ ignoreUndefined: true });
+  private readonly encoder = createEncoder({ ignoreUndefined: true });
   private readonly decoder: Decoder;
 
   constructor(limits?: Partial<DecodeLimits>) {
