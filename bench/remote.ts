@@ -9,6 +9,7 @@ import { sequencer } from "../src/actors/sequencer.js";
 import { ShoalClient } from "../src/client.js";
 import { encodeJson } from "../src/codec/json.js";
 import { msgpack } from "../src/codec/msgpack.js";
+import { CpuTally, describeParts } from "./cpu.js";
 import { echo } from "./echo-actor.js";
 import { waitStable } from "./nodes.js";
 import { echoActorModule, eventLoopP99, freePort, startRawPeer, stopChild } from "./peers.js";
@@ -36,7 +37,7 @@ const common = { processes: "caller and target apart", server: "same" };
  * plain nats.js process answering requests with their own payload, and counting publishes.
  * Then the caller leaves and a ShoalClient asks through the ingress (JSON, one request per ask).
  */
-export async function remote(url: string): Promise<void> {
+export async function remote(url: string, serverPid?: number): Promise<void> {
   const cluster = `benchrm${process.pid}`;
   const rawSubject = `benchraw${process.pid}.echo`;
   const httpPort = await freePort();
@@ -73,8 +74,11 @@ export async function remote(url: string): Promise<void> {
       for (const window of WINDOWS) {
         const watchLoop = window === 128 && payload === 128;
         if (watchLoop) await eventLoopP99(httpPort); // resets the target's histogram
-        const r = await compare(ASKS[window]!, window, shoal, rawAsk, watchLoop);
-        const target = watchLoop ? await eventLoopP99(httpPort) : undefined;
+        // CPU per ask of every process involved, at window 128 (the server's only when the bench started it).
+        const server = serverPid === undefined ? {} : { server: serverPid };
+        const cpu = window === 128 ? { shoal: new CpuTally({ caller: undefined, target: target.pid, ...server }), raw: new CpuTally({ caller: undefined, responder: rawPeer.pid, ...server }) } : undefined;
+        const r = await compare(ASKS[window]!, window, shoal, rawAsk, watchLoop, cpu);
+        const targetLoop = watchLoop ? await eventLoopP99(httpPort) : undefined;
         const tag = `w${window}_${payload}b`;
         const lat = (xs: number[], q: number) => percentile(xs, q);
         const what = { window, payload, ...common };
@@ -86,9 +90,14 @@ export async function remote(url: string): Promise<void> {
           emit({ name: `remote_ask_p50_over_raw_${tag}`, value: delta, unit: "µs", goal: 50, note: "p50 of a lone remote ask minus p50 of a lone raw request", ...what });
         }
         emit({ name: `remote_ask_p99_${tag}`, value: lat(r.lat.shoal, 99), unit: "ms", baseline: `raw ${lat(r.lat.raw, 99).toFixed(3)} ms`, ...what });
-        if (r.loop !== undefined && target !== undefined) {
+        const used = { shoal: cpu?.shoal.perOp(), raw: cpu?.raw.perOp() };
+        if (used.shoal !== undefined && used.raw !== undefined) {
+          const note = `Shoal: ${describeParts(used.shoal.parts)}; raw: ${describeParts(used.raw.parts)} (µs per ask; lower is better)`;
+          emit({ name: `remote_ask_cpu_${tag}`, value: used.shoal.total, unit: "µs CPU/ask", ratio: used.shoal.total / used.raw.total, baseline: `raw ${used.raw.total.toFixed(1)} µs/ask`, note, ...what });
+        }
+        if (r.loop !== undefined && targetLoop !== undefined) {
           emit({ name: "event_loop_p99_caller_remote_ask_w128", value: r.loop.shoal, unit: "ms", baseline: `raw caller ${r.loop.raw.toFixed(2)} ms`, ...what });
-          emit({ name: "event_loop_p99_target_remote_ask_w128", value: target, unit: "ms", note: "the target node's nodejs_eventloop_lag_p99 over the Shoal runs", ...what });
+          emit({ name: "event_loop_p99_target_remote_ask_w128", value: targetLoop, unit: "ms", note: "the target node's nodejs_eventloop_lag_p99 over the Shoal runs", ...what });
         }
       }
 
@@ -98,13 +107,20 @@ export async function remote(url: string): Promise<void> {
       await shoalTell();
       await rawPubSub();
       const t = { shoal: [] as number[], raw: [] as number[] };
+      const server = serverPid === undefined ? {} : { server: serverPid };
+      const cpu = { shoal: new CpuTally({ caller: undefined, target: target.pid, ...server }), raw: new CpuTally({ publisher: undefined, subscriber: rawPeer.pid, ...server }) };
       for (let round = 0; round < ROUNDS; round++) {
-        t.shoal.push(await shoalTell());
-        t.raw.push(await rawPubSub());
+        t.shoal.push(await cpu.shoal.measure(tells, shoalTell));
+        t.raw.push(await cpu.raw.measure(tells, rawPubSub));
       }
       const [ts, tr] = [median(t.shoal), median(t.raw)];
       emit({ name: `tell_${payload}b`, value: ts, unit: "tells/s", ratio: ts / tr, baseline: `raw pub→sub ${Math.round(tr).toLocaleString("en-US")}/s`, goal: 0.5, payload, window: TELL_WINDOW, ...common });
       emit({ name: `raw_pubsub_${payload}b`, value: tr, unit: "msgs/s", payload, ...common });
+      const used = { shoal: cpu.shoal.perOp(), raw: cpu.raw.perOp() };
+      if (used.shoal !== undefined && used.raw !== undefined) {
+        const note = `Shoal: ${describeParts(used.shoal.parts)}; raw: ${describeParts(used.raw.parts)} (µs per message; lower is better)`;
+        emit({ name: `tell_cpu_${payload}b`, value: used.shoal.total, unit: "µs CPU/msg", ratio: used.shoal.total / used.raw.total, baseline: `raw ${used.raw.total.toFixed(1)} µs/msg`, note, payload, ...common });
+      }
     }
 
     // The ingress: the caller leaves (its shards go to the target), then a plain ShoalClient asks.
@@ -134,16 +150,17 @@ export async function remote(url: string): Promise<void> {
 type Run = (n: number, window: number, lat: number[]) => Promise<number>;
 
 /** ROUNDS rounds of each, alternated so neither side has the warm JIT or the quiet moment alone. */
-async function compare(n: number, window: number, shoal: Run, raw: Run, watchLoop: boolean) {
+async function compare(n: number, window: number, shoal: Run, raw: Run, watchLoop: boolean, cpu?: { shoal: CpuTally; raw: CpuTally }) {
   const lat = { shoal: [] as number[], raw: [] as number[] };
   const rates = { shoal: [] as number[], raw: [] as number[] };
   const loop = { shoal: monitorEventLoopDelay({ resolution: 1 }), raw: monitorEventLoopDelay({ resolution: 1 }) };
   for (let round = 0; round < ROUNDS; round++) {
+    const measured = (side: "shoal" | "raw", run: () => Promise<number>) => (cpu === undefined ? run() : cpu[side].measure(n, run));
     if (watchLoop) loop.shoal.enable();
-    rates.shoal.push(await shoal(n, window, lat.shoal));
+    rates.shoal.push(await measured("shoal", () => shoal(n, window, lat.shoal)));
     loop.shoal.disable();
     if (watchLoop) loop.raw.enable();
-    rates.raw.push(await raw(n, window, lat.raw));
+    rates.raw.push(await measured("raw", () => raw(n, window, lat.raw)));
     loop.raw.disable();
   }
   const p99 = (h: typeof loop.raw) => h.percentile(99) / 1e6;

@@ -1,4 +1,4 @@
-import { natsForTests } from "../integration/kit/index.js";
+import { natsForTests, type TestNats } from "../integration/kit/index.js";
 import { eventStoreAppend } from "./event-store.js";
 import { failover } from "./failover.js";
 import { localAsk } from "./local-ask.js";
@@ -10,12 +10,12 @@ import { writeFileSync } from "node:fs";
 import { emit, markdownTable, printTable } from "./report.js";
 
 /** The parts of the bench, in the order they run; `--only a,b` runs some of them. */
-const parts: Record<string, (url: string) => Promise<void> | void> = {
+const parts: Record<string, (nats: TestNats) => Promise<void> | void> = {
   local: () => localAsk(),
-  store: (url) => eventStoreAppend(url),
-  remote: (url) => remote(url),
-  migration: (url) => migration(url),
-  failover: (url) => failover(url),
+  store: ({ url }) => eventStoreAppend(url),
+  remote: ({ url, server }) => remote(url, server?.pid),
+  migration: ({ url }) => migration(url),
+  failover: ({ url }) => failover(url),
   placement: () => {
     for (const f of placementQuality()) emit(f);
     emit(shardHashRate());
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0) throw new Error(`unknown bench part(s) ${unknown.join(", ")}; the parts are ${Object.keys(parts).join(", ")}`);
   await using nats = await natsForTests();
   emit({ name: "machine_cores", value: (await import("node:os")).cpus().length, unit: "cores", node: process.version });
-  for (const [name, run] of Object.entries(parts)) if (only === undefined || only.includes(name)) await run(nats.url);
+  for (const [name, run] of Object.entries(parts)) if (only === undefined || only.includes(name)) await run(nats);
   printTable();
   // `npm run bench -- --markdown FILE` also writes the table BENCHMARKS.md shows.
   const file = flag("--markdown");

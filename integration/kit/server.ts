@@ -144,6 +144,10 @@ export class NatsProcess implements RunningServer {
     return this.spec.name;
   }
 
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
   /** Writes the config, spawns the server and polls `/healthz` until it answers ok. */
   async start(): Promise<void> {
     const { dir, name, port, httpPort, jetstream, extra } = this.spec;

@@ -34,6 +34,8 @@ export interface RunningServer extends AsyncDisposable {
   readonly name?: string;
   /** Monitoring base URL of a process server, e.g. http://127.0.0.1:8222 (`/healthz`, `/jsz`, `/varz`). */
   readonly monitorUrl?: string;
+  /** OS process id of a running process server (for CPU accounting); undefined for a container or a stopped server. */
+  readonly pid?: number;
   /** Graceful stop, removes the temp store. Idempotent. */
   stop(): Promise<void>;
   /** SIGKILL (process servers only); keeps the store so {@link restart} finds its data. */

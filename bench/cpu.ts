@@ -1,0 +1,66 @@
+import { readFileSync } from "node:fs";
+
+/** Linux reports per-process CPU in clock ticks of 1/100 s (USER_HZ, fixed for `/proc`). */
+const TICKS_PER_US = 1e-4;
+
+/**
+ * CPU time (µs, user + system) a process has used so far: this process when `pid` is
+ * undefined, another from `/proc/<pid>/stat`. Undefined where there is no `/proc` (not Linux)
+ * or the process is gone.
+ */
+export function cpuMicros(pid?: number): number | undefined {
+  if (pid === undefined) {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  }
+  try {
+    // Fields after the command name (which may hold spaces, hence the last ")"): utime is the
+    // 12th and stime the 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_US;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Named processes (`undefined` pid: this one) whose CPU time is added up over measured runs. */
+export class CpuTally {
+  private readonly used = new Map<string, number>();
+  private ops = 0;
+  private missing = false;
+
+  constructor(private readonly procs: Record<string, number | undefined>) {}
+
+  /** Runs `run` (which performs `ops` operations) and adds what each process used meanwhile. */
+  async measure<T>(ops: number, run: () => Promise<T>): Promise<T> {
+    const before = this.read();
+    const out = await run();
+    const after = this.read();
+    for (const [name, t] of after) {
+      const t0 = before.get(name);
+      if (t === undefined || t0 === undefined) this.missing = true;
+      else this.used.set(name, (this.used.get(name) ?? 0) + t - t0);
+    }
+    this.ops += ops;
+    return out;
+  }
+
+  /** µs of CPU per operation, per process and in all; undefined if a process could not be read. */
+  perOp(): { total: number; parts: Record<string, number> } | undefined {
+    if (this.missing || this.ops === 0) return undefined;
+    const parts: Record<string, number> = {};
+    for (const [name, t] of this.used) parts[name] = t / this.ops;
+    return { total: Object.values(parts).reduce((a, b) => a + b, 0), parts };
+  }
+
+  private read(): Map<string, number | undefined> {
+    return new Map(Object.entries(this.procs).map(([name, pid]) => [name, cpuMicros(pid)]));
+  }
+}
+
+/** "caller 8.1, target 5.3, server 1.0" */
+export const describeParts = (parts: Record<string, number>): string =>
+  Object.entries(parts)
+    .map(([name, us]) => `${name} ${us.toFixed(1)}`)
+    .join(", ");
