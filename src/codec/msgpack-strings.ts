@@ -11,9 +11,13 @@ import { DecodeError, Decoder, type DecoderOptions, Encoder, type EncoderOptions
  * node's busy time at window 128). The library has a hook for map keys (`keyDecoder`) but not
  * for values, so this subclass replaces the one method that reads a string.
  *
- * Short strings (ids, type names, keys) stay on the library's path, which is faster below about
- * 20 bytes and caches map keys. Both paths are lenient in the same way: the library itself
- * decodes strings over 200 bytes with a non-fatal TextDecoder (invalid UTF-8 becomes U+FFFD).
+ * Short strings (ids, type names, most keys) stay on the library's path, which is faster below
+ * about 20 bytes and caches map keys. The result is the library's own, string for string: where
+ * TextDecoder had to replace something (U+FFFD in its result: invalid UTF-8, such as the
+ * unpaired surrogates the library writes into short strings) a string of up to 200 bytes is
+ * read again by the library's loop, which is what it would have used. One difference is meant:
+ * past 200 bytes the library's TextDecoder drops a leading U+FEFF, so such strings did not
+ * round-trip; this one keeps it.
  *
  * Writing: the library counts a string's UTF-8 bytes with a JavaScript loop before it encodes
  * it (with `TextEncoder.encodeInto` past 50 characters): 2.6 µs for 1 KB, where
@@ -27,7 +31,8 @@ import { DecodeError, Decoder, type DecoderOptions, Encoder, type EncoderOptions
 const SHORT = 24;
 /** Past this many characters the library encodes with `TextEncoder.encodeInto`. */
 const TEXT_ENCODER_THRESHOLD = 50;
-const utf8 = new TextDecoder();
+/** `ignoreBOM`: a leading U+FEFF is part of the string. */
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const utf8Out = new TextEncoder();
 
 /** The library's decoder state that the replacement reads (private in its typings). */
@@ -35,7 +40,6 @@ interface DecoderInternals {
   bytes: Uint8Array;
   pos: number;
   maxStrLength: number;
-  stateIsMapKey(): boolean;
   decodeUtf8String(byteLength: number, headerOffset: number): string;
 }
 
@@ -65,9 +69,12 @@ Object.defineProperty(StringsEncoder.prototype, "encodeString", {
   },
 });
 
+/** Up to this many bytes the library reads strings with its own loop (past it, TextDecoder). */
+const TEXT_DECODER_THRESHOLD = 200;
+
 Object.defineProperty(StringsDecoder.prototype, "decodeUtf8String", {
   value: function decodeUtf8String(this: DecoderInternals, byteLength: number, headerOffset: number): string {
-    if (byteLength < SHORT || this.stateIsMapKey()) return stock.call(this, byteLength, headerOffset);
+    if (byteLength < SHORT) return stock.call(this, byteLength, headerOffset);
     if (byteLength > this.maxStrLength) {
       throw new DecodeError(`Max length exceeded: UTF-8 byte length (${byteLength}) > maxStrLength (${this.maxStrLength})`);
     }
@@ -75,6 +82,7 @@ Object.defineProperty(StringsDecoder.prototype, "decodeUtf8String", {
     const end = start + byteLength;
     if (this.bytes.byteLength < end) throw new RangeError("Insufficient data");
     const value = utf8.decode(this.bytes.subarray(start, end));
+    if (byteLength <= TEXT_DECODER_THRESHOLD && value.includes("\uFFFD")) return stock.call(this, byteLength, headerOffset);
     this.pos = end;
     return value;
   },
@@ -83,9 +91,9 @@ Object.defineProperty(StringsDecoder.prototype, "decodeUtf8String", {
 /**
  * Whether the replacements are in effect. Writing: the library's internals are there, and
  * strings of every size class and of every UTF-8 width (with an unpaired surrogate) encode to
- * the stock encoder's bytes. Reading: a probe decodes a string with one byte that is not
- * UTF-8, which the library's loop reads as `ÿ` and TextDecoder as U+FFFD, beside a short string
- * and a map key, and must get exactly the platform decoder's answer.
+ * the stock encoder's bytes. Reading: a probe of a long string with a leading U+FEFF (which
+ * only the replacement keeps), a mid-sized one that is not UTF-8 (read as the library reads
+ * it), a short one and a map key must come out exactly so.
  */
 export const fastStrings: boolean = (() => {
   try {
@@ -95,11 +103,12 @@ export const fastStrings: boolean = (() => {
     const ours = new StringsEncoder().encode(sample);
     const theirs = new Encoder().encode(sample);
     if (ours.length !== theirs.length || !ours.every((b, i) => b === theirs[i])) return false;
-    const long = [0xff, ...new Array<number>(SHORT).fill(0x61)];
-    // {"k": [<long>, "ab"]}
-    const probe = Uint8Array.from([0x81, 0xa1, 0x6b, 0x92, 0xd9, long.length, ...long, 0xa2, 0x61, 0x62]);
-    const got = new StringsDecoder().decode(probe) as { k: [string, string] };
-    return Object.keys(got).join() === "k" && got.k[0] === `\uFFFD${"a".repeat(SHORT)}` && got.k[1] === "ab";
+    const bad = [0xff, ...new Array<number>(SHORT).fill(0x61)];
+    const bom = [0xef, 0xbb, 0xbf, ...new Array<number>(TEXT_DECODER_THRESHOLD).fill(0x62)];
+    // {"k": [<bad>, "ab", <bom>]}
+    const probe = Uint8Array.from([0x81, 0xa1, 0x6b, 0x93, 0xd9, bad.length, ...bad, 0xa2, 0x61, 0x62, 0xda, bom.length >> 8, bom.length & 0xff, ...bom]);
+    const got = new StringsDecoder().decode(probe) as { k: [string, string, string] };
+    return Object.keys(got).join() === "k" && got.k[0] === `\u00FF${"a".repeat(SHORT)}` && got.k[1] === "ab" && got.k[2] === `\uFEFF${"b".repeat(TEXT_DECODER_THRESHOLD)}`;
   } catch {
     return false;
   }
