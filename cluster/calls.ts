@@ -12,11 +12,18 @@ interface Batch {
   open: number;
 }
 
-/** A request sent to a peer and not yet answered. */
+const settledAlready = (): void => undefined;
+
+/**
+ * A request sent to a peer and not yet answered. Once settled it lets go of the request, its
+ * batch and its promise's resolvers: the deadline queue drops settled calls lazily, and what
+ * they still held would otherwise live on into the old generation.
+ */
 export class Call implements Expirable {
   settled = false;
   batch: Batch | undefined;
   readonly promise: Promise<unknown>;
+  private req: RpcRequest | undefined;
   private resolve!: (v: unknown) => void;
   private reject!: (e: unknown) => void;
 
@@ -24,17 +31,19 @@ export class Call implements Expirable {
     private readonly owner: Calls,
     readonly corr: number,
     readonly node: string,
-    readonly req: RpcRequest,
+    req: RpcRequest,
     readonly deadline: number,
   ) {
+    this.req = req;
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
   }
 
-  /** What goes on the wire for it. */
+  /** What goes on the wire for it (asked for once, before it is sent). */
   wire(): unknown[] {
+    if (this.req === undefined) throw new Error("a settled call has nothing to send");
     return requestEntry(this.corr, this.req);
   }
 
@@ -49,19 +58,25 @@ export class Call implements Expirable {
 
   succeed(reply: unknown): void {
     if (this.settled) return;
+    const resolve = this.resolve;
     this.settle();
-    this.resolve(reply);
+    resolve(reply);
   }
 
   fail(err: unknown): void {
     if (this.settled) return;
+    const reject = this.reject;
     this.settle();
-    this.reject(err);
+    reject(err);
   }
 
   private settle(): void {
     this.settled = true;
     this.owner.forget(this);
+    this.req = undefined;
+    this.batch = undefined;
+    this.resolve = settledAlready;
+    this.reject = settledAlready;
   }
 }
 

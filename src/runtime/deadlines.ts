@@ -19,8 +19,8 @@ export interface Expirable {
  * history.
  */
 export class Deadlines {
-  private queue: Expirable[] = [];
-  /** Index of the queue's front; the slots before it are spent. */
+  private queue: Array<Expirable | undefined> = [];
+  /** Index of the queue's front; the slots before it are spent (and cleared, so they hold nothing alive). */
   private head = 0;
   private heap: Expirable[] = [];
   private timer: TimerHandle | undefined;
@@ -55,7 +55,7 @@ export class Deadlines {
   /** Drops settled entries from the front of the queue and the top of the heap. */
   private shed(): void {
     const q = this.queue;
-    while (this.head < q.length && q[this.head]!.settled) this.head++;
+    while (this.head < q.length && q[this.head]!.settled) q[this.head++] = undefined;
     if (this.head === q.length) {
       q.length = 0;
       this.head = 0;
@@ -88,7 +88,7 @@ export class Deadlines {
         return;
       }
       if (fromHeap) this.pop();
-      else this.head++;
+      else this.queue[this.head++] = undefined;
       next.expire();
     }
   }
