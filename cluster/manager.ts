@@ -65,6 +65,9 @@ export class ShardManager {
     this.maxDelay = opts.maxDelay ?? 4 * opts.debounce;
     this.maxHandoffs = opts.maxHandoffsPerMap ?? Math.max(3, Math.floor(opts.shardCount / 20));
     this.stepTimeout = opts.stepTimeout ?? 5000;
+    if (!(this.maxHandoffs >= 1) || !(this.stepTimeout > 0) || !Number.isFinite(this.stepTimeout)) {
+      throw new RangeError(`maxHandoffsPerMap must be at least 1 and stepTimeout a positive number of ms (got ${this.maxHandoffs}, ${this.stepTimeout})`);
+    }
   }
 
   /**

@@ -36,6 +36,8 @@ export interface NodeOptions extends Partial<ClusterTiming>, Pick<HostOptions, "
   migrationParallelism?: number;
   /** On the leader: most live handoffs one map starts; further moves follow in later maps. Default: see {@link ShardManager}. */
   maxHandoffsPerMap?: number;
+  /** On the leader: longest it waits for one step's handoffs to end before publishing the next step anyway (ms). Default 5 s. */
+  rebalanceStepTimeout?: number;
   /** How long joining may retry while NATS is not ready (ms). Default 30 s. */
   startupTimeout?: number;
   /** Observation hooks (metrics); none by default. */
@@ -135,7 +137,7 @@ export class ShoalNode implements MapView {
     const membership = new Membership({ kv: membersKv, clock, self, heartbeatInterval: timing.heartbeatInterval, memberTtl: timing.memberTtl, logger: log });
     const election = new LeaderElection({ kv: leaderKv, nodeId: opts.nodeId, clock, leaderTtl: timing.leaderTtl, renewInterval: timing.leaderTtl / 3, logger: log });
     const events = new ClusterEvents(opts.nc, cluster, opts.nodeId, clock, log);
-    const manager = new ShardManager({ election, membership, maps, events, clock, shardCount: timing.shardCount, debounce: timing.rebalanceDebounce, maxHandoffsPerMap: opts.maxHandoffsPerMap, logger: log });
+    const manager = new ShardManager({ election, membership, maps, events, clock, shardCount: timing.shardCount, debounce: timing.rebalanceDebounce, maxHandoffsPerMap: opts.maxHandoffsPerMap, stepTimeout: opts.rebalanceStepTimeout, logger: log });
     const migrations = new Migrations({
       nodeId: opts.nodeId,
       runtime: host.runtime,

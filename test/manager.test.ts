@@ -201,6 +201,12 @@ describe("shard manager (in-memory KV, fake clock)", () => {
     expect((await t.maps.read())!.map.owners.filter((o) => o === "b").length).toBe(32);
   });
 
+  it("refuses step settings that would never move a shard or never time out", async () => {
+    for (const bad of [{ maxHandoffsPerMap: 0 }, { stepTimeout: 0 }, { stepTimeout: -5 }, { stepTimeout: Number.NaN }, { stepTimeout: Infinity }]) {
+      await expect(setup(bad)).rejects.toThrow(RangeError);
+    }
+  });
+
   it("publishes the next step after stepTimeout when the handoffs' ends are not heard", async () => {
     const t = await setup({ maxHandoffsPerMap: 16, stepTimeout: 2000 });
     t.membership.join("a");
