@@ -1,7 +1,10 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { retryStartup } from "../cluster/startup.js";
+import { systemClock } from "../src/clock.js";
 import { msgpack } from "../src/codec/msgpack.js";
+import { silentLogger } from "../src/log.js";
 import type { EventStore } from "../src/store/types.js";
 import { JetStreamEventStore, type JetStreamEventStoreOptions } from "../src/store/jetstream.js";
 import * as layout from "../src/store/jetstream-layout.js";
@@ -210,7 +213,8 @@ describe("JetStreamEventStore on a 3-server cluster, R3", () => {
     for (let i = 0; i < 8; i++) {
       const nc = await connect({ servers: cluster.urls[i % 3]!, noRandomize: true });
       conns.push(nc);
-      const s = await JetStreamEventStore.open({ nc, cluster: name, replicas: 3 });
+      // The first open creates R3 streams, whose first requests can time out while they elect.
+      const s = await retryStartup("open", () => JetStreamEventStore.open({ nc, cluster: name, replicas: 3 }), { clock: systemClock, log: silentLogger });
       writers.push(s);
       stores.push(s);
     }
