@@ -28,7 +28,10 @@ import { DecodeError, Decoder, type DecoderOptions, Encoder, type EncoderOptions
  * module loads (see {@link fastStrings}); should a later version of the library change its
  * internals, the stock Encoder and Decoder are used and only the speed is lost.
  */
+/** Below this many bytes a string is read by the library's own loop, which is faster there. */
 const SHORT = 24;
+/** Up to this many bytes the library reads strings with its own loop (past it, TextDecoder). */
+const TEXT_DECODER_THRESHOLD = 200;
 /** Past this many characters the library encodes with `TextEncoder.encodeInto`. */
 const TEXT_ENCODER_THRESHOLD = 50;
 /** `ignoreBOM`: a leading U+FEFF is part of the string. */
@@ -68,9 +71,6 @@ Object.defineProperty(StringsEncoder.prototype, "encodeString", {
     this.pos += byteLength;
   },
 });
-
-/** Up to this many bytes the library reads strings with its own loop (past it, TextDecoder). */
-const TEXT_DECODER_THRESHOLD = 200;
 
 Object.defineProperty(StringsDecoder.prototype, "decodeUtf8String", {
   value: function decodeUtf8String(this: DecoderInternals, byteLength: number, headerOffset: number): string {
