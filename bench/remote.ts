@@ -142,7 +142,7 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
   } finally {
     await caller?.stop().catch(() => undefined);
     await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
-    await target?.kill();
+    await target?.stop(); // SIGTERM: a profile (SHOAL_NODE_EXEC_ARGV) is written on a clean exit
     if (rawPeer !== undefined) await stopChild(rawPeer);
   }
 }

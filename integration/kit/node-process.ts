@@ -34,7 +34,10 @@ export class NodeProcess {
   static start(opts: NodeProcessOptions): NodeProcess {
     const root = repoRoot();
     if (root === undefined) throw new Error("cannot find the shoal package root to start a node");
-    const args = [join(root, "bin", "shoal.js"), "node", "--nats", opts.url, "--id", opts.id, "--cluster", opts.cluster, ...(opts.args ?? [])];
+    // SHOAL_NODE_EXEC_ARGV: Node flags for every node process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
+    // to profile the nodes of a bench or a chaos run; NODE_OPTIONS refuses --cpu-prof).
+    const execArgv = (process.env.SHOAL_NODE_EXEC_ARGV ?? "").split(" ").filter((a) => a !== "");
+    const args = [...execArgv, join(root, "bin", "shoal.js"), "node", "--nats", opts.url, "--id", opts.id, "--cluster", opts.cluster, ...(opts.args ?? [])];
     const child = spawn(process.execPath, args, {
       env: { ...process.env, SHOAL_LOG_LEVEL: process.env.SHOAL_NODE_LOG_LEVEL ?? "info", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
