@@ -57,7 +57,7 @@ export class Router implements Asker {
   }
 
   ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown> {
-    return this.route(type, id, msg, this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), 0, 0, true, false);
+    return this.route({ type, id, msg, deadline: this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), hops: 0, minVersion: 0, laned: true, discard: false });
   }
 
   /**
@@ -66,7 +66,7 @@ export class Router implements Asker {
    * is done. Resolves then; rejects with the typed error if it could not be delivered in time.
    */
   tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
-    return this.route(type, id, msg, this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), 0, 0, true, true).then(nothing);
+    return this.route({ type, id, msg, deadline: this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), hops: 0, minVersion: 0, laned: true, discard: true }).then(nothing);
   }
 
   /**
@@ -77,7 +77,8 @@ export class Router implements Asker {
    * keeps the order they came in.
    */
   handleForwarded(req: ForwardedAsk): Promise<unknown> {
-    return this.route(req.type, req.id, req.msg, this.opts.clock.now() + req.timeoutMs, req.hops + 1, req.mapVersion, false, req.discard === true);
+    const { type, id, msg } = req;
+    return this.route({ type, id, msg, deadline: this.opts.clock.now() + req.timeoutMs, hops: req.hops + 1, minVersion: req.mapVersion, laned: false, discard: req.discard === true });
   }
 
   /**
@@ -85,9 +86,9 @@ export class Router implements Asker {
    * that path), else waits in {@link loop} for what blocks it and tries again. A retryable
    * failure waits (bounded) for a newer map and goes round the loop too.
    */
-  private route(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> {
-    const sent = this.sendNow(type, id, msg, deadline, hops, minVersion, laned, discard);
-    return isBlocked(sent) ? this.loop(type, id, msg, deadline, hops, minVersion, laned, discard) : sent;
+  private route(m: Routed): Promise<unknown> {
+    const sent = this.sendNow(m);
+    return isBlocked(sent) ? this.loop(m) : sent;
   }
 
   /**
@@ -95,25 +96,26 @@ export class Router implements Asker {
    * has passed or the hops are spent), or what has to be waited for first. The only place the
    * checks are made; the lane counts the send until it settles.
    */
-  private sendNow(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> | Blocked {
+  private sendNow(m: Routed): Promise<unknown> | Blocked {
     const { clock, maps, nodeId } = this.opts;
-    const remaining = deadline - clock.now();
+    const { type, id, minVersion } = m;
+    const remaining = m.deadline - clock.now();
     if (remaining <= 0) return Promise.reject(new TimeoutError(`no owner of ${type} answered in time`, { details: { type } }));
     const map = maps.current();
     if (map === undefined || map.version < minVersion) return { kind: "map", have: map?.version };
     const shard = shardOf(type, id, map.shardCount);
     const owner = map.owners[shard] ?? null;
     if (owner === null) return { kind: "owner", map, shard };
-    if (owner !== nodeId && hops > this.maxHops) {
+    if (owner !== nodeId && m.hops > this.maxHops) {
       return Promise.reject(new ActorMovedError(`shard ${shard} is owned by ${owner}`, { details: { shard, owner, mapVersion: map.version } }));
     }
-    const lane = laned ? this.lane(shard) : undefined;
+    const lane = m.laned ? this.lane(shard) : undefined;
     if (lane !== undefined && lane.outstanding > 0 && lane.target !== owner) return { kind: "lane", lane, shard, owner };
-    const retry = (err: unknown) => this.retryAfter(err, map, type, id, msg, deadline, hops, minVersion, laned, discard);
-    if (lane === undefined) return this.attempt(owner, map, type, id, msg, remaining, hops, discard).then(undefined, retry);
+    const retry = (err: unknown) => this.retryAfter(err, map, m);
+    if (lane === undefined) return this.attempt(owner, map, m, remaining).then(undefined, retry);
     lane.target = owner;
     lane.outstanding++;
-    return this.attempt(owner, map, type, id, msg, remaining, hops, discard).then(
+    return this.attempt(owner, map, m, remaining).then(
       (reply) => {
         lane.done();
         return reply;
@@ -126,11 +128,11 @@ export class Router implements Asker {
   }
 
   /** One send to `owner`: this node's runtime, or a peer. Never throws: a failure is a rejected promise. */
-  private attempt(owner: string, map: ShardMap, type: string, id: string, msg: unknown, remaining: number, hops: number, discard: boolean): Promise<unknown> {
+  private attempt(owner: string, map: ShardMap, m: Routed, remaining: number): Promise<unknown> {
     try {
-      if (owner === this.opts.nodeId) return this.opts.local.ask(type, id, msg, { timeout: remaining });
-      const req: ForwardedAsk = { k: "ask", type, id, msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops };
-      if (discard) req.discard = true;
+      if (owner === this.opts.nodeId) return this.opts.local.ask(m.type, m.id, m.msg, { timeout: remaining });
+      const req: ForwardedAsk = { k: "ask", type: m.type, id: m.id, msg: m.msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops: m.hops };
+      if (m.discard) req.discard = true;
       return this.opts.transport.request(owner, req, remaining);
     } catch (err) {
       return Promise.reject(err);
@@ -138,28 +140,29 @@ export class Router implements Asker {
   }
 
   /** After a failed send by `map`: nothing was applied if the error is retryable, so wait for a newer map and route again. */
-  private async retryAfter(err: unknown, map: ShardMap, type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> {
+  private async retryAfter(err: unknown, map: ShardMap, m: Routed): Promise<unknown> {
     if (!ShoalError.is(err) || !retryable.has(err.code)) throw err;
-    const left = deadline - this.opts.clock.now();
+    const left = m.deadline - this.opts.clock.now();
     if (left <= 0) throw err;
-    await this.opts.maps.waitFor((m) => m !== undefined && m.version > map.version, Math.min(left, RETRY_WAIT_MS));
-    return this.loop(type, id, msg, deadline, hops, minVersion, laned, discard);
+    await this.opts.maps.waitFor((v) => v !== undefined && v.version > map.version, Math.min(left, RETRY_WAIT_MS));
+    return this.loop(m);
   }
 
   /** Waits for whatever blocks the send, then decides again, until it is sent or the deadline passes. */
-  private async loop(type: string, id: string, msg: unknown, deadline: number, hops: number, minVersion: number, laned: boolean, discard: boolean): Promise<unknown> {
+  private async loop(m: Routed): Promise<unknown> {
     const { clock, maps } = this.opts;
+    const { type, id, minVersion } = m;
     for (;;) {
-      const sent = this.sendNow(type, id, msg, deadline, hops, minVersion, laned, discard);
+      const sent = this.sendNow(m);
       if (!isBlocked(sent)) return sent;
-      const remaining = deadline - clock.now();
+      const remaining = m.deadline - clock.now();
       if (sent.kind === "map") {
         this.opts.onSlow?.(`waiting for map v${minVersion} (have v${sent.have ?? "none"}) for ${type}/${id.slice(0, 40)}`);
-        if (!(await maps.waitFor((m) => m !== undefined && m.version >= minVersion, remaining))) throw new UnavailableError("no shard map yet on this node");
+        if (!(await maps.waitFor((v) => v !== undefined && v.version >= minVersion, remaining))) throw new UnavailableError("no shard map yet on this node");
       } else if (sent.kind === "owner") {
         // Mid-rebalance: wait (bounded) for a map that gives the shard an owner.
         const { map, shard } = sent;
-        if (!(await maps.waitFor((m) => m !== undefined && m.version > map.version, remaining))) {
+        if (!(await maps.waitFor((v) => v !== undefined && v.version > map.version, remaining))) {
           throw new UnavailableError(`shard ${shard} has no owner`, { details: { shard } });
         }
       } else {
@@ -179,6 +182,23 @@ export class Router implements Asker {
     }
     return lane;
   }
+}
+
+/** One message on its way: everything the routing decisions need, made once per ask or tell. */
+interface Routed {
+  readonly type: string;
+  readonly id: string;
+  readonly msg: unknown;
+  /** Clock time past which it fails with TIMEOUT. */
+  readonly deadline: number;
+  /** Times it has been forwarded between nodes. */
+  readonly hops: number;
+  /** The sender's map version: decisions wait for a map at least this new. */
+  readonly minVersion: number;
+  /** Started on this node, so kept in order in its shard's lane (a forwarded one is not). */
+  readonly laned: boolean;
+  /** A tell: the owner answers `null` once the turn is done. */
+  readonly discard: boolean;
 }
 
 /** Why a message cannot be sent yet: no map new enough, no owner for its shard, or its lane busy toward another owner. */
