@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { Figure } from "./report.js";
 
 /** Linux reports per-process CPU in clock ticks of 1/100 s (USER_HZ, fixed for `/proc`). */
 const TICKS_PER_US = 1e-4;
@@ -60,7 +61,19 @@ export class CpuTally {
 }
 
 /** "caller 8.1, target 5.3, server 1.0" */
-export const describeParts = (parts: Record<string, number>): string =>
+const describeParts = (parts: Record<string, number>): string =>
   Object.entries(parts)
     .map(([name, us]) => `${name} ${us.toFixed(1)}`)
     .join(", ");
+
+/**
+ * The figure comparing two tallies (Shoal's and raw's) per `op` ("ask", "msg"): Shoal's µs of CPU
+ * per operation, Shoal ÷ raw as the ratio, each process's share in the note. Undefined when a
+ * process could not be read.
+ */
+export function cpuFigure(name: string, op: string, shoal: CpuTally, raw: CpuTally, extra: Record<string, unknown>): Figure | undefined {
+  const [s, r] = [shoal.perOp(), raw.perOp()];
+  if (s === undefined || r === undefined) return undefined;
+  const note = `Shoal: ${describeParts(s.parts)}; raw: ${describeParts(r.parts)} (µs per ${op}; lower is better)`;
+  return { name, value: s.total, unit: `µs CPU/${op}`, ratio: s.total / r.total, baseline: `raw ${r.total.toFixed(1)} µs/${op}`, note, ...extra };
+}

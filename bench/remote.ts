@@ -9,7 +9,7 @@ import { sequencer } from "../src/actors/sequencer.js";
 import { ShoalClient } from "../src/client.js";
 import { encodeJson } from "../src/codec/json.js";
 import { msgpack } from "../src/codec/msgpack.js";
-import { CpuTally, describeParts } from "./cpu.js";
+import { CpuTally, cpuFigure } from "./cpu.js";
 import { echo } from "./echo-actor.js";
 import { waitStable } from "./nodes.js";
 import { echoActorModule, eventLoopP99, freePort, startRawPeer, stopChild } from "./peers.js";
@@ -50,6 +50,8 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
   let target: NodeProcess | undefined;
   let rawPeer: ChildProcess | undefined;
   let caller: ShoalNode | undefined;
+  // CPU of every process involved: the server's only when the bench started it.
+  const server = serverPid === undefined ? {} : { server: serverPid };
   try {
     target = NodeProcess.start({ url, id: "rm-target", cluster, args: ["--shards", String(SHARDS), "--actors", echoActorModule, "--http", String(httpPort)] });
     rawPeer = await startRawPeer(url, rawSubject);
@@ -74,8 +76,6 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
       for (const window of WINDOWS) {
         const watchLoop = window === 128 && payload === 128;
         if (watchLoop) await eventLoopP99(httpPort); // resets the target's histogram
-        // CPU per ask of every process involved, at window 128 (the server's only when the bench started it).
-        const server = serverPid === undefined ? {} : { server: serverPid };
         const cpu = window === 128 ? { shoal: new CpuTally({ caller: undefined, target: target.pid, ...server }), raw: new CpuTally({ caller: undefined, responder: rawPeer.pid, ...server }) } : undefined;
         const r = await compare(ASKS[window]!, window, shoal, rawAsk, watchLoop, cpu);
         const targetLoop = watchLoop ? await eventLoopP99(httpPort) : undefined;
@@ -90,11 +90,8 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
           emit({ name: `remote_ask_p50_over_raw_${tag}`, value: delta, unit: "µs", goal: 50, note: "p50 of a lone remote ask minus p50 of a lone raw request", ...what });
         }
         emit({ name: `remote_ask_p99_${tag}`, value: lat(r.lat.shoal, 99), unit: "ms", baseline: `raw ${lat(r.lat.raw, 99).toFixed(3)} ms`, ...what });
-        const used = { shoal: cpu?.shoal.perOp(), raw: cpu?.raw.perOp() };
-        if (used.shoal !== undefined && used.raw !== undefined) {
-          const note = `Shoal: ${describeParts(used.shoal.parts)}; raw: ${describeParts(used.raw.parts)} (µs per ask; lower is better)`;
-          emit({ name: `remote_ask_cpu_${tag}`, value: used.shoal.total, unit: "µs CPU/ask", ratio: used.shoal.total / used.raw.total, baseline: `raw ${used.raw.total.toFixed(1)} µs/ask`, note, ...what });
-        }
+        const used = cpu && cpuFigure(`remote_ask_cpu_${tag}`, "ask", cpu.shoal, cpu.raw, what);
+        if (used !== undefined) emit(used);
         if (r.loop !== undefined && targetLoop !== undefined) {
           emit({ name: "event_loop_p99_caller_remote_ask_w128", value: r.loop.shoal, unit: "ms", baseline: `raw caller ${r.loop.raw.toFixed(2)} ms`, ...what });
           emit({ name: "event_loop_p99_target_remote_ask_w128", value: targetLoop, unit: "ms", note: "the target node's nodejs_eventloop_lag_p99 over the Shoal runs", ...what });
@@ -107,7 +104,6 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
       await shoalTell();
       await rawPubSub();
       const t = { shoal: [] as number[], raw: [] as number[] };
-      const server = serverPid === undefined ? {} : { server: serverPid };
       const cpu = { shoal: new CpuTally({ caller: undefined, target: target.pid, ...server }), raw: new CpuTally({ publisher: undefined, subscriber: rawPeer.pid, ...server }) };
       for (let round = 0; round < ROUNDS; round++) {
         t.shoal.push(await cpu.shoal.measure(tells, shoalTell));
@@ -116,11 +112,8 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
       const [ts, tr] = [median(t.shoal), median(t.raw)];
       emit({ name: `tell_${payload}b`, value: ts, unit: "tells/s", ratio: ts / tr, baseline: `raw pub→sub ${Math.round(tr).toLocaleString("en-US")}/s`, goal: 0.5, payload, window: TELL_WINDOW, ...common });
       emit({ name: `raw_pubsub_${payload}b`, value: tr, unit: "msgs/s", payload, ...common });
-      const used = { shoal: cpu.shoal.perOp(), raw: cpu.raw.perOp() };
-      if (used.shoal !== undefined && used.raw !== undefined) {
-        const note = `Shoal: ${describeParts(used.shoal.parts)}; raw: ${describeParts(used.raw.parts)} (µs per message; lower is better)`;
-        emit({ name: `tell_cpu_${payload}b`, value: used.shoal.total, unit: "µs CPU/msg", ratio: used.shoal.total / used.raw.total, baseline: `raw ${used.raw.total.toFixed(1)} µs/msg`, note, payload, ...common });
-      }
+      const used = cpuFigure(`tell_cpu_${payload}b`, "msg", cpu.shoal, cpu.raw, { payload, ...common });
+      if (used !== undefined) emit(used);
     }
 
     // The ingress: the caller leaves (its shards go to the target), then a plain ShoalClient asks.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CpuTally, cpuMicros } from "../bench/cpu.js";
+import { CpuTally, cpuFigure, cpuMicros } from "../bench/cpu.js";
 
 /** Spins for about `ms` of CPU. */
 function burn(ms: number): void {
@@ -30,5 +30,9 @@ describe("bench CPU accounting", () => {
     const gone = new CpuTally({ nobody: 2 ** 22 + 1 }); // above Linux's largest pid
     await gone.measure(1, async () => undefined);
     expect(gone.perOp()).toBeUndefined();
+    expect(cpuFigure("x", "ask", tally, gone, {})).toBeUndefined();
+    const figure = cpuFigure("x_cpu", "ask", tally, tally, { window: 128 })!;
+    expect(figure).toMatchObject({ name: "x_cpu", value: used.total, unit: "µs CPU/ask", ratio: 1, window: 128 });
+    expect(figure.note).toMatch(/^Shoal: self \d+\.\d, viaProc \d+\.\d; raw: /);
   });
 });
