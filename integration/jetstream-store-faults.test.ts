@@ -9,6 +9,7 @@ import { JetStreamEventStore } from "../src/store/jetstream.js";
 import { VersionCache } from "../src/store/version-cache.js";
 import { rejectsWith } from "../test/store-conformance.js";
 import { type RunningCluster, startNatsCluster } from "./kit/index.js";
+import { openStore } from "./open-store.js";
 import { suiteConnection } from "./suite-connection.js";
 
 /** Faults the JetStream event store must ride out: replicas behind the leader, lost acks. */
@@ -18,7 +19,7 @@ const uniqueCluster = (): string => `f${process.pid}-${Date.now().toString(36)}-
 
 async function withStore(nc: NatsConnection, body: (store: JetStreamEventStore, cluster: string) => Promise<void>, replicas = 1): Promise<void> {
   const cluster = uniqueCluster();
-  const store = await JetStreamEventStore.open({ nc, cluster, replicas });
+  const store = await openStore({ nc, cluster, replicas });
   try {
     await body(store, cluster);
   } finally {

@@ -1,15 +1,13 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { retryStartup } from "../cluster/startup.js";
-import { systemClock } from "../src/clock.js";
 import { msgpack } from "../src/codec/msgpack.js";
-import { silentLogger } from "../src/log.js";
 import type { EventStore } from "../src/store/types.js";
 import { JetStreamEventStore, type JetStreamEventStoreOptions } from "../src/store/jetstream.js";
 import * as layout from "../src/store/jetstream-layout.js";
 import { describeEventStoreConformance, rejectsWith, type StoreHarness } from "../test/store-conformance.js";
 import { type RunningCluster, startNatsCluster } from "./kit/index.js";
+import { openStore } from "./open-store.js";
 import { suiteConnection } from "./suite-connection.js";
 
 let clusters = 0;
@@ -25,7 +23,7 @@ async function dropCluster(jsm: JetStreamManager, cluster: string): Promise<void
 /** A store on a cluster name of its own; `reopen` is a restarted process on `reopenUrl`. */
 async function harness(nc: NatsConnection, jsm: JetStreamManager, reopenUrl: string, replicas: number): Promise<StoreHarness> {
   const cluster = uniqueCluster();
-  const store = await JetStreamEventStore.open({ nc, cluster, replicas });
+  const store = await openStore({ nc, cluster, replicas });
   const extra: NatsConnection[] = [];
   return {
     store,
@@ -213,8 +211,7 @@ describe("JetStreamEventStore on a 3-server cluster, R3", () => {
     for (let i = 0; i < 8; i++) {
       const nc = await connect({ servers: cluster.urls[i % 3]!, noRandomize: true });
       conns.push(nc);
-      // The first open creates R3 streams, whose first requests can time out while they elect.
-      const s = await retryStartup("open", () => JetStreamEventStore.open({ nc, cluster: name, replicas: 3 }), { clock: systemClock, log: silentLogger });
+      const s = await openStore({ nc, cluster: name, replicas: 3 });
       writers.push(s);
       stores.push(s);
     }

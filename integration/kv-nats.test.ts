@@ -2,6 +2,9 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { NatsKvProvider } from "../cluster/kv-nats.js";
+import { retryStartup } from "../cluster/startup.js";
+import { systemClock } from "../src/clock.js";
+import { silentLogger } from "../src/log.js";
 import type { KvChange, KvProvider } from "../cluster/kv.js";
 import { describeKvConformance, type KvHarness } from "../test/kv-conformance.js";
 import { type RunningCluster, startNatsCluster, startNatsServer, waitFor, waitStreamReady } from "./kit/index.js";
@@ -96,7 +99,8 @@ describe("NatsKvProvider on a 3-server cluster, replicas 3", () => {
 
   it("create and update CAS: exactly one of 8 writers on different servers wins", async () => {
     const kvs = [];
-    for (const c of conns) kvs.push(await new NatsKvProvider(c, { replicas: 3 }).bucket("cas", { ttl: 0 }));
+    // A fresh R3 bucket's creation can time out while its stream elects: retried as a joining node does.
+    for (const c of conns) kvs.push(await retryStartup("bucket", () => new NatsKvProvider(c, { replicas: 3 }).bucket("cas", { ttl: 0 }), { clock: systemClock, log: silentLogger }));
     const jsm = await jetstreamManager(conns[0]!);
     expect((await jsm.streams.info("KV_cas")).config.num_replicas).toBe(3);
     // CAS between writers is what is tested, not a fresh R3 stream settling (a 503 until then).

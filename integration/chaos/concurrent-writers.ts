@@ -5,11 +5,9 @@
  * and every store then reads exactly the winners, in order.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { retryStartup } from "../../cluster/startup.js";
-import { systemClock } from "../../src/clock.js";
-import { silentLogger } from "../../src/log.js";
-import { JetStreamEventStore } from "../../src/store/jetstream.js";
+import type { JetStreamEventStore } from "../../src/store/jetstream.js";
 import { startNatsCluster } from "../kit/index.js";
+import { openStore } from "../open-store.js";
 import { chaosName } from "./harness.js";
 import type { ScenarioContext, ScenarioResult } from "./types.js";
 
@@ -24,9 +22,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     for (let i = 0; i < 8; i++) {
       const nc = await connect({ servers: nats.urls[i % 3]!, noRandomize: true });
       conns.push(nc);
-      // As a node does when it joins: a fresh R3 stream and bucket can time out their first
-      // requests while their leaders are elected.
-      writers.push(await retryStartup("open the event store", () => JetStreamEventStore.open({ nc, cluster, replicas: 3 }), { clock: systemClock, log: silentLogger }));
+      writers.push(await openStore({ nc, cluster, replicas: 3 }));
     }
     const key = { type: "account", id: "contended" };
     const rounds = ctx.fast ? 20 : 40;
