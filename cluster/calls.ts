@@ -3,6 +3,7 @@ import type { Clock } from "../src/clock.js";
 import { errorFromWire, TimeoutError, UnavailableError, type WireError } from "../src/errors.js";
 import { Deadlines, type Expirable } from "../src/runtime/deadlines.js";
 import { type ReplySink, requestEntry } from "./batch-wire.js";
+import type { ReplyTo } from "./transport.js";
 import type { RpcRequest } from "./wire.js";
 
 /** One batch as sent: its calls, and how many are still unanswered. */
@@ -12,20 +13,17 @@ interface Batch {
   open: number;
 }
 
-const settledAlready = (): void => undefined;
-
 /**
- * A request sent to a peer and not yet answered. Once settled it lets go of the request, its
- * batch and its promise's resolvers: the deadline queue drops settled calls lazily, and what
- * they still held would otherwise live on into the old generation.
+ * A request sent to a peer and not yet answered; its answer goes to its {@link ReplyTo}. Once
+ * settled it lets go of the request, its batch and where the answer went: the deadline queue
+ * drops settled calls lazily, and what they still held would otherwise live on into the old
+ * generation.
  */
 export class Call implements Expirable {
   settled = false;
   batch: Batch | undefined;
-  readonly promise: Promise<unknown>;
   private req: RpcRequest | undefined;
-  private resolve!: (v: unknown) => void;
-  private reject!: (e: unknown) => void;
+  private to: ReplyTo | undefined;
 
   constructor(
     private readonly owner: Calls,
@@ -33,12 +31,10 @@ export class Call implements Expirable {
     readonly node: string,
     req: RpcRequest,
     readonly deadline: number,
+    to: ReplyTo,
   ) {
     this.req = req;
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    this.to = to;
   }
 
   /** What goes on the wire for it (asked for once, before it is sent). */
@@ -57,26 +53,25 @@ export class Call implements Expirable {
   }
 
   succeed(reply: unknown): void {
-    if (this.settled) return;
-    const resolve = this.resolve;
-    this.settle();
-    resolve(reply);
+    const to = this.settle();
+    to?.ok(reply);
   }
 
   fail(err: unknown): void {
-    if (this.settled) return;
-    const reject = this.reject;
-    this.settle();
-    reject(err);
+    const to = this.settle();
+    to?.fail(err);
   }
 
-  private settle(): void {
+  /** Marks it settled; returns where its answer goes, or undefined if it was settled before. */
+  private settle(): ReplyTo | undefined {
+    if (this.settled) return undefined;
+    const to = this.to;
     this.settled = true;
     this.owner.forget(this);
     this.req = undefined;
     this.batch = undefined;
-    this.resolve = settledAlready;
-    this.reject = settledAlready;
+    this.to = undefined;
+    return to;
   }
 }
 
@@ -99,8 +94,8 @@ export class Calls implements ReplySink {
     return this.byCorr.size;
   }
 
-  open(node: string, req: RpcRequest, timeoutMs: number): Call {
-    const call = new Call(this, this.nextCorr++, node, req, this.clock.now() + timeoutMs);
+  open(node: string, req: RpcRequest, timeoutMs: number, to: ReplyTo): Call {
+    const call = new Call(this, this.nextCorr++, node, req, this.clock.now() + timeoutMs, to);
     this.byCorr.set(call.corr, call);
     this.deadlines.add(call);
     return call;

@@ -272,8 +272,8 @@ export class Migrations {
   onTailAsk(req: ForwardedAsk): Promise<unknown> {
     const inc = this.incoming.get(req.tail!);
     if (inc === undefined) return Promise.reject(new UnavailableError("not receiving that shard"));
-    return new Promise((resolve, reject) => {
-      inc.tail.push(this.opts.runtime.prepare(req.type, req.id, req.msg, req.timeoutMs, resolve, reject));
+    return new Promise((ok, fail) => {
+      inc.tail.push(this.opts.runtime.prepare(req.type, req.id, req.msg, req.timeoutMs, { ok, fail }));
     });
   }
 

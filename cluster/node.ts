@@ -5,6 +5,7 @@ import { ActorMovedError, UnavailableError } from "../src/errors.js";
 import { ActorHost, type HostOptions } from "../src/host.js";
 import type { IngressOptions } from "../src/ingress/ingress.js";
 import { type Logger, silentLogger } from "../src/log.js";
+import { type ReplyTo, settleWith } from "../src/reply-to.js";
 import type { EventStore } from "../src/store/types.js";
 import { type ClusterTiming, clusterBuckets, resolveTiming } from "./config.js";
 import { LeaderElection } from "./election.js";
@@ -154,7 +155,7 @@ export class ShoalNode implements MapView {
     });
     node.parts = { host, membership, election, manager, events, maps, router, migrations, transport };
 
-    transport.serve((req) => node.onPeer(req));
+    transport.serve((req, to) => node.onPeer(req, to));
     node.mapWatch = await maps.watch(
       (m) => node.applyMap(m),
       (err) => log.error({ err }, "ignored an undecodable shard map"),
@@ -364,16 +365,10 @@ export class ShoalNode implements MapView {
     }, every);
   }
 
-  private onPeer(req: RpcRequest): Promise<unknown> {
+  private onPeer(req: RpcRequest, to: ReplyTo): void {
     const { router, migrations } = this.parts;
-    switch (req.k) {
-      case "ask":
-        return req.tail !== undefined ? migrations.onTailAsk(req) : router.handleForwarded(req);
-      case "handoff":
-        return migrations.onHandoff(req);
-      case "tail-end":
-        return migrations.onTailEnd(req);
-    }
+    if (req.k === "ask" && req.tail === undefined) return router.handleForwarded(req, to);
+    settleWith(req.k === "ask" ? migrations.onTailAsk(req) : req.k === "handoff" ? migrations.onHandoff(req) : migrations.onTailEnd(req), to);
   }
 
   private applyMap(next: StoredMap): void {

@@ -1,6 +1,6 @@
 import type { Clock } from "../src/clock.js";
 import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
-import type { Asker } from "../src/ingress/ingress.js";
+import type { ReplyTo } from "../src/reply-to.js";
 import type { ShardMap } from "./placement.js";
 import { shardOf } from "./shard-hash.js";
 import type { Transport } from "./transport.js";
@@ -13,10 +13,15 @@ export interface MapView {
   waitFor(until: (m: ShardMap | undefined) => boolean, timeoutMs: number): Promise<boolean>;
 }
 
+/** This node's actors (the runtime): a message's reply, or its typed error, goes to `to`. */
+export interface LocalActors {
+  send(type: string, id: string, msg: unknown, timeout: number | undefined, to: ReplyTo): void;
+}
+
 export interface RouterOptions {
   nodeId: string;
   /** This node's actors (the runtime). */
-  local: Asker;
+  local: LocalActors;
   transport: Transport;
   maps: MapView;
   clock: Clock;
@@ -31,8 +36,6 @@ export interface RouterOptions {
 /** Errors after which nothing was applied and the map may have moved on: wait for it, retry. */
 const retryable = new Set<string>([ErrorCode.ACTOR_MOVED, ErrorCode.UNAVAILABLE, ErrorCode.CONFLICT]);
 
-const nothing = (): void => undefined;
-
 /** Longest wait for a newer map before retrying anyway (a peer may have had the stale view). */
 const RETRY_WAIT_MS = 500;
 
@@ -46,7 +49,7 @@ const RETRY_WAIT_MS = 500;
  * later message never overtakes an earlier one across a move (the old owner forwards its
  * stragglers; the new owner holds direct messages until the forwarded tail is in).
  */
-export class Router implements Asker {
+export class Router {
   private readonly lanes = new Map<number, Lane>();
   private readonly askTimeout: number;
   private readonly maxHops: number;
@@ -57,7 +60,8 @@ export class Router implements Asker {
   }
 
   ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown> {
-    return this.route({ type, id, msg, deadline: this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), hops: 0, minVersion: 0, laned: true, discard: false });
+    const deadline = this.opts.clock.now() + (opts?.timeout ?? this.askTimeout);
+    return new Promise((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, false, { ok, fail })));
   }
 
   /**
@@ -66,7 +70,9 @@ export class Router implements Asker {
    * is done. Resolves then; rejects with the typed error if it could not be delivered in time.
    */
   tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
-    return this.route({ type, id, msg, deadline: this.opts.clock.now() + (opts?.timeout ?? this.askTimeout), hops: 0, minVersion: 0, laned: true, discard: true }).then(nothing);
+    const deadline = this.opts.clock.now() + (opts?.timeout ?? this.askTimeout);
+    // Settled with undefined: a discarded reply never reaches the caller.
+    return new Promise<unknown>((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, true, { ok, fail }))) as Promise<void>;
   }
 
   /**
@@ -76,85 +82,85 @@ export class Router implements Asker {
    * waiting there would deadlock. Forwarded asks go on synchronously in arrival order, which
    * keeps the order they came in.
    */
-  handleForwarded(req: ForwardedAsk): Promise<unknown> {
-    const { type, id, msg } = req;
-    return this.route({ type, id, msg, deadline: this.opts.clock.now() + req.timeoutMs, hops: req.hops + 1, minVersion: req.mapVersion, laned: false, discard: req.discard === true });
+  handleForwarded(req: ForwardedAsk, to: ReplyTo): void {
+    const deadline = this.opts.clock.now() + req.timeoutMs;
+    this.route(new Routed(this, req.type, req.id, req.msg, deadline, req.hops + 1, req.mapVersion, false, req.discard === true, to));
   }
 
   /**
    * Routes one message: sends it at once when nothing has to be waited for (no async frame on
-   * that path), else waits in {@link loop} for what blocks it and tries again. A retryable
-   * failure waits (bounded) for a newer map and goes round the loop too.
+   * that path), else waits in {@link loop} for what blocks it and tries again. The message is
+   * settled by its own {@link Routed.ok} / {@link Routed.fail}, never by a promise chain here:
+   * a window of thousands in flight would otherwise carry a promise and closures per layer.
    */
-  private route(m: Routed): Promise<unknown> {
-    const sent = this.sendNow(m);
-    return isBlocked(sent) ? this.loop(m) : sent;
+  route(m: Routed): void {
+    try {
+      const blocked = this.sendNow(m);
+      if (blocked !== undefined) this.loop(m, blocked).catch((err: unknown) => m.reject(err));
+    } catch (err) {
+      m.reject(err);
+    }
   }
 
   /**
-   * One routing decision, made now: the send (its promise — or a rejected one when the deadline
-   * has passed or the hops are spent), or what has to be waited for first. The only place the
-   * checks are made; the lane counts the send until it settles.
+   * One routing decision, made now: the send (or the failure, when the deadline has passed or
+   * the hops are spent), or what has to be waited for first. The only place the checks are
+   * made; the lane counts the send until it settles.
    */
-  private sendNow(m: Routed): Promise<unknown> | Blocked {
+  private sendNow(m: Routed): Blocked | undefined {
     const { clock, maps, nodeId } = this.opts;
     const { type, id, minVersion } = m;
     const remaining = m.deadline - clock.now();
-    if (remaining <= 0) return Promise.reject(new TimeoutError(`no owner of ${type} answered in time`, { details: { type } }));
+    if (remaining <= 0) return void m.reject(new TimeoutError(`no owner of ${type} answered in time`, { details: { type } }));
     const map = maps.current();
     if (map === undefined || map.version < minVersion) return { kind: "map", have: map?.version };
     const shard = shardOf(type, id, map.shardCount);
     const owner = map.owners[shard] ?? null;
     if (owner === null) return { kind: "owner", map, shard };
     if (owner !== nodeId && m.hops > this.maxHops) {
-      return Promise.reject(new ActorMovedError(`shard ${shard} is owned by ${owner}`, { details: { shard, owner, mapVersion: map.version } }));
+      return void m.reject(new ActorMovedError(`shard ${shard} is owned by ${owner}`, { details: { shard, owner, mapVersion: map.version } }));
     }
     const lane = m.laned ? this.lane(shard) : undefined;
     if (lane !== undefined && lane.outstanding > 0 && lane.target !== owner) return { kind: "lane", lane, shard, owner };
-    const retry = (err: unknown) => this.retryAfter(err, map, m);
-    if (lane === undefined) return this.attempt(owner, map, m, remaining).then(undefined, retry);
-    lane.target = owner;
-    lane.outstanding++;
-    return this.attempt(owner, map, m, remaining).then(
-      (reply) => {
-        lane.done();
-        return reply;
-      },
-      (err: unknown) => {
-        lane.done();
-        return retry(err);
-      },
-    );
+    if (lane !== undefined) {
+      lane.target = owner;
+      lane.outstanding++;
+    }
+    m.sent(map, lane);
+    this.attempt(owner, map, m, remaining);
+    return undefined;
   }
 
-  /** One send to `owner`: this node's runtime, or a peer. Never throws: a failure is a rejected promise. */
-  private attempt(owner: string, map: ShardMap, m: Routed, remaining: number): Promise<unknown> {
+  /** One send to `owner`: this node's runtime, or a peer. Its outcome goes to `m`, never as a throw. */
+  private attempt(owner: string, map: ShardMap, m: Routed, remaining: number): void {
     try {
-      if (owner === this.opts.nodeId) return this.opts.local.ask(m.type, m.id, m.msg, { timeout: remaining });
+      if (owner === this.opts.nodeId) return this.opts.local.send(m.type, m.id, m.msg, remaining, m);
       const req: ForwardedAsk = { k: "ask", type: m.type, id: m.id, msg: m.msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops: m.hops };
       if (m.discard) req.discard = true;
-      return this.opts.transport.request(owner, req, remaining);
+      this.opts.transport.send(owner, req, remaining, m);
     } catch (err) {
-      return Promise.reject(err);
+      m.fail(err);
     }
   }
 
-  /** After a failed send by `map`: nothing was applied if the error is retryable, so wait for a newer map and route again. */
-  private async retryAfter(err: unknown, map: ShardMap, m: Routed): Promise<unknown> {
-    if (!ShoalError.is(err) || !retryable.has(err.code)) throw err;
+  /**
+   * After a failed send by `map` (called by the message itself): nothing was applied if the
+   * error is retryable, so wait for a newer map and route again; else it fails for good.
+   */
+  retryAfter(err: unknown, map: ShardMap, m: Routed): void {
+    if (!ShoalError.is(err) || !retryable.has(err.code) || m.deadline - this.opts.clock.now() <= 0) return m.reject(err);
     const left = m.deadline - this.opts.clock.now();
-    if (left <= 0) throw err;
-    await this.opts.maps.waitFor((v) => v !== undefined && v.version > map.version, Math.min(left, RETRY_WAIT_MS));
-    return this.loop(m);
+    this.opts.maps.waitFor((v) => v !== undefined && v.version > map.version, Math.min(left, RETRY_WAIT_MS)).then(
+      () => this.route(m),
+      (e: unknown) => m.reject(e),
+    );
   }
 
-  /** Waits for whatever blocks the send, then decides again, until it is sent or the deadline passes. */
-  private async loop(m: Routed): Promise<unknown> {
+  /** Waits for whatever blocks the send, then decides again, until it is sent or failed. */
+  private async loop(m: Routed, blocked: Blocked): Promise<void> {
     const { clock, maps } = this.opts;
     const { type, id, minVersion } = m;
-    for (;;) {
-      const sent = this.sendNow(m);
-      if (!isBlocked(sent)) return sent;
+    for (let sent: Blocked | undefined = blocked; sent !== undefined; sent = this.sendNow(m)) {
       const remaining = m.deadline - clock.now();
       if (sent.kind === "map") {
         this.opts.onSlow?.(`waiting for map v${minVersion} (have v${sent.have ?? "none"}) for ${type}/${id.slice(0, 40)}`);
@@ -184,27 +190,65 @@ export class Router implements Asker {
   }
 }
 
-/** One message on its way: everything the routing decisions need, made once per ask or tell. */
-interface Routed {
-  readonly type: string;
-  readonly id: string;
-  readonly msg: unknown;
-  /** Clock time past which it fails with TIMEOUT. */
-  readonly deadline: number;
-  /** Times it has been forwarded between nodes. */
-  readonly hops: number;
-  /** The sender's map version: decisions wait for a map at least this new. */
-  readonly minVersion: number;
-  /** Started on this node, so kept in order in its shard's lane (a forwarded one is not). */
-  readonly laned: boolean;
-  /** A tell: the owner answers `null` once the turn is done. */
-  readonly discard: boolean;
+/**
+ * One message on its way: everything the routing decisions need, made once per ask or tell,
+ * and where its outcome goes. It is also the {@link ReplyTo} of its current send: an answer
+ * frees its lane and settles the caller's promise; a retryable failure routes it again.
+ */
+class Routed implements ReplyTo {
+  /** The lane and map of the send in flight (the lane is freed once it is answered). */
+  private lane: Lane | undefined;
+  private map: ShardMap | undefined;
+
+  constructor(
+    private readonly router: Router,
+    readonly type: string,
+    readonly id: string,
+    readonly msg: unknown,
+    /** Clock time past which it fails with TIMEOUT. */
+    readonly deadline: number,
+    /** Times it has been forwarded between nodes. */
+    readonly hops: number,
+    /** The sender's map version: decisions wait for a map at least this new. */
+    readonly minVersion: number,
+    /** Started on this node, so kept in order in its shard's lane (a forwarded one is not). */
+    readonly laned: boolean,
+    /** A tell: the owner answers `null` once the turn is done, and the caller gets nothing. */
+    readonly discard: boolean,
+    /** Where its outcome goes: the caller's promise, or the peer that forwarded it. */
+    private readonly out: ReplyTo,
+  ) {}
+
+  sent(map: ShardMap, lane: Lane | undefined): void {
+    this.map = map;
+    this.lane = lane;
+  }
+
+  ok(reply: unknown): void {
+    this.release();
+    this.out.ok(this.discard ? undefined : reply);
+  }
+
+  /** Fails for good: no retry. */
+  reject(err: unknown): void {
+    this.release();
+    this.out.fail(err);
+  }
+
+  fail(err: unknown): void {
+    this.release();
+    this.router.retryAfter(err, this.map!, this);
+  }
+
+  private release(): void {
+    const lane = this.lane;
+    this.lane = undefined;
+    lane?.done();
+  }
 }
 
 /** Why a message cannot be sent yet: no map new enough, no owner for its shard, or its lane busy toward another owner. */
 type Blocked = { kind: "map"; have: number | undefined } | { kind: "owner"; map: ShardMap; shard: number } | { kind: "lane"; lane: Lane; shard: number; owner: string };
-
-const isBlocked = (v: Promise<unknown> | Blocked): v is Blocked => typeof (v as Blocked).kind === "string";
 
 /** Messages of one shard in flight from this router, and to whom. */
 class Lane {

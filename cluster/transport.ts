@@ -6,11 +6,14 @@ import { encodeToken } from "../src/codec/token.js";
 import { BadRequestError, ShoalError, UnavailableError } from "../src/errors.js";
 import { type Logger, silentLogger } from "../src/log.js";
 import { type Clock, systemClock } from "../src/clock.js";
-import { InFlight } from "../src/inflight.js";
+import { type Described, InFlight } from "../src/inflight.js";
 import { errorEntry, okEntry, parseRequestBatch, readReplyBatch } from "./batch-wire.js";
 import { type Call, Calls } from "./calls.js";
 import { Coalescer, type CoalescerLimits } from "./coalesce.js";
+import type { ReplyTo } from "../src/reply-to.js";
 import type { RpcRequest } from "./wire.js";
+
+export type { ReplyTo };
 
 /** The subject a node serves its peers on. */
 export function rpcSubject(cluster: string, nodeId: string): string {
@@ -26,9 +29,16 @@ export function replySubjectPrefix(cluster: string, nodeId: string): string {
 export interface Transport {
   /** Resolves to the reply, or rejects with the typed error the peer answered (or UNAVAILABLE / TIMEOUT). */
   request(node: string, req: RpcRequest, timeoutMs: number): Promise<unknown>;
+  /**
+   * {@link request} without a promise: the answer goes to `to` (possibly before this returns,
+   * e.g. a request too big to send). Never throws. The router's path, where thousands may be
+   * in flight and a promise per request would be garbage per request.
+   */
+  send(node: string, req: RpcRequest, timeoutMs: number, to: ReplyTo): void;
 }
 
-export type RpcHandler = (req: RpcRequest) => Promise<unknown>;
+/** Serves one request of a peer; its answer (or typed error) goes to `to`. Must not throw. */
+export type RpcHandler = (req: RpcRequest, to: ReplyTo) => void;
 
 /** Most requests (or replies) in one batch message. */
 const MAX_BATCH_ITEMS = 64;
@@ -53,7 +63,8 @@ export class NatsTransport implements Transport {
   private readonly codec = new MsgpackCodec({ maxDepth: defaultDecodeLimits.maxDepth + 2 });
   private sub: Subscription | undefined;
   private readonly replySub: Subscription;
-  private readonly inflight = new InFlight();
+  /** Peers' requests taken and not yet answered. */
+  readonly inflight = new InFlight();
   private readonly calls: Calls;
   private readonly outbox: Coalescer<string, Call>;
   /** Reply entries (`batch-wire.ts`) by the reply subject they go to; items are their corrs. */
@@ -64,7 +75,7 @@ export class NatsTransport implements Transport {
     private readonly nc: NatsConnection,
     private readonly cluster: string,
     private readonly nodeId: string,
-    private readonly log: Logger = silentLogger,
+    readonly log: Logger = silentLogger,
     private readonly clock: Clock = systemClock,
   ) {
     this.calls = new Calls(clock);
@@ -149,16 +160,19 @@ export class NatsTransport implements Transport {
   }
 
   request(node: string, req: RpcRequest, timeoutMs: number): Promise<unknown> {
-    const call = this.calls.open(node, req, timeoutMs);
+    return new Promise((ok, fail) => this.send(node, req, timeoutMs, { ok, fail }));
+  }
+
+  send(node: string, req: RpcRequest, timeoutMs: number, to: ReplyTo): void {
+    const call = this.calls.open(node, req, timeoutMs, to);
     let tooBig: number;
     try {
       tooBig = this.outbox.add(node, call, call.wire());
     } catch (err) {
       call.fail(new BadRequestError(`cannot encode a request to node ${node}: ${String((err as Error)?.message ?? err)}`, { details: { node } }));
-      return call.promise;
+      return;
     }
     if (tooBig > 0) call.fail(new BadRequestError(`node request of ${tooBig} bytes is over the ${this.maxBytes()}-byte limit`, { details: { node } }));
-    return call.promise;
   }
 
   /** The largest message both this connection's server and the peer's decoder take. */
@@ -205,29 +219,17 @@ export class NatsTransport implements Transport {
         this.answer(to, errorEntry(item.corr, item.error));
         continue;
       }
-      const { corr, req } = item;
-      let answer: Promise<unknown>;
+      const owed = new Owed(this, to, item.corr, item.req);
       try {
-        answer = handler(req);
+        handler(item.req, owed);
       } catch (err) {
-        answer = Promise.reject(err); // never let a throw reach the connection's reader
+        owed.fail(err); // never let a throw reach the connection's reader
       }
-      const owed = this.inflight.begin(() => describe(req));
-      answer.then(
-        (reply) => {
-          this.inflight.end(owed);
-          this.answer(to, okEntry(corr, req.k === "ask" && req.discard === true ? null : reply));
-        },
-        (err: unknown) => {
-          this.inflight.end(owed);
-          if (!ShoalError.is(err)) this.log.error({ err, kind: req.k }, "node request failed unexpectedly");
-          this.answer(to, errorEntry(corr, err));
-        },
-      );
     }
   }
 
-  private answer(to: string, entry: unknown[]): void {
+  /** Where a request's answer goes: a reply entry to `to`, once. See {@link Owed}. */
+  answer(to: string, entry: unknown[]): void {
     if (to === "") return;
     const corr = entry[0] as number;
     let tooBig: number;
@@ -251,6 +253,41 @@ export class NatsTransport implements Transport {
   }
 }
 
-function describe(req: RpcRequest): string {
-  return req.k === "ask" ? `ask${req.tail !== undefined ? "(tail)" : ""} ${req.type}/${req.id.slice(0, 40)} hops=${req.hops} v${req.mapVersion}` : `${req.k} shard ${req.shard}`;
+/**
+ * A peer's request being served: counted in flight until answered, then answered once with a
+ * reply entry (a tell with `null`: its reply is not wanted). The handler's {@link ReplyTo}.
+ */
+class Owed implements ReplyTo, Described {
+  private done = false;
+
+  constructor(
+    private readonly transport: NatsTransport,
+    private readonly to: string,
+    private readonly corr: number,
+    private readonly req: RpcRequest,
+  ) {
+    transport.inflight.begin(this);
+  }
+
+  describe(): string {
+    const req = this.req;
+    return req.k === "ask" ? `ask${req.tail !== undefined ? "(tail)" : ""} ${req.type}/${req.id.slice(0, 40)} hops=${req.hops} v${req.mapVersion}` : `${req.k} shard ${req.shard}`;
+  }
+
+  ok(reply: unknown): void {
+    if (this.settle()) this.transport.answer(this.to, okEntry(this.corr, this.req.k === "ask" && this.req.discard === true ? null : reply));
+  }
+
+  fail(err: unknown): void {
+    if (!this.settle()) return;
+    if (!ShoalError.is(err)) this.transport.log.error({ err, kind: this.req.k }, "node request failed unexpectedly");
+    this.transport.answer(this.to, errorEntry(this.corr, err));
+  }
+
+  private settle(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.transport.inflight.end(this);
+    return true;
+  }
 }

@@ -1,8 +1,9 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { NatsTransport, replySubjectPrefix, rpcSubject } from "../cluster/transport.js";
-import type { ForwardedAsk } from "../cluster/wire.js";
+import type { ForwardedAsk, RpcRequest } from "../cluster/wire.js";
 import { ErrorCode, RejectedError } from "../src/errors.js";
+import { settleWith } from "../src/reply-to.js";
 import { uniqueCluster } from "./cluster-helpers.js";
 import { outcome } from "../test/outcomes.js";
 
@@ -41,14 +42,15 @@ beforeAll(async () => {
   await tap.flush();
   a = new NatsTransport(await open(), cluster, "a");
   b = new NatsTransport(await open(), cluster, "b");
-  b.serve(async (req) => {
+  const serve = async (req: RpcRequest): Promise<unknown> => {
     if (req.k !== "ask") throw new RejectedError("asks only");
     handled.push(req.id);
     const m = req.msg as { fail?: boolean; big?: number };
     if (m.fail) throw new RejectedError(`no ${req.id}`);
     if (m.big !== undefined) return "x".repeat(m.big);
     return `re:${req.id}`;
-  });
+  };
+  b.serve((req, to) => settleWith(serve(req), to));
   await conns[2]!.flush();
 });
 

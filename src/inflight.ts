@@ -1,10 +1,15 @@
 import type { Clock } from "./clock.js";
 
+/** Something in flight that can say what it is (asked only when a stop has to wait). */
+export interface Described {
+  describe(): string;
+}
+
 /** Counts requests being answered, so a stopping server can wait (bounded) until it owes none. */
 export class InFlight {
   private count = 0;
   private waiters: Array<() => void> = [];
-  private readonly labels = new Set<{ label: string | (() => string) }>();
+  private readonly entries = new Set<Described>();
 
   get size(): number {
     return this.count;
@@ -12,29 +17,28 @@ export class InFlight {
 
   /** Tracks `answer` until it settles; returns it unchanged. `label` may be a function, called only if a stop has to wait. */
   track<T>(answer: Promise<T>, label: string | (() => string) = ""): Promise<T> {
-    const entry = this.begin(label);
+    const entry: Described = { describe: typeof label === "string" ? () => label : label };
+    this.begin(entry);
     const done = () => this.end(entry);
     answer.then(done, done);
     return answer;
   }
 
-  /** Counts one request as in flight until {@link end} is called with what this returns (once). */
-  begin(label: string | (() => string) = ""): object {
+  /** Counts `entry` as in flight until {@link end} is called with it (a second end is ignored). */
+  begin(entry: Described): void {
     this.count++;
-    const entry = { label };
-    this.labels.add(entry);
-    return entry;
+    this.entries.add(entry);
   }
 
-  end(entry: object): void {
-    if (!this.labels.delete(entry as { label: string })) return;
+  end(entry: Described): void {
+    if (!this.entries.delete(entry)) return;
     this.count--;
     if (this.count === 0) for (const w of this.waiters.splice(0)) w();
   }
 
   /** Labels of what is still in flight (for a log line when a stop has to wait). */
   pending(max = 10): string[] {
-    return [...this.labels].slice(0, max).map((e) => (typeof e.label === "string" ? e.label : e.label()));
+    return [...this.entries].slice(0, max).map((e) => e.describe());
   }
 
   /** Resolves true once nothing is in flight, false if `ms` passes first. */

@@ -3,15 +3,21 @@ import { Calls } from "../cluster/calls.js";
 import type { RpcRequest } from "../cluster/wire.js";
 import { ManualClock } from "../src/clock.js";
 import { ErrorCode } from "../src/errors.js";
-import { outcome } from "./outcomes.js";
+import { outcome, promised } from "./outcomes.js";
 
 const req: RpcRequest = { k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0 };
+
+/** Opens a call whose answer settles the returned `promise`. */
+function open(calls: Calls, node: string, timeoutMs: number) {
+  const { to, promise } = promised();
+  return Object.assign(calls.open(node, req, timeoutMs, to), { promise });
+}
 
 describe("Calls", () => {
   it("settles a call by its corr once, with the reply or the typed error", async () => {
     const calls = new Calls(new ManualClock());
-    const a = calls.open("n2", req, 1000);
-    const b = calls.open("n2", req, 1000);
+    const a = open(calls, "n2", 1000);
+    const b = open(calls, "n2", 1000);
     calls.sent([a, b]);
     calls.ok(a.corr, 42);
     calls.ok(a.corr, 43);
@@ -23,7 +29,7 @@ describe("Calls", () => {
 
   it("lets go of its request and batch once settled", async () => {
     const calls = new Calls(new ManualClock());
-    const a = calls.open("n2", req, 1000);
+    const a = open(calls, "n2", 1000);
     expect(a.wire()).toEqual([a.corr, "account", "a", {}, 1000, 1, 0, null, 0]);
     calls.sent([a]);
     expect(a.batch).toBeDefined();
@@ -36,8 +42,8 @@ describe("Calls", () => {
   it("times a call out at its own deadline, with one timer for all", async () => {
     const clock = new ManualClock();
     const calls = new Calls(clock);
-    const short = calls.open("n2", req, 100);
-    const long = calls.open("n2", req, 5000);
+    const short = open(calls, "n2", 100);
+    const long = open(calls, "n2", 5000);
     calls.sent([short, long]);
     clock.advance(100);
     expect(await outcome(short.promise)).toEqual({ err: ErrorCode.TIMEOUT });
@@ -48,7 +54,7 @@ describe("Calls", () => {
 
   it("fails or answers the open calls of one batch together, and only those", async () => {
     const calls = new Calls(new ManualClock());
-    const [a, b, c] = [calls.open("n2", req, 1000), calls.open("n2", req, 1000), calls.open("n3", req, 1000)];
+    const [a, b, c] = [open(calls, "n2", 1000), open(calls, "n2", 1000), open(calls, "n3", 1000)];
     const first = calls.sent([a, b]);
     const second = calls.sent([c]);
     calls.ok(a.corr, 1);
@@ -63,7 +69,7 @@ describe("Calls", () => {
 
   it("fails every open call when closed", async () => {
     const calls = new Calls(new ManualClock());
-    const a = calls.open("n2", req, 1000);
+    const a = open(calls, "n2", 1000);
     calls.close();
     expect(await outcome(a.promise)).toEqual({ err: ErrorCode.UNAVAILABLE });
   });

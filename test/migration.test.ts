@@ -22,7 +22,7 @@ function destination() {
   const runtime = new Runtime({ nodeId: "me", store, actors: [sequencer], clock, partitionOf: partition });
   let current: ShardMap | undefined = map(2, "me");
   const maps: MapView = { current: () => current, waitFor: async (until) => until(current) };
-  const transport: Transport = { request: async () => ({}) };
+  const transport: Transport = { request: async () => ({}), send: (_n, _r, _t, to) => to.ok({}) };
   const events = new ClusterEvents({ publish() {} } as never, "c", "me", clock, silentLogger);
   const m = new Migrations({ nodeId: "me", runtime, store, transport, maps, events, clock, isAlive: () => true });
   m.onMap(map(1, "src"), map(2, "me")); // both shards are now held for "src"

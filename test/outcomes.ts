@@ -1,4 +1,5 @@
 import { ShoalError } from "../src/errors.js";
+import type { ReplyTo } from "../src/reply-to.js";
 
 /** What tests compare of a failure: its stable code, or a note that it was not a typed error. */
 const codeOfError = (err: unknown): string => (ShoalError.is(err) ? err.code : `not a ShoalError: ${String(err)}`);
@@ -29,4 +30,11 @@ export function outcome(p: Promise<unknown>): Promise<{ ok: unknown } | { err: s
     (ok) => ({ ok }),
     (err: unknown) => ({ err: codeOfError(err) }),
   );
+}
+
+/** A {@link ReplyTo} and the promise it settles. */
+export function promised(): { to: ReplyTo; promise: Promise<unknown> } {
+  let to!: ReplyTo;
+  const promise = new Promise((ok, fail) => (to = { ok, fail }));
+  return { to, promise };
 }

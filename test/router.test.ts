@@ -3,9 +3,11 @@ import type { ShardMap } from "../cluster/placement.js";
 import { type MapView, Router } from "../cluster/router.js";
 import { shardOf } from "../cluster/shard-hash.js";
 import type { Transport } from "../cluster/transport.js";
-import type { RpcRequest } from "../cluster/wire.js";
+import type { ForwardedAsk, RpcRequest } from "../cluster/wire.js";
 import { ManualClock } from "../src/clock.js";
 import { ActorMovedError, ErrorCode, ShoalError, TimeoutError } from "../src/errors.js";
+import type { ReplyTo } from "../src/reply-to.js";
+import { promised } from "./outcomes.js";
 
 const SHARDS = 4;
 const mapOf = (version: number, owner: string | null): ShardMap => ({ version, epoch: 1, shardCount: SHARDS, owners: Array(SHARDS).fill(owner) });
@@ -45,8 +47,11 @@ class TestMaps implements MapView {
 /** Records requests per node; each is answered when the test says so. */
 class TestTransport implements Transport {
   sent: Array<{ node: string; req: RpcRequest; answer: (r: unknown) => void; fail: (e: unknown) => void }> = [];
-  request(node: string, req: RpcRequest): Promise<unknown> {
-    return new Promise((answer, fail) => this.sent.push({ node, req, answer, fail }));
+  request(node: string, req: RpcRequest, timeoutMs: number): Promise<unknown> {
+    return new Promise((ok, fail) => this.send(node, req, timeoutMs, { ok, fail }));
+  }
+  send(node: string, req: RpcRequest, _timeoutMs: number, to: ReplyTo): void {
+    this.sent.push({ node, req, answer: (r) => to.ok(r), fail: (e) => to.fail(e) });
   }
 }
 
@@ -64,9 +69,16 @@ function setup(initial: ShardMap | undefined) {
     clock,
     maps,
     transport,
-    local: { ask: async (_t, id) => (local.push(id), `local:${id}`) },
+    // Like the runtime, it answers in a later job.
+    local: { send: (_t, id, _m, _timeout, to) => queueMicrotask(() => (local.push(id), to.ok(`local:${id}`))) },
   });
-  return { clock, maps, transport, router, local };
+  /** A forwarded ask, served here: its outcome as a promise. */
+  const forwarded = (req: ForwardedAsk) => {
+    const { to, promise } = promised();
+    router.handleForwarded(req, to);
+    return promise;
+  };
+  return { clock, maps, transport, router, local, forwarded };
 }
 
 describe("router", () => {
@@ -93,7 +105,7 @@ describe("router", () => {
     void t.router.ask("account", "a", {});
     await flush();
     expect(t.transport.sent[1]!.req).not.toHaveProperty("discard");
-    void t.router.handleForwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true });
+    void t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true });
     await flush();
     expect(t.transport.sent[2]!.req).toMatchObject({ hops: 1, discard: true });
   });
@@ -147,15 +159,15 @@ describe("router", () => {
     t.transport.sent[0]!.fail(new TimeoutError("slow"));
     expect(ShoalError.is(await p, ErrorCode.TIMEOUT)).toBe(true);
     expect(t.transport.sent).toHaveLength(1);
-    const bounced = await t.router
-      .handleForwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 5 })
+    const bounced = await t
+      .forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 5 })
       .catch((e: unknown) => e);
     expect(ShoalError.is(bounced, ErrorCode.ACTOR_MOVED)).toBe(true);
   });
 
   it("judges a forwarded ask by a map at least as new as the sender's", async () => {
     const t = setup(mapOf(1, "other"));
-    const p = t.router.handleForwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 5000, mapVersion: 2, hops: 0 });
+    const p = t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 5000, mapVersion: 2, hops: 0 });
     await flush();
     expect(t.transport.sent).toHaveLength(0); // our map (v1) is older than the sender's: wait
     t.maps.set(mapOf(2, "me"));
@@ -169,7 +181,7 @@ describe("router", () => {
     await flush();
     t.maps.set(mapOf(2, "me"));
     // "other" has the newer map too and sends the same ask back here.
-    const back = t.router.handleForwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 4000, mapVersion: 2, hops: 1 });
+    const back = t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 4000, mapVersion: 2, hops: 1 });
     expect(await back).toBe("local:a"); // served at once, not after the lane's timeout
     t.transport.sent[0]!.answer(await back);
     expect(await original).toBe("local:a");

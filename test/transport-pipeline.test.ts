@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { NatsTransport, rpcSubject } from "../cluster/transport.js";
 import type { RpcRequest } from "../cluster/wire.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
+import { settleWith } from "../src/reply-to.js";
 
 /**
  * How a node takes batches that arrive together (one socket read): each in a job of its own,
@@ -37,9 +38,9 @@ const turns = async (n: number) => {
 function node() {
   const nc = new FakeConnection();
   const t = new NatsTransport(nc as unknown as NatsConnection, "c", "b");
-  t.serve(async (req: RpcRequest) => {
+  t.serve((req: RpcRequest, to) => {
     if (req.k === "ask") nc.timeline.push(`handle ${req.id}`);
-    return null;
+    settleWith(Promise.resolve(null), to);
   });
   return { nc, subject: rpcSubject("c", "b") };
 }

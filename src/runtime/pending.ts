@@ -1,10 +1,11 @@
 import { TimeoutError } from "../errors.js";
+import type { ReplyTo } from "../reply-to.js";
 import type { Expirable } from "./deadlines.js";
 
 let nextSeq = 0;
 
 /**
- * One message on its way through the runtime, with the caller's promise. Created once per
+ * One message on its way through the runtime, with where its reply goes. Created once per
  * ask/tell; the migration coordinator may take buffered ones and settle them with a forwarded
  * answer, so settling is idempotent and the first answer wins.
  */
@@ -18,20 +19,19 @@ export class Pending implements Expirable {
     readonly id: string,
     readonly msg: unknown,
     readonly deadline: number,
-    private readonly onResolve: (reply: unknown) => void,
-    private readonly onReject: (err: unknown) => void,
+    private readonly to: ReplyTo,
   ) {}
 
   resolve(reply: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    this.onResolve(reply);
+    this.to.ok(reply);
   }
 
   reject(err: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    this.onReject(err);
+    this.to.fail(err);
   }
 
   expire(): void {

@@ -9,6 +9,7 @@ import { type Behavior, behaviorOf } from "./behavior.js";
 import { Deadlines } from "./deadlines.js";
 import { PausedGroup, type PauseHost, type Selector } from "./pause.js";
 import { Pending } from "./pending.js";
+import type { ReplyTo } from "../reply-to.js";
 
 export interface RuntimeOptions {
   /** This node's id: the `node` a turn sees in its context. */
@@ -79,6 +80,13 @@ export class Runtime implements ActivationHost, PauseHost {
   private readonly passivationInterval: number;
   private sweepTimer: TimerHandle | undefined;
   private stopped = false;
+  /** Where the outcome of a {@link tell} goes: nowhere, but an unexpected failure is logged. */
+  private readonly told: ReplyTo = {
+    ok: noop,
+    fail: (err) => {
+      if (!ShoalError.is(err)) this.log.warn({ err }, "tell failed");
+    },
+  };
 
   constructor(opts: RuntimeOptions) {
     this.nodeId = opts.nodeId;
@@ -120,13 +128,22 @@ export class Runtime implements ActivationHost, PauseHost {
   ask<A extends ActorDefinition>(actor: A, id: string, msg: MessageOf<A>, opts?: AskOptions): Promise<ReplyOf<A>>;
   ask(type: string, id: string, msg: unknown, opts?: AskOptions): Promise<unknown>;
   ask(actor: string | ActorDefinition, id: string, msg: unknown, opts?: AskOptions): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      try {
-        this.dispatch(this.prepare(typeof actor === "string" ? actor : actor.type, id, msg, opts?.timeout, resolve, reject));
-      } catch (err) {
-        reject(err);
-      }
-    });
+    return new Promise((ok, fail) => this.send(typeof actor === "string" ? actor : actor.type, id, msg, opts?.timeout, { ok, fail }));
+  }
+
+  /** {@link ask} without a promise: the reply, or the typed error (bad input too), goes to `to`. */
+  send(type: string, id: string, msg: unknown, timeout: number | undefined, to: ReplyTo): void {
+    let p: Pending;
+    try {
+      p = this.prepare(type, id, msg, timeout, to);
+    } catch (err) {
+      return to.fail(err);
+    }
+    try {
+      this.dispatch(p);
+    } catch (err) {
+      p.reject(err); // a full mailbox
+    }
   }
 
   /**
@@ -135,9 +152,7 @@ export class Runtime implements ActivationHost, PauseHost {
    */
   tell(actor: string | ActorDefinition, id: string, msg: unknown): void {
     const type = typeof actor === "string" ? actor : actor.type;
-    this.dispatch(this.prepare(type, id, msg, undefined, noop, (err) => {
-      if (!ShoalError.is(err)) this.log.warn({ err, type }, "tell failed");
-    }));
+    this.dispatch(this.prepare(type, id, msg, undefined, this.told));
   }
 
   /**
@@ -276,7 +291,7 @@ export class Runtime implements ActivationHost, PauseHost {
    * Checks and wraps a message like ask does, without dispatching it: the caller decides when it
    * runs (a destination queues a forwarded tail ahead of what it held). Throws on bad input.
    */
-  prepare(type: string, id: string, msg: unknown, timeout: number | undefined, resolve: (r: unknown) => void, reject: (e: unknown) => void): Pending {
+  prepare(type: string, id: string, msg: unknown, timeout: number | undefined, to: ReplyTo): Pending {
     if (this.stopped) throw new UnavailableError("the runtime is stopped");
     const behavior = this.behaviorFor(type);
     checkActorId(id);
@@ -288,7 +303,7 @@ export class Runtime implements ActivationHost, PauseHost {
       throw new BadRequestError(`invalid message for ${type}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
     const t = timeout ?? this.askTimeout;
-    return new Pending(type, id, valid, this.clock.now() + t, resolve, reject);
+    return new Pending(type, id, valid, this.clock.now() + t, to);
   }
 
   private dispatch(p: Pending): void {
