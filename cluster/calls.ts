@@ -14,10 +14,10 @@ interface Batch {
 }
 
 /**
- * A request sent to a peer and not yet answered; its answer goes to its {@link ReplyTo}. Once
- * settled it lets go of the request, its batch and where the answer went: the deadline queue
- * drops settled calls lazily, and what they still held would otherwise live on into the old
- * generation.
+ * A request sent to a peer and not yet answered; its answer goes to its {@link ReplyTo}. It
+ * lets go of the request once it is on the wire, and of its batch and where the answer went
+ * once settled: the deadline queue drops settled calls lazily, and what they still held would
+ * otherwise live on into the old generation.
  */
 export class Call implements Expirable {
   settled = false;
@@ -37,10 +37,16 @@ export class Call implements Expirable {
     this.to = to;
   }
 
-  /** What goes on the wire for it (asked for once, before it is sent). */
+  /**
+   * What goes on the wire for it, asked for once, before it is sent. The call then lets go of
+   * the request: with thousands in flight, what each holds until its answer is what every
+   * scavenge copies.
+   */
   wire(): unknown[] {
-    if (this.req === undefined) throw new Error("a settled call has nothing to send");
-    return requestEntry(this.corr, this.req);
+    const req = this.req;
+    if (req === undefined) throw new Error("a call's request is sent once, and a settled call has nothing to send");
+    this.req = undefined;
+    return requestEntry(this.corr, req);
   }
 
   expire(): void {

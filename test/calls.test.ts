@@ -27,16 +27,16 @@ describe("Calls", () => {
     expect(calls.size).toBe(0);
   });
 
-  it("lets go of its request and batch once settled", async () => {
+  it("lets go of its request once sent, and of its batch once settled", async () => {
     const calls = new Calls(new ManualClock());
     const a = open(calls, "n2", 1000);
     expect(a.wire()).toEqual([a.corr, "account", "a", {}, 1000, 1, 0, null, 0]);
+    expect(() => a.wire()).toThrow(/sent once/); // it holds the request only until it is sent
     calls.sent([a]);
     expect(a.batch).toBeDefined();
     calls.ok(a.corr, 1);
     expect(await outcome(a.promise)).toEqual({ ok: 1 });
     expect(a.batch).toBeUndefined();
-    expect(() => a.wire()).toThrow(/settled/);
   });
 
   it("times a call out at its own deadline, with one timer for all", async () => {
