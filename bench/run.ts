@@ -6,6 +6,7 @@ import { migration } from "./migration.js";
 import { placementQuality } from "./placement.js";
 import { remote } from "./remote.js";
 import { shardHashRate } from "./shard-hash.js";
+import { wireCost } from "./wire-cost.js";
 import { writeFileSync } from "node:fs";
 import { emit, markdownTable, printTable } from "./report.js";
 
@@ -13,6 +14,7 @@ import { emit, markdownTable, printTable } from "./report.js";
 const parts: Record<string, (nats: TestNats) => Promise<void> | void> = {
   local: () => localAsk(),
   store: ({ url }) => eventStoreAppend(url),
+  wire: () => wireCost(),
   remote: ({ url, server }) => remote(url, server?.pid),
   migration: ({ url }) => migration(url),
   failover: ({ url }) => failover(url),
