@@ -63,7 +63,7 @@ export class NatsTransport implements Transport {
   private readonly codec = new MsgpackCodec({ maxDepth: defaultDecodeLimits.maxDepth + 2 });
   private sub: Subscription | undefined;
   private readonly replySub: Subscription;
-  /** Peers' requests taken and not yet answered. */
+  /** Peers' batches taken and not yet wholly answered. */
   readonly inflight = new InFlight();
   private readonly calls: Calls;
   private readonly outbox: Coalescer<string, Call>;
@@ -148,7 +148,7 @@ export class NatsTransport implements Transport {
   async stop(graceMs = 15_000): Promise<void> {
     await this.sub?.drain().catch(() => undefined);
     while (this.batches.length > 0) this.onBatch(this.batches.shift()!, this.handler!); // taken: owed an answer
-    if (this.inflight.size > 0) this.log.info({ waiting: this.inflight.size, requests: this.inflight.pending() }, "node transport stopping: waiting for replies owed");
+    if (this.inflight.size > 0) this.log.info({ batches: this.inflight.size, requests: this.inflight.pending() }, "node transport stopping: waiting for replies owed");
     if (!(await this.inflight.settled(this.clock, graceMs))) this.log.warn({ requests: this.inflight.pending() }, "stopped with replies still owed");
     this.replies.flush();
   }
@@ -214,12 +214,15 @@ export class NatsTransport implements Transport {
       return;
     }
     const to = msg.reply ?? "";
+    const served = new Served(this, to, items.length);
     for (const item of items) {
       if ("error" in item) {
+        served.answered();
         this.answer(to, errorEntry(item.corr, item.error));
         continue;
       }
-      const owed = new Owed(this, to, item.corr, item.req);
+      served.first ??= item.req;
+      const owed = new Owed(served, item.corr, item.req);
       try {
         handler(item.req, owed);
       } catch (err) {
@@ -254,40 +257,65 @@ export class NatsTransport implements Transport {
 }
 
 /**
- * A peer's request being served: counted in flight until answered, then answered once with a
- * reply entry (a tell with `null`: its reply is not wanted). The handler's {@link ReplyTo}.
+ * A peer's batch being served: counted in flight (one entry per batch, not per request) until
+ * each of its requests has been answered, so a stopping node waits for what it owes.
  */
-class Owed implements ReplyTo, Described {
-  private done = false;
+class Served implements Described {
+  /** The first request handled, for the log of a stop that has to wait. */
+  first: RpcRequest | undefined;
 
   constructor(
-    private readonly transport: NatsTransport,
-    private readonly to: string,
-    private readonly corr: number,
-    private readonly req: RpcRequest,
+    readonly transport: NatsTransport,
+    readonly to: string,
+    private open: number,
   ) {
-    transport.inflight.begin(this);
+    if (open > 0) transport.inflight.begin(this);
+  }
+
+  /** One of its requests has been answered. */
+  answered(): void {
+    if (--this.open === 0) this.transport.inflight.end(this);
   }
 
   describe(): string {
-    const req = this.req;
-    return req.k === "ask" ? `ask${req.tail !== undefined ? "(tail)" : ""} ${req.type}/${req.id.slice(0, 40)} hops=${req.hops} v${req.mapVersion}` : `${req.k} shard ${req.shard}`;
+    const req = this.first;
+    const what = req === undefined ? "" : req.k === "ask" ? `, first ask${req.tail !== undefined ? "(tail)" : ""} ${req.type}/${req.id.slice(0, 40)} hops=${req.hops} v${req.mapVersion}` : `, first ${req.k} shard ${req.shard}`;
+    return `${this.open} requests of a batch to ${this.to}${what}`;
+  }
+}
+
+/**
+ * A peer's request being served, the handler's {@link ReplyTo}: answered once, with a reply
+ * entry (a tell with `null`: its reply is not wanted) or an error entry.
+ */
+class Owed implements ReplyTo {
+  private done = false;
+  private readonly kind: RpcRequest["k"];
+  private readonly discard: boolean;
+
+  constructor(
+    private readonly batch: Served,
+    private readonly corr: number,
+    req: RpcRequest,
+  ) {
+    this.kind = req.k;
+    this.discard = req.k === "ask" && req.discard === true;
   }
 
   ok(reply: unknown): void {
-    if (this.settle()) this.transport.answer(this.to, okEntry(this.corr, this.req.k === "ask" && this.req.discard === true ? null : reply));
+    if (this.settle()) this.batch.transport.answer(this.batch.to, okEntry(this.corr, this.discard ? null : reply));
   }
 
   fail(err: unknown): void {
     if (!this.settle()) return;
-    if (!ShoalError.is(err)) this.transport.log.error({ err, kind: this.req.k }, "node request failed unexpectedly");
-    this.transport.answer(this.to, errorEntry(this.corr, err));
+    if (!ShoalError.is(err)) this.batch.transport.log.error({ err, kind: this.kind }, "node request failed unexpectedly");
+    this.batch.transport.answer(this.batch.to, errorEntry(this.corr, err));
   }
 
   private settle(): boolean {
     if (this.done) return false;
     this.done = true;
-    this.transport.inflight.end(this);
+    this.batch.answered();
     return true;
   }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { NatsTransport, rpcSubject } from "../cluster/transport.js";
 import type { RpcRequest } from "../cluster/wire.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
-import { settleWith } from "../src/reply-to.js";
+import { type ReplyTo, settleWith } from "../src/reply-to.js";
 
 /**
  * How a node takes batches that arrive together (one socket read): each in a job of its own,
@@ -63,5 +63,29 @@ describe("NatsTransport, batches arriving together", () => {
     await turns(60);
     expect(nc.timeline.filter((e) => e.startsWith("handle"))).toEqual(Array.from({ length: 40 }, (_, i) => `handle x${i + 1}`));
     expect(nc.timeline.filter((e) => e.startsWith("reply"))).toHaveLength(40);
+  });
+
+  it("a stop waits until every request it took has been answered, then sends the answers", async () => {
+    const nc = new FakeConnection();
+    const t = new NatsTransport(nc as unknown as NatsConnection, "c", "b");
+    const held: Array<{ id: string; to: ReplyTo }> = [];
+    t.serve((req, to) => {
+      if (req.k === "ask") held.push({ id: req.id, to });
+    });
+    const subject = rpcSubject("c", "b");
+    nc.deliver(subject, 1, ["a1", "a2"]);
+    nc.deliver(subject, 2, ["b1"]);
+    await turns(5);
+    expect(held.map((h) => h.id)).toEqual(["a1", "a2", "b1"]);
+    let stopped = false;
+    const stop = t.stop(60_000).then(() => (stopped = true));
+    held[0]!.to.ok("one");
+    held[2]!.to.fail(new Error("boom"));
+    await turns(5);
+    expect(stopped).toBe(false); // a2 of the first batch is still owed
+    held[1]!.to.ok("two");
+    held[1]!.to.ok("twice"); // a second answer is dropped
+    await stop;
+    expect(nc.timeline.filter((e) => e.startsWith("reply")).sort()).toEqual(["reply re.1 1", "reply re.1 2", "reply re.2 1"]);
   });
 });
