@@ -273,7 +273,8 @@ export class Migrations {
     const inc = this.incoming.get(req.tail!);
     if (inc === undefined) return Promise.reject(new UnavailableError("not receiving that shard"));
     return new Promise((ok, fail) => {
-      inc.tail.push(this.opts.runtime.prepare(req.type, req.id, req.msg, req.timeoutMs, { ok, fail }));
+      const runtime = this.opts.runtime;
+      inc.tail.push(runtime.prepare(req.type, req.id, req.msg, runtime.clock.now() + req.timeoutMs, { ok, fail }));
     });
   }
 

@@ -15,7 +15,8 @@ export interface MapView {
 
 /** This node's actors (the runtime): a message's reply, or its typed error, goes to `to`. */
 export interface LocalActors {
-  send(type: string, id: string, msg: unknown, timeout: number | undefined, to: ReplyTo): void;
+  /** `deadline`: a time on the router's clock, past which the message fails with TIMEOUT. */
+  send(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): void;
 }
 
 export interface RouterOptions {
@@ -60,8 +61,9 @@ export class Router {
   }
 
   ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown> {
-    const deadline = this.opts.clock.now() + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, false, { ok, fail })));
+    const now = this.opts.clock.now();
+    const deadline = now + (opts?.timeout ?? this.askTimeout);
+    return new Promise((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, false, { ok, fail }), now));
   }
 
   /**
@@ -70,9 +72,10 @@ export class Router {
    * is done. Resolves then; rejects with the typed error if it could not be delivered in time.
    */
   tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
-    const deadline = this.opts.clock.now() + (opts?.timeout ?? this.askTimeout);
+    const now = this.opts.clock.now();
+    const deadline = now + (opts?.timeout ?? this.askTimeout);
     // Settled with undefined: a discarded reply never reaches the caller.
-    return new Promise<unknown>((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, true, { ok, fail }))) as Promise<void>;
+    return new Promise<unknown>((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, true, { ok, fail }), now)) as Promise<void>;
   }
 
   /**
@@ -83,8 +86,8 @@ export class Router {
    * keeps the order they came in.
    */
   handleForwarded(req: ForwardedAsk, to: ReplyTo): void {
-    const deadline = this.opts.clock.now() + req.timeoutMs;
-    this.route(new Routed(this, req.type, req.id, req.msg, deadline, req.hops + 1, req.mapVersion, false, req.discard === true, to));
+    const now = this.opts.clock.now();
+    this.route(new Routed(this, req.type, req.id, req.msg, now + req.timeoutMs, req.hops + 1, req.mapVersion, false, req.discard === true, to), now);
   }
 
   /**
@@ -93,9 +96,9 @@ export class Router {
    * settled by its own {@link Routed.ok} / {@link Routed.fail}, never by a promise chain here:
    * a window of thousands in flight would otherwise carry a promise and closures per layer.
    */
-  route(m: Routed): void {
+  route(m: Routed, now = this.opts.clock.now()): void {
     try {
-      const blocked = this.sendNow(m);
+      const blocked = this.sendNow(m, now);
       if (blocked !== undefined) this.loop(m, blocked).catch((err: unknown) => m.reject(err));
     } catch (err) {
       m.reject(err);
@@ -107,10 +110,10 @@ export class Router {
    * the hops are spent), or what has to be waited for first. The only place the checks are
    * made; the lane counts the send until it settles.
    */
-  private sendNow(m: Routed): Blocked | undefined {
-    const { clock, maps, nodeId } = this.opts;
+  private sendNow(m: Routed, now: number): Blocked | undefined {
+    const { maps, nodeId } = this.opts;
     const { type, id, minVersion } = m;
-    const remaining = m.deadline - clock.now();
+    const remaining = m.deadline - now;
     if (remaining <= 0) return void m.reject(new TimeoutError(`no owner of ${type} answered in time`, { details: { type } }));
     const map = maps.current();
     if (map === undefined || map.version < minVersion) return { kind: "map", have: map?.version };
@@ -134,7 +137,7 @@ export class Router {
   /** One send to `owner`: this node's runtime, or a peer. Its outcome goes to `m`, never as a throw. */
   private attempt(owner: string, map: ShardMap, m: Routed, remaining: number): void {
     try {
-      if (owner === this.opts.nodeId) return this.opts.local.send(m.type, m.id, m.msg, remaining, m);
+      if (owner === this.opts.nodeId) return this.opts.local.send(m.type, m.id, m.msg, m.deadline, m);
       const req: ForwardedAsk = { k: "ask", type: m.type, id: m.id, msg: m.msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops: m.hops };
       if (m.discard) req.discard = true;
       this.opts.transport.send(owner, req, remaining, m);
@@ -160,7 +163,7 @@ export class Router {
   private async loop(m: Routed, blocked: Blocked): Promise<void> {
     const { clock, maps } = this.opts;
     const { type, id, minVersion } = m;
-    for (let sent: Blocked | undefined = blocked; sent !== undefined; sent = this.sendNow(m)) {
+    for (let sent: Blocked | undefined = blocked; sent !== undefined; sent = this.sendNow(m, clock.now())) {
       const remaining = m.deadline - clock.now();
       if (sent.kind === "map") {
         this.opts.onSlow?.(`waiting for map v${minVersion} (have v${sent.have ?? "none"}) for ${type}/${id.slice(0, 40)}`);

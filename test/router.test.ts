@@ -70,7 +70,7 @@ function setup(initial: ShardMap | undefined) {
     maps,
     transport,
     // Like the runtime, it answers in a later job.
-    local: { send: (_t, id, _m, _timeout, to) => queueMicrotask(() => (local.push(id), to.ok(`local:${id}`))) },
+    local: { send: (_t, id, _m, _deadline, to) => queueMicrotask(() => (local.push(id), to.ok(`local:${id}`))) },
   });
   /** A forwarded ask, served here: its outcome as a promise. */
   const forwarded = (req: ForwardedAsk) => {

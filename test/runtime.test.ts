@@ -255,7 +255,7 @@ describe("runtime", () => {
     await hold.ready;
     expect(hold.capture().map((c) => c.id).sort()).toEqual(["p1-a", "p1-b"]);
     let firstReply: unknown;
-    const first = rt.prepare("recorder", "p1-a", { n: 2 }, 1000, { ok: (r) => (firstReply = r), fail: () => undefined });
+    const first = rt.prepare("recorder", "p1-a", { n: 2 }, rt.clock.now() + 1000, { ok: (r) => (firstReply = r), fail: () => undefined });
     hold.resume([first]);
     expect(await held).toEqual([1, 2, 3]); // the forwarded message ran before the held one
     expect(firstReply).toEqual([1, 2]);

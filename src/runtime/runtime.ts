@@ -128,14 +128,18 @@ export class Runtime implements ActivationHost, PauseHost {
   ask<A extends ActorDefinition>(actor: A, id: string, msg: MessageOf<A>, opts?: AskOptions): Promise<ReplyOf<A>>;
   ask(type: string, id: string, msg: unknown, opts?: AskOptions): Promise<unknown>;
   ask(actor: string | ActorDefinition, id: string, msg: unknown, opts?: AskOptions): Promise<unknown> {
-    return new Promise((ok, fail) => this.send(typeof actor === "string" ? actor : actor.type, id, msg, opts?.timeout, { ok, fail }));
+    const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
+    return new Promise((ok, fail) => this.send(typeof actor === "string" ? actor : actor.type, id, msg, deadline, { ok, fail }));
   }
 
-  /** {@link ask} without a promise: the reply, or the typed error (bad input too), goes to `to`. */
-  send(type: string, id: string, msg: unknown, timeout: number | undefined, to: ReplyTo): void {
+  /**
+   * {@link ask} without a promise: the reply, or the typed error (bad input too), goes to `to`.
+   * `deadline` is a time on this runtime's clock, past which the message fails with TIMEOUT.
+   */
+  send(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): void {
     let p: Pending;
     try {
-      p = this.prepare(type, id, msg, timeout, to);
+      p = this.prepare(type, id, msg, deadline, to);
     } catch (err) {
       return to.fail(err);
     }
@@ -152,7 +156,7 @@ export class Runtime implements ActivationHost, PauseHost {
    */
   tell(actor: string | ActorDefinition, id: string, msg: unknown): void {
     const type = typeof actor === "string" ? actor : actor.type;
-    this.dispatch(this.prepare(type, id, msg, undefined, this.told));
+    this.dispatch(this.prepare(type, id, msg, this.clock.now() + this.askTimeout, this.told));
   }
 
   /**
@@ -291,7 +295,7 @@ export class Runtime implements ActivationHost, PauseHost {
    * Checks and wraps a message like ask does, without dispatching it: the caller decides when it
    * runs (a destination queues a forwarded tail ahead of what it held). Throws on bad input.
    */
-  prepare(type: string, id: string, msg: unknown, timeout: number | undefined, to: ReplyTo): Pending {
+  prepare(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): Pending {
     if (this.stopped) throw new UnavailableError("the runtime is stopped");
     const behavior = this.behaviorFor(type);
     checkActorId(id);
@@ -302,8 +306,7 @@ export class Runtime implements ActivationHost, PauseHost {
       if (ShoalError.is(err)) throw err;
       throw new BadRequestError(`invalid message for ${type}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
-    const t = timeout ?? this.askTimeout;
-    return new Pending(type, id, valid, this.clock.now() + t, to);
+    return new Pending(type, id, valid, deadline, to);
   }
 
   private dispatch(p: Pending): void {
