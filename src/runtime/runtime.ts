@@ -5,6 +5,7 @@ import { BadRequestError, ConflictError, OverloadedError, ShoalError, Unavailabl
 import { type Logger, silentLogger } from "../log.js";
 import type { ActorKey, EventStore } from "../store/types.js";
 import { Activation, type ActivationHost } from "./activation.js";
+import { ActivationTable } from "./activation-table.js";
 import { type Behavior, behaviorOf } from "./behavior.js";
 import { Deadlines } from "./deadlines.js";
 import { PausedGroup, type PauseHost, type Selector } from "./pause.js";
@@ -52,7 +53,6 @@ export interface RuntimeStats {
   pausedGroups: number;
 }
 
-const keyOf = (type: string, id: string): string => `${type}\u0000${id}`;
 
 /**
  * The actors of one node: activation on first message, one mailbox per actor, one turn at a
@@ -66,7 +66,7 @@ export class Runtime implements ActivationHost, PauseHost {
   private readonly store: EventStore;
   private readonly log: Logger;
   private readonly behaviors = new Map<string, Behavior>();
-  private readonly activations = new Map<string, Activation>();
+  private readonly activations = new ActivationTable();
   private readonly pauses = new Set<PausedGroup>();
   private readonly partitionPauses = new Map<number, PausedGroup>();
   /** Activations by partition, kept only when partitionOf is given. */
@@ -212,14 +212,13 @@ export class Runtime implements ActivationHost, PauseHost {
    */
   adopt(type: string, id: string, version: number, state: unknown): void {
     const behavior = this.behaviorFor(type);
-    const k = keyOf(type, id);
-    if (this.activations.has(k)) throw new ConflictError(`${type}/${id} is already active on this node`);
-    this.track(k, new Activation({ type, id }, behavior, this, { state: behavior.restore(state), version }));
+    if (this.activations.get(type, id) !== undefined) throw new ConflictError(`${type}/${id} is already active on this node`);
+    this.track(new Activation({ type, id }, behavior, this, { state: behavior.restore(state), version }));
   }
 
   /** Whether an actor is in memory here (for tests and status). */
   isActive(type: string, id: string): boolean {
-    return this.activations.has(keyOf(type, id));
+    return this.activations.get(type, id) !== undefined;
   }
 
   stats(): RuntimeStats {
@@ -279,8 +278,7 @@ export class Runtime implements ActivationHost, PauseHost {
   }
 
   forget(activation: Activation): void {
-    const k = keyOf(activation.key.type, activation.key.id);
-    if (this.activations.get(k) === activation) this.untrack(k, activation);
+    this.untrack(activation);
   }
 
   // ---- internals ------------------------------------------------------------------------
@@ -318,19 +316,21 @@ export class Runtime implements ActivationHost, PauseHost {
         return;
       }
     }
-    for (const g of this.pauses) {
-      if (g.partition !== undefined) continue;
-      if (g.matches(p.type, p.id)) {
-        g.buffer(p);
-        this.deadlines.add(p);
-        return;
+    // Selector pauses are rare (tests, tools): no iterator per message when there are none.
+    if (this.pauses.size > 0) {
+      for (const g of this.pauses) {
+        if (g.partition !== undefined) continue;
+        if (g.matches(p.type, p.id)) {
+          g.buffer(p);
+          this.deadlines.add(p);
+          return;
+        }
       }
     }
-    const k = keyOf(p.type, p.id);
-    let a = this.activations.get(k);
+    let a = this.activations.get(p.type, p.id);
     if (a === undefined) {
       a = new Activation({ type: p.type, id: p.id }, this.behaviorFor(p.type), this);
-      this.track(k, a);
+      this.track(a);
     }
     const capacity = a.behavior.def.mailboxCapacity ?? this.mailboxCapacity;
     if (a.mailbox.length >= capacity) {
@@ -351,15 +351,15 @@ export class Runtime implements ActivationHost, PauseHost {
 
   private passivateIdle(): void {
     const now = this.clock.now();
-    for (const [k, a] of this.activations) {
+    for (const a of this.activations.values()) {
       const after = a.behavior.def.passivateAfter ?? (a.behavior.def.kind === "in-memory" ? Infinity : this.passivateAfter);
       if (a.busy || a.paused || a.mailbox.length > 0 || now - a.lastActive < after) continue;
-      this.untrack(k, a);
+      this.untrack(a);
     }
   }
 
-  private track(k: string, a: Activation): void {
-    this.activations.set(k, a);
+  private track(a: Activation): void {
+    this.activations.add(a);
     if (this.partitionOfFn === undefined) return;
     const part = this.partitionOfFn(a.key.type, a.key.id);
     let set = this.byPartition.get(part);
@@ -367,9 +367,9 @@ export class Runtime implements ActivationHost, PauseHost {
     set.add(a);
   }
 
-  private untrack(k: string, a: Activation): void {
-    this.activations.delete(k);
-    if (this.partitionOfFn === undefined) return;
+  /** Removes `a`, if it is still the activation of its actor. */
+  private untrack(a: Activation): void {
+    if (!this.activations.delete(a) || this.partitionOfFn === undefined) return;
     const part = this.partitionOfFn(a.key.type, a.key.id);
     const set = this.byPartition.get(part);
     set?.delete(a);
