@@ -3,6 +3,7 @@ import { parseRequestBatch } from "../cluster/batch-wire.js";
 import { flattenAsk, type ForwardedAsk } from "../cluster/wire.js";
 import { defaultDecodeLimits } from "../src/codec/limits.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
+import { cpuMicros } from "./cpu.js";
 import { emit } from "./report.js";
 
 const ENTRIES = 256_000;
@@ -40,8 +41,7 @@ export function wireCost(): void {
 }
 
 function cpuNanosPer(n: number, run: () => void): number {
-  const before = process.cpuUsage();
+  const before = cpuMicros()!;
   run();
-  const used = process.cpuUsage(before);
-  return ((used.user + used.system) * 1000) / n;
+  return ((cpuMicros()! - before) * 1000) / n;
 }

@@ -1,9 +1,9 @@
 import type { ResponseEnvelope } from "../src/codec/envelope.js";
 import type { Clock } from "../src/clock.js";
 import { errorFromWire, TimeoutError, UnavailableError, type WireError } from "../src/errors.js";
+import type { ReplyTo } from "../src/reply-to.js";
 import { Deadlines, type Expirable } from "../src/runtime/deadlines.js";
 import { type ReplySink, requestEntry } from "./batch-wire.js";
-import type { ReplyTo } from "./transport.js";
 import type { RpcRequest } from "./wire.js";
 
 /** One batch as sent: its calls, and how many are still unanswered. */

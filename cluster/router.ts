@@ -151,8 +151,8 @@ export class Router {
    * error is retryable, so wait for a newer map and route again; else it fails for good.
    */
   retryAfter(err: unknown, map: ShardMap, m: Routed): void {
-    if (!ShoalError.is(err) || !retryable.has(err.code) || m.deadline - this.opts.clock.now() <= 0) return m.reject(err);
     const left = m.deadline - this.opts.clock.now();
+    if (!ShoalError.is(err) || !retryable.has(err.code) || left <= 0) return m.reject(err);
     this.opts.maps.waitFor((v) => v !== undefined && v.version > map.version, Math.min(left, RETRY_WAIT_MS)).then(
       () => this.route(m),
       (e: unknown) => m.reject(e),

@@ -5,15 +5,13 @@ import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { encodeToken } from "../src/codec/token.js";
 import { BadRequestError, ShoalError, UnavailableError } from "../src/errors.js";
 import { type Logger, silentLogger } from "../src/log.js";
+import type { ReplyTo } from "../src/reply-to.js";
 import { type Clock, systemClock } from "../src/clock.js";
 import { type Described, InFlight } from "../src/inflight.js";
 import { errorEntry, okEntry, parseRequestBatch, readReplyBatch } from "./batch-wire.js";
 import { type Call, Calls } from "./calls.js";
 import { Coalescer, type CoalescerLimits } from "./coalesce.js";
-import type { ReplyTo } from "../src/reply-to.js";
 import type { RpcRequest } from "./wire.js";
-
-export type { ReplyTo };
 
 /** The subject a node serves its peers on. */
 export function rpcSubject(cluster: string, nodeId: string): string {

@@ -3,6 +3,7 @@ import { checkActorId } from "../actor/names.js";
 import { type Clock, type TimerHandle, systemClock } from "../clock.js";
 import { BadRequestError, ConflictError, OverloadedError, ShoalError, UnavailableError, unknownActorType } from "../errors.js";
 import { type Logger, silentLogger } from "../log.js";
+import type { ReplyTo } from "../reply-to.js";
 import type { ActorKey, EventStore } from "../store/types.js";
 import { Activation, type ActivationHost } from "./activation.js";
 import { ActivationTable } from "./activation-table.js";
@@ -10,7 +11,6 @@ import { type Behavior, behaviorOf } from "./behavior.js";
 import { Deadlines } from "./deadlines.js";
 import { PausedGroup, type PauseHost, type Selector } from "./pause.js";
 import { Pending } from "./pending.js";
-import type { ReplyTo } from "../reply-to.js";
 
 export interface RuntimeOptions {
   /** This node's id: the `node` a turn sees in its context. */
@@ -52,7 +52,6 @@ export interface RuntimeStats {
   mailboxDepth: number;
   pausedGroups: number;
 }
-
 
 /**
  * The actors of one node: activation on first message, one mailbox per actor, one turn at a
