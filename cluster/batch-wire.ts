@@ -1,6 +1,6 @@
 import { type ResponseEnvelope, parseResponse } from "../src/codec/envelope.js";
 import { BadRequestError, errorToWire, ShoalError, type WireError } from "../src/errors.js";
-import { FLAT_ASK_LENGTH, flattenAsk, parseFlatAsk, parseRpc, type RpcRequest } from "./wire.js";
+import { FLAT_ASK_LENGTH, FlatAnswer, flattenAsk, parseFlatAsk, parseRpc, type RpcRequest } from "./wire.js";
 
 /**
  * Batches between nodes. A node sends its peer one NATS message per batch on the peer's rpc
@@ -9,15 +9,19 @@ import { FLAT_ASK_LENGTH, flattenAsk, parseFlatAsk, parseRpc, type RpcRequest } 
  *     [[corr, request], [corr, ...flatAsk], …]
  *
  * an entry is `[corr, request]` (any node request as an object, `wire.ts`) or, for an ask,
- * `[corr, type, id, msg, timeoutMs, mapVersion, hops, tail | null, discard 0 | 1]` (the flat
- * form senders use). The peer answers on the reply subject with as many reply batches as it
- * likes, each holding the replies that were ready together:
+ * `[corr, type, id, msg, timeoutMs, mapVersion, hops, tail | null, answer]` (the flat form
+ * senders use; `answer` 0 ask, 1 tell, 2 post). The peer answers on the reply subject with as
+ * many reply batches as it likes, each holding the replies that were ready together:
  *
- *     [[corr, reply], [corr, null, {code, message}], …]
+ *     [[corr, reply], [corr, null, {code, message}], [0, failed], …]
  *
  * or, when it could not read the batch at all, with one response envelope `{ok: false, error}`
  * that answers every request in it. `corr` is the sender's positive integer for the request;
  * requests are handled in the order they stand.
+ *
+ * Posts are the exception: their `corr` is 0 and they get no entry of their own. Once the turn
+ * of every post in the batch is done (or has failed), one post acknowledgement `[0, failed]`
+ * answers them all, `failed` being how many of them failed. A batch without posts gets none.
  */
 /** A request as it stands in a batch. */
 export function requestEntry(corr: number, req: RpcRequest): unknown[] {
@@ -27,6 +31,11 @@ export function requestEntry(corr: number, req: RpcRequest): unknown[] {
 /** A reply entry for a success. */
 export function okEntry(corr: number, reply: unknown): [number, unknown] {
   return [corr, reply];
+}
+
+/** The acknowledgement of every post of a batch, `failed` of which failed. */
+export function postsEntry(failed: number): [0, number] {
+  return [0, failed];
 }
 
 /** A reply entry for an error. */
@@ -39,24 +48,31 @@ export type ParsedItem = { corr: number; req: RpcRequest } | { corr: number; err
 
 const isCorr = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
 
+/** A flat entry that says it is a post (its `answer` field is 2): the only kind that may have corr 0. */
+const isPostEntry = (item: unknown[]): boolean => item.length === FLAT_ASK_LENGTH + 1 && item[FLAT_ASK_LENGTH] === FlatAnswer.batch;
+
 /**
  * Checks a decoded request batch. A batch that is not a non-empty array of entries (`[corr,
- * request]` or a flat ask) with distinct `corr`s throws BAD_REQUEST (answered to the whole
- * batch, nothing in it handled); an entry whose request is malformed is answered alone.
+ * request]` or a flat ask) with distinct `corr`s — 0 for posts, positive for everything else —
+ * throws BAD_REQUEST (answered to the whole batch, nothing in it handled); an entry whose
+ * request is malformed is answered alone (a post: counted as failed in the acknowledgement).
  */
 export function parseRequestBatch(value: unknown): ParsedItem[] {
   if (!Array.isArray(value) || value.length === 0) throw new BadRequestError("malformed node batch: not a non-empty array");
   const out: ParsedItem[] = [];
   const seen = new Set<number>();
   for (const item of value) {
-    if (!Array.isArray(item) || (item.length !== 2 && item.length !== FLAT_ASK_LENGTH + 1) || !isCorr(item[0]) || seen.has(item[0])) {
+    const post = Array.isArray(item) && item[0] === 0;
+    if (!Array.isArray(item) || (item.length !== 2 && item.length !== FLAT_ASK_LENGTH + 1) || (post ? !isPostEntry(item) : !isCorr(item[0]) || seen.has(item[0]))) {
       // Nothing of the batch is handled: parsing only builds `out`, which is dropped here.
-      throw new BadRequestError("malformed node batch: every entry must be [corr, request] or a flat ask, with a distinct positive integer corr");
+      throw new BadRequestError("malformed node batch: every entry must be [corr, request] or a flat ask, with a distinct positive integer corr (0 for a post)");
     }
-    const corr = item[0];
-    seen.add(corr);
+    const corr = item[0] as number;
+    if (!post) seen.add(corr);
     try {
-      out.push({ corr, req: item.length === 2 ? parseRpc(item[1]) : parseFlatAsk(item, 1) });
+      const req = item.length === 2 ? parseRpc(item[1]) : parseFlatAsk(item, 1);
+      if (!post && req.k === "ask" && req.post === true) throw new BadRequestError("malformed node request: a post has corr 0");
+      out.push({ corr, req });
     } catch (err) {
       out.push({ corr, error: ShoalError.is(err) ? err : new BadRequestError(String(err)) });
     }
@@ -68,17 +84,22 @@ export function parseRequestBatch(value: unknown): ParsedItem[] {
 export interface ReplySink {
   ok(corr: number, reply: unknown): void;
   error(corr: number, error: WireError): void;
+  /** The post acknowledgement of request batch `batch`: its posts are done, `failed` of them failed. */
+  posted(batch: number, failed: number): void;
 }
 
 /**
- * Reads a decoded reply batch into `sink`, entry by entry, without building anything per entry;
- * malformed entries are skipped (their requests time out like lost ones). Returns the whole-batch
- * answer when the batch is one envelope instead (throws BAD_REQUEST if it is not even that).
+ * Reads a decoded reply batch to request batch `batch` into `sink`, entry by entry, without
+ * building anything per entry; malformed entries are skipped (their requests time out like lost
+ * ones). Returns the whole-batch answer when the batch is one envelope instead (throws
+ * BAD_REQUEST if it is not even that).
  */
-export function readReplyBatch(value: unknown, sink: ReplySink): ResponseEnvelope | undefined {
+export function readReplyBatch(value: unknown, sink: ReplySink, batch: number): ResponseEnvelope | undefined {
   if (!Array.isArray(value)) return parseResponse(value);
   for (const item of value) {
-    if (!Array.isArray(item) || !isCorr(item[0])) continue;
+    if (!Array.isArray(item)) continue;
+    if (item[0] === 0 && item.length === 2 && Number.isSafeInteger(item[1]) && (item[1] as number) >= 0) sink.posted(batch, item[1] as number);
+    if (!isCorr(item[0])) continue;
     if (item.length === 2) sink.ok(item[0], item[1]);
     else if (item.length === 3 && item[1] === null) {
       const e = item[2] as Partial<WireError> | null;

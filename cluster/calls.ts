@@ -6,15 +6,36 @@ import { Deadlines, type Expirable } from "../src/runtime/deadlines.js";
 import { type ReplySink, requestEntry } from "./batch-wire.js";
 import type { RpcRequest } from "./wire.js";
 
-/** One batch as sent: its calls, and how many are still unanswered. */
-interface Batch {
-  readonly id: number;
-  readonly calls: Call[];
-  open: number;
+/**
+ * One batch as sent: its calls, and how many are still unanswered. Its posts (calls with corr
+ * 0) are answered together by the batch's post acknowledgement, so the batch holds their
+ * deadline: the latest of theirs.
+ */
+class Batch implements Expirable {
+  /** Calls answered one by one, still open. */
+  open = 0;
+  /** Posts still open. */
+  posts = 0;
+  deadline = -Infinity;
+
+  constructor(
+    readonly id: number,
+    readonly calls: Call[],
+  ) {}
+
+  get settled(): boolean {
+    return this.posts === 0;
+  }
+
+  /** The posts' acknowledgement never came: each fails with TIMEOUT (it may have been applied). */
+  expire(): void {
+    for (const c of this.calls) if (c.corr === 0 && !c.settled) c.expire();
+  }
 }
 
 /**
- * A request sent to a peer and not yet answered; its answer goes to its {@link ReplyTo}. It
+ * A request sent to a peer and not yet answered; its answer goes to its {@link ReplyTo}. A
+ * post is a call with corr 0: answered by its batch's acknowledgement, with `null`. It
  * lets go of the request once it is on the wire, and of its batch and where the answer went
  * once settled: the deadline queue drops settled calls lazily, and what they still held would
  * otherwise live on into the old generation.
@@ -100,8 +121,11 @@ export class Calls implements ReplySink {
     return this.byCorr.size;
   }
 
+  /** A call for `req`; a post (`req.post`) gets corr 0 and waits for its batch's acknowledgement. */
   open(node: string, req: RpcRequest, timeoutMs: number, to: ReplyTo): Call {
-    const call = new Call(this, this.nextCorr++, node, req, this.clock.now() + timeoutMs, to);
+    const post = req.k === "ask" && req.post === true;
+    const call = new Call(this, post ? 0 : this.nextCorr++, node, req, this.clock.now() + timeoutMs, to);
+    if (post) return call;
     this.byCorr.set(call.corr, call);
     this.deadlines.add(call);
     return call;
@@ -109,13 +133,18 @@ export class Calls implements ReplySink {
 
   /** Records that `calls` went out together; returns the batch's id (its reply subject's last token). */
   sent(calls: Call[]): number {
-    const batch: Batch = { id: this.nextBatch++, calls, open: 0 };
+    const batch = new Batch(this.nextBatch++, calls);
     for (const c of calls) {
       if (c.settled) continue;
       c.batch = batch;
-      batch.open++;
+      if (c.corr !== 0) batch.open++;
+      else {
+        batch.posts++;
+        if (c.deadline > batch.deadline) batch.deadline = c.deadline;
+      }
     }
-    if (batch.open > 0) this.batches.set(batch.id, batch);
+    if (batch.open > 0 || batch.posts > 0) this.batches.set(batch.id, batch);
+    if (batch.posts > 0) this.deadlines.add(batch);
     return batch.id;
   }
 
@@ -126,6 +155,17 @@ export class Calls implements ReplySink {
   error(corr: number, error: WireError): void {
     this.byCorr.get(corr)?.fail(errorFromWire(error));
   }
+
+  /** Batch `id`'s posts are done: each succeeds with `null` (`failed` of them failed at the peer, which logged why). */
+  posted(id: number, failed: number): void {
+    const batch = this.batches.get(id);
+    if (batch === undefined || batch.posts === 0) return;
+    for (const c of batch.calls) if (c.corr === 0 && !c.settled) c.succeed(null);
+    if (failed > 0) this.onPostsFailed?.(batch.calls[0]!.node, failed);
+  }
+
+  /** Told how many posts a peer reported failed (their errors are in the peer's log). */
+  onPostsFailed: ((node: string, failed: number) => void) | undefined;
 
   /** Settles every unanswered call of batch `id` with `res` (a peer's answer for all of them). */
   answerBatch(id: number, res: ResponseEnvelope): void {
@@ -142,14 +182,19 @@ export class Calls implements ReplySink {
   }
 
   forget(call: Call): void {
-    this.byCorr.delete(call.corr);
     const batch = call.batch;
-    if (batch !== undefined && --batch.open === 0) this.batches.delete(batch.id);
+    if (call.corr !== 0) {
+      this.byCorr.delete(call.corr);
+      if (batch !== undefined) batch.open--;
+    } else if (batch !== undefined) batch.posts--;
+    if (batch !== undefined && batch.open === 0 && batch.posts === 0) this.batches.delete(batch.id);
   }
 
-  /** Fails every open call: nothing will answer them any more. */
-  close(): void {
+  /** Fails every open call (`unsent` too: calls opened but never sent): nothing will answer them any more. */
+  close(unsent: readonly Call[] = []): void {
     this.deadlines.close();
-    for (const c of [...this.byCorr.values()]) c.fail(new UnavailableError(`the transport closed before node ${c.node} answered`, { details: { node: c.node } }));
+    const closed = (c: Call) => new UnavailableError(`the transport closed before node ${c.node} answered`, { details: { node: c.node } });
+    for (const c of [...this.byCorr.values(), ...unsent]) if (!c.settled) c.fail(closed(c));
+    for (const b of [...this.batches.values()]) for (const c of b.calls) if (c.corr === 0 && !c.settled) c.fail(closed(c));
   }
 }

@@ -80,6 +80,17 @@ export class Coalescer<K, T> {
     for (const [key, p] of this.pending) this.deliver(key, p);
   };
 
+  /** Takes everything collected and not yet sent, without sending it: the items, oldest first per key. */
+  discard(): T[] {
+    const items: T[] = [];
+    for (const p of this.pending.values()) {
+      items.push(...p.items);
+      p.buf.take();
+    }
+    this.pending.clear();
+    return items;
+  }
+
   private deliver(key: K, p: { buf: BatchBuffer; items: T[] }): void {
     this.pending.delete(key);
     const bytes = p.buf.take();

@@ -1,7 +1,7 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { checkClusterName } from "../src/actor/names.js";
 import { type Clock, systemClock } from "../src/clock.js";
-import { ActorMovedError, UnavailableError } from "../src/errors.js";
+import { ActorMovedError, ErrorCode, ShoalError, UnavailableError } from "../src/errors.js";
 import { ActorHost, type HostOptions } from "../src/host.js";
 import type { IngressOptions } from "../src/ingress/ingress.js";
 import { type Logger, silentLogger } from "../src/log.js";
@@ -53,6 +53,8 @@ export interface NodeHooks {
   onAnswered?: IngressOptions["onAnswered"];
   /** Each shard move ended on this node. */
   onMigration?: MigrationEnded;
+  /** Posts that failed (no caller hears of it): `count` of them, by error code ("INTERNAL" for a foreign error). */
+  onPostsFailed?: (code: string, count: number) => void;
 }
 
 export type { NodeStatus } from "./status.js";
@@ -132,7 +134,18 @@ export class ShoalNode implements MapView {
       onAnswered: opts.hooks?.onAnswered,
     }));
     if (!journalExisted) await retry("journal record", () => maps.recordJournal(`SHOAL_EVENTS_${cluster}`));
-    router = new Router({ nodeId: opts.nodeId, local: host.runtime, transport, maps: node, clock, onSlow: (what) => log.info({ what }, "router waited") });
+    const postsFailed = opts.hooks?.onPostsFailed;
+    const onPostFailed = (err: unknown) => {
+      const code = ShoalError.is(err) ? err.code : ErrorCode.INTERNAL;
+      log.debug({ err, code }, "a post failed");
+      postsFailed?.(code, 1);
+    };
+    // A peer reports only how many of ours failed there (and logged why), not which.
+    transport.onPostsFailed((peer, n) => {
+      log.debug({ peer, failed: n }, "posts failed at a peer");
+      postsFailed?.("AT_PEER", n);
+    });
+    router = new Router({ nodeId: opts.nodeId, local: host.runtime, transport, maps: node, clock, onSlow: (what) => log.info({ what }, "router waited"), onPostFailed });
     const self: MemberRecord = { id: opts.nodeId, weight: timing.weight, state: "active", startedAt: clock.now() };
     if (opts.meta !== undefined) self.meta = opts.meta;
     const membership = new Membership({ kv: membersKv, clock, self, heartbeatInterval: timing.heartbeatInterval, memberTtl: timing.memberTtl, logger: log });
@@ -199,6 +212,14 @@ export class ShoalNode implements MapView {
   /** Sends `msg` without wanting the reply: see {@link Router.tell}. */
   tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
     return this.parts.router.tell(type, id, msg, opts);
+  }
+
+  /**
+   * Sends `msg` and forgets it: no promise, no reply, ordered with this node's other messages to
+   * the actor and not lost to a move, but lost if its owner crashes. See {@link Router.post}.
+   */
+  post(type: string, id: string, msg: unknown, opts?: { timeout?: number }): void {
+    this.parts.router.post(type, id, msg, opts);
   }
 
   /** The map this node routes by (undefined before the first). */

@@ -1,3 +1,4 @@
+import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
 import type { Clock } from "../src/clock.js";
 import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
 import type { ReplyTo } from "../src/reply-to.js";
@@ -32,6 +33,8 @@ export interface RouterOptions {
   maxHops?: number;
   /** Told when a message waited unusually long inside the router (for logs). */
   onSlow?: (what: string) => void;
+  /** Told when a post started on this node failed (it has no caller to tell). */
+  onPostFailed?: (err: unknown) => void;
 }
 
 /** Errors after which nothing was applied and the map may have moved on: wait for it, retry. */
@@ -63,7 +66,7 @@ export class Router {
   ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown> {
     const now = this.opts.clock.now();
     const deadline = now + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, false, { ok, fail }), now));
+    return new Promise((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "ask", { ok, fail }), now));
   }
 
   /**
@@ -75,8 +78,30 @@ export class Router {
     const now = this.opts.clock.now();
     const deadline = now + (opts?.timeout ?? this.askTimeout);
     // Settled with undefined: a discarded reply never reaches the caller.
-    return new Promise<unknown>((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, true, { ok, fail }), now)) as Promise<void>;
+    return new Promise<unknown>((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "tell", { ok, fail }), now)) as Promise<void>;
   }
+
+  /**
+   * A message sent and forgotten: no promise, no reply. It is routed, ordered and retried like a
+   * tell — a move does not lose it, and it keeps its place among this router's messages to the
+   * actor — but the owner acknowledges the posts of a batch together, and a failure (a full
+   * mailbox, a turn that throws, the deadline) goes to {@link RouterOptions.onPostFailed} on
+   * the node where it happens (counted at the sender from the acknowledgement), not to the
+   * caller. Lost if its owner crashes before the turn: at most once, like a NATS publish.
+   * Throws BAD_REQUEST at once for an id or type name that can never be valid.
+   */
+  post(type: string, id: string, msg: unknown, opts?: { timeout?: number }): void {
+    checkActorTypeName(type);
+    checkActorId(id);
+    const now = this.opts.clock.now();
+    this.route(new Routed(this, type, id, msg, now + (opts?.timeout ?? this.askTimeout), 0, 0, true, "post", this.posted), now);
+  }
+
+  /** Where a post started here ends: nowhere, or the failure hook. */
+  private readonly posted: ReplyTo = {
+    ok: () => undefined,
+    fail: (err) => this.opts.onPostFailed?.(err),
+  };
 
   /**
    * An ask another node routed here: judged by a map at least as new as the sender's. It skips
@@ -87,7 +112,8 @@ export class Router {
    */
   handleForwarded(req: ForwardedAsk, to: ReplyTo): void {
     const now = this.opts.clock.now();
-    this.route(new Routed(this, req.type, req.id, req.msg, now + req.timeoutMs, req.hops + 1, req.mapVersion, false, req.discard === true, to), now);
+    const mode: Mode = req.post === true ? "post" : req.discard === true ? "tell" : "ask";
+    this.route(new Routed(this, req.type, req.id, req.msg, now + req.timeoutMs, req.hops + 1, req.mapVersion, false, mode, to), now);
   }
 
   /**
@@ -139,7 +165,8 @@ export class Router {
     try {
       if (owner === this.opts.nodeId) return this.opts.local.send(m.type, m.id, m.msg, m.deadline, m);
       const req: ForwardedAsk = { k: "ask", type: m.type, id: m.id, msg: m.msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops: m.hops };
-      if (m.discard) req.discard = true;
+      if (m.mode !== "ask") req.discard = true;
+      if (m.mode === "post") req.post = true;
       this.opts.transport.send(owner, req, remaining, m);
     } catch (err) {
       m.fail(err);
@@ -216,8 +243,8 @@ class Routed implements ReplyTo {
     readonly minVersion: number,
     /** Started on this node, so kept in order in its shard's lane (a forwarded one is not). */
     readonly laned: boolean,
-    /** A tell: the owner answers `null` once the turn is done, and the caller gets nothing. */
-    readonly discard: boolean,
+    /** An ask, a tell (the owner answers `null` once the turn is done) or a post (answered with its batch). */
+    readonly mode: Mode,
     /** Where its outcome goes: the caller's promise, or the peer that forwarded it. */
     private readonly out: ReplyTo,
   ) {}
@@ -229,7 +256,7 @@ class Routed implements ReplyTo {
 
   ok(reply: unknown): void {
     this.release();
-    this.out.ok(this.discard ? undefined : reply);
+    this.out.ok(this.mode === "ask" ? reply : undefined);
   }
 
   /** Fails for good: no retry. */
@@ -249,6 +276,9 @@ class Routed implements ReplyTo {
     lane?.done();
   }
 }
+
+/** What the sender of a message wants back: its reply (ask), that its turn is done (tell), or nothing (post). */
+type Mode = "ask" | "tell" | "post";
 
 /** Why a message cannot be sent yet: no map new enough, no owner for its shard, or its lane busy toward another owner. */
 type Blocked = { kind: "map"; have: number | undefined } | { kind: "owner"; map: ShardMap; shard: number } | { kind: "lane"; lane: Lane; shard: number; owner: string };

@@ -8,7 +8,7 @@ import { type Logger, silentLogger } from "../src/log.js";
 import type { ReplyTo } from "../src/reply-to.js";
 import { type Clock, systemClock } from "../src/clock.js";
 import { type Described, InFlight } from "../src/inflight.js";
-import { errorEntry, okEntry, parseRequestBatch, readReplyBatch } from "./batch-wire.js";
+import { errorEntry, okEntry, parseRequestBatch, postsEntry, readReplyBatch } from "./batch-wire.js";
 import { type Call, Calls } from "./calls.js";
 import { Coalescer, type CoalescerLimits } from "./coalesce.js";
 import type { RpcRequest } from "./wire.js";
@@ -30,7 +30,8 @@ export interface Transport {
   /**
    * {@link request} without a promise: the answer goes to `to` (possibly before this returns,
    * e.g. a request too big to send). Never throws. The router's path, where thousands may be
-   * in flight and a promise per request would be garbage per request.
+   * in flight and a promise per request would be garbage per request. A post (`req.post`) is
+   * answered `null` once its batch's acknowledgement comes (`batch-wire.ts`).
    */
   send(node: string, req: RpcRequest, timeoutMs: number, to: ReplyTo): void;
 }
@@ -154,7 +155,12 @@ export class NatsTransport implements Transport {
   /** After {@link stop}: stops reading replies and fails the calls still open (UNAVAILABLE). */
   close(): void {
     this.replySub.unsubscribe();
-    this.calls.close();
+    this.calls.close(this.outbox.discard());
+  }
+
+  /** Told when a peer reports posts of ours that failed there (it logged why). */
+  onPostsFailed(fn: (node: string, failed: number) => void): void {
+    this.calls.onPostsFailed = fn;
   }
 
   request(node: string, req: RpcRequest, timeoutMs: number): Promise<unknown> {
@@ -195,7 +201,7 @@ export class NatsTransport implements Transport {
     }
     let all;
     try {
-      all = readReplyBatch(this.codec.decode(msg.data), this.calls);
+      all = readReplyBatch(this.codec.decode(msg.data), this.calls, batch);
     } catch (err) {
       this.log.warn({ err, batch }, "unreadable reply batch from a peer: its requests will time out");
       return;
@@ -213,23 +219,36 @@ export class NatsTransport implements Transport {
     }
     const to = msg.reply ?? "";
     const served = new Served(this, to, items.length);
+    let posts: PostAck | undefined;
     for (const item of items) {
+      if (item.corr === 0) {
+        // A post: answered with the others of its batch, by one acknowledgement.
+        posts ??= new PostAck(served);
+        posts.add();
+        if ("error" in item) posts.fail(item.error);
+        else this.handle(handler, item.req, posts, served);
+        continue;
+      }
       if ("error" in item) {
         served.answered();
         this.answer(to, errorEntry(item.corr, item.error));
         continue;
       }
-      served.first ??= item.req;
-      const owed = new Owed(served, item.corr, item.req);
-      try {
-        handler(item.req, owed);
-      } catch (err) {
-        owed.fail(err); // never let a throw reach the connection's reader
-      }
+      this.handle(handler, item.req, new Owed(served, item.corr, item.req), served);
+    }
+    posts?.read();
+  }
+
+  private handle(handler: RpcHandler, req: RpcRequest, to: ReplyTo, served: Served): void {
+    served.first ??= req;
+    try {
+      handler(req, to);
+    } catch (err) {
+      to.fail(err); // never let a throw reach the connection's reader
     }
   }
 
-  /** Where a request's answer goes: a reply entry to `to`, once. See {@link Owed}. */
+  /** Where a request's answer goes: a reply entry to `to`, once. See {@link Owed} and {@link PostAck}. */
   answer(to: string, entry: unknown[]): void {
     if (to === "") return;
     const corr = entry[0] as number;
@@ -279,6 +298,45 @@ class Served implements Described {
     const req = this.first;
     const what = req === undefined ? "" : req.k === "ask" ? `, first ask${req.tail !== undefined ? "(tail)" : ""} ${req.type}/${req.id.slice(0, 40)} hops=${req.hops} v${req.mapVersion}` : `, first ${req.k} shard ${req.shard}`;
     return `${this.open} requests of a batch to ${this.to}${what}`;
+  }
+}
+
+/**
+ * The posts of a peer's batch being served: the {@link ReplyTo} of each of them (each calls it
+ * once). When the last has been answered — and the batch has been read to its end — it sends
+ * the batch's one post acknowledgement, with how many failed.
+ */
+class PostAck implements ReplyTo {
+  /** Posts not yet answered, plus one until the batch has been read. */
+  private open = 1;
+  private failed = 0;
+
+  constructor(private readonly batch: Served) {}
+
+  /** One more post of the batch is being handled. */
+  add(): void {
+    this.open++;
+  }
+
+  /** The batch has been read: no more posts come. */
+  read(): void {
+    this.settle();
+  }
+
+  ok(): void {
+    this.batch.answered();
+    this.settle();
+  }
+
+  fail(err: unknown): void {
+    this.failed++;
+    if (!ShoalError.is(err)) this.batch.transport.log.error({ err, kind: "post" }, "node request failed unexpectedly");
+    this.batch.answered();
+    this.settle();
+  }
+
+  private settle(): void {
+    if (--this.open === 0) this.batch.transport.answer(this.batch.to, postsEntry(this.failed));
   }
 }
 

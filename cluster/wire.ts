@@ -28,6 +28,11 @@ export interface ForwardedAsk {
   tail?: number;
   /** The caller does not want the actor's reply (a tell): it is answered `null` once the turn is done. */
   discard?: true;
+  /**
+   * A post (implies `discard`): not answered on its own. Its batch's post acknowledgement
+   * (`batch-wire.ts`) covers it, once the turns of every post in that batch are done.
+   */
+  post?: true;
 }
 
 /** Phase 1 of a shard's migration: state of the active actors, in batches. */
@@ -61,14 +66,18 @@ function only(v: Record<string, unknown>, allowed: readonly string[], what: stri
   for (const k of Object.keys(v)) need(allowed.includes(k), `unexpected field ${JSON.stringify(k.slice(0, 30))} in ${what}`);
 }
 
+/** What the sender wants back: the reply (an ask), that the turn is done (a tell), or only its batch's acknowledgement (a post). */
+type Answer = "reply" | "done" | "batch";
+
 function checkAsk(v: Record<string, unknown>): ForwardedAsk {
   only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "discard"], "ask");
   need("msg" in v, "msg");
   need(v.discard === undefined || v.discard === true, "discard");
-  return makeAsk(v.type, v.id, v.msg, v.timeoutMs, v.mapVersion, v.hops, v.tail, v.discard === true);
+  // A post travels only in the flat form: the object form has no batch acknowledgement to give.
+  return makeAsk(v.type, v.id, v.msg, v.timeoutMs, v.mapVersion, v.hops, v.tail, v.discard === true ? "done" : "reply");
 }
 
-function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, mapVersion: unknown, hops: unknown, tail: unknown, discard: boolean): ForwardedAsk {
+function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, mapVersion: unknown, hops: unknown, tail: unknown, answer: Answer): ForwardedAsk {
   checkActorTypeName(type);
   checkActorId(id);
   need(int(timeoutMs, 1) && timeoutMs <= MAX_TIMEOUT_MS, "timeoutMs");
@@ -76,29 +85,40 @@ function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, m
   need(tail === undefined || int(tail), "tail");
   const ask: ForwardedAsk = { k: "ask", type: type as string, id: id as string, msg, timeoutMs: timeoutMs as number, mapVersion: mapVersion as number, hops: hops as number };
   if (tail !== undefined) ask.tail = tail as number;
-  if (discard) ask.discard = true;
+  if (answer !== "reply") ask.discard = true;
+  if (answer === "batch") ask.post = true;
   return ask;
 }
 
 /**
  * The flat form of an ask inside a node batch (`batch-wire.ts`): `[type, id, msg, timeoutMs,
- * mapVersion, hops, tail | null, discard 0 | 1]`. Asks are nearly all a batch carries; without
- * keys they encode and decode in about 60% of the time and take ~20% fewer bytes.
+ * mapVersion, hops, tail | null, answer]`, where `answer` is 0 for an ask (the reply), 1 for a
+ * tell (`null` once the turn is done) and 2 for a post (no answer of its own). Asks are nearly
+ * all a batch carries; without keys they encode and decode in about 60% of the time and take
+ * ~20% fewer bytes.
  */
 export const FLAT_ASK_LENGTH = 8;
 
+/** The flat form's `answer` field. */
+export const FlatAnswer = { reply: 0, done: 1, batch: 2 } as const;
+
+const answers: readonly Answer[] = ["reply", "done", "batch"];
+
 /** The flat form of `a`, behind `corr`: the whole batch entry in one array. */
 export function flattenAsk(a: ForwardedAsk, corr: number): unknown[] {
-  return [corr, a.type, a.id, a.msg, a.timeoutMs, a.mapVersion, a.hops, a.tail ?? null, a.discard === true ? 1 : 0];
+  const answer = a.post === true ? FlatAnswer.batch : a.discard === true ? FlatAnswer.done : FlatAnswer.reply;
+  return [corr, a.type, a.id, a.msg, a.timeoutMs, a.mapVersion, a.hops, a.tail ?? null, answer];
 }
 
 /** Checks the flat form (`v` without the batch's leading `corr`, i.e. from `offset`) like the object form. */
 export function parseFlatAsk(v: readonly unknown[], offset: number): ForwardedAsk {
   need(v.length - offset === FLAT_ASK_LENGTH, "flat ask length");
-  const discard = v[offset + 7];
-  need(discard === 0 || discard === 1, "discard");
+  const code = v[offset + 7];
+  // Not answers[code] alone: "1" (a string) would index the array too.
+  const answer = typeof code === "number" ? answers[code] : undefined;
+  need(answer !== undefined, "answer (0, 1 or 2)");
   const tail = v[offset + 6];
-  return makeAsk(v[offset], v[offset + 1], v[offset + 2], v[offset + 3], v[offset + 4], v[offset + 5], tail === null ? undefined : tail, discard === 1);
+  return makeAsk(v[offset], v[offset + 1], v[offset + 2], v[offset + 3], v[offset + 4], v[offset + 5], tail === null ? undefined : tail, answer!);
 }
 
 function checkHandoff(v: Record<string, unknown>): HandoffBatch {

@@ -5,9 +5,9 @@ import { shardOf } from "../cluster/shard-hash.js";
 import type { Transport } from "../cluster/transport.js";
 import type { ForwardedAsk, RpcRequest } from "../cluster/wire.js";
 import { ManualClock } from "../src/clock.js";
-import { ActorMovedError, ErrorCode, ShoalError, TimeoutError } from "../src/errors.js";
+import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
 import type { ReplyTo } from "../src/reply-to.js";
-import { promised } from "./outcomes.js";
+import { promised, thrownCode } from "./outcomes.js";
 
 const SHARDS = 4;
 const mapOf = (version: number, owner: string | null): ShardMap => ({ version, epoch: 1, shardCount: SHARDS, owners: Array(SHARDS).fill(owner) });
@@ -59,7 +59,7 @@ const flush = async () => {
   for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
 };
 
-function setup(initial: ShardMap | undefined) {
+function setup(initial: ShardMap | undefined, onPostFailed?: (err: unknown) => void) {
   const clock = new ManualClock();
   const maps = new TestMaps(initial, clock);
   const transport = new TestTransport();
@@ -69,6 +69,7 @@ function setup(initial: ShardMap | undefined) {
     clock,
     maps,
     transport,
+    onPostFailed,
     // Like the runtime, it answers in a later job.
     local: { send: (_t, id, _m, _deadline, to) => queueMicrotask(() => (local.push(id), to.ok(`local:${id}`))) },
   });
@@ -108,6 +109,68 @@ describe("router", () => {
     void t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true });
     await flush();
     expect(t.transport.sent[2]!.req).toMatchObject({ hops: 1, discard: true });
+  });
+
+  it("sends a post flagged post and discard, without a promise, its failures to the hook; a forwarded post stays a post", async () => {
+    const failed: unknown[] = [];
+    const t = setup(mapOf(1, "other"), (err) => failed.push(err));
+    expect(t.router.post("account", "a", { n: 1 })).toBeUndefined();
+    await flush();
+    expect(t.transport.sent[0]!.req).toMatchObject({ k: "ask", type: "account", id: "a", msg: { n: 1 }, discard: true, post: true });
+    t.transport.sent[0]!.answer(null);
+    t.router.post("account", "a", { n: 2 });
+    await flush();
+    t.transport.sent[1]!.fail(new TimeoutError("never acknowledged")); // not retried: it may have been applied
+    await flush();
+    expect(failed.map((e) => ShoalError.is(e) && e.code)).toEqual([ErrorCode.TIMEOUT]);
+    expect(t.transport.sent).toHaveLength(2);
+    // Ids and type names that can never be valid are refused at once, and nothing is sent.
+    for (const [type, id] of [["account", ""], ["no such type!", "a"], ["account", "x".repeat(600)]] as const) {
+      expect(thrownCode(() => t.router.post(type, id, {}))).toBe(ErrorCode.BAD_REQUEST);
+    }
+    void t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true, post: true });
+    await flush();
+    expect(t.transport.sent.slice(2).map((x) => x.req)).toEqual([expect.objectContaining({ hops: 1, discard: true, post: true })]);
+  });
+
+  it("retries a post the owner could not take (UNAVAILABLE) on the newer map", async () => {
+    const failed: unknown[] = [];
+    const t = setup(mapOf(1, "old"), (err) => failed.push(err));
+    t.router.post("account", "a", { n: 1 });
+    await flush();
+    t.transport.sent[0]!.fail(new UnavailableError("no responders"));
+    t.maps.set(mapOf(2, "new"));
+    await flush();
+    expect(t.transport.sent.map((x) => x.node)).toEqual(["old", "new"]);
+    t.transport.sent[1]!.answer(null);
+    await flush();
+    expect(failed).toEqual([]);
+  });
+
+  it("keeps a sender's order across an owner change for posts: the new owner waits until the old owner's posts are acknowledged", async () => {
+    const t = setup(mapOf(1, "old"));
+    const sibling = ["b", "c", "d", "e", "f", "g"].find((id) => shardOf("account", id, SHARDS) === shardOf("account", "a", SHARDS))!;
+    t.router.post("account", "a", { n: 1 });
+    t.router.post("account", sibling, { n: 2 }); // another actor of the same shard: one lane
+    await flush();
+    t.maps.set(mapOf(2, "new"));
+    t.router.post("account", "a", { n: 3 });
+    const asked = t.router.ask("account", "a", { n: 4 });
+    await flush();
+    expect(t.transport.sent.map((x) => x.node)).toEqual(["old", "old"]);
+    t.transport.sent[0]!.answer(null);
+    await flush();
+    expect(t.transport.sent.map((x) => x.node)).toEqual(["old", "old"]); // one of the old owner's posts is still open
+    t.transport.sent[1]!.answer(null);
+    await flush();
+    expect(t.transport.sent.map((x) => [x.node, (x.req as ForwardedAsk).msg])).toEqual([
+      ["old", { n: 1 }],
+      ["old", { n: 2 }],
+      ["new", { n: 3 }],
+      ["new", { n: 4 }],
+    ]);
+    t.transport.sent[3]!.answer("four");
+    expect(await asked).toBe("four");
   });
 
   it("keeps one sender's order across an owner change: a new owner waits for the old owner's messages", async () => {
