@@ -152,8 +152,9 @@ describe("JetStreamEventStore on one server", () => {
       const h = headers();
       setHeaders(h);
       await jetstream(nc).publish(layout.journalSubject(cluster, key), payload, { headers: h });
-      for (const call of [store.read(key), store.load(key)]) {
-        const err = await rejectsWith(call, "INTERNAL");
+      // One at a time: made together, the second could reject before anything awaits it (an unhandled rejection).
+      for (const call of [() => store.read(key), () => store.load(key)]) {
+        const err = await rejectsWith(call(), "INTERNAL");
         expect(err.message).toMatch(/malformed journal message/);
         expect(err.message).toMatch(reason);
       }
