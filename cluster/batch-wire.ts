@@ -1,6 +1,6 @@
 import { type ResponseEnvelope, parseResponse } from "../src/codec/envelope.js";
 import { BadRequestError, errorToWire, ShoalError, type WireError } from "../src/errors.js";
-import { FLAT_ASK_LENGTH, FlatAnswer, flattenAsk, parseFlatAsk, parseRpc, type RpcRequest } from "./wire.js";
+import { FLAT_ASK_LENGTH, FLAT_MODE, flattenAsk, modeOf, parseFlatAsk, parseRpc, type RpcRequest } from "./wire.js";
 
 /**
  * Batches between nodes. A node sends its peer one NATS message per batch on the peer's rpc
@@ -9,8 +9,8 @@ import { FLAT_ASK_LENGTH, FlatAnswer, flattenAsk, parseFlatAsk, parseRpc, type R
  *     [[corr, request], [corr, ...flatAsk], …]
  *
  * an entry is `[corr, request]` (any node request as an object, `wire.ts`) or, for an ask,
- * `[corr, type, id, msg, timeoutMs, mapVersion, hops, tail | null, answer]` (the flat form
- * senders use; `answer` 0 ask, 1 tell, 2 post). The peer answers on the reply subject with as
+ * `[corr, type, id, msg, timeoutMs, mapVersion, hops, tail | null, mode]` (the flat form
+ * senders use; `mode` 0 ask, 1 tell, 2 post). The peer answers on the reply subject with as
  * many reply batches as it likes, each holding the replies that were ready together:
  *
  *     [[corr, reply], [corr, null, {code, message}], [0, failed], …]
@@ -48,8 +48,8 @@ export type ParsedItem = { corr: number; req: RpcRequest } | { corr: number; err
 
 const isCorr = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
 
-/** A flat entry that says it is a post (its `answer` field is 2): the only kind that may have corr 0. */
-const isPostEntry = (item: unknown[]): boolean => item.length === FLAT_ASK_LENGTH + 1 && item[FLAT_ASK_LENGTH] === FlatAnswer.batch;
+/** A flat entry that says it is a post (its mode is 2): the only kind that may have corr 0. */
+const isPostEntry = (item: unknown[]): boolean => item.length === FLAT_ASK_LENGTH + 1 && item[FLAT_ASK_LENGTH] === FLAT_MODE.post;
 
 /**
  * Checks a decoded request batch. A batch that is not a non-empty array of entries (`[corr,
@@ -71,7 +71,7 @@ export function parseRequestBatch(value: unknown): ParsedItem[] {
     if (!post) seen.add(corr);
     try {
       const req = item.length === 2 ? parseRpc(item[1]) : parseFlatAsk(item, 1);
-      if (!post && req.k === "ask" && req.post === true) throw new BadRequestError("malformed node request: a post has corr 0");
+      if (!post && req.k === "ask" && modeOf(req) === "post") throw new BadRequestError("malformed node request: a post has corr 0");
       out.push({ corr, req });
     } catch (err) {
       out.push({ corr, error: ShoalError.is(err) ? err : new BadRequestError(String(err)) });

@@ -4,7 +4,7 @@ import { errorFromWire, TimeoutError, UnavailableError, type WireError } from ".
 import type { ReplyTo } from "../src/reply-to.js";
 import { Deadlines, type Expirable } from "../src/runtime/deadlines.js";
 import { type ReplySink, requestEntry } from "./batch-wire.js";
-import type { RpcRequest } from "./wire.js";
+import { modeOf, type RpcRequest } from "./wire.js";
 
 /**
  * One batch as sent: its calls, and how many are still unanswered. Its posts (calls with corr
@@ -123,7 +123,7 @@ export class Calls implements ReplySink {
 
   /** A call for `req`; a post (`req.post`) gets corr 0 and waits for its batch's acknowledgement. */
   open(node: string, req: RpcRequest, timeoutMs: number, to: ReplyTo): Call {
-    const post = req.k === "ask" && req.post === true;
+    const post = req.k === "ask" && modeOf(req) === "post";
     const call = new Call(this, post ? 0 : this.nextCorr++, node, req, this.clock.now() + timeoutMs, to);
     if (post) return call;
     this.byCorr.set(call.corr, call);

@@ -5,7 +5,7 @@ import type { ReplyTo } from "../src/reply-to.js";
 import type { ShardMap } from "./placement.js";
 import { shardOf } from "./shard-hash.js";
 import type { Transport } from "./transport.js";
-import type { ForwardedAsk } from "./wire.js";
+import { type ForwardedAsk, type Mode, modeOf, setMode } from "./wire.js";
 
 /** The node's view of the shard map, and a way to wait for it to change. */
 export interface MapView {
@@ -112,8 +112,7 @@ export class Router {
    */
   handleForwarded(req: ForwardedAsk, to: ReplyTo): void {
     const now = this.opts.clock.now();
-    const mode: Mode = req.post === true ? "post" : req.discard === true ? "tell" : "ask";
-    this.route(new Routed(this, req.type, req.id, req.msg, now + req.timeoutMs, req.hops + 1, req.mapVersion, false, mode, to), now);
+    this.route(new Routed(this, req.type, req.id, req.msg, now + req.timeoutMs, req.hops + 1, req.mapVersion, false, modeOf(req), to), now);
   }
 
   /**
@@ -165,8 +164,7 @@ export class Router {
     try {
       if (owner === this.opts.nodeId) return this.opts.local.send(m.type, m.id, m.msg, m.deadline, m);
       const req: ForwardedAsk = { k: "ask", type: m.type, id: m.id, msg: m.msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops: m.hops };
-      if (m.mode !== "ask") req.discard = true;
-      if (m.mode === "post") req.post = true;
+      setMode(req, m.mode);
       this.opts.transport.send(owner, req, remaining, m);
     } catch (err) {
       m.fail(err);
@@ -276,9 +274,6 @@ class Routed implements ReplyTo {
     lane?.done();
   }
 }
-
-/** What the sender of a message wants back: its reply (ask), that its turn is done (tell), or nothing (post). */
-type Mode = "ask" | "tell" | "post";
 
 /** Why a message cannot be sent yet: no map new enough, no owner for its shard, or its lane busy toward another owner. */
 type Blocked = { kind: "map"; have: number | undefined } | { kind: "owner"; map: ShardMap; shard: number } | { kind: "lane"; lane: Lane; shard: number; owner: string };

@@ -66,18 +66,33 @@ function only(v: Record<string, unknown>, allowed: readonly string[], what: stri
   for (const k of Object.keys(v)) need(allowed.includes(k), `unexpected field ${JSON.stringify(k.slice(0, 30))} in ${what}`);
 }
 
-/** What the sender wants back: the reply (an ask), that the turn is done (a tell), or only its batch's acknowledgement (a post). */
-type Answer = "reply" | "done" | "batch";
+/**
+ * What the sender of an ask wants back: the actor's reply (an ask), that the turn is done (a
+ * tell: answered `null`), or only its batch's acknowledgement (a post). On the object form it is
+ * the `discard` and `post` flags; on the flat form one number ({@link FLAT_MODE}).
+ */
+export type Mode = "ask" | "tell" | "post";
+
+/** The mode `a`'s flags say. */
+export function modeOf(a: ForwardedAsk): Mode {
+  return a.post === true ? "post" : a.discard === true ? "tell" : "ask";
+}
+
+/** Sets the flags of `mode` on `a` (a post is discarded too). */
+export function setMode(a: ForwardedAsk, mode: Mode): void {
+  if (mode !== "ask") a.discard = true;
+  if (mode === "post") a.post = true;
+}
 
 function checkAsk(v: Record<string, unknown>): ForwardedAsk {
   only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "discard"], "ask");
   need("msg" in v, "msg");
   need(v.discard === undefined || v.discard === true, "discard");
   // A post travels only in the flat form: the object form has no batch acknowledgement to give.
-  return makeAsk(v.type, v.id, v.msg, v.timeoutMs, v.mapVersion, v.hops, v.tail, v.discard === true ? "done" : "reply");
+  return makeAsk(v.type, v.id, v.msg, v.timeoutMs, v.mapVersion, v.hops, v.tail, v.discard === true ? "tell" : "ask");
 }
 
-function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, mapVersion: unknown, hops: unknown, tail: unknown, answer: Answer): ForwardedAsk {
+function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, mapVersion: unknown, hops: unknown, tail: unknown, mode: Mode): ForwardedAsk {
   checkActorTypeName(type);
   checkActorId(id);
   need(int(timeoutMs, 1) && timeoutMs <= MAX_TIMEOUT_MS, "timeoutMs");
@@ -85,40 +100,39 @@ function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, m
   need(tail === undefined || int(tail), "tail");
   const ask: ForwardedAsk = { k: "ask", type: type as string, id: id as string, msg, timeoutMs: timeoutMs as number, mapVersion: mapVersion as number, hops: hops as number };
   if (tail !== undefined) ask.tail = tail as number;
-  if (answer !== "reply") ask.discard = true;
-  if (answer === "batch") ask.post = true;
+  setMode(ask, mode);
   return ask;
 }
 
 /**
  * The flat form of an ask inside a node batch (`batch-wire.ts`): `[type, id, msg, timeoutMs,
- * mapVersion, hops, tail | null, answer]`, where `answer` is 0 for an ask (the reply), 1 for a
+ * mapVersion, hops, tail | null, mode]`, where `mode` is 0 for an ask (the reply), 1 for a
  * tell (`null` once the turn is done) and 2 for a post (no answer of its own). Asks are nearly
  * all a batch carries; without keys they encode and decode in about 60% of the time and take
  * ~20% fewer bytes.
  */
 export const FLAT_ASK_LENGTH = 8;
 
-/** The flat form's `answer` field. */
-export const FlatAnswer = { reply: 0, done: 1, batch: 2 } as const;
+/** The flat form's last field, by mode. */
+export const FLAT_MODE = { ask: 0, tell: 1, post: 2 } as const satisfies Record<Mode, number>;
 
-const answers: readonly Answer[] = ["reply", "done", "batch"];
+/** The modes by their flat number. */
+const flatModes: readonly Mode[] = ["ask", "tell", "post"];
 
 /** The flat form of `a`, behind `corr`: the whole batch entry in one array. */
 export function flattenAsk(a: ForwardedAsk, corr: number): unknown[] {
-  const answer = a.post === true ? FlatAnswer.batch : a.discard === true ? FlatAnswer.done : FlatAnswer.reply;
-  return [corr, a.type, a.id, a.msg, a.timeoutMs, a.mapVersion, a.hops, a.tail ?? null, answer];
+  return [corr, a.type, a.id, a.msg, a.timeoutMs, a.mapVersion, a.hops, a.tail ?? null, FLAT_MODE[modeOf(a)]];
 }
 
 /** Checks the flat form (`v` without the batch's leading `corr`, i.e. from `offset`) like the object form. */
 export function parseFlatAsk(v: readonly unknown[], offset: number): ForwardedAsk {
   need(v.length - offset === FLAT_ASK_LENGTH, "flat ask length");
   const code = v[offset + 7];
-  // Not answers[code] alone: "1" (a string) would index the array too.
-  const answer = typeof code === "number" ? answers[code] : undefined;
-  need(answer !== undefined, "answer (0, 1 or 2)");
+  // Not flatModes[code] alone: "1" (a string) would index the array too.
+  const mode = typeof code === "number" ? flatModes[code] : undefined;
+  need(mode !== undefined, "mode (0, 1 or 2)");
   const tail = v[offset + 6];
-  return makeAsk(v[offset], v[offset + 1], v[offset + 2], v[offset + 3], v[offset + 4], v[offset + 5], tail === null ? undefined : tail, answer!);
+  return makeAsk(v[offset], v[offset + 1], v[offset + 2], v[offset + 3], v[offset + 4], v[offset + 5], tail === null ? undefined : tail, mode!);
 }
 
 function checkHandoff(v: Record<string, unknown>): HandoffBatch {
