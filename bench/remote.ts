@@ -13,7 +13,7 @@ import { CpuTally, cpuFigure } from "./cpu.js";
 import { echo } from "./echo-actor.js";
 import { waitStable } from "./nodes.js";
 import { echoActorModule, eventLoopP99, freePort, startRawPeer, stopChild } from "./peers.js";
-import { emit, throughput } from "./report.js";
+import { emit, type Figure, throughput } from "./report.js";
 import { median, percentile } from "./stats.js";
 
 const SHARDS = 64;
@@ -99,36 +99,31 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
       }
 
       const tells = TELLS[payload]!;
-      const shoalTell = () => throughput(tells, TELL_WINDOW, (i) => node.tell(echo.type, ids[i % ids.length]!, msg, { timeout: TIMEOUT }));
       const rawPubSub = () => publishAll(raw, rawSubject, body, tells);
-      await shoalTell();
-      await rawPubSub();
-      const t = { shoal: [] as number[], raw: [] as number[] };
-      const cpu = { shoal: new CpuTally({ caller: undefined, target: target.pid, ...server }), raw: new CpuTally({ publisher: undefined, subscriber: rawPeer.pid, ...server }) };
-      for (let round = 0; round < ROUNDS; round++) {
-        t.shoal.push(await cpu.shoal.measure(tells, shoalTell));
-        t.raw.push(await cpu.raw.measure(tells, rawPubSub));
-      }
-      const [ts, tr] = [median(t.shoal), median(t.raw)];
-      const tellNote = "acknowledged one by one once the turn is done (request-reply class); the 0.5× goal is the post's, raw pub→sub being fire-and-forget";
-      emit({ name: `tell_${payload}b`, value: ts, unit: "tells/s", ratio: ts / tr, baseline: `raw pub→sub ${Math.round(tr).toLocaleString("en-US")}/s`, payload, window: TELL_WINDOW, note: tellNote, ...common });
-      emit({ name: `raw_pubsub_${payload}b`, value: tr, unit: "msgs/s", payload, ...common });
-      const used = cpuFigure(`tell_cpu_${payload}b`, "msg", cpu.shoal, cpu.raw, { payload, ...common });
-      if (used !== undefined) emit(used);
-
+      /** One-way messages against raw pub→sub: ROUNDS alternated rounds each, medians, the CPU of every process. */
+      const oneWay = async (kind: "tell" | "post", shoal: () => Promise<number>, extra: Partial<Figure>) => {
+        const rates = { shoal: [] as number[], raw: [] as number[] };
+        const cpu = { shoal: new CpuTally({ caller: undefined, target: target!.pid, ...server }), raw: new CpuTally({ publisher: undefined, subscriber: rawPeer!.pid, ...server }) };
+        for (let round = 0; round < ROUNDS; round++) {
+          rates.shoal.push(await cpu.shoal.measure(tells, shoal));
+          rates.raw.push(await cpu.raw.measure(tells, rawPubSub));
+        }
+        const [s, r] = [median(rates.shoal), median(rates.raw)];
+        emit({ name: `${kind}_${payload}b`, value: s, unit: `${kind}s/s`, ratio: s / r, baseline: `raw pub→sub ${Math.round(r).toLocaleString("en-US")}/s`, payload, ...extra, ...common });
+        const used = cpuFigure(`${kind}_cpu_${payload}b`, "msg", cpu.shoal, cpu.raw, { payload, ...common });
+        if (used !== undefined) emit(used);
+        return r;
+      };
+      const shoalTell = () => throughput(tells, TELL_WINDOW, (i) => node.tell(echo.type, ids[i % ids.length]!, msg, { timeout: TIMEOUT }));
       // Posts: fire-and-forget like a publish, then the time until the last one has been applied.
       const shoalPost = () => postAll(node, echo.type, ids, msg, tells);
+      await shoalTell();
       await shoalPost();
-      const p = { shoal: [] as number[], raw: [] as number[] };
-      const pcpu = { shoal: new CpuTally({ caller: undefined, target: target.pid, ...server }), raw: new CpuTally({ publisher: undefined, subscriber: rawPeer.pid, ...server }) };
-      for (let round = 0; round < ROUNDS; round++) {
-        p.shoal.push(await pcpu.shoal.measure(tells, shoalPost));
-        p.raw.push(await pcpu.raw.measure(tells, rawPubSub));
-      }
-      const [ps, pr] = [median(p.shoal), median(p.raw)];
-      emit({ name: `post_${payload}b`, value: ps, unit: "posts/s", ratio: ps / pr, baseline: `raw pub→sub ${Math.round(pr).toLocaleString("en-US")}/s`, goal: 0.5, payload, ...common });
-      const postUsed = cpuFigure(`post_cpu_${payload}b`, "msg", pcpu.shoal, pcpu.raw, { payload, ...common });
-      if (postUsed !== undefined) emit(postUsed);
+      await rawPubSub();
+      const note = "acknowledged one by one once the turn is done (request-reply class); the 0.5× goal is the post's, raw pub→sub being fire-and-forget";
+      const rawRate = await oneWay("tell", shoalTell, { window: TELL_WINDOW, note });
+      emit({ name: `raw_pubsub_${payload}b`, value: rawRate, unit: "msgs/s", payload, ...common });
+      await oneWay("post", shoalPost, { goal: 0.5 });
     }
 
     // The ingress: the caller leaves (its shards go to the target), then a plain ShoalClient asks.
