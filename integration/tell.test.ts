@@ -5,6 +5,7 @@ import { shardOf } from "../cluster/shard-hash.js";
 import { account } from "../src/actors/account.js";
 import { sequencer } from "../src/actors/sequencer.js";
 import { uniqueCluster } from "./cluster-helpers.js";
+import { thrownCode } from "../test/outcomes.js";
 import { waitFor, waitSettled } from "./kit/index.js";
 
 /** Tells between two real nodes: coalesced like asks, applied once each, in the order sent. */
@@ -12,12 +13,15 @@ const SHARDS = 16;
 const cluster = uniqueCluster("tell");
 const conns: NatsConnection[] = [];
 const nodes: ShoalNode[] = [];
+/** Post failures t1 reported through its hook (what `shoal_posts_failed_total` counts). */
+const postFailures: Array<[string, number]> = [];
 
 beforeAll(async () => {
   for (const nodeId of ["t1", "t2"]) {
     const nc = await connect({ servers: inject("natsUrl") });
     conns.push(nc);
-    nodes.push(await ShoalNode.start({ nc, cluster, nodeId, actors: [account, sequencer], shardCount: SHARDS, rebalanceDebounce: 50 }));
+    const hooks = nodeId === "t1" ? { onPostsFailed: (code: string, n: number) => void postFailures.push([code, n]) } : undefined;
+    nodes.push(await ShoalNode.start({ nc, cluster, nodeId, actors: [account, sequencer], shardCount: SHARDS, rebalanceDebounce: 50, hooks }));
   }
   await waitSettled(conns[0]!, cluster, ["t1", "t2"], SHARDS, 30_000);
 }, 60_000);
@@ -102,6 +106,19 @@ describe("tell", () => {
     },
     90_000,
   );
+
+  it("counts a post that fails, by its code here and as AT_PEER when the peer that ran it reports it; bad ids throw at once", async () => {
+    const [t1] = nodes;
+    t1!.post("account", idOwnedBy("account", "t1", "pbad-"), { withdraw: "all" }); // refused by this node's runtime
+    t1!.post("account", idOwnedBy("account", "t2", "pbad-"), { withdraw: "all" }); // refused at t2, reported in its acknowledgement
+    await waitFor(() => postFailures.length >= 2, { timeout: 10_000, interval: 20, message: `post failures: ${JSON.stringify(postFailures)}` });
+    expect([...postFailures].sort()).toEqual([
+      ["AT_PEER", 1],
+      ["BAD_REQUEST", 1],
+    ]);
+    expect(thrownCode(() => t1!.post("account", "", {}))).toBe("BAD_REQUEST");
+    expect(postFailures).toHaveLength(2);
+  });
 
   it("rejects a tell the actor refuses to validate, with the typed error", async () => {
     await expect(nodes[0]!.tell("account", idOwnedBy("account", "t2", "bad-"), { withdraw: "all" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
