@@ -6,6 +6,7 @@ import { connect } from "@nats-io/transport-node";
 import { existsSync } from "node:fs";
 import { describe, expect, inject, it } from "vitest";
 import {
+  addStream,
   compareVersions,
   dockerAvailable,
   findNatsServer,
@@ -138,7 +139,7 @@ describe("cluster", () => {
     try {
       const jsm = await jetstreamManager(nc);
       const js = jetstream(nc);
-      await jsm.streams.add({ name: "R3", subjects: ["r3.>"], num_replicas: 3, storage: StorageType.File });
+      await addStream(jsm, { name: "R3", subjects: ["r3.>"], num_replicas: 3, storage: StorageType.File });
       await waitStreamReady(jsm, "R3", 3);
       expect((await js.publish("r3.a", "1")).seq).toBe(1);
 

@@ -20,6 +20,6 @@ export { natsForTests, resolveNats, startServer, type NatsSource, type TestNats 
 export { bounded, waitFor, type WaitOptions } from "./wait.js";
 export { NodeProcess, type NodeProcessOptions } from "./node-process.js";
 export { waitSettled } from "./settle.js";
-export { waitStreamReady } from "./stream-ready.js";
+export { addStream, waitStreamReady } from "./stream-ready.js";
 export { startProxy, type TcpProxy } from "./proxy.js";
 export { TestCluster, type TestClusterOptions } from "./test-cluster.js";

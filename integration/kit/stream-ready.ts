@@ -1,4 +1,4 @@
-import type { JetStreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager, StreamConfig, StreamInfo } from "@nats-io/jetstream";
 import { waitFor } from "./wait.js";
 
 /**
@@ -15,4 +15,21 @@ export async function waitStreamReady(jsm: JetStreamManager, stream: string, rep
     },
     { timeout, message: `stream ${stream} never had a leader with ${replicas - 1} current followers` },
   );
+}
+
+/**
+ * Creates a replicated stream, asking again while the request times out. On a loaded machine
+ * the meta leader can take longer than the client's request timeout to form the stream's Raft
+ * group; a repeated add with the same config is answered with the stream, so asking again is safe.
+ */
+export async function addStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, timeout = 30_000): Promise<StreamInfo> {
+  let info: StreamInfo | undefined;
+  await waitFor(
+    async () => {
+      info = await jsm.streams.add(config);
+      return true;
+    },
+    { timeout, interval: 100, message: `stream ${config.name} was never created` },
+  );
+  return info!;
 }
