@@ -20,6 +20,12 @@ import { isValidBucketName, isValidKvKey, type Kv, type KvBucketOptions, type Kv
  *
  * Errors: a failed compare-and-set (wrong last subject sequence) is CONFLICT; a closed or
  * draining connection, no responders and timeouts are UNAVAILABLE; anything else is INTERNAL.
+ * A write the server certainly did not store (no responders: the bucket's stream has no leader
+ * for a moment; or a 503 from JetStream, such as "expected last sequence per subject
+ * temporarily unavailable" while rival writes to the key are in flight on a replicated bucket)
+ * is asked again a few times, ~0.8 s in all, before it is UNAVAILABLE. A timeout is not: the
+ * write may have been stored, and repeating a compare-and-set that did land would report the
+ * writer's own success as CONFLICT.
  *
  * Known differences from the memory backend, inherent to NATS: a value lives until the server
  * removes it, which can be up to about a second after its ttl; and `update`/`delete` with the
@@ -73,18 +79,18 @@ class NatsKv implements Kv {
 
   async create(key: string, value: Uint8Array): Promise<number> {
     this.check(key);
-    return call(`create ${this.name}/${key}`, () => this.kv.create(key, value));
+    return write(`create ${this.name}/${key}`, () => this.kv.create(key, value));
   }
 
   async update(key: string, value: Uint8Array, revision: number): Promise<number> {
     this.check(key);
     if (!(revision >= 1)) throw stale(this.name, key, revision);
-    return call(`update ${this.name}/${key}`, () => this.kv.update(key, value, revision));
+    return write(`update ${this.name}/${key}`, () => this.kv.update(key, value, revision));
   }
 
   async put(key: string, value: Uint8Array): Promise<number> {
     this.check(key);
-    return call(`put ${this.name}/${key}`, () => this.kv.put(key, value));
+    return write(`put ${this.name}/${key}`, () => this.kv.put(key, value));
   }
 
   async delete(key: string, revision?: number): Promise<void> {
@@ -92,11 +98,11 @@ class NatsKv implements Kv {
     if (revision === undefined) {
       // NATS would write a delete marker for a missing key too; the contract makes that a no-op.
       if ((await this.get(key)) === undefined) return;
-      return call(`delete ${this.name}/${key}`, () => this.kv.delete(key));
+      return write(`delete ${this.name}/${key}`, () => this.kv.delete(key));
     }
     // The library treats previousSeq 0 as "unconditional".
     if (!(revision >= 1)) throw stale(this.name, key, revision);
-    return call(`delete ${this.name}/${key}`, () => this.kv.delete(key, { previousSeq: revision }));
+    return write(`delete ${this.name}/${key}`, () => this.kv.delete(key, { previousSeq: revision }));
   }
 
   async keys(): Promise<string[]> {
@@ -180,6 +186,30 @@ function toChange(e: KvWatchEntry): KvChange {
 
 function stale(bucket: string, key: string, revision: number): ConflictError {
   return new ConflictError(`${bucket}/${key} is not at revision ${revision}`, { details: { key, expected: revision } });
+}
+
+/** Pauses before asking again a write that was certainly not stored (see {@link NatsKvProvider}). */
+const WRITE_RETRY_MS = [25, 50, 100, 200, 400] as const;
+
+async function write<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const pause = WRITE_RETRY_MS[attempt];
+      if (pause === undefined || !notStored(err)) throw mapError(what, err);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
+/** No stream leader took the write (no responders), or JetStream refused it before storing (503). */
+export function notStored(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.status === 503;
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof NoRespondersError || (e instanceof RequestError && e.isNoResponders())) return true;
+  }
+  return false;
 }
 
 async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -58,6 +58,39 @@ describe("NatsKvProvider on one server", () => {
     await expect(kv.put("k", b("w"))).rejects.toMatchObject({ code: "UNAVAILABLE" });
     await jsm.streams.delete(`KV_${name}`).catch(() => undefined);
   });
+
+  it("asks a write again after a 503 (nothing stored), and gives up with UNAVAILABLE while the stream is gone", async () => {
+    const name = `${uniquePrefix()}_503`;
+    const stream = `KV_${name}`;
+    const kv = await new NatsKvProvider(nc).bucket(name, { ttl: 0 });
+    const config = (await jsm.streams.info(stream)).config;
+    await jsm.streams.delete(stream);
+    // With the stream gone, nothing answers but this: the first attempt is answered 503 after
+    // the stream is back, so only a second attempt can store the value.
+    const fake = await connect({ servers: inject("natsUrl") });
+    let seen = 0;
+    const sub = fake.subscribe(`$KV.${name}.k`, {
+      callback: (_err, m) => {
+        seen++;
+        sub.unsubscribe();
+        void jsm.streams.add(config).then(() => {
+          m.respond(JSON.stringify({ type: "io.nats.jetstream.api.v1.pub_ack_response", error: { code: 503, err_code: 10163, description: "expected last sequence per subject temporarily unavailable" } }));
+        });
+      },
+    });
+    await fake.flush();
+    try {
+      const rev = await kv.create("k", b("v"));
+      expect(seen).toBe(1);
+      expect(await kv.get("k")).toMatchObject({ revision: rev, value: b("v") });
+
+      await jsm.streams.delete(stream);
+      await expect(kv.put("k", b("w"))).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    } finally {
+      await fake.close();
+      await jsm.streams.delete(stream).catch(() => undefined);
+    }
+  });
 });
 
 describe("NatsKvProvider watch across a server restart", () => {
