@@ -31,11 +31,11 @@ async function withStore(nc: NatsConnection, body: (store: JetStreamEventStore, 
   }
 }
 
-/** A writer over `js`; everything else real. */
+/** A writer publishing through `js` (nats.js's own JetStream publish, or one that loses acks); everything else real. */
 async function writer(nc: NatsConnection, cluster: string, js: JetStreamClient): Promise<JournalWriter> {
   return {
     jsm: await jetstreamManager(nc),
-    js,
+    publisher: js,
     stream: layout.streamName(cluster),
     codec: msgpack,
     cache: new VersionCache(),

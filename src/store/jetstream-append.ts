@@ -1,14 +1,15 @@
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { errors as natsErrors, headers as natsHeaders } from "@nats-io/transport-node";
 import { BadRequestError, type ConflictError, InternalError, TimeoutError, UnavailableError } from "../errors.js";
 import { versionConflict } from "./checks.js";
 import { type JournalReader, leaderAt, leaderLast, leaderNext } from "./jetstream-journal.js";
 import { Headers, batchMsgId } from "./jetstream-layout.js";
+import type { JournalPubAck, JournalPublisher } from "./jetstream-publish.js";
 import type { VersionCache } from "./version-cache.js";
 
 /** What appending needs, beyond reading. */
 export interface JournalWriter extends JournalReader {
-  readonly js: JetStreamClient;
+  readonly publisher: JournalPublisher;
   readonly cache: VersionCache;
   /** Largest message the server accepts (payload + headers). */
   readonly maxPayload: number;
@@ -74,14 +75,14 @@ export async function prepareAppend(
  */
 export async function publishAppend(w: JournalWriter, p: PreparedAppend): Promise<number> {
   for (let attempt = 1; ; attempt++) {
-    let ack: PubAck;
+    let ack: JournalPubAck;
     try {
       // A fresh header set: append, unlike set, skips looking for a value to replace.
       const h = natsHeaders();
       h.append(Headers.version, String(p.expectedVersion + p.count));
       h.append(Headers.count, String(p.count));
       h.append(Headers.writer, p.writer);
-      ack = await w.js.publish(p.subject, p.payload, {
+      ack = await w.publisher.publish(p.subject, p.payload, {
         msgID: batchMsgId(p.subject, p.expectedVersion),
         expect: { lastSubjectSequence: p.expectSeq },
         headers: h,

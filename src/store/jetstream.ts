@@ -3,7 +3,6 @@ import {
   JetStreamApiError,
   type JetStreamManager,
   type StreamInfo,
-  jetstream,
   jetstreamManager,
 } from "@nats-io/jetstream";
 import { type NatsConnection, nuid } from "@nats-io/transport-node";
@@ -12,6 +11,7 @@ import { type MsgpackCodec, msgpack } from "../codec/msgpack.js";
 import { BadRequestError, InternalError, ShoalError, UnavailableError } from "../errors.js";
 import { checkEvents, checkVersion, roundTrip } from "./checks.js";
 import { type JournalWriter, type PreparedAppend, prepareAppend, publishAppend } from "./jetstream-append.js";
+import { InboxPublisher } from "./jetstream-publish.js";
 import { expand, headOf, leaderLast, readRange } from "./jetstream-journal.js";
 import * as layout from "./jetstream-layout.js";
 import { SnapshotBucket, type StoredSnapshot } from "./snapshots-kv.js";
@@ -62,6 +62,7 @@ export class JetStreamEventStore implements EventStore {
     private readonly w: JournalWriter,
     private readonly snapshots: SnapshotBucket,
     private readonly writerPrefix: string,
+    private readonly publisher: InboxPublisher,
   ) {}
 
   static async open(opts: JetStreamEventStoreOptions): Promise<JetStreamEventStore> {
@@ -82,9 +83,10 @@ export class JetStreamEventStore implements EventStore {
       codec,
       maxPayload,
     });
+    const publisher = new InboxPublisher(opts.nc);
     const w: JournalWriter = {
       jsm,
-      js: jetstream(opts.nc),
+      publisher,
       stream: layout.streamName(cluster),
       codec,
       cache: new VersionCache(opts.cacheSize ?? 10_000),
@@ -94,11 +96,11 @@ export class JetStreamEventStore implements EventStore {
       pageSize: opts.pageSize ?? 256,
     };
     const prefix = opts.writerId === undefined ? nuid.next() : `${opts.writerId}:${nuid.next()}`;
-    return new JetStreamEventStore(new SubjectCache(cluster, opts.cacheSize ?? 10_000), w, snapshots, prefix);
+    return new JetStreamEventStore(new SubjectCache(cluster, opts.cacheSize ?? 10_000), w, snapshots, prefix, publisher);
   }
 
-  // The steps of prepareAppend + publishPrepared without their async frames: nats.js captures
-  // the stack of every request it makes, and each frame above publishAppend adds to that cost.
+  // The steps of prepareAppend + publishPrepared without their async frames: each one is a
+  // promise and a resumption more per append.
   async append(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number> {
     try {
       const p = await prepareAppend(this.w, this.encodeAppend(key, events, expectedVersion));
@@ -216,6 +218,7 @@ export class JetStreamEventStore implements EventStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.publisher.close();
     this.w.cache.clear();
     this.names.clear();
   }
