@@ -124,4 +124,25 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
       await bad.stop();
     }
   });
+
+  it("client: many asks in flight share one reply subscription; no node is UNAVAILABLE, and so is a closed client", async () => {
+    const own = await connect({ servers: inject("natsUrl") });
+    try {
+      const c = new ShoalClient(own, cluster);
+      const ids = Array.from({ length: 50 }, (_, i) => `many-${i}`);
+      const replies = await Promise.all(ids.map((id) => c.ask("account", id, { deposit: { amount: 3, txn: "m" } })));
+      expect(replies).toEqual(ids.map(() => ({ balance: 3, version: 1, node: expect.any(String), applied: true })));
+      expect(own.stats().inMsgs).toBe(50); // one reply each, nothing else delivered
+      const nobody = new ShoalClient(own, `${cluster}nobody`);
+      const unserved = await nobody.ask("account", "x", { balance: {} }).catch((e: unknown) => e);
+      expect(ShoalError.is(unserved, ErrorCode.UNAVAILABLE), String(unserved)).toBe(true);
+      nobody.close();
+      c.close();
+      const closed = await c.ask("account", "many-0", { balance: {} }).catch((e: unknown) => e);
+      expect(ShoalError.is(closed, ErrorCode.UNAVAILABLE), String(closed)).toBe(true);
+      expect(own.isClosed()).toBe(false);
+    } finally {
+      await own.close();
+    }
+  });
 });
