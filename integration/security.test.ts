@@ -10,6 +10,7 @@ import { connect, nkeys, PermissionViolationError, RequestError, type Msg, type 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeToken } from "../src/codec/token.js";
 import { ShoalClient } from "../src/client.js";
+import { ErrorCode, ShoalError } from "../src/errors.js";
 import { NodeProcess, startNatsServer, waitFor, waitSettled, type RunningServer } from "./kit/index.js";
 
 /**
@@ -193,6 +194,12 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     expect((await adminJsm.streams.info(`SHOAL_EVENTS_${cluster}`)).state.last_seq).toBe(journalBefore);
     const r = await new ShoalClient(client, cluster).ask<{ balance: number }>("account", "acct-0", { balance: {} });
     expect(r.balance).toBe(1);
+    // An ask this user may not publish fails at once with the violation, not after its 60 s timeout.
+    const elsewhere = new ShoalClient(client, `${cluster}x`, 60_000);
+    const refused = await elsewhere.ask("account", "acct-0", { balance: {} }).catch((e: unknown) => e);
+    elsewhere.close();
+    expect(ShoalError.is(refused, ErrorCode.UNAVAILABLE), String(refused)).toBe(true);
+    expect(String(refused)).toMatch(new RegExp(`Permissions Violation for Publish to "shoal\\.${cluster}x\\.ask"`));
   });
 
   it("nodes replay from the journal when one dies, and the operator set runs `shoal watch`", async () => {

@@ -5,6 +5,7 @@ import {
   type MsgHdrs,
   type NatsConnection,
   NoRespondersError,
+  PermissionViolationError,
   RequestError,
   type Subscription,
 } from "@nats-io/transport-node";
@@ -28,13 +29,19 @@ interface Pending {
  * That was ~18% of a JetStream writer's CPU (see BENCHMARKS.md, event-store append).
  *
  * The subscription is made on the first request and survives reconnects as any other does. A
- * request not answered within its timeout fails (its outcome unknown); when the subscription
- * ends (connection closed, or {@link close}) everything pending fails with
- * `ClosedConnectionError`, and so does every later request.
+ * request not answered within its timeout fails (its outcome unknown); when the connection
+ * closes, or on {@link close}, everything pending fails with `ClosedConnectionError`, and so
+ * does every later request.
+ *
+ * Permissions, as nats.js handles them for its requests: a publish the server denies fails the
+ * oldest pending request to that subject at once (the server reports each denied publish once),
+ * with a `RequestError` caused by the `PermissionViolationError`; a denied inbox subscription
+ * fails everything pending the same way, and the next request subscribes again.
  */
 export class InboxRequests {
   private inbox: string | undefined;
   private sub: Subscription | undefined;
+  private statusWatch: { stop?: () => void } | undefined;
   private readonly pending = new Map<string, Pending>();
   private next = 0;
   private ended = false;
@@ -61,6 +68,7 @@ export class InboxRequests {
   /** Stops listening; pending and later requests fail with `ClosedConnectionError`. */
   close(): void {
     if (this.ended) return;
+    this.ended = true;
     this.sub?.unsubscribe();
     this.end();
   }
@@ -70,14 +78,38 @@ export class InboxRequests {
     // requests use; the connection's options are not in nats.js's public interface.
     const prefix = (this.nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
     const inbox = `${createInbox(prefix)}.`;
-    const sub = this.nc.subscribe(`${inbox}*`, { callback: (err, m) => (err === null ? this.answer(inbox, m) : this.failAll(err)) });
+    const sub = this.nc.subscribe(`${inbox}*`, { callback: (err, m) => (err === null ? this.answer(inbox, m) : this.failAll(denied(err))) });
     this.inbox = inbox;
     this.sub = sub;
-    void sub.closed.then(
-      () => this.end(),
-      () => this.end(),
-    );
+    const ended = (): void => {
+      if (this.sub !== sub) return;
+      this.sub = undefined;
+      this.inbox = undefined;
+      // Ended by an error while the connection lives (a denied subscription): subscribe anew next time.
+      if (this.ended || this.nc.isClosed()) this.end();
+    };
+    void sub.closed.then(ended, ended);
+    this.watchStatus();
     return inbox;
+  }
+
+  /** Fails a request whose publish the server denied (nats.js does the same for its own). */
+  private watchStatus(): void {
+    if (this.statusWatch !== undefined) return;
+    const events = this.nc.status();
+    this.statusWatch = events as { stop?: () => void };
+    void (async () => {
+      for await (const s of events) {
+        if (s.type !== "error" || !(s.error instanceof PermissionViolationError) || s.error.operation !== "publish") continue;
+        for (const [token, p] of this.pending) {
+          if (p.subject !== s.error.subject) continue;
+          this.pending.delete(token);
+          clearTimeout(p.timer);
+          p.reject(denied(s.error));
+          break;
+        }
+      }
+    })().catch(() => undefined);
   }
 
   private answer(inbox: string, m: Msg): void {
@@ -103,6 +135,12 @@ export class InboxRequests {
 
   private end(): void {
     this.ended = true;
+    this.statusWatch?.stop?.();
     this.failAll(new natsErrors.ClosedConnectionError());
   }
+}
+
+/** A permission violation as nats.js rejects a request with it: a `RequestError` caused by it. */
+function denied(err: Error): Error {
+  return err instanceof PermissionViolationError ? new RequestError(err.message, { cause: err }) : err;
 }
