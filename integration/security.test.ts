@@ -200,6 +200,18 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     elsewhere.close();
     expect(ShoalError.is(refused, ErrorCode.UNAVAILABLE), String(refused)).toBe(true);
     expect(String(refused)).toMatch(new RegExp(`Permissions Violation for Publish to "shoal\\.${cluster}x\\.ask"`));
+    // Replies to an inbox it may not subscribe to: the ask fails at once too, and so does the next (subscribing anew).
+    const outside = await connect({ servers: server.url, user: "sec-client", pass: passwords.client, inboxPrefix: "_NOT_ALLOWED" });
+    try {
+      const deaf = new ShoalClient(outside, cluster, 60_000);
+      for (let i = 0; i < 2; i++) {
+        const err = await deaf.ask("account", "acct-0", { balance: {} }).catch((e: unknown) => e);
+        expect(ShoalError.is(err, ErrorCode.UNAVAILABLE), String(err)).toBe(true);
+        expect(String(err)).toMatch(/Permissions Violation for Subscription to "_NOT_ALLOWED\./);
+      }
+    } finally {
+      await outside.close();
+    }
   });
 
   it("nodes replay from the journal when one dies, and the operator set runs `shoal watch`", async () => {

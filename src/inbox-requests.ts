@@ -81,12 +81,13 @@ export class InboxRequests {
     const sub = this.nc.subscribe(`${inbox}*`, { callback: (err, m) => (err === null ? this.answer(inbox, m) : this.failAll(denied(err))) });
     this.inbox = inbox;
     this.sub = sub;
-    const ended = (): void => {
+    // `closed` resolves with the error that ended the subscription (a denied one: subscribe anew
+    // next time), or with nothing when it was unsubscribed or its connection closed.
+    const ended = (err?: unknown): void => {
       if (this.sub !== sub) return;
       this.sub = undefined;
       this.inbox = undefined;
-      // Ended by an error while the connection lives (a denied subscription): subscribe anew next time.
-      if (this.ended || this.nc.isClosed()) this.end();
+      if (this.ended || !(err instanceof Error)) this.end();
     };
     void sub.closed.then(ended, ended);
     this.watchStatus();
