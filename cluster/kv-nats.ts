@@ -206,9 +206,19 @@ async function write<T>(what: string, fn: () => Promise<T>): Promise<T> {
 /** No stream leader took the write (no responders), or JetStream refused it before storing (503). */
 export function notStored(err: unknown): boolean {
   if (err instanceof JetStreamApiError) return err.status === 503;
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof NoRespondersError || (e instanceof RequestError && e.isNoResponders())) return true;
-  }
+  return causedBy(err, noResponders);
+}
+
+/** The server had no subscriber for the subject (as nats.js reports it, wrapped or not). */
+const noResponders = (e: Error): boolean => e instanceof NoRespondersError || (e instanceof RequestError && e.isNoResponders());
+
+/** Nothing answered: no responders, a timeout, or a connection closed, draining or failing. */
+const unreachable = (e: Error): boolean =>
+  noResponders(e) || e instanceof TimeoutError || e instanceof ClosedConnectionError || e instanceof DrainingConnectionError || e instanceof ConnectionError;
+
+/** Whether `err` or an error in its `cause` chain is `what`. */
+function causedBy(err: unknown, what: (e: Error) => boolean): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (what(e)) return true;
   return false;
 }
 
@@ -231,18 +241,7 @@ export function mapError(what: string, err: unknown): ShoalError {
     }
     if (err.status === 503) return new UnavailableError(message, { cause: err });
   }
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (
-      e instanceof TimeoutError ||
-      e instanceof NoRespondersError ||
-      e instanceof ClosedConnectionError ||
-      e instanceof DrainingConnectionError ||
-      e instanceof ConnectionError ||
-      (e instanceof RequestError && e.isNoResponders())
-    ) {
-      return new UnavailableError(message, { cause: err });
-    }
-  }
+  if (causedBy(err, unreachable)) return new UnavailableError(message, { cause: err });
   return new InternalError(message, { cause: err });
 }
 
