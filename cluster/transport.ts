@@ -11,7 +11,7 @@ import { type Described, InFlight } from "../src/inflight.js";
 import { errorEntry, okEntry, parseRequestBatch, postsEntry, readReplyBatch } from "./batch-wire.js";
 import { type Call, Calls } from "./calls.js";
 import { Coalescer, type CoalescerLimits } from "./coalesce.js";
-import type { RpcRequest } from "./wire.js";
+import { modeOf, type RpcRequest } from "./wire.js";
 
 /** The subject a node serves its peers on. */
 export function rpcSubject(cluster: string, nodeId: string): string {
@@ -355,7 +355,7 @@ class Owed implements ReplyTo {
     req: RpcRequest,
   ) {
     this.kind = req.k;
-    this.discard = req.k === "ask" && req.discard === true;
+    this.discard = req.k === "ask" && modeOf(req) !== "ask";
   }
 
   ok(reply: unknown): void {
