@@ -28,6 +28,8 @@ export interface JournalPubAck {
  */
 export interface JournalPublisher {
   publish(subject: string, payload: Uint8Array, opts: JournalPublishOptions): Promise<JournalPubAck>;
+  /** Stops it, if it holds anything (a subscription); pending publishes fail. */
+  close?(): void;
 }
 
 const utf8 = new TextDecoder();

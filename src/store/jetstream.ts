@@ -62,7 +62,6 @@ export class JetStreamEventStore implements EventStore {
     private readonly w: JournalWriter,
     private readonly snapshots: SnapshotBucket,
     private readonly writerPrefix: string,
-    private readonly publisher: InboxPublisher,
   ) {}
 
   static async open(opts: JetStreamEventStoreOptions): Promise<JetStreamEventStore> {
@@ -83,10 +82,9 @@ export class JetStreamEventStore implements EventStore {
       codec,
       maxPayload,
     });
-    const publisher = new InboxPublisher(opts.nc);
     const w: JournalWriter = {
       jsm,
-      publisher,
+      publisher: new InboxPublisher(opts.nc),
       stream: layout.streamName(cluster),
       codec,
       cache: new VersionCache(opts.cacheSize ?? 10_000),
@@ -96,7 +94,7 @@ export class JetStreamEventStore implements EventStore {
       pageSize: opts.pageSize ?? 256,
     };
     const prefix = opts.writerId === undefined ? nuid.next() : `${opts.writerId}:${nuid.next()}`;
-    return new JetStreamEventStore(new SubjectCache(cluster, opts.cacheSize ?? 10_000), w, snapshots, prefix, publisher);
+    return new JetStreamEventStore(new SubjectCache(cluster, opts.cacheSize ?? 10_000), w, snapshots, prefix);
   }
 
   // The steps of prepareAppend + publishPrepared without their async frames: each one is a
@@ -218,7 +216,7 @@ export class JetStreamEventStore implements EventStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.publisher.close();
+    this.w.publisher.close?.();
     this.w.cache.clear();
     this.names.clear();
   }
