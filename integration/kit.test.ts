@@ -105,6 +105,10 @@ describe("single server", () => {
       await (await jetstreamManager(nc)).streams.add({ name: "ONE", subjects: ["one.>"] });
       const ack = await jetstream(nc).publish("one.a", "hello");
       expect(ack).toMatchObject({ stream: "ONE", seq: 1 });
+      // addStream asks again only while the add times out: a refused config fails at once.
+      const jsm = await jetstreamManager(nc);
+      expect((await addStream(jsm, { name: "ONE", subjects: ["one.>"] })).state.messages).toBe(1);
+      await expect(addStream(jsm, { name: "ONE", subjects: ["other.>"] }, 60_000)).rejects.toThrow(/already in use/);
     } finally {
       await nc.close();
     }

@@ -1,4 +1,5 @@
-import type { JetStreamManager, StreamConfig, StreamInfo } from "@nats-io/jetstream";
+import { JetStreamApiError, type JetStreamManager, type StreamConfig, type StreamInfo } from "@nats-io/jetstream";
+import { errors } from "@nats-io/transport-node";
 import { waitFor } from "./wait.js";
 
 /**
@@ -18,18 +19,26 @@ export async function waitStreamReady(jsm: JetStreamManager, stream: string, rep
 }
 
 /**
- * Creates a replicated stream, asking again while the request times out. On a loaded machine
- * the meta leader can take longer than the client's request timeout to form the stream's Raft
- * group; a repeated add with the same config is answered with the stream, so asking again is safe.
+ * Creates a replicated stream, asking again while the request times out (or JetStream answers
+ * 503). On a loaded machine the meta leader can take longer than the client's request timeout
+ * to form the stream's Raft group; a repeated add with the same config is answered with the
+ * stream, so asking again is safe. Any other error (a config the server refuses) fails at once.
  */
 export async function addStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, timeout = 30_000): Promise<StreamInfo> {
   let info: StreamInfo | undefined;
+  let refused: unknown;
   await waitFor(
     async () => {
-      info = await jsm.streams.add(config);
+      try {
+        info = await jsm.streams.add(config);
+      } catch (err) {
+        if (err instanceof errors.TimeoutError || (err instanceof JetStreamApiError && err.status === 503)) throw err;
+        refused = err;
+      }
       return true;
     },
     { timeout, interval: 100, message: `stream ${config.name} was never created` },
   );
-  return info!;
+  if (info === undefined) throw refused;
+  return info;
 }
