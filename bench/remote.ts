@@ -98,15 +98,15 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
         }
       }
 
-      const tells = TELLS[payload]!;
-      const rawPubSub = () => publishAll(raw, rawSubject, body, tells);
+      const sends = TELLS[payload]!;
+      const rawPubSub = () => publishAll(raw, rawSubject, body, sends);
       /** One-way messages against raw pub→sub: ROUNDS alternated rounds each, medians, the CPU of every process. */
-      const oneWay = async (kind: "tell" | "post", shoal: () => Promise<number>, extra: Partial<Figure>) => {
+      const oneWay = async (kind: "send" | "tell", shoal: () => Promise<number>, extra: Partial<Figure>) => {
         const rates = { shoal: [] as number[], raw: [] as number[] };
         const cpu = { shoal: new CpuTally({ caller: undefined, target: target!.pid, ...server }), raw: new CpuTally({ publisher: undefined, subscriber: rawPeer!.pid, ...server }) };
         for (let round = 0; round < ROUNDS; round++) {
-          rates.shoal.push(await cpu.shoal.measure(tells, shoal));
-          rates.raw.push(await cpu.raw.measure(tells, rawPubSub));
+          rates.shoal.push(await cpu.shoal.measure(sends, shoal));
+          rates.raw.push(await cpu.raw.measure(sends, rawPubSub));
         }
         const [s, r] = [median(rates.shoal), median(rates.raw)];
         emit({ name: `${kind}_${payload}b`, value: s, unit: `${kind}s/s`, ratio: s / r, baseline: `raw pub→sub ${Math.round(r).toLocaleString("en-US")}/s`, payload, ...extra, ...common });
@@ -114,16 +114,16 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
         if (used !== undefined) emit(used);
         return r;
       };
-      const shoalTell = () => throughput(tells, TELL_WINDOW, (i) => node.tell(echo.type, ids[i % ids.length]!, msg, { timeout: TIMEOUT }));
-      // Posts: fire-and-forget like a publish, then the time until the last one has been applied.
-      const shoalPost = () => postAll(node, echo.type, ids, msg, tells);
+      const shoalSend = () => throughput(sends, TELL_WINDOW, (i) => node.send(echo.type, ids[i % ids.length]!, msg, { timeout: TIMEOUT }));
+      // Tells: fire-and-forget like a publish, then the time until the last one has been applied.
+      const shoalTell = () => tellAll(node, echo.type, ids, msg, sends);
+      await shoalSend();
       await shoalTell();
-      await shoalPost();
       await rawPubSub();
-      const note = "acknowledged one by one once the turn is done (request-reply class); the 0.5× goal is the post's, raw pub→sub being fire-and-forget";
-      const rawRate = await oneWay("tell", shoalTell, { window: TELL_WINDOW, note });
+      const note = "acknowledged one by one once the turn is done (request-reply class); the 0.5× goal is the tell's, raw pub→sub being fire-and-forget";
+      const rawRate = await oneWay("send", shoalSend, { window: TELL_WINDOW, note });
       emit({ name: `raw_pubsub_${payload}b`, value: rawRate, unit: "msgs/s", payload, ...common });
-      await oneWay("post", shoalPost, { goal: 0.5 });
+      await oneWay("tell", shoalTell, { goal: 0.5 });
     }
 
     // The ingress: the caller leaves (its shards go to the target), then a plain ShoalClient asks.
@@ -189,13 +189,13 @@ async function publishAll(nc: NatsConnection, subject: string, body: Uint8Array,
 }
 
 /**
- * `n` posts round the actors `ids`, in one loop like raw's publishes, then an ask to every actor:
- * each travels behind that actor's posts (per-sender order), so when all are answered every post
+ * `n` tells round the actors `ids`, in one loop like raw's publishes, then an ask to every actor:
+ * each travels behind that actor's tells (per-sender order), so when all are answered every tell
  * has been applied.
  */
-async function postAll(node: ShoalNode, type: string, ids: string[], msg: unknown, n: number): Promise<number> {
+async function tellAll(node: ShoalNode, type: string, ids: string[], msg: unknown, n: number): Promise<number> {
   const started = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) node.post(type, ids[i % ids.length]!, msg, { timeout: TIMEOUT });
+  for (let i = 0; i < n; i++) node.tell(type, ids[i % ids.length]!, msg, { timeout: TIMEOUT });
   await Promise.all(ids.map((id) => node.ask(type, id, msg, { timeout: TIMEOUT })));
   return n / (Number(process.hrtime.bigint() - started) / 1e9);
 }

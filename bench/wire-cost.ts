@@ -13,7 +13,7 @@ const BATCH = 64;
  * What a remote message pays on the wire that raw NATS does not: encoding its batch entry (the
  * flat ask, `msg` `{p: string}` as the remote bench sends it) into a batch, and decoding and
  * checking it at the peer — CPU time per entry, in one process, no NATS. Raw publish→subscribe
- * moves the same payload as bytes, so this is a floor under Shoal's CPU per tell above raw's.
+ * moves the same payload as bytes, so this is a floor under Shoal's CPU per send above raw's.
  */
 export function wireCost(): void {
   const codec = new MsgpackCodec({ maxDepth: defaultDecodeLimits.maxDepth + 2 });

@@ -10,7 +10,7 @@ import { FLAT_ASK_LENGTH, FLAT_MODE, flattenAsk, modeOf, parseFlatAsk, parseRpc,
  *
  * an entry is `[corr, request]` (any node request as an object, `wire.ts`) or, for an ask,
  * `[corr, type, id, msg, timeoutMs, mapVersion, hops, tail | null, mode]` (the flat form
- * senders use; `mode` 0 ask, 1 tell, 2 post). The peer answers on the reply subject with as
+ * senders use; `mode` 0 ask, 1 send, 2 tell). The peer answers on the reply subject with as
  * many reply batches as it likes, each holding the replies that were ready together:
  *
  *     [[corr, reply], [corr, null, {code, message}], [0, failed], …]
@@ -19,9 +19,9 @@ import { FLAT_ASK_LENGTH, FLAT_MODE, flattenAsk, modeOf, parseFlatAsk, parseRpc,
  * that answers every request in it. `corr` is the sender's positive integer for the request;
  * requests are handled in the order they stand.
  *
- * Posts are the exception: their `corr` is 0 and they get no entry of their own. Once the turn
- * of every post in the batch is done (or has failed), one post acknowledgement `[0, failed]`
- * answers them all, `failed` being how many of them failed. A batch without posts gets none.
+ * Tells are the exception: their `corr` is 0 and they get no entry of their own. Once the turn
+ * of every tell in the batch is done (or has failed), one tell acknowledgement `[0, failed]`
+ * answers them all, `failed` being how many of them failed. A batch without tells gets none.
  */
 /** A request as it stands in a batch. */
 export function requestEntry(corr: number, req: RpcRequest): unknown[] {
@@ -33,8 +33,8 @@ export function okEntry(corr: number, reply: unknown): [number, unknown] {
   return [corr, reply];
 }
 
-/** The acknowledgement of every post of a batch, `failed` of which failed. */
-export function postsEntry(failed: number): [0, number] {
+/** The acknowledgement of every tell of a batch, `failed` of which failed. */
+export function tellsEntry(failed: number): [0, number] {
   return [0, failed];
 }
 
@@ -48,30 +48,30 @@ export type ParsedItem = { corr: number; req: RpcRequest } | { corr: number; err
 
 const isCorr = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
 
-/** A flat entry that says it is a post (its mode is 2): the only kind that may have corr 0. */
-const isPostEntry = (item: unknown[]): boolean => item.length === FLAT_ASK_LENGTH + 1 && item[FLAT_ASK_LENGTH] === FLAT_MODE.post;
+/** A flat entry that says it is a tell (its mode is 2): the only kind that may have corr 0. */
+const isTellEntry = (item: unknown[]): boolean => item.length === FLAT_ASK_LENGTH + 1 && item[FLAT_ASK_LENGTH] === FLAT_MODE.tell;
 
 /**
  * Checks a decoded request batch. A batch that is not a non-empty array of entries (`[corr,
- * request]` or a flat ask) with distinct `corr`s — 0 for posts, positive for everything else —
+ * request]` or a flat ask) with distinct `corr`s — 0 for tells, positive for everything else —
  * throws BAD_REQUEST (answered to the whole batch, nothing in it handled); an entry whose
- * request is malformed is answered alone (a post: counted as failed in the acknowledgement).
+ * request is malformed is answered alone (a tell: counted as failed in the acknowledgement).
  */
 export function parseRequestBatch(value: unknown): ParsedItem[] {
   if (!Array.isArray(value) || value.length === 0) throw new BadRequestError("malformed node batch: not a non-empty array");
   const out: ParsedItem[] = [];
   const seen = new Set<number>();
   for (const item of value) {
-    const post = Array.isArray(item) && item[0] === 0;
-    if (!Array.isArray(item) || (item.length !== 2 && item.length !== FLAT_ASK_LENGTH + 1) || (post ? !isPostEntry(item) : !isCorr(item[0]) || seen.has(item[0]))) {
+    const tell = Array.isArray(item) && item[0] === 0;
+    if (!Array.isArray(item) || (item.length !== 2 && item.length !== FLAT_ASK_LENGTH + 1) || (tell ? !isTellEntry(item) : !isCorr(item[0]) || seen.has(item[0]))) {
       // Nothing of the batch is handled: parsing only builds `out`, which is dropped here.
-      throw new BadRequestError("malformed node batch: every entry must be [corr, request] or a flat ask, with a distinct positive integer corr (0 for a post)");
+      throw new BadRequestError("malformed node batch: every entry must be [corr, request] or a flat ask, with a distinct positive integer corr (0 for a tell)");
     }
     const corr = item[0] as number;
-    if (!post) seen.add(corr);
+    if (!tell) seen.add(corr);
     try {
       const req = item.length === 2 ? parseRpc(item[1]) : parseFlatAsk(item, 1);
-      if (!post && req.k === "ask" && modeOf(req) === "post") throw new BadRequestError("malformed node request: a post has corr 0");
+      if (!tell && req.k === "ask" && modeOf(req) === "tell") throw new BadRequestError("malformed node request: a tell has corr 0");
       out.push({ corr, req });
     } catch (err) {
       out.push({ corr, error: ShoalError.is(err) ? err : new BadRequestError(String(err)) });
@@ -84,8 +84,8 @@ export function parseRequestBatch(value: unknown): ParsedItem[] {
 export interface ReplySink {
   ok(corr: number, reply: unknown): void;
   error(corr: number, error: WireError): void;
-  /** The post acknowledgement of request batch `batch`: its posts are done, `failed` of them failed. */
-  posted(batch: number, failed: number): void;
+  /** The tell acknowledgement of request batch `batch`: its tells are done, `failed` of them failed. */
+  told(batch: number, failed: number): void;
 }
 
 /**
@@ -98,7 +98,7 @@ export function readReplyBatch(value: unknown, sink: ReplySink, batch: number): 
   if (!Array.isArray(value)) return parseResponse(value);
   for (const item of value) {
     if (!Array.isArray(item)) continue;
-    if (item[0] === 0 && item.length === 2 && Number.isSafeInteger(item[1]) && (item[1] as number) >= 0) sink.posted(batch, item[1] as number);
+    if (item[0] === 0 && item.length === 2 && Number.isSafeInteger(item[1]) && (item[1] as number) >= 0) sink.told(batch, item[1] as number);
     if (!isCorr(item[0])) continue;
     if (item.length === 2) sink.ok(item[0], item[1]);
     else if (item.length === 3 && item[1] === null) {

@@ -7,15 +7,15 @@ import { type ReplySink, requestEntry } from "./batch-wire.js";
 import { modeOf, type RpcRequest } from "./wire.js";
 
 /**
- * One batch as sent: its calls, and how many are still unanswered. Its posts (calls with corr
- * 0) are answered together by the batch's post acknowledgement, so the batch holds their
+ * One batch as sent: its calls, and how many are still unanswered. Its tells (calls with corr
+ * 0) are answered together by the batch's tell acknowledgement, so the batch holds their
  * deadline: the latest of theirs.
  */
 class Batch implements Expirable {
   /** Calls answered one by one, still open. */
   open = 0;
-  /** Posts still open. */
-  posts = 0;
+  /** Tells still open. */
+  tells = 0;
   deadline = -Infinity;
 
   constructor(
@@ -24,10 +24,10 @@ class Batch implements Expirable {
   ) {}
 
   get settled(): boolean {
-    return this.posts === 0;
+    return this.tells === 0;
   }
 
-  /** The posts' acknowledgement never came: each fails with TIMEOUT (it may have been applied). */
+  /** The tells' acknowledgement never came: each fails with TIMEOUT (it may have been applied). */
   expire(): void {
     for (const c of this.calls) if (c.corr === 0 && !c.settled) c.expire();
   }
@@ -35,7 +35,7 @@ class Batch implements Expirable {
 
 /**
  * A request sent to a peer and not yet answered; its answer goes to its {@link ReplyTo}. A
- * post is a call with corr 0: answered by its batch's acknowledgement, with `null`. It
+ * tell is a call with corr 0: answered by its batch's acknowledgement, with `null`. It
  * lets go of the request once it is on the wire, and of its batch and where the answer went
  * once settled: the deadline queue drops settled calls lazily, and what they still held would
  * otherwise live on into the old generation.
@@ -121,11 +121,11 @@ export class Calls implements ReplySink {
     return this.byCorr.size;
   }
 
-  /** A call for `req`; a post (`req.post`) gets corr 0 and waits for its batch's acknowledgement. */
+  /** A call for `req`; a tell (`req.tell`) gets corr 0 and waits for its batch's acknowledgement. */
   open(node: string, req: RpcRequest, timeoutMs: number, to: ReplyTo): Call {
-    const post = req.k === "ask" && modeOf(req) === "post";
-    const call = new Call(this, post ? 0 : this.nextCorr++, node, req, this.clock.now() + timeoutMs, to);
-    if (post) return call;
+    const tell = req.k === "ask" && modeOf(req) === "tell";
+    const call = new Call(this, tell ? 0 : this.nextCorr++, node, req, this.clock.now() + timeoutMs, to);
+    if (tell) return call;
     this.byCorr.set(call.corr, call);
     this.deadlines.add(call);
     return call;
@@ -139,12 +139,12 @@ export class Calls implements ReplySink {
       c.batch = batch;
       if (c.corr !== 0) batch.open++;
       else {
-        batch.posts++;
+        batch.tells++;
         if (c.deadline > batch.deadline) batch.deadline = c.deadline;
       }
     }
-    if (batch.open > 0 || batch.posts > 0) this.batches.set(batch.id, batch);
-    if (batch.posts > 0) this.deadlines.add(batch);
+    if (batch.open > 0 || batch.tells > 0) this.batches.set(batch.id, batch);
+    if (batch.tells > 0) this.deadlines.add(batch);
     return batch.id;
   }
 
@@ -156,16 +156,16 @@ export class Calls implements ReplySink {
     this.byCorr.get(corr)?.fail(errorFromWire(error));
   }
 
-  /** Batch `id`'s posts are done: each succeeds with `null` (`failed` of them failed at the peer, which logged why). */
-  posted(id: number, failed: number): void {
+  /** Batch `id`'s tells are done: each succeeds with `null` (`failed` of them failed at the peer, which logged why). */
+  told(id: number, failed: number): void {
     const batch = this.batches.get(id);
-    if (batch === undefined || batch.posts === 0) return;
+    if (batch === undefined || batch.tells === 0) return;
     for (const c of batch.calls) if (c.corr === 0 && !c.settled) c.succeed(null);
-    if (failed > 0) this.onPostsFailed?.(batch.calls[0]!.node, failed);
+    if (failed > 0) this.onTellsFailed?.(batch.calls[0]!.node, failed);
   }
 
-  /** Told how many posts a peer reported failed (their errors are in the peer's log). */
-  onPostsFailed: ((node: string, failed: number) => void) | undefined;
+  /** Told how many tells a peer reported failed (their errors are in the peer's log). */
+  onTellsFailed: ((node: string, failed: number) => void) | undefined;
 
   /** Settles every unanswered call of batch `id` with `res` (a peer's answer for all of them). */
   answerBatch(id: number, res: ResponseEnvelope): void {
@@ -186,8 +186,8 @@ export class Calls implements ReplySink {
     if (call.corr !== 0) {
       this.byCorr.delete(call.corr);
       if (batch !== undefined) batch.open--;
-    } else if (batch !== undefined) batch.posts--;
-    if (batch !== undefined && batch.open === 0 && batch.posts === 0) this.batches.delete(batch.id);
+    } else if (batch !== undefined) batch.tells--;
+    if (batch !== undefined && batch.open === 0 && batch.tells === 0) this.batches.delete(batch.id);
   }
 
   /** Fails every open call (`unsent` too: calls opened but never sent): nothing will answer them any more. */

@@ -43,7 +43,7 @@ export class NodeMetrics {
     const pause = new Histogram({ name: "shoal_migration_pause_seconds", help: "How long each shard this node handed off was paused (completed moves).", buckets: PAUSE_BUCKETS, registers });
     const appends = new Counter({ name: "shoal_event_store_appends_total", help: "Event batches appended to the event store.", registers });
     const conflicts = new Counter({ name: "shoal_event_store_conflicts_total", help: "Appends refused on their expected version (CONFLICT).", registers });
-    const postsFailed = new Counter({ name: "shoal_posts_failed_total", help: "Posts sent from this node that failed, by error code (AT_PEER: the node it sent them to reported them failed).", labelNames: ["code"], registers });
+    const tellsFailed = new Counter({ name: "shoal_tells_failed_total", help: "Tells sent from this node that failed, by error code (AT_PEER: the node it sent them to reported them failed).", labelNames: ["code"], registers });
     this.gauge("shoal_mailbox_depth", "Messages queued in the mailboxes of this node's actors.", (n) => n.host.runtime.stats().mailboxDepth);
     this.gauge("shoal_active_actors", "Actors active on this node.", (n) => n.host.runtime.stats().activeActors);
     this.gauge("shoal_shards_owned", "Shards this node owns in its current map.", (n) => n.ownedShards().length);
@@ -60,7 +60,7 @@ export class NodeMetrics {
         migrations.inc({ role, outcome });
         if (role === "source" && outcome === "completed") pause.observe(ms / 1000);
       },
-      onPostsFailed: (code, n) => postsFailed.inc({ code }, n),
+      onTellsFailed: (code, n) => tellsFailed.inc({ code }, n),
       wrapStore: (store) => new CountingEventStore(store, { appended: () => appends.inc(), conflicted: () => conflicts.inc() }),
     };
   }

@@ -53,8 +53,8 @@ export interface NodeHooks {
   onAnswered?: IngressOptions["onAnswered"];
   /** Each shard move ended on this node. */
   onMigration?: MigrationEnded;
-  /** Posts that failed (no caller hears of it): `count` of them, by error code ("INTERNAL" for a foreign error). */
-  onPostsFailed?: (code: string, count: number) => void;
+  /** Tells that failed (no caller hears of it): `count` of them, by error code ("INTERNAL" for a foreign error). */
+  onTellsFailed?: (code: string, count: number) => void;
 }
 
 export type { NodeStatus } from "./status.js";
@@ -134,18 +134,18 @@ export class ShoalNode implements MapView {
       onAnswered: opts.hooks?.onAnswered,
     }));
     if (!journalExisted) await retry("journal record", () => maps.recordJournal(`SHOAL_EVENTS_${cluster}`));
-    const postsFailed = opts.hooks?.onPostsFailed;
-    const onPostFailed = (err: unknown) => {
+    const tellsFailed = opts.hooks?.onTellsFailed;
+    const onTellFailed = (err: unknown) => {
       const code = ShoalError.is(err) ? err.code : ErrorCode.INTERNAL;
-      log.debug({ err, code }, "a post failed");
-      postsFailed?.(code, 1);
+      log.debug({ err, code }, "a tell failed");
+      tellsFailed?.(code, 1);
     };
     // A peer reports only how many of ours failed there (and logged why), not which.
-    transport.onPostsFailed((peer, n) => {
-      log.debug({ peer, failed: n }, "posts failed at a peer");
-      postsFailed?.("AT_PEER", n);
+    transport.onTellsFailed((peer, n) => {
+      log.debug({ peer, failed: n }, "tells failed at a peer");
+      tellsFailed?.("AT_PEER", n);
     });
-    router = new Router({ nodeId: opts.nodeId, local: host.runtime, transport, maps: node, clock, onSlow: (what) => log.info({ what }, "router waited"), onPostFailed });
+    router = new Router({ nodeId: opts.nodeId, local: host.runtime, transport, maps: node, clock, onSlow: (what) => log.info({ what }, "router waited"), onTellFailed });
     const self: MemberRecord = { id: opts.nodeId, weight: timing.weight, state: "active", startedAt: clock.now() };
     if (opts.meta !== undefined) self.meta = opts.meta;
     const membership = new Membership({ kv: membersKv, clock, self, heartbeatInterval: timing.heartbeatInterval, memberTtl: timing.memberTtl, logger: log });
@@ -209,17 +209,17 @@ export class ShoalNode implements MapView {
     return this.parts.router.ask(type, id, msg, opts);
   }
 
-  /** Sends `msg` without wanting the reply: see {@link Router.tell}. */
-  tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
-    return this.parts.router.tell(type, id, msg, opts);
+  /** Sends `msg` without wanting the reply: see {@link Router.send}. */
+  send(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
+    return this.parts.router.send(type, id, msg, opts);
   }
 
   /**
    * Sends `msg` and forgets it: no promise, no reply, ordered with this node's other messages to
-   * the actor and not lost to a move, but lost if its owner crashes. See {@link Router.post}.
+   * the actor and not lost to a move, but lost if its owner crashes. See {@link Router.tell}.
    */
-  post(type: string, id: string, msg: unknown, opts?: { timeout?: number }): void {
-    this.parts.router.post(type, id, msg, opts);
+  tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): void {
+    this.parts.router.tell(type, id, msg, opts);
   }
 
   /** The map this node routes by (undefined before the first). */

@@ -17,7 +17,7 @@ export interface MapView {
 /** This node's actors (the runtime): a message's reply, or its typed error, goes to `to`. */
 export interface LocalActors {
   /** `deadline`: a time on the router's clock, past which the message fails with TIMEOUT. */
-  send(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): void;
+  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): void;
 }
 
 export interface RouterOptions {
@@ -33,8 +33,8 @@ export interface RouterOptions {
   maxHops?: number;
   /** Told when a message waited unusually long inside the router (for logs). */
   onSlow?: (what: string) => void;
-  /** Told when a post started on this node failed (it has no caller to tell). */
-  onPostFailed?: (err: unknown) => void;
+  /** Told when a tell started on this node failed (it has no caller to tell). */
+  onTellFailed?: (err: unknown) => void;
 }
 
 /** Errors after which nothing was applied and the map may have moved on: wait for it, retry. */
@@ -71,36 +71,36 @@ export class Router {
 
   /**
    * A message whose reply the caller does not want. It is routed, ordered and retried exactly
-   * like an ask — a tell is never lost to a move — but the owner sends back only that the turn
+   * like an ask — a send is never lost to a move — but the owner sends back only that the turn
    * is done. Resolves then; rejects with the typed error if it could not be delivered in time.
    */
-  tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
+  send(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
     const now = this.opts.clock.now();
     const deadline = now + (opts?.timeout ?? this.askTimeout);
     // Settled with undefined: a discarded reply never reaches the caller.
-    return new Promise<unknown>((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "tell", { ok, fail }), now)) as Promise<void>;
+    return new Promise<unknown>((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "send", { ok, fail }), now)) as Promise<void>;
   }
 
   /**
    * A message sent and forgotten: no promise, no reply. It is routed, ordered and retried like a
-   * tell — a move does not lose it, and it keeps its place among this router's messages to the
-   * actor — but the owner acknowledges the posts of a batch together, and a failure (a full
-   * mailbox, a turn that throws, the deadline) goes to {@link RouterOptions.onPostFailed} on
+   * send — a move does not lose it, and it keeps its place among this router's messages to the
+   * actor — but the owner acknowledges the tells of a batch together, and a failure (a full
+   * mailbox, a turn that throws, the deadline) goes to {@link RouterOptions.onTellFailed} on
    * the node where it happens (counted at the sender from the acknowledgement), not to the
    * caller. Lost if its owner crashes before the turn: at most once, like a NATS publish.
    * Throws BAD_REQUEST at once for an id or type name that can never be valid.
    */
-  post(type: string, id: string, msg: unknown, opts?: { timeout?: number }): void {
+  tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): void {
     checkActorTypeName(type);
     checkActorId(id);
     const now = this.opts.clock.now();
-    this.route(new Routed(this, type, id, msg, now + (opts?.timeout ?? this.askTimeout), 0, 0, true, "post", this.posted), now);
+    this.route(new Routed(this, type, id, msg, now + (opts?.timeout ?? this.askTimeout), 0, 0, true, "tell", this.told), now);
   }
 
-  /** Where a post started here ends: nowhere, or the failure hook. */
-  private readonly posted: ReplyTo = {
+  /** Where a tell started here ends: nowhere, or the failure hook. */
+  private readonly told: ReplyTo = {
     ok: () => undefined,
-    fail: (err) => this.opts.onPostFailed?.(err),
+    fail: (err) => this.opts.onTellFailed?.(err),
   };
 
   /**
@@ -162,7 +162,7 @@ export class Router {
   /** One send to `owner`: this node's runtime, or a peer. Its outcome goes to `m`, never as a throw. */
   private attempt(owner: string, map: ShardMap, m: Routed, remaining: number): void {
     try {
-      if (owner === this.opts.nodeId) return this.opts.local.send(m.type, m.id, m.msg, m.deadline, m);
+      if (owner === this.opts.nodeId) return this.opts.local.deliver(m.type, m.id, m.msg, m.deadline, m);
       const req: ForwardedAsk = { k: "ask", type: m.type, id: m.id, msg: m.msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops: m.hops };
       setMode(req, m.mode);
       this.opts.transport.send(owner, req, remaining, m);
@@ -219,7 +219,7 @@ export class Router {
 }
 
 /**
- * One message on its way: everything the routing decisions need, made once per ask or tell,
+ * One message on its way: everything the routing decisions need, made once per ask or send,
  * and where its outcome goes. It is also the {@link ReplyTo} of its current send: an answer
  * frees its lane and settles the caller's promise; a retryable failure routes it again.
  */
@@ -241,7 +241,7 @@ class Routed implements ReplyTo {
     readonly minVersion: number,
     /** Started on this node, so kept in order in its shard's lane (a forwarded one is not). */
     readonly laned: boolean,
-    /** An ask, a tell (the owner answers `null` once the turn is done) or a post (answered with its batch). */
+    /** An ask, a send (the owner answers `null` once the turn is done) or a tell (answered with its batch). */
     readonly mode: Mode,
     /** Where its outcome goes: the caller's promise, or the peer that forwarded it. */
     private readonly out: ReplyTo,

@@ -8,7 +8,7 @@ import { type Logger, silentLogger } from "../src/log.js";
 import type { ReplyTo } from "../src/reply-to.js";
 import { type Clock, systemClock } from "../src/clock.js";
 import { type Described, InFlight } from "../src/inflight.js";
-import { errorEntry, okEntry, parseRequestBatch, postsEntry, readReplyBatch } from "./batch-wire.js";
+import { errorEntry, okEntry, parseRequestBatch, tellsEntry, readReplyBatch } from "./batch-wire.js";
 import { type Call, Calls } from "./calls.js";
 import { Coalescer, type CoalescerLimits } from "./coalesce.js";
 import { modeOf, type RpcRequest } from "./wire.js";
@@ -30,7 +30,7 @@ export interface Transport {
   /**
    * {@link request} without a promise: the answer goes to `to` (possibly before this returns,
    * e.g. a request too big to send). Never throws. The router's path, where thousands may be
-   * in flight and a promise per request would be garbage per request. A post (`req.post`) is
+   * in flight and a promise per request would be garbage per request. A tell (`req.tell`) is
    * answered `null` once its batch's acknowledgement comes (`batch-wire.ts`).
    */
   send(node: string, req: RpcRequest, timeoutMs: number, to: ReplyTo): void;
@@ -158,9 +158,9 @@ export class NatsTransport implements Transport {
     this.calls.close(this.outbox.discard());
   }
 
-  /** Told when a peer reports posts of ours that failed there (it logged why). */
-  onPostsFailed(fn: (node: string, failed: number) => void): void {
-    this.calls.onPostsFailed = fn;
+  /** Told when a peer reports tells of ours that failed there (it logged why). */
+  onTellsFailed(fn: (node: string, failed: number) => void): void {
+    this.calls.onTellsFailed = fn;
   }
 
   request(node: string, req: RpcRequest, timeoutMs: number): Promise<unknown> {
@@ -219,14 +219,14 @@ export class NatsTransport implements Transport {
     }
     const to = msg.reply ?? "";
     const served = new Served(this, to, items.length);
-    let posts: PostAck | undefined;
+    let tells: TellAck | undefined;
     for (const item of items) {
       if (item.corr === 0) {
-        // A post: answered with the others of its batch, by one acknowledgement.
-        posts ??= new PostAck(served);
-        posts.add();
-        if ("error" in item) posts.fail(item.error);
-        else this.handle(handler, item.req, posts, served);
+        // A tell: answered with the others of its batch, by one acknowledgement.
+        tells ??= new TellAck(served);
+        tells.add();
+        if ("error" in item) tells.fail(item.error);
+        else this.handle(handler, item.req, tells, served);
         continue;
       }
       if ("error" in item) {
@@ -236,7 +236,7 @@ export class NatsTransport implements Transport {
       }
       this.handle(handler, item.req, new Owed(served, item.corr, item.req), served);
     }
-    posts?.read();
+    tells?.read();
   }
 
   private handle(handler: RpcHandler, req: RpcRequest, to: ReplyTo, served: Served): void {
@@ -248,7 +248,7 @@ export class NatsTransport implements Transport {
     }
   }
 
-  /** Where a request's answer goes: a reply entry to `to`, once. See {@link Owed} and {@link PostAck}. */
+  /** Where a request's answer goes: a reply entry to `to`, once. See {@link Owed} and {@link TellAck}. */
   answer(to: string, entry: unknown[]): void {
     if (to === "") return;
     const corr = entry[0] as number;
@@ -302,23 +302,23 @@ class Served implements Described {
 }
 
 /**
- * The posts of a peer's batch being served: the {@link ReplyTo} of each of them (each calls it
+ * The tells of a peer's batch being served: the {@link ReplyTo} of each of them (each calls it
  * once). When the last has been answered — and the batch has been read to its end — it sends
- * the batch's one post acknowledgement, with how many failed.
+ * the batch's one tell acknowledgement, with how many failed.
  */
-class PostAck implements ReplyTo {
-  /** Posts not yet answered, plus one until the batch has been read. */
+class TellAck implements ReplyTo {
+  /** Tells not yet answered, plus one until the batch has been read. */
   private open = 1;
   private failed = 0;
 
   constructor(private readonly batch: Served) {}
 
-  /** One more post of the batch is being handled. */
+  /** One more tell of the batch is being handled. */
   add(): void {
     this.open++;
   }
 
-  /** The batch has been read: no more posts come. */
+  /** The batch has been read: no more tells come. */
   read(): void {
     this.settle();
   }
@@ -330,19 +330,19 @@ class PostAck implements ReplyTo {
 
   fail(err: unknown): void {
     this.failed++;
-    if (!ShoalError.is(err)) this.batch.transport.log.error({ err, kind: "post" }, "node request failed unexpectedly");
+    if (!ShoalError.is(err)) this.batch.transport.log.error({ err, kind: "tell" }, "node request failed unexpectedly");
     this.batch.answered();
     this.settle();
   }
 
   private settle(): void {
-    if (--this.open === 0) this.batch.transport.answer(this.batch.to, postsEntry(this.failed));
+    if (--this.open === 0) this.batch.transport.answer(this.batch.to, tellsEntry(this.failed));
   }
 }
 
 /**
  * A peer's request being served, the handler's {@link ReplyTo}: answered once, with a reply
- * entry (a tell with `null`: its reply is not wanted) or an error entry.
+ * entry (a send with `null`: its reply is not wanted) or an error entry.
  */
 class Owed implements ReplyTo {
   private done = false;

@@ -26,13 +26,13 @@ export interface ForwardedAsk {
    * queues them ahead of what it held, in the order they arrive, until the {@link TailEnd}.
    */
   tail?: number;
-  /** The caller does not want the actor's reply (a tell): it is answered `null` once the turn is done. */
+  /** The caller does not want the actor's reply (a send): it is answered `null` once the turn is done. */
   discard?: true;
   /**
-   * A post (implies `discard`): not answered on its own. Its batch's post acknowledgement
-   * (`batch-wire.ts`) covers it, once the turns of every post in that batch are done.
+   * A tell (implies `discard`): not answered on its own. Its batch's tell acknowledgement
+   * (`batch-wire.ts`) covers it, once the turns of every tell in that batch are done.
    */
-  post?: true;
+  tell?: true;
 }
 
 /** Phase 1 of a shard's migration: state of the active actors, in batches. */
@@ -68,28 +68,28 @@ function only(v: Record<string, unknown>, allowed: readonly string[], what: stri
 
 /**
  * What the sender of an ask wants back: the actor's reply (an ask), that the turn is done (a
- * tell: answered `null`), or only its batch's acknowledgement (a post). On the object form it is
- * the `discard` and `post` flags; on the flat form one number ({@link FLAT_MODE}).
+ * send: answered `null`), or only its batch's acknowledgement (a tell). On the object form it is
+ * the `discard` and `tell` flags; on the flat form one number ({@link FLAT_MODE}).
  */
-export type Mode = "ask" | "tell" | "post";
+export type Mode = "ask" | "send" | "tell";
 
 /** The mode `a`'s flags say. */
 export function modeOf(a: ForwardedAsk): Mode {
-  return a.post === true ? "post" : a.discard === true ? "tell" : "ask";
+  return a.tell === true ? "tell" : a.discard === true ? "send" : "ask";
 }
 
-/** Sets the flags of `mode` on `a` (a post is discarded too). */
+/** Sets the flags of `mode` on `a` (a tell is discarded too). */
 export function setMode(a: ForwardedAsk, mode: Mode): void {
   if (mode !== "ask") a.discard = true;
-  if (mode === "post") a.post = true;
+  if (mode === "tell") a.tell = true;
 }
 
 function checkAsk(v: Record<string, unknown>): ForwardedAsk {
   only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "discard"], "ask");
   need("msg" in v, "msg");
   need(v.discard === undefined || v.discard === true, "discard");
-  // A post travels only in the flat form: the object form has no batch acknowledgement to give.
-  return makeAsk(v.type, v.id, v.msg, v.timeoutMs, v.mapVersion, v.hops, v.tail, v.discard === true ? "tell" : "ask");
+  // A tell travels only in the flat form: the object form has no batch acknowledgement to give.
+  return makeAsk(v.type, v.id, v.msg, v.timeoutMs, v.mapVersion, v.hops, v.tail, v.discard === true ? "send" : "ask");
 }
 
 function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, mapVersion: unknown, hops: unknown, tail: unknown, mode: Mode): ForwardedAsk {
@@ -107,17 +107,17 @@ function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, m
 /**
  * The flat form of an ask inside a node batch (`batch-wire.ts`): `[type, id, msg, timeoutMs,
  * mapVersion, hops, tail | null, mode]`, where `mode` is 0 for an ask (the reply), 1 for a
- * tell (`null` once the turn is done) and 2 for a post (no answer of its own). Asks are nearly
+ * send (`null` once the turn is done) and 2 for a tell (no answer of its own). Asks are nearly
  * all a batch carries; without keys they encode and decode in about 60% of the time and take
  * ~20% fewer bytes.
  */
 export const FLAT_ASK_LENGTH = 8;
 
 /** The flat form's last field, by mode. */
-export const FLAT_MODE = { ask: 0, tell: 1, post: 2 } as const satisfies Record<Mode, number>;
+export const FLAT_MODE = { ask: 0, send: 1, tell: 2 } as const satisfies Record<Mode, number>;
 
 /** The modes by their flat number. */
-const flatModes: readonly Mode[] = ["ask", "tell", "post"];
+const flatModes: readonly Mode[] = ["ask", "send", "tell"];
 
 /** The flat form of `a`, behind `corr`: the whole batch entry in one array. */
 export function flattenAsk(a: ForwardedAsk, corr: number): unknown[] {

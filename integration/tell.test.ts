@@ -8,19 +8,19 @@ import { uniqueCluster } from "./cluster-helpers.js";
 import { thrownCode } from "../test/outcomes.js";
 import { waitFor, waitSettled } from "./kit/index.js";
 
-/** Tells between two real nodes: coalesced like asks, applied once each, in the order sent. */
+/** Sends between two real nodes: coalesced like asks, applied once each, in the order sent. */
 const SHARDS = 16;
-const cluster = uniqueCluster("tell");
+const cluster = uniqueCluster("send");
 const conns: NatsConnection[] = [];
 const nodes: ShoalNode[] = [];
-/** Post failures t1 reported through its hook (what `shoal_posts_failed_total` counts). */
-const postFailures: Array<[string, number]> = [];
+/** Tell failures t1 reported through its hook (what `shoal_tells_failed_total` counts). */
+const tellFailures: Array<[string, number]> = [];
 
 beforeAll(async () => {
   for (const nodeId of ["t1", "t2"]) {
     const nc = await connect({ servers: inject("natsUrl") });
     conns.push(nc);
-    const hooks = nodeId === "t1" ? { onPostsFailed: (code: string, n: number) => void postFailures.push([code, n]) } : undefined;
+    const hooks = nodeId === "t1" ? { onTellsFailed: (code: string, n: number) => void tellFailures.push([code, n]) } : undefined;
     nodes.push(await ShoalNode.start({ nc, cluster, nodeId, actors: [account, sequencer], shardCount: SHARDS, rebalanceDebounce: 50, hooks }));
   }
   await waitSettled(conns[0]!, cluster, ["t1", "t2"], SHARDS, 30_000);
@@ -37,36 +37,36 @@ function idOwnedBy(type: string, owner: string, stem: string): string {
   for (let k = 0; ; k++) if (owners[shardOf(type, `${stem}${k}`, SHARDS)] === owner) return `${stem}${k}`;
 }
 
-describe("tell", () => {
-  it("applies each of a burst of tells to a remote actor exactly once, in the order they were told", async () => {
+describe("send", () => {
+  it("applies each of a burst of sends to a remote actor exactly once, in the order sent", async () => {
     const [t1] = nodes;
     const acct = idOwnedBy("account", "t2", "acct-");
     const seq = idOwnedBy("sequencer", "t2", "seq-");
     const told: Array<Promise<void>> = [];
     for (let i = 1; i <= 300; i++) {
-      told.push(t1!.tell("account", acct, { deposit: { amount: 1, txn: `t-${i}` } }));
-      told.push(t1!.tell("sequencer", seq, { sender: "t1", seq: i }));
+      told.push(t1!.send("account", acct, { deposit: { amount: 1, txn: `t-${i}` } }));
+      told.push(t1!.send("sequencer", seq, { sender: "t1", seq: i }));
     }
     expect(await Promise.all(told)).toEqual(told.map(() => undefined));
     expect(await t1!.ask("account", acct, { balance: {} })).toMatchObject({ balance: 300, version: 300, node: "t2" });
     expect(await t1!.ask("sequencer", seq, { report: {} })).toMatchObject({ senders: [{ sender: "t1", last: 300 }], violations: [], violationCount: 0, node: "t2" });
   });
 
-  it("applies each of a burst of posts once, in the order posted, interleaved with asks", async () => {
+  it("applies each of a burst of tells once, in the order told, interleaved with asks", async () => {
     const [t1] = nodes;
     const acct = idOwnedBy("account", "t2", "pacct-");
     const seq = idOwnedBy("sequencer", "t2", "pseq-");
     for (let i = 1; i <= 300; i++) {
-      t1!.post("account", acct, { deposit: { amount: 1, txn: `p-${i}` } });
-      t1!.post("sequencer", seq, { sender: "t1", seq: i });
+      t1!.tell("account", acct, { deposit: { amount: 1, txn: `p-${i}` } });
+      t1!.tell("sequencer", seq, { sender: "t1", seq: i });
     }
-    // The asks travel behind the posts on the same lane, so they see every one of them applied.
+    // The asks travel behind the tells on the same lane, so they see every one of them applied.
     expect(await t1!.ask("account", acct, { balance: {} })).toMatchObject({ balance: 300, version: 300, node: "t2" });
     expect(await t1!.ask("sequencer", seq, { report: {} })).toMatchObject({ senders: [{ sender: "t1", last: 300 }], violations: [], violationCount: 0, node: "t2" });
   });
 
   it(
-    "loses no post and keeps their order while shards move to a joining node and back when it leaves",
+    "loses no tell and keeps their order while shards move to a joining node and back when it leaves",
     async () => {
       const [t1] = nodes;
       const ids = Array.from({ length: 24 }, (_, i) => `moving-${i}`);
@@ -76,8 +76,8 @@ describe("tell", () => {
       const pump = (async () => {
         while (!stop) {
           sent++;
-          for (const id of ids) t1!.post("sequencer", id, { sender: "pump", seq: sent });
-          // Every tenth round waits for an ask behind the posts: bounded in flight, no mailbox overflows.
+          for (const id of ids) t1!.tell("sequencer", id, { sender: "pump", seq: sent });
+          // Every tenth round waits for an ask behind the tells: bounded in flight, no mailbox overflows.
           if (sent % 10 === 0) await t1!.ask("sequencer", ids[sent % ids.length]!, { report: {} });
           else await new Promise((r) => setImmediate(r));
         }
@@ -107,20 +107,20 @@ describe("tell", () => {
     90_000,
   );
 
-  it("counts a post that fails, by its code here and as AT_PEER when the peer that ran it reports it; bad ids throw at once", async () => {
+  it("counts a tell that fails, by its code here and as AT_PEER when the peer that ran it reports it; bad ids throw at once", async () => {
     const [t1] = nodes;
-    t1!.post("account", idOwnedBy("account", "t1", "pbad-"), { withdraw: "all" }); // refused by this node's runtime
-    t1!.post("account", idOwnedBy("account", "t2", "pbad-"), { withdraw: "all" }); // refused at t2, reported in its acknowledgement
-    await waitFor(() => postFailures.length >= 2, { timeout: 10_000, interval: 20, message: `post failures: ${JSON.stringify(postFailures)}` });
-    expect([...postFailures].sort()).toEqual([
+    t1!.tell("account", idOwnedBy("account", "t1", "pbad-"), { withdraw: "all" }); // refused by this node's runtime
+    t1!.tell("account", idOwnedBy("account", "t2", "pbad-"), { withdraw: "all" }); // refused at t2, reported in its acknowledgement
+    await waitFor(() => tellFailures.length >= 2, { timeout: 10_000, interval: 20, message: `tell failures: ${JSON.stringify(tellFailures)}` });
+    expect([...tellFailures].sort()).toEqual([
       ["AT_PEER", 1],
       ["BAD_REQUEST", 1],
     ]);
-    expect(thrownCode(() => t1!.post("account", "", {}))).toBe("BAD_REQUEST");
-    expect(postFailures).toHaveLength(2);
+    expect(thrownCode(() => t1!.tell("account", "", {}))).toBe("BAD_REQUEST");
+    expect(tellFailures).toHaveLength(2);
   });
 
-  it("rejects a tell the actor refuses to validate, with the typed error", async () => {
-    await expect(nodes[0]!.tell("account", idOwnedBy("account", "t2", "bad-"), { withdraw: "all" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+  it("rejects a send the actor refuses to validate, with the typed error", async () => {
+    await expect(nodes[0]!.send("account", idOwnedBy("account", "t2", "bad-"), { withdraw: "all" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
   });
 });

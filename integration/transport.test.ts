@@ -100,29 +100,29 @@ describe("NatsTransport", () => {
     expect(small).toEqual({ ok: "re:small" });
   });
 
-  it("answers a tell (discard) with null, not with what the handler returned", async () => {
+  it("answers a send (discard) with null, not with what the handler returned", async () => {
     expect(await a.request("b", { ...ask("told"), discard: true }, 5000)).toBeNull();
     expect(await a.request("b", ask("asked"), 5000)).toBe("re:asked");
   });
 
-  it("acknowledges the posts of a batch together once each is handled, and reports how many failed", async () => {
+  it("acknowledges the tells of a batch together once each is handled, and reports how many failed", async () => {
     const failed: Array<[string, number]> = [];
-    a.onPostsFailed((node, n) => failed.push([node, n]));
-    const post = (id: string, msg: unknown = {}) => a.request("b", { ...ask(id, msg), discard: true, post: true }, 5000);
+    a.onTellsFailed((node, n) => failed.push([node, n]));
+    const tell = (id: string, msg: unknown = {}) => a.request("b", { ...ask(id, msg), discard: true, tell: true }, 5000);
     await tap.flush(); // the tap has seen every message of the tests before
     const before = { ...messages, handled: handled.length };
-    const answers = await Promise.all([post("p1"), post("p2", { fail: true }), a.request("b", ask("q"), 5000), post("p3"), post("p4", { fail: true })]);
+    const answers = await Promise.all([tell("p1"), tell("p2", { fail: true }), a.request("b", ask("q"), 5000), tell("p3"), tell("p4", { fail: true })]);
     expect(answers).toEqual([null, null, "re:q", null, null]);
     expect(handled.slice(before.handled)).toEqual(["p1", "p2", "q", "p3", "p4"]);
     expect(failed).toEqual([["b", 2]]);
     await tap.flush();
-    // One message each way: the ask's reply and the posts' one acknowledgement travel together.
+    // One message each way: the ask's reply and the tells' one acknowledgement travel together.
     expect(messages.rpc - before.rpc).toBe(1);
     expect(messages.replies - before.replies).toBe(1);
   });
 
   it("answers UNAVAILABLE (the server's no-responders status), not TIMEOUT, for a peer nobody serves", async () => {
     expect(await outcome(a.request("nobody", ask("x"), 60_000))).toEqual({ err: ErrorCode.UNAVAILABLE });
-    expect(await outcome(a.request("nobody", { ...ask("y"), discard: true, post: true }, 60_000))).toEqual({ err: ErrorCode.UNAVAILABLE });
+    expect(await outcome(a.request("nobody", { ...ask("y"), discard: true, tell: true }, 60_000))).toEqual({ err: ErrorCode.UNAVAILABLE });
   });
 });

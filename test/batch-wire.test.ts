@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorEntry, okEntry, parseRequestBatch, postsEntry, readReplyBatch, requestEntry } from "../cluster/batch-wire.js";
+import { errorEntry, okEntry, parseRequestBatch, tellsEntry, readReplyBatch, requestEntry } from "../cluster/batch-wire.js";
 import type { RpcRequest } from "../cluster/wire.js";
 import { ErrorCode, RejectedError } from "../src/errors.js";
 import { thrownCode } from "./outcomes.js";
@@ -32,7 +32,7 @@ describe("node request batches", () => {
     expect(requestEntry(9, ask("z") as RpcRequest)).toEqual([9, "account", "z", { balance: {} }, 1000, 1, 0, null, 0]);
   });
 
-  it("reads posts: corr 0, any number of them, each flagged; a post with a corr of its own or corr 0 on anything else is refused", () => {
+  it("reads tells: corr 0, any number of them, each flagged; a tell with a corr of its own or corr 0 on anything else is refused", () => {
     const items = parseRequestBatch([
       [0, "account", "a", { n: 1 }, 1000, 1, 0, null, 2],
       [4, "account", "a", { n: 2 }, 1000, 1, 0, null, 1],
@@ -41,9 +41,9 @@ describe("node request batches", () => {
       [5, "account", "c", { n: 5 }, 1000, 1, 0, null, 2],
     ]);
     expect(items.map((i) => i.corr)).toEqual([0, 4, 0, 0, 5]);
-    expect("req" in items[0]! && items[0].req).toEqual({ k: "ask", type: "account", id: "a", msg: { n: 1 }, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true, post: true });
-    expect("req" in items[1]! && items[1].req).not.toHaveProperty("post");
-    expect("req" in items[2]! && items[2].req).toMatchObject({ id: "b", post: true });
+    expect("req" in items[0]! && items[0].req).toEqual({ k: "ask", type: "account", id: "a", msg: { n: 1 }, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true, tell: true });
+    expect("req" in items[1]! && items[1].req).not.toHaveProperty("tell");
+    expect("req" in items[2]! && items[2].req).toMatchObject({ id: "b", tell: true });
     expect("error" in items[3]! && items[3].error.code).toBe(ErrorCode.BAD_REQUEST); // a bad id: counted failed in the acknowledgement
     expect("error" in items[4]! && items[4].error.code).toBe(ErrorCode.BAD_REQUEST); // answered alone, to its corr
     for (const bad of [[[0, "account", "a", {}, 1000, 1, 0, null, 1]], [[0, "account", "a", {}, 1000, 1, 0, null, 0]], [[0, { ...ask("a"), discard: true }]]]) {
@@ -51,7 +51,7 @@ describe("node request batches", () => {
     }
     const [stringCode] = parseRequestBatch([[6, "account", "a", {}, 1000, 1, 0, null, "1"]]);
     expect("error" in stringCode! && stringCode.error.code).toBe(ErrorCode.BAD_REQUEST);
-    expect(requestEntry(0, { ...ask("p"), discard: true, post: true } as RpcRequest)).toEqual([0, "account", "p", { balance: {} }, 1000, 1, 0, null, 2]);
+    expect(requestEntry(0, { ...ask("p"), discard: true, tell: true } as RpcRequest)).toEqual([0, "account", "p", { balance: {} }, 1000, 1, 0, null, 2]);
   });
 
   it("refuses as a whole what is not a non-empty list of pairs with distinct positive integer corrs", () => {
@@ -64,7 +64,7 @@ describe("node request batches", () => {
 /** Reads a reply batch into a list: ["ok", corr, reply] / ["error", corr, error], or the whole-batch answer. */
 function read(value: unknown) {
   const got: unknown[] = [];
-  const all = readReplyBatch(value, { ok: (c, r) => got.push(["ok", c, r]), error: (c, e) => got.push(["error", c, e]), posted: (b, n) => got.push(["posted", b, n]) }, 9);
+  const all = readReplyBatch(value, { ok: (c, r) => got.push(["ok", c, r]), error: (c, e) => got.push(["error", c, e]), told: (b, n) => got.push(["told", b, n]) }, 9);
   return all === undefined ? got : { all };
 }
 
@@ -74,16 +74,16 @@ describe("reply batches", () => {
     expect(r).toEqual([
       ["ok", 1, 5],
       ["error", 2, { code: "TIMEOUT", message: "late" }],
-      ["posted", 9, 1],
+      ["told", 9, 1],
     ]);
   });
 
   it("writes what it reads", () => {
-    const entries = [okEntry(1, { a: 1 }), errorEntry(2, new RejectedError("no")), postsEntry(3)];
+    const entries = [okEntry(1, { a: 1 }), errorEntry(2, new RejectedError("no")), tellsEntry(3)];
     expect(read(entries)).toEqual([
       ["ok", 1, { a: 1 }],
       ["error", 2, { code: "REJECTED", message: "no" }],
-      ["posted", 9, 3],
+      ["told", 9, 3],
     ]);
   });
 

@@ -13,7 +13,7 @@ function open(calls: Calls, node: string, timeoutMs: number, r: RpcRequest = req
   return Object.assign(calls.open(node, r, timeoutMs, to), { promise });
 }
 
-const post: RpcRequest = { ...req, discard: true, post: true };
+const tell: RpcRequest = { ...req, discard: true, tell: true };
 
 describe("Calls", () => {
   it("settles a call by its corr once, with the reply or the typed error", async () => {
@@ -72,49 +72,49 @@ describe("Calls", () => {
   it("fails every open call when closed, and the unsent ones it is given", async () => {
     const calls = new Calls(new ManualClock());
     const a = open(calls, "n2", 1000);
-    const [sentPost, unsentPost] = [open(calls, "n2", 1000, post), open(calls, "n2", 1000, post)];
-    calls.sent([sentPost]);
-    calls.close([unsentPost]);
+    const [sentTell, unsentTell] = [open(calls, "n2", 1000, tell), open(calls, "n2", 1000, tell)];
+    calls.sent([sentTell]);
+    calls.close([unsentTell]);
     expect(await outcome(a.promise)).toEqual({ err: ErrorCode.UNAVAILABLE });
-    expect(await outcome(sentPost.promise)).toEqual({ err: ErrorCode.UNAVAILABLE });
-    expect(await outcome(unsentPost.promise)).toEqual({ err: ErrorCode.UNAVAILABLE });
+    expect(await outcome(sentTell.promise)).toEqual({ err: ErrorCode.UNAVAILABLE });
+    expect(await outcome(unsentTell.promise)).toEqual({ err: ErrorCode.UNAVAILABLE });
   });
 
-  it("answers the posts of a batch together by its acknowledgement, with null, and counts what failed at the peer", async () => {
+  it("answers the tells of a batch together by its acknowledgement, with null, and counts what failed at the peer", async () => {
     const calls = new Calls(new ManualClock());
     const failed: Array<[string, number]> = [];
-    calls.onPostsFailed = (node, n) => failed.push([node, n]);
-    const [p1, a, p2] = [open(calls, "n2", 1000, post), open(calls, "n2", 1000), open(calls, "n2", 1000, post)];
+    calls.onTellsFailed = (node, n) => failed.push([node, n]);
+    const [p1, a, p2] = [open(calls, "n2", 1000, tell), open(calls, "n2", 1000), open(calls, "n2", 1000, tell)];
     expect([p1.corr, p2.corr]).toEqual([0, 0]);
     expect(a.corr).toBeGreaterThan(0);
     expect(p1.wire()).toEqual([0, "account", "a", {}, 1000, 1, 0, null, 2]);
     const batch = calls.sent([p1, a, p2]);
-    calls.ok(0, "not for posts"); // corr 0 names no call
+    calls.ok(0, "not for tells"); // corr 0 names no call
     expect([p1.settled, p2.settled]).toEqual([false, false]);
-    calls.posted(batch + 1, 0); // another batch's acknowledgement
+    calls.told(batch + 1, 0); // another batch's acknowledgement
     expect([p1.settled, p2.settled]).toEqual([false, false]);
-    calls.posted(batch, 1);
+    calls.told(batch, 1);
     expect(await outcome(p1.promise)).toEqual({ ok: null });
     expect(await outcome(p2.promise)).toEqual({ ok: null });
     expect(failed).toEqual([["n2", 1]]);
     expect(a.settled).toBe(false); // the ask waits for its own answer
     calls.ok(a.corr, 7);
     expect(await outcome(a.promise)).toEqual({ ok: 7 });
-    calls.posted(batch, 0); // the batch is gone: a repeated acknowledgement changes nothing
+    calls.told(batch, 0); // the batch is gone: a repeated acknowledgement changes nothing
     expect(failed).toEqual([["n2", 1]]);
   });
 
-  it("times the posts of a batch out together at the latest of their deadlines, and fails them with the batch", async () => {
+  it("times the tells of a batch out together at the latest of their deadlines, and fails them with the batch", async () => {
     const clock = new ManualClock();
     const calls = new Calls(clock);
-    const [early, late] = [open(calls, "n2", 100, post), open(calls, "n2", 300, post)];
+    const [early, late] = [open(calls, "n2", 100, tell), open(calls, "n2", 300, tell)];
     calls.sent([early, late]);
     clock.advance(299);
     expect([early.settled, late.settled]).toEqual([false, false]);
     clock.advance(1);
     expect(await outcome(early.promise)).toEqual({ err: ErrorCode.TIMEOUT });
     expect(await outcome(late.promise)).toEqual({ err: ErrorCode.TIMEOUT });
-    const gone = open(calls, "n3", 1000, post);
+    const gone = open(calls, "n3", 1000, tell);
     calls.failBatch(calls.sent([gone]), () => new Error("no responders"));
     expect(await outcome(gone.promise)).toEqual({ err: "not a ShoalError: Error: no responders" });
   });

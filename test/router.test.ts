@@ -59,7 +59,7 @@ const flush = async () => {
   for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
 };
 
-function setup(initial: ShardMap | undefined, onPostFailed?: (err: unknown) => void) {
+function setup(initial: ShardMap | undefined, onTellFailed?: (err: unknown) => void) {
   const clock = new ManualClock();
   const maps = new TestMaps(initial, clock);
   const transport = new TestTransport();
@@ -69,9 +69,9 @@ function setup(initial: ShardMap | undefined, onPostFailed?: (err: unknown) => v
     clock,
     maps,
     transport,
-    onPostFailed,
+    onTellFailed,
     // Like the runtime, it answers in a later job.
-    local: { send: (_t, id, _m, _deadline, to) => queueMicrotask(() => (local.push(id), to.ok(`local:${id}`))) },
+    local: { deliver: (_t, id, _m, _deadline, to) => queueMicrotask(() => (local.push(id), to.ok(`local:${id}`))) },
   });
   /** A forwarded ask, served here: its outcome as a promise. */
   const forwarded = (req: ForwardedAsk) => {
@@ -95,14 +95,14 @@ describe("router", () => {
     expect(await p).toBe("remote");
   });
 
-  it("sends a tell like an ask, flagged discard, resolving to nothing once the owner has taken it", async () => {
+  it("sends a send like an ask, flagged discard, resolving to nothing once the owner has taken it", async () => {
     const t = setup(mapOf(1, "other"));
-    const told = t.router.tell("account", "a", { n: 1 });
+    const told = t.router.send("account", "a", { n: 1 });
     await flush();
     expect(t.transport.sent[0]!.req).toMatchObject({ k: "ask", type: "account", id: "a", msg: { n: 1 }, discard: true });
     t.transport.sent[0]!.answer(null);
     expect(await told).toBeUndefined();
-    // Without the flag for an ask; a forwarded tell keeps it when it is forwarded on.
+    // Without the flag for an ask; a forwarded send keeps it when it is forwarded on.
     void t.router.ask("account", "a", {});
     await flush();
     expect(t.transport.sent[1]!.req).not.toHaveProperty("discard");
@@ -111,14 +111,14 @@ describe("router", () => {
     expect(t.transport.sent[2]!.req).toMatchObject({ hops: 1, discard: true });
   });
 
-  it("sends a post flagged post and discard, without a promise, its failures to the hook; a forwarded post stays a post", async () => {
+  it("sends a tell flagged tell and discard, without a promise, its failures to the hook; a forwarded tell stays a tell", async () => {
     const failed: unknown[] = [];
     const t = setup(mapOf(1, "other"), (err) => failed.push(err));
-    expect(t.router.post("account", "a", { n: 1 })).toBeUndefined();
+    expect(t.router.tell("account", "a", { n: 1 })).toBeUndefined();
     await flush();
-    expect(t.transport.sent[0]!.req).toMatchObject({ k: "ask", type: "account", id: "a", msg: { n: 1 }, discard: true, post: true });
+    expect(t.transport.sent[0]!.req).toMatchObject({ k: "ask", type: "account", id: "a", msg: { n: 1 }, discard: true, tell: true });
     t.transport.sent[0]!.answer(null);
-    t.router.post("account", "a", { n: 2 });
+    t.router.tell("account", "a", { n: 2 });
     await flush();
     t.transport.sent[1]!.fail(new TimeoutError("never acknowledged")); // not retried: it may have been applied
     await flush();
@@ -126,17 +126,17 @@ describe("router", () => {
     expect(t.transport.sent).toHaveLength(2);
     // Ids and type names that can never be valid are refused at once, and nothing is sent.
     for (const [type, id] of [["account", ""], ["no such type!", "a"], ["account", "x".repeat(600)]] as const) {
-      expect(thrownCode(() => t.router.post(type, id, {}))).toBe(ErrorCode.BAD_REQUEST);
+      expect(thrownCode(() => t.router.tell(type, id, {}))).toBe(ErrorCode.BAD_REQUEST);
     }
-    void t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true, post: true });
+    void t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true, tell: true });
     await flush();
-    expect(t.transport.sent.slice(2).map((x) => x.req)).toEqual([expect.objectContaining({ hops: 1, discard: true, post: true })]);
+    expect(t.transport.sent.slice(2).map((x) => x.req)).toEqual([expect.objectContaining({ hops: 1, discard: true, tell: true })]);
   });
 
-  it("retries a post the owner could not take (UNAVAILABLE) on the newer map", async () => {
+  it("retries a tell the owner could not take (UNAVAILABLE) on the newer map", async () => {
     const failed: unknown[] = [];
     const t = setup(mapOf(1, "old"), (err) => failed.push(err));
-    t.router.post("account", "a", { n: 1 });
+    t.router.tell("account", "a", { n: 1 });
     await flush();
     t.transport.sent[0]!.fail(new UnavailableError("no responders"));
     t.maps.set(mapOf(2, "new"));
@@ -147,20 +147,20 @@ describe("router", () => {
     expect(failed).toEqual([]);
   });
 
-  it("keeps a sender's order across an owner change for posts: the new owner waits until the old owner's posts are acknowledged", async () => {
+  it("keeps a sender's order across an owner change for tells: the new owner waits until the old owner's tells are acknowledged", async () => {
     const t = setup(mapOf(1, "old"));
     const sibling = ["b", "c", "d", "e", "f", "g"].find((id) => shardOf("account", id, SHARDS) === shardOf("account", "a", SHARDS))!;
-    t.router.post("account", "a", { n: 1 });
-    t.router.post("account", sibling, { n: 2 }); // another actor of the same shard: one lane
+    t.router.tell("account", "a", { n: 1 });
+    t.router.tell("account", sibling, { n: 2 }); // another actor of the same shard: one lane
     await flush();
     t.maps.set(mapOf(2, "new"));
-    t.router.post("account", "a", { n: 3 });
+    t.router.tell("account", "a", { n: 3 });
     const asked = t.router.ask("account", "a", { n: 4 });
     await flush();
     expect(t.transport.sent.map((x) => x.node)).toEqual(["old", "old"]);
     t.transport.sent[0]!.answer(null);
     await flush();
-    expect(t.transport.sent.map((x) => x.node)).toEqual(["old", "old"]); // one of the old owner's posts is still open
+    expect(t.transport.sent.map((x) => x.node)).toEqual(["old", "old"]); // one of the old owner's tells is still open
     t.transport.sent[1]!.answer(null);
     await flush();
     expect(t.transport.sent.map((x) => [x.node, (x.req as ForwardedAsk).msg])).toEqual([

@@ -9,7 +9,7 @@ import { dashboardHtml } from "./dashboard.js";
 import { streamEvents } from "./event-stream.js";
 
 export interface NodeHttpOptions {
-  /** Port to listen on; 0 picks a free one ({@link NodeHttp.port} tells which). */
+  /** Port to listen on; 0 picks a free one ({@link NodeHttp.port} says which). */
   port: number;
   /** Interface to bind. Default 0.0.0.0. */
   host?: string;

@@ -128,14 +128,14 @@ export class Runtime implements ActivationHost, PauseHost {
   ask(type: string, id: string, msg: unknown, opts?: AskOptions): Promise<unknown>;
   ask(actor: string | ActorDefinition, id: string, msg: unknown, opts?: AskOptions): Promise<unknown> {
     const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.send(typeof actor === "string" ? actor : actor.type, id, msg, deadline, { ok, fail }));
+    return new Promise((ok, fail) => this.deliver(typeof actor === "string" ? actor : actor.type, id, msg, deadline, { ok, fail }));
   }
 
   /**
    * {@link ask} without a promise: the reply, or the typed error (bad input too), goes to `to`.
    * `deadline` is a time on this runtime's clock, past which the message fails with TIMEOUT.
    */
-  send(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): void {
+  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): void {
     let p: Pending;
     try {
       p = this.prepare(type, id, msg, deadline, to);
