@@ -8,6 +8,7 @@
  * This node's own record is kept locally, never read back: it is always in the view while the
  * node runs, and {@link Membership.setState} changes it at once.
  */
+import { ACTOR_TYPE_PATTERN } from "../src/actor/names.js";
 import type { Clock, TimerHandle } from "../src/clock.js";
 import { decodeJson, encodeJson } from "../src/codec/json.js";
 import { encodeToken } from "../src/codec/token.js";
@@ -26,6 +27,8 @@ export interface MemberRecord {
   startedAt: number;
   /** Free-form, e.g. the HTTP port. */
   meta?: Record<string, string>;
+  /** The actor types the node hosts, sorted (absent from nodes that do not say). */
+  types?: string[];
 }
 
 export interface MembershipOptions {
@@ -291,7 +294,12 @@ export class Membership {
   }
 }
 
-const copy = (r: MemberRecord): MemberRecord => (r.meta === undefined ? { ...r } : { ...r, meta: { ...r.meta } });
+function copy(r: MemberRecord): MemberRecord {
+  const out = { ...r };
+  if (r.meta !== undefined) out.meta = { ...r.meta };
+  if (r.types !== undefined) out.types = [...r.types];
+  return out;
+}
 
 function decode(bytes: Uint8Array): MemberRecord | undefined {
   try {
@@ -316,11 +324,19 @@ function validRecord(v: unknown): MemberRecord | undefined {
     if (!entries.every(([, x]) => typeof x === "string")) return undefined;
     out.meta = Object.fromEntries(entries) as Record<string, string>;
   }
+  if (r.types !== undefined) {
+    if (!Array.isArray(r.types) || r.types.length > MAX_TYPES || !r.types.every((t) => typeof t === "string" && ACTOR_TYPE_PATTERN.test(t))) return undefined;
+    out.types = [...(r.types as string[])];
+  }
   return out;
 }
+
+/** Most actor types a record may list (a record stays a small KV value). */
+const MAX_TYPES = 256;
 
 function sameRecord(a: MemberRecord, b: MemberRecord): boolean {
   if (a.id !== b.id || a.weight !== b.weight || a.state !== b.state || a.startedAt !== b.startedAt) return false;
   const am = Object.entries(a.meta ?? {});
-  return am.length === Object.keys(b.meta ?? {}).length && am.every(([k, v]) => b.meta?.[k] === v);
+  const sameTypes = (a.types ?? []).join(",") === (b.types ?? []).join(",") && (a.types === undefined) === (b.types === undefined);
+  return sameTypes && am.length === Object.keys(b.meta ?? {}).length && am.every(([k, v]) => b.meta?.[k] === v);
 }

@@ -37,8 +37,8 @@ export class NodeMetrics {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.types = new Set(opts.types);
 
-    const asks = new Counter({ name: "shoal_asks_total", help: "Ingress asks answered, by actor type and outcome (ok or the error code).", labelNames: ["type", "outcome"], registers });
-    const askSeconds = new Histogram({ name: "shoal_ask_duration_seconds", help: "Ingress asks: time from receipt to reply.", labelNames: ["type"], buckets: ASK_BUCKETS, registers });
+    const requests = new Counter({ name: "shoal_ingress_requests_total", help: "Ingress requests handled, by actor type, verb (ask, send, tell) and outcome (ok, accepted for a tell, or the error code).", labelNames: ["type", "verb", "outcome"], registers });
+    const requestSeconds = new Histogram({ name: "shoal_ingress_duration_seconds", help: "Ingress asks and sends: time from receipt to reply.", labelNames: ["type", "verb"], buckets: ASK_BUCKETS, registers });
     const migrations = new Counter({ name: "shoal_migrations_total", help: "Shard moves ended on this node, by role and outcome.", labelNames: ["role", "outcome"], registers });
     const pause = new Histogram({ name: "shoal_migration_pause_seconds", help: "How long each shard this node handed off was paused (completed moves).", buckets: PAUSE_BUCKETS, registers });
     const appends = new Counter({ name: "shoal_event_store_appends_total", help: "Event batches appended to the event store.", registers });
@@ -51,10 +51,10 @@ export class NodeMetrics {
     this.gauge("shoal_is_leader", "1 while this node is the leader.", (n) => (n.election.isLeader() ? 1 : 0));
 
     this.hooks = {
-      onAnswered: (type, outcome, seconds) => {
+      onAnswered: (type, verb, outcome, seconds) => {
         const t = this.types.has(type) ? type : "other";
-        asks.inc({ type: t, outcome });
-        askSeconds.observe({ type: t }, seconds);
+        requests.inc({ type: t, verb, outcome });
+        if (verb !== "tell") requestSeconds.observe({ type: t, verb }, seconds);
       },
       onMigration: (role, outcome, ms) => {
         migrations.inc({ role, outcome });

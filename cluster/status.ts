@@ -16,6 +16,8 @@ export interface NodeStatus {
   actors: number;
   /** Shards being handed off or received right now. */
   migrations: number;
+  /** The actor types this node hosts, sorted. */
+  types: string[];
   members: MemberRecord[];
 }
 

@@ -14,8 +14,8 @@ import { freePorts } from "./kit/server.js";
 const SHARDS = 64;
 const NODE_ARGS = ["--member-ttl", "3000", "--heartbeat", "1000", "--leader-ttl", "3000"];
 const METRICS = [
-  "shoal_asks_total",
-  "shoal_ask_duration_seconds",
+  "shoal_ingress_requests_total",
+  "shoal_ingress_duration_seconds",
   "shoal_mailbox_depth",
   "shoal_active_actors",
   "shoal_shards_owned",
@@ -88,14 +88,14 @@ describe("shoal node --http (real processes, real nats-server)", () => {
       expect(text).toContain(`node="${ids[i]}"`);
       expect(text).toContain("process_cpu_user_seconds_total"); // default metrics, in this registry
     }
-    const asked = (t: string[], labels: Record<string, string>) => total(t, "shoal_asks_total", labels);
+    const asked = (t: string[], labels: Record<string, string>) => total(t, "shoal_ingress_requests_total", labels);
     expect(asked(after, { type: "account", outcome: "ok" }) - asked(before, { type: "account", outcome: "ok" })).toBe(20);
     expect(asked(after, { type: "account", outcome: "REJECTED" }) - asked(before, { type: "account", outcome: "REJECTED" })).toBe(1);
     // A type no node hosts is not a label value: it counts as "other".
     expect(asked(after, { type: "other", outcome: "UNKNOWN_ACTOR_TYPE" })).toBeGreaterThanOrEqual(1);
     expect(after.join("\n")).not.toContain("no-such-type");
-    expect(total(after, "shoal_ask_duration_seconds_count", { type: "account" }) - total(before, "shoal_ask_duration_seconds_count", { type: "account" })).toBe(21);
-    expect(after.some((t) => /shoal_ask_duration_seconds_bucket\{[^}]*le="0\.001"[^}]*type="account"|shoal_ask_duration_seconds_bucket\{[^}]*type="account"[^}]*le="0\.001"/.test(t))).toBe(true);
+    expect(total(after, "shoal_ingress_duration_seconds_count", { type: "account" }) - total(before, "shoal_ingress_duration_seconds_count", { type: "account" })).toBe(21);
+    expect(after.some((t) => /shoal_ingress_duration_seconds_bucket\{[^}]*le="0\.001"[^}]*type="account"|shoal_ingress_duration_seconds_bucket\{[^}]*type="account"[^}]*le="0\.001"/.test(t))).toBe(true);
     expect(total(after, "shoal_event_store_appends_total") - total(before, "shoal_event_store_appends_total")).toBe(20);
     expect(total(after, "shoal_event_store_conflicts_total")).toBe(0);
     expect(total(after, "shoal_shards_owned")).toBe(SHARDS);

@@ -18,6 +18,7 @@ const subject = `shoal.${cluster}.ask`;
 beforeAll(async () => {
   nc = await connect({ servers: inject("natsUrl") });
   host = await ActorHost.start({ nc, cluster, nodeId: "n1", actors: [account] });
+  host.serve();
   client = new ShoalClient(nc, cluster);
 });
 
@@ -92,33 +93,61 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
     expect((err as ShoalError).details).toEqual({ balance: 0, amount: 1 });
   });
 
+  it("send answers null once the turn is applied; a bad verb is a BAD_REQUEST that changes nothing", async () => {
+    const body = (msg: unknown, verb?: unknown) => te.encode(JSON.stringify({ type: "account", id: "verb-send", msg, verb }));
+    expect(await raw(body({ deposit: { amount: 4, txn: "s1" } }, "send"))).toEqual({ ok: true, reply: null });
+    expect(await raw(body({ deposit: { amount: 4, txn: "s2" } }, "shout"))).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
+    expect(await raw(body({ balance: {} }, "ask"))).toEqual({ ok: true, reply: { balance: 4, version: 1, node: "n1" } });
+    await expect(client.send("account", "verb-send", { deposit: { amount: 1, txn: "s3" } })).resolves.toBeUndefined();
+    await expect(client.send("account", "verb-send", { withdraw: { amount: 99, txn: "s4" } })).rejects.toMatchObject({ code: "REJECTED" });
+  });
+
+  it("tell is applied and never answered, with or without a reply subject", async () => {
+    const id = "verb-tell";
+    const inbox = `_INBOX.tell-${process.pid}`;
+    let answered = 0;
+    const sub = nc.subscribe(inbox, { callback: () => answered++ });
+    try {
+      const tell = (txn: string) => te.encode(JSON.stringify({ type: "account", id, msg: { deposit: { amount: 1, txn } }, verb: "tell" }));
+      nc.publish(subject, tell("t1"));
+      nc.publish(subject, tell("t2"), { reply: inbox });
+      client.tell("account", id, { deposit: { amount: 1, txn: "t3" } });
+      client.tell("account", id, { withdraw: { amount: 1000, txn: "refused" } }); // fails at the node; nobody hears
+      // Handled in order on the one node: once this ask is answered, the tells before it were too.
+      expect(await client.ask("account", id, { balance: {} })).toEqual({ balance: 3, version: 3, node: "n1" });
+      await nc.flush();
+      expect(answered).toBe(0);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it("rebuilds the same state in a restarted host", async () => {
     for (let i = 0; i < 150; i++) await client.ask("account", "durable", { deposit: { amount: 2, txn: `d${i}` } });
     await host.stop();
     host = await ActorHost.start({ nc, cluster, nodeId: "n2", actors: [account] });
+    host.serve();
     expect(await client.ask("account", "durable", { balance: {} })).toEqual({ balance: 300, version: 150, node: "n2" });
     expect(await client.ask("account", "durable", { deposit: { amount: 2, txn: "d7" } })).toMatchObject({ applied: false, balance: 300 });
   });
 
-  it("survives an asker that throws synchronously: the client gets INTERNAL, the connection lives", async () => {
+  it("survives a caller that throws synchronously: the client gets INTERNAL, the connection lives", async () => {
     const c2 = `${cluster}throws`;
-    const bad = await ActorHost.start({
-      nc,
-      cluster: c2,
-      nodeId: "bad",
-      actors: [account],
-      asker: () => ({
-        ask: () => {
-          throw new TypeError("bug in the asker");
-        },
-      }),
-    });
+    const bad = await ActorHost.start({ nc, cluster: c2, nodeId: "bad", actors: [account] });
+    const bug = () => {
+      throw new TypeError("bug in the caller");
+    };
+    bad.serve({ ask: bug, send: bug, tell: bug });
     try {
       const client2 = new ShoalClient(nc, c2);
       for (let i = 0; i < 2; i++) {
         const err = await client2.ask("account", "x", { balance: {} }).catch((e: unknown) => e);
         expect(ShoalError.is(err, ErrorCode.INTERNAL)).toBe(true);
       }
+      const sent = await client2.send("account", "x", { balance: {} }).catch((e: unknown) => e);
+      expect(ShoalError.is(sent, ErrorCode.INTERNAL)).toBe(true);
+      client2.tell("account", "x", { balance: {} }); // answered by nobody; the next ask shows the node lives
+      expect(ShoalError.is(await client2.ask("account", "x", { balance: {} }).catch((e: unknown) => e), ErrorCode.INTERNAL)).toBe(true);
       expect(nc.isClosed()).toBe(false);
     } finally {
       await bad.stop();

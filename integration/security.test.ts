@@ -195,7 +195,7 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     const r = await new ShoalClient(client, cluster).ask<{ balance: number }>("account", "acct-0", { balance: {} });
     expect(r.balance).toBe(1);
     // An ask this user may not publish fails at once with the violation, not after its 60 s timeout.
-    const elsewhere = new ShoalClient(client, `${cluster}x`, 60_000);
+    const elsewhere = new ShoalClient(client, `${cluster}x`, { timeout: 60_000 });
     const refused = await elsewhere.ask("account", "acct-0", { balance: {} }).catch((e: unknown) => e);
     elsewhere.close();
     expect(ShoalError.is(refused, ErrorCode.UNAVAILABLE), String(refused)).toBe(true);
@@ -203,7 +203,7 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     // Replies to an inbox it may not subscribe to: the ask fails at once too, and so does the next (subscribing anew).
     const outside = await connect({ servers: server.url, user: "sec-client", pass: passwords.client, inboxPrefix: "_NOT_ALLOWED" });
     try {
-      const deaf = new ShoalClient(outside, cluster, 60_000);
+      const deaf = new ShoalClient(outside, cluster, { timeout: 60_000 });
       for (let i = 0; i < 2; i++) {
         const err = await deaf.ask("account", "acct-0", { balance: {} }).catch((e: unknown) => e);
         expect(ShoalError.is(err, ErrorCode.UNAVAILABLE), String(err)).toBe(true);

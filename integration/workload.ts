@@ -10,7 +10,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { randomUUID } from "node:crypto";
-import type { AccountReply } from "../src/actors/account.js";
+import type { MovementReply } from "../src/actors/account.js";
 import type { SequencerReport, SequencerStepReply } from "../src/actors/sequencer.js";
 import { ShoalClient } from "../src/client.js";
 import { msgpack } from "../src/codec/msgpack.js";
@@ -185,7 +185,7 @@ export function runBank(opts: BankOptions): Run<BankResult, BankRequest> {
       const account = opts.accounts[Math.floor(Math.random() * opts.accounts.length)]!;
       const req: BankRequest = { sender, account, txn: `${prefix}-${sender}-${n++}`, amount: 1 + Math.floor(Math.random() * 9), attempts: [], acked: false };
       history.push(req);
-      const reply = await d.untilAcked<AccountReply>("account", account, { deposit: { amount: req.amount, txn: req.txn } }, req.attempts);
+      const reply = await d.untilAcked<MovementReply>("account", account, { deposit: { amount: req.amount, txn: req.txn } }, req.attempts);
       if (reply !== undefined) {
         req.acked = true;
         if (reply.applied === false && req.attempts.length === 1) req.appliedBeforeSent = true;
@@ -338,7 +338,7 @@ export async function readBalances(nc: NatsConnection, cluster: string, accounts
   const out = new Map<string, { balance: number; version: number }>();
   await Promise.all(
     accounts.map(async (account) => {
-      const reply = await d.untilAcked<AccountReply>("account", account, { balance: {} }, []);
+      const reply = await d.untilAcked<MovementReply>("account", account, { balance: {} }, []);
       if (reply !== undefined) out.set(account, { balance: reply.balance, version: reply.version });
     }),
   );

@@ -1,9 +1,10 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { ActorDefinition } from "./actor/define.js";
+import type { ActorDefinition } from "./actor/spec.js";
 import { checkClusterName } from "./actor/names.js";
 import { encodeToken } from "./codec/token.js";
-import { type Asker, Ingress, type IngressOptions } from "./ingress/ingress.js";
+import { Ingress, type IngressOptions } from "./ingress/ingress.js";
 import { type Logger, silentLogger } from "./log.js";
+import type { Caller } from "./ref.js";
 import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
 import { JetStreamEventStore } from "./store/jetstream.js";
 import type { EventStore } from "./store/types.js";
@@ -26,11 +27,6 @@ export interface HostOptions {
    * then is an error to report, never an empty stream to start again from.
    */
   createStream?: boolean;
-  /**
-   * What the ingress asks. Default: the runtime itself. The cluster layer puts its ownership
-   * check (later the router) here.
-   */
-  asker?: (runtime: Runtime) => Asker;
   /** Runtime tuning (mailbox size, timeouts, passivation). */
   runtime?: Partial<Omit<RuntimeOptions, "nodeId" | "store" | "actors" | "logger">>;
   /** Wraps the event store before anything uses it (e.g. a decorator counting appends). */
@@ -40,14 +36,18 @@ export interface HostOptions {
 }
 
 /**
- * The actors of one node on NATS: the JetStream event store, the runtime and the ingress.
- * The cluster layer adds membership, placement and routing around it.
+ * The actors of one node on NATS: the JetStream event store, the runtime, and (once
+ * {@link serve} is called) the ingress. The cluster layer adds membership, placement and
+ * routing around it, and starts the ingress last, once its router has a map to route by.
  */
 export class ActorHost {
+  private served: Ingress | undefined;
+  private stopped = false;
+
   private constructor(
     readonly runtime: Runtime,
     readonly store: EventStore,
-    readonly ingress: Ingress,
+    private readonly opts: HostOptions,
     private readonly log: Logger,
   ) {}
 
@@ -60,15 +60,31 @@ export class ActorHost {
     const opened = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas, writerId, create: opts.createStream ?? true });
     const store = opts.wrapStore?.(opened) ?? opened;
     const runtime = new Runtime({ ...opts.runtime, nodeId: opts.nodeId, store, actors: opts.actors, logger: log });
-    const asker = opts.asker === undefined ? runtime : opts.asker(runtime);
-    const ingress = new Ingress({ nc: opts.nc, cluster: opts.cluster, asker, logger: log, clock: opts.runtime?.clock, onAnswered: opts.onAnswered });
     log.info({ types: runtime.types }, "host started");
-    return new ActorHost(runtime, store, ingress, log);
+    return new ActorHost(runtime, store, opts, log);
   }
 
-  /** Stops taking requests, finishes in-flight turns, closes the store. */
+  /**
+   * Starts serving the ingress (`shoal.<cluster>.ask`) through `caller` (default: this host's
+   * runtime; a cluster node passes its router). Once; not after {@link stop}.
+   */
+  serve(caller: Caller = this.runtime): Ingress {
+    if (this.stopped) throw new TypeError("the host is stopped");
+    if (this.served !== undefined) throw new TypeError("the ingress is already served");
+    const { nc, cluster, onAnswered } = this.opts;
+    this.served = new Ingress({ nc, cluster, caller, logger: this.log, clock: this.opts.runtime?.clock, onAnswered });
+    return this.served;
+  }
+
+  /** The ingress, once {@link serve} has started it. */
+  get ingress(): Ingress | undefined {
+    return this.served;
+  }
+
+  /** Stops taking requests (waiting for the replies owed), finishes in-flight turns, closes the store. */
   async stop(): Promise<void> {
-    await this.ingress.stop();
+    this.stopped = true;
+    await this.served?.stop();
     await this.runtime.stop();
     await this.store.close();
     this.log.info("host stopped");

@@ -1,35 +1,53 @@
-/** Shoal's public API: define actors, run them, talk to them. */
+/**
+ * Shoal: a distributed actor cluster for TypeScript on NATS.
+ *
+ * This module is what an application needs to define actors and call them: {@link defineActor}
+ * and {@link defineInMemoryActor}, typed references ({@link ActorRef}: `ask`, `send`, `tell`),
+ * the {@link ShoalClient} that calls a cluster without joining it, and the typed errors. Run
+ * nodes with `shoal/node` (or the `shoal node` command); test with `shoal/testing`.
+ *
+ * @module shoal
+ */
 export { defineActor, defineInMemoryActor } from "./actor/define.js";
+export { fromSchema } from "./actor/schema.js";
+export { actorType, type ActorType, type Call, type CallsOf, type MessageOf, type ReplyFor, type ReplyOf } from "./actor/calls.js";
 export type {
   ActorDefinition,
+  CommonSpec,
   Decision,
   EventSourcedActor,
+  EventSourcedCommon,
+  EventSourcedHandler,
+  EventSourcedMapSpec,
   EventSourcedSpec,
+  HandlerReply,
   InMemoryActor,
+  InMemoryCommon,
+  InMemoryHandler,
+  InMemoryMapSpec,
   InMemorySpec,
-  MessageOf,
-  ReplyOf,
+  MapCalls,
+  MapMessage,
+  PayloadOf,
   Transition,
   TurnContext,
-} from "./actor/define.js";
-export { checkActorId, MAX_ACTOR_ID_BYTES } from "./actor/names.js";
-export { account } from "./actors/account.js";
-export type { AccountMsg, AccountReply, AccountEvent } from "./actors/account.js";
-export { sequencer } from "./actors/sequencer.js";
-export type { SequencerMsg, SequencerReply, SequencerReport, SequencerStepReply, SequencerViolation } from "./actors/sequencer.js";
-export * from "./errors.js";
-export { type Clock, ManualClock, systemClock } from "./clock.js";
-export { MsgpackCodec } from "./codec/msgpack.js";
-export { decodeJson, encodeJson } from "./codec/json.js";
-export { defaultDecodeLimits, type DecodeLimits } from "./codec/limits.js";
-export type { Envelope, RequestEnvelope, ResponseEnvelope } from "./codec/envelope.js";
-export { encodeToken } from "./codec/token.js";
-export { Runtime, type AskOptions, type RuntimeOptions } from "./runtime/runtime.js";
-export type { CapturedActor, PausedGroup } from "./runtime/pause.js";
-export type { ActorKey, EventStore, LoadedJournal, Snapshot, StoredEvent } from "./store/types.js";
-export { MemoryEventStore } from "./store/memory.js";
-export { JetStreamEventStore } from "./store/jetstream.js";
-export { Ingress, type Asker } from "./ingress/ingress.js";
-export { clusterSubjects } from "./ingress/subjects.js";
-export { ActorHost, type HostOptions } from "./host.js";
-export { createLogger, type Logger } from "./log.js";
+  Validate,
+} from "./actor/spec.js";
+export { MAX_ACTOR_ID_BYTES } from "./actor/names.js";
+export type { ActorRef, CallOptions, RefFactory } from "./ref.js";
+export { ShoalClient, type ShoalClientOptions } from "./client.js";
+export {
+  ActorMovedError,
+  BadRequestError,
+  ConflictError,
+  ErrorCode,
+  InternalError,
+  OverloadedError,
+  RejectedError,
+  ShoalError,
+  type ShoalErrorOptions,
+  TimeoutError,
+  UnavailableError,
+  UnknownActorTypeError,
+  type WireError,
+} from "./errors.js";

@@ -84,7 +84,8 @@ describe("runtime", () => {
 
   it("rejects bad input with typed errors and changes nothing", async () => {
     const store = new MemoryEventStore();
-    const rt = runtime({ store });
+    const told: unknown[] = [];
+    const rt = runtime({ store, onTellFailed: (err) => told.push(err) });
     expect(await code(rt.ask("nope", "a", {}))).toBe(ErrorCode.UNKNOWN_ACTOR_TYPE);
     expect(await code(rt.ask("account", "", { balance: {} }))).toBe(ErrorCode.BAD_REQUEST);
     expect(await code(rt.ask("account", "x".repeat(513), { balance: {} }))).toBe(ErrorCode.BAD_REQUEST);
@@ -93,7 +94,10 @@ describe("runtime", () => {
     expect(await code(rt.ask("account", "a", { deposit: { amount: 1.5, txn: "t" } }))).toBe(ErrorCode.BAD_REQUEST);
     expect(await code(rt.ask("account", "a", { steal: {} }))).toBe(ErrorCode.BAD_REQUEST);
     expect(await code(rt.ask("recorder", "a", { n: "x" }))).toBe(ErrorCode.BAD_REQUEST);
-    expect(() => rt.tell("account", "a", "garbage")).toThrow(/account message/);
+    // A tell never throws: its failure goes to the hook.
+    expect(rt.tell("account", "a", "garbage")).toBeUndefined();
+    expect(told).toEqual([expect.objectContaining({ code: ErrorCode.BAD_REQUEST, message: expect.stringMatching(/account message/) })]);
+    expect(() => rt.ref(account, "")).toThrow(/must not be empty/);
     expect(await store.version({ type: "account", id: "a" })).toBe(0);
     expect(rt.isActive("account", "a")).toBe(false);
   });
@@ -101,23 +105,25 @@ describe("runtime", () => {
   it("applies a repeated txn once and refuses overdrafts without writing", async () => {
     const store = new MemoryEventStore();
     const rt = runtime({ store });
-    const d1 = await rt.ask(account, "acc", { deposit: { amount: 10, txn: "t1" } });
+    const d1 = await rt.ref(account, "acc").ask({ deposit: { amount: 10, txn: "t1" } });
     expect(d1).toEqual({ balance: 10, version: 1, node: "n1", applied: true });
-    const again = await rt.ask(account, "acc", { deposit: { amount: 10, txn: "t1" } });
+    const again = await rt.ref(account, "acc").ask({ deposit: { amount: 10, txn: "t1" } });
     expect(again).toEqual({ balance: 10, version: 1, node: "n1", applied: false });
-    expect(await code(rt.ask(account, "acc", { withdraw: { amount: 11, txn: "t2" } }))).toBe(ErrorCode.REJECTED);
-    expect(await rt.ask(account, "acc", { withdraw: { amount: 4, txn: "t2" } })).toMatchObject({ balance: 6, version: 2 });
+    expect(await code(rt.ref(account, "acc").ask({ withdraw: { amount: 11, txn: "t2" } }))).toBe(ErrorCode.REJECTED);
+    expect(await rt.ref(account, "acc").ask({ withdraw: { amount: 4, txn: "t2" } })).toMatchObject({ balance: 6, version: 2 });
     expect(await store.version({ type: "account", id: "acc" })).toBe(2);
   });
 
   it("fails asks past a full mailbox with OVERLOADED and keeps serving", async () => {
     const g = gated();
-    const rt = runtime({ actors: [g.def] });
+    const told: unknown[] = [];
+    const rt = runtime({ actors: [g.def], onTellFailed: (err) => told.push(err) });
     const first = rt.ask("gated", "x", { n: 0 }); // in flight, not in the mailbox
     await flush();
     const queued = [1, 2, 3].map((n) => rt.ask("gated", "x", { n }));
     expect(await code(rt.ask("gated", "x", { n: 4 }))).toBe(ErrorCode.OVERLOADED);
-    expect(() => rt.tell("gated", "x", { n: 5 })).toThrow(/full/);
+    rt.tell("gated", "x", { n: 5 });
+    expect(told).toEqual([expect.objectContaining({ code: ErrorCode.OVERLOADED })]);
     for (let i = 0; i < 4; i++) {
       await flush();
       g.gates.shift()!();
@@ -144,36 +150,36 @@ describe("runtime", () => {
     const clock = new ManualClock();
     const store = new MemoryEventStore();
     const rt = runtime({ store, clock, passivateAfter: 1000, passivationInterval: 100 });
-    await rt.ask(account, "p", { deposit: { amount: 7, txn: "a" } });
+    await rt.ref(account, "p").ask({ deposit: { amount: 7, txn: "a" } });
     await rt.ask("recorder", "r", { n: 1 });
     clock.advance(500);
     expect(rt.isActive("account", "p")).toBe(true);
     clock.advance(600);
     expect(rt.isActive("account", "p")).toBe(false);
     expect(rt.isActive("recorder", "r")).toBe(true); // in-memory state is never dropped by default
-    expect(await rt.ask(account, "p", { deposit: { amount: 7, txn: "a" } })).toMatchObject({ balance: 7, applied: false });
+    expect(await rt.ref(account, "p").ask({ deposit: { amount: 7, txn: "a" } })).toMatchObject({ balance: 7, applied: false });
   });
 
   it("rebuilds the same state in a new runtime (snapshot + tail)", async () => {
     const store = new MemoryEventStore();
     const small = defineActor({ ...account, snapshotEvery: 3 });
     const rt1 = runtime({ store, actors: [small] });
-    for (let i = 0; i < 10; i++) await rt1.ask(small, "s", { deposit: { amount: i + 1, txn: `t${i}` } });
+    for (let i = 0; i < 10; i++) await rt1.ref(small, "s").ask({ deposit: { amount: i + 1, txn: `t${i}` } });
     await rt1.stop();
     await flush();
     expect((await store.loadSnapshot({ type: "account", id: "s" }))?.version).toBe(9);
     const rt2 = runtime({ store, actors: [small] });
-    expect(await rt2.ask(small, "s", { balance: {} })).toEqual({ balance: 55, version: 10, node: "n1" });
-    expect(await rt2.ask(small, "s", { deposit: { amount: 1, txn: "t3" } })).toMatchObject({ applied: false });
+    expect(await rt2.ref(small, "s").ask({ balance: {} })).toEqual({ balance: 55, version: 10, node: "n1" });
+    expect(await rt2.ref(small, "s").ask({ deposit: { amount: 1, txn: "t3" } })).toMatchObject({ applied: false });
   });
 
   it("turns a concurrent writer into CONFLICT, then reloads and carries on", async () => {
     const store = new MemoryEventStore();
     const rt = runtime({ store });
-    await rt.ask(account, "c", { deposit: { amount: 1, txn: "a" } });
+    await rt.ref(account, "c").ask({ deposit: { amount: 1, txn: "a" } });
     await store.append({ type: "account", id: "c" }, [{ deposited: { amount: 100, txn: "elsewhere" } }], 1);
-    expect(await code(rt.ask(account, "c", { deposit: { amount: 1, txn: "b" } }))).toBe(ErrorCode.CONFLICT);
-    expect(await rt.ask(account, "c", { deposit: { amount: 1, txn: "b" } })).toMatchObject({ balance: 102, version: 3 });
+    expect(await code(rt.ref(account, "c").ask({ deposit: { amount: 1, txn: "b" } }))).toBe(ErrorCode.CONFLICT);
+    expect(await rt.ref(account, "c").ask({ deposit: { amount: 1, txn: "b" } })).toMatchObject({ balance: 102, version: 3 });
   });
 
   it("rejects queued messages with the load error when activation fails", async () => {
@@ -183,7 +189,7 @@ describe("runtime", () => {
       },
     });
     const rt = runtime({ store: failing });
-    const results = await Promise.all([1, 2].map(() => code(rt.ask(account, "z", { balance: {} }))));
+    const results = await Promise.all([1, 2].map(() => code(rt.ref(account, "z").ask({ balance: {} }))));
     expect(results).toEqual([ErrorCode.UNAVAILABLE, ErrorCode.UNAVAILABLE]);
     expect(rt.isActive("account", "z")).toBe(false);
   });
@@ -273,10 +279,10 @@ describe("runtime", () => {
         if (!allow) throw new ShoalError("ACTOR_MOVED", "not ours any more");
       },
     });
-    await rt.ask(account, "f", { deposit: { amount: 1, txn: "a" } });
+    await rt.ref(account, "f").ask({ deposit: { amount: 1, txn: "a" } });
     expect(calls).toEqual(["f", "f"]); // turn start, then right before the append
     allow = false;
-    expect(await code(rt.ask(account, "f", { deposit: { amount: 1, txn: "b" } }))).toBe(ErrorCode.ACTOR_MOVED);
+    expect(await code(rt.ref(account, "f").ask({ deposit: { amount: 1, txn: "b" } }))).toBe(ErrorCode.ACTOR_MOVED);
     expect(await code(rt.ask("recorder", "f", { n: 1 }))).toBe(ErrorCode.ACTOR_MOVED);
     expect(await store.version({ type: "account", id: "f" })).toBe(1);
   });

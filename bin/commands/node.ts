@@ -3,7 +3,7 @@ import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { account } from "../../src/actors/account.js";
 import { sequencer } from "../../src/actors/sequencer.js";
-import type { ActorDefinition } from "../../src/actor/define.js";
+import type { ActorDefinition } from "../../src/actor/spec.js";
 import { checkClusterName } from "../../src/actor/names.js";
 import { ShoalNode } from "../../cluster/node.js";
 import { defaultTiming } from "../../cluster/config.js";

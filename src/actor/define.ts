@@ -1,111 +1,83 @@
+import { compileMessageMap } from "./message-map.js";
 import { checkActorTypeName } from "./names.js";
-
-/** What a turn knows about where and when it runs. */
-export interface TurnContext {
-  readonly type: string;
-  readonly id: string;
-  /** The `--id` of the node running this turn. */
-  readonly node: string;
-  /** The actor's version before this turn (events so far, or turns so far for in-memory actors). */
-  readonly version: number;
-  /** Milliseconds since the epoch, from the runtime's clock. */
-  readonly now: number;
-}
-
-/** What an event-sourced turn decides: the events to persist (maybe none) and the reply. */
-export interface Decision<R, E> {
-  readonly events?: readonly E[];
-  readonly reply: R;
-}
-
-/** What an in-memory turn decides: the next state and the reply. */
-export interface Transition<S, R> {
-  readonly state: S;
-  readonly reply: R;
-}
-
-/** Options both kinds of actor share. */
-interface CommonSpec<S, M> {
-  /** Type name, `[A-Za-z][A-Za-z0-9_-]{0,63}`. */
-  readonly type: string;
-  /** State of an actor that has never handled a message. */
-  initialState(id: string): S;
-  /**
-   * Turns untrusted input into a typed message or throws a `BadRequestError`. Runs before the
-   * message reaches the mailbox, so an invalid message never costs a turn or changes state.
-   */
-  validate(input: unknown): M;
-  /** Idle time after which the activation is dropped from memory. */
-  readonly passivateAfter?: number;
-  /** Most messages waiting in one actor's mailbox; past it asks fail with OVERLOADED. */
-  readonly mailboxCapacity?: number;
-}
-
-/**
- * An event-sourced actor: the event store is the source of truth, state is a fold of events.
- * `handle` must not mutate `state`; `evolve` may return a new object or mutate and return it.
- */
-export interface EventSourcedSpec<S, M, R, E> extends CommonSpec<S, M> {
-  handle(state: Readonly<S>, msg: M, ctx: TurnContext): Decision<R, E> | Promise<Decision<R, E>>;
-  evolve(state: S, event: E): S;
-  /** Save a snapshot every this many events (default 100; 0 turns snapshots off). */
-  readonly snapshotEvery?: number;
-  /** State ↔ codec-safe data, for snapshots and handoff (default: the state as it is). */
-  readonly snapshot?: {
-    toData(state: S): unknown;
-    fromData(data: unknown): S;
-  };
-}
-
-/** A plain in-memory actor: state lives only in memory and moves by serialize/deserialize. */
-export interface InMemorySpec<S, M, R> extends CommonSpec<S, M> {
-  handle(state: S, msg: M, ctx: TurnContext): Transition<S, R> | Promise<Transition<S, R>>;
-  serialize(state: S): unknown;
-  deserialize(data: unknown): S;
-}
-
-export interface EventSourcedActor<S = any, M = any, R = any, E = any> extends EventSourcedSpec<S, M, R, E> {
-  readonly kind: "event-sourced";
-  readonly snapshotEvery: number;
-  readonly snapshot: { toData(state: S): unknown; fromData(data: unknown): S };
-}
-
-export interface InMemoryActor<S = any, M = any, R = any> extends InMemorySpec<S, M, R> {
-  readonly kind: "in-memory";
-}
-
-/** Any actor type the runtime can host. */
-export type ActorDefinition = EventSourcedActor | InMemoryActor;
-
-/** Message type of an actor definition, for typed clients. */
-export type MessageOf<A> = A extends EventSourcedActor<any, infer M> ? M : A extends InMemoryActor<any, infer M> ? M : never;
-/** Reply type of an actor definition. */
-export type ReplyOf<A> = A extends EventSourcedActor<any, any, infer R> ? R : A extends InMemoryActor<any, any, infer R> ? R : never;
+import type {
+  CommonSpec,
+  EventSourcedActor,
+  EventSourcedHandler,
+  EventSourcedMapSpec,
+  EventSourcedSpec,
+  HandlerReply,
+  InMemoryActor,
+  InMemoryHandler,
+  InMemoryMapSpec,
+  InMemorySpec,
+  MapCalls,
+  MapMessage,
+} from "./spec.js";
 
 const DEFAULT_SNAPSHOT_EVERY = 100;
 
-/** Defines an event-sourced actor type. */
-export function defineActor<S, M, R, E>(spec: EventSourcedSpec<S, M, R, E>): EventSourcedActor<S, M, R, E> {
-  checkCommon(spec);
+/**
+ * Defines an event-sourced actor type: the event store is the source of truth and the state is
+ * the fold of the actor's events (`evolve`).
+ *
+ * As a message map, each message has its own payload check, handler and reply type, and a
+ * reference's `ask` answers the reply of the message it is given:
+ *
+ * ```ts
+ * export const counter = defineActor({
+ *   type: "counter",
+ *   initialState: () => ({ n: 0 }),
+ *   messages: {
+ *     add: { validate: (p) => positiveInt(p), handle: (s, by) => ({ events: [{ added: by }], reply: s.n + by }) },
+ *     get: { validate: () => ({}), handle: (s) => ({ reply: { n: s.n } }) },
+ *   },
+ *   evolve: (s, e: { added: number }) => ({ n: s.n + e.added }),
+ * });
+ * // ref(counter, "c1").ask({ add: 2 }) → Promise<number>; .ask({ get: {} }) → Promise<{ n: number }>
+ * ```
+ *
+ * Or with one `validate` and one `handle` for every message (one reply type for all).
+ */
+export function defineActor<S, M, R, E>(spec: EventSourcedSpec<S, M, R, E>): EventSourcedActor<S, M, R, E>;
+export function defineActor<S, E, P, H>(
+  spec: EventSourcedMapSpec<S, E, { [K in keyof P]: EventSourcedHandler<S, NoInfer<E>, P[K], unknown> } & H>,
+): EventSourcedActor<S, MapMessage<H>, HandlerReply<H[keyof H]>, E, MapCalls<H>>;
+export function defineActor(spec: EventSourcedSpec<unknown, unknown, unknown, unknown> | EventSourcedMapSpec<unknown, unknown, unknown>): EventSourcedActor {
+  const form = singleForm(spec);
   const snapshotEvery = spec.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
   if (!Number.isInteger(snapshotEvery) || snapshotEvery < 0) {
     throw new TypeError(`snapshotEvery must be a non-negative integer, got ${snapshotEvery}`);
   }
+  if (typeof spec.evolve !== "function") throw new TypeError(`actor type ${spec.type} needs an evolve function`);
   return Object.freeze({
     ...spec,
+    ...form,
     kind: "event-sourced" as const,
     snapshotEvery,
-    snapshot: spec.snapshot ?? { toData: (s: S) => s as unknown, fromData: (d: unknown) => d as S },
-  });
+    snapshot: spec.snapshot ?? { toData: (s: unknown) => s, fromData: (d: unknown) => d },
+  }) as EventSourcedActor;
 }
 
-/** Defines a plain in-memory actor type (never passivated unless `passivateAfter` is set). */
-export function defineInMemoryActor<S, M, R>(spec: InMemorySpec<S, M, R>): InMemoryActor<S, M, R> {
-  checkCommon(spec);
-  return Object.freeze({ ...spec, kind: "in-memory" as const });
+/**
+ * Defines a plain in-memory actor type: the state lives in memory and moves between nodes by
+ * `serialize`/`deserialize`. It is never passivated unless `passivateAfter` is set (its state
+ * would be lost). Takes a message map or one `validate`/`handle`, like {@link defineActor}.
+ */
+export function defineInMemoryActor<S, M, R>(spec: InMemorySpec<S, M, R>): InMemoryActor<S, M, R>;
+export function defineInMemoryActor<S, P, H>(
+  spec: InMemoryMapSpec<S, { [K in keyof P]: InMemoryHandler<S, P[K], unknown> } & H>,
+): InMemoryActor<S, MapMessage<H>, HandlerReply<H[keyof H]>, MapCalls<H>>;
+export function defineInMemoryActor(spec: InMemorySpec<unknown, unknown, unknown> | InMemoryMapSpec<unknown, unknown>): InMemoryActor {
+  const form = singleForm(spec);
+  if (typeof spec.serialize !== "function" || typeof spec.deserialize !== "function") {
+    throw new TypeError(`actor type ${spec.type} needs serialize and deserialize functions`);
+  }
+  return Object.freeze({ ...spec, ...form, kind: "in-memory" as const }) as InMemoryActor;
 }
 
-function checkCommon(spec: CommonSpec<unknown, unknown>): void {
+/** Checks what both kinds share and reduces a message map to the one validate/handle the runtime calls. */
+function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { validate: unknown; handle: unknown })): { validate: (input: unknown) => unknown; handle: (...args: never[]) => unknown } {
   checkActorTypeName(spec.type);
   for (const [name, v] of [
     ["passivateAfter", spec.passivateAfter],
@@ -115,4 +87,14 @@ function checkCommon(spec: CommonSpec<unknown, unknown>): void {
       throw new TypeError(`${name} of actor type ${spec.type} must be a positive number`);
     }
   }
+  if (typeof spec.initialState !== "function") throw new TypeError(`actor type ${spec.type} needs an initialState function`);
+  if ("messages" in spec) {
+    // A definition spread into a new one ({ ...account, snapshotEvery: 3 }) carries its compiled pair: compile again.
+    if (!("kind" in spec) && ("validate" in spec || "handle" in spec)) throw new TypeError(`actor type ${spec.type} has messages and a validate/handle of its own: give one or the other`);
+    return compileMessageMap(spec.type, spec.messages);
+  }
+  if (typeof spec.validate !== "function" || typeof spec.handle !== "function") {
+    throw new TypeError(`actor type ${spec.type} needs validate and handle functions, or messages`);
+  }
+  return { validate: spec.validate as (input: unknown) => unknown, handle: spec.handle as (...args: never[]) => unknown };
 }

@@ -1,4 +1,5 @@
 import { defineActor } from "../actor/define.js";
+import type { TurnContext } from "../actor/spec.js";
 import { BadRequestError, RejectedError } from "../errors.js";
 
 /**
@@ -9,19 +10,26 @@ import { BadRequestError, RejectedError } from "../errors.js";
  * Every reply carries `balance`, `version` and `node`. A `txn` already applied is applied
  * once: the repeat answers the current balance with `applied: false` and writes nothing.
  */
-export type AccountMsg =
-  | { deposit: { amount: number; txn: string } }
-  | { withdraw: { amount: number; txn: string } }
-  | { balance: Record<string, never> };
+/** A deposit or a withdrawal: a positive integer amount and its idempotency key. */
+export interface Movement {
+  amount: number;
+  txn: string;
+}
+
+export type AccountMsg = { deposit: Movement } | { withdraw: Movement } | { balance: Record<string, never> };
 
 export type AccountEvent = { deposited: { amount: number; txn: string } } | { withdrew: { amount: number; txn: string } };
 
+/** What `balance` answers: the balance, the actor's version and the node that ran the turn. */
 export interface AccountReply {
   balance: number;
   version: number;
   node: string;
-  /** For deposit/withdraw: false when the txn had been applied before. */
-  applied?: boolean;
+}
+
+/** What `deposit` and `withdraw` answer: the balance after, and whether this txn was applied now (false: it had been before). */
+export interface MovementReply extends AccountReply {
+  applied: boolean;
 }
 
 export interface AccountState {
@@ -34,27 +42,36 @@ export interface AccountState {
 export const MAX_AMOUNT = 1_000_000_000_000;
 export const MAX_TXN_LENGTH = 128;
 
-export const account = defineActor<AccountState, AccountMsg, AccountReply, AccountEvent>({
+export const account = defineActor({
   type: "account",
-  initialState: () => ({ balance: 0, txns: new Set() }),
-  validate: validateAccountMsg,
-  handle(state, msg, ctx) {
-    const reply = (balance: number, version: number, applied?: boolean): AccountReply =>
-      applied === undefined ? { balance, version, node: ctx.node } : { balance, version, node: ctx.node, applied };
-    if ("balance" in msg) return { reply: reply(state.balance, ctx.version) };
-    if ("deposit" in msg) {
-      const { amount, txn } = msg.deposit;
-      if (state.txns.has(txn)) return { reply: reply(state.balance, ctx.version, false) };
-      return { events: [{ deposited: { amount, txn } }], reply: reply(state.balance + amount, ctx.version + 1, true) };
-    }
-    const { amount, txn } = msg.withdraw;
-    if (state.txns.has(txn)) return { reply: reply(state.balance, ctx.version, false) };
-    if (amount > state.balance) {
-      throw new RejectedError("insufficient funds", { details: { balance: state.balance, amount } });
-    }
-    return { events: [{ withdrew: { amount, txn } }], reply: reply(state.balance - amount, ctx.version + 1, true) };
+  initialState: (): AccountState => ({ balance: 0, txns: new Set() }),
+  messages: {
+    deposit: {
+      validate: (body) => checkMovement("deposit", body),
+      handle(state, { amount, txn }, ctx) {
+        if (state.txns.has(txn)) return { reply: movement(state.balance, ctx, false) };
+        return { events: [{ deposited: { amount, txn } }], reply: movement(state.balance + amount, ctx, true) };
+      },
+    },
+    withdraw: {
+      validate: (body) => checkMovement("withdraw", body),
+      handle(state, { amount, txn }, ctx) {
+        if (state.txns.has(txn)) return { reply: movement(state.balance, ctx, false) };
+        if (amount > state.balance) throw new RejectedError("insufficient funds", { details: { balance: state.balance, amount } });
+        return { events: [{ withdrew: { amount, txn } }], reply: movement(state.balance - amount, ctx, true) };
+      },
+    },
+    balance: {
+      validate(body): Record<string, never> {
+        if (typeof body !== "object" || body === null || Array.isArray(body) || Object.keys(body).length > 0) {
+          throw new BadRequestError('"balance" takes an empty object');
+        }
+        return {};
+      },
+      handle: (state, _, ctx) => ({ reply: { balance: state.balance, version: ctx.version, node: ctx.node } as AccountReply }),
+    },
   },
-  evolve(state, event) {
+  evolve(state, event: AccountEvent) {
     if ("deposited" in event) {
       state.balance += event.deposited.amount;
       state.txns.add(event.deposited.txn);
@@ -75,26 +92,13 @@ export const account = defineActor<AccountState, AccountMsg, AccountReply, Accou
   },
 });
 
-/** Checks an untrusted account message; anything else than the three shapes is a BAD_REQUEST. */
-export function validateAccountMsg(input: unknown): AccountMsg {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw new BadRequestError("account message must be an object");
-  }
-  const keys = Object.keys(input);
-  if (keys.length !== 1) {
-    throw new BadRequestError('account message must have exactly one of "deposit", "withdraw", "balance"');
-  }
-  const kind = keys[0]!;
-  const body = (input as Record<string, unknown>)[kind];
-  if (kind === "balance") {
-    if (typeof body !== "object" || body === null || Array.isArray(body) || Object.keys(body).length > 0) {
-      throw new BadRequestError('"balance" takes an empty object');
-    }
-    return { balance: {} };
-  }
-  if (kind !== "deposit" && kind !== "withdraw") {
-    throw new BadRequestError(`unknown account message ${JSON.stringify(kind.slice(0, 50))}`);
-  }
+/** A movement's reply; the version counts the event this turn appends, if it appends one. */
+function movement(balance: number, ctx: TurnContext, applied: boolean): MovementReply {
+  return { balance, version: ctx.version + (applied ? 1 : 0), node: ctx.node, applied };
+}
+
+/** Checks the body of a deposit or withdrawal: `{amount, txn}` and nothing else. */
+function checkMovement(kind: string, body: unknown): Movement {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new BadRequestError(`"${kind}" must be an object with amount and txn`);
   }
@@ -106,5 +110,5 @@ export function validateAccountMsg(input: unknown): AccountMsg {
   if (typeof txn !== "string" || txn.length === 0 || txn.length > MAX_TXN_LENGTH) {
     throw new BadRequestError(`txn must be a non-empty string of at most ${MAX_TXN_LENGTH} characters`);
   }
-  return kind === "deposit" ? { deposit: { amount, txn } } : { withdraw: { amount, txn } };
+  return { amount, txn };
 }

@@ -2,6 +2,13 @@ import { checkActorId, checkActorTypeName } from "../actor/names.js";
 import { BadRequestError, type WireError, errorToWire } from "../errors.js";
 
 /**
+ * What a request wants back: the actor's reply (`ask`, the default), `null` once the turn has
+ * been applied (`send`), or nothing at all (`tell`: fire-and-forget, also when published
+ * without a reply subject).
+ */
+export type Verb = "ask" | "send" | "tell";
+
+/**
  * The one envelope on the wire. A request names an actor and carries a message; a response is
  * `{ok: true, reply}` or `{ok: false, error: {code, message}}`. The ingress contract
  * (`shoal.<cluster>.ask`) is exactly this in JSON, or MessagePack with the header
@@ -13,6 +20,8 @@ export interface RequestEnvelope {
   msg: unknown;
   /** Optional per-request deadline in ms (1 … {@link MAX_TIMEOUT_MS}). */
   timeoutMs?: number;
+  /** Optional; `ask` when absent. */
+  verb?: Verb;
 }
 
 export type ResponseEnvelope = { ok: true; reply: unknown } | { ok: false; error: WireError };
@@ -21,7 +30,8 @@ export type Envelope = RequestEnvelope | ResponseEnvelope;
 
 export const MAX_TIMEOUT_MS = 120_000;
 
-const requestFields = new Set(["type", "id", "msg", "timeoutMs"]);
+const requestFields = new Set(["type", "id", "msg", "timeoutMs", "verb"]);
+const verbs = new Set<unknown>(["ask", "send", "tell"]);
 
 /** Checks a decoded request: an object with a hosted-looking type, a valid id and a message. */
 export function parseRequest(value: unknown): RequestEnvelope {
@@ -42,6 +52,10 @@ export function parseRequest(value: unknown): RequestEnvelope {
       throw new BadRequestError(`timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`, { details: { field: "timeoutMs" } });
     }
     req.timeoutMs = t;
+  }
+  if (v.verb !== undefined) {
+    if (!verbs.has(v.verb)) throw new BadRequestError('verb must be "ask", "send" or "tell"', { details: { field: "verb" } });
+    req.verb = v.verb as Verb;
   }
   return req;
 }

@@ -2,37 +2,36 @@ import { headers as natsHeaders, type Msg, type NatsConnection, type Subscriptio
 import { decodeJson, encodeJson } from "../codec/json.js";
 import { type DecodeLimits, defaultDecodeLimits } from "../codec/limits.js";
 import { MsgpackCodec } from "../codec/msgpack.js";
-import { errorResponse, okResponse, parseRequest, type ResponseEnvelope } from "../codec/envelope.js";
+import { errorResponse, okResponse, parseRequest, type RequestEnvelope, type ResponseEnvelope, type Verb } from "../codec/envelope.js";
 import { ShoalError } from "../errors.js";
 import { type Clock, systemClock } from "../clock.js";
 import { InFlight } from "../inflight.js";
 import { type Logger, silentLogger } from "../log.js";
+import type { Caller } from "../ref.js";
 import { clusterSubjects, MSGPACK_CONTENT_TYPE } from "./subjects.js";
 
-/** Whatever answers asks: the runtime on one node, the router in a cluster. */
-export interface Asker {
-  ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown>;
-}
-
+/** Options of an {@link Ingress}. */
 export interface IngressOptions {
   nc: NatsConnection;
   cluster: string;
-  asker: Asker;
+  /** What carries the requests: the runtime on one node, the router in a cluster. */
+  caller: Caller;
   logger?: Logger;
   limits?: DecodeLimits;
   clock?: Clock;
   /**
    * Called once per request answered: the requested type (`""` when the request did not parse;
-   * client-chosen, so bound it before using it as a label), `"ok"` or the error code, and the
-   * seconds from receipt to reply. It must not throw (a throw is logged and ignored).
+   * client-chosen, so bound it before using it as a label), its verb, `"ok"` or the error code
+   * (for a tell: `"accepted"`, or the error that refused it at once), and the seconds from
+   * receipt to reply. It must not throw (a throw is logged and ignored).
    */
-  onAnswered?: (type: string, outcome: string, seconds: number) => void;
+  onAnswered?: (type: string, verb: Verb, outcome: string, seconds: number) => void;
 }
 
 /**
  * Serves `shoal.<cluster>.ask` for any NATS client, in one queue group across the nodes.
- * Every request gets exactly one reply in the format it came in (JSON by default); nothing a
- * client sends can throw out of the handler.
+ * Every ask and send gets exactly one reply in the format it came in (JSON by default); a tell
+ * gets none. Nothing a client sends can throw out of the handler.
  */
 export class Ingress {
   private readonly sub: Subscription;
@@ -73,42 +72,61 @@ export class Ingress {
     }
     const received = performance.now();
     const msgpack = msg.headers?.get("Content-Type") === MSGPACK_CONTENT_TYPE;
-    let request;
+    let request: RequestEnvelope;
     try {
       request = parseRequest(msgpack ? this.codec.decode(msg.data) : decodeJson(msg.data, this.limits));
     } catch (e) {
-      this.respond(msg, msgpack, errorResponse(e), "", received);
+      this.respond(msg, msgpack, errorResponse(e), "", "ask", received);
       return;
     }
+    const verb = request.verb ?? "ask";
+    if (verb === "tell") return this.tell(request, received);
     if (!msg.reply) {
       this.log.debug({ type: request.type }, "ingress request without reply subject dropped");
       return;
     }
     let answer: Promise<unknown>;
     try {
-      answer = this.opts.asker.ask(request.type, request.id, request.msg, { timeout: request.timeoutMs });
+      const opts = { timeout: request.timeoutMs };
+      answer = verb === "send" ? this.opts.caller.send(request.type, request.id, request.msg, opts) : this.opts.caller.ask(request.type, request.id, request.msg, opts);
     } catch (e) {
       // A synchronous throw must not escape: it would tear down the connection's reader.
       answer = Promise.reject(e);
     }
     this.inflight.track(answer, () => `${request.type}/${request.id.slice(0, 40)}`).then(
       (reply) => {
-        this.respond(msg, msgpack, okResponse(reply), request.type, received);
+        this.respond(msg, msgpack, okResponse(reply), request.type, verb, received);
       },
       (e: unknown) => {
-        if (!ShoalError.is(e)) this.log.error({ err: e, type: request.type }, "ask failed unexpectedly");
-        this.respond(msg, msgpack, errorResponse(e), request.type, received);
+        if (!ShoalError.is(e)) this.log.error({ err: e, type: request.type }, "request failed unexpectedly");
+        this.respond(msg, msgpack, errorResponse(e), request.type, verb, received);
       },
     );
   }
 
-  private respond(msg: Msg, msgpack: boolean, body: ResponseEnvelope, type: string, received: number): void {
+  /** A tell: handed on, never answered (its failures are counted where they happen). */
+  private tell(request: RequestEnvelope, received: number): void {
+    let outcome = "accepted";
+    try {
+      this.opts.caller.tell(request.type, request.id, request.msg, { timeout: request.timeoutMs });
+    } catch (e) {
+      outcome = ShoalError.is(e) ? e.code : "INTERNAL";
+      this.log.debug({ err: e, type: request.type }, "a tell was refused");
+    }
+    this.count(request.type, "tell", outcome, received);
+  }
+
+  private respond(msg: Msg, msgpack: boolean, body: ResponseEnvelope, type: string, verb: Verb, received: number): void {
     if (!msg.reply) return;
     const sent = this.reply(msg, msgpack, body);
+    this.count(type, verb, sent.ok ? "ok" : sent.error.code, received);
+  }
+
+  private count(type: string, verb: Verb, outcome: string, received: number): void {
     if (this.opts.onAnswered === undefined) return;
     try {
       // performance.now, not the clock: sub-millisecond latencies are what a histogram needs.
-      this.opts.onAnswered(type, sent.ok ? "ok" : sent.error.code, (performance.now() - received) / 1000);
+      this.opts.onAnswered(type, verb, outcome, (performance.now() - received) / 1000);
     } catch (err) {
       this.log.warn({ err }, "onAnswered hook threw");
     }

@@ -1,4 +1,4 @@
-import type { ActorDefinition, EventSourcedActor, InMemoryActor, TurnContext } from "../actor/define.js";
+import type { ActorDefinition, EventSourcedActor, InMemoryActor, TurnContext } from "../actor/spec.js";
 import type { ActorKey, EventStore } from "../store/types.js";
 
 /** An actor's live state inside an activation. */

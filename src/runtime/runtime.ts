@@ -1,8 +1,10 @@
-import type { ActorDefinition, MessageOf, ReplyOf } from "../actor/define.js";
+import type { ActorType } from "../actor/calls.js";
+import type { ActorDefinition } from "../actor/spec.js";
 import { checkActorId } from "../actor/names.js";
 import { type Clock, type TimerHandle, systemClock } from "../clock.js";
 import { BadRequestError, ConflictError, OverloadedError, ShoalError, UnavailableError, unknownActorType } from "../errors.js";
 import { type Logger, silentLogger } from "../log.js";
+import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory } from "../ref.js";
 import type { ReplyTo } from "../reply-to.js";
 import type { ActorKey, EventStore } from "../store/types.js";
 import { Activation, type ActivationHost } from "./activation.js";
@@ -40,11 +42,8 @@ export interface RuntimeOptions {
    * cluster's fence of last resort for a node that lost ownership without noticing yet.
    */
   fence?: (key: ActorKey) => void;
-}
-
-export interface AskOptions {
-  /** Milliseconds until the ask fails with TIMEOUT. */
-  timeout?: number;
+  /** Told when a {@link Runtime.tell} fails (it has no caller to tell). Default: logged at debug. */
+  onTellFailed?: (err: unknown) => void;
 }
 
 export interface RuntimeStats {
@@ -59,7 +58,7 @@ export interface RuntimeStats {
  * the migration coordinator. Input is checked before it is queued: an unknown type, a bad id
  * or a message the type's `validate` refuses is a BAD_REQUEST that changes nothing.
  */
-export class Runtime implements ActivationHost, PauseHost {
+export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   readonly nodeId: string;
   readonly clock: Clock;
   private readonly store: EventStore;
@@ -79,13 +78,8 @@ export class Runtime implements ActivationHost, PauseHost {
   private readonly passivationInterval: number;
   private sweepTimer: TimerHandle | undefined;
   private stopped = false;
-  /** Where the outcome of a {@link tell} goes: nowhere, but an unexpected failure is logged. */
-  private readonly told: ReplyTo = {
-    ok: noop,
-    fail: (err) => {
-      if (!ShoalError.is(err)) this.log.warn({ err }, "tell failed");
-    },
-  };
+  /** Where the outcome of a {@link tell} goes: nowhere, or the failure hook. */
+  private readonly told: ReplyTo;
 
   constructor(opts: RuntimeOptions) {
     this.nodeId = opts.nodeId;
@@ -99,6 +93,15 @@ export class Runtime implements ActivationHost, PauseHost {
     this.deadlines = new Deadlines(this.clock);
     this.partitionOfFn = opts.partitionOf;
     this.fence = opts.fence;
+    const onTellFailed = opts.onTellFailed;
+    this.told = {
+      ok: noop,
+      fail: (err) => {
+        if (onTellFailed !== undefined) return onTellFailed(err);
+        if (ShoalError.is(err)) this.log.debug({ err }, "a tell failed");
+        else this.log.warn({ err }, "a tell failed");
+      },
+    };
     for (const def of opts.actors ?? []) this.register(def);
     this.armSweep();
   }
@@ -123,17 +126,35 @@ export class Runtime implements ActivationHost, PauseHost {
     return this.behaviors.get(type)?.def.kind;
   }
 
-  /** Sends a message and waits for the reply. Bad input rejects with BAD_REQUEST / UNKNOWN_ACTOR_TYPE. */
-  ask<A extends ActorDefinition>(actor: A, id: string, msg: MessageOf<A>, opts?: AskOptions): Promise<ReplyOf<A>>;
-  ask(type: string, id: string, msg: unknown, opts?: AskOptions): Promise<unknown>;
-  ask(actor: string | ActorDefinition, id: string, msg: unknown, opts?: AskOptions): Promise<unknown> {
+  /** A typed reference to actor `id` of a hosted type (see {@link ActorRef}). */
+  ref<A extends ActorType>(type: A, id: string): ActorRef<A> {
+    return makeRef(this, type, id);
+  }
+
+  /** The reply to `msg`, or its typed error (bad input: BAD_REQUEST / UNKNOWN_ACTOR_TYPE). Untyped: use {@link ref}. @internal */
+  ask(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<unknown> {
     const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.deliver(typeof actor === "string" ? actor : actor.type, id, msg, deadline, { ok, fail }));
+    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok, fail }));
+  }
+
+  /** Resolves once the turn has been applied (the reply is dropped). Untyped: use {@link ref}. @internal */
+  send(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<void> {
+    const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
+    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok: () => ok(), fail }));
   }
 
   /**
-   * {@link ask} without a promise: the reply, or the typed error (bad input too), goes to `to`.
-   * `deadline` is a time on this runtime's clock, past which the message fails with TIMEOUT.
+   * Fire-and-forget: never throws; a failure (bad input, a full mailbox, the turn) goes to
+   * {@link RuntimeOptions.onTellFailed}. Untyped: use {@link ref}. @internal
+   */
+  tell(type: string, id: string, msg: unknown, opts?: CallOptions): void {
+    this.deliver(type, id, msg, this.clock.now() + (opts?.timeout ?? this.askTimeout), this.told);
+  }
+
+  /**
+   * The path every message takes, without a promise: the reply, or the typed error (bad input
+   * too), goes to `to`. `deadline` is a time on this runtime's clock, past which the message
+   * fails with TIMEOUT. @internal
    */
   deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): void {
     let p: Pending;
@@ -147,15 +168,6 @@ export class Runtime implements ActivationHost, PauseHost {
     } catch (err) {
       p.reject(err); // a full mailbox
     }
-  }
-
-  /**
-   * Sends a message without waiting for the turn. Throws at once on bad input or a full
-   * mailbox; a failure of the turn itself is only logged.
-   */
-  tell(actor: string | ActorDefinition, id: string, msg: unknown): void {
-    const type = typeof actor === "string" ? actor : actor.type;
-    this.dispatch(this.prepare(type, id, msg, this.clock.now() + this.askTimeout, this.told));
   }
 
   /**

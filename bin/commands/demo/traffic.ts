@@ -38,7 +38,7 @@ export class BankTraffic {
     private readonly accounts: string[],
     private readonly giveUpMs = 30_000,
   ) {
-    this.client = new ShoalClient(nc, cluster, 5000);
+    this.client = new ShoalClient(nc, cluster, { timeout: 5000 });
   }
 
   get acknowledged(): number {

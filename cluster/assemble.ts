@@ -1,0 +1,172 @@
+import type { Subscription } from "@nats-io/transport-node";
+import { checkClusterName } from "../src/actor/names.js";
+import { type Clock, systemClock } from "../src/clock.js";
+import { ErrorCode, ShoalError } from "../src/errors.js";
+import { ActorHost } from "../src/host.js";
+import { type Logger, silentLogger } from "../src/log.js";
+import { type ClusterTiming, clusterBuckets, resolveTiming } from "./config.js";
+import { LeaderElection } from "./election.js";
+import { ClusterEvents } from "./events.js";
+import { hostedActors } from "./hosted-types.js";
+import { NatsKvProvider } from "./kv-nats.js";
+import { ShardManager } from "./manager.js";
+import { ShardMapStore } from "./map-store.js";
+import { ShardMapView } from "./map-view.js";
+import { Membership, type MemberRecord } from "./membership.js";
+import { Migrations } from "./migration.js";
+import type { NodeOptions } from "./node-options.js";
+import { OwnershipFence } from "./owner-fence.js";
+import { peerDispatch } from "./peer-dispatch.js";
+import type { ShardMap } from "./placement.js";
+import { Router } from "./router.js";
+import { shardOf } from "./shard-hash.js";
+import { retryStartup } from "./startup.js";
+import { NatsTransport } from "./transport.js";
+
+/** The parts of one node, each owning its own state; `ShoalNode` is the facade over them. */
+export interface NodeParts {
+  readonly nodeId: string;
+  readonly cluster: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly timing: ClusterTiming;
+  readonly host: ActorHost;
+  readonly view: ShardMapView;
+  readonly membership: Membership;
+  readonly election: LeaderElection;
+  readonly manager: ShardManager;
+  readonly events: ClusterEvents;
+  readonly router: Router;
+  readonly migrations: Migrations;
+  readonly transport: NatsTransport;
+  /** Cluster events this node listens to (the rebalance steps' ends). */
+  readonly eventsSub: Subscription;
+}
+
+/**
+ * Builds a node and joins it to its cluster, in the order the parts need: the buckets, the
+ * event store and runtime, the transport, router, map view, fence and migrations; then it
+ * serves peers, watches the map, heartbeats, starts the manager and stands for election. The
+ * ingress starts last, when the first map is applied: before that, the router would have no
+ * owner to send an ask to.
+ */
+export async function assemble(opts: NodeOptions, isStopping: () => boolean): Promise<NodeParts> {
+  const cluster = checkClusterName(opts.cluster);
+  const { nodeId, nc } = opts;
+  const timing = resolveTiming(opts);
+  const clock = opts.clock ?? systemClock;
+  const log = opts.logger ?? silentLogger;
+  const kv = opts.kv ?? new NatsKvProvider(nc, { replicas: opts.replicas });
+  const names = clusterBuckets(cluster);
+  const retry = <T>(what: string, op: () => Promise<T>) => retryStartup(what, op, { clock, log, deadlineMs: opts.startupTimeout });
+  // One after the other: on a fresh JetStream cluster, several nodes creating several
+  // replicated buckets at once is what makes creation time out.
+  const membersKv = await retry("members bucket", () => kv.bucket(names.members, { ttl: timing.memberTtl, replicas: opts.replicas }));
+  const leaderKv = await retry("leader bucket", () => kv.bucket(names.leader, { ttl: timing.leaderTtl, replicas: opts.replicas }));
+  const mapKv = await retry("map bucket", () => kv.bucket(names.map, { ttl: 0, replicas: opts.replicas }));
+  const maps = new ShardMapStore(mapKv);
+  await retry("shard count", () => maps.ensureShardCount(timing.shardCount));
+
+  // Parts made below call each other back; these are bound once all exist.
+  let fence: OwnershipFence | undefined;
+  let migrations: Migrations | undefined;
+  // A cluster whose journal existed must find it again: never start over from an empty stream.
+  const journalExisted = await retry("journal record", () => maps.journalRecorded());
+  const host = await retry("event store", () =>
+    ActorHost.start({
+      createStream: !journalExisted,
+      nc,
+      cluster,
+      nodeId,
+      actors: opts.actors,
+      replicas: opts.replicas,
+      logger: log,
+      runtime: { clock, partitionOf: (type, id) => shardOf(type, id, timing.shardCount), fence: (key) => fence!.check(key.type, key.id), onTellFailed: tellFailed(log, opts) },
+      wrapStore: opts.hooks?.wrapStore,
+      onAnswered: opts.hooks?.onAnswered,
+    }),
+  );
+  if (!journalExisted) await retry("journal record", () => maps.recordJournal(`SHOAL_EVENTS_${cluster}`));
+
+  const transport = new NatsTransport(nc, cluster, nodeId, log, clock);
+  // A peer reports only how many of ours failed there (and logged why), not which.
+  transport.onTellsFailed((peer, n) => {
+    log.debug({ peer, failed: n }, "tells failed at a peer");
+    opts.hooks?.onTellsFailed?.("AT_PEER", n);
+  });
+  const view = new ShardMapView(maps, clock, log, (before, next) => {
+    logMap(log, nodeId, before, next);
+    migrations!.onMap(before, next);
+  });
+  const self: MemberRecord = { id: nodeId, weight: timing.weight, state: "active", startedAt: clock.now(), types: [...host.runtime.types].sort() };
+  if (opts.meta !== undefined) self.meta = opts.meta;
+  const membership = new Membership({ kv: membersKv, clock, self, heartbeatInterval: timing.heartbeatInterval, memberTtl: timing.memberTtl, logger: log });
+  const local = hostedActors(host.runtime, nodeId, () => membership.records());
+  const router = new Router({ nodeId, local, transport, maps: view, clock, onSlow: (what) => log.info({ what }, "router waited"), onTellFailed: tellFailed(log, opts) });
+  fence = new OwnershipFence(nodeId, membership, view, log);
+  const election = new LeaderElection({ kv: leaderKv, nodeId, clock, leaderTtl: timing.leaderTtl, renewInterval: timing.leaderTtl / 3, logger: log });
+  const events = new ClusterEvents(nc, cluster, nodeId, clock, log);
+  const manager = new ShardManager({ election, membership, maps, events, clock, shardCount: timing.shardCount, debounce: timing.rebalanceDebounce, maxHandoffsPerMap: opts.maxHandoffsPerMap, stepTimeout: opts.rebalanceStepTimeout, logger: log });
+  migrations = new Migrations({
+    nodeId,
+    runtime: host.runtime,
+    store: host.store,
+    transport,
+    maps: view,
+    events,
+    clock,
+    isAlive: (id) => membership.records().some((r) => r.id === id),
+    handoffTimeout: opts.handoffTimeout,
+    parallelism: opts.migrationParallelism,
+    logger: log,
+    onEnded: opts.hooks?.onMigration,
+  });
+  const moving = migrations;
+
+  transport.serve(peerDispatch(router, moving));
+  await view.start(timing.heartbeatInterval);
+  membership.onChange((c) => c.left.forEach((id) => moving.sourceGone(id)));
+  // The leader publishes a rebalance in steps; each step's handoffs report their end here.
+  const eventsSub = ClusterEvents.subscribe(nc, cluster, (e) => {
+    if (e.type === "migration" && typeof e.mapVersion === "number") manager.migrationEnded(e.mapVersion);
+  });
+  await retry("membership", () => membership.start());
+  manager.start(); // before the election, so a node that wins at once is heard
+  await retry("election", () => election.start());
+  void view.mapped.then(() => {
+    if (isStopping()) return;
+    try {
+      host.serve(router);
+    } catch (err) {
+      log.error({ err }, "could not serve the ingress");
+    }
+  });
+  log.info({ ...timing, types: self.types }, "node joined");
+  return { nodeId, cluster, clock, log, timing, host, view, membership, election, manager, events, router, migrations, transport, eventsSub };
+}
+
+/** Where a tell that failed on this node is counted (it has no caller to tell). */
+function tellFailed(log: Logger, opts: NodeOptions): (err: unknown) => void {
+  return (err) => {
+    const code = ShoalError.is(err) ? err.code : ErrorCode.INTERNAL;
+    log.debug({ err, code }, "a tell failed");
+    opts.hooks?.onTellsFailed?.(code, 1);
+  };
+}
+
+/** One info line per map: its version and how many shards it moves, this node's among them. */
+function logMap(log: Logger, nodeId: string, before: ShardMap | undefined, next: ShardMap): void {
+  let moves = 0;
+  let gained = 0;
+  let lost = 0;
+  let owned = 0;
+  next.owners.forEach((owner, shard) => {
+    const was = before?.owners[shard];
+    if (owner === nodeId) owned++;
+    if (before === undefined || was === owner) return;
+    moves++;
+    if (owner === nodeId) gained++;
+    if (was === nodeId) lost++;
+  });
+  log.info({ version: next.version, epoch: next.epoch, moves, gained, lost, owned }, "shard map applied");
+}

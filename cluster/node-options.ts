@@ -1,0 +1,58 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { ActorDefinition } from "../src/actor/spec.js";
+import type { Clock } from "../src/clock.js";
+import type { IngressOptions } from "../src/ingress/ingress.js";
+import type { Logger } from "../src/log.js";
+import type { EventStore } from "../src/store/types.js";
+import type { ClusterTiming } from "./config.js";
+import type { KvProvider } from "./kv.js";
+import type { MigrationEnded } from "./migration.js";
+
+/** How a node joins its cluster: the connection, names, actor types, timing and tuning. */
+export interface NodeOptions extends Partial<ClusterTiming> {
+  /** An open NATS connection. The node does not close it. */
+  nc: NatsConnection;
+  /** The cluster's name, `[A-Za-z0-9][A-Za-z0-9_-]{0,63}`; every subject, bucket and stream of the cluster carries it. */
+  cluster: string;
+  /** This node's id, unique in the cluster (any string: it is encoded wherever it becomes a subject token or key). */
+  nodeId: string;
+  /** The actor types this node hosts. Every node of a cluster must host the same ones. */
+  actors: readonly ActorDefinition[];
+  /**
+   * Replicas of the event stream, the snapshot bucket and the cluster's KV buckets when this
+   * node creates them (default 1; 3 on a 3-server NATS cluster).
+   */
+  replicas?: number;
+  /** pino logger (default: silent). */
+  logger?: Logger;
+  /** The clock every timer and lease uses (default: the system clock). */
+  clock?: Clock;
+  /** KV backend (default: NATS KV on `nc`). */
+  kv?: KvProvider;
+  /** Free-form facts published in the membership record (e.g. the HTTP port). */
+  meta?: Record<string, string>;
+  /** Longest a shard handoff may take before the destination serves from the store. Default 10 s. */
+  handoffTimeout?: number;
+  /** Shards handed off at once. Default 8. */
+  migrationParallelism?: number;
+  /** On the leader: most live handoffs one map starts; further moves follow in later maps. Default `max(3, shardCount / 20)`. */
+  maxHandoffsPerMap?: number;
+  /** On the leader: longest it waits for one step's handoffs to end before publishing the next step anyway (ms). Default 5 s. */
+  rebalanceStepTimeout?: number;
+  /** How long joining may retry while NATS is not ready (ms). Default 30 s. */
+  startupTimeout?: number;
+  /** Observation hooks (metrics); none by default. */
+  hooks?: NodeHooks;
+}
+
+/** Where an observer (e.g. the `shoal node` metrics) plugs into a node. Hooks must not throw. */
+export interface NodeHooks {
+  /** Wraps the event store the runtime and migrations use. */
+  wrapStore?: (store: EventStore) => EventStore;
+  /** Each ingress request handled: type, verb, outcome, seconds from receipt to reply. */
+  onAnswered?: IngressOptions["onAnswered"];
+  /** Each shard move ended on this node. */
+  onMigration?: MigrationEnded;
+  /** Tells that failed (no caller hears of it): `count` of them, by error code ("INTERNAL" for a foreign error, "AT_PEER" as a peer reported them). */
+  onTellsFailed?: (code: string, count: number) => void;
+}

@@ -1,0 +1,59 @@
+import { ActorMovedError, UnavailableError } from "../src/errors.js";
+import type { Logger } from "../src/log.js";
+import type { ShardMapView } from "./map-view.js";
+import type { Membership } from "./membership.js";
+import { shardOf } from "./shard-hash.js";
+
+/**
+ * The fence of last resort, checked by the runtime before every turn and before every append:
+ * this node acts for an actor only while its membership lease holds (a node paused past
+ * `memberTtl` may have been declared gone and its shards given away) and its map says it owns
+ * the actor's shard. After a lapse it re-confirms its membership and re-reads the map before it
+ * acts again. Behind it, the event store's expected-version check still rejects any write that
+ * races.
+ */
+export class OwnershipFence {
+  private stale = false;
+  /** Lease lapses already answered by a map re-read. */
+  private lapsesSeen = 0;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly membership: Membership,
+    private readonly view: ShardMapView,
+    private readonly log: Logger,
+  ) {}
+
+  /** Throws UNAVAILABLE (lease lapsed, no map yet) or ACTOR_MOVED (another node owns the shard). */
+  check(type: string, id: string): void {
+    const m = this.membership;
+    if (this.stale || !m.holdsLease() || m.lapses !== this.lapsesSeen) {
+      this.refreshAfterLapse();
+      throw new UnavailableError("this node's membership lease lapsed; it re-confirms before acting again");
+    }
+    const map = this.view.current();
+    if (map === undefined) throw new UnavailableError("this node has no shard map yet");
+    const owner = map.owners[shardOf(type, id, map.shardCount)] ?? null;
+    if (owner !== this.nodeId) throw new ActorMovedError(`shard moved to ${owner ?? "nobody yet"}`, { details: { owner, mapVersion: map.version } });
+  }
+
+  private refreshAfterLapse(): void {
+    this.stale = true;
+    this.refreshing ??= (async () => {
+      try {
+        await this.membership.reconfirm();
+        // Every lapse counted so far is answered by a map read that starts after it.
+        const lapses = this.membership.lapses;
+        await this.view.reread();
+        this.lapsesSeen = lapses;
+        this.stale = false;
+        this.log.info("membership re-confirmed after a lapse; map re-read");
+      } catch (err) {
+        this.log.warn({ err }, "could not re-confirm membership yet");
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+  }
+}

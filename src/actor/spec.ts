@@ -1,0 +1,138 @@
+import type { ActorType, Call } from "./calls.js";
+
+/** What a turn knows about where and when it runs. */
+export interface TurnContext {
+  readonly type: string;
+  readonly id: string;
+  /** The `--id` of the node running this turn. */
+  readonly node: string;
+  /** The actor's version before this turn (events so far, or turns so far for in-memory actors). */
+  readonly version: number;
+  /** Milliseconds since the epoch, from the runtime's clock. */
+  readonly now: number;
+}
+
+/** What an event-sourced turn decides: the events to persist (maybe none) and the reply. */
+export interface Decision<R, E> {
+  readonly events?: readonly E[];
+  readonly reply: R;
+}
+
+/** What an in-memory turn decides: the next state and the reply. */
+export interface Transition<S, R> {
+  readonly state: S;
+  readonly reply: R;
+}
+
+/**
+ * Turns untrusted input into a typed value, or throws (a `BadRequestError`, or any error, which
+ * becomes one). It must accept its own output: a message that waited in a paused shard is
+ * validated again on the node it moves to. {@link fromSchema} makes one from a Standard Schema
+ * (zod, valibot, arktype…).
+ */
+export type Validate<T> = (input: unknown) => T;
+
+/** Options every actor type has, whatever its kind and form. */
+export interface CommonSpec<S> {
+  /** Type name, `[A-Za-z][A-Za-z0-9_-]{0,63}`. */
+  readonly type: string;
+  /** State of an actor that has never handled a message. */
+  initialState(id: string): S;
+  /** Idle time (ms) after which the activation is dropped from memory. */
+  readonly passivateAfter?: number;
+  /** Most messages waiting in one actor's mailbox; past it messages fail with OVERLOADED. */
+  readonly mailboxCapacity?: number;
+}
+
+/** Options of an event-sourced actor type, whatever its form. */
+export interface EventSourcedCommon<S, E> extends CommonSpec<S> {
+  /** The state after one event. May return a new object or mutate `state` and return it. */
+  evolve: (state: S, event: E) => S;
+  /** Save a snapshot every this many events (default 100; 0 turns snapshots off). */
+  readonly snapshotEvery?: number;
+  /** State ↔ codec-safe data, for snapshots and handoff (default: the state as it is). */
+  readonly snapshot?: {
+    toData(state: S): unknown;
+    fromData(data: unknown): S;
+  };
+}
+
+/** Options of an in-memory actor type, whatever its form. */
+export interface InMemoryCommon<S> extends CommonSpec<S> {
+  /** State → codec-safe data, to move it to another node. */
+  serialize(state: S): unknown;
+  /** Inverse of {@link serialize}. */
+  deserialize(data: unknown): S;
+}
+
+/**
+ * An event-sourced actor type with one handler for every message (the messages are one type
+ * `M`, the replies one type `R`). For a reply type per message, use `messages` instead
+ * ({@link EventSourcedMapSpec}).
+ */
+export interface EventSourcedSpec<S, M, R, E> extends EventSourcedCommon<S, E> {
+  /** Runs before the message reaches the mailbox: an invalid message costs no turn. */
+  validate: Validate<M>;
+  /** Decides a turn. Must not mutate `state`; throw a `RejectedError` to refuse. */
+  handle(state: Readonly<S>, msg: M, ctx: TurnContext): Decision<R, E> | Promise<Decision<R, E>>;
+}
+
+/** A plain in-memory actor type with one handler for every message. */
+export interface InMemorySpec<S, M, R> extends InMemoryCommon<S> {
+  /** Runs before the message reaches the mailbox: an invalid message costs no turn. */
+  validate: Validate<M>;
+  handle(state: S, msg: M, ctx: TurnContext): Transition<S, R> | Promise<Transition<S, R>>;
+}
+
+/** One message of an event-sourced message map: its payload's check and its handler. */
+export interface EventSourcedHandler<S, E, P, R> {
+  validate: Validate<P>;
+  handle(state: Readonly<S>, payload: P, ctx: TurnContext): Decision<R, E> | Promise<Decision<R, E>>;
+}
+
+/** One message of an in-memory message map. */
+export interface InMemoryHandler<S, P, R> {
+  validate: Validate<P>;
+  handle(state: S, payload: P, ctx: TurnContext): Transition<S, R> | Promise<Transition<S, R>>;
+}
+
+/**
+ * An event-sourced actor type as a message map: a message is `{"<name>": payload}` (exactly one
+ * key), and each name has its own payload check, handler and reply type, so a reference's `ask`
+ * answers the reply of the message it was given.
+ */
+export interface EventSourcedMapSpec<S, E, H> extends EventSourcedCommon<S, E> {
+  readonly messages: H;
+}
+
+/** An in-memory actor type as a message map (see {@link EventSourcedMapSpec}). */
+export interface InMemoryMapSpec<S, H> extends InMemoryCommon<S> {
+  readonly messages: H;
+}
+
+/** A defined event-sourced actor type, as the runtime hosts it. */
+export interface EventSourcedActor<S = any, M = any, R = any, E = any, C = Call<M, R>> extends EventSourcedSpec<S, M, R, E>, ActorType<C> {
+  readonly kind: "event-sourced";
+  readonly snapshotEvery: number;
+  readonly snapshot: { toData(state: S): unknown; fromData(data: unknown): S };
+}
+
+/** A defined in-memory actor type, as the runtime hosts it. */
+export interface InMemoryActor<S = any, M = any, R = any, C = Call<M, R>> extends InMemorySpec<S, M, R>, ActorType<C> {
+  readonly kind: "in-memory";
+}
+
+/** Any actor type the runtime can host. */
+export type ActorDefinition = EventSourcedActor | InMemoryActor;
+
+/** The payload type a message-map entry validates to. */
+export type PayloadOf<H> = H extends { validate: Validate<infer P> } ? P : never;
+
+/** The reply type a message-map entry's handler answers. */
+export type HandlerReply<H> = H extends { handle(...args: any[]): infer D } ? (Awaited<D> extends { reply: infer R } ? R : never) : never;
+
+/** The messages of a message map: `{"<name>": payload}`, one per name. */
+export type MapMessage<H> = { [K in keyof H & string]: { [N in K]: PayloadOf<H[K]> } }[keyof H & string];
+
+/** The calls of a message map: each name's message with its own reply. */
+export type MapCalls<H> = { [K in keyof H & string]: Call<{ [N in K]: PayloadOf<H[K]> }, HandlerReply<H[K]>> }[keyof H & string];

@@ -1,0 +1,71 @@
+import type { ActorType, MessageOf, ReplyOf } from "./actor/calls.js";
+import { checkActorId, checkActorTypeName } from "./actor/names.js";
+
+/** Options of one call through a reference. */
+export interface CallOptions {
+  /** Milliseconds until the call fails with TIMEOUT (default: the caller's default, 10 s). */
+  timeout?: number;
+}
+
+/**
+ * One actor, addressed by type and id, typed by its definition. The same reference works in one
+ * process ({@link Runtime}), on a cluster node (`ShoalNode`) and from a client outside the
+ * cluster ({@link ShoalClient}); it holds no connection of its own and costs nothing to make.
+ *
+ * - `ask` answers the actor's reply to this message (its type follows the message).
+ * - `send` resolves once the turn has been applied, without the reply.
+ * - `tell` is fire-and-forget: it returns nothing, and a failure reaches no caller (nodes count
+ *   it in `shoal_tells_failed_total`).
+ *
+ * Each may fail with a typed `ShoalError` (`code` BAD_REQUEST, REJECTED, TIMEOUT, …); a message
+ * that timed out may still have been applied, so retries carry an idempotency key.
+ */
+export interface ActorRef<A extends ActorType = ActorType> {
+  readonly type: string;
+  readonly id: string;
+  ask<M extends MessageOf<A>>(msg: M, opts?: CallOptions): Promise<ReplyOf<A, M>>;
+  send(msg: MessageOf<A>, opts?: CallOptions): Promise<void>;
+  tell(msg: MessageOf<A>, opts?: CallOptions): void;
+}
+
+/** What carries a reference's calls: the runtime, a node's router, or the ingress client. @internal */
+export interface Caller {
+  ask(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<unknown>;
+  send(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<void>;
+  tell(type: string, id: string, msg: unknown, opts?: CallOptions): void;
+}
+
+/** Something references are made from: `runtime.ref(...)`, `node.ref(...)`, `client.ref(...)`. */
+export interface RefFactory {
+  /** A reference to actor `id` of the given type (a definition, or {@link actorType}). Throws BAD_REQUEST for an invalid id. */
+  ref<A extends ActorType>(type: A, id: string): ActorRef<A>;
+}
+
+/** A reference over `caller`. The type name and id are checked once, here, not per call. @internal */
+export function makeRef<A extends ActorType>(caller: Caller, type: A, id: string): ActorRef<A> {
+  return new Ref(caller, checkActorTypeName(type?.type), checkActorId(id)) as unknown as ActorRef<A>;
+}
+
+class Ref {
+  constructor(
+    private readonly caller: Caller,
+    readonly type: string,
+    readonly id: string,
+  ) {}
+
+  ask(msg: unknown, opts?: CallOptions): Promise<unknown> {
+    return this.caller.ask(this.type, this.id, msg, opts);
+  }
+
+  send(msg: unknown, opts?: CallOptions): Promise<void> {
+    return this.caller.send(this.type, this.id, msg, opts);
+  }
+
+  tell(msg: unknown, opts?: CallOptions): void {
+    this.caller.tell(this.type, this.id, msg, opts);
+  }
+
+  toString(): string {
+    return `${this.type}/${this.id}`;
+  }
+}
