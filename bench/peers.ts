@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "../integration/kit/index.js";
-import { trackChild } from "../integration/kit/server.js";
+import { trackChild } from "../local-nats/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
