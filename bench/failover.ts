@@ -1,5 +1,5 @@
 import { connect } from "@nats-io/transport-node";
-import { NodeProcess } from "../integration/kit/index.js";
+import { NodeProcess } from "../local-nats/index.js";
 import { ShoalClient } from "../src/client.js";
 import { ShoalError } from "../src/errors.js";
 import { waitStable } from "./nodes.js";

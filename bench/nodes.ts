@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { NodeStatus } from "../cluster/node.js";
-import { waitSettled } from "../integration/kit/index.js";
+import { waitSettled } from "../local-nats/index.js";
 
 export { requestStatus as statusOf } from "../cluster/status.js";
 

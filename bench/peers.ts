@@ -2,8 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { waitFor } from "../integration/kit/index.js";
-import { trackChild } from "../integration/kit/server.js";
+import { trackChild, waitFor } from "../local-nats/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 

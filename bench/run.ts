@@ -1,4 +1,4 @@
-import { natsForTests, type TestNats } from "../integration/kit/index.js";
+import { localNats, type LocalNats } from "../local-nats/index.js";
 import { eventStoreAppend } from "./event-store.js";
 import { failover } from "./failover.js";
 import { localAsk } from "./local-ask.js";
@@ -11,7 +11,7 @@ import { writeFileSync } from "node:fs";
 import { emit, markdownTable, printTable } from "./report.js";
 
 /** The parts of the bench, in the order they run; `--only a,b` runs some of them. */
-const parts: Record<string, (nats: TestNats) => Promise<void> | void> = {
+const parts: Record<string, (nats: LocalNats) => Promise<void> | void> = {
   local: () => localAsk(),
   store: ({ url }) => eventStoreAppend(url),
   wire: () => wireCost(),
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const only = flag("--only")?.split(",");
   const unknown = only?.filter((p) => !(p in parts)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown bench part(s) ${unknown.join(", ")}; the parts are ${Object.keys(parts).join(", ")}`);
-  await using nats = await natsForTests();
+  await using nats = await localNats();
   emit({ name: "machine_cores", value: (await import("node:os")).cpus().length, unit: "cores", node: process.version });
   for (const [name, run] of Object.entries(parts)) if (only === undefined || only.includes(name)) await run(nats);
   printTable();

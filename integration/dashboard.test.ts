@@ -27,7 +27,7 @@ import { ShoalClient } from "../src/client.js";
 import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
 import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM } from "./kit/browser.js";
 import { waitFor } from "./kit/index.js";
-import { freePorts } from "./kit/server.js";
+import { freePorts } from "./kit/index.js";
 
 const NODE_ARGS = ["--member-ttl", "3000", "--heartbeat", "1000", "--leader-ttl", "3000"];
 const SHARDS = 64;

@@ -9,7 +9,7 @@ import { ShoalClient } from "../src/client.js";
 import { ShoalError } from "../src/errors.js";
 import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
 import { waitFor } from "./kit/index.js";
-import { freePorts } from "./kit/server.js";
+import { freePorts } from "./kit/index.js";
 
 const SHARDS = 64;
 const NODE_ARGS = ["--member-ttl", "3000", "--heartbeat", "1000", "--leader-ttl", "3000"];

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Kv, KvChange, KvProvider, KvWatch } from "../cluster/kv.js";
 import { ErrorCode } from "../src/errors.js";
-import { waitFor } from "../integration/kit/wait.js";
+import { waitFor } from "../local-nats/wait.js";
 import { rejectsWith } from "./store-conformance.js";
 
 /** A KV backend under test. */

@@ -2,9 +2,9 @@
  * A JetStream cluster of nats-server processes on one machine, ready once a meta leader is
  * elected and every server follows it.
  */
-import { freePorts, makeTempDir, NatsProcess, requireBinary, ServerStartError } from "./server.js";
-import type { RunningCluster, StartOptions } from "./types.js";
-import { waitFor } from "./wait.js";
+import { freePorts, makeTempDir, type StartOptions, waitFor } from "../../local-nats/index.js";
+import { NatsProcess, requireBinary, ServerStartError } from "../../local-nats/server.js";
+import type { RunningCluster } from "./types.js";
 
 const START_ATTEMPTS = 3;
 

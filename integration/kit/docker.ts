@@ -2,7 +2,7 @@
  * The last resort when no nats-server binary can be had: the official image through
  * testcontainers, loaded lazily so a machine with a binary never touches Docker.
  */
-import type { RunningServer, StartOptions } from "./types.js";
+import type { RunningServer, StartOptions } from "../../local-nats/index.js";
 
 /** Pinned image (>= 2.11, see MIN_NATS_VERSION); env SHOAL_NATS_IMAGE overrides it. */
 export const NATS_IMAGE = "nats:2.11.16-alpine";

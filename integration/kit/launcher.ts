@@ -1,19 +1,27 @@
 /**
- * The one decision the rest of the project leaves to the kit: where NATS comes from.
- * `NATS_URL` (use a running server) > a local binary > Docker > a clear error.
+ * Where NATS comes from in tests: local-nats's answer (`NATS_URL`, else a local binary), with
+ * Docker as the tests' last resort before a clear error.
  */
-import { findNatsServer, natsSearchNotes, NO_NATS_SERVER_HELP } from "./binary.js";
+import {
+  findNatsServer,
+  type LocalNats,
+  localNats,
+  type NatsBinary,
+  natsSearchNotes,
+  NO_NATS_SERVER_HELP,
+  type RunningServer,
+  type StartOptions,
+  startNatsServer,
+} from "../../local-nats/index.js";
 import { dockerAvailable, startNatsContainer } from "./docker.js";
-import { startNatsServer } from "./server.js";
-import type { NatsBinary, RunningServer, StartOptions } from "./types.js";
 
 /** Where NATS comes from: a server someone else runs, a local binary, or a container. */
 export type NatsSource = { kind: "external"; url: string } | { kind: "binary"; binary: NatsBinary } | { kind: "docker" };
 
 /**
  * Decides where NATS comes from: env `NATS_URL` (nothing is started), else a nats-server
- * binary ({@link findNatsServer}, which may download one), else Docker. Throws an Error
- * saying how to get a server when none of these works.
+ * binary (`findNatsServer`, which may download one), else Docker. Throws an Error saying how to
+ * get a server when none of these works.
  */
 export async function resolveNats(): Promise<NatsSource> {
   const url = process.env.NATS_URL;
@@ -25,7 +33,7 @@ async function resolveLocal(): Promise<Exclude<NatsSource, { kind: "external" }>
   const binary = await findNatsServer();
   if (binary) return { kind: "binary", binary };
   if (await dockerAvailable()) return { kind: "docker" };
-  const tried = [...natsSearchNotes(), "no Docker engine reachable"];
+  const tried = [...natsSearchNotes(), "no Docker engine reachable (tests can run nats-server in a container)"];
   throw new Error(`${NO_NATS_SERVER_HELP}\nWhat was tried:\n- ${tried.join("\n- ")}`);
 }
 
@@ -35,30 +43,18 @@ async function resolveLocal(): Promise<Exclude<NatsSource, { kind: "external" }>
  */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   if (opts.binary) return startNatsServer(opts);
-  return startFrom(await resolveLocal(), opts);
-}
-
-function startFrom(source: Exclude<NatsSource, { kind: "external" }>, opts: StartOptions): Promise<RunningServer> {
+  const source = await resolveLocal();
   return source.kind === "binary" ? startNatsServer({ ...opts, binary: source.binary }) : startNatsContainer(opts);
 }
 
-/** A NATS URL for tests, the demo or benchmarks, and how to let go of it. */
-export interface TestNats extends AsyncDisposable {
-  readonly url: string;
-  /** The server started for us, if `NATS_URL` was not set. */
-  readonly server?: RunningServer;
-  /** Stops the server we started; no-op for an external one. */
-  stop(): Promise<void>;
-}
+/** A NATS URL for tests, and how to let go of it (local-nats's {@link LocalNats}). */
+export type TestNats = LocalNats;
 
 /** `NATS_URL` when set, else a fresh JetStream server from {@link startServer}. */
 export async function natsForTests(opts: StartOptions = {}): Promise<TestNats> {
-  const source = await resolveNats();
-  if (source.kind === "external") {
-    const stop = async (): Promise<void> => {};
-    return { url: source.url, stop, [Symbol.asyncDispose]: stop };
-  }
-  const server = opts.binary ? await startNatsServer(opts) : await startFrom(source, opts);
+  const source = opts.binary ? undefined : await resolveNats();
+  if (source?.kind !== "docker") return localNats(source?.kind === "binary" ? { ...opts, binary: source.binary } : opts);
+  const server = await startNatsContainer(opts);
   const stop = (): Promise<void> => server.stop();
   return { url: server.url, server, stop, [Symbol.asyncDispose]: stop };
 }

@@ -1,6 +1,6 @@
 import { JetStreamApiError, type JetStreamManager, type StreamConfig, type StreamInfo } from "@nats-io/jetstream";
 import { errors } from "@nats-io/transport-node";
-import { waitFor } from "./wait.js";
+import { waitFor } from "../../local-nats/index.js";
 
 /**
  * Waits until a freshly created stream of `replicas` has a leader and every follower is current.

@@ -1,8 +1,7 @@
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { type ClusterEvent, ClusterEvents } from "../../cluster/events.js";
 import { type NodeStatus, requestStatus } from "../../cluster/status.js";
-import { NodeProcess } from "./node-process.js";
-import { waitSettled } from "./settle.js";
+import { NodeProcess, waitSettled } from "../../local-nats/index.js";
 
 export interface TestClusterOptions {
   /** Shard count every node gets (`--shards`). Default 64. */

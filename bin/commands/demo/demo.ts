@@ -1,6 +1,6 @@
 import { gatherClusterStatus } from "../../../cluster/cluster-status.js";
 import { ClusterEvents, type ClusterEvent } from "../../../cluster/events.js";
-import { natsForTests, NodeProcess, waitSettled } from "../../../integration/kit/index.js";
+import { localNats, NodeProcess, waitSettled } from "../../../local-nats/index.js";
 import { ShoalClient } from "../../../src/client.js";
 import { ShoalError } from "../../../src/errors.js";
 import { parse, positiveInt } from "../../args.js";
@@ -33,7 +33,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   const step = (line: string) => out(`\n== ${line}`);
 
   step("starting a local nats-server");
-  await using nats = await natsForTests();
+  await using nats = await localNats();
   out(`nats-server at ${nats.url}`);
   const cluster = `demo-${process.pid}`;
   const nc = await connectTo(nats.url, "shoal-demo");

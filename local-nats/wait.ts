@@ -1,4 +1,4 @@
-/** Polling for a condition, the kit's only way to wait for distributed state. */
+/** Polling for a condition, the only way local-nats and the test kit wait for distributed state. */
 
 /** Options of {@link waitFor}. */
 export interface WaitOptions {

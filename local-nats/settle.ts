@@ -1,5 +1,6 @@
+/** Waiting for a cluster of node processes to settle after a start, a join or a drain. */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { isSettled, type NodeStatus, requestStatus } from "../../cluster/status.js";
+import { isSettled, type NodeStatus, requestStatus } from "../cluster/status.js";
 import { waitFor } from "./wait.js";
 
 /** Polls the nodes `ids` until the cluster is settled on them (see `isSettled`); returns their statuses. */

@@ -4,12 +4,12 @@
  * changes to the system.
  */
 import { execFile } from "node:child_process";
-import { constants, existsSync, readFileSync } from "node:fs";
+import { constants, existsSync } from "node:fs";
 import { access, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { delimiter, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
+import { natsCacheDir } from "./cache-dir.js";
+import { lock } from "./install-lock.js";
 import type { NatsBinary } from "./types.js";
 
 const run = promisify(execFile);
@@ -20,9 +20,9 @@ export const MIN_NATS_VERSION = "2.11.0";
 /** What to tell a person who has no usable nats-server. */
 export const NO_NATS_SERVER_HELP =
   `no nats-server >= ${MIN_NATS_VERSION} found: install nats-server >= 2.11 on PATH, ` +
-  "or set NATS_SERVER_BIN=/path/to/nats-server, or set NATS_URL=nats://host:4222 to use a running server, " +
-  "or start a Docker engine. On Debian/Ubuntu the kit downloads Debian unstable's nats-server package " +
-  "into the project cache by itself (needs apt-get, dpkg and /usr/share/keyrings/debian-archive-keyring.gpg); " +
+  "or set NATS_SERVER_BIN=/path/to/nats-server, or set NATS_URL=nats://host:4222 to use a running server. " +
+  "On Debian/Ubuntu Shoal downloads Debian unstable's nats-server package into its cache by itself " +
+  "(needs apt-get, dpkg and /usr/share/keyrings/debian-archive-keyring.gpg); " +
   "by hand: `apt-get download nats-server` from a Debian unstable source, then `dpkg -x nats-server_*.deb DIR` " +
   "and NATS_SERVER_BIN=DIR/usr/sbin/nats-server.";
 
@@ -56,21 +56,21 @@ export function natsSearchNotes(): readonly string[] {
 
 function note(line: string): void {
   notes.push(line);
-  process.stderr.write(`shoal kit: ${line}\n`);
+  process.stderr.write(`shoal: ${line}\n`);
 }
 
 let memo: { key: string; result: Promise<NatsBinary | undefined> } | undefined;
 
 /**
  * Looks for a nats-server >= 2.11 in order: env `NATS_SERVER_BIN`, `nats-server` on PATH, the
- * project cache (`<repo>/.cache/nats-server/<version>/usr/sbin/nats-server`, or
- * `$SHOAL_CACHE_DIR/<version>/…`), then downloads Debian unstable's package into the cache when
- * apt-get and dpkg exist. Resolves `undefined` when none can be had (the caller may try Docker);
- * the reasons are in {@link natsSearchNotes}. Memoized per environment.
+ * cache (`<natsCacheDir()>/<version>/usr/sbin/nats-server`), then downloads Debian unstable's
+ * package into the cache when apt-get and dpkg exist. Resolves `undefined` when none can be had
+ * (the test kit then tries Docker); the reasons are in {@link natsSearchNotes}. Memoized per
+ * environment.
  */
 export function findNatsServer(): Promise<NatsBinary | undefined> {
   const env = process.env;
-  const key = [env.NATS_SERVER_BIN, env.PATH, env.SHOAL_CACHE_DIR].join("\0");
+  const key = [env.NATS_SERVER_BIN, env.PATH, env.SHOAL_CACHE_DIR, env.XDG_CACHE_HOME].join("\0");
   if (memo?.key !== key) {
     const result = search().catch((err: unknown) => {
       note(`nats-server search failed: ${(err as Error).message}`);
@@ -98,30 +98,6 @@ async function search(): Promise<NatsBinary | undefined> {
   const cached = await fromCache(natsCacheDir());
   if (cached) return cached;
   return downloadFromDebian(natsCacheDir());
-}
-
-/** The folder holding `<version>/usr/sbin/nats-server` trees: `$SHOAL_CACHE_DIR` or `<repo root>/.cache/nats-server`. */
-export function natsCacheDir(): string {
-  if (process.env.SHOAL_CACHE_DIR) return process.env.SHOAL_CACHE_DIR;
-  const root = repoRoot();
-  // Installed outside the repo (no "shoal" package.json above us): a per-user cache still works.
-  return root ? join(root, ".cache", "nats-server") : join(homedir(), ".cache", "shoal", "nats-server");
-}
-
-/** The project root (the nearest folder above this module with the `shoal` package.json). */
-export function repoRoot(): string | undefined {
-  // Walks up from this module, so it works from both integration/kit and dist/integration/kit.
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "shoal") return dir;
-      } catch {
-        // unreadable package.json: keep walking
-      }
-    }
-    if (dirname(dir) === dir) return undefined;
-  }
 }
 
 async function isExecutable(p: string): Promise<boolean> {
@@ -202,7 +178,7 @@ async function downloadFromDebian(cache: string): Promise<NatsBinary | undefined
     // Another process may have installed it while we waited for the lock.
     const cached = await fromCache(cache);
     if (cached) return cached;
-    process.stderr.write(`shoal kit: downloading nats-server from Debian unstable into ${cache}\n`);
+    process.stderr.write(`shoal: downloading nats-server from Debian unstable into ${cache}\n`);
     const deb = await aptDownload(aptDir);
     const tmp = join(cache, `.extract-${process.pid}-${Date.now()}`);
     try {
@@ -258,48 +234,5 @@ async function aptGet(opts: string[], args: string[], cwd: string): Promise<void
     const e = err as { stdout?: string; stderr?: string; message: string };
     const tail = `${e.stdout ?? ""}${e.stderr ?? ""}`.trim().split("\n").slice(-8).join("\n");
     throw new Error(`apt-get ${args.join(" ")} failed: ${tail || e.message}`);
-  }
-}
-
-const STALE_LOCK_MS = 10 * 60_000;
-
-/** A lock directory (mkdir is atomic); a lock whose owner died or that is very old is taken over. */
-async function lock(dir: string): Promise<() => Promise<void>> {
-  const deadline = Date.now() + STALE_LOCK_MS;
-  for (;;) {
-    try {
-      await mkdir(dir);
-      await writeFile(join(dir, "pid"), String(process.pid));
-      return () => rm(dir, { recursive: true, force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-    if (await isStale(dir)) {
-      await rm(dir, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the install lock ${dir}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function isStale(dir: string): Promise<boolean> {
-  try {
-    const pid = Number(readFileSync(join(dir, "pid"), "utf8"));
-    if (pid > 0) {
-      try {
-        process.kill(pid, 0);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ESRCH") return true;
-      }
-    }
-    return Date.now() - (await stat(dir)).mtimeMs > STALE_LOCK_MS;
-  } catch {
-    // No pid file yet: the owner is between mkdir and writeFile, unless it died there long ago.
-    try {
-      return Date.now() - (await stat(dir)).mtimeMs > 30_000;
-    } catch {
-      return false; // lock vanished: retry mkdir
-    }
   }
 }

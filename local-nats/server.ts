@@ -2,99 +2,16 @@
  * One nats-server process on free ports with its own temp dir (config + JetStream store).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findNatsServer, NO_NATS_SERVER_HELP } from "./binary.js";
+import { freePorts } from "./ports.js";
+import { makeTempDir, removeTempDir, trackChild } from "./processes.js";
 import type { NatsBinary, RunningServer, StartOptions } from "./types.js";
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
 const START_ATTEMPTS = 5;
-
-// Everything spawned or created here, so a failing test process leaves no server or dir behind.
-// Kept on globalThis: the kit may be loaded twice (src and dist, or per test file), and two
-// copies of the signal hook would each think the other handles the signal.
-interface Registry {
-  children: Set<ChildProcess>;
-  tempDirs: Set<string>;
-  hooked: boolean;
-}
-const registry = ((globalThis as Record<symbol, unknown>)[Symbol.for("shoal.kit.processes")] ??= {
-  children: new Set(),
-  tempDirs: new Set(),
-  hooked: false,
-}) as Registry;
-const { children, tempDirs } = registry;
-
-function killAll(): void {
-  for (const c of children) c.kill("SIGKILL");
-  for (const d of tempDirs) {
-    try {
-      // A just-SIGKILLed server may still be writing for a moment: retry ENOTEMPTY.
-      rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
-    } catch {
-      // best effort
-    }
-  }
-}
-
-function hookExit(): void {
-  if (registry.hooked) return;
-  registry.hooked = true;
-  process.on("exit", killAll);
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    const onSignal = (): void => {
-      killAll();
-      // Alone, our listener would swallow the signal; re-raise it so the default (exit) happens.
-      if (process.listenerCount(sig) === 1) {
-        process.removeListener(sig, onSignal);
-        process.kill(process.pid, sig);
-      }
-    };
-    process.on(sig, onSignal);
-  }
-}
-
-/** Registers a child process of the kit: SIGKILLed if this process exits or is signalled first. */
-export function trackChild(child: ChildProcess): void {
-  hookExit();
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-}
-
-/** `count` distinct free TCP ports on 127.0.0.1 (bound together, then released). @internal */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const s = createServer();
-      servers.push(s);
-      await new Promise<void>((ok, fail) => s.once("error", fail).listen(0, "127.0.0.1", ok));
-      ports.push((s.address() as { port: number }).port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  }
-}
-
-/** A fresh temp dir removed by the exit hook unless {@link removeTempDir} got to it first. @internal */
-export function makeTempDir(): string {
-  hookExit();
-  // Sync, so no crash can fall between creating the dir and registering it.
-  const dir = mkdtempSync(join(tmpdir(), "shoal-nats-"));
-  tempDirs.add(dir);
-  return dir;
-}
-
-async function removeTempDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-  tempDirs.delete(dir);
-}
 
 /** Thrown when a server does not come up; `addrInUse` says a retry on other ports may work. @internal */
 export class ServerStartError extends Error {
@@ -120,7 +37,7 @@ export interface ServerSpec {
   debug: boolean;
 }
 
-/** A nats-server child process; {@link RunningServer} plus `start` for the kit. @internal */
+/** A nats-server child process; {@link RunningServer} plus `start`, for `startNatsServer` and the test kit's clusters. @internal */
 export class NatsProcess implements RunningServer {
   readonly url: string;
   readonly monitorUrl: string;
@@ -164,15 +81,13 @@ export class NatsProcess implements RunningServer {
   }
 
   private async spawnAndWait(conf: string): Promise<void> {
-    hookExit();
     const child = spawn(this.spec.binary.path, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
-    children.add(child);
+    trackChild(child);
     this.child = child;
     this.running = true;
     this.exited = new Promise((resolve) => {
       const done = (): void => {
         this.running = false;
-        children.delete(child);
         resolve();
       };
       child.once("close", done);

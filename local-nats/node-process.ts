@@ -1,25 +1,35 @@
+/**
+ * A `shoal node` child process, as the demo, the benchmarks and tests run one.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { repoRoot } from "./binary.js";
-import { trackChild } from "./server.js";
+import { packageRoot } from "./cache-dir.js";
+import { trackChild } from "./processes.js";
 import { waitFor } from "./wait.js";
 
+/** How {@link NodeProcess.start} runs a node. */
 export interface NodeProcessOptions {
   /** NATS URL(s) the node connects to. */
   url: string;
+  /** `--id`: the node's id in its cluster. */
   id: string;
+  /** `--cluster`: the cluster's name. */
   cluster: string;
   /** More `shoal node` flags (e.g. ["--member-ttl", "3000"]). */
   args?: string[];
+  /** Environment on top of this process's (default SHOAL_LOG_LEVEL: $SHOAL_NODE_LOG_LEVEL or "info"). */
   env?: Record<string, string>;
 }
 
 /**
- * A real `shoal node` process (the compiled CLI), as tests, the demo and benchmarks run it.
- * Its stderr (pino JSON lines) is kept for assertions and shown when a wait fails.
+ * A real `shoal node` process (the compiled CLI, `bin/shoal.js` of this package), killed when
+ * this process exits. Its output (pino JSON lines) is kept for assertions and shown when a wait
+ * fails.
  */
 export class NodeProcess {
+  /** The child process. */
   readonly child: ChildProcess;
+  /** Resolves to the exit code (null when killed by a signal). */
   readonly exited: Promise<number | null>;
   private output = "";
 
@@ -31,8 +41,9 @@ export class NodeProcess {
     this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   }
 
+  /** Spawns `node bin/shoal.js node --nats <url> --id <id> --cluster <cluster> ...args`. */
   static start(opts: NodeProcessOptions): NodeProcess {
-    const root = repoRoot();
+    const root = packageRoot();
     if (root === undefined) throw new Error("cannot find the shoal package root to start a node");
     // SHOAL_NODE_EXEC_ARGV: Node flags for every node process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
     // to profile the nodes of a bench or a chaos run; NODE_OPTIONS refuses --cpu-prof).
@@ -50,10 +61,12 @@ export class NodeProcess {
     return this.output;
   }
 
+  /** The child's OS process id. */
   get pid(): number {
     return this.child.pid!;
   }
 
+  /** True until the child exited. */
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -81,6 +94,7 @@ export class NodeProcess {
     return Number.POSITIVE_INFINITY;
   }
 
+  /** Sends `sig` unless the child already exited. */
   signal(sig: NodeJS.Signals): void {
     if (this.running) this.child.kill(sig);
   }
