@@ -2,7 +2,7 @@
  * Placement quality: balance of a fresh map, shards moved on one join / one leave against the
  * minimum, and planning time, for 3, 10 and 32 equal nodes over 1024 shards.
  */
-import { DEFAULT_SHARD_COUNT, balance, minimumMoves, plan, type Member } from "../cluster/index.js";
+import { DEFAULT_SHARD_COUNT, balance, minimumMoves, plan, type Member } from "../cluster/internal.js";
 
 /** One bench result; extra fields carry the details. */
 export interface PlacementResult {

@@ -1,22 +1,18 @@
-/** Public surface of the cluster layer. */
-export * from "./shard-hash.js";
-export * from "./placement.js";
-export * from "./plan.js";
-export * from "./kv.js";
-export { MemoryKvBackend } from "./kv-memory.js";
-export { NatsKvProvider } from "./kv-nats.js";
-export { LeaderElection, type ElectionEvent, type ElectionOptions } from "./election.js";
-export { Membership, type MemberRecord, type MembershipChange, type MembershipOptions } from "./membership.js";
-export { ShardMapStore, ShardCountMismatchError, type StoredMap, encodeMap, decodeMap } from "./map-store.js";
-export { ShardManager, type ManagerOptions } from "./manager.js";
-export { ClusterEvents, type ClusterEvent, type ClusterEventBody } from "./events.js";
-export { ShoalNode, type NodeOptions, type NodeStatus } from "./node.js";
-export { defaultTiming, resolveTiming, clusterBuckets, type ClusterTiming } from "./config.js";
-export { Router, type MapView, type RouterOptions } from "./router.js";
-export { Migrations, type MigrationOptions } from "./migration.js";
-export { NatsTransport, rpcSubject, type Transport } from "./transport.js";
-export type { RpcRequest, ForwardedAsk, HandoffBatch, TailEnd } from "./wire.js";
-export { NodeMetrics } from "./metrics.js";
-export { NodeHttp } from "./http/server.js";
-export { gatherClusterStatus, type ClusterStatus, type NodeSummary } from "./cluster-status.js";
-export { requestStatus, statusSubject, isSettled } from "./status.js";
+/**
+ * Running Shoal in your own process: {@link ShoalNode} joins a cluster as a full member (hosts
+ * actors, routes calls, takes part in placement and live migration); {@link Runtime} runs actors
+ * in one process without a cluster. The `shoal node` command is a ShoalNode with HTTP and
+ * metrics around it.
+ *
+ * @module shoal/node
+ */
+export { ShoalNode } from "./node.js";
+export type { NodeHooks, NodeOptions } from "./node-options.js";
+export type { NodeStatus } from "./status.js";
+export type { MemberRecord } from "./membership.js";
+export { type ClusterTiming, defaultTiming } from "./config.js";
+export { Runtime, type RuntimeOptions, type RuntimeStats } from "../src/runtime/runtime.js";
+export type { ActorKey, EventStore, LoadedJournal, Snapshot, StoredEvent } from "../src/store/types.js";
+export { MemoryEventStore } from "../src/store/memory.js";
+export { type Clock, ManualClock, systemClock, type TimerHandle } from "../src/clock.js";
+export { createLogger, type Logger } from "../src/log.js";

@@ -177,6 +177,11 @@ export class ShoalNode implements RefFactory, Caller {
     log.info("node left");
   }
 
+  /** Stops like {@link stop} (no drain), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.parts.clock.setTimeout(resolve, ms));
   }

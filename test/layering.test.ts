@@ -14,7 +14,8 @@ function sources(dir: string): string[] {
 }
 
 function imports(file: string): string[] {
-  const text = readFileSync(file, "utf8");
+  // Comments may show imports in examples; only code counts.
+  const text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
   return [...text.matchAll(/(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\s*\(?\s*["']([^"']+)["']/g)].map(
     (m) => (m[1] ?? m[2])!,
   );
@@ -38,15 +39,17 @@ const devDependencies = Object.keys(
 
 /**
  * What each production folder may not import. src/ is the core; cluster/ builds on it; local-nats/
- * (local nats-servers and node processes) on both; bin/ and bench/ on all three. Tests and their
+ * (local nats-servers and node processes) on both; testing/ (the kit for users' tests) on all
+ * three; bin/ and bench/ on the first three. Tests and their
  * kit sit on top of everything, and nothing below may reach up into them.
  */
 const RULES: Record<string, readonly string[]> = {
-  src: ["cluster", "local-nats", "bin", "bench", "integration", "test"],
-  cluster: ["local-nats", "bin", "bench", "integration", "test"],
-  "local-nats": ["bin", "bench", "integration", "test"],
-  bin: ["bench", "integration", "test"],
-  bench: ["integration", "test"],
+  src: ["cluster", "local-nats", "testing", "bin", "bench", "integration", "test"],
+  cluster: ["local-nats", "testing", "bin", "bench", "integration", "test"],
+  "local-nats": ["testing", "bin", "bench", "integration", "test"],
+  testing: ["bin", "bench", "integration", "test"],
+  bin: ["testing", "bench", "integration", "test"],
+  bench: ["testing", "integration", "test"],
 };
 
 /** `file → spec` for every import of a file under `folder` that lands in a forbidden folder or a devDependency. */

@@ -12,7 +12,7 @@ import {
   shares,
   type Member,
   type ShardMap,
-} from "../cluster/index.js";
+} from "../cluster/internal.js";
 
 const S = DEFAULT_SHARD_COUNT;
 const te = new TextEncoder();

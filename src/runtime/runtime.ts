@@ -238,6 +238,11 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     return { activeActors: this.activations.size, mailboxDepth: depth, pausedGroups: this.pauses.size };
   }
 
+  /** Stops like {@link stop}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
   /** Refuses new messages, lets in-flight turns finish, fails what is still queued with UNAVAILABLE. */
   async stop(): Promise<void> {
     if (this.stopped) return;

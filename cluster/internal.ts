@@ -1,0 +1,28 @@
+/**
+ * The cluster layer's parts, for the project's own tools, benchmarks and tests. Not part of the
+ * published API (see `index.ts` for that): names here change without notice.
+ * @internal
+ */
+export * from "./shard-hash.js";
+export * from "./placement.js";
+export * from "./plan.js";
+export * from "./kv.js";
+export { MemoryKvBackend } from "./kv-memory.js";
+export { NatsKvProvider } from "./kv-nats.js";
+export { LeaderElection, type ElectionEvent, type ElectionOptions } from "./election.js";
+export { Membership, type MemberRecord, type MembershipChange, type MembershipOptions } from "./membership.js";
+export { ShardMapStore, ShardCountMismatchError, type StoredMap, encodeMap, decodeMap } from "./map-store.js";
+export { ShardManager, type ManagerOptions } from "./manager.js";
+export { ClusterEvents, type ClusterEvent, type ClusterEventBody } from "./events.js";
+export { ShoalNode, type NodeOptions, type NodeStatus } from "./node.js";
+export { ShardMapView } from "./map-view.js";
+export { OwnershipFence } from "./owner-fence.js";
+export { defaultTiming, resolveTiming, clusterBuckets, type ClusterTiming } from "./config.js";
+export { Router, type MapView, type RouterOptions } from "./router.js";
+export { Migrations, type MigrationOptions } from "./migration.js";
+export { NatsTransport, rpcSubject, type Transport } from "./transport.js";
+export type { RpcRequest, ForwardedAsk, HandoffBatch, TailEnd } from "./wire.js";
+export { NodeMetrics } from "./metrics.js";
+export { NodeHttp } from "./http/server.js";
+export { gatherClusterStatus, type ClusterStatus, type NodeSummary } from "./cluster-status.js";
+export { requestStatus, statusSubject, isSettled } from "./status.js";

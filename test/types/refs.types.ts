@@ -1,0 +1,101 @@
+/**
+ * Type-level checks of references, compiled by `npm run typecheck` (never run): each
+ * `@ts-expect-error` must meet an error, or the check fails, so a change that loosened the
+ * types (a reply widened to `unknown`, a payload to `any`) breaks the build.
+ */
+import { actorType, type ActorType, defineActor, defineInMemoryActor, type MessageOf, type ReplyOf, ShoalClient } from "../../src/index.js";
+import { account, type AccountReply, type MovementReply } from "../../src/actors/account.js";
+import type { ShoalNode } from "../../cluster/index.js";
+import type { Runtime } from "../../cluster/index.js";
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(_?: T): void {}
+
+declare const client: ShoalClient;
+declare const node: ShoalNode;
+declare const runtime: Runtime;
+
+// The reply follows the message, on every kind of caller.
+for (const caller of [client, node, runtime]) {
+  const alice = caller.ref(account, "alice");
+  const deposited = alice.ask({ deposit: { amount: 5, txn: "t" } });
+  const balance = alice.ask({ balance: {} });
+  assertType<Equal<typeof deposited, Promise<MovementReply>>>();
+  assertType<Equal<typeof balance, Promise<AccountReply>>>();
+  assertType<Equal<ReturnType<typeof alice.send>, Promise<void>>>();
+  assertType<Equal<ReturnType<typeof alice.tell>, void>>();
+  // @ts-expect-error an unknown message name
+  alice.ask({ steal: {} });
+  // @ts-expect-error a payload of the wrong type
+  alice.ask({ deposit: { amount: "5", txn: "t" } });
+  // @ts-expect-error a payload missing a field
+  alice.send({ withdraw: { amount: 5 } });
+  // @ts-expect-error a tell has no result to wait for
+  void alice.tell({ balance: {} }).then;
+}
+
+// A message typed as the whole union gets the union of replies.
+declare const any: MessageOf<typeof account>;
+assertType<Equal<Awaited<ReturnType<ReturnType<ShoalClient["ref"]>["ask"]>>, unknown>>();
+const either = client.ref(account, "a").ask(any);
+assertType<Equal<typeof either, Promise<AccountReply | MovementReply>>>();
+
+// Handlers see typed state and payloads; events must be the evolve's.
+defineActor({
+  type: "typed",
+  initialState: () => ({ n: 0 }),
+  messages: {
+    add: {
+      validate: (p: unknown) => p as { by: number },
+      // @ts-expect-error the payload has no such field
+      handle: (s, p) => ({ events: [{ added: p.nope }], reply: s.n }),
+    },
+  },
+  evolve: (s, e: { added: number }) => ({ n: s.n + e.added }),
+});
+// @ts-expect-error an event the evolve does not take (reported on the call: no overload matches)
+defineActor({
+  type: "typed",
+  initialState: () => ({ n: 0 }),
+  messages: {
+    add: {
+      validate: (p: unknown) => p as { by: number },
+      handle: (s, p) => ({ events: [{ removed: p.by }], reply: s.n }),
+    },
+  },
+  evolve: (s, e: { added: number }) => ({ n: s.n + e.added }),
+});
+const notes = defineInMemoryActor({
+  type: "notes",
+  initialState: (): string[] => [],
+  messages: {
+    // A validate's input is annotated (`unknown`): unannotated, TypeScript infers the payload as unknown.
+    add: { validate: (p: unknown) => String(p), handle: (s, text) => ({ state: [...s, text], reply: s.length }) },
+    // @ts-expect-error the state has no such field
+    bad: { validate: () => 1, handle: (s) => ({ state: s, reply: s.nope }) },
+  },
+  serialize: (s) => s,
+  deserialize: (d) => d as string[],
+});
+void notes;
+
+// One handler for every message: one reply type for all.
+const single = defineActor<{ n: number }, { add: number } | { get: true }, number, number>({
+  type: "single",
+  initialState: () => ({ n: 0 }),
+  validate: (m) => m as { add: number },
+  handle: (s) => ({ reply: s.n }),
+  evolve: (s, e) => ({ n: s.n + e }),
+});
+const one = node.ref(single, "s").ask({ get: true });
+assertType<Equal<typeof one, Promise<number>>>();
+assertType<Equal<ReplyOf<typeof single>, number>>();
+
+// A type known by name only (no import of the actor's code) is as typed as its definition.
+const Account: ActorType = actorType<typeof account>("account");
+const viaName = client.ref(actorType<typeof account>("account"), "a").ask({ balance: {} });
+assertType<Equal<typeof viaName, Promise<AccountReply>>>();
+// Untyped by name: anything goes, the reply is unknown.
+const loose = client.ref(actorType("account"), "a").ask({ whatever: 1 });
+assertType<Equal<typeof loose, Promise<unknown>>>();
+void Account;
