@@ -18,6 +18,8 @@ export interface NodeSummary {
   migrations: number | null;
   /** Whether it answered its status request. */
   reachable: boolean;
+  /** The actor types it hosts, from its membership record (null when the record does not say). */
+  types: string[] | null;
 }
 
 /** What `shoal status --json` prints. */
@@ -31,6 +33,21 @@ export interface ClusterStatus {
   unowned: number;
   migrations: number;
   nodes: NodeSummary[];
+  /**
+   * Actor types some nodes host and others do not (each with the nodes that host it). Every
+   * node must host the same types: an actor whose shard lands on a node without its type fails
+   * with UNKNOWN_ACTOR_TYPE. Empty when they agree.
+   */
+  typeMismatches: Array<{ type: string; hostedBy: string[]; missingOn: string[] }>;
+}
+
+/** The types some of `nodes` host and others lack (nodes that do not say are left out). */
+export function typeMismatches(nodes: readonly Pick<NodeSummary, "id" | "types">[]): ClusterStatus["typeMismatches"] {
+  const saying = nodes.filter((n) => n.types !== null);
+  const all = [...new Set(saying.flatMap((n) => n.types!))].sort();
+  return all
+    .map((type) => ({ type, hostedBy: saying.filter((n) => n.types!.includes(type)).map((n) => n.id), missingOn: saying.filter((n) => !n.types!.includes(type)).map((n) => n.id) }))
+    .filter((m) => m.missingOn.length > 0);
 }
 
 const td = new TextDecoder();
@@ -87,7 +104,8 @@ export async function gatherClusterStatus(nc: NatsConnection, cluster: string, t
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((r) => {
       const s = answers.get(r.id);
-      return { id: r.id, state: r.state, shards: owned(r.id), actors: s?.actors ?? null, migrations: s?.migrations ?? null, reachable: s !== undefined };
+      const types = Array.isArray(r.types) && r.types.every((t) => typeof t === "string") ? [...r.types].sort() : null;
+      return { id: r.id, state: r.state, shards: owned(r.id), actors: s?.actors ?? null, migrations: s?.migrations ?? null, reachable: s !== undefined, types };
     });
   return {
     cluster,
@@ -98,5 +116,6 @@ export async function gatherClusterStatus(nc: NatsConnection, cluster: string, t
     unowned: map?.owners.filter((o) => o === null).length ?? 0,
     migrations: nodes.reduce((n, x) => n + (x.migrations ?? 0), 0),
     nodes,
+    typeMismatches: typeMismatches(nodes),
   };
 }

@@ -6,8 +6,9 @@ import { connectTo } from "../connect.js";
 export const statusUsage = `shoal status [--json] [--nats URL] [--cluster NAME] [--timeout MS]
 
 Shows the cluster: leader, epoch, map version, and each node with its state, shards, active
-actors and migrations in flight. --json prints one JSON object
-({cluster, leader, epoch, mapVersion, shardCount, unowned, migrations, nodes: [{id, state, shards, actors, migrations, reachable}]}).`;
+actors, migrations in flight and the actor types it hosts; warns when nodes host different
+types. --json prints one JSON object ({cluster, leader, epoch, mapVersion, shardCount, unowned,
+migrations, nodes: [{id, state, shards, actors, migrations, reachable, types}], typeMismatches}).`;
 
 export async function runStatus(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -48,10 +49,14 @@ export function formatStatus(s: ClusterStatus): string {
     String(n.shards),
     n.actors === null ? "?" : String(n.actors),
     n.migrations === null ? "?" : String(n.migrations),
+    n.types === null ? "?" : n.types.join(","),
     n.reachable ? "" : "(not answering)",
   ]);
-  const header = ["NODE", "STATE", "SHARDS", "ACTORS", "MIGRATIONS", ""];
+  const header = ["NODE", "STATE", "SHARDS", "ACTORS", "MIGRATIONS", "TYPES", ""];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [head, "", line(header), ...rows.map(line), s.nodes.length === 0 ? "(no members)" : ""].join("\n").trimEnd();
+  const warnings = s.typeMismatches.map(
+    (m) => `warning: actor type ${m.type} is hosted on ${m.hostedBy.join(", ")} but not on ${m.missingOn.join(", ")}: its actors whose shard lands there fail with UNKNOWN_ACTOR_TYPE (every node must host the same types)`,
+  );
+  return [head, "", line(header), ...rows.map(line), s.nodes.length === 0 ? "(no members)" : "", ...warnings].join("\n").trimEnd();
 }
