@@ -1,7 +1,7 @@
 import { UsageError } from "./args.js";
 import { demoUsage, runDemo } from "./commands/demo/demo.js";
 import { nodeUsage, runNode } from "./commands/node.js";
-import { runSend, sendUsage } from "./commands/send.js";
+import { callUsage, runCall } from "./commands/call.js";
 import { runStatus, statusUsage } from "./commands/status.js";
 import { runWatch, watchUsage } from "./commands/watch.js";
 
@@ -12,7 +12,9 @@ Usage: shoal <command> [options]
 Commands:
   demo                          start a local nats-server and a node, send messages, verify
   node                          run a node (hosts actors, serves shoal.<cluster>.ask)
-  send <type> <id> <json>       send one message through the ingress and print the reply
+  ask <type> <id> <json>        ask an actor through the ingress and print its reply
+  send <type> <id> <json>       send a message and wait until the actor has applied it
+  tell <type> <id> <json>       tell an actor a message, fire-and-forget
   status [--json]               leader, epoch, map version, each node's shards, actors, migrations
   watch [--json]                live cluster events: joins, leaves, leaders, maps, migrations
 
@@ -21,7 +23,9 @@ Run "shoal <command> --help" for a command's options.`;
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   demo: { run: runDemo, usage: demoUsage },
   node: { run: runNode, usage: nodeUsage },
-  send: { run: runSend, usage: sendUsage },
+  ask: { run: (argv) => runCall("ask", argv), usage: callUsage("ask") },
+  send: { run: (argv) => runCall("send", argv), usage: callUsage("send") },
+  tell: { run: (argv) => runCall("tell", argv), usage: callUsage("tell") },
   status: { run: runStatus, usage: statusUsage },
   watch: { run: runWatch, usage: watchUsage },
 };

@@ -42,10 +42,10 @@ describe("shoal command (real processes, real nats-server)", () => {
     const cluster = `cli${process.pid}`;
     const node = run(["node", "--nats", url, "--id", "cli-node", "--cluster", cluster], { SHOAL_LOG_LEVEL: "info" });
     await waitFor(() => node.err().includes("node ready"), { timeout: 20_000, message: "node did not get ready" });
-    const send = run(["send", "account", "a.b c", '{"deposit":{"amount":3,"txn":"x"}}', "--nats", url, "--cluster", cluster]);
+    const send = run(["ask", "account", "a.b c", '{"deposit":{"amount":3,"txn":"x"}}', "--nats", url, "--cluster", cluster]);
     expect(await send.done).toBe(0);
     expect(JSON.parse(send.out())).toEqual({ balance: 3, version: 1, node: "cli-node", applied: true });
-    const refused = run(["send", "account", "a.b c", '{"withdraw":{"amount":30,"txn":"y"}}', "--nats", url, "--cluster", cluster]);
+    const refused = run(["ask", "account", "a.b c", '{"withdraw":{"amount":30,"txn":"y"}}', "--nats", url, "--cluster", cluster]);
     expect(await refused.done).toBe(1);
     expect(refused.err()).toMatch(/^REJECTED: insufficient funds/);
     node.child.kill("SIGTERM");
@@ -53,7 +53,7 @@ describe("shoal command (real processes, real nats-server)", () => {
   });
 
   it("names the URL it could not reach", async () => {
-    const send = run(["send", "account", "a", '{"balance":{}}', "--nats", "nats://127.0.0.1:1"]);
+    const send = run(["ask", "account", "a", '{"balance":{}}', "--nats", "nats://127.0.0.1:1"]);
     expect(await send.done).toBe(1);
     expect(send.err()).toMatch(/cannot reach NATS at nats:\/\/127\.0\.0\.1:1/);
   });
@@ -116,10 +116,10 @@ describe("shoal command (real processes, real nats-server)", () => {
     await writeFile(cfg, JSON.stringify({ nats: server.url, user: "shoal", password: "s3cret", cluster: "cfg", id: "c1", shards: 8 }));
     const node = run(["node", "--config", cfg], { SHOAL_LOG_LEVEL: "info" });
     await waitFor(() => node.err().includes("node ready"), { timeout: 20_000, message: `node with a config file never got ready:\n${node.err()}` });
-    const ok = run(["send", "account", "a", '{"balance":{}}', "--nats", server.url, "--cluster", "cfg", "--user", "shoal", "--password", "s3cret"]);
+    const ok = run(["ask", "account", "a", '{"balance":{}}', "--nats", server.url, "--cluster", "cfg", "--user", "shoal", "--password", "s3cret"]);
     expect(await ok.done).toBe(0);
     expect(JSON.parse(ok.out())).toMatchObject({ node: "c1" });
-    const denied = run(["send", "account", "a", '{"balance":{}}', "--nats", server.url, "--cluster", "cfg", "--user", "shoal", "--password", "wrong"]);
+    const denied = run(["ask", "account", "a", '{"balance":{}}', "--nats", server.url, "--cluster", "cfg", "--user", "shoal", "--password", "wrong"]);
     expect(await denied.done).toBe(1);
     expect(denied.err()).toMatch(/cannot reach NATS at .*(Authorization|AUTHORIZATION)/i);
     const bad = run(["node", "--config", cfg, "--nats", server.url], { SHOAL_CONFIG: "" });

@@ -273,7 +273,7 @@ describe("docker compose, for real", () => {
         .filter(Boolean)
         .flatMap((l) => [JSON.parse(l) as { State: string; Health: string }].flat())
         .filter((c) => c.State === "running" && c.Health === "healthy").length;
-    const send = async (msg: object) => JSON.parse((await dc("run", "--rm", "cli", "send", "account", "alice", JSON.stringify(msg))).trim().split("\n").at(-1)!);
+    const send = async (msg: object) => JSON.parse((await dc("run", "--rm", "cli", "ask", "account", "alice", JSON.stringify(msg))).trim().split("\n").at(-1)!);
     try {
       await dc("--profile", "tools", "build");
       await dc("up", "-d", "--scale", "node=3");
