@@ -1,6 +1,6 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Clock } from "../src/clock.js";
-import { clusterSubjects } from "../src/ingress/subjects.js";
+import { clusterSubjects } from "../src/nats-names.js";
 import type { Logger } from "../src/log.js";
 import type { Move } from "./placement.js";
 

@@ -5,9 +5,10 @@ import { ActorMovedError, ErrorCode, ShoalError, UnavailableError } from "../src
 import { ActorHost, type HostOptions } from "../src/host.js";
 import type { IngressOptions } from "../src/ingress/ingress.js";
 import { type Logger, silentLogger } from "../src/log.js";
+import { clusterBuckets, statusSubject } from "../src/nats-names.js";
 import { type ReplyTo, settleWith } from "../src/reply-to.js";
 import type { EventStore } from "../src/store/types.js";
-import { type ClusterTiming, clusterBuckets, resolveTiming } from "./config.js";
+import { type ClusterTiming, resolveTiming } from "./config.js";
 import { LeaderElection } from "./election.js";
 import { ClusterEvents } from "./events.js";
 import type { KvProvider, KvWatch } from "./kv.js";
@@ -21,7 +22,7 @@ import { type MapView, Router } from "./router.js";
 import { shardOf } from "./shard-hash.js";
 import { NatsTransport } from "./transport.js";
 import { retryStartup } from "./startup.js";
-import { type NodeStatus, statusSubject } from "./status.js";
+import type { NodeStatus } from "./status.js";
 import type { RpcRequest } from "./wire.js";
 
 /** A node's options: the host's (connection, cluster, id, actors, replicas, logger) plus the cluster's. */

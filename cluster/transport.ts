@@ -2,26 +2,16 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node"
 import { errorResponse } from "../src/codec/envelope.js";
 import { defaultDecodeLimits } from "../src/codec/limits.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
-import { encodeToken } from "../src/codec/token.js";
 import { BadRequestError, ShoalError, UnavailableError } from "../src/errors.js";
 import { type Logger, silentLogger } from "../src/log.js";
 import type { ReplyTo } from "../src/reply-to.js";
 import { type Clock, systemClock } from "../src/clock.js";
 import { type Described, InFlight } from "../src/inflight.js";
+import { replySubjectPrefix, rpcSubject } from "../src/nats-names.js";
 import { errorEntry, okEntry, parseRequestBatch, tellsEntry, readReplyBatch } from "./batch-wire.js";
 import { type Call, Calls } from "./calls.js";
 import { Coalescer, type CoalescerLimits } from "./coalesce.js";
 import { modeOf, type RpcRequest } from "./wire.js";
-
-/** The subject a node serves its peers on. */
-export function rpcSubject(cluster: string, nodeId: string): string {
-  return `shoal.${cluster}.node.${encodeToken(nodeId)}.rpc`;
-}
-
-/** The prefix of the subjects a node reads its peers' reply batches on (`<prefix>.<batch>`). */
-export function replySubjectPrefix(cluster: string, nodeId: string): string {
-  return `shoal.${cluster}.node.${encodeToken(nodeId)}.re`;
-}
 
 /** Sends node requests and serves them. The NATS implementation is below; tests may fake it. */
 export interface Transport {

@@ -3,7 +3,7 @@ import { parseResponse, type RequestEnvelope } from "./codec/envelope.js";
 import { decodeJson, encodeJson } from "./codec/json.js";
 import { errorFromWire, TimeoutError, UnavailableError } from "./errors.js";
 import { InboxRequests } from "./inbox-requests.js";
-import { clusterSubjects } from "./ingress/subjects.js";
+import { clusterSubjects } from "./nats-names.js";
 
 /**
  * A client of the ingress contract (`shoal.<cluster>.ask`, JSON), as any NATS client in any

@@ -30,6 +30,6 @@ export type { ActorKey, EventStore, LoadedJournal, Snapshot, StoredEvent } from 
 export { MemoryEventStore } from "./store/memory.js";
 export { JetStreamEventStore } from "./store/jetstream.js";
 export { Ingress, type Asker } from "./ingress/ingress.js";
-export { clusterSubjects } from "./ingress/subjects.js";
+export { clusterSubjects } from "./nats-names.js";
 export { ActorHost, type HostOptions } from "./host.js";
 export { createLogger, type Logger } from "./log.js";

@@ -2,12 +2,12 @@ import { headers as natsHeaders, type Msg, type NatsConnection, type Subscriptio
 import { decodeJson, encodeJson } from "../codec/json.js";
 import { type DecodeLimits, defaultDecodeLimits } from "../codec/limits.js";
 import { MsgpackCodec } from "../codec/msgpack.js";
-import { errorResponse, okResponse, parseRequest, type ResponseEnvelope } from "../codec/envelope.js";
+import { errorResponse, MSGPACK_CONTENT_TYPE, okResponse, parseRequest, type ResponseEnvelope } from "../codec/envelope.js";
 import { ShoalError } from "../errors.js";
 import { type Clock, systemClock } from "../clock.js";
 import { InFlight } from "../inflight.js";
 import { type Logger, silentLogger } from "../log.js";
-import { clusterSubjects, MSGPACK_CONTENT_TYPE } from "./subjects.js";
+import { clusterSubjects } from "../nats-names.js";
 
 /** Whatever answers asks: the runtime on one node, the router in a cluster. */
 export interface Asker {
