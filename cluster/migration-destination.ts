@@ -134,7 +134,7 @@ export class MigrationDestination {
   sourceGone(node: string): void {
     for (const [shard, inc] of [...this.incoming]) {
       if (inc.from !== node) continue;
-      this.opts.log.info({ shard, from: node }, "source left before its handoff; serving from the event store");
+      this.opts.log.warn({ shard, from: node }, "source left before its handoff; serving from the event store");
       this.endHold(shard, "source_gone");
     }
   }
