@@ -4,7 +4,8 @@ import { type Clock, systemClock } from "../src/clock.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
 import { ActorHost } from "../src/host.js";
 import { type Logger, silentLogger } from "../src/log.js";
-import { type ClusterTiming, clusterBuckets, resolveTiming } from "./config.js";
+import { clusterBuckets, streamName } from "../src/nats-names.js";
+import { type ClusterTiming, resolveTiming } from "./config.js";
 import { LeaderElection } from "./election.js";
 import { ClusterEvents } from "./events.js";
 import { hostedActors } from "./hosted-types.js";
@@ -86,7 +87,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
       onAnswered: opts.hooks?.onAnswered,
     }),
   );
-  if (!journalExisted) await retry("journal record", () => maps.recordJournal(`SHOAL_EVENTS_${cluster}`));
+  if (!journalExisted) await retry("journal record", () => maps.recordJournal(streamName(cluster)));
 
   const transport = new NatsTransport(nc, cluster, nodeId, log, clock);
   // A peer reports only how many of ours failed there (and logged why), not which.

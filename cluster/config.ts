@@ -40,8 +40,3 @@ export function resolveTiming(overrides: Partial<ClusterTiming> = {}): ClusterTi
   }
   return t;
 }
-
-/** KV bucket names of a cluster. */
-export function clusterBuckets(cluster: string) {
-  return { members: `shoal-members-${cluster}`, leader: `shoal-leader-${cluster}`, map: `shoal-map-${cluster}` };
-}

@@ -1,6 +1,6 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Clock } from "../src/clock.js";
-import { clusterSubjects } from "../src/ingress/subjects.js";
+import { clusterSubjects } from "../src/nats-names.js";
 import type { Logger } from "../src/log.js";
 import type { Move } from "./placement.js";
 
@@ -37,6 +37,10 @@ export type ClusterEvent = ClusterEventBody & { cluster: string; node: string; a
 /** Moves listed in full in a `map.published` event; the rest are counted. */
 const MOVES_SHOWN = 32;
 
+/**
+ * Publishes this node's cluster events on the events subject and logs each one (at info, but
+ * migrations at debug).
+ */
 export class ClusterEvents {
   private readonly subject: string;
   private readonly te = new TextEncoder();
@@ -53,7 +57,10 @@ export class ClusterEvents {
 
   publish(body: ClusterEventBody): void {
     const event: ClusterEvent = { ...body, cluster: this.cluster, node: this.nodeId, at: this.clock.now() };
-    this.log.info({ event }, body.type);
+    // One migration event per moved shard: hundreds when a node joins or leaves. A failed one is
+    // also logged at warn where it failed.
+    if (body.type === "migration") this.log.debug({ event }, body.type);
+    else this.log.info({ event }, body.type);
     try {
       this.nc.publish(this.subject, this.te.encode(JSON.stringify(event)));
     } catch (err) {

@@ -17,12 +17,13 @@ export { ClusterEvents, type ClusterEvent, type ClusterEventBody } from "./event
 export { ShoalNode, type NodeOptions, type NodeStatus } from "./node.js";
 export { ShardMapView } from "./map-view.js";
 export { OwnershipFence } from "./owner-fence.js";
-export { defaultTiming, resolveTiming, clusterBuckets, type ClusterTiming } from "./config.js";
+export { defaultTiming, resolveTiming, type ClusterTiming } from "./config.js";
+export { clusterBuckets, rpcSubject, statusSubject } from "../src/nats-names.js";
 export { Router, type MapView, type RouterOptions } from "./router.js";
 export { Migrations, type MigrationOptions } from "./migration.js";
-export { NatsTransport, rpcSubject, type Transport } from "./transport.js";
+export { NatsTransport, type Transport } from "./transport.js";
 export type { RpcRequest, ForwardedAsk, HandoffBatch, TailEnd } from "./wire.js";
 export { NodeMetrics } from "./metrics.js";
 export { NodeHttp } from "./http/server.js";
 export { gatherClusterStatus, type ClusterStatus, type NodeSummary } from "./cluster-status.js";
-export { requestStatus, statusSubject, isSettled } from "./status.js";
+export { requestStatus, isSettled } from "./status.js";

@@ -1,5 +1,5 @@
 /**
- * Membership: every node keeps its record in one KV bucket (key = `encodeToken(id)`), refreshed
+ * Membership: every node keeps its record in one KV bucket (key = `memberKey(id)`, the id's token), refreshed
  * by a heartbeat `put`; a watch turns the bucket into a live view and joined / left / updated
  * events. The bucket's per-key TTL drops a record that stops being refreshed, but expiry sends
  * no watch event, so each node also sweeps its view: a record not written for `memberTtl`
@@ -11,8 +11,8 @@
 import { ACTOR_TYPE_PATTERN } from "../src/actor/names.js";
 import type { Clock, TimerHandle } from "../src/clock.js";
 import { decodeJson, encodeJson } from "../src/codec/json.js";
-import { encodeToken } from "../src/codec/token.js";
 import { type Logger, silentLogger } from "../src/log.js";
+import { memberKey } from "../src/nats-names.js";
 import type { Kv, KvChange, KvWatch } from "./kv.js";
 import type { Member } from "./placement.js";
 
@@ -82,7 +82,7 @@ export class Membership {
     if (validRecord(opts.self) === undefined) throw new RangeError(`invalid member record ${JSON.stringify(opts.self)}`);
     if (!(this.interval > 0 && this.interval < this.ttl)) throw new RangeError("need 0 < heartbeatInterval < memberTtl");
     this.me = { ...opts.self };
-    this.key = encodeToken(opts.self.id);
+    this.key = memberKey(opts.self.id);
   }
 
   /** Writes the first heartbeat and loads the view; rejects (and may be retried) if the KV fails. */
@@ -274,7 +274,7 @@ export class Membership {
       return { joined: [], left: [prev.record.id], updated: [] };
     }
     const record = decode(c.entry.value);
-    if (record === undefined || encodeToken(record.id) !== key) {
+    if (record === undefined || memberKey(record.id) !== key) {
       this.log.warn({ key, revision: c.entry.revision }, "ignoring an invalid member record");
       return undefined;
     }

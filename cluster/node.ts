@@ -7,7 +7,8 @@ import type { LeaderElection } from "./election.js";
 import type { Membership } from "./membership.js";
 import type { NodeOptions } from "./node-options.js";
 import type { ShardMap } from "./placement.js";
-import { type NodeStatus, statusSubject } from "./status.js";
+import { statusSubject } from "../src/nats-names.js";
+import type { NodeStatus } from "./status.js";
 
 export type { NodeHooks, NodeOptions } from "./node-options.js";
 export type { NodeStatus } from "./status.js";

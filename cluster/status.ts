@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { encodeToken } from "../src/codec/token.js";
+import { statusSubject } from "../src/nats-names.js";
 import type { MemberRecord } from "./membership.js";
 
 /** What `status` reports about one node. */
@@ -19,11 +19,6 @@ export interface NodeStatus {
   /** The actor types this node hosts, sorted. */
   types: string[];
   members: MemberRecord[];
-}
-
-/** The subject a node answers its status on (JSON). */
-export function statusSubject(cluster: string, nodeId: string): string {
-  return `shoal.${cluster}.node.${encodeToken(nodeId)}.status`;
 }
 
 /** Asks one node for its status; undefined when it does not answer in time. */

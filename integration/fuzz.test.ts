@@ -15,7 +15,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { shardOf } from "../cluster/shard-hash.js";
 import type { NodeStatus } from "../cluster/status.js";
-import { rpcSubject } from "../cluster/transport.js";
+import { rpcSubject } from "../src/nats-names.js";
 import { parseRequestBatch } from "../cluster/batch-wire.js";
 import { ShoalClient } from "../src/client.js";
 import { parseRequest } from "../src/codec/envelope.js";

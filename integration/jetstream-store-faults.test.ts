@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msgpack } from "../src/codec/msgpack.js";
 import { type JournalWriter, prepareAppend, publishAppend } from "../src/store/jetstream-append.js";
 import { expand, type JournalReader, readRange } from "../src/store/jetstream-journal.js";
-import * as layout from "../src/store/jetstream-layout.js";
+import * as names from "../src/nats-names.js";
 import { JetStreamEventStore } from "../src/store/jetstream.js";
 import { VersionCache } from "../src/store/version-cache.js";
 import { rejectsWith } from "../test/store-conformance.js";
@@ -25,7 +25,7 @@ async function withStore(nc: NatsConnection, body: (store: JetStreamEventStore, 
   } finally {
     await store.close();
     const jsm = await jetstreamManager(nc);
-    for (const name of [layout.streamName(cluster), `KV_${layout.snapshotBucket(cluster)}`]) {
+    for (const name of [names.streamName(cluster), `KV_${names.clusterBuckets(cluster).snapshots}`]) {
       await jsm.streams.delete(name).catch(() => undefined);
     }
   }
@@ -36,7 +36,7 @@ async function writer(nc: NatsConnection, cluster: string, js: JetStreamClient):
   return {
     jsm: await jetstreamManager(nc),
     publisher: js,
-    stream: layout.streamName(cluster),
+    stream: names.streamName(cluster),
     codec: msgpack,
     cache: new VersionCache(),
     maxPayload: 1024 * 1024,
@@ -65,7 +65,7 @@ function lostAckTests(getNc: () => NatsConnection, replicas: number): void {
       const key = { type: "account", id: "lost-ack" };
       await store.append(key, ["a"], 0);
       const w = await writer(getNc(), cluster, losingAcks(getNc(), 2));
-      const p = await prepareAppend(w, { actorType: "account", subject: layout.journalSubject(cluster, key), payload: msgpack.encode(["b", "c"]), count: 2, expectedVersion: 1, writer: "lost-ack:1" });
+      const p = await prepareAppend(w, { actorType: "account", subject: names.journalSubject(cluster, key), payload: msgpack.encode(["b", "c"]), count: 2, expectedVersion: 1, writer: "lost-ack:1" });
       expect(await publishAppend(w, p)).toBe(3);
       expect((await store.read(key)).map((e) => e.event)).toEqual(["a", "b", "c"]);
     }, replicas);
@@ -75,7 +75,7 @@ function lostAckTests(getNc: () => NatsConnection, replicas: number): void {
     await withStore(getNc(), async (store, cluster) => {
       const key = { type: "account", id: "no-ack" };
       const w = await writer(getNc(), cluster, losingAcks(getNc(), Infinity, false));
-      const p = await prepareAppend(w, { actorType: "account", subject: layout.journalSubject(cluster, key), payload: msgpack.encode(["a"]), count: 1, expectedVersion: 0, writer: "no-ack:1" });
+      const p = await prepareAppend(w, { actorType: "account", subject: names.journalSubject(cluster, key), payload: msgpack.encode(["a"]), count: 1, expectedVersion: 0, writer: "no-ack:1" });
       await rejectsWith(publishAppend(w, p), "TIMEOUT");
       expect(await store.version(key)).toBe(0);
       expect(await store.append(key, ["a"], 0)).toBe(1);
@@ -100,7 +100,7 @@ describe("JetStream event store faults, one server", () => {
         })();
       },
     };
-    return { jsm: { streams: jsm.streams, direct } as unknown as JetStreamManager, stream: layout.streamName(cluster), codec: msgpack, pageSize: 2 };
+    return { jsm: { streams: jsm.streams, direct } as unknown as JetStreamManager, stream: names.streamName(cluster), codec: msgpack, pageSize: 2 };
   }
 
   it.each([
@@ -110,7 +110,7 @@ describe("JetStream event store faults, one server", () => {
     await withStore(nc, async (store, cluster) => {
       const key = { type: "account", id: "lag" };
       for (let v = 0; v < 6; v++) await store.append(key, [v], v);
-      const subject = layout.journalSubject(cluster, key);
+      const subject = names.journalSubject(cluster, key);
       let calls = 0;
       const r = lagging(cluster, () => visible(calls++));
       const msgs = await readRange(r, subject, 1, 6);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { msgpack } from "../src/codec/msgpack.js";
 import type { EventStore } from "../src/store/types.js";
 import { JetStreamEventStore, type JetStreamEventStoreOptions } from "../src/store/jetstream.js";
+import * as names from "../src/nats-names.js";
 import * as layout from "../src/store/jetstream-layout.js";
 import { describeEventStoreConformance, rejectsWith, type StoreHarness } from "../test/store-conformance.js";
 import { type RunningCluster, startNatsCluster } from "./kit/index.js";
@@ -15,7 +16,7 @@ let clusters = 0;
 const uniqueCluster = (): string => `t${process.pid}-${Date.now().toString(36)}-${++clusters}`;
 
 async function dropCluster(jsm: JetStreamManager, cluster: string): Promise<void> {
-  for (const name of [layout.streamName(cluster), `KV_${layout.snapshotBucket(cluster)}`]) {
+  for (const name of [names.streamName(cluster), `KV_${names.clusterBuckets(cluster).snapshots}`]) {
     await jsm.streams.delete(name).catch(() => undefined);
   }
 }
@@ -62,7 +63,7 @@ describe("JetStreamEventStore on one server", () => {
 
   it("creates the stream and bucket as specified, one message per batch", async () => {
     await withStore(async (store, cluster) => {
-      const info = await jsm.streams.info(layout.streamName(cluster));
+      const info = await jsm.streams.info(names.streamName(cluster));
       expect(info.config).toMatchObject({
         subjects: [`shoal.${cluster}.journal.>`],
         storage: "file",
@@ -70,15 +71,15 @@ describe("JetStreamEventStore on one server", () => {
         num_replicas: 1,
         duplicate_window: 120_000_000_000,
       });
-      const kv = await jsm.streams.info(`KV_${layout.snapshotBucket(cluster)}`);
+      const kv = await jsm.streams.info(`KV_${names.clusterBuckets(cluster).snapshots}`);
       expect(kv.config.max_msgs_per_subject).toBe(1);
 
       const key = { type: "account", id: "a.b >*" };
       await store.append(key, ["x", "y"], 0);
       await store.append(key, ["z"], 2);
       const subject = `shoal.${cluster}.journal.account.${Buffer.from("a.b >*").toString("base64url")}`;
-      expect(layout.journalSubject(cluster, key)).toBe(subject);
-      const last = await jsm.streams.getMessage(layout.streamName(cluster), { last_by_subj: subject });
+      expect(names.journalSubject(cluster, key)).toBe(subject);
+      const last = await jsm.streams.getMessage(names.streamName(cluster), { last_by_subj: subject });
       expect(last?.seq).toBe(2);
       expect(last?.header.get("Shoal-Version")).toBe("3");
       expect(last?.header.get("Shoal-Count")).toBe("1");
@@ -91,8 +92,8 @@ describe("JetStreamEventStore on one server", () => {
   it("refuses to create with create: false, and refuses streams that could lose events", async () => {
     const cluster = uniqueCluster();
     const missing = await rejectsWith(JetStreamEventStore.open({ nc, cluster, create: false }), "UNAVAILABLE");
-    expect(missing.message).toContain(layout.streamName(cluster));
-    expect((await jsm.streams.names().next()).includes(layout.streamName(cluster))).toBe(false);
+    expect(missing.message).toContain(names.streamName(cluster));
+    expect((await jsm.streams.names().next()).includes(names.streamName(cluster))).toBe(false);
 
     await jsm.streams.add({ ...layout.journalStreamConfig(cluster, 1), max_msgs_per_subject: 10 });
     try {
@@ -109,13 +110,13 @@ describe("JetStreamEventStore on one server", () => {
     await withStore(async (store, cluster) => {
       const key = { type: "account", id: "fenced" };
       await store.append(key, ["a"], 0); // the cache now pins {version 1, seq 1}
-      const subject = layout.journalSubject(cluster, key);
+      const subject = names.journalSubject(cluster, key);
       // Another subject of the stream, so the expected-sequence check passes and only the msg id can stop it.
       const h = headers();
       h.set("Shoal-Version", "1");
       h.set("Shoal-Count", "1");
       h.set("Shoal-Writer", "intruder");
-      const elsewhere = layout.journalSubject(cluster, { type: "account", id: "elsewhere" });
+      const elsewhere = names.journalSubject(cluster, { type: "account", id: "elsewhere" });
       await jetstream(nc).publish(elsewhere, msgpack.encode(["i"]), { headers: h, msgID: layout.batchMsgId(subject, 1) });
 
       const err = await rejectsWith(store.append(key, ["b"], 1), "CONFLICT");
@@ -151,7 +152,7 @@ describe("JetStreamEventStore on one server", () => {
       await store.append(key, ["a"], 0);
       const h = headers();
       setHeaders(h);
-      await jetstream(nc).publish(layout.journalSubject(cluster, key), payload, { headers: h });
+      await jetstream(nc).publish(names.journalSubject(cluster, key), payload, { headers: h });
       // One at a time: made together, the second could reject before anything awaits it (an unhandled rejection).
       for (const call of [() => store.read(key), () => store.load(key)]) {
         const err = await rejectsWith(call(), "INTERNAL");
@@ -169,8 +170,8 @@ describe("JetStreamEventStore on one server", () => {
         for (let i = 0; i < 9; i++) v = await store.append(key, [i, -i], v);
         expect((await store.read(key)).map((e) => e.version)).toEqual([...Array(18).keys()].map((i) => i + 1));
         await store.saveSnapshot(key, { version: 18, state: "s18" });
-        const kv = await jsm.streams.getMessage(`KV_${layout.snapshotBucket(cluster)}`, {
-          last_by_subj: `$KV.${layout.snapshotBucket(cluster)}.${layout.snapshotKey(key)}`,
+        const kv = await jsm.streams.getMessage(`KV_${names.clusterBuckets(cluster).snapshots}`, {
+          last_by_subj: `$KV.${names.clusterBuckets(cluster).snapshots}.${names.snapshotKey(key)}`,
         });
         expect(msgpack.decode(kv!.data)).toEqual({ version: 18, state: "s18", seq: 9 });
         v = await store.append(key, [100], v);

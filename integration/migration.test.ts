@@ -3,7 +3,7 @@
  * processes under a steady load through the ingress, while nodes join, drain, crash or freeze.
  * The workloads and checkers live in workload.ts.
  */
-import { rpcSubject } from "../cluster/transport.js";
+import { rpcSubject } from "../src/nats-names.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { encodeToken } from "../src/codec/token.js";
 import { afterEach, describe, expect, inject, it } from "vitest";

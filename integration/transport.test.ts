@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { NatsTransport, replySubjectPrefix, rpcSubject } from "../cluster/transport.js";
+import { NatsTransport } from "../cluster/transport.js";
+import { replySubjectPrefix, rpcSubject } from "../src/nats-names.js";
 import type { ForwardedAsk, RpcRequest } from "../cluster/wire.js";
 import { ErrorCode, RejectedError } from "../src/errors.js";
 import { settleWith } from "../src/reply-to.js";

@@ -15,7 +15,8 @@ import type { SequencerReport, SequencerStepReply } from "../src/actors/sequence
 import { ShoalClient } from "../src/client.js";
 import { msgpack } from "../src/codec/msgpack.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
-import { Headers, journalSubject, streamName } from "../src/store/jetstream-layout.js";
+import { journalSubject, streamName } from "../src/nats-names.js";
+import { Headers } from "../src/store/jetstream-layout.js";
 
 /** The phases a test walks through (`steady`, `join`, `drain`, `crash`…), as a timeline. */
 export class Phases {

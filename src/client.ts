@@ -5,7 +5,7 @@ import { parseResponse, type RequestEnvelope, type Verb } from "./codec/envelope
 import { decodeJson, encodeJson } from "./codec/json.js";
 import { errorFromWire, TimeoutError, UnavailableError } from "./errors.js";
 import { InboxRequests } from "./inbox-requests.js";
-import { clusterSubjects } from "./ingress/subjects.js";
+import { clusterSubjects } from "./nats-names.js";
 import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory } from "./ref.js";
 
 /** Options of a {@link ShoalClient}. */

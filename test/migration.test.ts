@@ -1,3 +1,4 @@
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { ClusterEvents } from "../cluster/events.js";
 import { Migrations } from "../cluster/migration.js";
@@ -55,5 +56,34 @@ describe("migration destination", () => {
       .onHandoff({ k: "handoff", shard: 1, mapVersion: 2, epoch: 1, from: "src", actors: [] })
       .catch((e: unknown) => e);
     expect(ShoalError.is(err, ErrorCode.CONFLICT)).toBe(true);
+  });
+});
+
+describe("migration logs", () => {
+  it("a shard moved logs nothing at info; a failed handoff warns", async () => {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+    const clock = new ManualClock();
+    const store = new MemoryEventStore();
+    const runtime = new Runtime({ nodeId: "me", store, actors: [sequencer], clock, partitionOf: partition });
+    let refuse = false;
+    const transport: Transport = {
+      request: async () => {
+        if (refuse) throw new Error("destination gone");
+        return {};
+      },
+      send: (_n, _r, _t, to) => to.ok({}),
+    };
+    const maps: MapView = { current: () => undefined, waitFor: async (until) => until(undefined) };
+    const events = new ClusterEvents({ publish() {} } as never, "c", "me", clock, log);
+    const m = new Migrations({ nodeId: "me", runtime, store, transport, maps, events, clock, isAlive: () => true, logger: log });
+    const loud = () => lines.filter((l) => l.level >= 30).map((l) => l.msg);
+    m.onMap(map(1, "me"), map(2, "other")); // two shards handed off
+    await m.whenIdle();
+    expect(loud()).toEqual([]);
+    refuse = true;
+    m.onMap(map(3, "me"), map(4, "other"));
+    await m.whenIdle();
+    expect(loud()).toEqual(["handoff failed", "handoff failed"]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkKey } from "../src/store/checks.js";
-import { journalSubject } from "../src/store/jetstream-layout.js";
+import { journalSubject } from "../src/nats-names.js";
 import { SubjectCache } from "../src/store/subject-cache.js";
 import type { ActorKey } from "../src/store/types.js";
 import { thrownCode } from "./outcomes.js";

@@ -1,6 +1,7 @@
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
-import { NatsTransport, rpcSubject } from "../cluster/transport.js";
+import { NatsTransport } from "../cluster/transport.js";
+import { rpcSubject } from "../src/nats-names.js";
 import type { RpcRequest } from "../cluster/wire.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { type ReplyTo, settleWith } from "../src/reply-to.js";

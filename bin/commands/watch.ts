@@ -1,4 +1,5 @@
 import { ClusterEvents, type ClusterEvent } from "../../cluster/events.js";
+import { clusterSubjects } from "../../src/nats-names.js";
 import { parse, positiveInt } from "../args.js";
 import { connectionFlags, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
@@ -39,7 +40,7 @@ export async function runWatch(argv: string[]): Promise<number> {
     process.once("SIGINT", () => done());
     process.once("SIGTERM", () => done());
     // On stderr even with --json (stdout stays pure JSON lines): says the subscription is live.
-    void nc.flush().then(() => console.error(`watching shoal.${cluster}.events on ${url} (Ctrl-C to stop)`));
+    void nc.flush().then(() => console.error(`watching ${clusterSubjects(cluster).events} on ${url} (Ctrl-C to stop)`));
   });
   await nc.close();
   return 0;

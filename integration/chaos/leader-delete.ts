@@ -4,7 +4,7 @@
  * and no sample of the nodes' statuses ever shows two leaders at once.
  */
 import { Kvm } from "@nats-io/kv";
-import { clusterBuckets } from "../../cluster/config.js";
+import { clusterBuckets } from "../../src/nats-names.js";
 import { startNatsServer } from "../kit/index.js";
 import { ChaosCluster, leaderOf, startLoad, withChecks } from "./harness.js";
 import type { ScenarioContext, ScenarioResult } from "./types.js";

@@ -6,7 +6,7 @@
  * and a new node started: it must not create an empty journal either.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
-import { streamName } from "../../src/store/jetstream-layout.js";
+import { streamName } from "../../src/nats-names.js";
 import { startLoad, withChecks } from "./harness.js";
 import { startR3, streamState } from "./r3.js";
 import type { ScenarioContext, ScenarioResult } from "./types.js";

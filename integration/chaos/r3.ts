@@ -1,7 +1,7 @@
 /** A 3-server JetStream cluster with R3 nodes connected to all three servers. */
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { streamName } from "../../src/store/jetstream-layout.js";
+import { streamName } from "../../src/nats-names.js";
 import { type RunningCluster, startNatsCluster } from "../kit/index.js";
 import { ChaosCluster } from "./harness.js";
 

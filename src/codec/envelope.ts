@@ -28,6 +28,9 @@ export type ResponseEnvelope = { ok: true; reply: unknown } | { ok: false; error
 
 export type Envelope = RequestEnvelope | ResponseEnvelope;
 
+/** The `Content-Type` header of a MessagePack request or response on the ingress. */
+export const MSGPACK_CONTENT_TYPE = "application/msgpack";
+
 export const MAX_TIMEOUT_MS = 120_000;
 
 const requestFields = new Set(["type", "id", "msg", "timeoutMs", "verb"]);

@@ -2,13 +2,13 @@ import { headers as natsHeaders, type Msg, type NatsConnection, type Subscriptio
 import { decodeJson, encodeJson } from "../codec/json.js";
 import { type DecodeLimits, defaultDecodeLimits } from "../codec/limits.js";
 import { MsgpackCodec } from "../codec/msgpack.js";
-import { errorResponse, okResponse, parseRequest, type RequestEnvelope, type ResponseEnvelope, type Verb } from "../codec/envelope.js";
+import { errorResponse, MSGPACK_CONTENT_TYPE, okResponse, parseRequest, type RequestEnvelope, type ResponseEnvelope, type Verb } from "../codec/envelope.js";
 import { ShoalError } from "../errors.js";
 import { type Clock, systemClock } from "../clock.js";
 import { InFlight } from "../inflight.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Caller } from "../ref.js";
-import { clusterSubjects, MSGPACK_CONTENT_TYPE } from "./subjects.js";
+import { clusterSubjects } from "../nats-names.js";
 
 /** Options of an {@link Ingress}. */
 export interface IngressOptions {

@@ -1,11 +1,11 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type StreamConfig } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import { encodeToken } from "../codec/token.js";
-import type { ActorKey } from "./types.js";
+import { clusterSubjects, streamName } from "../nats-names.js";
 
 /**
- * Where the JetStream event store keeps things. These names are a contract with every other
- * reader of the journal (tools, other languages): change them only with a migration.
+ * How the JetStream event store keeps things. This layout is a contract with every other reader
+ * of the journal (tools, other languages): change it only with a migration. The names — stream,
+ * journal subjects, snapshot bucket and keys — are in `src/nats-names.ts`.
  *
  * - stream `SHOAL_EVENTS_<cluster>` holds `shoal.<cluster>.journal.>`;
  * - an actor's journal is the subject `shoal.<cluster>.journal.<type>.<base64url(id)>`;
@@ -25,36 +25,16 @@ export const Headers = {
 /** Deduplication window of the stream: how long a retried append is recognised by its msg id. */
 export const DUPLICATE_WINDOW_MS = 120_000;
 
-export function streamName(cluster: string): string {
-  return `SHOAL_EVENTS_${cluster}`;
-}
-
-export function journalSubjects(cluster: string): string {
-  return `shoal.${cluster}.journal.>`;
-}
-
-export function journalSubject(cluster: string, key: ActorKey): string {
-  return `shoal.${cluster}.journal.${key.type}.${encodeToken(key.id)}`;
-}
-
 /** The msg id of the batch appended at `expectedVersion`: two writers of one version share it. */
 export function batchMsgId(subject: string, expectedVersion: number): string {
   return `${subject}@${expectedVersion}`;
-}
-
-export function snapshotBucket(cluster: string): string {
-  return `shoal-snapshots-${cluster}`;
-}
-
-export function snapshotKey(key: ActorKey): string {
-  return `${key.type}.${encodeToken(key.id)}`;
 }
 
 /** The stream as this store creates it. */
 export function journalStreamConfig(cluster: string, replicas: number): Partial<StreamConfig> & { name: string } {
   return {
     name: streamName(cluster),
-    subjects: [journalSubjects(cluster)],
+    subjects: [clusterSubjects(cluster).journal],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
@@ -70,8 +50,9 @@ export function journalStreamConfig(cluster: string, replicas: number): Partial<
  */
 export function journalStreamProblems(config: StreamConfig, cluster: string, replicas: number | undefined): string[] {
   const problems: string[] = [];
-  if (!config.subjects?.includes(journalSubjects(cluster))) {
-    problems.push(`subjects ${JSON.stringify(config.subjects ?? [])} do not include ${journalSubjects(cluster)}`);
+  const journal = clusterSubjects(cluster).journal;
+  if (!config.subjects?.includes(journal)) {
+    problems.push(`subjects ${JSON.stringify(config.subjects ?? [])} do not include ${journal}`);
   }
   if (replicas !== undefined && config.num_replicas !== replicas) {
     problems.push(`it has ${config.num_replicas} replicas, ${replicas} were asked for`);

@@ -9,6 +9,7 @@ import { type NatsConnection, nuid } from "@nats-io/transport-node";
 import { checkClusterName } from "../actor/names.js";
 import { type MsgpackCodec, msgpack } from "../codec/msgpack.js";
 import { BadRequestError, InternalError, ShoalError, UnavailableError } from "../errors.js";
+import { clusterBuckets, snapshotKey, streamName } from "../nats-names.js";
 import { checkEvents, checkVersion, roundTrip } from "./checks.js";
 import { type JournalWriter, type PreparedAppend, prepareAppend, publishAppend } from "./jetstream-append.js";
 import { InboxPublisher } from "./jetstream-publish.js";
@@ -76,7 +77,7 @@ export class JetStreamEventStore implements EventStore {
     const snapshots = await SnapshotBucket.open({
       nc: opts.nc,
       jsm,
-      bucket: layout.snapshotBucket(cluster),
+      bucket: clusterBuckets(cluster).snapshots,
       replicas,
       create: opts.create ?? true,
       codec,
@@ -85,7 +86,7 @@ export class JetStreamEventStore implements EventStore {
     const w: JournalWriter = {
       jsm,
       publisher: new InboxPublisher(opts.nc),
-      stream: layout.streamName(cluster),
+      stream: streamName(cluster),
       codec,
       cache: new VersionCache(opts.cacheSize ?? 10_000),
       maxPayload,
@@ -173,7 +174,7 @@ export class JetStreamEventStore implements EventStore {
       // The sequence is what lets load() confirm the snapshot; without it load() replays in full.
       seq = await this.batchEndingAt(subject, snapshot.version).catch(() => 0);
     }
-    await this.snapshots.put(layout.snapshotKey(key), { version: snapshot.version, state: snapshot.state, seq });
+    await this.snapshots.put(snapshotKey(key), { version: snapshot.version, state: snapshot.state, seq });
   }
 
   async loadSnapshot(key: ActorKey): Promise<Snapshot | undefined> {
@@ -182,7 +183,7 @@ export class JetStreamEventStore implements EventStore {
 
   private async loadSnapshotImpl(key: ActorKey): Promise<Snapshot | undefined> {
     this.subjectOf(key);
-    const stored = await this.snapshots.get(layout.snapshotKey(key));
+    const stored = await this.snapshots.get(snapshotKey(key));
     return stored === undefined ? undefined : { version: stored.version, state: stored.state };
   }
 
@@ -195,7 +196,7 @@ export class JetStreamEventStore implements EventStore {
     const subject = this.subjectOf(key);
     const [last, found] = await Promise.all([
       this.head(subject),
-      this.snapshots.get(layout.snapshotKey(key)).catch((err: unknown) => {
+      this.snapshots.get(snapshotKey(key)).catch((err: unknown) => {
         if (err instanceof InternalError) return undefined;
         throw err;
       }),
@@ -284,7 +285,7 @@ function typedError(err: unknown): Error {
 
 /** Finds or creates the cluster's stream and checks it can hold the journal; resolves to its replica count. */
 async function ensureStream(jsm: JetStreamManager, cluster: string, replicas: number | undefined, create: boolean): Promise<number> {
-  const name = layout.streamName(cluster);
+  const name = streamName(cluster);
   let info = await streamInfo(jsm, name);
   if (info === undefined) {
     if (!create) {

@@ -1,5 +1,5 @@
 import { checkKey } from "./checks.js";
-import { journalSubject } from "./jetstream-layout.js";
+import { journalSubject } from "../nats-names.js";
 import type { ActorKey } from "./types.js";
 
 /**

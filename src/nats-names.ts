@@ -1,0 +1,106 @@
+import { checkClusterName } from "./actor/names.js";
+import { encodeToken } from "./codec/token.js";
+import type { ActorKey } from "./store/types.js";
+
+/**
+ * Every name a Shoal cluster uses on NATS: subjects, the ingress queue group, the event stream,
+ * the KV buckets, and the keys that ids become. They are a contract with everything else that
+ * reads a cluster (tools, clients in other languages, the NATS permissions an operator writes):
+ * change one only with a migration.
+ *
+ * What goes into a name:
+ * - the cluster name, which matches `CLUSTER_NAME_PATTERN` (`[A-Za-z0-9_-]`, no character NATS
+ *   treats specially in subjects, streams or buckets) — checked by the functions that name a
+ *   whole cluster's things, and by every part before it starts;
+ * - actor type names: identifiers checked by `ACTOR_TYPE_PATTERN`, used as they are;
+ * - actor ids and node ids: data, any UTF-8, so always {@link encodeToken} (unpadded base64url,
+ *   `[A-Za-z0-9_-]`) and never raw — an id holding `.`, `*`, `>` or whitespace stays one token and
+ *   can never name another node's, actor's or cluster's subject.
+ *
+ * The names of one node or one actor are built on hot paths (every node batch, every append),
+ * so they do not check the cluster name again.
+ */
+
+/** The subjects (and queue group) a whole cluster uses. All its subjects live under `shoal.<cluster>.`. */
+export interface ClusterSubjects {
+  /** `shoal.<cluster>.ask`: the ingress, request/reply for any NATS client (JSON or MessagePack). */
+  ask: string;
+  /** `shoal-<cluster>-ingress`: the queue group every node serves {@link ask} in. */
+  askQueue: string;
+  /** `shoal.<cluster>.events`: cluster events (joins, leaves, leaders, maps, migrations), JSON. */
+  events: string;
+  /** `shoal.<cluster>.journal.>`: every actor's journal, the subjects of the event stream. */
+  journal: string;
+}
+
+/** Subjects of one cluster; throws `BAD_REQUEST` for a cluster name that could not be one. */
+export function clusterSubjects(cluster: string): ClusterSubjects {
+  const base = `shoal.${checkClusterName(cluster)}`;
+  return {
+    ask: `${base}.ask`,
+    askQueue: `shoal-${cluster}-ingress`,
+    events: `${base}.events`,
+    journal: `${base}.journal.>`,
+  };
+}
+
+/** The KV buckets of one cluster. */
+export interface ClusterBuckets {
+  /** `shoal-members-<cluster>`: one membership record per node, under {@link memberKey} (TTL `memberTtl`). */
+  members: string;
+  /** `shoal-leader-<cluster>`: the leader lease, key `leader` (TTL `leaderTtl`). */
+  leader: string;
+  /** `shoal-map-<cluster>`: the shard map (`map`) and what the cluster was created with (`meta`, `journal`). */
+  map: string;
+  /** `shoal-snapshots-<cluster>`: actor snapshots, under {@link snapshotKey}. */
+  snapshots: string;
+}
+
+/** KV bucket names of one cluster; throws `BAD_REQUEST` for a cluster name that could not be one. */
+export function clusterBuckets(cluster: string): ClusterBuckets {
+  checkClusterName(cluster);
+  return {
+    members: `shoal-members-${cluster}`,
+    leader: `shoal-leader-${cluster}`,
+    map: `shoal-map-${cluster}`,
+    snapshots: `shoal-snapshots-${cluster}`,
+  };
+}
+
+/** `SHOAL_EVENTS_<cluster>`: the JetStream stream holding the cluster's journals ({@link ClusterSubjects.journal}). */
+export function streamName(cluster: string): string {
+  return `SHOAL_EVENTS_${checkClusterName(cluster)}`;
+}
+
+/** `shoal.<cluster>.journal.<type>.<token(id)>`: one actor's journal. `key.type` must be a checked type name. */
+export function journalSubject(cluster: string, key: ActorKey): string {
+  return `shoal.${cluster}.journal.${key.type}.${encodeToken(key.id)}`;
+}
+
+/** `<type>.<token(id)>`: the key of an actor's snapshot in {@link ClusterBuckets.snapshots}. */
+export function snapshotKey(key: ActorKey): string {
+  return `${key.type}.${encodeToken(key.id)}`;
+}
+
+/** `<token(id)>`: the key of a node's record in {@link ClusterBuckets.members}. */
+export function memberKey(nodeId: string): string {
+  return encodeToken(nodeId);
+}
+
+/** `shoal.<cluster>.node.<token(id)>.rpc`: where a node serves its peers' request batches (MessagePack). */
+export function rpcSubject(cluster: string, nodeId: string): string {
+  return `shoal.${cluster}.node.${encodeToken(nodeId)}.rpc`;
+}
+
+/**
+ * `shoal.<cluster>.node.<token(id)>.re`: the prefix of the subjects a node reads its peers'
+ * reply batches on; the replies to its batch number `n` come on `<prefix>.<n>`.
+ */
+export function replySubjectPrefix(cluster: string, nodeId: string): string {
+  return `shoal.${cluster}.node.${encodeToken(nodeId)}.re`;
+}
+
+/** `shoal.<cluster>.node.<token(id)>.status`: where a node answers requests for its status (JSON). */
+export function statusSubject(cluster: string, nodeId: string): string {
+  return `shoal.${cluster}.node.${encodeToken(nodeId)}.status`;
+}
