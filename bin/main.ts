@@ -2,6 +2,7 @@ import { UsageError } from "./args.js";
 import { demoUsage, runDemo } from "./commands/demo/demo.js";
 import { nodeUsage, runNode } from "./commands/node.js";
 import { callUsage, runCall } from "./commands/call.js";
+import { initUsage, runInit } from "./commands/init.js";
 import { runStatus, statusUsage } from "./commands/status.js";
 import { runWatch, watchUsage } from "./commands/watch.js";
 
@@ -10,6 +11,7 @@ const usage = `shoal — a distributed actor cluster for TypeScript on NATS
 Usage: shoal <command> [options]
 
 Commands:
+  init <dir>                    scaffold a TypeScript project with one actor, a client and tests
   demo                          start a local nats-server and a node, send messages, verify
   node                          run a node (hosts actors, serves shoal.<cluster>.ask)
   ask <type> <id> <json>        ask an actor through the ingress and print its reply
@@ -22,6 +24,7 @@ Run "shoal <command> --help" for a command's options.`;
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   demo: { run: runDemo, usage: demoUsage },
+  init: { run: runInit, usage: initUsage },
   node: { run: runNode, usage: nodeUsage },
   ask: { run: (argv) => runCall("ask", argv), usage: callUsage("ask") },
   send: { run: (argv) => runCall("send", argv), usage: callUsage("send") },

@@ -29,6 +29,11 @@ export interface Transition<S, R> {
  * becomes one). It must accept its own output: a message that waited in a paused shard is
  * validated again on the node it moves to. {@link fromSchema} makes one from a Standard Schema
  * (zod, valibot, arktype…).
+ *
+ * In a message map, TypeScript takes each payload's type from its validate. Give it as a
+ * function value (`validate: checkDeposit`), `fromSchema(...)`, or an arrow whose input is
+ * annotated (`validate: (input: unknown) => …`): an unannotated parameter, or method syntax,
+ * makes TypeScript infer the payload as `unknown`.
  */
 export type Validate<T> = (input: unknown) => T;
 

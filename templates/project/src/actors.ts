@@ -6,26 +6,31 @@ export interface CounterState {
 }
 
 /** What a counter's turns record. The event store keeps them; the state is rebuilt from them. */
-export type CounterEvent = { incremented: number } | { reset: true };
+export type CounterEvent = { incremented: number } | { reset: { from: number } };
+
+/** Checks untrusted input; what it returns is the payload `handle` gets. */
+function positiveInteger(input: unknown): number {
+  if (typeof input !== "number" || !Number.isSafeInteger(input) || input <= 0) throw new BadRequestError("increment takes a positive integer");
+  return input;
+}
 
 /**
  * An event-sourced counter. Each message has its own payload check and its own reply type:
- * `ask({ increment: 2 })` answers a number, `ask({ get: {} })` an object.
+ * `ask({ increment: 2 })` answers a number, `ask({ get: {} })` an object. (Write a `validate`
+ * as a function value, or an arrow whose input is annotated: TypeScript takes the payload's
+ * type from it.)
  */
 export const counter = defineActor({
   type: "counter",
   initialState: (): CounterState => ({ value: 0 }),
   messages: {
     increment: {
-      validate(by: unknown): number {
-        if (typeof by !== "number" || !Number.isSafeInteger(by) || by <= 0) throw new BadRequestError("increment takes a positive integer");
-        return by;
-      },
+      validate: positiveInteger,
       handle: (state, by) => ({ events: [{ incremented: by }], reply: state.value + by }),
     },
     reset: {
       validate: () => ({}),
-      handle: () => ({ events: [{ reset: true }], reply: 0 }),
+      handle: (state) => ({ events: [{ reset: { from: state.value } }], reply: 0 }),
     },
     get: {
       validate: () => ({}),
