@@ -5,7 +5,7 @@ import { type Logger, silentLogger } from "../../src/log.js";
 import type { NodeMetrics } from "../metrics.js";
 import type { ShoalNode } from "../node.js";
 import { type NodeStatus, requestStatus } from "../status.js";
-import { dashboardHtml } from "./dashboard.js";
+import { Dashboard } from "./dashboard.js";
 import { streamEvents } from "./event-stream.js";
 
 export interface NodeHttpOptions {
@@ -20,6 +20,8 @@ export interface NodeHttpOptions {
   /** Called once, on the first `POST /admin/drain`: the caller drains the node. */
   onDrain: () => void;
   logger?: Logger;
+  /** The dashboard's files; default the built ones of this package ({@link Dashboard.load}). */
+  dashboard?: Dashboard;
 }
 
 /** What `GET /cluster` answers: this node's view of the cluster plus each member's own status. */
@@ -42,22 +44,24 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<voi
 
 /**
  * A node's HTTP interface (plain `node:http`): `GET /healthz`, `/metrics` (Prometheus text),
- * `/status`, `/cluster`, `/events` (server-sent cluster events), `/` and `/dashboard` (HTML),
- * and `POST /admin/drain`. Every answer but those is JSON; errors are `{error}`. Nothing a
- * client sends can throw out of a handler.
+ * `/status`, `/cluster`, `/events` (server-sent cluster events), `/` and `/dashboard` (HTML,
+ * with its files under `/assets/`), and `POST /admin/drain`. Every answer but the dashboard's
+ * is JSON; errors are `{error}`. Nothing a client sends can throw out of a handler.
  */
 export class NodeHttp {
   private readonly server: Server;
   private readonly log: Logger;
   private readonly routes: Record<string, { method: "GET" | "POST"; handle: Handler }>;
   private readonly streams = new Set<() => void>();
+  private readonly dashboard: Dashboard;
   private bound = 0;
   private draining = false;
 
   private constructor(private readonly opts: NodeHttpOptions) {
     this.log = (opts.logger ?? silentLogger).child({ part: "http" });
-    const get = (handle: Handler) => ({ method: "GET" as const, handle });
-    const dashboard = get((_, res) => send(res, 200, "text/html; charset=utf-8", dashboardHtml(opts.node.cluster)));
+    this.dashboard = opts.dashboard ?? Dashboard.load();
+    if (this.dashboard.missing !== undefined) this.log.warn({ why: this.dashboard.missing }, "no dashboard");
+    const dashboard = get((_, res) => this.page(res));
     this.routes = {
       "/healthz": get((_, res) => this.health(res)),
       "/metrics": get(async (_, res) => send(res, 200, opts.metrics.contentType, await opts.metrics.metrics())),
@@ -129,7 +133,7 @@ export class NodeHttp {
 
   private route(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const path = (req.url ?? "/").split(/[?#]/, 1)[0]!;
-    const route = this.routes[path];
+    const route = this.routes[path] ?? (path.startsWith("/assets/") ? get((_, res) => this.asset(path.slice(8), res)) : undefined);
     if (route === undefined) return json(res, 404, { error: `no route ${path.slice(0, 200)}` });
     const method = req.method === "HEAD" && route.method === "GET" ? "GET" : req.method;
     if (method !== route.method) {
@@ -181,6 +185,18 @@ export class NodeHttp {
     res.on("close", () => this.streams.delete(close));
   }
 
+  private page(res: ServerResponse): void {
+    const html = this.dashboard.page(this.opts.node.cluster);
+    if (html === undefined) return json(res, 503, { error: this.dashboard.missing });
+    send(res, 200, "text/html; charset=utf-8", html, PAGE_HEADERS);
+  }
+
+  private asset(name: string, res: ServerResponse): void {
+    const asset = this.dashboard.asset(name);
+    if (asset === undefined) return json(res, 404, { error: `no asset ${name.slice(0, 200)}` });
+    send(res, 200, asset.contentType, asset.body, { "X-Content-Type-Options": "nosniff" });
+  }
+
   private drain(res: ServerResponse): void {
     json(res, 202, { draining: true });
     if (this.draining) return;
@@ -194,7 +210,20 @@ export class NodeHttp {
   }
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+/**
+ * The dashboard page loads only its own files and talks only to this node: no inline script or
+ * style, no framing, no other origin.
+ */
+const PAGE_HEADERS = {
+  "Content-Security-Policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+};
+
+const get = (handle: Handler) => ({ method: "GET" as const, handle });
+
+function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store", ...headers });
   res.end(body);
 }
