@@ -52,6 +52,18 @@ describe("shoal command (real processes, real nats-server)", () => {
     expect(await node.done).toBe(0);
   });
 
+  it("reports an invalid cluster name as such, with the usage, exit 2, before connecting", async () => {
+    for (const [cmd, ...args] of [["node"], ["send", "account", "a", "{}"], ["status"], ["watch"]]) {
+      const r = run([cmd!, ...args, "--cluster", "a.b", "--nats", inject("natsUrl")]);
+      expect(await r.done, cmd).toBe(2);
+      expect(r.err(), cmd).toMatch(/^shoal \w+: invalid cluster name "a\.b": use 1-64 letters, digits, "_" or "-"/);
+      expect(r.err(), cmd).toContain(`shoal ${cmd}`); // the usage follows
+    }
+    const fromEnv = run(["node", "--nats", inject("natsUrl")], { SHOAL_CLUSTER: "bank account" });
+    expect(await fromEnv.done).toBe(2);
+    expect(fromEnv.err()).toMatch(/invalid cluster name "bank account"/);
+  });
+
   it("names the URL it could not reach", async () => {
     const send = run(["send", "account", "a", '{"balance":{}}', "--nats", "nats://127.0.0.1:1"]);
     expect(await send.done).toBe(1);

@@ -4,14 +4,13 @@ import { resolve } from "node:path";
 import { account } from "../../src/actors/account.js";
 import { sequencer } from "../../src/actors/sequencer.js";
 import type { ActorDefinition } from "../../src/actor/define.js";
-import { checkClusterName } from "../../src/actor/names.js";
 import { ShoalNode } from "../../cluster/node.js";
 import { defaultTiming } from "../../cluster/config.js";
 import { NodeHttp } from "../../cluster/http/server.js";
 import { NodeMetrics } from "../../cluster/metrics.js";
 import { createLogger } from "../../src/log.js";
 import { parse, positiveInt, UsageError } from "../args.js";
-import { connectionFlags, connectionHelp, connectionSettings, Settings } from "../settings.js";
+import { clusterSetting, connectionFlags, connectionHelp, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
 
 export const nodeUsage = `shoal node --nats URL --id ID --cluster NAME [options]
@@ -69,12 +68,7 @@ export async function runNode(argv: string[]): Promise<number> {
   const settings = Settings.load(values, nodeConfigKeys);
   const { url, auth } = connectionSettings(settings);
   const nodeId = settings.get("id", ["SHOAL_NODE_ID", "HOSTNAME"], "node-1")!;
-  const cluster = settings.get("cluster", ["SHOAL_CLUSTER"], "shoal")!;
-  try {
-    checkClusterName(cluster);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const cluster = clusterSetting(settings);
   const replicasFlag = settings.get("replicas", ["SHOAL_REPLICAS"]);
   const replicas = replicasFlag === undefined ? undefined : positiveInt("replicas", replicasFlag, 1);
   const timing = {

@@ -1,7 +1,7 @@
 import { ShoalClient } from "../../src/client.js";
 import { ShoalError } from "../../src/errors.js";
 import { parse, positiveInt, UsageError } from "../args.js";
-import { connectionFlags, connectionSettings, Settings } from "../settings.js";
+import { clusterSetting, connectionFlags, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
 
 export const sendUsage = `shoal send <type> <id> <json> [--nats URL] [--cluster NAME] [--timeout MS]
@@ -31,7 +31,7 @@ export async function runSend(argv: string[]): Promise<number> {
   }
   const settings = Settings.load(values, ["nats", "user", "password", "token", "creds", "tls-ca", "cluster"]);
   const { url, auth } = connectionSettings(settings);
-  const cluster = settings.get("cluster", ["SHOAL_CLUSTER"], "shoal")!;
+  const cluster = clusterSetting(settings);
   const timeout = positiveInt("timeout", values.timeout, 10_000);
   const nc = await connectTo(url, "shoal-send", auth);
   try {
