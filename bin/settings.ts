@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { CLUSTER_NAME_PATTERN } from "../src/actor/names.js";
 import { UsageError } from "./args.js";
 
 /**
@@ -58,6 +59,21 @@ export class Settings {
     if (!Array.isArray(fromFile) || !fromFile.every((x) => typeof x === "string")) throw new UsageError(`config key ${name} must be a list of strings`);
     return fromFile as string[];
   }
+}
+
+/**
+ * The cluster's name (`--cluster`, `SHOAL_CLUSTER`, config "cluster"; default "shoal"), checked
+ * here so a bad one is a usage error that says so, not a NATS error about a subject or bucket.
+ */
+export function clusterSetting(s: Settings): string {
+  const name = s.get("cluster", ["SHOAL_CLUSTER"], "shoal")!;
+  if (!CLUSTER_NAME_PATTERN.test(name)) {
+    throw new UsageError(
+      `invalid cluster name ${JSON.stringify(name)}: use 1-64 letters, digits, "_" or "-", starting with a letter or digit ` +
+        "(the name becomes part of NATS subjects, stream and bucket names)",
+    );
+  }
+  return name;
 }
 
 /** Flags every command that connects to NATS takes. */

@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { startNatsServer, waitFor } from "./kit/index.js";
+import { freePorts } from "./kit/index.js";
 
 const bin = fileURLToPath(new URL("../bin/shoal.js", import.meta.url));
 const children: ChildProcess[] = [];
@@ -14,8 +16,10 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
 });
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/** Runs `shoal args` (or `command args`, e.g. script(1)), collecting its output. */
+function run(args: string[], env: Record<string, string> = {}, command?: string) {
+  const argv = command === undefined ? [process.execPath, bin, ...args] : [command, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let stdout = "";
   let stderr = "";
@@ -50,6 +54,77 @@ describe("shoal command (real processes, real nats-server)", () => {
     expect(refused.err()).toMatch(/^REJECTED: insufficient funds/);
     node.child.kill("SIGTERM");
     expect(await node.done).toBe(0);
+  });
+
+  it("reports an invalid cluster name as such, with the usage, exit 2, before connecting", async () => {
+    for (const [cmd, ...args] of [["node"], ["send", "account", "a", "{}"], ["status"], ["watch"]]) {
+      const r = run([cmd!, ...args, "--cluster", "a.b", "--nats", inject("natsUrl")]);
+      expect(await r.done, cmd).toBe(2);
+      expect(r.err(), cmd).toMatch(/^shoal \w+: invalid cluster name "a\.b": use 1-64 letters, digits, "_" or "-"/);
+      expect(r.err(), cmd).toContain(`shoal ${cmd}`); // the usage follows
+    }
+    const fromEnv = run(["node", "--nats", inject("natsUrl")], { SHOAL_CLUSTER: "bank account" });
+    expect(await fromEnv.done).toBe(2);
+    expect(fromEnv.err()).toMatch(/invalid cluster name "bank account"/);
+  });
+
+  it("fails on an HTTP port in use before joining the cluster", async () => {
+    const url = inject("natsUrl");
+    const cluster = `clih${process.pid}`;
+    const [port] = await freePorts(1);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(port, "127.0.0.1", resolve));
+    try {
+      const node = run(["node", "--nats", url, "--id", "h1", "--cluster", cluster, "--http", String(port)], { SHOAL_LOG_LEVEL: "info" });
+      expect(await node.done).toBe(1);
+      expect(node.err()).toContain(`shoal: cannot serve HTTP on 127.0.0.1:${port}: the port is in use (EADDRINUSE)`);
+      expect(node.err()).not.toContain("node joined");
+      const status = run(["status", "--nats", url, "--cluster", cluster]);
+      expect(await status.done).toBe(1);
+      expect(status.err()).toMatch(new RegExp(`no cluster named "${cluster}"`)); // it never created a thing
+    } finally {
+      taken.close();
+    }
+  });
+
+  it("serves HTTP while it joins: /healthz 503 \"starting\" until the node is up", async () => {
+    await using server = await startNatsServer({ jetstream: false }); // joining retries until --startup-timeout
+    const [port] = await freePorts(1);
+    const node = run(["node", "--nats", server.url, "--cluster", "early", "--http", String(port), "--startup-timeout", "20000"], { SHOAL_LOG_LEVEL: "info" });
+    await waitFor(() => node.err().includes("NATS not ready yet"), { timeout: 10_000, message: `the node never tried to join:\n${node.err()}` });
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({ ok: false, error: "starting", cluster: "early" });
+    const status = await fetch(`http://127.0.0.1:${port}/status`);
+    expect(status.status).toBe(503);
+    expect(await status.json()).toEqual({ error: "the node is starting" });
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200); // the dashboard needs no node
+    node.child.kill("SIGKILL");
+  });
+
+  it("logs JSON lines when stderr is not a terminal, pretty lines on a terminal or when asked", async () => {
+    // Each run logs "http listening", then fails to reach NATS (nothing listens on port 1).
+    const [port] = await freePorts(1);
+    const args = ["node", "--nats", "nats://127.0.0.1:1", "--id", "l1", "--http", String(port)];
+    const json = run(args, { SHOAL_LOG_LEVEL: "info" });
+    expect(await json.done).toBe(1);
+    expect(json.err()).toMatch(/^\{"level":30,.*"msg":"http listening"\}$/m);
+    const pretty = run(args, { SHOAL_LOG_LEVEL: "info", SHOAL_LOG_FORMAT: "pretty" });
+    expect(await pretty.done).toBe(1);
+    expect(pretty.err()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: l1 http listening \{/m);
+    expect(pretty.err()).not.toContain('"msg"');
+    const forcedJson = run([...args, "--log-format", "json"], { SHOAL_LOG_LEVEL: "info", SHOAL_LOG_FORMAT: "pretty" });
+    expect(await forcedJson.done).toBe(1);
+    expect(forcedJson.err()).toContain('"msg":"http listening"');
+    const bad = run(args, { SHOAL_LOG_FORMAT: "xml" });
+    expect(await bad.done).toBe(2);
+    expect(bad.err()).toMatch(/--log-format must be json or pretty, got "xml"/);
+    // A terminal: script(1) gives the command a pseudo-terminal for its stdio.
+    const command = [process.execPath, bin, ...args].map((a) => `'${a}'`).join(" ");
+    const tty = run(["-q", "-e", "-c", command, "/dev/null"], { SHOAL_LOG_LEVEL: "info", NO_COLOR: "1" }, "script");
+    expect(await tty.done).toBe(1);
+    expect(tty.out()).toMatch(/INFO: l1 http listening/);
+    expect(tty.out()).not.toContain('"msg"');
   });
 
   it("names the URL it could not reach", async () => {

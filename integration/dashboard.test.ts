@@ -1,8 +1,9 @@
 /**
- * The dashboard (cluster/http/dashboard.ts) in a real browser: headless Chromium driven by
- * playwright-core. First against a fake node (a tiny HTTP server with a scripted /cluster and
- * /events), then against real `shoal node --http` processes: 3 nodes, then a 4th joining and
- * the shards migrating toward it.
+ * The dashboard (cluster/http/dashboard/, built into dist/dashboard/) in a real browser: headless
+ * Chromium driven by playwright-core. First against a fake node (a tiny HTTP server with a
+ * scripted /cluster and /events, serving the built page and assets as a node does), then against
+ * real `shoal node --http` processes: 3 nodes, then a 4th joining and the shards migrating
+ * toward it. Also: the published package carries the built dashboard.
  *
  * The browser: Debian's package (`apt-get update && apt-get install -y chromium`, or run
  * `.ci/install-browser.sh` as root), or any Chromium/Chrome named by `CHROMIUM_PATH`. Never
@@ -13,15 +14,17 @@
  *
  * Each run writes a screenshot to a temp dir (printed); `SHOAL_SCREENSHOT=/path.png` copies it.
  */
+import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ClusterEvent } from "../cluster/events.js";
-import { dashboardHtml } from "../cluster/http/dashboard.js";
+import { Dashboard } from "../cluster/http/dashboard.js";
 import type { NodeStatus } from "../cluster/status.js";
 import { ShoalClient } from "../src/client.js";
 import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
@@ -42,6 +45,7 @@ suite(title, () => {
   const cleanups: Array<() => Promise<unknown> | void> = [];
 
   beforeAll(async () => {
+    expect(dashboard.missing, "build the dashboard first: npm run build").toBeUndefined();
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({ executablePath: chromiumPath, args: [...CHROMIUM_ARGS] });
   });
@@ -52,13 +56,23 @@ suite(title, () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  /** A page at `url` whose uncaught script errors are collected. */
+  /**
+   * A page at `url` whose uncaught script errors, console errors (a script or style the
+   * Content-Security-Policy blocks, a module that fails to load) and failed requests are collected.
+   */
   async function open(url: string): Promise<{ page: Page; errors: string[] }> {
     const context = await browser.newContext({ viewport: { width: 1440, height: 860 } });
     cleanups.push(() => context.close());
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(err.message));
+    page.on("console", (m) => {
+      // A failed request is also logged to the console; the response listener judges those.
+      if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(`console: ${m.text()}`);
+    });
+    page.on("response", (r) => {
+      if (r.status() >= 400 && !r.url().endsWith("/cluster")) errors.push(`${r.status()} ${r.url()}`);
+    });
     await page.goto(url);
     return { page, errors };
   }
@@ -181,6 +195,19 @@ suite(title, () => {
   });
 });
 
+const dashboard = Dashboard.load();
+
+describe("the published package", () => {
+  it("carries the built dashboard: the page, its styles and its compiled modules", () => {
+    const root = fileURLToPath(new URL("..", import.meta.url));
+    const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const files = new Set((JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
+    for (const f of ["index.html", "dashboard.css", "main.js", "columns.js", "feed.js", "rate.js", "dom.js", "wire.js"]) expect(files, f).toContain(`dist/dashboard/${f}`);
+    expect(files).toContain("dist/cluster/http/dashboard.js");
+    expect([...files].filter((f) => f.startsWith("cluster/"))).toEqual([]); // sources stay out
+  });
+});
+
 /** A stand-in for a node's HTTP interface: a scripted `/cluster` view and an `/events` stream the test writes to. */
 class FakeNode {
   view: unknown = { nodes: [] };
@@ -212,8 +239,11 @@ class FakeNode {
   }
 
   private handle(url: string, res: ServerResponse, cluster: string): void {
+    const asset = url.startsWith("/assets/") ? dashboard.asset(url.slice(8)) : undefined;
     if (url === "/") {
-      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(dashboardHtml(cluster));
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(dashboard.page(cluster));
+    } else if (asset !== undefined) {
+      res.writeHead(200, { "Content-Type": asset.contentType }).end(asset.body);
     } else if (url === "/cluster") {
       if (this.failing) res.writeHead(503).end("{}");
       else res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(this.view));

@@ -1,8 +1,12 @@
 /**
  * The HTTP interface of real `shoal node --http PORT` processes: health, Prometheus metrics,
- * status, the cluster view, the event stream, drain over HTTP, and bad requests.
+ * status, the cluster view, the event stream, the dashboard's files, drain over HTTP, bad
+ * requests, and where it listens and who may drain: loopback by default, the admin token.
  */
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { connect as tcpConnect } from "node:net";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { NodeStatus } from "../cluster/status.js";
 import { ShoalClient } from "../src/client.js";
@@ -32,6 +36,11 @@ const ports = new Map<string, number>();
 const base = (id: string) => `http://127.0.0.1:${ports.get(id)}`;
 const get = (id: string, path: string, init?: RequestInit) => fetch(base(id) + path, init);
 const getJson = async <T = Record<string, unknown>>(id: string, path: string) => (await (await get(id, path)).json()) as T;
+const drain = (id: string, headers: Record<string, string> = {}) => get(id, "/admin/drain", { method: "POST", headers });
+/** An address of this machine other machines can reach (not loopback), if it has one. */
+const outside = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a !== undefined && a.family === "IPv4" && !a.internal)?.address;
 
 function startNode(id: string): void {
   c.start(id, ["--http", String(ports.get(id))]);
@@ -53,8 +62,8 @@ const scrapeAll = (ids: string[]) => Promise.all(ids.map(async (id) => (await ge
 const total = (texts: string[], name: string, labels?: Record<string, string>) => texts.reduce((n, t) => n + sample(t, name, labels), 0);
 
 beforeAll(async () => {
-  const free = await freePorts(4);
-  ["n1", "n2", "n3", "n4"].forEach((id, i) => ports.set(id, free[i]!));
+  const free = await freePorts(6);
+  ["n1", "n2", "n3", "n4", "n5", "n6"].forEach((id, i) => ports.set(id, free[i]!));
   c = await TestCluster.create(inject("natsUrl"), uniqueCluster("http"), { shards: SHARDS, args: NODE_ARGS });
   for (const id of ["n1", "n2", "n3"]) startNode(id);
   await c.waitStable(["n1", "n2", "n3"], 30_000);
@@ -180,6 +189,43 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     expect(c.nodes.get("n1")!.running).toBe(true);
   });
 
+  it("serves the dashboard's page and its files: the cluster's name, no inline code, a strict CSP", async () => {
+    const page = await get("n1", "/");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(page.headers.get("content-security-policy")).toMatch(/default-src 'none'; script-src 'self'; style-src 'self'/);
+    const html = await page.text();
+    expect(html).toContain(`<h1 id="cluster-name">${c.name}</h1>`);
+    expect(html).not.toMatch(/<script>|<style>|\{\{/); // everything external, every placeholder filled
+    expect(await (await get("n1", "/dashboard")).text()).toBe(html);
+    const script = await get("n1", "/assets/main.js");
+    expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(await script.text()).toMatch(/from "\.\/columns\.js"/);
+    expect((await get("n1", "/assets/dashboard.css")).headers.get("content-type")).toBe("text/css; charset=utf-8");
+    expect((await get("n1", "/assets/no-such.js")).status).toBe(404);
+    expect((await get("n1", "/assets/index.html")).status).toBe(404); // the template only as the page
+    expect(await raw(ports.get("n1")!, "GET /assets/../package.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")).toMatch(/^HTTP\/1\.1 404/);
+  });
+
+  it("listens on 127.0.0.1 by default: not reachable on the machine's other addresses", async (ctx) => {
+    if (outside === undefined) return ctx.skip("this machine has no non-loopback IPv4 address");
+    const port = ports.get("n1")!;
+    await expect(fetch(`http://${outside}:${port}/healthz`)).rejects.toThrow();
+    expect((await get("n1", "/healthz")).status).toBe(200);
+  });
+
+  it("on loopback without a token, drains only for requests addressed to loopback from the same origin", async () => {
+    const crossSite = await drain("n1", { Origin: "http://evil.example" });
+    expect(crossSite.status).toBe(403);
+    expect(((await crossSite.json()) as { error: string }).error).toMatch(/cross-origin/);
+    // DNS rebinding: a name of the attacker's that resolves to 127.0.0.1 arrives as its Host.
+    const rebound = await raw(ports.get("n1")!, "POST /admin/drain HTTP/1.1\r\nHost: evil.example:80\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    expect(rebound).toMatch(/^HTTP\/1\.1 403/);
+    expect(rebound).toMatch(/loopback host/);
+    expect((await get("n1", "/healthz")).status).toBe(200);
+    expect(c.nodes.get("n1")!.logs).not.toContain("drain requested over HTTP");
+  });
+
   it("drains on POST /admin/drain: 202, 503 on /healthz while stopping, exit 0, shards move away", async () => {
     const first = await get("n4", "/admin/drain", { method: "POST" });
     expect(first.status).toBe(202);
@@ -194,6 +240,53 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     const rest = await c.waitStable(["n1", "n2", "n3"], 30_000);
     expect(rest.reduce((n, s) => n + s.shards, 0)).toBe(SHARDS);
     expect(total(await scrapeAll(["n1", "n2", "n3"]), "shoal_shards_owned")).toBe(SHARDS);
+  });
+});
+
+describe("shoal node --http-host beyond loopback: the admin token", () => {
+  const token = "0123456789abcdef0123456789abcdef";
+
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), "shoal-admin-"));
+    const tokenFile = join(dir, "admin-token");
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+    c.start("n5", ["--http", String(ports.get("n5")), "--http-host", "0.0.0.0"]);
+    c.start("n6", ["--http", String(ports.get("n6")), "--http-host", "0.0.0.0", "--admin-token-file", tokenFile]);
+    await c.waitStable(["n1", "n2", "n3", "n5", "n6"], 30_000);
+  });
+
+  it("serves GET routes on every interface", async (ctx) => {
+    expect((await get("n5", "/healthz")).status).toBe(200);
+    expect(c.nodes.get("n5")!.logs).toMatch(/"host":"0\.0\.0\.0".*"admin":"disabled \(no token\)".*"msg":"http listening"/);
+    if (outside === undefined) return ctx.skip("this machine has no non-loopback IPv4 address");
+    expect((await fetch(`http://${outside}:${ports.get("n5")}/status`)).status).toBe(200);
+  });
+
+  it("refuses the admin routes without a token configured (403 saying how to enable them), even from loopback", async () => {
+    const r = await drain("n5");
+    expect(r.status).toBe(403);
+    const { error } = (await r.json()) as { error: string };
+    expect(error).toMatch(/admin routes are disabled/);
+    expect(error).toMatch(/--admin-token-file/);
+    expect(error).toMatch(/Authorization: Bearer/);
+    expect((await get("n5", "/healthz")).status).toBe(200);
+    expect(c.nodes.get("n5")!.running).toBe(true);
+  });
+
+  it("with a token file, drains only with Authorization: Bearer <token>, then exits 0", async () => {
+    const none = await drain("n6");
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toMatch(/^Bearer /);
+    for (const wrong of [`Bearer ${token.slice(1)}`, `Bearer ${token}x`, `Basic ${token}`, token]) {
+      expect((await drain("n6", { Authorization: wrong })).status, wrong).toBe(401);
+    }
+    expect((await get("n6", "/healthz")).status).toBe(200);
+    const n6 = c.nodes.get("n6")!;
+    expect(n6.logs).not.toContain("drain requested over HTTP");
+    const ok = await drain("n6", { Authorization: `Bearer ${token}` });
+    expect(ok.status).toBe(202);
+    expect(await n6.exited).toBe(0);
+    expect(n6.logs).toContain('"msg":"drain requested over HTTP"');
   });
 });
 

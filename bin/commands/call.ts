@@ -3,7 +3,7 @@ import { ShoalClient } from "../../src/client.js";
 import { ShoalError } from "../../src/errors.js";
 import { parse, positiveInt, UsageError } from "../args.js";
 import { connectTo } from "../connect.js";
-import { connectionFlags, connectionSettings, Settings } from "../settings.js";
+import { clusterSetting, connectionFlags, connectionSettings, Settings } from "../settings.js";
 
 /** The three ways to call an actor from the command line, as on a reference. */
 export type CallVerb = "ask" | "send" | "tell";
@@ -44,7 +44,7 @@ export async function runCall(verb: CallVerb, argv: string[]): Promise<number> {
   }
   const settings = Settings.load(values, ["nats", "user", "password", "token", "creds", "tls-ca", "cluster"]);
   const { url, auth } = connectionSettings(settings);
-  const cluster = settings.get("cluster", ["SHOAL_CLUSTER"], "shoal")!;
+  const cluster = clusterSetting(settings);
   const timeout = positiveInt("timeout", values.timeout, 10_000);
   const nc = await connectTo(url, `shoal-${verb}`, auth);
   try {

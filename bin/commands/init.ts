@@ -38,8 +38,8 @@ export async function runInit(argv: string[]): Promise<number> {
 
   await mkdir(dir, { recursive: true });
   await cp(join(root, "templates", "project"), dir, { recursive: true });
-  // npm leaves .gitignore out of packages, so the template calls it gitignore.
-  await rename(join(dir, "gitignore"), join(dir, ".gitignore"));
+  // npm leaves .gitignore and .npmrc out of packages, so the template names them without the dot.
+  for (const dotfile of ["gitignore", "npmrc"]) await rename(join(dir, dotfile), join(dir, `.${dotfile}`));
   for (const file of FILLED) {
     const path = join(dir, file);
     const text = await readFile(path, "utf8");

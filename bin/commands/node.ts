@@ -1,18 +1,19 @@
-import { hostname } from "node:os";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { account } from "../../src/actors/account.js";
 import { sequencer } from "../../src/actors/sequencer.js";
 import type { ActorDefinition } from "../../src/actor/spec.js";
-import { checkClusterName } from "../../src/actor/names.js";
 import { ShoalNode } from "../../cluster/node.js";
 import { defaultTiming } from "../../cluster/config.js";
-import { NodeHttp } from "../../cluster/http/server.js";
+import type { NodeHttp } from "../../cluster/http/server.js";
 import { NodeMetrics } from "../../cluster/metrics.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger, LOG_FORMATS, type LogFormat, type Logger, logFormat } from "../../src/log.js";
 import { parse, positiveInt, UsageError } from "../args.js";
-import { connectionFlags, connectionHelp, connectionSettings, Settings } from "../settings.js";
+import { clusterSetting, connectionFlags, connectionHelp, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
+import { nodeHttpFlags, nodeHttpHelp, nodeHttpKeys, nodeHttpSettings, startNodeHttp } from "./node-http.js";
+import { StopRequests } from "./node-stop.js";
 
 export const nodeUsage = `shoal node --nats URL --id ID --cluster NAME [options]
 
@@ -23,6 +24,8 @@ takes part in live migration. SIGTERM or SIGINT drains it: the leader moves its 
 away, it hands them off, and exits 0 once it owns nothing (or after --drain-timeout).
 With --http it also serves GET /healthz, /metrics (Prometheus), /status, /cluster, /events
 (server-sent cluster events), / (dashboard) and POST /admin/drain (drains like SIGTERM).
+HTTP listens on 127.0.0.1 unless --http-host says otherwise; POST /admin/drain then needs
+the admin token (Authorization: Bearer <token>), and without one it is refused.
 
 ${connectionHelp}
   --id ID           this node's id                       (env SHOAL_NODE_ID; default the hostname)
@@ -36,16 +39,21 @@ ${connectionHelp}
   --leader-ttl MS   the leader's lease                    (env SHOAL_LEADER_TTL; default ${defaultTiming.leaderTtl})
   --debounce MS     quiet time before the leader plans    (env SHOAL_DEBOUNCE; default ${defaultTiming.rebalanceDebounce})
   --drain-timeout MS  longest a drain may take            (env SHOAL_DRAIN_TIMEOUT; default 30000)
-  --http PORT       serve HTTP on this port, all interfaces (env SHOAL_HTTP_PORT; default none)
+${nodeHttpHelp}
   --startup-timeout MS  how long joining retries while NATS is not ready (env SHOAL_STARTUP_TIMEOUT; default 30000)
-  --log-level L     pino level                            (env SHOAL_LOG_LEVEL; default info)`;
+  --log-level L     pino level                            (env SHOAL_LOG_LEVEL; default info)
+  --log-format F    json or pretty                        (env SHOAL_LOG_FORMAT; default pretty on a terminal, else json)`;
 
 /** Keys a node's config file may hold: the flag names. */
-const nodeConfigKeys = ["nats", "user", "password", "token", "creds", "tls-ca", "id", "cluster", "actors", "replicas", "shards", "weight", "heartbeat", "member-ttl", "leader-ttl", "debounce", "drain-timeout", "startup-timeout", "http", "log-level"];
+const nodeConfigKeys = [
+  ...["nats", "user", "password", "token", "creds", "tls-ca", "id", "cluster", "actors", "replicas", "shards", "weight", "heartbeat"],
+  ...["member-ttl", "leader-ttl", "debounce", "drain-timeout", "startup-timeout", "log-level", "log-format", ...nodeHttpKeys],
+];
 
 export async function runNode(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     ...connectionFlags,
+    ...nodeHttpFlags,
     id: { type: "string" },
     cluster: { type: "string" },
     actors: { type: "string", multiple: true },
@@ -58,8 +66,8 @@ export async function runNode(argv: string[]): Promise<number> {
     debounce: { type: "string" },
     "drain-timeout": { type: "string" },
     "startup-timeout": { type: "string" },
-    http: { type: "string" },
     "log-level": { type: "string" },
+    "log-format": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -69,12 +77,7 @@ export async function runNode(argv: string[]): Promise<number> {
   const settings = Settings.load(values, nodeConfigKeys);
   const { url, auth } = connectionSettings(settings);
   const nodeId = settings.get("id", ["SHOAL_NODE_ID", "HOSTNAME"], "node-1")!;
-  const cluster = settings.get("cluster", ["SHOAL_CLUSTER"], "shoal")!;
-  try {
-    checkClusterName(cluster);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const cluster = clusterSetting(settings);
   const replicasFlag = settings.get("replicas", ["SHOAL_REPLICAS"]);
   const replicas = replicasFlag === undefined ? undefined : positiveInt("replicas", replicasFlag, 1);
   const timing = {
@@ -86,52 +89,63 @@ export async function runNode(argv: string[]): Promise<number> {
     rebalanceDebounce: positiveInt("debounce", settings.get("debounce", ["SHOAL_DEBOUNCE"]), defaultTiming.rebalanceDebounce),
   };
   const drainTimeout = positiveInt("drain-timeout", settings.get("drain-timeout", ["SHOAL_DRAIN_TIMEOUT"]), 30_000);
-  const httpFlag = settings.get("http", ["SHOAL_HTTP_PORT"]);
-  const httpPort = httpFlag === undefined ? undefined : positiveInt("http", httpFlag, 0);
-  if (httpPort !== undefined && httpPort > 65535) throw new UsageError(`--http must be a port (1-65535), got ${httpPort}`);
+  const startupTimeout = positiveInt("startup-timeout", settings.get("startup-timeout", ["SHOAL_STARTUP_TIMEOUT"]), 30_000);
+  const httpSettings = nodeHttpSettings(settings);
   const modules = settings.list("actors", "SHOAL_ACTORS");
-  const log = createLogger({ node: nodeId, cluster }, settings.get("log-level", []));
+  const log = createLogger({ node: nodeId, cluster }, settings.get("log-level", []), logFormatSetting(settings));
 
   const actors: ActorDefinition[] = [account, sequencer];
   for (const m of modules) actors.push(...(await loadActors(m)));
-  const nc = await connectTo(url, `shoal-node-${nodeId}`, auth);
-  const metrics = httpPort === undefined ? undefined : new NodeMetrics({ cluster, node: nodeId, types: actors.map((a) => a.type) });
-  const meta = httpPort === undefined ? undefined : { http: String(httpPort) };
-  let node: ShoalNode;
+  const stop = new StopRequests(log);
   try {
-    const startupTimeout = positiveInt("startup-timeout", settings.get("startup-timeout", ["SHOAL_STARTUP_TIMEOUT"]), 30_000);
-    node = await ShoalNode.start({ nc, cluster, nodeId, actors, replicas, logger: log, meta, hooks: metrics?.hooks, startupTimeout, ...timing });
-  } catch (err) {
-    await nc.close();
-    if (err instanceof RangeError) throw new UsageError(err.message);
-    throw err;
-  }
-  let stopRequested!: (why: string) => void;
-  const stopping = new Promise<string>((resolve) => (stopRequested = resolve));
-  let http: NodeHttp | undefined;
-  if (metrics !== undefined) {
-    metrics.attach(node);
+    // HTTP first: a port in use fails here, before the node joins the cluster.
+    const http = httpSettings === undefined ? undefined : await startNodeHttp(httpSettings, cluster, log, () => stop.request("POST /admin/drain"));
     try {
-      // Before the first map: /healthz answers 503 until the node is ready.
-      http = await NodeHttp.start({ port: httpPort!, node, nc, metrics, logger: log, onDrain: () => stopRequested("POST /admin/drain") });
-    } catch (err) {
-      await node.stop();
-      await nc.close();
-      throw new Error(`cannot serve HTTP on port ${httpPort}: ${(err as Error).message}`);
+      const nc = await connectTo(url, `shoal-node-${nodeId}`, auth);
+      const metrics = http === undefined ? undefined : new NodeMetrics({ cluster, node: nodeId, types: actors.map((a) => a.type) });
+      const meta = http === undefined ? undefined : { http: String(http.port) };
+      let node: ShoalNode;
+      try {
+        node = await ShoalNode.start({ nc, cluster, nodeId, actors, replicas, logger: log, meta, hooks: metrics?.hooks, startupTimeout, ...timing });
+      } catch (err) {
+        await nc.close();
+        if (err instanceof RangeError) throw new UsageError(err.message);
+        throw err;
+      }
+      stop.listen();
+      if (metrics !== undefined) {
+        metrics.attach(node);
+        http!.attach({ node, nc, metrics });
+      }
+      return await serve(node, nc, http, stop, drainTimeout, log, url);
+    } finally {
+      await http?.stop();
     }
-    log.info({ url: `http://${hostname()}:${http.port}/`, port: http.port }, "http listening");
+  } finally {
+    stop.dispose();
   }
-  await node.mapped;
-  log.info({ nats: url, mapVersion: node.map?.version, http: http?.port }, "node ready");
+}
 
-  process.once("SIGTERM", () => stopRequested("SIGTERM"));
-  process.once("SIGINT", () => stopRequested("SIGINT"));
-  log.info({ signal: await stopping }, "stopping");
+/** Runs `node` until it is asked to stop, then drains it; resolves to the exit code. */
+async function serve(node: ShoalNode, nc: NatsConnection, http: NodeHttp | undefined, stop: StopRequests, drainTimeout: number, log: Logger, url: string): Promise<number> {
+  const ready = await Promise.race([node.mapped.then(() => true), stop.reason.then(() => false)]);
+  if (ready) log.info({ nats: url, mapVersion: node.map?.version, http: http?.port }, "node ready");
+  log.info({ why: await stop.reason }, "stopping");
   const complete = await node.drain(drainTimeout);
   log.info({ complete }, "drained");
   await http?.stop();
   await nc.drain();
   return 0;
+}
+
+/** `--log-format` / `SHOAL_LOG_FORMAT` / config "log-format", checked (unset: decided by the logger). */
+function logFormatSetting(s: Settings): LogFormat | undefined {
+  const asked = s.get("log-format", ["SHOAL_LOG_FORMAT"]);
+  try {
+    return asked === undefined ? undefined : logFormat(asked, false);
+  } catch {
+    throw new UsageError(`--log-format must be ${LOG_FORMATS.join(" or ")}, got ${JSON.stringify(asked)}`);
+  }
 }
 
 /** Imports a user module and collects every exported actor definition. */

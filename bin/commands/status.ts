@@ -1,6 +1,6 @@
 import { gatherClusterStatus, type ClusterStatus } from "../../cluster/cluster-status.js";
 import { parse, positiveInt, UsageError } from "../args.js";
-import { connectionFlags, connectionSettings, Settings } from "../settings.js";
+import { clusterSetting, connectionFlags, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
 
 export const statusUsage = `shoal status [--json] [--nats URL] [--cluster NAME] [--timeout MS]
@@ -24,7 +24,7 @@ export async function runStatus(argv: string[]): Promise<number> {
   }
   const settings = Settings.load(values, ["nats", "user", "password", "token", "creds", "tls-ca", "cluster"]);
   const { url, auth } = connectionSettings(settings);
-  const cluster = settings.get("cluster", ["SHOAL_CLUSTER"], "shoal")!;
+  const cluster = clusterSetting(settings);
   const timeout = positiveInt("timeout", values.timeout, 1000);
   const nc = await connectTo(url, "shoal-status", auth);
   try {

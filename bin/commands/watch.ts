@@ -1,7 +1,7 @@
 import { ClusterEvents, type ClusterEvent } from "../../cluster/events.js";
 import { clusterSubjects } from "../../src/nats-names.js";
 import { parse, positiveInt } from "../args.js";
-import { connectionFlags, connectionSettings, Settings } from "../settings.js";
+import { clusterSetting, connectionFlags, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
 
 export const watchUsage = `shoal watch [--json] [--nats URL] [--cluster NAME] [--count N]
@@ -25,7 +25,7 @@ export async function runWatch(argv: string[]): Promise<number> {
   }
   const settings = Settings.load(values, ["nats", "user", "password", "token", "creds", "tls-ca", "cluster"]);
   const { url, auth } = connectionSettings(settings);
-  const cluster = settings.get("cluster", ["SHOAL_CLUSTER"], "shoal")!;
+  const cluster = clusterSetting(settings);
   const limit = values.count === undefined ? Infinity : positiveInt("count", values.count, 1);
   const nc = await connectTo(url, "shoal-watch", auth);
   let seen = 0;

@@ -5,21 +5,35 @@ import { type Logger, silentLogger } from "../../src/log.js";
 import type { NodeMetrics } from "../metrics.js";
 import type { ShoalNode } from "../node.js";
 import { type NodeStatus, requestStatus } from "../status.js";
-import { dashboardHtml } from "./dashboard.js";
+import { AdminGuard } from "./admin-auth.js";
+import { Dashboard } from "./dashboard.js";
 import { streamEvents } from "./event-stream.js";
 
 export interface NodeHttpOptions {
   /** Port to listen on; 0 picks a free one ({@link NodeHttp.port} says which). */
   port: number;
-  /** Interface to bind. Default 0.0.0.0. */
+  /** Interface to bind. Default 127.0.0.1: beyond loopback is a choice (see docs/SECURITY.md). */
   host?: string;
+  /** The cluster's name, for the dashboard's title (the node may not have started yet). */
+  cluster: string;
+  /**
+   * The token `POST /admin/drain` requires (`Authorization: Bearer <token>`). Without one the
+   * admin routes answer local requests when {@link host} is loopback, and nobody otherwise.
+   */
+  adminToken?: string;
+  /** Called once, on the first authorized `POST /admin/drain`: the caller drains the node. */
+  onDrain: () => void;
+  logger?: Logger;
+  /** The dashboard's files; default the built ones of this package ({@link Dashboard.load}). */
+  dashboard?: Dashboard;
+}
+
+/** What the routes read once the node is up: given to {@link NodeHttp.attach}. */
+export interface NodeHttpTarget {
   node: ShoalNode;
   /** The node's connection: `/cluster` asks the members over it, `/events` subscribes on it. */
   nc: NatsConnection;
   metrics: NodeMetrics;
-  /** Called once, on the first `POST /admin/drain`: the caller drains the node. */
-  onDrain: () => void;
-  logger?: Logger;
 }
 
 /** What `GET /cluster` answers: this node's view of the cluster plus each member's own status. */
@@ -42,43 +56,53 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<voi
 
 /**
  * A node's HTTP interface (plain `node:http`): `GET /healthz`, `/metrics` (Prometheus text),
- * `/status`, `/cluster`, `/events` (server-sent cluster events), `/` and `/dashboard` (HTML),
- * and `POST /admin/drain`. Every answer but those is JSON; errors are `{error}`. Nothing a
- * client sends can throw out of a handler.
+ * `/status`, `/cluster`, `/events` (server-sent cluster events), `/` and `/dashboard` (HTML,
+ * with its files under `/assets/`), and `POST /admin/drain` (guarded by {@link AdminGuard}).
+ * It listens before the node starts (so a port in use fails before the node joins the
+ * cluster); until {@link attach} the node's routes answer 503. Every answer but the dashboard's
+ * is JSON; errors are `{error}`. Nothing a client sends can throw out of a handler.
  */
 export class NodeHttp {
   private readonly server: Server;
   private readonly log: Logger;
   private readonly routes: Record<string, { method: "GET" | "POST"; handle: Handler }>;
   private readonly streams = new Set<() => void>();
+  private readonly guard: AdminGuard;
+  private readonly dashboard: Dashboard;
+  private target: NodeHttpTarget | undefined;
   private bound = 0;
   private draining = false;
+  private stopped: Promise<void> | undefined;
 
   private constructor(private readonly opts: NodeHttpOptions) {
     this.log = (opts.logger ?? silentLogger).child({ part: "http" });
-    const get = (handle: Handler) => ({ method: "GET" as const, handle });
-    const dashboard = get((_, res) => send(res, 200, "text/html; charset=utf-8", dashboardHtml(opts.node.cluster)));
+    this.guard = new AdminGuard(this.host, opts.adminToken);
+    this.dashboard = opts.dashboard ?? Dashboard.load();
+    if (this.dashboard.missing !== undefined) this.log.warn({ why: this.dashboard.missing }, "no dashboard");
+    const ofNode = (handle: (t: NodeHttpTarget, req: IncomingMessage, res: ServerResponse) => void | Promise<void>) =>
+      get((req, res) => (this.target === undefined ? json(res, 503, { error: "the node is starting" }) : handle(this.target, req, res)));
+    const page = get((_, res) => this.page(res));
     this.routes = {
       "/healthz": get((_, res) => this.health(res)),
-      "/metrics": get(async (_, res) => send(res, 200, opts.metrics.contentType, await opts.metrics.metrics())),
-      "/status": get((_, res) => json(res, 200, opts.node.status())),
-      "/cluster": get(async (_, res) => json(res, 200, await this.clusterView())),
-      "/events": get((req, res) => this.events(req, res)),
-      "/": dashboard,
-      "/dashboard": dashboard,
-      "/admin/drain": { method: "POST", handle: (_, res) => this.drain(res) },
+      "/metrics": ofNode(async (t, _, res) => send(res, 200, t.metrics.contentType, await t.metrics.metrics())),
+      "/status": ofNode((t, _, res) => json(res, 200, t.node.status())),
+      "/cluster": ofNode(async (t, _, res) => json(res, 200, await this.clusterView(t))),
+      "/events": ofNode((t, req, res) => this.events(t, req, res)),
+      "/": page,
+      "/dashboard": page,
+      "/admin/drain": { method: "POST", handle: (req, res) => this.drain(req, res) },
     };
     this.server = createServer({ headersTimeout: 10_000, requestTimeout: 15_000 }, (req, res) => this.onRequest(req, res));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => refuse(err, socket));
   }
 
-  /** Starts listening; rejects if the port cannot be bound. */
+  /** Starts listening; rejects if the port cannot be bound (e.g. `EADDRINUSE`). */
   static async start(opts: NodeHttpOptions): Promise<NodeHttp> {
     const http = new NodeHttp(opts);
     const server = http.server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(opts.port, opts.host ?? "0.0.0.0", () => {
+      server.listen(opts.port, http.host, () => {
         server.off("error", reject);
         resolve();
       });
@@ -93,13 +117,29 @@ export class NodeHttp {
     return this.bound;
   }
 
-  /** Ends every event stream and closes every connection. */
-  async stop(): Promise<void> {
-    for (const close of [...this.streams]) close();
-    await new Promise<void>((resolve) => {
+  /** The address listened on. */
+  get host(): string {
+    return this.opts.host ?? "127.0.0.1";
+  }
+
+  /** True when `POST /admin/drain` requires the admin token. */
+  get adminTokenRequired(): boolean {
+    return this.guard.tokenRequired;
+  }
+
+  /** Serves `target`'s node from now on (before, its routes answer 503 and /healthz says "starting"). */
+  attach(target: NodeHttpTarget): void {
+    this.target = target;
+  }
+
+  /** Ends every event stream and closes every connection (once; later calls wait for the same). */
+  stop(): Promise<void> {
+    this.stopped ??= new Promise<void>((resolve) => {
+      for (const close of [...this.streams]) close();
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+    return this.stopped;
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -129,7 +169,7 @@ export class NodeHttp {
 
   private route(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const path = (req.url ?? "/").split(/[?#]/, 1)[0]!;
-    const route = this.routes[path];
+    const route = this.routes[path] ?? (path.startsWith("/assets/") ? get((_, res) => this.asset(path.slice(8), res)) : undefined);
     if (route === undefined) return json(res, 404, { error: `no route ${path.slice(0, 200)}` });
     const method = req.method === "HEAD" && route.method === "GET" ? "GET" : req.method;
     if (method !== route.method) {
@@ -140,7 +180,8 @@ export class NodeHttp {
   }
 
   private health(res: ServerResponse): void {
-    const n = this.opts.node;
+    if (this.target === undefined) return json(res, 503, { ok: false, error: "starting", cluster: this.opts.cluster });
+    const n = this.target.node;
     const self = n.membership.self;
     const reason = n.stopping
       ? "stopping"
@@ -158,8 +199,7 @@ export class NodeHttp {
     else json(res, 503, { ok: false, error: reason, ...facts });
   }
 
-  private async clusterView(): Promise<ClusterView> {
-    const { node, nc } = this.opts;
+  private async clusterView({ node, nc }: NodeHttpTarget): Promise<ClusterView> {
     const self = node.status();
     const ids = node.membership.records().map((r) => r.id);
     // This node answers from memory; the others over NATS, in parallel.
@@ -174,14 +214,31 @@ export class NodeHttp {
     };
   }
 
-  private events(req: IncomingMessage, res: ServerResponse): void {
+  private events({ node, nc }: NodeHttpTarget, req: IncomingMessage, res: ServerResponse): void {
     if (req.method === "HEAD") return send(res, 200, "text/event-stream; charset=utf-8", "");
-    const close = streamEvents(res, this.opts.nc, this.opts.node.cluster);
+    const close = streamEvents(res, nc, node.cluster);
     this.streams.add(close);
     res.on("close", () => this.streams.delete(close));
   }
 
-  private drain(res: ServerResponse): void {
+  private page(res: ServerResponse): void {
+    const html = this.dashboard.page(this.opts.cluster);
+    if (html === undefined) return json(res, 503, { error: this.dashboard.missing });
+    send(res, 200, "text/html; charset=utf-8", html, PAGE_HEADERS);
+  }
+
+  private asset(name: string, res: ServerResponse): void {
+    const asset = this.dashboard.asset(name);
+    if (asset === undefined) return json(res, 404, { error: `no asset ${name.slice(0, 200)}` });
+    send(res, 200, asset.contentType, asset.body, { "X-Content-Type-Options": "nosniff" });
+  }
+
+  private drain(req: IncomingMessage, res: ServerResponse): void {
+    const refused = this.guard.check(req.headers);
+    if (refused !== undefined) {
+      this.log.warn({ status: refused.status, remote: req.socket.remoteAddress }, "admin request refused");
+      return json(res, refused.status, { error: refused.error }, refused.headers);
+    }
     json(res, 202, { draining: true });
     if (this.draining) return;
     this.draining = true;
@@ -194,7 +251,20 @@ export class NodeHttp {
   }
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+/**
+ * The dashboard page loads only its own files and talks only to this node: no inline script or
+ * style, no framing, no other origin.
+ */
+const PAGE_HEADERS = {
+  "Content-Security-Policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+};
+
+const get = (handle: Handler) => ({ method: "GET" as const, handle });
+
+function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store", ...headers });
   res.end(body);
 }
