@@ -15,7 +15,10 @@ RUN --mount=type=cache,target=/root/.npm npm ci
 RUN npm prune --omit=dev && test ! -e node_modules/shoal
 
 FROM node:20.20.2-bookworm-slim
+# HTTP on every interface of the container, so a published port reaches it; POST /admin/drain
+# then needs SHOAL_ADMIN_TOKEN (or _FILE) and is refused without one (docs/SECURITY.md).
 ENV NODE_ENV=production \
+    SHOAL_HTTP_HOST=0.0.0.0 \
     SHOAL_HTTP_PORT=8080
 WORKDIR /app
 # Owned by root, read-only to the `node` user the process runs as.
