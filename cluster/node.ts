@@ -80,7 +80,10 @@ export class ShoalNode implements RefFactory, Caller {
     return this.parts.view.mapped;
   }
 
-  /** The map this node routes by (undefined before the first). */
+  /**
+   * The map this node routes by (undefined before the first).
+   * @internal For the HTTP server, metrics and tests; users have {@link ownedShards} and {@link status}.
+   */
   get map(): ShardMap | undefined {
     return this.parts.view.current();
   }
