@@ -16,6 +16,11 @@ export interface ClusterTiming {
   rebalanceDebounce: number;
 }
 
+/**
+ * What a node uses for the {@link ClusterTiming} it is not given: 1024 shards, weight 1, a
+ * heartbeat every second, members and the leader lease lost after 3 s of silence, and a 250 ms
+ * debounce before re-planning.
+ */
 export const defaultTiming: Readonly<ClusterTiming> = Object.freeze({
   shardCount: DEFAULT_SHARD_COUNT,
   weight: 1,

@@ -22,6 +22,11 @@ export interface MemberRecord {
   id: string;
   /** Capacity weight, finite and > 0. */
   weight: number;
+  /**
+   * `active`: owns its share of shards. `draining`: handing its shards off before it leaves
+   * ({@link ShoalNode.drain}); owns none. `joining` owns shards like `active` (nodes of this
+   * version publish `active` from the start).
+   */
   state: "joining" | "active" | "draining";
   /** When the node process started, ms since the epoch (its own clock). */
   startedAt: number;

@@ -27,7 +27,10 @@ export interface NodeOptions extends Partial<ClusterTiming> {
   logger?: Logger;
   /** The clock every timer and lease uses (default: the system clock). */
   clock?: Clock;
-  /** KV backend (default: NATS KV on `nc`). */
+  /**
+   * KV backend (default: NATS KV on `nc`).
+   * @internal A seam for Shoal's own tests (an in-memory KV).
+   */
   kv?: KvProvider;
   /** Free-form facts published in the membership record (e.g. the HTTP port). */
   meta?: Record<string, string>;
@@ -49,9 +52,18 @@ export interface NodeOptions extends Partial<ClusterTiming> {
 export interface NodeHooks {
   /** Wraps the event store the runtime and migrations use. */
   wrapStore?: (store: EventStore) => EventStore;
-  /** Each ingress request handled: type, verb, outcome, seconds from receipt to reply. */
+  /**
+   * Each ingress request handled: `(type, verb, outcome, seconds)`. `verb` is "ask", "send" or
+   * "tell"; `outcome` is "ok" ("accepted" for a tell) or an error code; `type` is "" for a request
+   * too malformed to name one; `seconds` run from receipt to reply.
+   */
   onAnswered?: IngressOptions["onAnswered"];
-  /** Each shard move ended on this node. */
+  /**
+   * Each shard move ended on this node: `(role, outcome, ms)`. Role "source": `completed` (ms =
+   * how long the shard was paused), `failed` or `no_owner` (ms = how long the move took). Role
+   * "destination": `completed` (the forwarded tail is in), `timeout`, `superseded` or `stopped`;
+   * ms = how long the shard was held.
+   */
   onMigration?: MigrationEnded;
   /** Tells that failed (no caller hears of it): `count` of them, by error code ("INTERNAL" for a foreign error, "AT_PEER" as a peer reported them). */
   onTellsFailed?: (code: string, count: number) => void;

@@ -41,7 +41,9 @@ export class ShoalNode implements RefFactory, Caller {
    * Joins the cluster: creates its buckets and event stream if this is its first node, starts
    * heartbeating and stands for election. Resolves once joined; {@link mapped} once the node
    * holds a shard map (it serves the ingress from then on). Retries while NATS is not ready
-   * (`startupTimeout`).
+   * (`startupTimeout`), then rejects with the last error. Rejects at once with BAD_REQUEST for an
+   * invalid cluster name or a `shardCount` other than the cluster's, or a RangeError for
+   * inconsistent timing (e.g. `memberTtl` under twice `heartbeatInterval`).
    */
   static async start(opts: NodeOptions): Promise<ShoalNode> {
     const node = new ShoalNode(opts.nodeId, opts.cluster);
@@ -80,7 +82,10 @@ export class ShoalNode implements RefFactory, Caller {
     return this.parts.view.mapped;
   }
 
-  /** The map this node routes by (undefined before the first). */
+  /**
+   * The map this node routes by (undefined before the first).
+   * @internal For the HTTP server, metrics and tests; users have {@link ownedShards} and {@link status}.
+   */
   get map(): ShardMap | undefined {
     return this.parts.view.current();
   }

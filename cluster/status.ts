@@ -2,22 +2,33 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { statusSubject } from "../src/nats-names.js";
 import type { MemberRecord } from "./membership.js";
 
-/** What `status` reports about one node. */
+/** What `status` reports about one node ({@link ShoalNode.status}, `shoal status`). */
 export interface NodeStatus {
+  /** The node's id. */
   node: string;
+  /** The cluster's name. */
   cluster: string;
+  /** Its membership state (see {@link MemberRecord.state}). */
   state: MemberRecord["state"];
+  /** The node it believes leads the cluster; null while it knows of none. */
   leader: string | null;
+  /** That leader's epoch (its fencing token: a newer leader has a larger one); null with no leader. */
   epoch: number | null;
+  /** Whether this node holds an unexpired leader lease now. */
   isLeader: boolean;
+  /** Version of the shard map it routes by; null before its first map. */
   mapVersion: number | null;
+  /** Epoch of the leader that made that map; null before its first map. */
   mapEpoch: number | null;
+  /** Shards it owns in that map. */
   shards: number;
+  /** Actors in memory on it now. */
   actors: number;
   /** Shards being handed off or received right now. */
   migrations: number;
   /** The actor types this node hosts, sorted. */
   types: string[];
+  /** The membership records it sees, itself included, sorted by id. */
   members: MemberRecord[];
 }
 

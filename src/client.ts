@@ -53,7 +53,9 @@ export class ShoalClient implements RefFactory, Caller {
 
   /**
    * Connects to NATS (nats.js connection options: `servers`, credentials, TLS…) and makes a
-   * client that owns the connection: {@link close} closes it.
+   * client that owns the connection: {@link close} closes it. `cluster` (default "shoal") and
+   * `timeout` are as for the constructor. Rejects with NATS's error when it cannot connect, or
+   * BAD_REQUEST for an invalid cluster name.
    */
   static async connect(opts: ConnectionOptions & { cluster?: string; timeout?: number }): Promise<ShoalClient> {
     const { cluster, timeout, ...natsOptions } = opts;

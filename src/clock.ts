@@ -2,10 +2,13 @@
  * Time, injected. Runtime and cluster code never call `Date.now` or `setTimeout` directly, so
  * tests drive a {@link ManualClock} instead of sleeping.
  */
+/** A timer set with {@link Clock.setTimeout}. */
 export interface TimerHandle {
+  /** Stops the timer if it has not fired; harmless after it fired or a second time. */
   cancel(): void;
 }
 
+/** Where Shoal reads the time and sets timers; pass one to a runtime or node to control time. */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -13,6 +16,7 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle;
 }
 
+/** `Date.now` and `setTimeout`. Its timers never keep the process alive on their own (`unref`). */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
@@ -29,6 +33,7 @@ export class ManualClock implements Clock {
   private seq = 0;
   private timers: Array<{ at: number; seq: number; fn: () => void; live: boolean }> = [];
 
+  /** Starts at `start`, ms since the epoch (default 1 700 000 000 000, in November 2023). */
   constructor(start = 1_700_000_000_000) {
     this.current = start;
   }

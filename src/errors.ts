@@ -21,26 +21,40 @@ export const ErrorCode = {
   CONFLICT: "CONFLICT",
   /** The shard of this actor is owned by another node (or no node, mid-rebalance). */
   ACTOR_MOVED: "ACTOR_MOVED",
-  /** This node is shutting down or the runtime is stopped. */
+  /**
+   * Nothing can take the call now: the runtime or node is stopping, no node serves the cluster, no
+   * shard map yet, or the store is unreachable.
+   */
   UNAVAILABLE: "UNAVAILABLE",
   /** A bug or an unexpected failure inside the node. */
   INTERNAL: "INTERNAL",
 } as const;
+/** One of the {@link ErrorCode} strings. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** The form of an error on the wire: `{"code": "...", "message": "...", "details"?: {...}}`. */
 export interface WireError {
+  /** An {@link ErrorCode}; a reader treats any other string as INTERNAL. */
   code: string;
+  /** Human-readable; not for matching (it may change between versions). */
   message: string;
+  /** Plain data about the failure (e.g. `{field: "id"}`, `{balance, amount}`); absent when there is none. */
   details?: Record<string, unknown>;
 }
 
 /** Base class of every Shoal error. `details` must be plain, codec-safe data. */
 export class ShoalError extends Error {
+  /** The class's name (`"RejectedError"`, …); `code` is what to match on. */
   override name = "ShoalError";
+  /** The stable code, the same on every side of the wire. */
   readonly code: ErrorCode;
+  /** Plain, codec-safe data about the failure; sent on the wire with the code and message. */
   readonly details: Record<string, unknown> | undefined;
 
+  /**
+   * Prefer a subclass (`new RejectedError(…)`): {@link ShoalError.is} and clients match on `code`,
+   * not on the class.
+   */
   constructor(code: ErrorCode, message: string, options?: ShoalErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
@@ -58,10 +72,16 @@ export class ShoalError extends Error {
 
 /** Options every Shoal error takes: a local `cause` and codec-safe `details`. */
 export interface ShoalErrorOptions {
+  /** The underlying error, kept as `error.cause` in this process only (never sent). */
   cause?: unknown;
+  /** Plain, codec-safe data the caller may act on (e.g. `{balance, amount}`); sent on the wire. */
   details?: Record<string, unknown>;
 }
 
+/**
+ * The request was invalid and changed nothing: a malformed or oversized message, a bad actor id or
+ * type name, or a message the type's `validate` refused (throw it from `validate`).
+ */
 export class BadRequestError extends ShoalError {
   override name = "BadRequestError";
   constructor(message: string, options?: ShoalErrorOptions) {
@@ -69,6 +89,10 @@ export class BadRequestError extends ShoalError {
   }
 }
 
+/**
+ * The actor type named is not hosted: not registered on this runtime, or not hosted by the node
+ * that owns the actor's shard (`details.hostedBy` names the nodes that do).
+ */
 export class UnknownActorTypeError extends ShoalError {
   override name = "UnknownActorTypeError";
   constructor(message: string, options?: ShoalErrorOptions) {
@@ -76,6 +100,10 @@ export class UnknownActorTypeError extends ShoalError {
   }
 }
 
+/**
+ * Thrown by a handler to refuse a message on domain grounds (insufficient funds…): no events, state
+ * unchanged; the caller gets its message and `details`.
+ */
 export class RejectedError extends ShoalError {
   override name = "RejectedError";
   constructor(message: string, options?: ShoalErrorOptions) {
@@ -83,6 +111,7 @@ export class RejectedError extends ShoalError {
   }
 }
 
+/** The actor's mailbox was full (`mailboxCapacity`); the message was not queued. Retry later. */
 export class OverloadedError extends ShoalError {
   override name = "OverloadedError";
   constructor(message: string, options?: ShoalErrorOptions) {
@@ -90,6 +119,7 @@ export class OverloadedError extends ShoalError {
   }
 }
 
+/** No answer before the call's timeout. The message may still have been applied: retry with an idempotency key. */
 export class TimeoutError extends ShoalError {
   override name = "TimeoutError";
   constructor(message: string, options?: ShoalErrorOptions) {
@@ -97,6 +127,11 @@ export class TimeoutError extends ShoalError {
   }
 }
 
+/**
+ * An append found the actor at another version than the turn expected (another writer won); the
+ * turn's events were not stored and the actor reloads from the store. Nodes retry it within the
+ * call's deadline.
+ */
 export class ConflictError extends ShoalError {
   override name = "ConflictError";
   constructor(message: string, options?: ShoalErrorOptions) {
@@ -104,6 +139,7 @@ export class ConflictError extends ShoalError {
   }
 }
 
+/** The actor's shard is owned by another node. Nodes follow moves and retry within the call's deadline, so a caller rarely sees it. */
 export class ActorMovedError extends ShoalError {
   override name = "ActorMovedError";
   constructor(message: string, options?: ShoalErrorOptions) {
@@ -111,6 +147,10 @@ export class ActorMovedError extends ShoalError {
   }
 }
 
+/**
+ * Nothing could take the call now: the runtime or node is stopping, no node serves the cluster, no
+ * shard has an owner yet, or the event store is closed or unreachable. Retry later.
+ */
 export class UnavailableError extends ShoalError {
   override name = "UnavailableError";
   constructor(message: string, options?: ShoalErrorOptions) {
@@ -118,6 +158,10 @@ export class UnavailableError extends ShoalError {
   }
 }
 
+/**
+ * An unexpected failure: a bug, a malformed stored record, or an error that is not a ShoalError
+ * thrown on another node (its message stays there).
+ */
 export class InternalError extends ShoalError {
   override name = "InternalError";
   constructor(message: string, options?: ShoalErrorOptions) {

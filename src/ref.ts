@@ -9,8 +9,9 @@ export interface CallOptions {
 
 /**
  * One actor, addressed by type and id, typed by its definition. The same reference works in one
- * process ({@link Runtime}), on a cluster node (`ShoalNode`) and from a client outside the
- * cluster ({@link ShoalClient}); it holds no connection of its own and costs nothing to make.
+ * process (the `Runtime` of `shoal/node`, or `testRuntime`), on a cluster node (`ShoalNode`) and
+ * from a client outside the cluster ({@link ShoalClient}); it holds no connection of its own and
+ * costs nothing to make.
  *
  * - `ask` answers the actor's reply to this message (its type follows the message).
  * - `send` resolves once the turn has been applied, without the reply.
@@ -21,10 +22,24 @@ export interface CallOptions {
  * that timed out may still have been applied, so retries carry an idempotency key.
  */
 export interface ActorRef<A extends ActorType = ActorType> {
+  /** The actor's type name. */
   readonly type: string;
+  /** The actor's id (checked when the reference was made). */
   readonly id: string;
+  /**
+   * Resolves to the actor's reply to `msg` once its turn has run and any events are stored.
+   * Rejects with BAD_REQUEST (invalid message; nothing queued), UNKNOWN_ACTOR_TYPE, REJECTED (the
+   * handler refused), OVERLOADED (mailbox full), TIMEOUT (no reply in `opts.timeout`; it may still
+   * be applied), UNAVAILABLE, or, rarely, CONFLICT / ACTOR_MOVED when the actor's writer or owner
+   * changed under it and retries ran out.
+   */
   ask<M extends MessageOf<A>>(msg: M, opts?: CallOptions): Promise<ReplyOf<A, M>>;
+  /** Like {@link ask}, with the same errors, but resolves to nothing: the reply is not carried back. */
   send(msg: MessageOf<A>, opts?: CallOptions): Promise<void>;
+  /**
+   * Fire-and-forget: returns at once and never throws. Neither the outcome nor an error comes
+   * back; `opts.timeout` still bounds how long the message may wait for its turn.
+   */
   tell(msg: MessageOf<A>, opts?: CallOptions): void;
 }
 

@@ -162,6 +162,7 @@ export class ShoalTestCluster implements RefFactory, AsyncDisposable {
     return this.stopped;
   }
 
+  /** Stops like {@link stop}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }

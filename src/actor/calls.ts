@@ -7,7 +7,9 @@ import { checkActorTypeName } from "./names.js";
 
 /** One kind of message an actor type accepts (`msg`) and the reply it answers to it (`reply`). */
 export interface Call<M = unknown, R = unknown> {
+  /** The message's type, as `validate` returns it. */
   readonly msg: M;
+  /** The type of the reply `ask` resolves to for that message. */
   readonly reply: R;
 }
 

@@ -2,7 +2,9 @@ import type { ActorType, Call } from "./calls.js";
 
 /** What a turn knows about where and when it runs. */
 export interface TurnContext {
+  /** The actor's type name. */
   readonly type: string;
+  /** The actor's id. */
   readonly id: string;
   /** The `--id` of the node running this turn. */
   readonly node: string;
@@ -14,13 +16,21 @@ export interface TurnContext {
 
 /** What an event-sourced turn decides: the events to persist (maybe none) and the reply. */
 export interface Decision<R, E> {
+  /**
+   * Events to append, atomically, at the version the turn saw (omitted or empty: nothing is
+   * written). Once stored, each is folded into the state by `evolve`; if the append fails
+   * (CONFLICT, TIMEOUT, UNAVAILABLE…), the caller gets that error and the actor reloads.
+   */
   readonly events?: readonly E[];
+  /** What `ask` resolves to, once the events are stored. Codec-safe: it may cross the wire. */
   readonly reply: R;
 }
 
 /** What an in-memory turn decides: the next state and the reply. */
 export interface Transition<S, R> {
+  /** The actor's state after this turn (a new object, or `state` mutated). */
   readonly state: S;
+  /** What `ask` resolves to. Codec-safe: it may cross the wire. */
   readonly reply: R;
 }
 
@@ -43,9 +53,15 @@ export interface CommonSpec<S> {
   readonly type: string;
   /** State of an actor that has never handled a message. */
   initialState(id: string): S;
-  /** Idle time (ms) after which the activation is dropped from memory. */
+  /**
+   * Idle time (ms) after which the activation is dropped from memory. Default: the runtime's
+   * (5 min) for event-sourced types; never for in-memory ones, whose state would be lost.
+   */
   readonly passivateAfter?: number;
-  /** Most messages waiting in one actor's mailbox; past it messages fail with OVERLOADED. */
+  /**
+   * Most messages waiting in one actor's mailbox (default: the runtime's, 1000); past it messages
+   * fail with OVERLOADED.
+   */
   readonly mailboxCapacity?: number;
 }
 
@@ -57,7 +73,9 @@ export interface EventSourcedCommon<S, E> extends CommonSpec<S> {
   readonly snapshotEvery?: number;
   /** State ↔ codec-safe data, for snapshots and handoff (default: the state as it is). */
   readonly snapshot?: {
+    /** The state as codec-safe data. Must not mutate `state`. */
     toData(state: S): unknown;
+    /** The state back from what `toData` returned (maybe by an earlier version of your code). */
     fromData(data: unknown): S;
   };
 }
@@ -86,18 +104,29 @@ export interface EventSourcedSpec<S, M, R, E> extends EventSourcedCommon<S, E> {
 export interface InMemorySpec<S, M, R> extends InMemoryCommon<S> {
   /** Runs before the message reaches the mailbox: an invalid message costs no turn. */
   validate: Validate<M>;
+  /**
+   * Runs a turn: the next state and the reply. May mutate `state`, but a mutation made before a
+   * throw stays. Throw a `RejectedError` to refuse; any other error reaches the caller too (as
+   * INTERNAL from another node).
+   */
   handle(state: S, msg: M, ctx: TurnContext): Transition<S, R> | Promise<Transition<S, R>>;
 }
 
 /** One message of an event-sourced message map: its payload's check and its handler. */
 export interface EventSourcedHandler<S, E, P, R> {
+  /** Checks this message's payload (the value under its name) before it is queued. */
   validate: Validate<P>;
+  /**
+   * Decides a turn for this message, like {@link EventSourcedSpec.handle}. Must not mutate `state`.
+   */
   handle(state: Readonly<S>, payload: P, ctx: TurnContext): Decision<R, E> | Promise<Decision<R, E>>;
 }
 
 /** One message of an in-memory message map. */
 export interface InMemoryHandler<S, P, R> {
+  /** Checks this message's payload (the value under its name) before it is queued. */
   validate: Validate<P>;
+  /** Runs a turn for this message, like {@link InMemorySpec.handle}. */
   handle(state: S, payload: P, ctx: TurnContext): Transition<S, R> | Promise<Transition<S, R>>;
 }
 
@@ -107,23 +136,33 @@ export interface InMemoryHandler<S, P, R> {
  * answers the reply of the message it was given.
  */
 export interface EventSourcedMapSpec<S, E, H> extends EventSourcedCommon<S, E> {
+  /** One entry per message name: its {@link EventSourcedHandler} (`validate` and `handle`). */
   readonly messages: H;
 }
 
 /** An in-memory actor type as a message map (see {@link EventSourcedMapSpec}). */
 export interface InMemoryMapSpec<S, H> extends InMemoryCommon<S> {
+  /** One entry per message name: its {@link InMemoryHandler} (`validate` and `handle`). */
   readonly messages: H;
 }
 
 /** A defined event-sourced actor type, as the runtime hosts it. */
 export interface EventSourcedActor<S = any, M = any, R = any, E = any, C = Call<M, R>> extends EventSourcedSpec<S, M, R, E>, ActorType<C> {
+  /** Tells the two kinds apart. */
   readonly kind: "event-sourced";
   readonly snapshotEvery: number;
-  readonly snapshot: { toData(state: S): unknown; fromData(data: unknown): S };
+  /** The snapshot form given, or the identity (the state is stored as it is). */
+  readonly snapshot: {
+    /** The state as codec-safe data. */
+    toData(state: S): unknown;
+    /** The state back from what `toData` returned. */
+    fromData(data: unknown): S;
+  };
 }
 
 /** A defined in-memory actor type, as the runtime hosts it. */
 export interface InMemoryActor<S = any, M = any, R = any, C = Call<M, R>> extends InMemorySpec<S, M, R>, ActorType<C> {
+  /** Tells the two kinds apart. */
   readonly kind: "in-memory";
 }
 

@@ -14,52 +14,82 @@ import { Deadlines } from "./deadlines.js";
 import { PausedGroup, type PauseHost, type Selector } from "./pause.js";
 import { Pending } from "./pending.js";
 
+/** Options of a {@link Runtime}. */
 export interface RuntimeOptions {
   /** This node's id: the `node` a turn sees in its context. */
   nodeId: string;
-  /** Where event-sourced actors persist. */
+  /**
+   * Where event-sourced actors persist (e.g. a {@link MemoryEventStore}). In-memory actors never
+   * touch it.
+   */
   store: EventStore;
   /** Actor types hosted here. More can be added with {@link Runtime.register}. */
   actors?: readonly ActorDefinition[];
+  /**
+   * What turns (`ctx.now`), timeouts and passivation run on. Default: the system clock; a
+   * `ManualClock` in tests.
+   */
   clock?: Clock;
+  /** pino logger for failed loads, turns, snapshots and tells. Default: silent. */
   logger?: Logger;
   /** Default mailbox bound per actor (an actor type may set its own). Default 1000. */
   mailboxCapacity?: number;
-  /** Default ask timeout in ms. Default 10 000. */
+  /** Default timeout (ms) of a call through {@link Runtime.ref} that gives none. Default 10 000. */
   askTimeout?: number;
-  /** Idle time before an event-sourced actor is passivated, unless its type says otherwise. Default 5 min. */
+  /**
+   * Idle time (ms) before an event-sourced actor is passivated, unless its type says otherwise.
+   * Default 5 min.
+   */
   passivateAfter?: number;
-  /** How often idle actors are looked for. Default 10 s. */
+  /** How often (ms) idle actors are looked for. Default 10 s. */
   passivationInterval?: number;
   /**
    * The partition (shard) of an actor, for {@link Runtime.pausePartition}. The cluster layer
    * passes its shard function; without it only selector pauses exist.
+   * @internal Set by the cluster layer (`ShoalNode`).
    */
   partitionOf?: (type: string, id: string) => number;
   /**
    * Called before every turn and again right before an event-sourced turn persists: throws
    * (ACTOR_MOVED, UNAVAILABLE) when this node must not act for the actor right now. The
    * cluster's fence of last resort for a node that lost ownership without noticing yet.
+   * @internal Set by the cluster layer (`ShoalNode`).
    */
   fence?: (key: ActorKey) => void;
-  /** Told when a {@link Runtime.tell} fails (it has no caller to tell). Default: logged at debug. */
+  /**
+   * Told when a `tell` fails: bad input, a full mailbox, a timeout or the turn (no caller hears
+   * of it). Default: logged, at debug for a `ShoalError`, at warn for anything else.
+   */
   onTellFailed?: (err: unknown) => void;
 }
 
+/** What {@link Runtime.stats} reports: a moment's load. */
 export interface RuntimeStats {
+  /** Actors in memory now (activated and not yet passivated). */
   activeActors: number;
+  /** Messages waiting in mailboxes, over all actors (messages held by a pause not included). */
   mailboxDepth: number;
+  /** Selector pauses in progress (the holds of shard moves are not counted). */
   pausedGroups: number;
 }
 
 /**
- * The actors of one node: activation on first message, one mailbox per actor, one turn at a
- * time, bounded mailboxes, passivation when idle, and pause / capture / resume / release for
- * the migration coordinator. Input is checked before it is queued: an unknown type, a bad id
- * or a message the type's `validate` refuses is a BAD_REQUEST that changes nothing.
+ * The actors of one process: activation on first message, one mailbox per actor, one turn at a
+ * time, bounded mailboxes, passivation when idle. On its own it runs actors without a cluster
+ * (`testRuntime` of `shoal/testing` makes one); every `ShoalNode` has one inside, which also
+ * pauses, captures and hands off shards for live migration. Input is checked before it is
+ * queued: an unknown type (UNKNOWN_ACTOR_TYPE), a bad id or a message the type's `validate`
+ * refuses (BAD_REQUEST) changes nothing.
+ *
+ * ```ts
+ * await using rt = new Runtime({ nodeId: "local", store: new MemoryEventStore(), actors: [counter] });
+ * await rt.ref(counter, "c1").ask({ add: 2 });
+ * ```
  */
 export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
+  /** @internal Read by activations for `ctx.node` (ActivationHost). */
   readonly nodeId: string;
+  /** @internal Read by activations and by a migration destination for deadlines. */
   readonly clock: Clock;
   private readonly store: EventStore;
   private readonly log: Logger;
@@ -81,6 +111,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /** Where the outcome of a {@link tell} goes: nowhere, or the failure hook. */
   private readonly told: ReplyTo;
 
+  /** Registers `opts.actors` (a TypeError for a name given twice); starts the passivation sweep. */
   constructor(opts: RuntimeOptions) {
     this.nodeId = opts.nodeId;
     this.store = opts.store;
@@ -106,7 +137,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.armSweep();
   }
 
-  /** Hosts another actor type. Registering a second type with the same name is an error. */
+  /** Hosts another actor type; a TypeError when a type of that name is already registered. */
   register(def: ActorDefinition): void {
     if (this.behaviors.has(def.type)) throw new TypeError(`actor type ${def.type} is already registered`);
     this.behaviors.set(def.type, behaviorOf(def, this.store, (err) => this.log.warn({ err }, "snapshot failed"), this.fence));
@@ -117,6 +148,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     return [...this.behaviors.keys()];
   }
 
+  /** Whether an actor type of that name is registered here. */
   hosts(type: string): boolean {
     return this.behaviors.has(type);
   }
@@ -154,7 +186,8 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /**
    * The path every message takes, without a promise: the reply, or the typed error (bad input
    * too), goes to `to`. `deadline` is a time on this runtime's clock, past which the message
-   * fails with TIMEOUT. @internal
+   * fails with TIMEOUT.
+   * @internal The cluster's router delivers through it to this node's actors.
    */
   deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): void {
     let p: Pending;
@@ -173,6 +206,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /**
    * Stops the turns of every actor matching `selector` and buffers their new messages. Resolves
    * once in-flight turns have finished; the group then captures state and ends in resume or release.
+   * @internal Tests and tools; shard moves use {@link holdPartition}.
    */
   async pause(selector: Selector): Promise<PausedGroup> {
     const group = new PausedGroup(selector, this);
@@ -185,6 +219,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /**
    * Pauses every actor of one partition (see {@link RuntimeOptions.partitionOf}). Dispatch finds
    * the group by the message's partition: one hash per message, however many groups exist.
+   * @internal Migration machinery (live migration itself uses {@link holdPartition}).
    */
   async pausePartition(partition: number): Promise<PausedGroup> {
     const group = this.holdPartition(partition);
@@ -195,6 +230,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /**
    * Like {@link pausePartition}, but returns the group at once: from this call on, messages of
    * the partition are buffered. `group.ready` resolves once in-flight turns have finished.
+   * @internal Used by live migration (source and destination).
    */
   holdPartition(partition: number): PausedGroup {
     if (this.partitionOfFn === undefined) throw new TypeError("pausing a partition needs the partitionOf option");
@@ -206,12 +242,18 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     return group;
   }
 
-  /** The partition (shard) of an actor, by the partitionOf option (0 without one). */
+  /**
+   * The partition (shard) of an actor, by the partitionOf option (0 without one).
+   * @internal Used by a migration destination.
+   */
   partitionOf(type: string, id: string): number {
     return this.partitionOfFn?.(type, id) ?? 0;
   }
 
-  /** The pause group of a partition, if one is active. */
+  /**
+   * The pause group of a partition, if one is active.
+   * @internal Used by live migration (source and destination).
+   */
   pausedPartition(partition: number): PausedGroup | undefined {
     return this.partitionPauses.get(partition);
   }
@@ -220,6 +262,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /**
    * Activates an actor with state handed over from another node (the inverse of capture).
    * Fails when the actor is already active here.
+   * @internal Used by a migration destination.
    */
   adopt(type: string, id: string, version: number, state: unknown): void {
     const behavior = this.behaviorFor(type);
@@ -232,6 +275,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     return this.activations.get(type, id) !== undefined;
   }
 
+  /** Counts of this moment (see {@link RuntimeStats}); cheap enough for a metrics scrape. */
   stats(): RuntimeStats {
     let depth = 0;
     for (const a of this.activations.values()) depth += a.mailbox.length;
@@ -263,21 +307,25 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
 
   // ---- ActivationHost / PauseHost -------------------------------------------------------
 
+  /** @internal ActivationHost: an activation's load failed; logs and forgets it. */
   loadFailed(activation: Activation, err: unknown): void {
     this.log.warn({ err, type: activation.key.type }, "activation failed to load");
     this.forget(activation);
   }
 
+  /** @internal ActivationHost: a turn threw something that is not a ShoalError; logs it. */
   turnFailed(activation: Activation, err: unknown): void {
     if (!ShoalError.is(err)) this.log.error({ err, type: activation.key.type }, "turn failed");
   }
 
+  /** @internal PauseHost: the activations a pause group covers. */
   matchingActivations(selector: Selector, partition?: number): Activation[] {
     // A partition's actors come from the index: pausing a shard costs its actors, not the node's.
     if (partition !== undefined && this.partitionOfFn !== undefined) return [...(this.byPartition.get(partition) ?? [])];
     return [...this.activations.values()].filter((a) => selector(a.key.type, a.key.id));
   }
 
+  /** @internal PauseHost: a pause group resumed or released. */
   endPause(group: PausedGroup): void {
     this.pauses.delete(group);
     if (group.partition !== undefined && this.partitionPauses.get(group.partition) === group) {
@@ -285,6 +333,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     }
   }
 
+  /** @internal PauseHost: runs a message a resumed pause group held. */
   redispatch(p: Pending): void {
     try {
       this.dispatch(p);
@@ -293,6 +342,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     }
   }
 
+  /** @internal PauseHost: drops an activation whose actor left this node. */
   forget(activation: Activation): void {
     this.untrack(activation);
   }
@@ -308,6 +358,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /**
    * Checks and wraps a message like ask does, without dispatching it: the caller decides when it
    * runs (a destination queues a forwarded tail ahead of what it held). Throws on bad input.
+   * @internal Used by a migration destination.
    */
   prepare(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): Pending {
     if (this.stopped) throw new UnavailableError("the runtime is stopped");

@@ -33,10 +33,12 @@ export interface MemoryEventStoreOptions {
  * fails the same way), snapshots above the journal's version ignored on load.
  */
 export class MemoryEventStore implements EventStore {
+  /** @internal The shared data; Shoal's tests pass it to a second store to simulate a restart. */
   readonly backend: MemoryBackend;
   private readonly codec: MsgpackCodec;
   private closed = false;
 
+  /** An empty store. `opts` (a shared backend, another codec) is for Shoal's own tests. */
   constructor(opts: MemoryEventStoreOptions = {}) {
     this.backend = opts.backend ?? new MemoryBackend();
     this.codec = opts.codec ?? msgpack;

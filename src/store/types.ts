@@ -11,16 +11,21 @@
 
 /** Which actor's journal. `type` is a checked type name, `id` any well-formed UTF-8 string. */
 export interface ActorKey {
+  /** The actor's type name. */
   readonly type: string;
+  /** The actor's id. */
   readonly id: string;
 }
 
+/** One event of a journal, with its place in it. */
 export interface StoredEvent<E = unknown> {
   /** Version of the actor after this event. */
   readonly version: number;
+  /** The event as the codec returned it (a fresh copy on every read). */
   readonly event: E;
 }
 
+/** An actor's state at a version, saved so that loading replays fewer events. */
 export interface Snapshot<S = unknown> {
   /** Version of the actor whose state this is (number of events folded into it). */
   readonly version: number;
@@ -30,6 +35,7 @@ export interface Snapshot<S = unknown> {
 
 /** What an activation needs: the newest usable snapshot and every event after it. */
 export interface LoadedJournal {
+  /** The snapshot to start from, or undefined to start from the initial state. */
   readonly snapshot: Snapshot | undefined;
   /** Events with versions above the snapshot's (or from 1), in order, gap-free. */
   readonly events: readonly StoredEvent[];
@@ -37,6 +43,12 @@ export interface LoadedJournal {
   readonly version: number;
 }
 
+/**
+ * Where event-sourced actors persist: per actor, an append-only journal of events with
+ * optimistic concurrency, and best-effort snapshots. Shoal's own are the JetStream store (what
+ * nodes use) and {@link MemoryEventStore}; implement it for a runtime on another database.
+ * Every method but `close` rejects with UNAVAILABLE once the store is closed.
+ */
 export interface EventStore {
   /**
    * Appends `events` (at least one) atomically if and only if the actor is at `expectedVersion`.
