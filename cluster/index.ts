@@ -15,4 +15,5 @@ export { Runtime, type RuntimeOptions, type RuntimeStats } from "../src/runtime/
 export type { ActorKey, EventStore, LoadedJournal, Snapshot, StoredEvent } from "../src/store/types.js";
 export { MemoryEventStore } from "../src/store/memory.js";
 export { type Clock, ManualClock, systemClock, type TimerHandle } from "../src/clock.js";
-export { createLogger, type Logger } from "../src/log.js";
+export { createLogger, type LogFormat, type Logger } from "../src/log.js";
+export type { MigrationEnded } from "./migration.js";

@@ -36,6 +36,7 @@ export type {
 export { MAX_ACTOR_ID_BYTES } from "./actor/names.js";
 export type { ActorRef, CallOptions, RefFactory } from "./ref.js";
 export { ShoalClient, type ShoalClientOptions } from "./client.js";
+export type { Verb } from "./codec/envelope.js";
 export {
   ActorMovedError,
   BadRequestError,

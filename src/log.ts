@@ -12,7 +12,7 @@ export const LOG_FORMATS: readonly LogFormat[] = ["json", "pretty"];
 /**
  * The project's logger: pino on stderr (stdout belongs to command output). Level from
  * `SHOAL_LOG_LEVEL` (or `LOG_LEVEL`), default `info`; tests default to `silent`. Format from
- * `format`, else {@link logFormat} of `SHOAL_LOG_FORMAT` and whether stderr is a terminal.
+ * `format`, else `SHOAL_LOG_FORMAT`, else pretty when stderr is a terminal and JSON otherwise.
  */
 export function createLogger(bindings: Record<string, unknown> = {}, level?: string, format?: LogFormat): Logger {
   const fromEnv = process.env.SHOAL_LOG_LEVEL ?? process.env.LOG_LEVEL;
