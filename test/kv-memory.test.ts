@@ -3,8 +3,8 @@ import { MemoryKvBackend } from "../cluster/kv-memory.js";
 import type { KvChange } from "../cluster/kv.js";
 import { ManualClock } from "../src/clock.js";
 import { ErrorCode } from "../src/errors.js";
-import { describeKvConformance, show } from "./kv-conformance.js";
-import { rejectsWith } from "./store-conformance.js";
+import { describeKvConformance, show } from "./support/kv-conformance.js";
+import { rejectsWith } from "./support/outcomes.js";
 
 describeKvConformance("MemoryKvBackend", async () => {
   const clock = new ManualClock();

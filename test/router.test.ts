@@ -7,7 +7,7 @@ import type { ForwardedAsk, RpcRequest } from "../cluster/wire.js";
 import { ManualClock } from "../src/clock.js";
 import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
 import type { ReplyTo } from "../src/reply-to.js";
-import { promised, thrownCode } from "./outcomes.js";
+import { promised, thrownCode } from "./support/outcomes.js";
 
 const SHARDS = 4;
 const mapOf = (version: number, owner: string | null): ShardMap => ({ version, epoch: 1, shardCount: SHARDS, owners: Array(SHARDS).fill(owner) });

@@ -6,7 +6,7 @@ import { ErrorCode, ShoalError } from "../src/errors.js";
 import { Runtime } from "../src/runtime/runtime.js";
 import { MemoryEventStore } from "../src/store/memory.js";
 import type { ActorKey, EventStore, LoadedJournal } from "../src/store/types.js";
-import { codeOf } from "./outcomes.js";
+import { codeOf } from "./support/outcomes.js";
 
 /** An in-memory actor that records the order in which it saw messages. */
 const recorder = defineInMemoryActor<number[], { n: number }, number[]>({
