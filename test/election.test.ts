@@ -4,15 +4,11 @@ import { type ElectionEvent, LeaderElection } from "../cluster/election.js";
 import { MemoryKvBackend } from "../cluster/kv-memory.js";
 import type { Kv } from "../cluster/kv.js";
 import { type Clock, ManualClock } from "../src/clock.js";
+import { turns } from "./support/turns.js";
 
 const TTL = 3000;
 const RENEW = 1000;
 const MARGIN = 300;
-
-/** Lets watch deliveries and KV replies (microtasks) run; never waits for real time. */
-async function settle(rounds = 10): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
-}
 
 interface TestNode {
   id: string;
@@ -129,7 +125,7 @@ class Cluster {
   async advance(ms: number, step = 50): Promise<void> {
     for (let done = 0; done < ms; done += step) {
       this.clock.advance(Math.min(step, ms - done));
-      await settle();
+      await turns();
       this.check();
     }
   }
@@ -146,7 +142,7 @@ class Cluster {
     for (const fn of node.held.splice(0)) fn();
     this.check();
     this.backend.heal(id);
-    await settle();
+    await turns();
   }
 
   async admin(): Promise<Kv> {
@@ -157,7 +153,7 @@ class Cluster {
 async function threeNodes(): Promise<Cluster> {
   const c = new Cluster();
   for (const id of ["a", "b", "c"]) await c.start(id);
-  await settle();
+  await turns();
   return c;
 }
 
@@ -278,7 +274,7 @@ describe("LeaderElection", () => {
     const t = c.clock.now();
     c.pause(old.id);
     const fresh = await c.start(old.id, 0, `${old.id}-2`);
-    await settle();
+    await turns();
     expect(fresh.election.isLeader()).toBe(false);
     expect(fresh.election.leader).toEqual({ id: old.id, epoch: old.election.epoch });
     await c.advance(TTL + 500);
@@ -291,7 +287,7 @@ describe("LeaderElection", () => {
     const c = new Cluster();
     const a = await c.start("a");
     const b = await c.start("b");
-    await settle();
+    await turns();
     expect(c.leader()).toBe(a);
     const t0 = c.clock.now();
     b.watchLag = 3000; // b hears of everything 3 s late
@@ -325,7 +321,7 @@ describe("LeaderElection", () => {
     const t = c.clock.now();
     await c.stop(l.id);
     expect(steppedDown(l)).toEqual([{ kind: "stepped-down", epoch, reason: "stopped" }]);
-    await settle();
+    await turns();
     const next = c.leader();
     expect(next).not.toBe(l);
     expect(c.clock.now()).toBe(t);
@@ -335,10 +331,10 @@ describe("LeaderElection", () => {
   it("candidates that just lost a race still try at once when the key is freed", async () => {
     const c = new Cluster();
     await Promise.all(["a", "b", "c"].map((id) => c.start(id))); // all three create; two fail
-    await settle();
+    await turns();
     const l = c.leader();
     await c.stop(l.id);
-    await settle();
+    await turns();
     expect(c.leader()).not.toBe(l);
     expect(c.elected[1]!.at).toBe(c.elected[0]!.at);
   });
@@ -346,7 +342,7 @@ describe("LeaderElection", () => {
   it("after stepDown() a node holds off for a renew interval, so others can win first", async () => {
     const c = new Cluster();
     const a = await c.start("a");
-    await settle();
+    await turns();
     const t = c.clock.now();
     a.election.stepDown("test");
     await c.advance(RENEW - 50);
@@ -365,7 +361,7 @@ describe("LeaderElection", () => {
     l.election.stepDown("fenced write refused");
     expect(l.election.isLeader()).toBe(false);
     expect(steppedDown(l)).toEqual([{ kind: "stepped-down", epoch, reason: "fenced write refused" }]);
-    await settle();
+    await turns();
     const next = c.leader();
     expect(next).not.toBe(l);
     expect(c.clock.now()).toBe(t);
@@ -380,13 +376,13 @@ describe("LeaderElection", () => {
     const admin = await c.admin();
     const first = c.leader();
     await admin.delete("leader");
-    await settle();
+    await turns();
     expect(steppedDown(first)[0]?.reason).toMatch(/deleted/);
     const second = c.leader();
     expect(c.clock.now()).toBe(c.elected[0]!.at);
     const t = c.clock.now();
     await admin.put("leader", new TextEncoder().encode("not json"));
-    await settle();
+    await turns();
     expect(steppedDown(second).at(-1)?.reason).toMatch(/taken/);
     expect(c.leaders()).toEqual([]);
     for (const n of c.nodes.values()) expect(n.election.leader).toBeUndefined();
@@ -425,7 +421,7 @@ describe("LeaderElection", () => {
         const c = new Cluster();
         const cut = new Set<string>();
         for (const id of ids) await c.start(id);
-        await settle();
+        await turns();
         for (const a of actions) {
           if (a.kind === "advance") {
             // One slice: replies are held back while the clock jumps (slow server); many: they arrive.
@@ -443,7 +439,7 @@ describe("LeaderElection", () => {
           if (a.kind === "resume" && n.paused) (cut.delete(id), await c.resume(id));
           if (a.kind === "lag") n.lag = a.ms;
           if (a.kind === "watchLag") n.watchLag = a.ms;
-          await settle();
+          await turns();
           c.check();
         }
         expect(c.violations).toEqual([]);
