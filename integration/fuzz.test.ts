@@ -4,17 +4,25 @@
  * node's rpc subject (`shoal.<cluster>.node.<token>.rpc`, MessagePack), including forged
  * handoffs and tail-ends. Every request must get a reply with a known error code (never
  * INTERNAL), the nodes must keep running and serving, and nothing known may change: accounts
- * and a sequencer set up before the fuzz keep their state, the map stays where it was.
+ * and a sequencer set up before the fuzz keep their state, every shard keeps its owner and every
+ * member its record. Who leads may change: a leader whose process is starved of CPU long enough
+ * (a loaded machine, a 1 MB payload to decode) lets its lease lapse by design, and the next
+ * leader stamps the same map with its epoch.
  *
  * Valid messages only ever go to throwaway ids ("fz-…"); the known actors only get read-only or
  * invalid messages, and forged handoffs/tail-ends/tail asks naming them.
  */
 import { connect as tcpConnect } from "node:net";
+import { Kvm } from "@nats-io/kv";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { ClusterEvent } from "../cluster/events.js";
+import { decodeMap } from "../cluster/map-store.js";
+import type { MemberRecord } from "../cluster/membership.js";
+import type { ShardMap } from "../cluster/placement.js";
 import { shardOf } from "../cluster/shard-hash.js";
 import type { NodeStatus } from "../cluster/status.js";
-import { rpcSubject } from "../src/nats-names.js";
+import { clusterBuckets, rpcSubject } from "../src/nats-names.js";
 import { parseRequestBatch } from "../cluster/batch-wire.js";
 import { ShoalClient } from "../src/client.js";
 import { parseRequest } from "../src/codec/envelope.js";
@@ -25,14 +33,37 @@ import { batchCodec, batchOf, codec, INGRESS_INPUTS, ingressInputs, jsonSoup, KN
 import { INGRESS_CODES, pool, request, RPC_CODES, tally } from "./fuzz/replies.js";
 
 const IN_FLIGHT = 64;
+const MEMBER_TTL = 10_000;
 const seed = Number(process.env.SHOAL_FUZZ_SEED ?? Date.now() % 1_000_000_007);
 
 let c: TestCluster;
 let client: ShoalClient;
-let before: { accounts: Map<string, unknown>; sequencer: unknown; statuses: Array<Pick<NodeStatus, "node" | "mapVersion" | "shards" | "leader">> };
+/** What must be the same after the fuzz; `events`: how many cluster events had been seen by then. */
+let before: { accounts: Map<string, unknown>; sequencer: unknown; map: ShardMap; nodes: NodeView[]; events: number };
 const knownVersions = new Map<string, number>();
 const started = Date.now();
 const counts = { ingress: 0, rpc: new Map<string, number>() };
+
+/**
+ * Why a leader may step down under hostile input without anything being wrong: its lease ran out
+ * because the process or its KV round trips were starved (2 loaded cores, a 1 MB payload to
+ * decode), and another node took the key. Reasons from LeaderElection.
+ */
+const LEASE_LAPSE = /^(lease ran out|renewal failed|the leader key was (deleted|taken))/;
+
+/** What a node says about itself and the members, leaving out who leads and the map's version. */
+type NodeView = Pick<NodeStatus, "node" | "state" | "shards" | "migrations"> & { members: MemberRecord[] };
+const viewOf = ({ node, state, shards, migrations, members }: NodeStatus): NodeView => ({ node, state, shards, migrations, members: [...members].sort((a, b) => a.id.localeCompare(b.id)) });
+
+/** The shard map as the leader stored it. */
+async function storedMap(): Promise<ShardMap> {
+  const kv = await new Kvm(c.nc).open(clusterBuckets(c.name).map);
+  const entry = await kv.get("map");
+  if (entry === null) throw new Error("no shard map stored");
+  return decodeMap(entry.value);
+}
+
+const describeEvent = (e: ClusterEvent) => `${e.node}: ${JSON.stringify({ ...e, cluster: undefined, node: undefined, at: undefined })}`;
 
 async function knownState() {
   const accounts = new Map<string, unknown>();
@@ -45,7 +76,10 @@ async function knownState() {
 }
 
 beforeAll(async () => {
-  c = await TestCluster.create(inject("natsUrl"), uniqueCluster("fuzz"), { shards: SHARDS });
+  // A member is gone after 10 s of silence (3 s by default). The fuzz can starve a node's process
+  // for over 2 s on two loaded cores, which would drop it and move its shards away and back; with
+  // room for that, only a real fault (a crash, a restart) changes the membership checked below.
+  c = await TestCluster.create(inject("natsUrl"), uniqueCluster("fuzz"), { shards: SHARDS, args: ["--member-ttl", String(MEMBER_TTL)] });
   for (const id of NODES) c.start(id);
   await c.waitStable(NODES, 30_000);
   client = new ShoalClient(c.nc, c.name);
@@ -55,8 +89,8 @@ beforeAll(async () => {
   for (let seq = 1; seq <= 3; seq++) await client.ask("sequencer", KNOWN_SEQUENCER, { sender: "s", seq });
   const known = await knownState();
   for (const [id, s] of known.accounts) knownVersions.set(id, (s as { version: number }).version);
-  const statuses = (await c.statuses(NODES)).map(({ node, mapVersion, shards, leader }) => ({ node, mapVersion, shards, leader }));
-  before = { ...known, statuses };
+  const nodes = (await c.waitStable(NODES, 30_000)).map(viewOf);
+  before = { ...known, map: await storedMap(), nodes, events: c.events.length };
   console.log(`fuzz seed ${seed} (SHOAL_FUZZ_SEED=${seed} reproduces the inputs)`);
 }, 90_000);
 
@@ -173,8 +207,24 @@ describe("hostile input against real node processes", () => {
     const after = await knownState();
     expect(after.accounts).toEqual(before.accounts);
     expect(after.sequencer).toEqual(before.sequencer);
-    const statuses = (await c.statuses(NODES)).map(({ node, mapVersion, shards, leader, migrations }) => ({ node, mapVersion, shards, leader, migrations }));
-    expect(statuses).toEqual(before.statuses.map((s) => ({ ...s, migrations: 0 })));
+
+    // The map and the membership are as they were: the same owner for every shard, the same
+    // member records (a restarted or re-joined node has a new startedAt), nothing in flight.
+    // Who leads may have changed (LEASE_LAPSE): a new leader stamps the same owners with its epoch
+    // in a new version. Polled: the cluster may be mid-handover.
+    const nodes = (await c.waitStable(NODES, 30_000)).map(viewOf);
+    expect(nodes).toEqual(before.nodes);
+    const map = await storedMap();
+    expect(map.owners).toEqual(before.map.owners);
+    const since = c.events.slice(before.events);
+    const handovers = since.filter((e) => e.type === "leader.elected" || e.type === "leader.stepped_down");
+    if (handovers.length > 0) console.log(`leadership changed hands during the fuzz:\n${handovers.map(describeEvent).join("\n")}`);
+    const unexpected = since.filter(
+      (e) => !(e.type === "leader.elected" || (e.type === "leader.stepped_down" && LEASE_LAPSE.test(e.reason)) || (e.type === "map.published" && e.moves === 0)),
+    );
+    expect(unexpected.map(describeEvent), "cluster events other than a leader's lease lapsing and the next leader restamping the map").toEqual([]);
+    if (map.version === before.map.version) expect(map).toEqual(before.map);
+    else expect(map.epoch, "a new map version without a new leader").toBeGreaterThan(before.map.epoch);
 
     for (const id of NODES) {
       const bad = c.nodes
