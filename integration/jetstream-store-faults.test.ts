@@ -7,7 +7,7 @@ import { expand, type JournalReader, readRange } from "../src/store/jetstream-jo
 import * as names from "../src/nats-names.js";
 import { JetStreamEventStore } from "../src/store/jetstream.js";
 import { VersionCache } from "../src/store/version-cache.js";
-import { rejectsWith } from "../test/store-conformance.js";
+import { rejectsWith } from "../test/support/outcomes.js";
 import { type RunningCluster, startNatsCluster } from "./kit/index.js";
 import { openStore } from "./open-store.js";
 import { suiteConnection } from "./suite-connection.js";

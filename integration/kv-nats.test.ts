@@ -6,7 +6,7 @@ import { retryStartup } from "../cluster/startup.js";
 import { systemClock } from "../src/clock.js";
 import { silentLogger } from "../src/log.js";
 import type { KvChange, KvProvider } from "../cluster/kv.js";
-import { describeKvConformance, type KvHarness } from "../test/kv-conformance.js";
+import { describeKvConformance, type KvHarness } from "../test/support/kv-conformance.js";
 import { type RunningCluster, startNatsCluster, startNatsServer, waitFor, waitStreamReady } from "./kit/index.js";
 import { suiteConnection } from "./suite-connection.js";
 

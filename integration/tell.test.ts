@@ -5,7 +5,7 @@ import { shardOf } from "../cluster/shard-hash.js";
 import { account } from "../src/actors/account.js";
 import { sequencer } from "../src/actors/sequencer.js";
 import { uniqueCluster } from "./cluster-helpers.js";
-import { thrownCode } from "../test/outcomes.js";
+import { thrownCode } from "../test/support/outcomes.js";
 import { waitFor, waitSettled } from "./kit/index.js";
 
 /** Sends between two real nodes: coalesced like asks, applied once each, in the order sent. */

@@ -6,7 +6,7 @@ import type { ForwardedAsk, RpcRequest } from "../cluster/wire.js";
 import { ErrorCode, RejectedError } from "../src/errors.js";
 import { settleWith } from "../src/reply-to.js";
 import { uniqueCluster } from "./cluster-helpers.js";
-import { outcome } from "../test/outcomes.js";
+import { outcome } from "../test/support/outcomes.js";
 
 /**
  * The coalescing node transport on a real server: what one job asks of a peer travels as one

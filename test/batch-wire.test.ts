@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { errorEntry, okEntry, parseRequestBatch, tellsEntry, readReplyBatch, requestEntry } from "../cluster/batch-wire.js";
 import type { RpcRequest } from "../cluster/wire.js";
 import { ErrorCode, RejectedError } from "../src/errors.js";
-import { thrownCode } from "./outcomes.js";
+import { thrownCode } from "./support/outcomes.js";
 
 const ask = (id: string) => ({ k: "ask", type: "account", id, msg: { balance: {} }, timeoutMs: 1000, mapVersion: 1, hops: 0 });
 const code = thrownCode;

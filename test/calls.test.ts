@@ -3,7 +3,7 @@ import { Calls } from "../cluster/calls.js";
 import type { RpcRequest } from "../cluster/wire.js";
 import { ManualClock } from "../src/clock.js";
 import { ErrorCode } from "../src/errors.js";
-import { outcome, promised } from "./outcomes.js";
+import { outcome, promised } from "./support/outcomes.js";
 
 const req: RpcRequest = { k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0 };
 

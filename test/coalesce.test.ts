@@ -2,9 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BatchBuffer } from "../cluster/batch-buffer.js";
 import { afterJob, Coalescer, type CoalescerLimits } from "../cluster/coalesce.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
-
-/** Resolves after the event loop has turned once (I/O phase), i.e. after any afterJob flush. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+import { turns } from "./support/turns.js";
 
 describe("afterJob", () => {
   it("runs after every promise reaction the current job set off, however deep the chain", async () => {
@@ -17,7 +15,7 @@ describe("afterJob", () => {
     void chain("a", 1);
     void chain("b", 20);
     void Promise.resolve().then(() => Promise.resolve().then(() => seen.push("c")));
-    await nextTurn();
+    await turns(1);
     expect(seen.at(-1)).toBe("flush");
     expect(seen.sort()).toEqual(["a", "b", "c", "flush"]);
   });
@@ -28,7 +26,7 @@ describe("afterJob", () => {
     setTimeout(() => seen.push("timer"), 0);
     afterJob(() => seen.push("flush"));
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
-    await nextTurn();
+    await turns(1);
     expect(seen[0]).toBe("flush");
   });
 });
@@ -50,7 +48,7 @@ describe("Coalescer", () => {
     for (let i = 0; i < 10; i++) add(i % 2 === 0 ? "even" : "odd", i);
     await Promise.all([1, 2, 3].map(async (i) => add("later", i)));
     expect(sent).toEqual([]);
-    await nextTurn();
+    await turns(1);
     expect(sent).toEqual([
       ["even", [0, 2, 4, 6, 8], [0, 2, 4, 6, 8]],
       ["odd", [1, 3, 5, 7, 9], [1, 3, 5, 7, 9]],
@@ -65,15 +63,15 @@ describe("Coalescer", () => {
       [0, 1, 2],
       [3, 4, 5],
     ]);
-    await nextTurn();
+    await turns(1);
     byCount.add("k", 7);
-    await nextTurn();
+    await turns(1);
     expect(byCount.sent.map((s) => s[2])).toEqual([[0, 1, 2], [3, 4, 5], [6], [7]]);
 
     const bySize = collector({ flushBytes: 250 }, (n) => "x".repeat(100) + n);
     for (let i = 0; i < 5; i++) bySize.add("k", i);
     expect(bySize.sent.map((s) => s[1])).toEqual([[0, 1, 2]]);
-    await nextTurn();
+    await turns(1);
     expect(bySize.sent.map((s) => s[1])).toEqual([[0, 1, 2], [3, 4]]);
   });
 
@@ -84,7 +82,7 @@ describe("Coalescer", () => {
     expect(add("k", 100)).toBe(0); // would not: the first two leave now
     expect(sent.map((s) => s[1])).toEqual([[120, 120]]);
     expect(add("k", 400)).toBeGreaterThan(300);
-    await nextTurn();
+    await turns(1);
     expect(sent.map((s) => s[1])).toEqual([[120, 120], [100]]);
   });
 
@@ -102,9 +100,9 @@ describe("Coalescer", () => {
     );
     c.add("bad", 1, 1);
     c.add("good", 2, 2);
-    await nextTurn();
+    await turns(1);
     c.add("good", 3, 3);
-    await nextTurn();
+    await turns(1);
     expect(errors).toHaveLength(1);
     expect(sent).toEqual([[2], [3]]);
   });

@@ -1,167 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type ElectionEvent, LeaderElection } from "../cluster/election.js";
-import { MemoryKvBackend } from "../cluster/kv-memory.js";
+import { LeaderElection } from "../cluster/election.js";
 import type { Kv } from "../cluster/kv.js";
-import { type Clock, ManualClock } from "../src/clock.js";
-
-const TTL = 3000;
-const RENEW = 1000;
-const MARGIN = 300;
-
-/** Lets watch deliveries and KV replies (microtasks) run; never waits for real time. */
-async function settle(rounds = 10): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
-}
-
-interface TestNode {
-  id: string;
-  election: LeaderElection;
-  events: ElectionEvent[];
-  /** SIGSTOP: its timers are held until resumed (its KV is cut at the same time). */
-  paused: boolean;
-  held: Array<() => void>;
-  running: boolean;
-  /** One-way network delay of its KV requests and replies, ms of fake time. */
-  lag: number;
-  /** Delay of its watch deliveries (after the initial values), ms; order is kept. */
-  watchLag: number;
-}
-
-/**
- * `kv` with every request applied `lag()` ms after it is sent and answered `lag()` ms after that,
- * and watch changes delivered `watchLag()` ms late (in order).
- */
-function laggy(kv: Kv, clock: ManualClock, lag: () => number, watchLag: () => number): Kv {
-  const later = <T>(op: () => Promise<T>): Promise<T> => {
-    const ms = lag();
-    if (ms === 0) return op();
-    return new Promise<T>((resolve, reject) => {
-      clock.setTimeout(() => {
-        op().then(
-          (v) => void clock.setTimeout(() => resolve(v), ms),
-          (e: unknown) => void clock.setTimeout(() => reject(e), ms),
-        );
-      }, ms);
-    });
-  };
-  return {
-    get: (k) => later(() => kv.get(k)),
-    create: (k, v) => later(() => kv.create(k, v)),
-    update: (k, v, r) => later(() => kv.update(k, v, r)),
-    put: (k, v) => later(() => kv.put(k, v)),
-    delete: (k, r) => later(() => kv.delete(k, r)),
-    keys: () => later(() => kv.keys()),
-    watch: async (cb, k) => {
-      let live = false;
-      let nextAt = 0;
-      const w = await kv.watch((change) => {
-        if (!live || watchLag() === 0) return cb(change);
-        nextAt = Math.max(nextAt, clock.now() + watchLag());
-        clock.setTimeout(() => live && cb(change), nextAt - clock.now());
-      }, k);
-      live = true;
-      return { stop: () => ((live = false), w.stop()) };
-    },
-  };
-}
-
-/** Nodes on one MemoryKv backend and one manual clock; checks "at most one leader" after every timer. */
-class Cluster {
-  readonly clock = new ManualClock();
-  readonly backend = new MemoryKvBackend(this.clock);
-  /** The latest instance per id. */
-  readonly nodes = new Map<string, TestNode>();
-  /** Every instance ever started (an old one may still think it leads). */
-  readonly all: TestNode[] = [];
-  readonly elected: Array<{ node: string; epoch: number; at: number }> = [];
-  readonly violations: string[] = [];
-
-  /** Starts a node; `client` names its connection (a restarted process with the same id gets a new one). */
-  async start(id: string, lag = 0, client = id): Promise<TestNode> {
-    const node = { id, events: [], paused: false, held: [], running: true, lag, watchLag: 0 } as Omit<TestNode, "election"> as TestNode;
-    const kv = laggy(await this.backend.provider(client).bucket("leader", { ttl: TTL }), this.clock, () => node.lag, () => node.watchLag);
-    const clock: Clock = {
-      now: () => this.clock.now(),
-      setTimeout: (fn, ms) =>
-        this.clock.setTimeout(() => {
-          if (node.paused) node.held.push(fn);
-          else fn();
-          this.check();
-        }, ms),
-    };
-    node.election = new LeaderElection({ kv, nodeId: id, clock, leaderTtl: TTL, renewInterval: RENEW, safetyMargin: MARGIN });
-    node.election.onChange((e) => {
-      node.events.push(e);
-      if (e.kind === "elected") this.elected.push({ node: id, epoch: e.epoch, at: this.clock.now() });
-      if (e.kind === "elected" && !node.election.isLeader()) this.violations.push(`${id} elected but not leader`);
-      this.check();
-    });
-    this.nodes.set(id, node);
-    this.all.push(node);
-    await node.election.start();
-    return node;
-  }
-
-  /** Resolves once the key is released, which with network lag takes fake time: not awaited then. */
-  stop(id: string): Promise<void> {
-    const node = this.nodes.get(id)!;
-    node.running = false;
-    return node.election.stop();
-  }
-
-  leaders(): TestNode[] {
-    return this.all.filter((n) => n.running && n.election.isLeader());
-  }
-
-  leader(): TestNode {
-    const ls = this.leaders();
-    expect(ls).toHaveLength(1);
-    return ls[0]!;
-  }
-
-  check(): void {
-    const ls = this.leaders();
-    if (ls.length > 1) this.violations.push(`t=${this.clock.now()}: leaders ${ls.map((n) => n.id).join(", ")}`);
-  }
-
-  /** Advances in `step` ms slices, letting replies arrive between them. */
-  async advance(ms: number, step = 50): Promise<void> {
-    for (let done = 0; done < ms; done += step) {
-      this.clock.advance(Math.min(step, ms - done));
-      await settle();
-      this.check();
-    }
-  }
-
-  pause(id: string): void {
-    this.nodes.get(id)!.paused = true;
-    this.backend.cut(id);
-  }
-
-  /** SIGCONT: the held timers run first (the worst case), then the connection comes back. */
-  async resume(id: string): Promise<void> {
-    const node = this.nodes.get(id)!;
-    node.paused = false;
-    for (const fn of node.held.splice(0)) fn();
-    this.check();
-    this.backend.heal(id);
-    await settle();
-  }
-
-  async admin(): Promise<Kv> {
-    return this.backend.provider("admin").bucket("leader", { ttl: TTL });
-  }
-}
-
-async function threeNodes(): Promise<Cluster> {
-  const c = new Cluster();
-  for (const id of ["a", "b", "c"]) await c.start(id);
-  await settle();
-  return c;
-}
-
-const steppedDown = (n: TestNode) => n.events.filter((e) => e.kind === "stepped-down");
+import { ManualClock } from "../src/clock.js";
+import { ElectionCluster, MARGIN, RENEW, steppedDown, threeNodes, TTL } from "./support/election-cluster.js";
+import { turns } from "./support/turns.js";
 
 describe("LeaderElection", () => {
   it("elects exactly one of three candidates, and keeps it while it renews", async () => {
@@ -235,7 +78,7 @@ describe("LeaderElection", () => {
   });
 
   it("measures the lease from when the create was sent, not from its reply", async () => {
-    const c = new Cluster();
+    const c = new ElectionCluster();
     for (const id of ["a", "b", "c"]) await c.start(id, 400);
     const t0 = c.clock.now();
     await c.advance(850); // creates applied at t0 + 400, answered at t0 + 800
@@ -278,7 +121,7 @@ describe("LeaderElection", () => {
     const t = c.clock.now();
     c.pause(old.id);
     const fresh = await c.start(old.id, 0, `${old.id}-2`);
-    await settle();
+    await turns();
     expect(fresh.election.isLeader()).toBe(false);
     expect(fresh.election.leader).toEqual({ id: old.id, epoch: old.election.epoch });
     await c.advance(TTL + 500);
@@ -288,10 +131,10 @@ describe("LeaderElection", () => {
   });
 
   it("a winner whose watch reports older changes after its create's reply keeps the lead", async () => {
-    const c = new Cluster();
+    const c = new ElectionCluster();
     const a = await c.start("a");
     const b = await c.start("b");
-    await settle();
+    await turns();
     expect(c.leader()).toBe(a);
     const t0 = c.clock.now();
     b.watchLag = 3000; // b hears of everything 3 s late
@@ -325,7 +168,7 @@ describe("LeaderElection", () => {
     const t = c.clock.now();
     await c.stop(l.id);
     expect(steppedDown(l)).toEqual([{ kind: "stepped-down", epoch, reason: "stopped" }]);
-    await settle();
+    await turns();
     const next = c.leader();
     expect(next).not.toBe(l);
     expect(c.clock.now()).toBe(t);
@@ -333,20 +176,20 @@ describe("LeaderElection", () => {
   });
 
   it("candidates that just lost a race still try at once when the key is freed", async () => {
-    const c = new Cluster();
+    const c = new ElectionCluster();
     await Promise.all(["a", "b", "c"].map((id) => c.start(id))); // all three create; two fail
-    await settle();
+    await turns();
     const l = c.leader();
     await c.stop(l.id);
-    await settle();
+    await turns();
     expect(c.leader()).not.toBe(l);
     expect(c.elected[1]!.at).toBe(c.elected[0]!.at);
   });
 
   it("after stepDown() a node holds off for a renew interval, so others can win first", async () => {
-    const c = new Cluster();
+    const c = new ElectionCluster();
     const a = await c.start("a");
-    await settle();
+    await turns();
     const t = c.clock.now();
     a.election.stepDown("test");
     await c.advance(RENEW - 50);
@@ -365,7 +208,7 @@ describe("LeaderElection", () => {
     l.election.stepDown("fenced write refused");
     expect(l.election.isLeader()).toBe(false);
     expect(steppedDown(l)).toEqual([{ kind: "stepped-down", epoch, reason: "fenced write refused" }]);
-    await settle();
+    await turns();
     const next = c.leader();
     expect(next).not.toBe(l);
     expect(c.clock.now()).toBe(t);
@@ -380,13 +223,13 @@ describe("LeaderElection", () => {
     const admin = await c.admin();
     const first = c.leader();
     await admin.delete("leader");
-    await settle();
+    await turns();
     expect(steppedDown(first)[0]?.reason).toMatch(/deleted/);
     const second = c.leader();
     expect(c.clock.now()).toBe(c.elected[0]!.at);
     const t = c.clock.now();
     await admin.put("leader", new TextEncoder().encode("not json"));
-    await settle();
+    await turns();
     expect(steppedDown(second).at(-1)?.reason).toMatch(/taken/);
     expect(c.leaders()).toEqual([]);
     for (const n of c.nodes.values()) expect(n.election.leader).toBeUndefined();
@@ -422,10 +265,10 @@ describe("LeaderElection", () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 10, maxLength: 60 }), async (actions) => {
-        const c = new Cluster();
+        const c = new ElectionCluster();
         const cut = new Set<string>();
         for (const id of ids) await c.start(id);
-        await settle();
+        await turns();
         for (const a of actions) {
           if (a.kind === "advance") {
             // One slice: replies are held back while the clock jumps (slow server); many: they arrive.
@@ -443,7 +286,7 @@ describe("LeaderElection", () => {
           if (a.kind === "resume" && n.paused) (cut.delete(id), await c.resume(id));
           if (a.kind === "lag") n.lag = a.ms;
           if (a.kind === "watchLag") n.watchLag = a.ms;
-          await settle();
+          await turns();
           c.check();
         }
         expect(c.violations).toEqual([]);

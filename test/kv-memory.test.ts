@@ -3,8 +3,9 @@ import { MemoryKvBackend } from "../cluster/kv-memory.js";
 import type { KvChange } from "../cluster/kv.js";
 import { ManualClock } from "../src/clock.js";
 import { ErrorCode } from "../src/errors.js";
-import { describeKvConformance, show } from "./kv-conformance.js";
-import { rejectsWith } from "./store-conformance.js";
+import { describeKvConformance, show } from "./support/kv-conformance.js";
+import { rejectsWith } from "./support/outcomes.js";
+import { turns } from "./support/turns.js";
 
 describeKvConformance("MemoryKvBackend", async () => {
   const clock = new ManualClock();
@@ -18,8 +19,6 @@ describeKvConformance("MemoryKvBackend", async () => {
 });
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s);
-/** Lets queued microtasks (watch deliveries) run. */
-const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe("MemoryKvBackend", () => {
   it("expires exactly ttl ms after the last write, by the injected clock", async () => {
@@ -67,11 +66,11 @@ describe("MemoryKvBackend", () => {
     const r1 = await other.put("k", b("1"));
     await other.delete("k", r1);
     const r3 = await other.create("k", b("3"));
-    await settle();
+    await turns(1);
     expect(seen).toEqual([]);
     expect(all).toHaveLength(3);
     backend.heal("a");
-    await settle();
+    await turns(1);
     expect(seen.map(show)).toEqual([`put k=1@${r1}`, `del k@${r1 + 1}`, `put k=3@${r3}`]);
   });
 
@@ -84,7 +83,7 @@ describe("MemoryKvBackend", () => {
     await (await backend.provider("b").bucket("m", { ttl: 0 })).put("k", b("1"));
     w.stop();
     backend.heal("a");
-    await settle();
+    await turns(1);
     expect(seen).toEqual([]);
   });
 
@@ -95,7 +94,7 @@ describe("MemoryKvBackend", () => {
     const p = kv.put("k", b("1"));
     expect(seen).toEqual([]);
     await p;
-    await settle();
+    await turns(1);
     expect(seen).toHaveLength(1);
   });
 
@@ -108,7 +107,7 @@ describe("MemoryKvBackend", () => {
     });
     await kv.put("k", b("1"));
     await kv.put("k", b("2"));
-    await settle();
+    await turns(1);
     expect(calls).toBe(2);
   });
 

@@ -8,6 +8,7 @@ import type { Membership, MembershipChange } from "../cluster/membership.js";
 import type { Member } from "../cluster/placement.js";
 import { ManualClock } from "../src/clock.js";
 import { silentLogger } from "../src/log.js";
+import { turns } from "./support/turns.js";
 
 /** The parts of LeaderElection the manager uses, driven by the test. */
 class FakeElection {
@@ -57,9 +58,9 @@ function capturingEvents(clock: ManualClock, sink: ClusterEvent[]): ClusterEvent
 }
 
 async function settle(clock: ManualClock, ms = 0) {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  await turns(20);
   if (ms > 0) clock.advance(ms);
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  await turns(20);
 }
 
 async function setup(opts: { maxHandoffsPerMap?: number; stepTimeout?: number } = {}) {

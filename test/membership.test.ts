@@ -5,15 +5,11 @@ import { type MemberRecord, Membership, type MembershipChange } from "../cluster
 import { ManualClock } from "../src/clock.js";
 import { encodeToken } from "../src/codec/token.js";
 import type { Logger } from "../src/log.js";
+import { turns } from "./support/turns.js";
 
 const HEARTBEAT = 1000;
 const TTL = 3000;
 const te = new TextEncoder();
-
-/** Lets watch deliveries and KV replies (microtasks) run; never waits for real time. */
-async function settle(rounds = 10): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
-}
 
 interface TestNode {
   m: Membership;
@@ -41,7 +37,7 @@ class Cluster {
   async started(id: string, extra: Partial<MemberRecord> = {}): Promise<TestNode> {
     const n = await this.node(id, extra);
     await n.m.start();
-    await settle();
+    await turns();
     return n;
   }
 
@@ -52,7 +48,7 @@ class Cluster {
   async advance(ms: number, step = 100): Promise<void> {
     for (let done = 0; done < ms; done += step) {
       this.clock.advance(Math.min(step, ms - done));
-      await settle();
+      await turns();
     }
   }
 }
@@ -94,11 +90,11 @@ describe("Membership", () => {
     await b.m.setState("active");
     expect(b.m.self.state).toBe("active");
     expect(b.changes.at(-1)).toEqual({ joined: [], left: [], updated: [b.m.self] });
-    await settle();
+    await turns();
     expect(a.changes.at(-1)).toEqual({ joined: [], left: [], updated: [b.m.self] });
     expect(a.m.members().find((m) => m.id === "b")?.state).toBe("active");
     await b.m.setState("active"); // no change, no event
-    await settle();
+    await turns();
     expect(a.changes).toHaveLength(3);
   });
 
@@ -107,7 +103,7 @@ describe("Membership", () => {
     const a = await c.started("a");
     const b = await c.started("b");
     await b.m.stop();
-    await settle();
+    await turns();
     expect(a.changes.at(-1)).toEqual({ joined: [], left: ["b"], updated: [] });
     expect(ids(a)).toEqual(["a"]);
     expect(await (await c.admin()).keys()).toEqual([encodeToken("a")]);
@@ -156,13 +152,13 @@ describe("Membership", () => {
     await admin.put(encodeToken("v"), record({ ...good, id: "v", state: "gone" as "active" }));
     await admin.put(encodeToken("u"), record({ ...good, id: "u", meta: { port: 1 as unknown as string } }));
     await admin.put(encodeToken("x"), record(good)); // id z under x's key
-    await settle();
+    await turns();
     expect(ids(a)).toEqual(["a"]);
     expect(a.changes).toHaveLength(1);
     expect(a.warnings).toHaveLength(6);
     await admin.put(encodeToken("z"), record(good));
     await admin.put(encodeToken("z"), record({ ...good, weight: 3 }));
-    await settle();
+    await turns();
     expect(a.changes.slice(1)).toEqual([
       { joined: [good], left: [], updated: [] },
       { joined: [], left: [], updated: [{ ...good, weight: 3 }] },
@@ -178,7 +174,7 @@ describe("Membership", () => {
     expect(await (await c.admin()).keys()).toContain(encodeToken("node.1 *>/é"));
     expect(ids(a)).toEqual(["a", "node.1 *>/é"]);
     await odd.m.stop();
-    await settle();
+    await turns();
     expect(a.changes.at(-1)?.left).toEqual(["node.1 *>/é"]);
   });
 
@@ -190,7 +186,7 @@ describe("Membership", () => {
     await expect(b.m.start()).rejects.toMatchObject({ code: "UNAVAILABLE" });
     c.backend.heal("b");
     await b.m.start();
-    await settle();
+    await turns();
     expect(ids(a)).toEqual(["a", "b"]);
     c.backend.cut("b");
     await expect(b.m.setState("draining")).rejects.toMatchObject({ code: "UNAVAILABLE" });
@@ -234,7 +230,7 @@ describe("Membership", () => {
     expect(a.m.lapses).toBe(0);
     for (let i = 0; i < 5; i++) {
       c.clock.advance(HEARTBEAT);
-      await settle();
+      await turns();
     }
     expect(a.m.holdsLease()).toBe(true); // regular heartbeats keep it
     expect(a.m.lapses).toBe(0);
@@ -254,14 +250,14 @@ describe("Membership", () => {
     const b = await c.node("b");
     await a.m.start();
     await b.m.start();
-    await settle();
+    await turns();
     expect(a.m.records().map((r) => r.id)).toEqual(["a", "b"]);
     // The watch goes silent (its consumer's server died) while the KV itself still works.
     (a.m as unknown as { watcher: { stop(): void } }).watcher.stop();
     const before = a.changes.length;
     for (let i = 0; i < 8; i++) {
       c.clock.advance(HEARTBEAT);
-      await settle();
+      await turns();
     }
     expect(a.m.records().map((r) => r.id)).toEqual(["a", "b"]); // b was never swept
     expect(a.changes.slice(before).some((ch) => ch.left.includes("b"))).toBe(false);

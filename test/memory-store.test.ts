@@ -1,5 +1,5 @@
 import { MemoryBackend, MemoryEventStore } from "../src/store/memory.js";
-import { describeEventStoreConformance } from "./store-conformance.js";
+import { describeEventStoreConformance } from "./support/store-conformance.js";
 
 describeEventStoreConformance("MemoryEventStore", async () => {
   const backend = new MemoryBackend();

@@ -11,7 +11,7 @@ import { ErrorCode, ShoalError } from "../src/errors.js";
 import { silentLogger } from "../src/log.js";
 import { Runtime } from "../src/runtime/runtime.js";
 import { MemoryEventStore } from "../src/store/memory.js";
-import { codeOf } from "./outcomes.js";
+import { codeOf } from "./support/outcomes.js";
 
 const SHARDS = 2;
 const partition = (_t: string, id: string) => (id.startsWith("s1-") ? 1 : 0);

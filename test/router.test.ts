@@ -7,7 +7,8 @@ import type { ForwardedAsk, RpcRequest } from "../cluster/wire.js";
 import { ManualClock } from "../src/clock.js";
 import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
 import type { ReplyTo } from "../src/reply-to.js";
-import { promised, thrownCode } from "./outcomes.js";
+import { promised, thrownCode } from "./support/outcomes.js";
+import { turns } from "./support/turns.js";
 
 const SHARDS = 4;
 const mapOf = (version: number, owner: string | null): ShardMap => ({ version, epoch: 1, shardCount: SHARDS, owners: Array(SHARDS).fill(owner) });
@@ -55,10 +56,6 @@ class TestTransport implements Transport {
   }
 }
 
-const flush = async () => {
-  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-};
-
 function setup(initial: ShardMap | undefined, onTellFailed?: (err: unknown) => void) {
   const clock = new ManualClock();
   const maps = new TestMaps(initial, clock);
@@ -88,7 +85,7 @@ describe("router", () => {
     expect(await t.router.ask("account", "a", {})).toBe("local:a");
     t.maps.set(mapOf(2, "other"));
     const p = t.router.ask("account", "a", {});
-    await flush();
+    await turns();
     expect(t.transport.sent[0]!.node).toBe("other");
     expect(t.transport.sent[0]!.req).toMatchObject({ k: "ask", type: "account", id: "a", mapVersion: 2, hops: 0 });
     t.transport.sent[0]!.answer("remote");
@@ -98,16 +95,16 @@ describe("router", () => {
   it("sends a send like an ask, flagged discard, resolving to nothing once the owner has taken it", async () => {
     const t = setup(mapOf(1, "other"));
     const told = t.router.send("account", "a", { n: 1 });
-    await flush();
+    await turns();
     expect(t.transport.sent[0]!.req).toMatchObject({ k: "ask", type: "account", id: "a", msg: { n: 1 }, discard: true });
     t.transport.sent[0]!.answer(null);
     expect(await told).toBeUndefined();
     // Without the flag for an ask; a forwarded send keeps it when it is forwarded on.
     void t.router.ask("account", "a", {});
-    await flush();
+    await turns();
     expect(t.transport.sent[1]!.req).not.toHaveProperty("discard");
     void t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true });
-    await flush();
+    await turns();
     expect(t.transport.sent[2]!.req).toMatchObject({ hops: 1, discard: true });
   });
 
@@ -115,13 +112,13 @@ describe("router", () => {
     const failed: unknown[] = [];
     const t = setup(mapOf(1, "other"), (err) => failed.push(err));
     expect(t.router.tell("account", "a", { n: 1 })).toBeUndefined();
-    await flush();
+    await turns();
     expect(t.transport.sent[0]!.req).toMatchObject({ k: "ask", type: "account", id: "a", msg: { n: 1 }, discard: true, tell: true });
     t.transport.sent[0]!.answer(null);
     t.router.tell("account", "a", { n: 2 });
-    await flush();
+    await turns();
     t.transport.sent[1]!.fail(new TimeoutError("never acknowledged")); // not retried: it may have been applied
-    await flush();
+    await turns();
     expect(failed.map((e) => ShoalError.is(e) && e.code)).toEqual([ErrorCode.TIMEOUT]);
     expect(t.transport.sent).toHaveLength(2);
     // Ids and type names that can never be valid are refused at once, and nothing is sent.
@@ -129,7 +126,7 @@ describe("router", () => {
       expect(thrownCode(() => t.router.tell(type, id, {}))).toBe(ErrorCode.BAD_REQUEST);
     }
     void t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true, tell: true });
-    await flush();
+    await turns();
     expect(t.transport.sent.slice(2).map((x) => x.req)).toEqual([expect.objectContaining({ hops: 1, discard: true, tell: true })]);
   });
 
@@ -137,13 +134,13 @@ describe("router", () => {
     const failed: unknown[] = [];
     const t = setup(mapOf(1, "old"), (err) => failed.push(err));
     t.router.tell("account", "a", { n: 1 });
-    await flush();
+    await turns();
     t.transport.sent[0]!.fail(new UnavailableError("no responders"));
     t.maps.set(mapOf(2, "new"));
-    await flush();
+    await turns();
     expect(t.transport.sent.map((x) => x.node)).toEqual(["old", "new"]);
     t.transport.sent[1]!.answer(null);
-    await flush();
+    await turns();
     expect(failed).toEqual([]);
   });
 
@@ -152,17 +149,17 @@ describe("router", () => {
     const sibling = ["b", "c", "d", "e", "f", "g"].find((id) => shardOf("account", id, SHARDS) === shardOf("account", "a", SHARDS))!;
     t.router.tell("account", "a", { n: 1 });
     t.router.tell("account", sibling, { n: 2 }); // another actor of the same shard: one lane
-    await flush();
+    await turns();
     t.maps.set(mapOf(2, "new"));
     t.router.tell("account", "a", { n: 3 });
     const asked = t.router.ask("account", "a", { n: 4 });
-    await flush();
+    await turns();
     expect(t.transport.sent.map((x) => x.node)).toEqual(["old", "old"]);
     t.transport.sent[0]!.answer(null);
-    await flush();
+    await turns();
     expect(t.transport.sent.map((x) => x.node)).toEqual(["old", "old"]); // one of the old owner's tells is still open
     t.transport.sent[1]!.answer(null);
-    await flush();
+    await turns();
     expect(t.transport.sent.map((x) => [x.node, (x.req as ForwardedAsk).msg])).toEqual([
       ["old", { n: 1 }],
       ["old", { n: 2 }],
@@ -176,13 +173,13 @@ describe("router", () => {
   it("keeps one sender's order across an owner change: a new owner waits for the old owner's messages", async () => {
     const t = setup(mapOf(1, "old"));
     const first = t.router.ask("account", "a", { n: 1 });
-    await flush();
+    await turns();
     t.maps.set(mapOf(2, "new"));
     const second = t.router.ask("account", "a", { n: 2 });
-    await flush();
+    await turns();
     expect(t.transport.sent.map((s) => s.node)).toEqual(["old"]); // n2 waits for n1 to settle
     t.transport.sent[0]!.answer("one");
-    await flush();
+    await turns();
     expect(t.transport.sent.map((s) => s.node)).toEqual(["old", "new"]);
     t.transport.sent[1]!.answer("two");
     expect(await Promise.all([first, second])).toEqual(["one", "two"]);
@@ -191,11 +188,11 @@ describe("router", () => {
   it("retries on ACTOR_MOVED once a newer map arrives, within the deadline", async () => {
     const t = setup(mapOf(1, "old"));
     const p = t.router.ask("account", "a", {}, { timeout: 5000 });
-    await flush();
+    await turns();
     t.transport.sent[0]!.fail(new ActorMovedError("moved", { details: { owner: "new" } }));
-    await flush();
+    await turns();
     t.maps.set(mapOf(2, "new"));
-    await flush();
+    await turns();
     expect(t.transport.sent[1]!.node).toBe("new");
     t.transport.sent[1]!.answer("ok");
     expect(await p).toBe("ok");
@@ -204,12 +201,12 @@ describe("router", () => {
   it("waits, bounded, while a shard has no owner, then fails with UNAVAILABLE", async () => {
     const t = setup(mapOf(1, null));
     const waiting = t.router.ask("account", "a", {}, { timeout: 1000 });
-    await flush();
+    await turns();
     t.maps.set(mapOf(2, "me"));
     expect(await waiting).toBe("local:a");
     t.maps.set(mapOf(3, null));
     const failing = t.router.ask("account", "b", {}, { timeout: 1000 }).catch((e: unknown) => e);
-    await flush();
+    await turns();
     t.clock.advance(1001);
     const err = await failing;
     expect(ShoalError.is(err, ErrorCode.UNAVAILABLE) || ShoalError.is(err, ErrorCode.TIMEOUT)).toBe(true);
@@ -218,7 +215,7 @@ describe("router", () => {
   it("does not retry a TIMEOUT (the outcome is unknown) and bounds forwarding hops", async () => {
     const t = setup(mapOf(1, "other"));
     const p = t.router.ask("account", "a", {}).catch((e: unknown) => e);
-    await flush();
+    await turns();
     t.transport.sent[0]!.fail(new TimeoutError("slow"));
     expect(ShoalError.is(await p, ErrorCode.TIMEOUT)).toBe(true);
     expect(t.transport.sent).toHaveLength(1);
@@ -231,7 +228,7 @@ describe("router", () => {
   it("judges a forwarded ask by a map at least as new as the sender's", async () => {
     const t = setup(mapOf(1, "other"));
     const p = t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 5000, mapVersion: 2, hops: 0 });
-    await flush();
+    await turns();
     expect(t.transport.sent).toHaveLength(0); // our map (v1) is older than the sender's: wait
     t.maps.set(mapOf(2, "me"));
     expect(await p).toBe("local:a");
@@ -241,7 +238,7 @@ describe("router", () => {
   it("never makes a forwarded ask wait on this node's lane (it may be what the lane waits for)", async () => {
     const t = setup(mapOf(1, "other"));
     const original = t.router.ask("account", "a", {}, { timeout: 5000 }); // lane: 1 outstanding toward "other"
-    await flush();
+    await turns();
     t.maps.set(mapOf(2, "me"));
     // "other" has the newer map too and sends the same ask back here.
     const back = t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 4000, mapVersion: 2, hops: 1 });

@@ -6,7 +6,8 @@ import { ErrorCode, ShoalError } from "../src/errors.js";
 import { Runtime } from "../src/runtime/runtime.js";
 import { MemoryEventStore } from "../src/store/memory.js";
 import type { ActorKey, EventStore, LoadedJournal } from "../src/store/types.js";
-import { codeOf } from "./outcomes.js";
+import { codeOf } from "./support/outcomes.js";
+import { turns } from "./support/turns.js";
 
 /** An in-memory actor that records the order in which it saw messages. */
 const recorder = defineInMemoryActor<number[], { n: number }, number[]>({
@@ -44,8 +45,6 @@ function gated() {
 
 const code = codeOf;
 
-const flush = () => new Promise((r) => setImmediate(r));
-
 function runtime(opts: Partial<ConstructorParameters<typeof Runtime>[0]> = {}) {
   const store = opts.store ?? new MemoryEventStore();
   return new Runtime({ nodeId: "n1", store, actors: [account, recorder], ...opts });
@@ -61,11 +60,11 @@ describe("runtime", () => {
     const rt2 = runtime({ actors: [g.def] });
     const a = rt2.ask("gated", "x", { n: 1 });
     const b = rt2.ask("gated", "x", { n: 2 });
-    await flush();
+    await turns(1);
     expect(g.started).toEqual([1]);
     g.gates.shift()!();
     await expect(a).resolves.toBe(1);
-    await flush();
+    await turns(1);
     expect(g.started).toEqual([1, 2]);
     g.gates.shift()!();
     await expect(b).resolves.toBe(2);
@@ -76,7 +75,7 @@ describe("runtime", () => {
     const rt = runtime({ actors: [g.def] });
     const a = rt.ask("gated", "a", { n: 1 });
     const b = rt.ask("gated", "b", { n: 2 });
-    await flush();
+    await turns(1);
     expect(g.started.sort()).toEqual([1, 2]);
     g.gates.forEach((open) => open());
     await Promise.all([a, b]);
@@ -119,13 +118,13 @@ describe("runtime", () => {
     const told: unknown[] = [];
     const rt = runtime({ actors: [g.def], onTellFailed: (err) => told.push(err) });
     const first = rt.ask("gated", "x", { n: 0 }); // in flight, not in the mailbox
-    await flush();
+    await turns(1);
     const queued = [1, 2, 3].map((n) => rt.ask("gated", "x", { n }));
     expect(await code(rt.ask("gated", "x", { n: 4 }))).toBe(ErrorCode.OVERLOADED);
     rt.tell("gated", "x", { n: 5 });
     expect(told).toEqual([expect.objectContaining({ code: ErrorCode.OVERLOADED })]);
     for (let i = 0; i < 4; i++) {
-      await flush();
+      await turns(1);
       g.gates.shift()!();
     }
     expect(await Promise.all([first, ...queued])).toEqual([0, 1, 2, 3]);
@@ -137,12 +136,12 @@ describe("runtime", () => {
     const rt = runtime({ actors: [g.def], clock });
     const a = rt.ask("gated", "x", { n: 1 }, { timeout: 100 });
     const b = rt.ask("gated", "x", { n: 2 }, { timeout: 100 });
-    await flush();
+    await turns(1);
     clock.advance(101);
     expect(await code(a)).toBe(ErrorCode.TIMEOUT);
     expect(await code(b)).toBe(ErrorCode.TIMEOUT);
     g.gates.shift()!(); // the turn of 1 completes after its caller gave up
-    await flush();
+    await turns(1);
     expect(g.started).toEqual([1]); // 2 expired in the mailbox and never ran
   });
 
@@ -166,7 +165,7 @@ describe("runtime", () => {
     const rt1 = runtime({ store, actors: [small] });
     for (let i = 0; i < 10; i++) await rt1.ref(small, "s").ask({ deposit: { amount: i + 1, txn: `t${i}` } });
     await rt1.stop();
-    await flush();
+    await turns(1);
     expect((await store.loadSnapshot({ type: "account", id: "s" }))?.version).toBe(9);
     const rt2 = runtime({ store, actors: [small] });
     expect(await rt2.ref(small, "s").ask({ balance: {} })).toEqual({ balance: 55, version: 10, node: "n1" });
@@ -198,12 +197,12 @@ describe("runtime", () => {
     const g = gated();
     const rt = runtime({ actors: [g.def, recorder] });
     const inflight = rt.ask("gated", "x", { n: 1 });
-    await flush();
+    await turns(1);
     const pausing = rt.pause((type) => type === "gated");
     let paused = false;
     void pausing.then(() => (paused = true));
     const later = [2, 3].map((n) => rt.ask("gated", "x", { n }));
-    await flush();
+    await turns(1);
     expect(paused).toBe(false); // waits for the in-flight turn
     g.gates.shift()!();
     const group = await pausing;
@@ -213,7 +212,7 @@ describe("runtime", () => {
     expect(await rt.ask("recorder", "other", { n: 9 })).toEqual([9]); // other actors unaffected
     group.resume();
     for (let i = 0; i < 2; i++) {
-      await flush();
+      await turns(1);
       g.gates.shift()!();
     }
     expect(await Promise.all(later)).toEqual([2, 3]);
@@ -242,7 +241,7 @@ describe("runtime", () => {
     const rt = runtime({ actors: [g.def] });
     const a = rt.ask("gated", "x", { n: 1 });
     const b = rt.ask("gated", "x", { n: 2 });
-    await flush();
+    await turns(1);
     const stopping = rt.stop();
     g.gates.shift()!();
     await stopping;

@@ -12,7 +12,7 @@ import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { ErrorCode } from "../src/errors.js";
 import { Runtime } from "../src/runtime/runtime.js";
 import { MemoryEventStore } from "../src/store/memory.js";
-import { codeOf } from "./outcomes.js";
+import { codeOf } from "./support/outcomes.js";
 
 const runtime = (nodeId = "n1") => new Runtime({ nodeId, store: new MemoryEventStore(), actors: [sequencer] });
 

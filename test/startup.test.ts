@@ -4,10 +4,7 @@ import { retryStartup } from "../cluster/startup.js";
 import { ManualClock } from "../src/clock.js";
 import { UnavailableError } from "../src/errors.js";
 import { silentLogger } from "../src/log.js";
-
-const flush = async () => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-};
+import { turns } from "./support/turns.js";
 
 describe("retryStartup", () => {
   it("retries while NATS is not ready, with growing pauses, until it works", async () => {
@@ -18,7 +15,7 @@ describe("retryStartup", () => {
       return "ok";
     }, { clock, log: silentLogger });
     for (const step of [100, 200, 400]) {
-      await flush();
+      await turns(5);
       clock.advance(step);
     }
     expect(await p).toBe("ok");
@@ -34,7 +31,7 @@ describe("retryStartup", () => {
       throw new UnavailableError("no responders");
     }, { clock, log: silentLogger, deadlineMs: 1000 }).catch((e: unknown) => e);
     for (let i = 0; i < 10; i++) {
-      await flush();
+      await turns(5);
       clock.advance(500);
     }
     expect(await p).toBeInstanceOf(UnavailableError);

@@ -3,7 +3,7 @@ import { checkKey } from "../src/store/checks.js";
 import { journalSubject } from "../src/nats-names.js";
 import { SubjectCache } from "../src/store/subject-cache.js";
 import type { ActorKey } from "../src/store/types.js";
-import { thrownCode } from "./outcomes.js";
+import { thrownCode } from "./support/outcomes.js";
 
 const codeOf = thrownCode;
 

@@ -5,6 +5,7 @@ import { rpcSubject } from "../src/nats-names.js";
 import type { RpcRequest } from "../cluster/wire.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { type ReplyTo, settleWith } from "../src/reply-to.js";
+import { turns } from "./support/turns.js";
 
 /**
  * How a node takes batches that arrive together (one socket read): each in a job of its own,
@@ -32,9 +33,6 @@ class FakeConnection {
 }
 
 const codec = new MsgpackCodec();
-const turns = async (n: number) => {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-};
 
 function node() {
   const nc = new FakeConnection();

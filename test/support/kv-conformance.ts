@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Kv, KvChange, KvProvider, KvWatch } from "../cluster/kv.js";
-import { ErrorCode } from "../src/errors.js";
-import { waitFor } from "../local-nats/wait.js";
-import { rejectsWith } from "./store-conformance.js";
+import type { Kv, KvChange, KvProvider, KvWatch } from "../../cluster/kv.js";
+import { ErrorCode } from "../../src/errors.js";
+import { waitFor } from "../../local-nats/wait.js";
+import { rejectsWith } from "./outcomes.js";
 
 /** A KV backend under test. */
 export interface KvHarness {

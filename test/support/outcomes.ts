@@ -1,5 +1,5 @@
-import { ShoalError } from "../src/errors.js";
-import type { ReplyTo } from "../src/reply-to.js";
+import { type ErrorCode, ShoalError } from "../../src/errors.js";
+import type { ReplyTo } from "../../src/reply-to.js";
 
 /** What tests compare of a failure: its stable code, or a note that it was not a typed error. */
 const codeOfError = (err: unknown): string => (ShoalError.is(err) ? err.code : `not a ShoalError: ${String(err)}`);
@@ -37,4 +37,14 @@ export function promised(): { to: ReplyTo; promise: Promise<unknown> } {
   let to!: ReplyTo;
   const promise = new Promise((ok, fail) => (to = { ok, fail }));
   return { to, promise };
+}
+
+/** Rejects with a ShoalError of `code`; resolves to it. */
+export async function rejectsWith(p: Promise<unknown>, code: ErrorCode): Promise<ShoalError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!ShoalError.is(err, code)) throw new Error(`expected a ${code} rejection, got ${err === undefined ? "success" : String(err)}`);
+  return err;
 }

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type ErrorCode, ShoalError } from "../src/errors.js";
-import type { ActorKey, EventStore, StoredEvent } from "../src/store/types.js";
+import { ShoalError } from "../../src/errors.js";
+import type { ActorKey, EventStore, StoredEvent } from "../../src/store/types.js";
+import { rejectsWith } from "./outcomes.js";
 
 /** A store under test; `reopen` opens a second instance over the same data (a restarted process). */
 export interface StoreHarness {
@@ -15,16 +16,6 @@ export interface ConformanceOptions {
   rounds?: number;
   /** Runs of each property (default 30). */
   numRuns?: number;
-}
-
-/** Rejects with a ShoalError of `code`; resolves to it. */
-export async function rejectsWith(p: Promise<unknown>, code: ErrorCode): Promise<ShoalError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!ShoalError.is(err, code)) throw new Error(`expected a ${code} rejection, got ${err === undefined ? "success" : String(err)}`);
-  return err;
 }
 
 interface Tally {
