@@ -62,7 +62,15 @@ export async function eventStoreAppend(url: string): Promise<void> {
       const baseline = `raw ${Math.round(rawRate).toLocaleString("en-US")} msgs/s`;
       const common = { window, payload: size };
       emit({ name: `raw_jetstream_publish_w${window}_${label(size)}`, value: rawRate, unit: "msgs/s", ...common });
-      emit({ name: `event_store_append_w${window}_${label(size)}`, value: median(single), unit: "appends/s", ratio: median(single) / rawRate, goal: 0.8, baseline, ...common });
+      emit({
+        name: `event_store_append_w${window}_${label(size)}`,
+        value: median(single),
+        unit: "appends/s",
+        ratio: median(single) / rawRate,
+        goal: 0.8,
+        baseline,
+        ...common,
+      });
       emit({
         name: `event_store_batched${BATCH}_w${window}_${label(size)}`,
         value: median(batched),

@@ -8,7 +8,16 @@ import { percentile } from "./stats.js";
 
 const SHARDS = 64;
 const TIMING = { memberTtl: 3000, heartbeat: 1000, leaderTtl: 3000 };
-const NODE_ARGS = ["--member-ttl", String(TIMING.memberTtl), "--heartbeat", String(TIMING.heartbeat), "--leader-ttl", String(TIMING.leaderTtl), "--shards", String(SHARDS)];
+const NODE_ARGS = [
+  "--member-ttl",
+  String(TIMING.memberTtl),
+  "--heartbeat",
+  String(TIMING.heartbeat),
+  "--leader-ttl",
+  String(TIMING.leaderTtl),
+  "--shards",
+  String(SHARDS),
+];
 /** Three crashes of an owner that is not the leader, then one of the leader (it owns the account too). */
 const KILLS = ["owner", "owner", "owner", "leader"] as const;
 /** Per-ask timeout of the probe loop: the resolution of the figure. */
@@ -44,7 +53,12 @@ export async function failover(url: string): Promise<void> {
     const samples = { owner: [] as number[], leader: [] as number[] };
     const attempts = { owner: [] as number[], leader: [] as number[] };
     for (const [s, kill] of KILLS.entries()) {
-      const [first] = await waitStable(nc, cluster, live.map((p) => p.id), SHARDS);
+      const [first] = await waitStable(
+        nc,
+        cluster,
+        live.map((p) => p.id),
+        SHARDS,
+      );
       const leader = first!.leader;
       // An account on the node to kill, holding one deposit (state in the journal).
       let id = "";
@@ -87,7 +101,14 @@ export async function failover(url: string): Promise<void> {
     const owner = { samples: samples.owner.map(Math.round), attempts: attempts.owner, killed: "owner, not the leader", ...common };
     emit({ name: "sigkill_to_answer_ms", value: percentile(samples.owner, 50), unit: "ms", stat: "p50", goal: 5000, ...owner });
     emit({ name: "sigkill_to_answer_ms_max", value: Math.max(...samples.owner), unit: "ms", stat: "max", goal: 5000, ...owner });
-    emit({ name: "sigkill_leader_to_answer_ms", value: samples.leader[0]!, unit: "ms", attempts: attempts.leader, killed: "the leader, owning the account", ...common });
+    emit({
+      name: "sigkill_leader_to_answer_ms",
+      value: samples.leader[0]!,
+      unit: "ms",
+      attempts: attempts.leader,
+      killed: "the leader, owning the account",
+      ...common,
+    });
   } finally {
     await Promise.all(procs.map((p) => p.kill()));
     await nc.close();

@@ -99,7 +99,10 @@ export async function migration(url: string): Promise<void> {
     // Join: B takes about half the shards, with their actors.
     const before = a.map!.version;
     const b = await startNode("mig-b");
-    await waitFor(() => b.ownedShards().length === SHARDS / 2 && a.map?.version === b.map?.version, { timeout: SETTLE_MS, message: "nodes never agreed on a balanced map" });
+    await waitFor(() => b.ownedShards().length === SHARDS / 2 && a.map?.version === b.map?.version, {
+      timeout: SETTLE_MS,
+      message: "nodes never agreed on a balanced map",
+    });
     const join = await collectMoves(events, before, a.map!.version, "mig-a");
     const owners = a.map!.owners;
     await verify(a, ids, (id) => owners[shardOf(TYPE, id, SHARDS)]!, "after B joined");

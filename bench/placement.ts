@@ -59,12 +59,21 @@ export function placementQuality(nodeCounts: readonly number[] = [3, 10, 32], sh
 
     rows.push({
       name: `placement.plan_time.n${n}`,
-      value: round(timeMs(() => plan(undefined, members, { shardCount: shards })), 3),
+      value: round(
+        timeMs(() => plan(undefined, members, { shardCount: shards })),
+        3,
+      ),
       unit: "ms",
       ...common,
       what: "fresh map (median)",
-      joinMs: round(timeMs(() => plan(fresh, joined)), 3),
-      leaveMs: round(timeMs(() => plan(fresh, left)), 3),
+      joinMs: round(
+        timeMs(() => plan(fresh, joined)),
+        3,
+      ),
+      leaveMs: round(
+        timeMs(() => plan(fresh, left)),
+        3,
+      ),
     });
   }
   return rows;

@@ -76,25 +76,52 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
       for (const window of WINDOWS) {
         const watchLoop = window === 128 && payload === 128;
         if (watchLoop) await eventLoopP99(httpPort); // resets the target's histogram
-        const cpu = window === 128 ? { shoal: new CpuTally({ caller: undefined, target: target.pid, ...server }), raw: new CpuTally({ caller: undefined, responder: rawPeer.pid, ...server }) } : undefined;
+        const cpu =
+          window === 128
+            ? {
+                shoal: new CpuTally({ caller: undefined, target: target.pid, ...server }),
+                raw: new CpuTally({ caller: undefined, responder: rawPeer.pid, ...server }),
+              }
+            : undefined;
         const r = await compare(ASKS[window]!, window, shoal, rawAsk, watchLoop, cpu);
         const targetLoop = watchLoop ? await eventLoopP99(httpPort) : undefined;
         const tag = `w${window}_${payload}b`;
         const lat = (xs: number[], q: number) => percentile(xs, q);
         const what = { window, payload, ...common };
-        emit({ name: `remote_ask_${tag}`, value: r.shoal, unit: "asks/s", ratio: r.shoal / r.raw, baseline: `raw request ${Math.round(r.raw).toLocaleString("en-US")}/s`, goal: window === 128 ? 2 : undefined, ...what });
+        emit({
+          name: `remote_ask_${tag}`,
+          value: r.shoal,
+          unit: "asks/s",
+          ratio: r.shoal / r.raw,
+          baseline: `raw request ${Math.round(r.raw).toLocaleString("en-US")}/s`,
+          goal: window === 128 ? 2 : undefined,
+          ...what,
+        });
         emit({ name: `raw_request_${tag}`, value: r.raw, unit: "msgs/s", ...what });
         emit({ name: `remote_ask_p50_${tag}`, value: lat(r.lat.shoal, 50), unit: "ms", baseline: `raw ${lat(r.lat.raw, 50).toFixed(3)} ms`, ...what });
         if (window === 1) {
           const delta = (lat(r.lat.shoal, 50) - lat(r.lat.raw, 50)) * 1000;
-          emit({ name: `remote_ask_p50_over_raw_${tag}`, value: delta, unit: "µs", goal: 50, note: "p50 of a lone remote ask minus p50 of a lone raw request", ...what });
+          emit({
+            name: `remote_ask_p50_over_raw_${tag}`,
+            value: delta,
+            unit: "µs",
+            goal: 50,
+            note: "p50 of a lone remote ask minus p50 of a lone raw request",
+            ...what,
+          });
         }
         emit({ name: `remote_ask_p99_${tag}`, value: lat(r.lat.shoal, 99), unit: "ms", baseline: `raw ${lat(r.lat.raw, 99).toFixed(3)} ms`, ...what });
         const used = cpu && cpuFigure(`remote_ask_cpu_${tag}`, "ask", cpu.shoal, cpu.raw, what);
         if (used !== undefined) emit(used);
         if (r.loop !== undefined && targetLoop !== undefined) {
           emit({ name: "event_loop_p99_caller_remote_ask_w128", value: r.loop.shoal, unit: "ms", baseline: `raw caller ${r.loop.raw.toFixed(2)} ms`, ...what });
-          emit({ name: "event_loop_p99_target_remote_ask_w128", value: targetLoop, unit: "ms", note: "the target node's nodejs_eventloop_lag_p99 over the Shoal runs", ...what });
+          emit({
+            name: "event_loop_p99_target_remote_ask_w128",
+            value: targetLoop,
+            unit: "ms",
+            note: "the target node's nodejs_eventloop_lag_p99 over the Shoal runs",
+            ...what,
+          });
         }
       }
 
@@ -103,13 +130,25 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
       /** One-way messages against raw pub→sub: ROUNDS alternated rounds each, medians, the CPU of every process. */
       const oneWay = async (kind: "send" | "tell", shoal: () => Promise<number>, extra: Partial<Figure>) => {
         const rates = { shoal: [] as number[], raw: [] as number[] };
-        const cpu = { shoal: new CpuTally({ caller: undefined, target: target!.pid, ...server }), raw: new CpuTally({ publisher: undefined, subscriber: rawPeer!.pid, ...server }) };
+        const cpu = {
+          shoal: new CpuTally({ caller: undefined, target: target!.pid, ...server }),
+          raw: new CpuTally({ publisher: undefined, subscriber: rawPeer!.pid, ...server }),
+        };
         for (let round = 0; round < ROUNDS; round++) {
           rates.shoal.push(await cpu.shoal.measure(sends, shoal));
           rates.raw.push(await cpu.raw.measure(sends, rawPubSub));
         }
         const [s, r] = [median(rates.shoal), median(rates.raw)];
-        emit({ name: `${kind}_${payload}b`, value: s, unit: `${kind}s/s`, ratio: s / r, baseline: `raw pub→sub ${Math.round(r).toLocaleString("en-US")}/s`, payload, ...extra, ...common });
+        emit({
+          name: `${kind}_${payload}b`,
+          value: s,
+          unit: `${kind}s/s`,
+          ratio: s / r,
+          baseline: `raw pub→sub ${Math.round(r).toLocaleString("en-US")}/s`,
+          payload,
+          ...extra,
+          ...common,
+        });
         const used = cpuFigure(`${kind}_cpu_${payload}b`, "msg", cpu.shoal, cpu.raw, { payload, ...common });
         if (used !== undefined) emit(used);
         return r;
@@ -132,15 +171,29 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
     await waitStable(observer, cluster, ["rm-target"], SHARDS);
     const client = new ShoalClient(raw, cluster);
     const padded = jsonSized(128);
-    const viaIngress = (n: number, w: number, lat: number[]) => timed(n, w, lat, (i) => client.ask(echo.type, ids[i % ids.length]!, padded, { timeout: TIMEOUT }));
+    const viaIngress = (n: number, w: number, lat: number[]) =>
+      timed(n, w, lat, (i) => client.ask(echo.type, ids[i % ids.length]!, padded, { timeout: TIMEOUT }));
     const body = new Uint8Array(128).fill(120);
     const rawAsk = (n: number, w: number, lat: number[]) => timed(n, w, lat, () => raw.request(rawSubject, body, { timeout: TIMEOUT }));
     await viaIngress(WARMUP, 128, []);
     for (const window of [1, 128]) {
       const r = await compare(ASKS[window]! / 2, window, viaIngress, rawAsk, false);
       const what = { window, payload: 128, ...common, note: "ShoalClient → shoal.<cluster>.ask (JSON, one NATS request per ask) → the node's runtime" };
-      emit({ name: `ingress_ask_w${window}_128b`, value: r.shoal, unit: "asks/s", ratio: r.shoal / r.raw, baseline: `raw request ${Math.round(r.raw).toLocaleString("en-US")}/s`, ...what });
-      emit({ name: `ingress_ask_p50_w${window}_128b`, value: percentile(r.lat.shoal, 50), unit: "ms", baseline: `raw ${percentile(r.lat.raw, 50).toFixed(3)} ms`, ...what });
+      emit({
+        name: `ingress_ask_w${window}_128b`,
+        value: r.shoal,
+        unit: "asks/s",
+        ratio: r.shoal / r.raw,
+        baseline: `raw request ${Math.round(r.raw).toLocaleString("en-US")}/s`,
+        ...what,
+      });
+      emit({
+        name: `ingress_ask_p50_w${window}_128b`,
+        value: percentile(r.lat.shoal, 50),
+        unit: "ms",
+        baseline: `raw ${percentile(r.lat.raw, 50).toFixed(3)} ms`,
+        ...what,
+      });
     }
   } finally {
     await caller?.stop().catch(() => undefined);

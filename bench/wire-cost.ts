@@ -19,7 +19,16 @@ export function wireCost(): void {
   const codec = new MsgpackCodec({ maxDepth: defaultDecodeLimits.maxDepth + 2 });
   for (const payload of [128, 1024]) {
     const msg = { p: "x".repeat(payload - 10) };
-    const ask = (i: number): ForwardedAsk => ({ k: "ask", type: "benchecho", id: `e${i % 256}`, msg, timeoutMs: 29_900, mapVersion: 3, hops: 0, discard: true });
+    const ask = (i: number): ForwardedAsk => ({
+      k: "ask",
+      type: "benchecho",
+      id: `e${i % 256}`,
+      msg,
+      timeoutMs: 29_900,
+      mapVersion: 3,
+      hops: 0,
+      discard: true,
+    });
     const buf = new BatchBuffer();
     let batch: Uint8Array = new Uint8Array(0);
     const encode = () => {

@@ -10,7 +10,7 @@ export function parse(
   argv: string[],
   options: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>,
   allowPositionals = false,
-// Flag values are checked where they are used (pick, positiveInt).
+  // Flag values are checked where they are used (pick, positiveInt).
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): { values: Record<string, any>; positionals: string[] } {
   try {

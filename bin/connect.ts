@@ -38,7 +38,9 @@ export async function connectTo(url: string, name: string, auth: NatsAuth = {}):
   } catch (err) {
     if (err instanceof AuthorizationError) {
       // Same prefix as an unreachable server (scripts match it), then what to check.
-      throw new Error(`cannot reach NATS at ${url}: the server refused the credentials (${err.message}); check --user/--password, --token, --creds or --nkey-seed`);
+      throw new Error(
+        `cannot reach NATS at ${url}: the server refused the credentials (${err.message}); check --user/--password, --token, --creds or --nkey-seed`,
+      );
     }
     throw new Error(`cannot reach NATS at ${url}: ${(err as Error).message}`);
   }

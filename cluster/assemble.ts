@@ -82,7 +82,12 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
       actors: opts.actors,
       replicas: opts.replicas,
       logger: log,
-      runtime: { clock, partitionOf: (type, id) => shardOf(type, id, timing.shardCount), fence: (key) => fence!.check(key.type, key.id), onTellFailed: tellFailed(log, opts) },
+      runtime: {
+        clock,
+        partitionOf: (type, id) => shardOf(type, id, timing.shardCount),
+        fence: (key) => fence!.check(key.type, key.id),
+        onTellFailed: tellFailed(log, opts),
+      },
       wrapStore: opts.hooks?.wrapStore,
       onAnswered: opts.hooks?.onAnswered,
     }),
@@ -103,11 +108,30 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   if (opts.meta !== undefined) self.meta = opts.meta;
   const membership = new Membership({ kv: membersKv, clock, self, heartbeatInterval: timing.heartbeatInterval, memberTtl: timing.memberTtl, logger: log });
   const local = hostedActors(host.runtime, nodeId, () => membership.records());
-  const router = new Router({ nodeId, local, transport, maps: view, clock, onSlow: (what) => log.info({ what }, "router waited"), onTellFailed: tellFailed(log, opts) });
+  const router = new Router({
+    nodeId,
+    local,
+    transport,
+    maps: view,
+    clock,
+    onSlow: (what) => log.info({ what }, "router waited"),
+    onTellFailed: tellFailed(log, opts),
+  });
   fence = new OwnershipFence(nodeId, membership, view, log);
   const election = new LeaderElection({ kv: leaderKv, nodeId, clock, leaderTtl: timing.leaderTtl, renewInterval: timing.leaderTtl / 3, logger: log });
   const events = new ClusterEvents(nc, cluster, nodeId, clock, log);
-  const manager = new ShardManager({ election, membership, maps, events, clock, shardCount: timing.shardCount, debounce: timing.rebalanceDebounce, maxHandoffsPerMap: opts.maxHandoffsPerMap, stepTimeout: opts.rebalanceStepTimeout, logger: log });
+  const manager = new ShardManager({
+    election,
+    membership,
+    maps,
+    events,
+    clock,
+    shardCount: timing.shardCount,
+    debounce: timing.rebalanceDebounce,
+    maxHandoffsPerMap: opts.maxHandoffsPerMap,
+    stepTimeout: opts.rebalanceStepTimeout,
+    logger: log,
+  });
   migrations = new Migrations({
     nodeId,
     runtime: host.runtime,

@@ -63,9 +63,15 @@ export function parseRequestBatch(value: unknown): ParsedItem[] {
   const seen = new Set<number>();
   for (const item of value) {
     const tell = Array.isArray(item) && item[0] === 0;
-    if (!Array.isArray(item) || (item.length !== 2 && item.length !== FLAT_ASK_LENGTH + 1) || (tell ? !isTellEntry(item) : !isCorr(item[0]) || seen.has(item[0]))) {
+    if (
+      !Array.isArray(item) ||
+      (item.length !== 2 && item.length !== FLAT_ASK_LENGTH + 1) ||
+      (tell ? !isTellEntry(item) : !isCorr(item[0]) || seen.has(item[0]))
+    ) {
       // Nothing of the batch is handled: parsing only builds `out`, which is dropped here.
-      throw new BadRequestError("malformed node batch: every entry must be [corr, request] or a flat ask, with a distinct positive integer corr (0 for a tell)");
+      throw new BadRequestError(
+        "malformed node batch: every entry must be [corr, request] or a flat ask, with a distinct positive integer corr (0 for a tell)",
+      );
     }
     const corr = item[0] as number;
     if (!tell) seen.add(corr);

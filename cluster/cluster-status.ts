@@ -46,7 +46,11 @@ export function typeMismatches(nodes: readonly Pick<NodeSummary, "id" | "types">
   const saying = nodes.filter((n) => n.types !== null);
   const all = [...new Set(saying.flatMap((n) => n.types!))].sort();
   return all
-    .map((type) => ({ type, hostedBy: saying.filter((n) => n.types!.includes(type)).map((n) => n.id), missingOn: saying.filter((n) => !n.types!.includes(type)).map((n) => n.id) }))
+    .map((type) => ({
+      type,
+      hostedBy: saying.filter((n) => n.types!.includes(type)).map((n) => n.id),
+      missingOn: saying.filter((n) => !n.types!.includes(type)).map((n) => n.id),
+    }))
     .filter((m) => m.missingOn.length > 0);
 }
 

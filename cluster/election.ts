@@ -86,10 +86,12 @@ export class LeaderElection {
     if (this.state !== "idle") throw new Error("election already started");
     this.state = "candidate";
     const term = this.term;
-    const watcher = await this.kv.watch((c) => this.onWatch(c), KEY).catch((err: unknown) => {
-      if (term === this.term) this.state = "idle";
-      throw err;
-    });
+    const watcher = await this.kv
+      .watch((c) => this.onWatch(c), KEY)
+      .catch((err: unknown) => {
+        if (term === this.term) this.state = "idle";
+        throw err;
+      });
     if (term !== this.term) return watcher.stop(); // stopped meanwhile
     this.watcher = watcher;
     this.schedule();

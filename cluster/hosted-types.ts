@@ -21,7 +21,10 @@ export function hostedActors(runtime: Runtime, nodeId: string, members: () => re
 
 /** The error for a message that reached `nodeId`, which owns its shard but not its type. */
 export function notHostedHere(type: string, nodeId: string, members: readonly MemberRecord[]): UnknownActorTypeError {
-  const hostedBy = members.filter((m) => m.types?.includes(type)).map((m) => m.id).sort();
+  const hostedBy = members
+    .filter((m) => m.types?.includes(type))
+    .map((m) => m.id)
+    .sort();
   const shown = JSON.stringify(type.slice(0, 100));
   const where =
     hostedBy.length === 0

@@ -1,15 +1,6 @@
 import type { Clock } from "../src/clock.js";
 import { BadRequestError, ConflictError, UnavailableError } from "../src/errors.js";
-import {
-  isValidBucketName,
-  isValidKvKey,
-  type Kv,
-  type KvBucketOptions,
-  type KvChange,
-  type KvEntry,
-  type KvProvider,
-  type KvWatch,
-} from "./kv.js";
+import { isValidBucketName, isValidKvKey, type Kv, type KvBucketOptions, type KvChange, type KvEntry, type KvProvider, type KvWatch } from "./kv.js";
 
 interface Stored {
   value: Uint8Array;

@@ -18,9 +18,7 @@ export interface KvEntry {
 }
 
 /** What a watch reports: a write, or a deletion (delete or purge) of a key. */
-export type KvChange =
-  | { readonly kind: "put"; readonly entry: KvEntry }
-  | { readonly kind: "delete"; readonly key: string; readonly revision: number };
+export type KvChange = { readonly kind: "put"; readonly entry: KvEntry } | { readonly kind: "delete"; readonly key: string; readonly revision: number };
 
 export interface KvWatch {
   stop(): void;

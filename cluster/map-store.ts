@@ -11,7 +11,10 @@ export interface StoredMap {
 /** A node configured with another shard count than the cluster was created with. */
 export class ShardCountMismatchError extends ShoalError {
   override name = "ShardCountMismatchError";
-  constructor(readonly configured: number, readonly cluster: number) {
+  constructor(
+    readonly configured: number,
+    readonly cluster: number,
+  ) {
     super(
       ErrorCode.BAD_REQUEST,
       `this node is configured with ${configured} shards but the cluster was created with ${cluster}: ` +
@@ -128,4 +131,3 @@ export function decodeMap(bytes: Uint8Array): ShardMap {
   });
   return { version: m.version as number, epoch: m.epoch as number, shardCount: m.shardCount as number, owners };
 }
-

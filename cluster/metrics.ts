@@ -37,13 +37,39 @@ export class NodeMetrics {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.types = new Set(opts.types);
 
-    const requests = new Counter({ name: "shoal_ingress_requests_total", help: "Ingress requests handled, by actor type, verb (ask, send, tell) and outcome (ok, accepted for a tell, or the error code).", labelNames: ["type", "verb", "outcome"], registers });
-    const requestSeconds = new Histogram({ name: "shoal_ingress_duration_seconds", help: "Ingress asks and sends: time from receipt to reply.", labelNames: ["type", "verb"], buckets: ASK_BUCKETS, registers });
-    const migrations = new Counter({ name: "shoal_migrations_total", help: "Shard moves ended on this node, by role and outcome.", labelNames: ["role", "outcome"], registers });
-    const pause = new Histogram({ name: "shoal_migration_pause_seconds", help: "How long each shard this node handed off was paused (completed moves).", buckets: PAUSE_BUCKETS, registers });
+    const requests = new Counter({
+      name: "shoal_ingress_requests_total",
+      help: "Ingress requests handled, by actor type, verb (ask, send, tell) and outcome (ok, accepted for a tell, or the error code).",
+      labelNames: ["type", "verb", "outcome"],
+      registers,
+    });
+    const requestSeconds = new Histogram({
+      name: "shoal_ingress_duration_seconds",
+      help: "Ingress asks and sends: time from receipt to reply.",
+      labelNames: ["type", "verb"],
+      buckets: ASK_BUCKETS,
+      registers,
+    });
+    const migrations = new Counter({
+      name: "shoal_migrations_total",
+      help: "Shard moves ended on this node, by role and outcome.",
+      labelNames: ["role", "outcome"],
+      registers,
+    });
+    const pause = new Histogram({
+      name: "shoal_migration_pause_seconds",
+      help: "How long each shard this node handed off was paused (completed moves).",
+      buckets: PAUSE_BUCKETS,
+      registers,
+    });
     const appends = new Counter({ name: "shoal_event_store_appends_total", help: "Event batches appended to the event store.", registers });
     const conflicts = new Counter({ name: "shoal_event_store_conflicts_total", help: "Appends refused on their expected version (CONFLICT).", registers });
-    const tellsFailed = new Counter({ name: "shoal_tells_failed_total", help: "Tells sent from this node that failed, by error code (AT_PEER: the node it sent them to reported them failed).", labelNames: ["code"], registers });
+    const tellsFailed = new Counter({
+      name: "shoal_tells_failed_total",
+      help: "Tells sent from this node that failed, by error code (AT_PEER: the node it sent them to reported them failed).",
+      labelNames: ["code"],
+      registers,
+    });
     this.gauge("shoal_mailbox_depth", "Messages queued in the mailboxes of this node's actors.", (n) => n.host.runtime.stats().mailboxDepth);
     this.gauge("shoal_active_actors", "Actors active on this node.", (n) => n.host.runtime.stats().activeActors);
     this.gauge("shoal_shards_owned", "Shards this node owns in its current map.", (n) => n.ownedShards().length);

@@ -82,7 +82,8 @@ export class MigrationDestination {
     const { runtime, store } = this.opts;
     for (const a of req.actors) {
       if (!runtime.hosts(a.type)) throw unknownActorType(a.type);
-      if (runtime.partitionOf(a.type, a.id) !== req.shard) throw new BadRequestError(`actor ${a.type} in a handoff of shard ${req.shard} belongs to another shard`);
+      if (runtime.partitionOf(a.type, a.id) !== req.shard)
+        throw new BadRequestError(`actor ${a.type} in a handoff of shard ${req.shard} belongs to another shard`);
     }
     let adopted = 0;
     let fromStore = 0;

@@ -101,8 +101,8 @@ export function shares(shardCount: number, members: readonly Member[]): Share[] 
   let hi = out.reduce((t, s) => t + s.max, 0);
   for (let i = 0; lo > shardCount || (hi < shardCount && out.length > 0); i = (i + 1) % out.length) {
     const s = out[i]!;
-    if (lo > shardCount && s.min > 0) (s.min--, lo--);
-    if (hi < shardCount) (s.max++, hi++);
+    if (lo > shardCount && s.min > 0) s.min--, lo--;
+    if (hi < shardCount) s.max++, hi++;
   }
   return out;
 }

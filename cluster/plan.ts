@@ -59,11 +59,7 @@ export function plan(previous: ShardMap | undefined, members: readonly Member[],
  * leave their owner (orphaned, or above the owner's `max`) and shards that members below their
  * `min` must receive. (Both bounds are reachable at once, so the larger one is exact.)
  */
-export function minimumMoves(
-  previous: ShardMap | undefined,
-  members: readonly Member[],
-  opts: Pick<PlanOptions, "shardCount"> = {},
-): number {
+export function minimumMoves(previous: ShardMap | undefined, members: readonly Member[], opts: Pick<PlanOptions, "shardCount"> = {}): number {
   const prev = ownersOf(previous, opts);
   const sh = shares(prev.length, members);
   if (sh.length === 0) return prev.filter((o) => o !== null).length;
@@ -132,7 +128,12 @@ export interface StageOptions {
  * Pure; each step is a valid map, and planning again from it (the planner is sticky) continues
  * toward the same balance.
  */
-export function stage(previous: ShardMap | undefined, next: Plan, members: readonly Member[], opts: StageOptions): Plan & { handoffs: number; remaining: number } {
+export function stage(
+  previous: ShardMap | undefined,
+  next: Plan,
+  members: readonly Member[],
+  opts: StageOptions,
+): Plan & { handoffs: number; remaining: number } {
   const live = new Set(members.map((m) => m.id));
   const isHandoff = (m: Move) => m.from !== null && m.to !== null && live.has(m.from);
   const handoffs = next.moves.filter(isHandoff);

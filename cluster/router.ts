@@ -163,7 +163,15 @@ export class Router {
   private attempt(owner: string, map: ShardMap, m: Routed, remaining: number): void {
     try {
       if (owner === this.opts.nodeId) return this.opts.local.deliver(m.type, m.id, m.msg, m.deadline, m);
-      const req: ForwardedAsk = { k: "ask", type: m.type, id: m.id, msg: m.msg, timeoutMs: Math.max(1, remaining - 100), mapVersion: map.version, hops: m.hops };
+      const req: ForwardedAsk = {
+        k: "ask",
+        type: m.type,
+        id: m.id,
+        msg: m.msg,
+        timeoutMs: Math.max(1, remaining - 100),
+        mapVersion: map.version,
+        hops: m.hops,
+      };
       setMode(req, m.mode);
       this.opts.transport.send(owner, req, remaining, m);
     } catch (err) {
@@ -178,10 +186,12 @@ export class Router {
   retryAfter(err: unknown, map: ShardMap, m: Routed): void {
     const left = m.deadline - this.opts.clock.now();
     if (!ShoalError.is(err) || !retryable.has(err.code) || left <= 0) return m.reject(err);
-    this.opts.maps.waitFor((v) => v !== undefined && v.version > map.version, Math.min(left, RETRY_WAIT_MS)).then(
-      () => this.route(m),
-      (e: unknown) => m.reject(e),
-    );
+    this.opts.maps
+      .waitFor((v) => v !== undefined && v.version > map.version, Math.min(left, RETRY_WAIT_MS))
+      .then(
+        () => this.route(m),
+        (e: unknown) => m.reject(e),
+      );
   }
 
   /** Waits for whatever blocks the send, then decides again, until it is sent or failed. */
@@ -203,7 +213,10 @@ export class Router {
         const since = clock.now();
         await sent.lane.idle(clock, remaining);
         const waited = clock.now() - since;
-        if (waited > 1000) this.opts.onSlow?.(`lane of shard ${sent.shard} busy toward ${sent.lane.target} for ${waited} ms (next owner ${sent.owner}, ${sent.lane.outstanding} outstanding)`);
+        if (waited > 1000)
+          this.opts.onSlow?.(
+            `lane of shard ${sent.shard} busy toward ${sent.lane.target} for ${waited} ms (next owner ${sent.owner}, ${sent.lane.outstanding} outstanding)`,
+          );
       }
     }
   }
@@ -276,11 +289,13 @@ class Routed implements ReplyTo {
 }
 
 /** Why a message cannot be sent yet: no map new enough, no owner for its shard, or its lane busy toward another owner. */
-type Blocked = { kind: "map"; have: number | undefined } | { kind: "owner"; map: ShardMap; shard: number } | { kind: "lane"; lane: Lane; shard: number; owner: string };
+type Blocked =
+  | { kind: "map"; have: number | undefined }
+  | { kind: "owner"; map: ShardMap; shard: number }
+  | { kind: "lane"; lane: Lane; shard: number; owner: string };
 
 /** Messages of one shard in flight from this router, and to whom. */
 class Lane {
-
   target: string | undefined;
   outstanding = 0;
   private waiters: Array<() => void> = [];

@@ -30,7 +30,12 @@ export class TransportClient implements Transport {
   ) {
     this.nc = link.nc;
     this.calls = new Calls(link.clock);
-    this.outbox = new Coalescer(link.encode, (node, calls, bytes) => this.sendBatch(node, calls, bytes), link.limits, (err) => link.log.error({ err }, "could not send a node batch"));
+    this.outbox = new Coalescer(
+      link.encode,
+      (node, calls, bytes) => this.sendBatch(node, calls, bytes),
+      link.limits,
+      (err) => link.log.error({ err }, "could not send a node batch"),
+    );
     this.replyPrefix = replySubjectPrefix(cluster, nodeId);
     link.onReplies = (msg) => this.onReplies(msg);
     this.replySub = this.nc.subscribe(`${this.replyPrefix}.*`, {
@@ -72,7 +77,10 @@ export class TransportClient implements Transport {
     try {
       this.nc.publish(rpcSubject(this.cluster, node), bytes, { reply: `${this.replyPrefix}.${batch}` });
     } catch (err) {
-      this.calls.failBatch(batch, () => new UnavailableError(`request to node ${node} failed: ${String((err as Error)?.message ?? err)}`, { cause: err, details: { node } }));
+      this.calls.failBatch(
+        batch,
+        () => new UnavailableError(`request to node ${node} failed: ${String((err as Error)?.message ?? err)}`, { cause: err, details: { node } }),
+      );
     }
   }
 

@@ -35,7 +35,12 @@ export class TransportServer {
   ) {
     this.nc = link.nc;
     this.log = link.log;
-    this.replies = new Coalescer(link.encode, (to, _corrs, bytes) => this.publishReply(to, bytes), link.limits, (err) => link.log.error({ err }, "could not answer a node batch"));
+    this.replies = new Coalescer(
+      link.encode,
+      (to, _corrs, bytes) => this.publishReply(to, bytes),
+      link.limits,
+      (err) => link.log.error({ err }, "could not answer a node batch"),
+    );
   }
 
   /** Starts serving: every request of a peer goes to `handler`. */
@@ -52,7 +57,8 @@ export class TransportServer {
   async stop(graceMs = 15_000): Promise<void> {
     await this.sub?.drain().catch(() => undefined);
     this.link.handleRequestsNow(); // taken: owed an answer
-    if (this.inflight.size > 0) this.log.info({ batches: this.inflight.size, requests: this.inflight.pending() }, "node transport stopping: waiting for replies owed");
+    if (this.inflight.size > 0)
+      this.log.info({ batches: this.inflight.size, requests: this.inflight.pending() }, "node transport stopping: waiting for replies owed");
     if (!(await this.inflight.settled(this.link.clock, graceMs))) this.log.warn({ requests: this.inflight.pending() }, "stopped with replies still owed");
     this.replies.flush();
   }
@@ -109,7 +115,8 @@ export class TransportServer {
       this.replies.add(to, corr, errorEntry(corr, err));
       return;
     }
-    if (tooBig > 0) this.replies.add(to, corr, errorEntry(corr, new BadRequestError(`reply of ${tooBig} bytes is over the ${this.link.maxBytes()}-byte limit`)));
+    if (tooBig > 0)
+      this.replies.add(to, corr, errorEntry(corr, new BadRequestError(`reply of ${tooBig} bytes is over the ${this.link.maxBytes()}-byte limit`)));
   }
 
   private publishReply(to: string, bytes: Uint8Array): void {
@@ -144,7 +151,12 @@ class Served implements Described {
 
   describe(): string {
     const req = this.first;
-    const what = req === undefined ? "" : req.k === "ask" ? `, first ask${req.tail !== undefined ? "(tail)" : ""} ${req.type}/${req.id.slice(0, 40)} hops=${req.hops} v${req.mapVersion}` : `, first ${req.k} shard ${req.shard}`;
+    const what =
+      req === undefined
+        ? ""
+        : req.k === "ask"
+          ? `, first ask${req.tail !== undefined ? "(tail)" : ""} ${req.type}/${req.id.slice(0, 40)} hops=${req.hops} v${req.mapVersion}`
+          : `, first ${req.k} shard ${req.shard}`;
     return `${this.open} requests of a batch to ${this.to}${what}`;
   }
 }

@@ -98,7 +98,15 @@ function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, m
   need(int(timeoutMs, 1) && timeoutMs <= MAX_TIMEOUT_MS, "timeoutMs");
   need(int(mapVersion) && int(hops), "mapVersion/hops");
   need(tail === undefined || int(tail), "tail");
-  const ask: ForwardedAsk = { k: "ask", type: type as string, id: id as string, msg, timeoutMs: timeoutMs as number, mapVersion: mapVersion as number, hops: hops as number };
+  const ask: ForwardedAsk = {
+    k: "ask",
+    type: type as string,
+    id: id as string,
+    msg,
+    timeoutMs: timeoutMs as number,
+    mapVersion: mapVersion as number,
+    hops: hops as number,
+  };
   if (tail !== undefined) ask.tail = tail as number;
   setMode(ask, mode);
   return ask;

@@ -87,7 +87,7 @@ describe("shoal command (real processes, real nats-server)", () => {
     }
   });
 
-  it("serves HTTP while it joins: /healthz 503 \"starting\" until the node is up", async () => {
+  it('serves HTTP while it joins: /healthz 503 "starting" until the node is up', async () => {
     await using server = await startNatsServer({ jetstream: false }); // joining retries until --startup-timeout
     const [port] = await freePorts(1);
     const node = run(["node", "--nats", server.url, "--cluster", "early", "--http", String(port), "--startup-timeout", "20000"], { SHOAL_LOG_LEVEL: "info" });
@@ -156,13 +156,20 @@ describe("shoal command (real processes, real nats-server)", () => {
     expect(["s1", "s2"]).toContain(status!.leader);
     expect(status!.epoch).toBeGreaterThan(0);
     expect(status!.mapVersion).toBeGreaterThanOrEqual(2);
-    expect(status!.nodes.map((n) => [n.id, n.state])).toEqual([["s1", "active"], ["s2", "active"]]);
+    expect(status!.nodes.map((n) => [n.id, n.state])).toEqual([
+      ["s1", "active"],
+      ["s2", "active"],
+    ]);
     expect(status!.nodes.every((n) => typeof n.actors === "number")).toBe(true);
     const table = run(["status", ...common]);
     expect(await table.done).toBe(0);
     expect(table.out()).toMatch(/NODE\s+STATE\s+SHARDS\s+ACTORS/);
     expect(await watch.done).toBe(0);
-    const events = watch.out().trim().split("\n").map((l) => JSON.parse(l) as { type: string; cluster: string });
+    const events = watch
+      .out()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; cluster: string });
     expect(events).toHaveLength(3);
     expect(events.every((e) => e.cluster === cluster)).toBe(true);
     expect(events.map((e) => e.type)).toContain("leader.elected");

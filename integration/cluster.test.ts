@@ -1,7 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { ShoalClient } from "../src/client.js";
-import { ErrorCode, ShoalError } from "../src/errors.js";
 import { waitFor } from "./kit/index.js";
 import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
 
@@ -60,7 +59,10 @@ describe("a cluster of real node processes on a real nats-server", () => {
     const before = (await c.waitStable())[0]!;
     const old = c.nodes.get(before.leader!)!;
     old.signal("SIGSTOP");
-    const others = c.running().map((n) => n.id).filter((id) => id !== old.id);
+    const others = c
+      .running()
+      .map((n) => n.id)
+      .filter((id) => id !== old.id);
     const mid = await c.waitStable(others);
     const newEpoch = mid[0]!.epoch!;
     expect(newEpoch).toBeGreaterThan(before.epoch!);
@@ -100,7 +102,10 @@ describe("a cluster of real node processes on a real nats-server", () => {
     // SIGTERM drains: the leaver is alive while it hands its shards over, so they move in steps too.
     const after = await c.waitStable(rest);
     // (The successor may stamp its epoch on a map that moves nothing.)
-    const leaveMaps = c.mapEvents().slice(maps1).filter((e) => e.moves > 0);
+    const leaveMaps = c
+      .mapEvents()
+      .slice(maps1)
+      .filter((e) => e.moves > 0);
     expect(leaveMaps.length).toBeGreaterThan(0);
     expect(leaveMaps.map((e) => e.version)).toEqual(leaveMaps.map((_, i) => v0 + joinMaps.length + 1 + i));
     expect(leaveMaps.every((e) => e.moves >= 1 && e.moves <= 3 && e.sample.every((m) => m.from === leaver))).toBe(true);

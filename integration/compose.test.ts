@@ -35,7 +35,9 @@ interface Service {
 }
 const compose = parse(read("docker-compose.yml"), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const services = compose.services;
-const natsNames = Object.keys(services).filter((n) => services[n]!.image?.startsWith("nats:")).sort();
+const natsNames = Object.keys(services)
+  .filter((n) => services[n]!.image?.startsWith("nats:"))
+  .sort();
 const node = services.node!;
 const cli = services.cli!;
 
@@ -71,7 +73,9 @@ describe("docker-compose.yml: the NATS cluster", () => {
   it("routes each server to the other two, with distinct server names and one cluster name", () => {
     const clusterPort = (name: string) => new URL(flag(services[name]!.command, "--cluster")!).port;
     for (const name of natsNames) {
-      const routes = flag(services[name]!.command, "--routes")!.split(",").map((r) => new URL(r.trim()));
+      const routes = flag(services[name]!.command, "--routes")!
+        .split(",")
+        .map((r) => new URL(r.trim()));
       const others = natsNames.filter((n) => n !== name);
       expect(routes.map((u) => u.hostname).sort(), name).toEqual(others);
       for (const u of routes) expect(u.port, `${name} → ${u.hostname}`).toBe(clusterPort(u.hostname));
@@ -165,7 +169,11 @@ function parseDockerfile(text: string): Instruction[] {
   return out;
 }
 /** The shell commands of a RUN, split on && and ;, without --mount style options. */
-const commandsOf = (run: string) => run.replace(/^(--\S+\s+)+/, "").split(/&&|;/).map((c) => c.trim().replace(/\s+/g, " "));
+const commandsOf = (run: string) =>
+  run
+    .replace(/^(--\S+\s+)+/, "")
+    .split(/&&|;/)
+    .map((c) => c.trim().replace(/\s+/g, " "));
 
 describe("Dockerfile", () => {
   const steps = parseDockerfile(read("Dockerfile"));
@@ -210,11 +218,17 @@ describe("Dockerfile", () => {
   });
 
   it("keeps build outputs out of the context but every compiled source in", () => {
-    const ignored = read(".dockerignore").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+    const ignored = read(".dockerignore")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("#"));
     expect(ignored).toEqual(expect.arrayContaining(["node_modules", "dist", ".cache", ".git"]));
     const tsconfig = ts.parseConfigFileTextToJson("tsconfig.json", read("tsconfig.json")).config as { include: string[] };
     for (const needed of [...tsconfig.include, "tsconfig.json", "package.json", "package-lock.json", "bin"]) {
-      expect(ignored.some((pattern) => needed === pattern || needed.startsWith(`${pattern}/`)), needed).toBe(false);
+      expect(
+        ignored.some((pattern) => needed === pattern || needed.startsWith(`${pattern}/`)),
+        needed,
+      ).toBe(false);
     }
   });
 
@@ -240,7 +254,13 @@ describe("Dockerfile", () => {
             : undefined;
         if (spec === undefined) continue;
         if (spec.startsWith(".")) queue.push(resolve(dirname(file), spec));
-        else if (!spec.startsWith("node:") && !builtinModules.includes(spec)) packages.add(spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/"));
+        else if (!spec.startsWith("node:") && !builtinModules.includes(spec))
+          packages.add(
+            spec
+              .split("/")
+              .slice(0, spec.startsWith("@") ? 2 : 1)
+              .join("/"),
+          );
       }
     }
     expect(seen.size).toBeGreaterThan(10);
@@ -262,28 +282,38 @@ describe("docker compose, for real", () => {
   const title = `builds the image and runs a 3+3 cluster, sends through the cli, scales down gracefully${
     dockerReachable ? "" : " (skipped: no Docker engine reachable)"
   }`;
-  it.skipIf(!dockerReachable)(title, async () => {
-    const project = `shoal-compose-test-${process.pid}`;
-    const dc = async (...args: string[]) =>
-      (await promisify(execFile)("docker", ["compose", "-p", project, "-f", resolve(root, "docker-compose.yml"), ...args], { cwd: root, maxBuffer: 64 << 20 })).stdout;
-    const healthyNodes = async () =>
-      (await dc("ps", "--format", "json", "node"))
-        .trim()
-        .split("\n")
-        .filter(Boolean)
-        .flatMap((l) => [JSON.parse(l) as { State: string; Health: string }].flat())
-        .filter((c) => c.State === "running" && c.Health === "healthy").length;
-    const send = async (msg: object) => JSON.parse((await dc("run", "--rm", "cli", "ask", "account", "alice", JSON.stringify(msg))).trim().split("\n").at(-1)!);
-    try {
-      await dc("--profile", "tools", "build");
-      await dc("up", "-d", "--scale", "node=3");
-      await waitFor(async () => (await healthyNodes()) === 3, { timeout: 240_000, interval: 2_000, message: "3 healthy node replicas" });
-      expect(await send({ deposit: { amount: 5, txn: "t-1" } })).toMatchObject({ balance: 5, applied: true });
-      await dc("up", "-d", "--scale", "node=2"); // SIGTERM: the third drains its shards away
-      expect(await healthyNodes()).toBe(2);
-      expect(await send({ balance: {} })).toMatchObject({ balance: 5 });
-    } finally {
-      await dc("down", "-v", "--remove-orphans").catch(() => undefined);
-    }
-  }, 900_000);
+  it.skipIf(!dockerReachable)(
+    title,
+    async () => {
+      const project = `shoal-compose-test-${process.pid}`;
+      const dc = async (...args: string[]) =>
+        (
+          await promisify(execFile)("docker", ["compose", "-p", project, "-f", resolve(root, "docker-compose.yml"), ...args], {
+            cwd: root,
+            maxBuffer: 64 << 20,
+          })
+        ).stdout;
+      const healthyNodes = async () =>
+        (await dc("ps", "--format", "json", "node"))
+          .trim()
+          .split("\n")
+          .filter(Boolean)
+          .flatMap((l) => [JSON.parse(l) as { State: string; Health: string }].flat())
+          .filter((c) => c.State === "running" && c.Health === "healthy").length;
+      const send = async (msg: object) =>
+        JSON.parse((await dc("run", "--rm", "cli", "ask", "account", "alice", JSON.stringify(msg))).trim().split("\n").at(-1)!);
+      try {
+        await dc("--profile", "tools", "build");
+        await dc("up", "-d", "--scale", "node=3");
+        await waitFor(async () => (await healthyNodes()) === 3, { timeout: 240_000, interval: 2_000, message: "3 healthy node replicas" });
+        expect(await send({ deposit: { amount: 5, txn: "t-1" } })).toMatchObject({ balance: 5, applied: true });
+        await dc("up", "-d", "--scale", "node=2"); // SIGTERM: the third drains its shards away
+        expect(await healthyNodes()).toBe(2);
+        expect(await send({ balance: {} })).toMatchObject({ balance: 5 });
+      } finally {
+        await dc("down", "-v", "--remove-orphans").catch(() => undefined);
+      }
+    },
+    900_000,
+  );
 });

@@ -29,7 +29,21 @@ import { parseRequest } from "../src/codec/envelope.js";
 import { decodeJson } from "../src/codec/json.js";
 import { ErrorCode } from "../src/errors.js";
 import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
-import { batchCodec, batchOf, codec, INGRESS_INPUTS, ingressInputs, jsonSoup, KNOWN_ACCOUNTS, KNOWN_SEQUENCER, NODES, RPC_INPUTS_PER_NODE, rpcInputs, SHARDS, type Sent } from "./fuzz/inputs.js";
+import {
+  batchCodec,
+  batchOf,
+  codec,
+  INGRESS_INPUTS,
+  ingressInputs,
+  jsonSoup,
+  KNOWN_ACCOUNTS,
+  KNOWN_SEQUENCER,
+  NODES,
+  RPC_INPUTS_PER_NODE,
+  rpcInputs,
+  SHARDS,
+  type Sent,
+} from "./fuzz/inputs.js";
 import { INGRESS_CODES, pool, request, RPC_CODES, tally } from "./fuzz/replies.js";
 
 const IN_FLIGHT = 64;
@@ -53,7 +67,13 @@ const LEASE_LAPSE = /^(lease ran out|renewal failed|the leader key was (deleted|
 
 /** What a node says about itself and the members, leaving out who leads and the map's version. */
 type NodeView = Pick<NodeStatus, "node" | "state" | "shards" | "migrations"> & { members: MemberRecord[] };
-const viewOf = ({ node, state, shards, migrations, members }: NodeStatus): NodeView => ({ node, state, shards, migrations, members: [...members].sort((a, b) => a.id.localeCompare(b.id)) });
+const viewOf = ({ node, state, shards, migrations, members }: NodeStatus): NodeView => ({
+  node,
+  state,
+  shards,
+  migrations,
+  members: [...members].sort((a, b) => a.id.localeCompare(b.id)),
+});
 
 /** The shard map as the leader stored it. */
 async function storedMap(): Promise<ShardMap> {
@@ -95,7 +115,9 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  console.log(`fuzz: ${counts.ingress} ingress requests, ${[...counts.rpc].map(([n, k]) => `${k} to ${n}'s rpc`).join(", ")} — ${((Date.now() - started) / 1000).toFixed(1)} s with the cluster's start`);
+  console.log(
+    `fuzz: ${counts.ingress} ingress requests, ${[...counts.rpc].map(([n, k]) => `${k} to ${n}'s rpc`).join(", ")} — ${((Date.now() - started) / 1000).toFixed(1)} s with the cluster's start`,
+  );
   await c?.close();
 });
 
@@ -105,7 +127,14 @@ describe("hostile input against real node processes", () => {
     const ingress = { subject: `shoal.${c.name}.ask`, inputs: ingressInputs(c.nc.info!.max_payload, seed), t: tally() };
     const peers = NODES.map((node) => {
       const { mapVersion, mapEpoch } = status.get(node)!;
-      return { node, subject: rpcSubject(c.name, node), inputs: rpcInputs(node, mapVersion ?? 0, mapEpoch ?? 0, knownVersions, seed), t: tally(), mapVersion: mapVersion ?? 0, epoch: mapEpoch ?? 0 };
+      return {
+        node,
+        subject: rpcSubject(c.name, node),
+        inputs: rpcInputs(node, mapVersion ?? 0, mapEpoch ?? 0, knownVersions, seed),
+        t: tally(),
+        mapVersion: mapVersion ?? 0,
+        epoch: mapEpoch ?? 0,
+      };
     });
     const rpcParse = (s: Sent) => () => {
       const [item] = parseRequestBatch(batchCodec.decode(s.bytes));
@@ -117,7 +146,12 @@ describe("hostile input against real node processes", () => {
     const slow = peers.flatMap((p) =>
       KNOWN_ACCOUNTS.slice(0, 2).map((id) => {
         const actors = [{ type: "account", id, version: knownVersions.get(id)!, state: { balance: 1, txns: [] } }];
-        const s: Sent = { fmt: "msgpack", bytes: batchCodec.encode(batchOf({ k: "handoff", shard: shardOf("account", id, SHARDS), mapVersion: p.mapVersion + 1, epoch: p.epoch + 1, from: "evil", actors })) };
+        const s: Sent = {
+          fmt: "msgpack",
+          bytes: batchCodec.encode(
+            batchOf({ k: "handoff", shard: shardOf("account", id, SHARDS), mapVersion: p.mapVersion + 1, epoch: p.epoch + 1, from: "evil", actors }),
+          ),
+        };
         return request(c.nc, p.subject, s, p.t, RPC_CODES, rpcParse(s));
       }),
     );
@@ -199,7 +233,11 @@ describe("hostile input against real node processes", () => {
       expect(p.child.exitCode, `${id} exited:\n${p.logs.slice(-2000)}`).toBeNull();
       expect(p.running).toBe(true);
       // Each node still answers an ordinary forwarded ask on its own rpc subject.
-      const m = await c.nc.request(rpcSubject(c.name, id), codec.encode(batchOf({ k: "ask", type: "account", id: "fz-final", msg: { balance: {} }, timeoutMs: 5000, mapVersion: 0, hops: 0 })), { timeout: 10_000 });
+      const m = await c.nc.request(
+        rpcSubject(c.name, id),
+        codec.encode(batchOf({ k: "ask", type: "account", id: "fz-final", msg: { balance: {} }, timeoutMs: 5000, mapVersion: 0, hops: 0 })),
+        { timeout: 10_000 },
+      );
       expect(codec.decode(m.data)).toMatchObject([[1, { balance: 0, version: 0 }]]);
     }
     expect(await client.ask("account", "fz-final-ingress", { deposit: { amount: 3, txn: "t" } })).toMatchObject({ balance: 3, version: 1, applied: true });
@@ -220,7 +258,8 @@ describe("hostile input against real node processes", () => {
     const handovers = since.filter((e) => e.type === "leader.elected" || e.type === "leader.stepped_down");
     if (handovers.length > 0) console.log(`leadership changed hands during the fuzz:\n${handovers.map(describeEvent).join("\n")}`);
     const unexpected = since.filter(
-      (e) => !(e.type === "leader.elected" || (e.type === "leader.stepped_down" && LEASE_LAPSE.test(e.reason)) || (e.type === "map.published" && e.moves === 0)),
+      (e) =>
+        !(e.type === "leader.elected" || (e.type === "leader.stepped_down" && LEASE_LAPSE.test(e.reason)) || (e.type === "map.published" && e.moves === 0)),
     );
     expect(unexpected.map(describeEvent), "cluster events other than a leader's lease lapsing and the next leader restamping the map").toEqual([]);
     if (map.version === before.map.version) expect(map).toEqual(before.map);

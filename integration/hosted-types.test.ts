@@ -26,12 +26,17 @@ const nodes: ShoalNode[] = [];
 
 beforeAll(async () => {
   const timing = { shardCount: SHARDS, heartbeatInterval: 200, memberTtl: 1000, leaderTtl: 1000, rebalanceDebounce: 50 };
-  for (const [nodeId, actors] of [["with", [account, counter]], ["without", [account]]] as const) {
+  for (const [nodeId, actors] of [
+    ["with", [account, counter]],
+    ["without", [account]],
+  ] as const) {
     const nc = await connect({ servers: inject("natsUrl") });
     conns.push(nc);
     nodes.push(await ShoalNode.start({ nc, cluster, nodeId, actors, ...timing }));
   }
-  await waitFor(() => nodes.every((n) => n.map !== undefined && n.map.version === nodes[0]!.map?.version && n.ownedShards().length === SHARDS / 2), { timeout: 20_000 });
+  await waitFor(() => nodes.every((n) => n.map !== undefined && n.map.version === nodes[0]!.map?.version && n.ownedShards().length === SHARDS / 2), {
+    timeout: 20_000,
+  });
 });
 
 afterAll(async () => {
@@ -50,7 +55,10 @@ describe("nodes that host different actor types", () => {
     expect(onWithout.length).toBeGreaterThan(0);
     for (const id of onWith) expect(await client.ref(counter, id).ask({ add: 1 })).toBe(1);
     for (const id of onWithout) {
-      const err = await client.ref(counter, id).ask({ add: 1 }).catch((e: unknown) => e);
+      const err = await client
+        .ref(counter, id)
+        .ask({ add: 1 })
+        .catch((e: unknown) => e);
       expect(ShoalError.is(err, ErrorCode.UNKNOWN_ACTOR_TYPE), String(err)).toBe(true);
       expect((err as ShoalError).message).toMatch(/not hosted on node without.*hosted on with/);
       expect((err as ShoalError).details).toMatchObject({ type: "counter", node: "without", hostedBy: ["with"] });

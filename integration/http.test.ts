@@ -103,8 +103,16 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     // A type no node hosts is not a label value: it counts as "other".
     expect(asked(after, { type: "other", outcome: "UNKNOWN_ACTOR_TYPE" })).toBeGreaterThanOrEqual(1);
     expect(after.join("\n")).not.toContain("no-such-type");
-    expect(total(after, "shoal_ingress_duration_seconds_count", { type: "account" }) - total(before, "shoal_ingress_duration_seconds_count", { type: "account" })).toBe(21);
-    expect(after.some((t) => /shoal_ingress_duration_seconds_bucket\{[^}]*le="0\.001"[^}]*type="account"|shoal_ingress_duration_seconds_bucket\{[^}]*type="account"[^}]*le="0\.001"/.test(t))).toBe(true);
+    expect(
+      total(after, "shoal_ingress_duration_seconds_count", { type: "account" }) - total(before, "shoal_ingress_duration_seconds_count", { type: "account" }),
+    ).toBe(21);
+    expect(
+      after.some((t) =>
+        /shoal_ingress_duration_seconds_bucket\{[^}]*le="0\.001"[^}]*type="account"|shoal_ingress_duration_seconds_bucket\{[^}]*type="account"[^}]*le="0\.001"/.test(
+          t,
+        ),
+      ),
+    ).toBe(true);
     expect(total(after, "shoal_event_store_appends_total") - total(before, "shoal_event_store_appends_total")).toBe(20);
     expect(total(after, "shoal_event_store_conflicts_total")).toBe(0);
     expect(total(after, "shoal_shards_owned")).toBe(SHARDS);
@@ -123,7 +131,10 @@ describe("shoal node --http (real processes, real nats-server)", () => {
   });
 
   it("answers /cluster with the status of every member", async () => {
-    const view = await getJson<{ cluster: string; leader: string; epoch: number; mapVersion: number; nodes: NodeStatus[]; unreachable: string[] }>("n3", "/cluster");
+    const view = await getJson<{ cluster: string; leader: string; epoch: number; mapVersion: number; nodes: NodeStatus[]; unreachable: string[] }>(
+      "n3",
+      "/cluster",
+    );
     const nats = await c.statuses(["n1", "n2", "n3"]);
     expect(view).toMatchObject({ cluster: c.name, leader: nats[0]!.leader, epoch: nats[0]!.epoch, mapVersion: nats[0]!.mapVersion, unreachable: [] });
     expect(view.nodes.map((s) => s.node)).toEqual(["n1", "n2", "n3"]);
@@ -181,7 +192,11 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     // Oversized bodies are refused before any route runs: this is not a drain.
     const big = await get("n1", "/admin/drain", { method: "POST", body: "x".repeat(64 * 1024) }).catch(() => undefined);
     if (big !== undefined) expect(big.status).toBe(413);
-    for (const garbage of ["\x00\x01\x02 garbage \xff\r\n\r\n", "GET /\x7f%%zz HTTP/1.1\r\nHost: x\r\n\r\n", "POST /admin/drain HTTP/1.1\r\nContent-Length: -5\r\n\r\n"]) {
+    for (const garbage of [
+      "\x00\x01\x02 garbage \xff\r\n\r\n",
+      "GET /\x7f%%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+      "POST /admin/drain HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+    ]) {
       const answer = await raw(ports.get("n1")!, garbage);
       expect(answer).toMatch(/^HTTP\/1\.1 (400|404)/);
     }

@@ -106,7 +106,7 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
     const id = "verb-tell";
     const inbox = `_INBOX.tell-${process.pid}`;
     let answered = 0;
-    const sub = nc.subscribe(inbox, { callback: () => answered++ });
+    const sub = nc.subscribe(inbox, { callback: () => void answered++ });
     try {
       const tell = (txn: string) => te.encode(JSON.stringify({ type: "account", id, msg: { deposit: { amount: 1, txn } }, verb: "tell" }));
       nc.publish(subject, tell("t1"));

@@ -16,7 +16,11 @@ const opts = (msgID: string, lastSubjectSequence: number, timeout = 5_000): Jour
 });
 
 /** The outcome of `p`: its value, or what it was rejected with. */
-const outcome = <T>(p: Promise<T>): Promise<T | unknown> => p.then((v) => v, (e: unknown) => e);
+const outcome = <T>(p: Promise<T>): Promise<T | unknown> =>
+  p.then(
+    (v) => v,
+    (e: unknown) => e,
+  );
 
 describe("InboxPublisher", () => {
   let nc!: NatsConnection;
@@ -47,8 +51,8 @@ describe("InboxPublisher", () => {
       h.append("Shoal-Writer", "w1");
       await pub.publish(`${s}.a`, payload, { ...opts("a@1", 1), headers: h });
       const stored = await jsm.streams.getMessage(s.toUpperCase(), { seq: 3 });
-      expect(stored.header.get("Shoal-Writer")).toBe("w1");
-      expect(stored.header.get("Nats-Expected-Last-Subject-Sequence")).toBe("1");
+      expect(stored?.header.get("Shoal-Writer")).toBe("w1");
+      expect(stored?.header.get("Nats-Expected-Last-Subject-Sequence")).toBe("1");
       await jsm.streams.delete(s.toUpperCase());
     } finally {
       pub.close();
@@ -99,7 +103,7 @@ describe("InboxPublisher", () => {
     const s = await subjects(false);
     const own = await connect({ servers: inject("natsUrl") });
     const seen: Msg[] = [];
-    const sub = nc.subscribe(`${s}.>`, { callback: (_err, m) => seen.push(m) }); // never answers
+    const sub = nc.subscribe(`${s}.>`, { callback: (_err, m) => void seen.push(m) }); // never answers
     await nc.flush();
     const byClose = new InboxPublisher(nc);
     const byConnection = new InboxPublisher(own);

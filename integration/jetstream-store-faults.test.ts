@@ -61,25 +61,47 @@ function losingAcks(nc: NatsConnection, lose: number, land = true): JetStreamCli
 
 function lostAckTests(getNc: () => NatsConnection, replicas: number): void {
   it("turns a lost ack into success, stored once", async () => {
-    await withStore(getNc(), async (store, cluster) => {
-      const key = { type: "account", id: "lost-ack" };
-      await store.append(key, ["a"], 0);
-      const w = await writer(getNc(), cluster, losingAcks(getNc(), 2));
-      const p = await prepareAppend(w, { actorType: "account", subject: names.journalSubject(cluster, key), payload: msgpack.encode(["b", "c"]), count: 2, expectedVersion: 1, writer: "lost-ack:1" });
-      expect(await publishAppend(w, p)).toBe(3);
-      expect((await store.read(key)).map((e) => e.event)).toEqual(["a", "b", "c"]);
-    }, replicas);
+    await withStore(
+      getNc(),
+      async (store, cluster) => {
+        const key = { type: "account", id: "lost-ack" };
+        await store.append(key, ["a"], 0);
+        const w = await writer(getNc(), cluster, losingAcks(getNc(), 2));
+        const p = await prepareAppend(w, {
+          actorType: "account",
+          subject: names.journalSubject(cluster, key),
+          payload: msgpack.encode(["b", "c"]),
+          count: 2,
+          expectedVersion: 1,
+          writer: "lost-ack:1",
+        });
+        expect(await publishAppend(w, p)).toBe(3);
+        expect((await store.read(key)).map((e) => e.event)).toEqual(["a", "b", "c"]);
+      },
+      replicas,
+    );
   });
 
   it("reports TIMEOUT when no attempt is confirmed and none landed", async () => {
-    await withStore(getNc(), async (store, cluster) => {
-      const key = { type: "account", id: "no-ack" };
-      const w = await writer(getNc(), cluster, losingAcks(getNc(), Infinity, false));
-      const p = await prepareAppend(w, { actorType: "account", subject: names.journalSubject(cluster, key), payload: msgpack.encode(["a"]), count: 1, expectedVersion: 0, writer: "no-ack:1" });
-      await rejectsWith(publishAppend(w, p), "TIMEOUT");
-      expect(await store.version(key)).toBe(0);
-      expect(await store.append(key, ["a"], 0)).toBe(1);
-    }, replicas);
+    await withStore(
+      getNc(),
+      async (store, cluster) => {
+        const key = { type: "account", id: "no-ack" };
+        const w = await writer(getNc(), cluster, losingAcks(getNc(), Infinity, false));
+        const p = await prepareAppend(w, {
+          actorType: "account",
+          subject: names.journalSubject(cluster, key),
+          payload: msgpack.encode(["a"]),
+          count: 1,
+          expectedVersion: 0,
+          writer: "no-ack:1",
+        });
+        await rejectsWith(publishAppend(w, p), "TIMEOUT");
+        expect(await store.version(key)).toBe(0);
+        expect(await store.append(key, ["a"], 0)).toBe(1);
+      },
+      replicas,
+    );
   });
 }
 

@@ -51,7 +51,10 @@ describe("JetStreamEventStore on one server", () => {
   describeEventStoreConformance("JetStreamEventStore", () => harness(nc, jsm, inject("natsUrl"), 1));
 
   /** A store on a fresh cluster name, dropped after the test body. */
-  async function withStore(body: (store: JetStreamEventStore, cluster: string) => Promise<void>, opts: Partial<JetStreamEventStoreOptions> = {}): Promise<void> {
+  async function withStore(
+    body: (store: JetStreamEventStore, cluster: string) => Promise<void>,
+    opts: Partial<JetStreamEventStoreOptions> = {},
+  ): Promise<void> {
     const cluster = uniqueCluster();
     const store = await JetStreamEventStore.open({ nc, cluster, ...opts });
     try {

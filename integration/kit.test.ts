@@ -70,7 +70,10 @@ describe("launcher", () => {
       process.env.SHOAL_CACHE_DIR = cache;
       delete process.env.NATS_SERVER_BIN;
       // Hide any nats-server on PATH so the search has to reach the download step.
-      process.env.PATH = (process.env.PATH ?? "").split(":").filter((d) => !existsSync(join(d, "nats-server"))).join(":");
+      process.env.PATH = (process.env.PATH ?? "")
+        .split(":")
+        .filter((d) => !existsSync(join(d, "nats-server")))
+        .join(":");
       const first = await findNatsServer();
       expect(first?.source).toBe("debian-download");
       expect(isSupportedNatsVersion(first!.version)).toBe(true);
@@ -178,15 +181,19 @@ describe("cluster", () => {
 });
 
 describe("docker", () => {
-  it.skipIf(!docker)(`runs ${NATS_IMAGE} in a container${docker ? "" : " (skipped: no Docker engine reachable)"}`, async () => {
-    await using server = await startNatsContainer();
-    const nc = await connect({ servers: server.url });
-    try {
-      await (await jetstreamManager(nc)).streams.add({ name: "BOX", subjects: ["box"] });
-      expect((await jetstream(nc).publish("box", "x")).seq).toBe(1);
-    } finally {
-      await nc.close();
-    }
-    await expect(server.kill()).rejects.toThrow(/not supported for containers/);
-  }, 180_000);
+  it.skipIf(!docker)(
+    `runs ${NATS_IMAGE} in a container${docker ? "" : " (skipped: no Docker engine reachable)"}`,
+    async () => {
+      await using server = await startNatsContainer();
+      const nc = await connect({ servers: server.url });
+      try {
+        await (await jetstreamManager(nc)).streams.add({ name: "BOX", subjects: ["box"] });
+        expect((await jetstream(nc).publish("box", "x")).seq).toBe(1);
+      } finally {
+        await nc.close();
+      }
+      await expect(server.kill()).rejects.toThrow(/not supported for containers/);
+    },
+    180_000,
+  );
 });

@@ -74,7 +74,12 @@ describe("NatsKvProvider on one server", () => {
         seen++;
         sub.unsubscribe();
         void jsm.streams.add(config).then(() => {
-          m.respond(JSON.stringify({ type: "io.nats.jetstream.api.v1.pub_ack_response", error: { code: 503, err_code: 10163, description: "expected last sequence per subject temporarily unavailable" } }));
+          m.respond(
+            JSON.stringify({
+              type: "io.nats.jetstream.api.v1.pub_ack_response",
+              error: { code: 503, err_code: 10163, description: "expected last sequence per subject temporarily unavailable" },
+            }),
+          );
         });
       },
     });
@@ -133,7 +138,8 @@ describe("NatsKvProvider on a 3-server cluster, replicas 3", () => {
   it("create and update CAS: exactly one of 8 writers on different servers wins", async () => {
     const kvs = [];
     // A fresh R3 bucket's creation can time out while its stream elects: retried as a joining node does.
-    for (const c of conns) kvs.push(await retryStartup("bucket", () => new NatsKvProvider(c, { replicas: 3 }).bucket("cas", { ttl: 0 }), { clock: systemClock, log: silentLogger }));
+    for (const c of conns)
+      kvs.push(await retryStartup("bucket", () => new NatsKvProvider(c, { replicas: 3 }).bucket("cas", { ttl: 0 }), { clock: systemClock, log: silentLogger }));
     const jsm = await jetstreamManager(conns[0]!);
     expect((await jsm.streams.info("KV_cas")).config.num_replicas).toBe(3);
     // CAS between writers is what is tested, not a fresh R3 stream settling (a 503 until then).

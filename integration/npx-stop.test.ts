@@ -26,7 +26,10 @@ const linux = process.platform === "linux";
 let c: TestCluster;
 
 beforeAll(async () => {
-  c = await TestCluster.create(inject("natsUrl"), uniqueCluster("npx"), { shards: SHARDS, args: ["--member-ttl", "3000", "--heartbeat", "1000", "--leader-ttl", "3000"] });
+  c = await TestCluster.create(inject("natsUrl"), uniqueCluster("npx"), {
+    shards: SHARDS,
+    args: ["--member-ttl", "3000", "--heartbeat", "1000", "--leader-ttl", "3000"],
+  });
   c.start("a"); // first, so it leads and announces the others leaving
   await c.waitStable(["a"], 30_000);
 });
@@ -70,7 +73,9 @@ function npxNode(id: string, env: Record<string, string> = {}) {
   let logs = "";
   child.stdout!.on("data", (d) => (logs += d));
   child.stderr!.on("data", (d) => (logs += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   return { child, exited, logs: () => logs };
 }
 

@@ -63,8 +63,7 @@ function statusLog(nc: NatsConnection): Status[] {
   return seen;
 }
 
-const violations = (log: Status[]) =>
-  log.flatMap((s) => (s.type === "error" && s.error instanceof PermissionViolationError ? [s.error] : []));
+const violations = (log: Status[]) => log.flatMap((s) => (s.type === "error" && s.error instanceof PermissionViolationError ? [s.error] : []));
 
 describe("documented permission sets on an auth-enabled nats-server", () => {
   let server: RunningServer;
@@ -179,7 +178,11 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
       timeout: 5_000,
       message: `only these violations were reported: ${JSON.stringify(violations(log).map((v) => v.message))}`,
     });
-    expect(violations(log).map((v) => [v.operation, v.subject]).sort()).toEqual(expected.sort());
+    expect(
+      violations(log)
+        .map((v) => [v.operation, v.subject])
+        .sort(),
+    ).toEqual(expected.sort());
     expect(violations(log).find((v) => v.operation === "subscription")!.queue).toBe(`shoal-${cluster}-ingress`);
     expect(violations(log)[0]!.message).toMatch(/^Permissions Violation for Publish to "shoal\.sec\.journal\.account\./);
     // The denied subscription is ended with the violation.
@@ -232,13 +235,15 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
   });
 
   it("the server logged violations of the client only: none of a node or the operator", () => {
-    const lines = readFileSync(logFile(), "utf8").split("\n").filter((l) => /violation/i.test(l));
+    const lines = readFileSync(logFile(), "utf8")
+      .split("\n")
+      .filter((l) => /violation/i.test(l));
     expect(lines.filter((l) => l.includes("sec-node") || l.includes("sec-operator"))).toEqual([]);
     expect(lines.filter((l) => l.includes("sec-client")).length).toBeGreaterThanOrEqual(6);
   });
 
   it("`shoal send` with a wrong password is refused with exit 1, naming the URL", async () => {
-    const r = await shoal(["send", "account", "a", '{"balance":{}}', "--nats", server.url, "--cluster", cluster, "--user", "sec-client", "--password", "wrong"]);
+    const r = await shoal(["ask", "account", "a", '{"balance":{}}', "--nats", server.url, "--cluster", cluster, "--user", "sec-client", "--password", "wrong"]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`cannot reach NATS at ${server.url}: the server refused the credentials`);
     expect(r.err).toMatch(/Authorization Violation/i);
@@ -258,7 +263,7 @@ describe("other kinds of NATS authentication", () => {
     const node = NodeProcess.start({ url, id: `${name}-1`, cluster: name, args: ["--shards", "8", ...auth] });
     cleanup.push(() => node.kill());
     await node.waitForLog("node ready");
-    return shoal(["send", "account", "x", '{"deposit":{"amount":2,"txn":"t"}}', "--nats", url, "--cluster", name, ...sendAuth]);
+    return shoal(["ask", "account", "x", '{"deposit":{"amount":2,"txn":"t"}}', "--nats", url, "--cluster", name, ...sendAuth]);
   }
 
   it("token: --token", async () => {
@@ -267,7 +272,7 @@ describe("other kinds of NATS authentication", () => {
     const r = await nodeAndSend(server.url, "tok", ["--token", `tok-${process.pid}`]);
     expect(r.err).toBe("");
     expect(JSON.parse(r.out)).toMatchObject({ balance: 2, node: "tok-1" });
-    const bad = await shoal(["send", "account", "x", '{"balance":{}}', "--nats", server.url, "--cluster", "tok", "--token", "nope"]);
+    const bad = await shoal(["ask", "account", "x", '{"balance":{}}', "--nats", server.url, "--cluster", "tok", "--token", "nope"]);
     expect(bad.code).toBe(1);
     expect(bad.err).toContain(`cannot reach NATS at ${server.url}: the server refused the credentials`);
   });
@@ -307,12 +312,12 @@ authorization { users = [
     // An nkey the server does not list is refused; a file without a seed is named.
     const stranger = join(dir, "stranger.nk");
     writeFileSync(stranger, new TextDecoder().decode(nkeys.createUser().getSeed()));
-    const bad = await shoal(["send", "account", "x", '{"balance":{}}', "--nats", server.url, "--cluster", "nk", "--nkey-seed", stranger]);
+    const bad = await shoal(["ask", "account", "x", '{"balance":{}}', "--nats", server.url, "--cluster", "nk", "--nkey-seed", stranger]);
     expect(bad.code).toBe(1);
     expect(bad.err).toContain(`cannot reach NATS at ${server.url}: the server refused the credentials`);
     const junk = join(dir, "junk.nk");
     writeFileSync(junk, "not a seed\n");
-    const worse = await shoal(["send", "account", "x", '{"balance":{}}', "--nats", server.url, "--cluster", "nk", "--nkey-seed", junk]);
+    const worse = await shoal(["ask", "account", "x", '{"balance":{}}', "--nats", server.url, "--cluster", "nk", "--nkey-seed", junk]);
     expect(worse.code).toBe(1);
     expect(worse.err).toContain(`the nkey seed file ${junk} holds no valid user seed`);
   });
@@ -331,7 +336,23 @@ authorization { users = [
     ssl("req", "-x509", ...ec, "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "1", "-subj", "/CN=shoal test CA");
     ssl("req", ...ec, "-keyout", "server-key.pem", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
     writeFileSync(p("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "san.ext");
+    ssl(
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca-key.pem",
+      "-CAcreateserial",
+      "-out",
+      "server.pem",
+      "-days",
+      "1",
+      "-extfile",
+      "san.ext",
+    );
     const server = await startNatsServer({
       config: `tls { cert_file: ${JSON.stringify(p("server.pem"))}, key_file: ${JSON.stringify(p("server-key.pem"))} }`,
     });
@@ -340,7 +361,7 @@ authorization { users = [
     expect(r.err).toBe("");
     expect(JSON.parse(r.out)).toMatchObject({ balance: 2, node: "tls-1" });
     // Without the CA the server's certificate is not trusted.
-    const untrusted = await shoal(["send", "account", "x", '{"balance":{}}', "--nats", server.url, "--cluster", "tls"]);
+    const untrusted = await shoal(["ask", "account", "x", '{"balance":{}}', "--nats", server.url, "--cluster", "tls"]);
     expect(untrusted.code).toBe(1);
     expect(untrusted.err).toContain(`cannot reach NATS at ${server.url}`);
   });

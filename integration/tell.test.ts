@@ -49,7 +49,12 @@ describe("send", () => {
     }
     expect(await Promise.all(told)).toEqual(told.map(() => undefined));
     expect(await t1!.ask("account", acct, { balance: {} })).toMatchObject({ balance: 300, version: 300, node: "t2" });
-    expect(await t1!.ask("sequencer", seq, { report: {} })).toMatchObject({ senders: [{ sender: "t1", last: 300 }], violations: [], violationCount: 0, node: "t2" });
+    expect(await t1!.ask("sequencer", seq, { report: {} })).toMatchObject({
+      senders: [{ sender: "t1", last: 300 }],
+      violations: [],
+      violationCount: 0,
+      node: "t2",
+    });
   });
 
   it("applies each of a burst of tells once, in the order told, interleaved with asks", async () => {
@@ -62,50 +67,54 @@ describe("send", () => {
     }
     // The asks travel behind the tells on the same lane, so they see every one of them applied.
     expect(await t1!.ask("account", acct, { balance: {} })).toMatchObject({ balance: 300, version: 300, node: "t2" });
-    expect(await t1!.ask("sequencer", seq, { report: {} })).toMatchObject({ senders: [{ sender: "t1", last: 300 }], violations: [], violationCount: 0, node: "t2" });
+    expect(await t1!.ask("sequencer", seq, { report: {} })).toMatchObject({
+      senders: [{ sender: "t1", last: 300 }],
+      violations: [],
+      violationCount: 0,
+      node: "t2",
+    });
   });
 
-  it(
-    "loses no tell and keeps their order while shards move to a joining node and back when it leaves",
-    async () => {
-      const [t1] = nodes;
-      const ids = Array.from({ length: 24 }, (_, i) => `moving-${i}`);
-      const report = () => Promise.all(ids.map((id) => t1!.ask("sequencer", id, { report: {} }) as Promise<{ node: string; senders: unknown; violations: unknown; violationCount: number }>));
-      let sent = 0;
-      let stop = false;
-      const pump = (async () => {
-        while (!stop) {
-          sent++;
-          for (const id of ids) t1!.tell("sequencer", id, { sender: "pump", seq: sent });
-          // Every tenth round waits for an ask behind the tells: bounded in flight, no mailbox overflows.
-          if (sent % 10 === 0) await t1!.ask("sequencer", ids[sent % ids.length]!, { report: {} });
-          else await new Promise((r) => setImmediate(r));
-        }
-      })();
-      const nc3 = await connect({ servers: inject("natsUrl") });
-      const t3 = await ShoalNode.start({ nc: nc3, cluster, nodeId: "t3", actors: [account, sequencer], shardCount: SHARDS, rebalanceDebounce: 50 });
-      try {
-        await waitSettled(conns[0]!, cluster, ["t1", "t2", "t3"], SHARDS, 30_000);
-        const during = await report();
-        expect(during.filter((r) => r.node === "t3").length).toBeGreaterThan(0); // some of them moved
-        const atJoin = sent;
-        await waitFor(() => sent >= atJoin + 30, { timeout: 10_000, interval: 20, message: "the pump stalled after the join" });
-      } finally {
-        await t3.drain(30_000); // hands its shards back (with the sequencers' state), then leaves
-        await nc3.close();
-      }
-      await waitSettled(conns[0]!, cluster, ["t1", "t2"], SHARDS, 30_000);
-      const atLeave = sent;
-      await waitFor(() => sent >= atLeave + 30, { timeout: 10_000, interval: 20, message: "the pump stalled after the leave" });
-      stop = true;
-      await pump;
-      const after = await report();
-      expect(after.map((r) => ({ senders: r.senders, violations: r.violations, violationCount: r.violationCount }))).toEqual(
-        ids.map(() => ({ senders: [{ sender: "pump", last: sent }], violations: [], violationCount: 0 })),
+  it("loses no tell and keeps their order while shards move to a joining node and back when it leaves", async () => {
+    const [t1] = nodes;
+    const ids = Array.from({ length: 24 }, (_, i) => `moving-${i}`);
+    const report = () =>
+      Promise.all(
+        ids.map((id) => t1!.ask("sequencer", id, { report: {} }) as Promise<{ node: string; senders: unknown; violations: unknown; violationCount: number }>),
       );
-    },
-    90_000,
-  );
+    let sent = 0;
+    let stop = false;
+    const pump = (async () => {
+      while (!stop) {
+        sent++;
+        for (const id of ids) t1!.tell("sequencer", id, { sender: "pump", seq: sent });
+        // Every tenth round waits for an ask behind the tells: bounded in flight, no mailbox overflows.
+        if (sent % 10 === 0) await t1!.ask("sequencer", ids[sent % ids.length]!, { report: {} });
+        else await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const nc3 = await connect({ servers: inject("natsUrl") });
+    const t3 = await ShoalNode.start({ nc: nc3, cluster, nodeId: "t3", actors: [account, sequencer], shardCount: SHARDS, rebalanceDebounce: 50 });
+    try {
+      await waitSettled(conns[0]!, cluster, ["t1", "t2", "t3"], SHARDS, 30_000);
+      const during = await report();
+      expect(during.filter((r) => r.node === "t3").length).toBeGreaterThan(0); // some of them moved
+      const atJoin = sent;
+      await waitFor(() => sent >= atJoin + 30, { timeout: 10_000, interval: 20, message: "the pump stalled after the join" });
+    } finally {
+      await t3.drain(30_000); // hands its shards back (with the sequencers' state), then leaves
+      await nc3.close();
+    }
+    await waitSettled(conns[0]!, cluster, ["t1", "t2"], SHARDS, 30_000);
+    const atLeave = sent;
+    await waitFor(() => sent >= atLeave + 30, { timeout: 10_000, interval: 20, message: "the pump stalled after the leave" });
+    stop = true;
+    await pump;
+    const after = await report();
+    expect(after.map((r) => ({ senders: r.senders, violations: r.violations, violationCount: r.violationCount }))).toEqual(
+      ids.map(() => ({ senders: [{ sender: "pump", last: sent }], violations: [], violationCount: 0 })),
+    );
+  }, 90_000);
 
   it("counts a tell that fails, by its code here and as AT_PEER when the peer that ran it reports it; bad ids throw at once", async () => {
     const [t1] = nodes;

@@ -33,7 +33,14 @@ describe("shoal/testing: a real cluster for a user's tests", () => {
     }
     expect(served).toEqual(new Set(["node-1", "node-2"])); // both nodes own some of the 20
     cluster.nodes[0]!.ref(counter, "told").tell({ add: 7 });
-    await expect.poll(() => cluster.ref(counter, "told").ask({ get: {} }).then((r) => r.n)).toBe(7);
+    await expect
+      .poll(() =>
+        cluster
+          .ref(counter, "told")
+          .ask({ get: {} })
+          .then((r) => r.n),
+      )
+      .toBe(7);
   });
 
   it("moves actors live when a node joins and another drains, and answers with the same state", async () => {
@@ -75,7 +82,10 @@ describe("shoal/testing: a real cluster for a user's tests", () => {
 
   it("reports a type no node hosts with a typed error that says so", async () => {
     await using cluster = await startTestCluster({ actors: [counter], nodes: 1, natsUrl: inject("natsUrl") });
-    const err = await cluster.ref(actorType("ghost"), "x").ask({}).catch((e: unknown) => e);
+    const err = await cluster
+      .ref(actorType("ghost"), "x")
+      .ask({})
+      .catch((e: unknown) => e);
     expect(ShoalError.is(err, ErrorCode.UNKNOWN_ACTOR_TYPE)).toBe(true);
     expect((err as Error).message).toMatch(/no node of the cluster hosts actor type "ghost"/);
   });

@@ -141,7 +141,10 @@ async function fromCache(cache: string): Promise<NatsBinary | undefined> {
   } catch {
     return undefined;
   }
-  const versions = entries.filter((e) => /^\d+\.\d+\.\d+$/.test(e)).sort(compareVersions).reverse();
+  const versions = entries
+    .filter((e) => /^\d+\.\d+\.\d+$/.test(e))
+    .sort(compareVersions)
+    .reverse();
   for (const v of versions) {
     const p = join(cache, v, "usr", "sbin", "nats-server");
     if (await isExecutable(p)) {

@@ -33,7 +33,10 @@ export class NodeProcess {
   readonly exited: Promise<number | null>;
   private output = "";
 
-  private constructor(readonly id: string, child: ChildProcess) {
+  private constructor(
+    readonly id: string,
+    child: ChildProcess,
+  ) {
     this.child = child;
     trackChild(child);
     child.stderr!.on("data", (d: Buffer) => (this.output += d.toString()));

@@ -211,8 +211,7 @@ export function errorFromWire(wire: unknown): ShoalError {
   }
   const w = wire as Partial<WireError>;
   const message = typeof w.message === "string" ? w.message : "error";
-  const details =
-    typeof w.details === "object" && w.details !== null && !Array.isArray(w.details) ? w.details : undefined;
+  const details = typeof w.details === "object" && w.details !== null && !Array.isArray(w.details) ? w.details : undefined;
   if (typeof w.code === "string" && isErrorCode(w.code)) {
     return new byCode[w.code](message, details === undefined ? undefined : { details });
   }

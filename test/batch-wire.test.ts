@@ -25,7 +25,17 @@ describe("node request batches", () => {
       [1, "account", "a", { balance: {} }, 1000, 1, 0, 7, 1],
       [2, "account", "a", { balance: {} }, 1000, 1, 0, null, 2],
     ]);
-    expect("req" in flat! && flat.req).toEqual({ k: "ask", type: "account", id: "a", msg: { balance: {} }, timeoutMs: 1000, mapVersion: 1, hops: 0, tail: 7, discard: true });
+    expect("req" in flat! && flat.req).toEqual({
+      k: "ask",
+      type: "account",
+      id: "a",
+      msg: { balance: {} },
+      timeoutMs: 1000,
+      mapVersion: 1,
+      hops: 0,
+      tail: 7,
+      discard: true,
+    });
     expect("error" in bad! && bad.error.code).toBe(ErrorCode.BAD_REQUEST);
     const [plain] = parseRequestBatch([[3, "account", "b", null, 5, 0, 0, null, 0]]);
     expect("req" in plain! && plain.req).toEqual({ k: "ask", type: "account", id: "b", msg: null, timeoutMs: 5, mapVersion: 0, hops: 0 });
@@ -41,13 +51,26 @@ describe("node request batches", () => {
       [5, "account", "c", { n: 5 }, 1000, 1, 0, null, 2],
     ]);
     expect(items.map((i) => i.corr)).toEqual([0, 4, 0, 0, 5]);
-    expect("req" in items[0]! && items[0].req).toEqual({ k: "ask", type: "account", id: "a", msg: { n: 1 }, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true, tell: true });
+    expect("req" in items[0]! && items[0].req).toEqual({
+      k: "ask",
+      type: "account",
+      id: "a",
+      msg: { n: 1 },
+      timeoutMs: 1000,
+      mapVersion: 1,
+      hops: 0,
+      discard: true,
+      tell: true,
+    });
     expect("req" in items[1]! && items[1].req).not.toHaveProperty("tell");
     expect("req" in items[2]! && items[2].req).toMatchObject({ id: "b", tell: true });
     expect("error" in items[3]! && items[3].error.code).toBe(ErrorCode.BAD_REQUEST); // a bad id: counted failed in the acknowledgement
     expect("error" in items[4]! && items[4].error.code).toBe(ErrorCode.BAD_REQUEST); // answered alone, to its corr
     for (const bad of [[[0, "account", "a", {}, 1000, 1, 0, null, 1]], [[0, "account", "a", {}, 1000, 1, 0, null, 0]], [[0, { ...ask("a"), discard: true }]]]) {
-      expect(code(() => parseRequestBatch(bad)), JSON.stringify(bad)).toBe(ErrorCode.BAD_REQUEST);
+      expect(
+        code(() => parseRequestBatch(bad)),
+        JSON.stringify(bad),
+      ).toBe(ErrorCode.BAD_REQUEST);
     }
     const [stringCode] = parseRequestBatch([[6, "account", "a", {}, 1000, 1, 0, null, "1"]]);
     expect("error" in stringCode! && stringCode.error.code).toBe(ErrorCode.BAD_REQUEST);
@@ -55,8 +78,27 @@ describe("node request batches", () => {
   });
 
   it("refuses as a whole what is not a non-empty list of pairs with distinct positive integer corrs", () => {
-    for (const bad of [ask("a"), [], null, "x", [[0, ask("a")]], [[-1, ask("a")]], [[1.5, ask("a")]], [["1", ask("a")]], [[1, ask("a")], [1, ask("b")]], [[1, ask("a"), 0]], [ask("a")], [[1, "account", "a", {}, 1000, 1, 0, null]]]) {
-      expect(code(() => parseRequestBatch(bad)), JSON.stringify(bad)).toBe(ErrorCode.BAD_REQUEST);
+    for (const bad of [
+      ask("a"),
+      [],
+      null,
+      "x",
+      [[0, ask("a")]],
+      [[-1, ask("a")]],
+      [[1.5, ask("a")]],
+      [["1", ask("a")]],
+      [
+        [1, ask("a")],
+        [1, ask("b")],
+      ],
+      [[1, ask("a"), 0]],
+      [ask("a")],
+      [[1, "account", "a", {}, 1000, 1, 0, null]],
+    ]) {
+      expect(
+        code(() => parseRequestBatch(bad)),
+        JSON.stringify(bad),
+      ).toBe(ErrorCode.BAD_REQUEST);
     }
   });
 });
@@ -64,13 +106,28 @@ describe("node request batches", () => {
 /** Reads a reply batch into a list: ["ok", corr, reply] / ["error", corr, error], or the whole-batch answer. */
 function read(value: unknown) {
   const got: unknown[] = [];
-  const all = readReplyBatch(value, { ok: (c, r) => got.push(["ok", c, r]), error: (c, e) => got.push(["error", c, e]), told: (b, n) => got.push(["told", b, n]) }, 9);
+  const all = readReplyBatch(
+    value,
+    { ok: (c, r) => got.push(["ok", c, r]), error: (c, e) => got.push(["error", c, e]), told: (b, n) => got.push(["told", b, n]) },
+    9,
+  );
   return all === undefined ? got : { all };
 }
 
 describe("reply batches", () => {
   it("reads answers by corr, skipping malformed entries", () => {
-    const r = read([[1, 5], [2, null, { code: "TIMEOUT", message: "late" }], [3, null, { nope: 1 }], [4, 1, { code: "X", message: "y" }], "junk", [0, 1], [0, -1], [0, "2"], [0, 1, 2], [5]]);
+    const r = read([
+      [1, 5],
+      [2, null, { code: "TIMEOUT", message: "late" }],
+      [3, null, { nope: 1 }],
+      [4, 1, { code: "X", message: "y" }],
+      "junk",
+      [0, 1],
+      [0, -1],
+      [0, "2"],
+      [0, 1, 2],
+      [5],
+    ]);
     expect(r).toEqual([
       ["ok", 1, 5],
       ["error", 2, { code: "TIMEOUT", message: "late" }],

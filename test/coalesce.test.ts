@@ -38,7 +38,11 @@ type Sent = [key: string, items: number[], decoded: unknown];
 /** A coalescer of numbers whose wire entries are the numbers themselves (or `entryOf(n)`). */
 function collector(o: Partial<CoalescerLimits> = {}, entryOf: (n: number) => unknown = (n) => n) {
   const sent: Sent[] = [];
-  const c = new Coalescer<string, number>((e) => codec.encodeView(e), (k, items, bytes) => sent.push([k, items, codec.decode(bytes)]), limits(o));
+  const c = new Coalescer<string, number>(
+    (e) => codec.encodeView(e),
+    (k, items, bytes) => sent.push([k, items, codec.decode(bytes)]),
+    limits(o),
+  );
   return { sent, add: (k: string, n: number) => c.add(k, n, entryOf(n)) };
 }
 
@@ -72,7 +76,10 @@ describe("Coalescer", () => {
     for (let i = 0; i < 5; i++) bySize.add("k", i);
     expect(bySize.sent.map((s) => s[1])).toEqual([[0, 1, 2]]);
     await turns(1);
-    expect(bySize.sent.map((s) => s[1])).toEqual([[0, 1, 2], [3, 4]]);
+    expect(bySize.sent.map((s) => s[1])).toEqual([
+      [0, 1, 2],
+      [3, 4],
+    ]);
   });
 
   it("never builds a message over maxBytes: it sends what it has first, and refuses an entry too big alone", async () => {

@@ -27,7 +27,35 @@ describeDecoderFuzz("raw bytes", 26_000, () => {
       }),
       { numRuns: 4000 },
     );
-    const tokens = ["{", "}", "[", "]", '"', ":", ",", '"type"', '"id"', '"msg"', '"k"', '"ask"', '"account"', '"timeoutMs"', "1", "-", "e", ".", "null", "true", '"__proto__"', " ", "\\u0000", "\\ud800", '"x"', "\\", "1e999"];
+    const tokens = [
+      "{",
+      "}",
+      "[",
+      "]",
+      '"',
+      ":",
+      ",",
+      '"type"',
+      '"id"',
+      '"msg"',
+      '"k"',
+      '"ask"',
+      '"account"',
+      '"timeoutMs"',
+      "1",
+      "-",
+      "e",
+      ".",
+      "null",
+      "true",
+      '"__proto__"',
+      " ",
+      "\\u0000",
+      "\\ud800",
+      '"x"',
+      "\\",
+      "1e999",
+    ];
     const soup = fc.array(fc.constantFrom(...tokens), { maxLength: 40 }).map((a) => te.encode(a.join("")));
     fc.assert(
       fc.property(soup, (bytes) => {

@@ -46,7 +46,10 @@ describe("MemoryKvBackend", () => {
     await rejectsWith(a.update("k", b("2"), rev), ErrorCode.UNAVAILABLE);
     await rejectsWith(a.delete("k"), ErrorCode.UNAVAILABLE);
     await rejectsWith(a.keys(), ErrorCode.UNAVAILABLE);
-    await rejectsWith(a.watch(() => undefined), ErrorCode.UNAVAILABLE);
+    await rejectsWith(
+      a.watch(() => undefined),
+      ErrorCode.UNAVAILABLE,
+    );
     await rejectsWith(backend.provider("a").bucket("m", { ttl: 0 }), ErrorCode.UNAVAILABLE);
     expect(await other.get("k")).toMatchObject({ revision: rev });
     expect(await other.keys()).toEqual(["k"]);

@@ -15,10 +15,10 @@ function sources(dir: string): string[] {
 
 function imports(file: string): string[] {
   // Comments may show imports in examples; only code counts.
-  const text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
-  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\s*\(?\s*["']([^"']+)["']/g)].map(
-    (m) => (m[1] ?? m[2])!,
-  );
+  const text = readFileSync(file, "utf8")
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/^\s*\/\/.*$/gm, "");
+  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\s*\(?\s*["']([^"']+)["']/g)].map((m) => (m[1] ?? m[2])!);
 }
 
 /** Which top-level folder a relative import from `file` lands in. */
@@ -30,7 +30,10 @@ function target(file: string, spec: string): string | undefined {
 /** The npm package a bare import names ("@scope/name" or "name"); undefined for relative and node: imports. */
 function packageOf(spec: string): string | undefined {
   if (spec.startsWith(".") || spec.startsWith("node:")) return undefined;
-  return spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/");
+  return spec
+    .split("/")
+    .slice(0, spec.startsWith("@") ? 2 : 1)
+    .join("/");
 }
 
 const devDependencies = Object.keys(

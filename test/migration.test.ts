@@ -52,9 +52,7 @@ describe("migration destination", () => {
   it("refuses a handoff for a shard it is not receiving", async () => {
     const d = destination();
     await d.m.onTailEnd({ k: "tail-end", shard: 1, mapVersion: 2, from: "src", count: 0 }); // shard 1 is served now
-    const err = await d.m
-      .onHandoff({ k: "handoff", shard: 1, mapVersion: 2, epoch: 1, from: "src", actors: [] })
-      .catch((e: unknown) => e);
+    const err = await d.m.onHandoff({ k: "handoff", shard: 1, mapVersion: 2, epoch: 1, from: "src", actors: [] }).catch((e: unknown) => e);
     expect(ShoalError.is(err, ErrorCode.CONFLICT)).toBe(true);
   });
 });

@@ -77,7 +77,12 @@ describe("NATS names of a cluster", () => {
     journal: journalSubject(cluster, { type: "account", id }),
   });
   /** What a node or observer subscribes to for `id`. */
-  const patternsOf = (id: string) => [rpcSubject(cluster, id), `${replySubjectPrefix(cluster, id)}.*`, statusSubject(cluster, id), journalSubject(cluster, { type: "account", id })];
+  const patternsOf = (id: string) => [
+    rpcSubject(cluster, id),
+    `${replySubjectPrefix(cluster, id)}.*`,
+    statusSubject(cluster, id),
+    journalSubject(cluster, { type: "account", id }),
+  ];
 
   it("give any id exactly one literal token, in its own place", () => {
     fc.assert(

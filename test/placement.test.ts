@@ -92,7 +92,6 @@ describe("shardOf", () => {
       expect(chi).toBeLessThan(1023 + 6 * 45);
     }
   });
-
 });
 
 describe("place", () => {
@@ -109,7 +108,10 @@ describe("place", () => {
   it("balances any ids within floor/ceil of the fair share", () => {
     fc.assert(
       fc.property(ids(2, 32), (names) => {
-        const { map } = plan(undefined, names.map((id) => node(id)));
+        const { map } = plan(
+          undefined,
+          names.map((id) => node(id)),
+        );
         for (const id of names) expect(Math.abs(count(map, id) - S / names.length)).toBeLessThan(1);
         expect(balance(map).ratio).toBeLessThanOrEqual(1.05);
       }),
@@ -153,7 +155,10 @@ describe("place", () => {
   it("keeps bounds feasible: Σmin ≤ S ≤ Σmax", () => {
     fc.assert(
       fc.property(fc.array(fc.double({ min: 1e-6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 64 }), fc.integer({ min: 1, max: 5000 }), (ws, n) => {
-        const sh = shares(n, ws.map((w, i) => node(`n${i}`, w)));
+        const sh = shares(
+          n,
+          ws.map((w, i) => node(`n${i}`, w)),
+        );
         expect(sh.reduce((t, s) => t + s.min, 0)).toBeLessThanOrEqual(n);
         expect(sh.reduce((t, s) => t + s.max, 0)).toBeGreaterThanOrEqual(n);
         for (const s of sh) expect(s.min).toBeLessThanOrEqual(s.max);
@@ -174,9 +179,7 @@ function apply(members: Member[], o: Op): Member[] | undefined {
   if (o.kind === "join") return live.length >= 32 || members.some((m) => m.id === o.id) ? undefined : [...members, node(o.id, 1, "joining")];
   if (live.length <= 2) return undefined;
   const victim = live[o.pick % live.length]!;
-  return o.kind === "leave"
-    ? members.filter((m) => m !== victim)
-    : members.map((m) => (m === victim ? node(m.id, 1, "draining") : m));
+  return o.kind === "leave" ? members.filter((m) => m !== victim) : members.map((m) => (m === victim ? node(m.id, 1, "draining") : m));
 }
 
 describe("plan", () => {
@@ -241,10 +244,16 @@ describe("plan", () => {
         for (const o of ops) {
           const next = apply(members, o);
           if (!next) continue;
-          const shuffled = [...next].sort((a, b) => (murmur3(te.encode(a.id), seed) - murmur3(te.encode(b.id), seed)));
+          const shuffled = [...next].sort((a, b) => murmur3(te.encode(a.id), seed) - murmur3(te.encode(b.id), seed));
           const p = plan(map, next, { epoch: 3 });
           expect(plan(map, shuffled, { epoch: 3 })).toEqual(p);
-          expect(plan(structuredClone(map), next.map((m) => ({ ...m })), { epoch: 3 })).toEqual(p);
+          expect(
+            plan(
+              structuredClone(map),
+              next.map((m) => ({ ...m })),
+              { epoch: 3 },
+            ),
+          ).toEqual(p);
           members = next;
           map = p.map;
         }

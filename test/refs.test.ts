@@ -28,14 +28,18 @@ const notes = defineInMemoryActor({
   type: "notes",
   initialState: (): string[] => [],
   messages: {
-    add: { validate: (p) => String(p), handle: (s, text) => ({ state: [...s, text], reply: s.length + 1 }) },
+    add: { validate: (p: unknown) => String(p), handle: (s, text) => ({ state: [...s, text], reply: s.length + 1 }) },
     list: { validate: () => ({}), handle: (s) => ({ state: s, reply: [...s] }) },
   },
   serialize: (s) => s,
   deserialize: (d) => d as string[],
 });
 
-const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => (ShoalError.is(e) ? e.code : String(e)));
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => "ok",
+    (e: unknown) => (ShoalError.is(e) ? e.code : String(e)),
+  );
 
 describe("typed references on a runtime", () => {
   it("ask answers each message's own reply; send resolves once applied; tell returns nothing", async () => {
@@ -61,7 +65,11 @@ describe("typed references on a runtime", () => {
     expect(await codeOf(c.ask({ add: { by: 1, extra: true } }))).toBe("ok"); // zod strips unknown keys by default
     expect(await codeOf(c.ask("add"))).toBe(ErrorCode.BAD_REQUEST);
     const err = await c.ask({ add: { by: "two" } }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: ErrorCode.BAD_REQUEST, message: expect.stringContaining("by"), details: { issues: [expect.objectContaining({ path: "by" })] } });
+    expect(err).toMatchObject({
+      code: ErrorCode.BAD_REQUEST,
+      message: expect.stringContaining("by"),
+      details: { issues: [expect.objectContaining({ path: "by" })] },
+    });
     expect(await rt.ref(counter, "c2").ask({ get: {} })).toEqual({ n: 1, version: 1 });
   });
 
@@ -77,10 +85,14 @@ describe("typed references on a runtime", () => {
     const base = { type: "x", initialState: () => 0, evolve: (s: number) => s };
     expect(() => defineActor({ ...base, messages: {} } as never)).toThrow(/at least one entry/);
     expect(() => defineActor({ ...base, messages: { a: { validate: () => 1 } } } as never)).toThrow(/validate and handle/);
-    expect(() => defineActor({ ...base, messages: { a: { validate: () => 1, handle: () => ({ reply: 1 }) } }, validate: () => 1 } as never)).toThrow(/one or the other/);
+    expect(() => defineActor({ ...base, messages: { a: { validate: () => 1, handle: () => ({ reply: 1 }) } }, validate: () => 1 } as never)).toThrow(
+      /one or the other/,
+    );
     expect(() => defineActor({ ...base } as never)).toThrow(/validate and handle functions, or messages/);
     expect(() => defineActor({ ...base, evolve: undefined, validate: () => 1, handle: () => ({ reply: 1 }) } as never)).toThrow(/evolve/);
-    expect(() => defineInMemoryActor({ type: "y", initialState: () => 0, validate: () => 1, handle: (s: number) => ({ state: s, reply: 1 }) } as never)).toThrow(/serialize/);
+    expect(() =>
+      defineInMemoryActor({ type: "y", initialState: () => 0, validate: () => 1, handle: (s: number) => ({ state: s, reply: 1 }) } as never),
+    ).toThrow(/serialize/);
     expect(() => fromSchema({} as never)).toThrow(/Standard Schema/);
   });
 
@@ -99,7 +111,10 @@ describe("typed references on a runtime", () => {
       evolve: (s: number) => s,
     });
     await using rt = testRuntime({ actors: [later] });
-    const err = await rt.ref(later, "l").ask({ go: "x" }).catch((e: unknown) => e);
+    const err = await rt
+      .ref(later, "l")
+      .ask({ go: "x" })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.BAD_REQUEST, message: expect.stringMatching(/asynchronous/) });
   });
 });

@@ -122,7 +122,11 @@ describe("router", () => {
     expect(failed.map((e) => ShoalError.is(e) && e.code)).toEqual([ErrorCode.TIMEOUT]);
     expect(t.transport.sent).toHaveLength(2);
     // Ids and type names that can never be valid are refused at once, and nothing is sent.
-    for (const [type, id] of [["account", ""], ["no such type!", "a"], ["account", "x".repeat(600)]] as const) {
+    for (const [type, id] of [
+      ["account", ""],
+      ["no such type!", "a"],
+      ["account", "x".repeat(600)],
+    ] as const) {
       expect(thrownCode(() => t.router.tell(type, id, {}))).toBe(ErrorCode.BAD_REQUEST);
     }
     void t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 0, discard: true, tell: true });
@@ -219,9 +223,7 @@ describe("router", () => {
     t.transport.sent[0]!.fail(new TimeoutError("slow"));
     expect(ShoalError.is(await p, ErrorCode.TIMEOUT)).toBe(true);
     expect(t.transport.sent).toHaveLength(1);
-    const bounced = await t
-      .forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 5 })
-      .catch((e: unknown) => e);
+    const bounced = await t.forwarded({ k: "ask", type: "account", id: "a", msg: {}, timeoutMs: 1000, mapVersion: 1, hops: 5 }).catch((e: unknown) => e);
     expect(ShoalError.is(bounced, ErrorCode.ACTOR_MOVED)).toBe(true);
   });
 

@@ -258,7 +258,12 @@ describe("runtime", () => {
     expect(await rt.ask("recorder", "p0-a", { n: 7 })).toEqual([7]); // other partitions run
     rt.adopt("recorder", "p1-b", 4, [40]);
     await hold.ready;
-    expect(hold.capture().map((c) => c.id).sort()).toEqual(["p1-a", "p1-b"]);
+    expect(
+      hold
+        .capture()
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(["p1-a", "p1-b"]);
     let firstReply: unknown;
     const first = rt.prepare("recorder", "p1-a", { n: 2 }, rt.clock.now() + 1000, { ok: (r) => (firstReply = r), fail: () => undefined });
     hold.resume([first]);

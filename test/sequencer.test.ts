@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  deserializeSequencerState,
-  MAX_SENDERS,
-  MAX_VIOLATIONS,
-  sequencer,
-  type SequencerReport,
-  type SequencerStepReply,
-} from "../src/actors/sequencer.js";
+import { deserializeSequencerState, MAX_SENDERS, MAX_VIOLATIONS, sequencer, type SequencerReport, type SequencerStepReply } from "../src/actors/sequencer.js";
 import { decodeJson, encodeJson } from "../src/codec/json.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { ErrorCode } from "../src/errors.js";
@@ -106,7 +99,14 @@ describe("sequencer actor", () => {
   });
 
   it("serializes to plain data and back, and refuses anything it would not produce", () => {
-    const state = { senders: new Map([["__proto__", 3], ["b", 1]]), violations: [{ sender: "b", expected: 1, got: 2 }], violationCount: 7 };
+    const state = {
+      senders: new Map([
+        ["__proto__", 3],
+        ["b", 1],
+      ]),
+      violations: [{ sender: "b", expected: 1, got: 2 }],
+      violationCount: 7,
+    };
     const data = sequencer.serialize(state);
     expect(JSON.parse(JSON.stringify(data))).toEqual(data);
     expect(decodeJson(encodeJson(data))).toEqual(data);
@@ -129,7 +129,13 @@ describe("sequencer actor", () => {
       { ...ok, senders: [["a", 1.5]] },
       { ...ok, senders: [["", 1]] },
       { ...ok, senders: [["x".repeat(65), 1]] },
-      { ...ok, senders: [["a", 1], ["a", 2]] },
+      {
+        ...ok,
+        senders: [
+          ["a", 1],
+          ["a", 2],
+        ],
+      },
       { ...ok, senders: Array.from({ length: MAX_SENDERS + 1 }, (_, i) => [`s${i}`, 1]) },
       { ...ok, violations: {} },
       { ...ok, violations: [{ sender: "a", expected: 2, got: 2 }], violationCount: 1 },

@@ -10,10 +10,14 @@ describe("retryStartup", () => {
   it("retries while NATS is not ready, with growing pauses, until it works", async () => {
     const clock = new ManualClock();
     let calls = 0;
-    const p = retryStartup("bucket", async () => {
-      if (++calls < 4) throw new UnavailableError("timeout");
-      return "ok";
-    }, { clock, log: silentLogger });
+    const p = retryStartup(
+      "bucket",
+      async () => {
+        if (++calls < 4) throw new UnavailableError("timeout");
+        return "ok";
+      },
+      { clock, log: silentLogger },
+    );
     for (const step of [100, 200, 400]) {
       await turns(5);
       clock.advance(step);
@@ -24,12 +28,18 @@ describe("retryStartup", () => {
 
   it("fails at once on a configuration error and at the deadline on a lasting outage", async () => {
     const clock = new ManualClock();
-    await expect(retryStartup("count", async () => Promise.reject(new ShardCountMismatchError(128, 64)), { clock, log: silentLogger })).rejects.toThrow(/128 shards/);
+    await expect(retryStartup("count", async () => Promise.reject(new ShardCountMismatchError(128, 64)), { clock, log: silentLogger })).rejects.toThrow(
+      /128 shards/,
+    );
     let calls = 0;
-    const p = retryStartup("down", async () => {
-      calls++;
-      throw new UnavailableError("no responders");
-    }, { clock, log: silentLogger, deadlineMs: 1000 }).catch((e: unknown) => e);
+    const p = retryStartup(
+      "down",
+      async () => {
+        calls++;
+        throw new UnavailableError("no responders");
+      },
+      { clock, log: silentLogger, deadlineMs: 1000 },
+    ).catch((e: unknown) => e);
     for (let i = 0; i < 10; i++) {
       await turns(5);
       clock.advance(500);

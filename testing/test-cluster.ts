@@ -144,7 +144,15 @@ export class ShoalTestCluster implements RefFactory, AsyncDisposable {
   async settled(timeout = this.opts.settleTimeout ?? 30_000): Promise<void> {
     const shards = this.opts.shards ?? 64;
     const statuses = () => this.nodes.map((n) => n.status());
-    await waitFor(() => isSettled(statuses(), this.nodes.map((n) => n.nodeId), shards), { timeout, interval: 25, message: `cluster ${this.cluster} did not settle` }).catch((err: Error) => {
+    await waitFor(
+      () =>
+        isSettled(
+          statuses(),
+          this.nodes.map((n) => n.nodeId),
+          shards,
+        ),
+      { timeout, interval: 25, message: `cluster ${this.cluster} did not settle` },
+    ).catch((err: Error) => {
       const seen = statuses().map(({ node, leader, mapVersion, shards: owned, migrations }) => ({ node, leader, mapVersion, shards: owned, migrations }));
       throw new Error(`${err.message}; nodes: ${JSON.stringify(seen)}`);
     });
@@ -175,7 +183,10 @@ export class ShoalTestCluster implements RefFactory, AsyncDisposable {
 
   private async forget(n: ShoalNode): Promise<void> {
     this.nodes.splice(this.nodes.indexOf(n), 1);
-    await this.connections.get(n)?.close().catch(() => undefined);
+    await this.connections
+      .get(n)
+      ?.close()
+      .catch(() => undefined);
     this.connections.delete(n);
   }
 }

@@ -30,7 +30,11 @@ export async function runInit(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError("init takes exactly one <dir>");
   const dir = resolve(positionals[0]!);
   if (existsSync(dir) && (await readdir(dir)).length > 0) throw new UsageError(`${dir} is not empty`);
-  const name = (values.name as string | undefined) ?? basename(dir).toLowerCase().replace(/[^a-z0-9._-]+/g, "-");
+  const name =
+    (values.name as string | undefined) ??
+    basename(dir)
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, "-");
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new UsageError(`--name must be a valid npm package name, got ${JSON.stringify(name)}`);
   const root = packageRoot();
   if (root === undefined) throw new Error("cannot find the Shoal package this command belongs to");

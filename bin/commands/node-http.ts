@@ -61,7 +61,14 @@ export async function startNodeHttp(settings: NodeHttpSettings, cluster: string,
     http = await NodeHttp.start({ ...settings, cluster, logger: log, onDrain });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === "EADDRINUSE" ? "the port is in use" : e.code === "EADDRNOTAVAIL" ? "no such address on this machine" : e.code === "EACCES" ? "permission denied" : e.message;
+    const why =
+      e.code === "EADDRINUSE"
+        ? "the port is in use"
+        : e.code === "EADDRNOTAVAIL"
+          ? "no such address on this machine"
+          : e.code === "EACCES"
+            ? "permission denied"
+            : e.message;
     throw new Error(`cannot serve HTTP on ${hostPort(settings.host, settings.port)}: ${why} (${e.code ?? "error"})`);
   }
   const wildcard = settings.host === "0.0.0.0" || settings.host === "::";

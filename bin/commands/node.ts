@@ -127,7 +127,15 @@ export async function runNode(argv: string[]): Promise<number> {
 }
 
 /** Runs `node` until it is asked to stop, then drains it; resolves to the exit code. */
-async function serve(node: ShoalNode, nc: NatsConnection, http: NodeHttp | undefined, stop: StopRequests, drainTimeout: number, log: Logger, url: string): Promise<number> {
+async function serve(
+  node: ShoalNode,
+  nc: NatsConnection,
+  http: NodeHttp | undefined,
+  stop: StopRequests,
+  drainTimeout: number,
+  log: Logger,
+  url: string,
+): Promise<number> {
   const ready = await Promise.race([node.mapped.then(() => true), stop.reason.then(() => false)]);
   if (ready) log.info({ nats: url, mapVersion: node.map?.version, http: http?.port }, "node ready");
   log.info({ why: await stop.reason }, "stopping");

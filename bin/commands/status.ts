@@ -54,9 +54,14 @@ export function formatStatus(s: ClusterStatus): string {
   ]);
   const header = ["NODE", "STATE", "SHARDS", "ACTORS", "MIGRATIONS", "TYPES", ""];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   const warnings = s.typeMismatches.map(
-    (m) => `warning: actor type ${m.type} is hosted on ${m.hostedBy.join(", ")} but not on ${m.missingOn.join(", ")}: its actors whose shard lands there fail with UNKNOWN_ACTOR_TYPE (every node must host the same types)`,
+    (m) =>
+      `warning: actor type ${m.type} is hosted on ${m.hostedBy.join(", ")} but not on ${m.missingOn.join(", ")}: its actors whose shard lands there fail with UNKNOWN_ACTOR_TYPE (every node must host the same types)`,
   );
   return [head, "", line(header), ...rows.map(line), s.nodes.length === 0 ? "(no members)" : "", ...warnings].join("\n").trimEnd();
 }

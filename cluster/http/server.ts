@@ -276,7 +276,12 @@ function json(res: ServerResponse, status: number, body: unknown, headers?: Reco
 /** Answers what the HTTP parser rejected (garbage, oversized headers, too slow) and hangs up. */
 function refuse(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
-  const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
+  const status =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? "431 Request Header Fields Too Large"
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "408 Request Timeout"
+        : "400 Bad Request";
   const body = JSON.stringify({ error: status.slice(4) });
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -94,7 +94,10 @@ export function startLoad(c: ChaosCluster, opts: LoadOptions = {}): Load {
 /** `<prefix>-<sender>-<n>`: n grows with the send order of every sender. */
 function parseTxn(txn: string, prefix: string): { sender: number; n: number } | undefined {
   if (!txn.startsWith(`${prefix}-`)) return undefined;
-  const [sender, n] = txn.slice(prefix.length + 1).split("-").map(Number);
+  const [sender, n] = txn
+    .slice(prefix.length + 1)
+    .split("-")
+    .map(Number);
   return sender === undefined || n === undefined || Number.isNaN(sender) || Number.isNaN(n) ? undefined : { sender, n };
 }
 

@@ -57,7 +57,14 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
         lateServing && "a node started (and serves) without its journal stream",
         r.notes.gaveUp !== 0 && `${String(r.notes.gaveUp)} requests never acknowledged`,
       ],
-      { downMs, ackedBeforeKill: ackedBefore, afterDelete: { recreated, lateNodeRunning: late.running, lateNodeServing: lateServing }, streamBefore: before, streamAfter: after, events: c.countEvents() },
+      {
+        downMs,
+        ackedBeforeKill: ackedBefore,
+        afterDelete: { recreated, lateNodeRunning: late.running, lateNodeServing: lateServing },
+        streamBefore: before,
+        streamAfter: after,
+        events: c.countEvents(),
+      },
     );
   } finally {
     await close();

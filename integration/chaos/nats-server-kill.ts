@@ -30,17 +30,25 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       await s.restart();
       rounds.push({ server: s.name!, downMs: t1 - t0, restartMs: Date.now() - t1 });
       // The restarted replica catches up before the next kill, or a kill could take the quorum.
-      await waitFor(async () => (await streamState(c.nc, c.name)).current === 3, { timeout: 30_000, interval: 200, message: "stream replicas not current after a restart" });
+      await waitFor(async () => (await streamState(c.nc, c.name)).current === 3, {
+        timeout: 30_000,
+        interval: 200,
+        message: "stream replicas not current after a restart",
+      });
       await load.progress(50, `after ${s.name} restarted`);
     }
     await c.waitStable();
     const r = await load.finish();
     const st = await streamState(c.nc, c.name);
-    return withChecks(r, [r.notes.gaveUp !== 0 && `${String(r.notes.gaveUp)} requests never acknowledged`, st.replicas !== 3 && `stream has ${st.replicas} replicas`], {
-      rounds,
-      stream: st,
-      events: c.countEvents(),
-    });
+    return withChecks(
+      r,
+      [r.notes.gaveUp !== 0 && `${String(r.notes.gaveUp)} requests never acknowledged`, st.replicas !== 3 && `stream has ${st.replicas} replicas`],
+      {
+        rounds,
+        stream: st,
+        events: c.countEvents(),
+      },
+    );
   } finally {
     await close();
   }

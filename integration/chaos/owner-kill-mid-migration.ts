@@ -19,7 +19,9 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     await load.progress(ctx.fast ? 100 : 200, "steady");
 
     load.phases.mark("join");
-    const published = c.nextEvent((e) => e.type === "map.published" && e.moves > 0 && e.sample.some((m) => m.to === "n4" && m.from !== null && m.from !== leader));
+    const published = c.nextEvent(
+      (e) => e.type === "map.published" && e.moves > 0 && e.sample.some((m) => m.to === "n4" && m.from !== null && m.from !== leader),
+    );
     c.start("n4");
     const ev = await published;
     const sample = ev.type === "map.published" ? ev.sample : [];

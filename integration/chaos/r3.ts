@@ -27,7 +27,10 @@ export async function startR3(prefix: string, nodes = ["n1", "n2", "n3"]): Promi
 }
 
 /** The journal stream as JetStream reports it: creation time, message count, replicas and their health. */
-export async function streamState(nc: NatsConnection, cluster: string): Promise<{ created: string; messages: number; firstSeq: number; replicas: number; current: number; leader?: string }> {
+export async function streamState(
+  nc: NatsConnection,
+  cluster: string,
+): Promise<{ created: string; messages: number; firstSeq: number; replicas: number; current: number; leader?: string }> {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(streamName(cluster));
   return {

@@ -63,7 +63,9 @@ async function main(): Promise<number> {
 
 function printTable(rows: Row[]): void {
   const head = ["scenario", "runs", "lost", "duplicated", "order violations", "longest unavailability", "failed checks", "errors"];
-  const body = rows.map((r) => [r.scenario, r.runs, r.lost, r.duplicated, r.orderViolations, `${(r.longestUnavailableMs / 1000).toFixed(1)} s`, r.failedChecks, r.errors].map(String));
+  const body = rows.map((r) =>
+    [r.scenario, r.runs, r.lost, r.duplicated, r.orderViolations, `${(r.longestUnavailableMs / 1000).toFixed(1)} s`, r.failedChecks, r.errors].map(String),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
   const out = [fmt(head), `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 1) + "-" : "-".repeat(w + 1) + ":")).join("|")}|`, ...body.map(fmt)];

@@ -11,7 +11,6 @@ import type { ScenarioContext, ScenarioResult } from "./types.js";
 
 export const name = "zombie-owner-sigstop";
 
-
 export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const server = await startNatsServer();
   const c = await ChaosCluster.create([server.url], "zo");
@@ -67,7 +66,10 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     ctx.log(`${name}: ${zombieId} stopped ${stopMs} ms; ${stale.length} stale writes after waking, ${staleStored.length} stored`);
     return withChecks(
       r,
-      [staleStored.length > 0 && `${staleStored.length} writes of the woken zombie were stored`, r.notes.gaveUp !== 0 && `${String(r.notes.gaveUp)} requests never acknowledged`],
+      [
+        staleStored.length > 0 && `${staleStored.length} writes of the woken zombie were stored`,
+        r.notes.gaveUp !== 0 && `${String(r.notes.gaveUp)} requests never acknowledged`,
+      ],
       {
         zombie: zombieId,
         stopMs,

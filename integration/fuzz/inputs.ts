@@ -56,29 +56,40 @@ const junk: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: scalar },
   { weight: 1, arbitrary: fc.array(scalar, { maxLength: 3 }) },
   { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 5 }), scalar, { maxKeys: 3 }) },
-  { weight: 1, arbitrary: fc.tuple(protoKey, scalar, fc.nat(40), fc.boolean()).map(([k, v, depth, asObject]) => nest(depth, withKey({}, k, { polluted: v }), asObject)) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(protoKey, scalar, fc.nat(40), fc.boolean()).map(([k, v, depth, asObject]) => nest(depth, withKey({}, k, { polluted: v }), asObject)),
+  },
   { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 28, max: 40 }), fc.boolean()).map(([n, asObject]) => nest(n, 1, asObject)) },
   // Objects that String() cannot convert (their toString is data, not a function).
   { weight: 1, arbitrary: fc.constantFrom<unknown>({ toString: "" }, { valueOf: 0, toString: 0 }, [{ toString: [] }]) },
 );
 const badInt = fc.constantFrom<unknown>(-1, 0.5, 1.5, -0.5, NaN, Infinity, -Infinity, 2 ** 53, "5", null, true, [], {});
 
-const hostileIds = [
-  "", "x".repeat(513), "é".repeat(257), "🐟".repeat(129), "\uD800", "a\uDC00", "\uDC00\uD800", "x".repeat(511) + "é", 5, null, [], {}, true,
-];
+const hostileIds = ["", "x".repeat(513), "é".repeat(257), "🐟".repeat(129), "\uD800", "a\uDC00", "\uDC00\uD800", "x".repeat(511) + "é", 5, null, [], {}, true];
 /** Valid ids, all throwaway: special characters, spaces, NUL, the longest allowed. */
 export const throwawayId = fc.oneof(
   fc.string({ maxLength: 20 }).map((s) => `fz-${s}`),
   fc.constantFrom("fz.a", "fz.*", "fz.>", "fz a b", "fz\0", "fz\t\n", "fz-" + "x".repeat(509), "fz-" + "é".repeat(254), "fz 🐟", "fz-__proto__"),
 );
-const anyId = fc.oneof({ weight: 3, arbitrary: throwawayId }, { weight: 2, arbitrary: fc.constantFrom<unknown>(...hostileIds) }, { weight: 1, arbitrary: junk });
+const anyId = fc.oneof(
+  { weight: 3, arbitrary: throwawayId },
+  { weight: 2, arbitrary: fc.constantFrom<unknown>(...hostileIds) },
+  { weight: 1, arbitrary: junk },
+);
 const typeName = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom("account", "sequencer") },
   { weight: 1, arbitrary: fc.constantFrom<unknown>("bank", "Account", "acc.ount", "", "a".repeat(65), "*", ">", "a b", "__proto__") },
   { weight: 1, arbitrary: junk },
 );
-const amount = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 1000 }) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(0, -5, 1.5, 1e12 + 1, NaN, "5", null) });
-const txn = fc.oneof({ weight: 3, arbitrary: fc.string({ minLength: 1, maxLength: 12 }) }, { weight: 1, arbitrary: fc.constantFrom<unknown>("", "t".repeat(129), 7, null) });
+const amount = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 1000 }) },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(0, -5, 1.5, 1e12 + 1, NaN, "5", null) },
+);
+const txn = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ minLength: 1, maxLength: 12 }) },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>("", "t".repeat(129), 7, null) },
+);
 const message = fc.oneof(
   fc.record({ kind: fc.constantFrom("deposit", "withdraw"), amount, txn }).map(({ kind, amount, txn }) => ({ [kind]: { amount, txn } })),
   fc.constantFrom<unknown>({ balance: {} }, { balance: { x: 1 } }, { report: {} }, {}, { deposit: {} }, { deposit: 1, withdraw: 2 }),
@@ -94,10 +105,19 @@ const envelope = (fields: Record<string, unknown>, extra: Array<[string, unknown
   for (const [k, v] of extra) withKey(out, k, v);
   return out;
 };
-const extras = fc.oneof({ weight: 5, arbitrary: fc.constant<Array<[string, unknown]>>([]) }, { weight: 1, arbitrary: fc.array(fc.tuple(fc.oneof(fc.string({ maxLength: 6 }), protoKey), junk), { maxLength: 2 }) });
+const extras = fc.oneof(
+  { weight: 5, arbitrary: fc.constant<Array<[string, unknown]>>([]) },
+  { weight: 1, arbitrary: fc.array(fc.tuple(fc.oneof(fc.string({ maxLength: 6 }), protoKey), junk), { maxLength: 2 }) },
+);
 
 const ingressRequest = fc
-  .record({ type: optional(typeName, 8), id: optional(anyId, 8), msg: optional(message, 8), timeoutMs: fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 5000 }), badInt, fc.constant(120_001)), extra: extras })
+  .record({
+    type: optional(typeName, 8),
+    id: optional(anyId, 8),
+    msg: optional(message, 8),
+    timeoutMs: fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 5000 }), badInt, fc.constant(120_001)),
+    extra: extras,
+  })
   .map(({ extra, ...f }) => envelope(f, extra));
 
 /** A node request of any kind; `mapVersion` is the settled map's, so valid ones never wait long. */
@@ -109,14 +129,21 @@ const rpcRequest = (mapVersion: number, epoch: number, knownVersions: Map<string
     fc.record({ type: typeName, id: anyId, version: fc.oneof(fc.nat(5), badInt), state: junk }),
     junk,
   );
-  const shard = fc.oneof({ weight: 6, arbitrary: fc.nat(SHARDS - 1) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(SHARDS, 1023, 2 ** 31) }, { weight: 1, arbitrary: badInt });
+  const shard = fc.oneof(
+    { weight: 6, arbitrary: fc.nat(SHARDS - 1) },
+    { weight: 1, arbitrary: fc.constantFrom<unknown>(SHARDS, 1023, 2 ** 31) },
+    { weight: 1, arbitrary: badInt },
+  );
   const from = fc.oneof(fc.constantFrom<unknown>(...NODES, "evil", "", "x".repeat(600)), junk);
   const ask = fc
     .record({
       type: typeName,
       id: anyId,
       msg: message,
-      timeoutMs: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 3000 }) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(0, 120_001, NaN, 1.5, "100") }),
+      timeoutMs: fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min: 1, max: 3000 }) },
+        { weight: 1, arbitrary: fc.constantFrom<unknown>(0, 120_001, NaN, 1.5, "100") },
+      ),
       mapVersion: fc.oneof({ weight: 10, arbitrary: version }, { weight: 1, arbitrary: fc.integer({ min: mapVersion + 1, max: mapVersion + 3 }) }),
       hops: fc.oneof({ weight: 4, arbitrary: fc.nat(5) }, { weight: 1, arbitrary: badInt }),
       tail: optional(fc.oneof(shard, badInt), 1, 6),
@@ -124,9 +151,18 @@ const rpcRequest = (mapVersion: number, epoch: number, knownVersions: Map<string
     })
     .map(({ extra, ...f }) => envelope({ k: "ask", ...f }, extra));
   /** Forged tail asks: valid deposits to the known accounts, which a node not receiving the shard must refuse. */
-  const tailAsk = fc.record({ id: fc.constantFrom(...KNOWN_ACCOUNTS), shard: fc.nat(SHARDS - 1), amount: fc.integer({ min: 1, max: 100 }) }).map(({ id, shard, amount }) => ({
-    k: "ask", type: "account", id, msg: { deposit: { amount, txn: "forged-tail" } }, timeoutMs: 2000, mapVersion, hops: 1, tail: shard,
-  }));
+  const tailAsk = fc
+    .record({ id: fc.constantFrom(...KNOWN_ACCOUNTS), shard: fc.nat(SHARDS - 1), amount: fc.integer({ min: 1, max: 100 }) })
+    .map(({ id, shard, amount }) => ({
+      k: "ask",
+      type: "account",
+      id,
+      msg: { deposit: { amount, txn: "forged-tail" } },
+      timeoutMs: 2000,
+      mapVersion,
+      hops: 1,
+      tail: shard,
+    }));
   const handoff = fc
     .record({
       shard,
@@ -140,8 +176,15 @@ const rpcRequest = (mapVersion: number, epoch: number, knownVersions: Map<string
   const tailEnd = fc
     .record({ shard, mapVersion: version, from, count: fc.oneof(fc.nat(5), badInt), extra: extras })
     .map(({ extra, ...f }) => envelope({ k: "tail-end", ...f }, extra));
-  const unknownKind = fc.record({ k: fc.oneof(fc.constantFrom<unknown>("", "Ask", "status", "ask ", "__proto__"), junk), shard, id: anyId }).map((f) => envelope(f, []));
-  const others = [{ weight: 6, arbitrary: ask }, { weight: 4, arbitrary: handoff }, { weight: 2, arbitrary: tailEnd }, { weight: 1, arbitrary: unknownKind }];
+  const unknownKind = fc
+    .record({ k: fc.oneof(fc.constantFrom<unknown>("", "Ask", "status", "ask ", "__proto__"), junk), shard, id: anyId })
+    .map((f) => envelope(f, []));
+  const others = [
+    { weight: 6, arbitrary: ask },
+    { weight: 4, arbitrary: handoff },
+    { weight: 2, arbitrary: tailEnd },
+    { weight: 1, arbitrary: unknownKind },
+  ];
   /** Asks (and forged tail asks) as batch entries in the flat form, with a bad `discard` now and then. */
   const discard = fc.oneof({ weight: 6, arbitrary: fc.constantFrom<unknown>(0, 1) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(2, true, null, "1") });
   const flat = fc.tuple(fc.oneof({ weight: 4, arbitrary: ask }, { weight: 1, arbitrary: tailAsk }), discard, fc.nat({ max: 1000 })).map(([a, d, corr]) => {
@@ -164,7 +207,13 @@ const markers = [0xc0, 0xc1, 0xc4, 0xc6, 0xc9, 0xcb, 0xcf, 0xd9, 0xdb, 0xdc, 0xd
 /** Corrupts an encoding: flips, truncation, inserted markers or inflated length headers, overwrites. */
 const corrupt = (bytes: fc.Arbitrary<Uint8Array>) =>
   fc
-    .tuple(bytes, fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom(...markers)), { minLength: 1, maxLength: 3 }))
+    .tuple(
+      bytes,
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom(...markers)), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+    )
     .map(([input, ops]) => {
       const b = Array.from(input);
       for (const [op, at, byte, marker] of ops) {
@@ -172,14 +221,38 @@ const corrupt = (bytes: fc.Arbitrary<Uint8Array>) =>
         if (op === 0 && b.length > 0) b[i]! ^= 1 << (byte & 7);
         else if (op === 1) b.length = i;
         else if (op === 2) b.splice(i, 0, marker);
-        else if (op === 3) b.splice(i, 0, marker, 0xff, 0xff, 0xff, 0xff); // a 32-bit length header claiming 4 G
+        else if (op === 3)
+          b.splice(i, 0, marker, 0xff, 0xff, 0xff, 0xff); // a 32-bit length header claiming 4 G
         else if (op === 4 && b.length > 0) b[i] = byte;
         else b.splice(i, 0, ...b.slice(0, (byte % 16) + 1));
       }
       return Uint8Array.from(b);
     });
 
-const jsonTokens = ["{", "}", "[", "]", '"', ":", ",", '"type"', '"id"', '"msg"', '"account"', '"fz-1"', '{"balance":{}}', "1", "-", "e", "null", '"__proto__"', " ", "\\u0000", "\\ud800", "1e999"];
+const jsonTokens = [
+  "{",
+  "}",
+  "[",
+  "]",
+  '"',
+  ":",
+  ",",
+  '"type"',
+  '"id"',
+  '"msg"',
+  '"account"',
+  '"fz-1"',
+  '{"balance":{}}',
+  "1",
+  "-",
+  "e",
+  "null",
+  '"__proto__"',
+  " ",
+  "\\u0000",
+  "\\ud800",
+  "1e999",
+];
 export const jsonSoup = fc.array(fc.constantFrom(...jsonTokens), { maxLength: 40 }).map((a) => te.encode(a.join("")));
 
 const encodeAs = (v: unknown, fmt: "json" | "msgpack"): Uint8Array => (fmt === "json" ? te.encode(JSON.stringify(v) ?? "null") : codec.encode(v));
@@ -190,10 +263,17 @@ export function ingressInputs(maxPayload: number, seed: number): Sent[] {
   const headerFor = (f: "json" | "msgpack") => (f === "msgpack" ? "application/msgpack" : undefined);
   const structured = fc.tuple(ingressRequest, fmt).map(([v, f]): Sent => ({ fmt: f, header: headerFor(f), bytes: encodeAs(v, f) }));
   const valid = fc
-    .record({ id: throwawayId, msg: fc.constantFrom<unknown>({ balance: {} }, { deposit: { amount: 1, txn: "t" } }, { withdraw: { amount: 1, txn: "w" } }, { report: {} }), type: fc.constantFrom("account", "sequencer"), f: fmt })
+    .record({
+      id: throwawayId,
+      msg: fc.constantFrom<unknown>({ balance: {} }, { deposit: { amount: 1, txn: "t" } }, { withdraw: { amount: 1, txn: "w" } }, { report: {} }),
+      type: fc.constantFrom("account", "sequencer"),
+      f: fmt,
+    })
     .map(({ f, ...v }): Sent => ({ fmt: f, header: headerFor(f), bytes: encodeAs(v, f) }));
   const mutated = fmt.chain((f) =>
-    corrupt(fc.record({ type: fc.constantFrom("account", "sequencer"), id: throwawayId, msg: message }).map((v) => encodeAs(v, f))).map((bytes): Sent => ({ fmt: f, header: headerFor(f), bytes })),
+    corrupt(fc.record({ type: fc.constantFrom("account", "sequencer"), id: throwawayId, msg: message }).map((v) => encodeAs(v, f))).map(
+      (bytes): Sent => ({ fmt: f, header: headerFor(f), bytes }),
+    ),
   );
   const random = fc.tuple(fc.uint8Array({ maxLength: 200 }), fmt).map(([bytes, f]): Sent => ({ fmt: f, header: headerFor(f), bytes }));
   const soup = jsonSoup.map((bytes): Sent => ({ fmt: "json", bytes }));
@@ -202,7 +282,14 @@ export function ingressInputs(maxPayload: number, seed: number): Sent[] {
     .tuple(ingressRequest, fc.constantFrom("application/MsgPack", "application/json", "application/msgpack; charset=utf-8", ""), fmt)
     .map(([v, header, f]): Sent => ({ fmt: "json", header, bytes: encodeAs(v, f) }));
   const inputs = fc.sample(
-    fc.oneof({ weight: 8, arbitrary: structured }, { weight: 2, arbitrary: valid }, { weight: 4, arbitrary: mutated }, { weight: 2, arbitrary: random }, { weight: 1, arbitrary: soup }, { weight: 1, arbitrary: crossed }),
+    fc.oneof(
+      { weight: 8, arbitrary: structured },
+      { weight: 2, arbitrary: valid },
+      { weight: 4, arbitrary: mutated },
+      { weight: 2, arbitrary: random },
+      { weight: 1, arbitrary: soup },
+      { weight: 1, arbitrary: crossed },
+    ),
     { numRuns: INGRESS_INPUTS, seed },
   );
   // Big ones: strings and arrays past the limits, deep nesting, payloads of about max_payload.
@@ -230,7 +317,26 @@ export function rpcInputs(node: string, mapVersion: number, epoch: number, known
       { weight: 4, arbitrary: gen.flat.map((v) => sent(batchCodec.encode([v]))) },
       { weight: 4, arbitrary: corrupt(gen.corruptible.map((v) => batchCodec.encode(batchOf(v)))).map(sent) },
       // Whole batches gone wrong: bare requests, empty, repeated or bad correlation ids.
-      { weight: 2, arbitrary: fc.tuple(gen.all, fc.constantFrom<unknown>(0, -1, 1.5, "1", null, 2 ** 60), fc.nat(5)).map(([v, corr, shape]) => sent(batchCodec.encode([v, [], [[corr, v]], [[1, v], [1, v]], [[1, v, 0]], [v]][shape]))) },
+      {
+        weight: 2,
+        arbitrary: fc.tuple(gen.all, fc.constantFrom<unknown>(0, -1, 1.5, "1", null, 2 ** 60), fc.nat(5)).map(([v, corr, shape]) =>
+          sent(
+            batchCodec.encode(
+              [
+                v,
+                [],
+                [[corr, v]],
+                [
+                  [1, v],
+                  [1, v],
+                ],
+                [[1, v, 0]],
+                [v],
+              ][shape],
+            ),
+          ),
+        ),
+      },
       { weight: 2, arbitrary: fc.uint8Array({ maxLength: 200 }).map(sent) },
       { weight: 1, arbitrary: jsonSoup.map(sent) },
     ),
@@ -239,7 +345,9 @@ export function rpcInputs(node: string, mapVersion: number, epoch: number, known
   // A forged handoff of every known actor, to its own shard at the current map, from the other node: CONFLICT.
   for (const id of KNOWN_ACCOUNTS) {
     const actors = [{ type: "account", id, version: knownVersions.get(id)!, state: { balance: 1_000_000, txns: [] } }];
-    inputs.push(sent(batchCodec.encode(batchOf({ k: "handoff", shard: shardOf("account", id, SHARDS), mapVersion, epoch, from: NODES.find((n) => n !== node), actors }))));
+    inputs.push(
+      sent(batchCodec.encode(batchOf({ k: "handoff", shard: shardOf("account", id, SHARDS), mapVersion, epoch, from: NODES.find((n) => n !== node), actors }))),
+    );
   }
   // A tail-end for every shard: nothing is being received, so nothing happens.
   for (let shard = 0; shard < SHARDS; shard++) inputs.push(sent(batchCodec.encode(batchOf({ k: "tail-end", shard, mapVersion, from: "evil", count: 0 }))));

@@ -12,7 +12,13 @@ import { batchCodec, codec, type Sent } from "./inputs.js";
 const REPLY_TIMEOUT = 20_000;
 
 /** Error codes a client may legitimately see on each surface of a settled cluster. */
-export const INGRESS_CODES = new Set<string>([ErrorCode.BAD_REQUEST, ErrorCode.UNKNOWN_ACTOR_TYPE, ErrorCode.REJECTED, ErrorCode.TIMEOUT, ErrorCode.OVERLOADED]);
+export const INGRESS_CODES = new Set<string>([
+  ErrorCode.BAD_REQUEST,
+  ErrorCode.UNKNOWN_ACTOR_TYPE,
+  ErrorCode.REJECTED,
+  ErrorCode.TIMEOUT,
+  ErrorCode.OVERLOADED,
+]);
 /** Plus what a forged node request earns: CONFLICT (handoff of a shard not being received), UNAVAILABLE (tail ask, future map), ACTOR_MOVED (hops). */
 export const RPC_CODES = new Set<string>([...INGRESS_CODES, ErrorCode.CONFLICT, ErrorCode.UNAVAILABLE, ErrorCode.ACTOR_MOVED]);
 
@@ -43,7 +49,8 @@ function rpcReply(data: Uint8Array): Reply {
   if (!Array.isArray(v)) return decodeReply(data, true);
   // One entry, under the corr the node read (a corrupted input may carry another than 1).
   const [entry] = v as unknown[][];
-  if (v.length !== 1 || !Array.isArray(entry) || !Number.isSafeInteger(entry[0])) throw new Error(`not a reply batch of one: ${JSON.stringify(v).slice(0, 200)}`);
+  if (v.length !== 1 || !Array.isArray(entry) || !Number.isSafeInteger(entry[0]))
+    throw new Error(`not a reply batch of one: ${JSON.stringify(v).slice(0, 200)}`);
   if (entry.length === 2) return { ok: true, reply: entry[1] } as Reply;
   if (entry.length === 3 && entry[1] === null) return { ok: false, error: entry[2] } as Reply;
   throw new Error(`not a reply entry: ${JSON.stringify(entry).slice(0, 200)}`);
@@ -72,7 +79,14 @@ function judge(t: Tally, allowed: ReadonlySet<string>, sent: Sent, reply: Reply,
 }
 
 /** Sends one input and judges its reply into `t`. */
-export async function request(nc: NatsConnection, subject: string, sent: Sent, t: Tally, allowed: ReadonlySet<string>, parse: () => { ok: boolean; kind?: string; tail?: boolean }): Promise<void> {
+export async function request(
+  nc: NatsConnection,
+  subject: string,
+  sent: Sent,
+  t: Tally,
+  allowed: ReadonlySet<string>,
+  parse: () => { ok: boolean; kind?: string; tail?: boolean },
+): Promise<void> {
   t.sent++;
   let h: MsgHdrs | undefined;
   if (sent.header !== undefined) {

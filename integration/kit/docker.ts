@@ -45,8 +45,7 @@ export async function startNatsContainer(opts: StartOptions = {}): Promise<Runni
     stopped ??= started.stop().then(() => undefined);
     return stopped;
   };
-  const unsupported = (op: string) => (): Promise<void> =>
-    Promise.reject(new Error(`${op} is not supported for containers; use a nats-server binary`));
+  const unsupported = (op: string) => (): Promise<void> => Promise.reject(new Error(`${op} is not supported for containers; use a nats-server binary`));
   return {
     url: `nats://${started.getHost()}:${port}`,
     port,

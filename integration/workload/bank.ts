@@ -107,7 +107,17 @@ export function checkBank(history: readonly BankRequest[], balances: ReadonlyMap
     let a = per.get(r.account);
     if (a === undefined) {
       const b = balances.get(r.account);
-      a = { account: r.account, balance: b?.balance ?? Number.NaN, version: b?.version ?? Number.NaN, acked: 0, ackedCount: 0, unacked: 0, unackedCount: 0, lost: 0, duplicated: 0 };
+      a = {
+        account: r.account,
+        balance: b?.balance ?? Number.NaN,
+        version: b?.version ?? Number.NaN,
+        acked: 0,
+        ackedCount: 0,
+        unacked: 0,
+        unackedCount: 0,
+        lost: 0,
+        duplicated: 0,
+      };
       per.set(r.account, a);
     }
     if (r.acked) {
@@ -155,7 +165,12 @@ export function checkBank(history: readonly BankRequest[], balances: ReadonlyMap
 }
 
 /** Reads balances through the ingress, retrying each account until `timeout`. Missing = unreachable. */
-export async function readBalances(nc: NatsConnection, cluster: string, accounts: readonly string[], timeout = 30_000): Promise<Map<string, { balance: number; version: number }>> {
+export async function readBalances(
+  nc: NatsConnection,
+  cluster: string,
+  accounts: readonly string[],
+  timeout = 30_000,
+): Promise<Map<string, { balance: number; version: number }>> {
   const d = new Driver({ nc, cluster, senders: 0, until: () => true, maxRetryMs: timeout });
   const out = new Map<string, { balance: number; version: number }>();
   await Promise.all(

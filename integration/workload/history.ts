@@ -23,7 +23,10 @@ export function longestOutage(requests: ReadonlyArray<{ attempts: readonly Attem
   if (all.length === 0) return { ms: 0, from: 0, to: 0, phases: [] };
   const start = all.reduce((m, a) => Math.min(m, a.at), Infinity);
   const end = all.reduce((m, a) => Math.max(m, a.at + a.ms), -Infinity);
-  const oks = all.filter((a) => a.outcome === "ok").map((a) => a.at + a.ms).sort((x, y) => x - y);
+  const oks = all
+    .filter((a) => a.outcome === "ok")
+    .map((a) => a.at + a.ms)
+    .sort((x, y) => x - y);
   let best = { from: start, to: oks[0] ?? end };
   for (const [i, t] of [...oks, end].entries()) {
     const prev = i === 0 ? start : oks[i - 1]!;

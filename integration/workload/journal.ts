@@ -54,13 +54,23 @@ export const writerOf = (token: string): string => token.slice(0, Math.max(0, to
  * Records every append published for one actor, including those the stream rejects (a fenced
  * zombie's). Await `ready` before the writes of interest.
  */
-export function tapJournalWrites(nc: NatsConnection, cluster: string, type: string, id: string): { writes: WriteAttempt[]; ready: Promise<void>; stop(): void } {
+export function tapJournalWrites(
+  nc: NatsConnection,
+  cluster: string,
+  type: string,
+  id: string,
+): { writes: WriteAttempt[]; ready: Promise<void>; stop(): void } {
   const writes: WriteAttempt[] = [];
   const sub = nc.subscribe(journalSubject(cluster, { type, id }), {
     callback: (err, m) => {
       if (err !== null) return;
       const h = m.headers;
-      writes.push({ at: Date.now(), writer: h?.get(Headers.writer) ?? "", msgId: h?.get("Nats-Msg-Id") ?? "", expectedSeq: h?.get("Nats-Expected-Last-Subject-Sequence") ?? "" });
+      writes.push({
+        at: Date.now(),
+        writer: h?.get(Headers.writer) ?? "",
+        msgId: h?.get("Nats-Msg-Id") ?? "",
+        expectedSeq: h?.get("Nats-Expected-Last-Subject-Sequence") ?? "",
+      });
     },
   });
   return { writes, ready: nc.flush(), stop: () => sub.unsubscribe() };

@@ -152,4 +152,3 @@ export async function ownerOf(nc: NatsConnection, cluster: string, type: string,
   }
   throw new Error(`no owner found for ${type}/${id} in ${timeout} ms`, { cause: last });
 }
-

@@ -77,7 +77,10 @@ export function defineInMemoryActor(spec: InMemorySpec<unknown, unknown, unknown
 }
 
 /** Checks what both kinds share and reduces a message map to the one validate/handle the runtime calls. */
-function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { validate: unknown; handle: unknown })): { validate: (input: unknown) => unknown; handle: (...args: never[]) => unknown } {
+function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { validate: unknown; handle: unknown })): {
+  validate: (input: unknown) => unknown;
+  handle: (...args: never[]) => unknown;
+} {
   checkActorTypeName(spec.type);
   for (const [name, v] of [
     ["passivateAfter", spec.passivateAfter],
@@ -90,7 +93,8 @@ function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { valid
   if (typeof spec.initialState !== "function") throw new TypeError(`actor type ${spec.type} needs an initialState function`);
   if ("messages" in spec) {
     // A definition spread into a new one ({ ...account, snapshotEvery: 3 }) carries its compiled pair: compile again.
-    if (!("kind" in spec) && ("validate" in spec || "handle" in spec)) throw new TypeError(`actor type ${spec.type} has messages and a validate/handle of its own: give one or the other`);
+    if (!("kind" in spec) && ("validate" in spec || "handle" in spec))
+      throw new TypeError(`actor type ${spec.type} has messages and a validate/handle of its own: give one or the other`);
     return compileMessageMap(spec.type, spec.messages);
   }
   if (typeof spec.validate !== "function" || typeof spec.handle !== "function") {

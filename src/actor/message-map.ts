@@ -9,7 +9,10 @@ type Entries = Record<string, { validate: Validate<unknown>; handle(state: unkno
  * with exactly one key naming an entry; the validated message keeps that form (with the payload
  * the entry's check returned), so it can be validated again where it moves.
  */
-export function compileMessageMap(type: string, messages: unknown): {
+export function compileMessageMap(
+  type: string,
+  messages: unknown,
+): {
   validate: Validate<unknown>;
   handle(state: unknown, msg: unknown, ctx: TurnContext): unknown;
 } {

@@ -20,7 +20,9 @@ export function fromSchema<Output>(schema: StandardSchemaV1<unknown, Output>): V
     const result = std.validate(input);
     if (result instanceof Promise) throw new TypeError(`a ${std.vendor} schema validated asynchronously; message checks must be synchronous`);
     if (result.issues === undefined) return result.value;
-    throw new BadRequestError(describe(result.issues), { details: { issues: result.issues.slice(0, 5).map((i) => ({ message: i.message, path: pathOf(i) })) } });
+    throw new BadRequestError(describe(result.issues), {
+      details: { issues: result.issues.slice(0, 5).map((i) => ({ message: i.message, path: pathOf(i) })) },
+    });
   };
 }
 

@@ -71,9 +71,7 @@ export const sequencer = defineInMemoryActor<SequencerState, SequencerMsg, Seque
   // Mutates and returns the state: a turn is synchronous and throws before any change.
   handle(state, msg, ctx) {
     if ("report" in msg) {
-      const senders = [...state.senders]
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([sender, last]) => ({ sender, last }));
+      const senders = [...state.senders].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([sender, last]) => ({ sender, last }));
       const reply: SequencerReport = {
         senders,
         violations: state.violations.map((v) => ({ ...v })),

@@ -98,7 +98,8 @@ Object.defineProperty(StringsDecoder.prototype, "decodeUtf8String", {
 export const fastStrings: boolean = (() => {
   try {
     const internals = Encoder.prototype as unknown as Partial<EncoderInternals>;
-    if (typeof internals.ensureBufferSizeToWrite !== "function" || typeof internals.writeStringHeader !== "function" || typeof stockEncode !== "function") return false;
+    if (typeof internals.ensureBufferSizeToWrite !== "function" || typeof internals.writeStringHeader !== "function" || typeof stockEncode !== "function")
+      return false;
     const sample = ["x".repeat(51), `é中😀\uD800${"y".repeat(60)}`, "z".repeat(300), "w".repeat(70_000)];
     const ours = new StringsEncoder().encode(sample);
     const theirs = new Encoder().encode(sample);
@@ -108,7 +109,12 @@ export const fastStrings: boolean = (() => {
     // {"k": [<bad>, "ab", <bom>]}
     const probe = Uint8Array.from([0x81, 0xa1, 0x6b, 0x93, 0xd9, bad.length, ...bad, 0xa2, 0x61, 0x62, 0xda, bom.length >> 8, bom.length & 0xff, ...bom]);
     const got = new StringsDecoder().decode(probe) as { k: [string, string, string] };
-    return Object.keys(got).join() === "k" && got.k[0] === `\u00FF${"a".repeat(SHORT)}` && got.k[1] === "ab" && got.k[2] === `\uFEFF${"b".repeat(TEXT_DECODER_THRESHOLD)}`;
+    return (
+      Object.keys(got).join() === "k" &&
+      got.k[0] === `\u00FF${"a".repeat(SHORT)}` &&
+      got.k[1] === "ab" &&
+      got.k[2] === `\uFEFF${"b".repeat(TEXT_DECODER_THRESHOLD)}`
+    );
   } catch {
     return false;
   }

@@ -88,20 +88,25 @@ export class Ingress {
     let answer: Promise<unknown>;
     try {
       const opts = { timeout: request.timeoutMs };
-      answer = verb === "send" ? this.opts.caller.send(request.type, request.id, request.msg, opts) : this.opts.caller.ask(request.type, request.id, request.msg, opts);
+      answer =
+        verb === "send"
+          ? this.opts.caller.send(request.type, request.id, request.msg, opts)
+          : this.opts.caller.ask(request.type, request.id, request.msg, opts);
     } catch (e) {
       // A synchronous throw must not escape: it would tear down the connection's reader.
       answer = Promise.reject(e);
     }
-    this.inflight.track(answer, () => `${request.type}/${request.id.slice(0, 40)}`).then(
-      (reply) => {
-        this.respond(msg, msgpack, okResponse(reply), request.type, verb, received);
-      },
-      (e: unknown) => {
-        if (!ShoalError.is(e)) this.log.error({ err: e, type: request.type }, "request failed unexpectedly");
-        this.respond(msg, msgpack, errorResponse(e), request.type, verb, received);
-      },
-    );
+    this.inflight
+      .track(answer, () => `${request.type}/${request.id.slice(0, 40)}`)
+      .then(
+        (reply) => {
+          this.respond(msg, msgpack, okResponse(reply), request.type, verb, received);
+        },
+        (e: unknown) => {
+          if (!ShoalError.is(e)) this.log.error({ err: e, type: request.type }, "request failed unexpectedly");
+          this.respond(msg, msgpack, errorResponse(e), request.type, verb, received);
+        },
+      );
   }
 
   /** A tell: handed on, never answered (its failures are counted where they happen). */

@@ -35,8 +35,6 @@ export class Pending implements Expirable {
   }
 
   expire(): void {
-    this.reject(
-      new TimeoutError(`no reply from ${this.type}/${this.id} in time`, { details: { type: this.type } }),
-    );
+    this.reject(new TimeoutError(`no reply from ${this.type}/${this.id} in time`, { details: { type: this.type } }));
   }
 }

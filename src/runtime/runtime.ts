@@ -140,7 +140,10 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /** Hosts another actor type; a TypeError when a type of that name is already registered. */
   register(def: ActorDefinition): void {
     if (this.behaviors.has(def.type)) throw new TypeError(`actor type ${def.type} is already registered`);
-    this.behaviors.set(def.type, behaviorOf(def, this.store, (err) => this.log.warn({ err }, "snapshot failed"), this.fence));
+    this.behaviors.set(
+      def.type,
+      behaviorOf(def, this.store, (err) => this.log.warn({ err }, "snapshot failed"), this.fence),
+    );
   }
 
   /** Names of the hosted actor types. */
@@ -257,7 +260,6 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   pausedPartition(partition: number): PausedGroup | undefined {
     return this.partitionPauses.get(partition);
   }
-
 
   /**
    * Activates an actor with state handed over from another node (the inverse of capture).

@@ -41,10 +41,7 @@ const unsettledCodes: ReadonlySet<number> = new Set([
 const headerAllowance = 4096;
 
 /** Finds the sequence to expect: the cache when it agrees with the caller, else the stream leader. */
-export async function prepareAppend(
-  w: JournalWriter,
-  p: Omit<PreparedAppend, "expectSeq">,
-): Promise<PreparedAppend> {
+export async function prepareAppend(w: JournalWriter, p: Omit<PreparedAppend, "expectSeq">): Promise<PreparedAppend> {
   if (p.payload.byteLength + headerAllowance > w.maxPayload) {
     throw new BadRequestError(`batch of ${p.payload.byteLength} bytes exceeds the server's limit of ${w.maxPayload}`, {
       details: { limit: "maxPayload", size: p.payload.byteLength, max: w.maxPayload },
@@ -146,7 +143,6 @@ async function lost(w: JournalWriter, p: PreparedAppend): Promise<ConflictError>
   );
   return versionConflict(p.actorType, p.expectedVersion, actual);
 }
-
 
 function classify(err: unknown): "refused" | "unsettled" | "fatal" {
   if (err instanceof JetStreamApiError) {

@@ -1,10 +1,4 @@
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamManager,
-  type StreamInfo,
-  jetstreamManager,
-} from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager, type StreamInfo, jetstreamManager } from "@nats-io/jetstream";
 import { type NatsConnection, nuid } from "@nats-io/transport-node";
 import { checkClusterName } from "../actor/names.js";
 import { type MsgpackCodec, msgpack } from "../codec/msgpack.js";

@@ -68,7 +68,10 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 const safeInt = (v: unknown, min = 0): boolean => typeof v === "number" && Number.isSafeInteger(v) && v >= min;
 const validType = (t: unknown): boolean => typeof t === "string" && ACTOR_TYPE_PATTERN.test(t);
 export const validId = (id: unknown): boolean =>
-  typeof id === "string" && id.length > 0 && Buffer.byteLength(id, "utf8") <= MAX_ACTOR_ID_BYTES && !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(id);
+  typeof id === "string" &&
+  id.length > 0 &&
+  Buffer.byteLength(id, "utf8") <= MAX_ACTOR_ID_BYTES &&
+  !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(id);
 const validTimeout = (t: unknown): boolean => safeInt(t, 1) && (t as number) <= MAX_TIMEOUT_MS;
 
 /** Cheaper than expect() in the hot path: tens of thousands of inputs pass through here. */
@@ -98,7 +101,11 @@ function assertWithinLimits(root: unknown, limits: DecodeLimits): void {
 }
 
 function assertRequest(r: ReturnType<typeof parseRequest>): void {
-  check(Object.keys(r).every((k) => ["type", "id", "msg", "timeoutMs"].includes(k)), "request with extra fields", r);
+  check(
+    Object.keys(r).every((k) => ["type", "id", "msg", "timeoutMs"].includes(k)),
+    "request with extra fields",
+    r,
+  );
   check(validType(r.type) && validId(r.id) && r.msg !== undefined && (r.timeoutMs === undefined || validTimeout(r.timeoutMs)), "malformed request accepted", r);
 }
 
@@ -135,20 +142,48 @@ export function expectRpc(v: unknown): boolean {
     case "ask":
       return (
         only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail"]) &&
-        validType(v.type) && validId(v.id) && "msg" in v && validTimeout(v.timeoutMs) && safeInt(v.mapVersion) && safeInt(v.hops) && (v.tail === undefined || safeInt(v.tail))
+        validType(v.type) &&
+        validId(v.id) &&
+        "msg" in v &&
+        validTimeout(v.timeoutMs) &&
+        safeInt(v.mapVersion) &&
+        safeInt(v.hops) &&
+        (v.tail === undefined || safeInt(v.tail))
       );
     case "handoff":
       return (
         only(v, ["k", "shard", "mapVersion", "epoch", "from", "actors"]) &&
-        safeInt(v.shard) && safeInt(v.mapVersion) && safeInt(v.epoch) && typeof v.from === "string" && Array.isArray(v.actors) &&
-        v.actors.every((a: unknown) => isRecord(a) && !Array.isArray(a) && only(a, ["type", "id", "version", "state"]) && validType(a.type) && validId(a.id) && safeInt(a.version) && "state" in a)
+        safeInt(v.shard) &&
+        safeInt(v.mapVersion) &&
+        safeInt(v.epoch) &&
+        typeof v.from === "string" &&
+        Array.isArray(v.actors) &&
+        v.actors.every(
+          (a: unknown) =>
+            isRecord(a) &&
+            !Array.isArray(a) &&
+            only(a, ["type", "id", "version", "state"]) &&
+            validType(a.type) &&
+            validId(a.id) &&
+            safeInt(a.version) &&
+            "state" in a,
+        )
       );
     case "tail-end":
-      return only(v, ["k", "shard", "mapVersion", "from", "count"]) && safeInt(v.shard) && safeInt(v.mapVersion) && typeof v.from === "string" && safeInt(v.count);
+      return (
+        only(v, ["k", "shard", "mapVersion", "from", "count"]) && safeInt(v.shard) && safeInt(v.mapVersion) && typeof v.from === "string" && safeInt(v.count)
+      );
     default:
       return false;
   }
 }
 
 /** Small limits, so sizes near and past every limit are cheap to generate. */
-export const small: DecodeLimits = Object.freeze({ maxBytes: 3000, maxStringLength: 40, maxBinaryLength: 40, maxArrayLength: 12, maxMapLength: 12, maxDepth: 6 });
+export const small: DecodeLimits = Object.freeze({
+  maxBytes: 3000,
+  maxStringLength: 40,
+  maxBinaryLength: 40,
+  maxArrayLength: 12,
+  maxMapLength: 12,
+  maxDepth: 6,
+});

@@ -81,7 +81,12 @@ export class ElectionCluster {
   /** Starts a node; `client` names its connection (a restarted process with the same id gets a new one). */
   async start(id: string, lag = 0, client = id): Promise<TestNode> {
     const node = { id, events: [], paused: false, held: [], running: true, lag, watchLag: 0 } as Omit<TestNode, "election"> as TestNode;
-    const kv = laggy(await this.backend.provider(client).bucket("leader", { ttl: TTL }), this.clock, () => node.lag, () => node.watchLag);
+    const kv = laggy(
+      await this.backend.provider(client).bucket("leader", { ttl: TTL }),
+      this.clock,
+      () => node.lag,
+      () => node.watchLag,
+    );
     const clock: Clock = {
       now: () => this.clock.now(),
       setTimeout: (fn, ms) =>

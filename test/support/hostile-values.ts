@@ -43,7 +43,12 @@ const smallValueArb = valuesUpTo(3);
 /** Values every decoder accepts under the default limits: no prototype keys, shallow. */
 const cleanValueArb: fc.Arbitrary<V> = fc.jsonValue({ maxDepth: 4 }).map(function toV(j: unknown): V {
   if (Array.isArray(j)) return j.map(toV);
-  if (typeof j === "object" && j !== null) return new Obj(Object.entries(j).filter(([k]) => !forbiddenKeys.has(k)).map(([k, x]) => [k, toV(x)] as const));
+  if (typeof j === "object" && j !== null)
+    return new Obj(
+      Object.entries(j)
+        .filter(([k]) => !forbiddenKeys.has(k))
+        .map(([k, x]) => [k, toV(x)] as const),
+    );
   return j as V;
 });
 /** A value wrapped `n` levels deep in arrays and/or objects (nesting near and past maxDepth). */
@@ -73,9 +78,34 @@ const intField = (max: number): fc.Arbitrary<V> =>
 const optional = <T extends V>(a: fc.Arbitrary<T>): fc.Arbitrary<Field> => fc.oneof({ weight: 3, arbitrary: a }, { weight: 1, arbitrary: fc.constant(ABSENT) });
 
 const hostileIds = [
-  "", ".", "*", ">", "a.b", "a.*.>", " ", "a b", "\t", "\n", "\0", "a\0b", "\u2028", "\uFEFF", "__proto__", "constructor",
-  "x".repeat(MAX_ACTOR_ID_BYTES), "x".repeat(MAX_ACTOR_ID_BYTES + 1), "é".repeat(256), "é".repeat(257), "🐟".repeat(128), "🐟".repeat(129),
-  "x".repeat(MAX_ACTOR_ID_BYTES - 1) + "é", "\uD800", "a\uDC00", "\uDC00\uD800", "\uD83D\uDC1F", "x".repeat(5000),
+  "",
+  ".",
+  "*",
+  ">",
+  "a.b",
+  "a.*.>",
+  " ",
+  "a b",
+  "\t",
+  "\n",
+  "\0",
+  "a\0b",
+  "\u2028",
+  "\uFEFF",
+  "__proto__",
+  "constructor",
+  "x".repeat(MAX_ACTOR_ID_BYTES),
+  "x".repeat(MAX_ACTOR_ID_BYTES + 1),
+  "é".repeat(256),
+  "é".repeat(257),
+  "🐟".repeat(128),
+  "🐟".repeat(129),
+  "x".repeat(MAX_ACTOR_ID_BYTES - 1) + "é",
+  "\uD800",
+  "a\uDC00",
+  "\uDC00\uD800",
+  "\uD83D\uDC1F",
+  "x".repeat(5000),
 ];
 const idArb: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(...hostileIds),
@@ -86,33 +116,96 @@ const idArb: fc.Arbitrary<string> = fc.oneof(
 const validIdArb = fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }).filter(validId);
 const typeArb: fc.Arbitrary<V> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom("account", "sequencer") },
-  { weight: 2, arbitrary: fc.constantFrom("", "Account", "acc.ount", "a".repeat(64), "a".repeat(65), "1abc", "a b", "*", ">", "__proto__", "bank", "account\0", "_x", "x-y_z") },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      "",
+      "Account",
+      "acc.ount",
+      "a".repeat(64),
+      "a".repeat(65),
+      "1abc",
+      "a b",
+      "*",
+      ">",
+      "__proto__",
+      "bank",
+      "account\0",
+      "_x",
+      "x-y_z",
+    ),
+  },
   { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,66}$/) },
   { weight: 1, arbitrary: junk },
 );
 const accountMsg: fc.Arbitrary<V> = fc.oneof(
-  fc.record({ kind: fc.constantFrom("deposit", "withdraw", "Deposit", "__proto__"), amount: intField(1e12), txn: fc.oneof(fc.string({ maxLength: 130 }), junk) }).map(
-    ({ kind, amount, txn }) => new Obj([[kind, new Obj([["amount", amount], ["txn", txn]])]]),
-  ),
+  fc
+    .record({
+      kind: fc.constantFrom("deposit", "withdraw", "Deposit", "__proto__"),
+      amount: intField(1e12),
+      txn: fc.oneof(fc.string({ maxLength: 130 }), junk),
+    })
+    .map(
+      ({ kind, amount, txn }) =>
+        new Obj([
+          [
+            kind,
+            new Obj([
+              ["amount", amount],
+              ["txn", txn],
+            ]),
+          ],
+        ]),
+    ),
   fc.constantFrom<V>(new Obj([["balance", new Obj([])]]), new Obj([["balance", new Obj([["x", 1]])]]), new Obj([["balance", null]])),
 );
 const sequencerMsg: fc.Arbitrary<V> = fc.oneof(
-  fc.record({ sender: fc.oneof(fc.string({ maxLength: 70 }), junk), seq: intField(1e6) }).map(({ sender, seq }) => new Obj([["sender", sender], ["seq", seq]])),
+  fc.record({ sender: fc.oneof(fc.string({ maxLength: 70 }), junk), seq: intField(1e6) }).map(
+    ({ sender, seq }) =>
+      new Obj([
+        ["sender", sender],
+        ["seq", seq],
+      ]),
+  ),
   fc.constant<V>(new Obj([["report", new Obj([])]])),
 );
 const msgArb = fc.oneof(accountMsg, sequencerMsg, fieldValue);
 const cleanAccountMsg: fc.Arbitrary<V> = fc.oneof(
   fc.record({ kind: fc.constantFrom("deposit", "withdraw"), amount: fc.integer({ min: 1, max: 1e12 }), txn: fc.string({ minLength: 1, maxLength: 128 }) }).map(
-    ({ kind, amount, txn }) => new Obj([[kind, new Obj([["amount", amount], ["txn", txn]])]]),
+    ({ kind, amount, txn }) =>
+      new Obj([
+        [
+          kind,
+          new Obj([
+            ["amount", amount],
+            ["txn", txn],
+          ]),
+        ],
+      ]),
   ),
   fc.constant<V>(new Obj([["balance", new Obj([])]])),
 );
-const cleanMsgArb = fc.oneof(cleanAccountMsg, fc.constant<V>(new Obj([["sender", "s"], ["seq", 1]])), cleanValueArb);
+const cleanMsgArb = fc.oneof(
+  cleanAccountMsg,
+  fc.constant<V>(
+    new Obj([
+      ["sender", "s"],
+      ["seq", 1],
+    ]),
+  ),
+  cleanValueArb,
+);
 const extraArb = fc.array(fc.tuple(fc.oneof(keyArb, fc.constantFrom("k", "type", "extra", "tail")), fieldValue), { maxLength: 2 });
 
 /** Ingress requests, each field valid or hostile. */
 export const requestArb: fc.Arbitrary<V> = fc
-  .record({ type: optional(typeArb), id: optional(fc.oneof({ weight: 3, arbitrary: idArb }, { weight: 1, arbitrary: junk })), msg: optional(msgArb), timeoutMs: fc.oneof(fc.constant(ABSENT), intField(MAX_TIMEOUT_MS)), extra: fc.option(extraArb) })
+  .record({
+    type: optional(typeArb),
+    id: optional(fc.oneof({ weight: 3, arbitrary: idArb }, { weight: 1, arbitrary: junk })),
+    msg: optional(msgArb),
+    timeoutMs: fc.oneof(fc.constant(ABSENT), intField(MAX_TIMEOUT_MS)),
+    extra: fc.option(extraArb),
+  })
   .map(({ extra, ...f }) => obj(f, extra ?? []));
 
 const kindArb: fc.Arbitrary<V> = fc.oneof(
@@ -121,7 +214,10 @@ const kindArb: fc.Arbitrary<V> = fc.oneof(
   { weight: 1, arbitrary: junk },
 );
 const handoffActorArb: fc.Arbitrary<V> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ type: optional(typeArb), id: optional(idArb), version: optional(intField(1000)), state: optional(fieldValue) }).map((f) => obj(f)) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ type: optional(typeArb), id: optional(idArb), version: optional(intField(1000)), state: optional(fieldValue) }).map((f) => obj(f)),
+  },
   { weight: 1, arbitrary: junk },
 );
 /** Node requests of every kind, each field valid or hostile. */
@@ -155,10 +251,27 @@ export const validRequestArb: fc.Arbitrary<V> = fc
   .map((f) => obj(f));
 export const validRpcArb: fc.Arbitrary<V> = fc.oneof(
   fc
-    .record({ type: fc.constantFrom("account", "sequencer"), id: validIdArb, msg: cleanMsgArb, timeoutMs: fc.integer({ min: 1, max: MAX_TIMEOUT_MS }), mapVersion: fc.nat(50), hops: fc.nat(4), tail: fc.oneof(fc.constant(ABSENT), fc.nat(1023)) })
+    .record({
+      type: fc.constantFrom("account", "sequencer"),
+      id: validIdArb,
+      msg: cleanMsgArb,
+      timeoutMs: fc.integer({ min: 1, max: MAX_TIMEOUT_MS }),
+      mapVersion: fc.nat(50),
+      hops: fc.nat(4),
+      tail: fc.oneof(fc.constant(ABSENT), fc.nat(1023)),
+    })
     .map((f) => obj({ k: "ask", ...f })),
   fc
-    .record({ shard: fc.nat(1023), mapVersion: fc.nat(50), epoch: fc.nat(9), from: fc.string({ maxLength: 10 }), actors: fc.array(fc.record({ type: fc.constantFrom("account", "sequencer"), id: validIdArb, version: fc.nat(99), state: cleanValueArb }).map((f) => obj(f)), { maxLength: 4 }) })
+    .record({
+      shard: fc.nat(1023),
+      mapVersion: fc.nat(50),
+      epoch: fc.nat(9),
+      from: fc.string({ maxLength: 10 }),
+      actors: fc.array(
+        fc.record({ type: fc.constantFrom("account", "sequencer"), id: validIdArb, version: fc.nat(99), state: cleanValueArb }).map((f) => obj(f)),
+        { maxLength: 4 },
+      ),
+    })
     .map((f) => obj({ k: "handoff", ...f })),
   fc.record({ shard: fc.nat(1023), mapVersion: fc.nat(50), from: fc.string({ maxLength: 10 }), count: fc.nat(9) }).map((f) => obj({ k: "tail-end", ...f })),
 );

@@ -32,11 +32,7 @@ const fold = (s: Tally, events: readonly StoredEvent[]): Tally => events.reduce(
  * The behaviour every {@link EventStore} must show, as vitest suites. `makeStore` gives a fresh,
  * empty store per test.
  */
-export function describeEventStoreConformance(
-  name: string,
-  makeStore: () => Promise<StoreHarness>,
-  opts: ConformanceOptions = {},
-): void {
+export function describeEventStoreConformance(name: string, makeStore: () => Promise<StoreHarness>, opts: ConformanceOptions = {}): void {
   const rounds = opts.rounds ?? 30;
   const numRuns = opts.numRuns ?? 30;
 
@@ -102,7 +98,25 @@ export function describeEventStoreConformance(
     });
 
     it("keeps ids with subject syntax, spaces, emoji and 500 bytes apart", async () => {
-      const ids = ["a.b", "a", "b", "ab", "a.*", "*", ">", "a.>", "a b", " ", "a\tb", "🦈", "e\u0301", "\u00e9", "x".repeat(500), `${"x".repeat(499)}y`, "🦈".repeat(125)];
+      const ids = [
+        "a.b",
+        "a",
+        "b",
+        "ab",
+        "a.*",
+        "*",
+        ">",
+        "a.>",
+        "a b",
+        " ",
+        "a\tb",
+        "🦈",
+        "e\u0301",
+        "\u00e9",
+        "x".repeat(500),
+        `${"x".repeat(499)}y`,
+        "🦈".repeat(125),
+      ];
       const keys = [...ids.map((id) => key(id)), key("a.b", "other"), key("a", "account-b")];
       for (const [i, k] of keys.entries()) expect(await store.append(k, [i], 0)).toBe(1);
       for (const [i, k] of keys.entries()) {
@@ -196,9 +210,7 @@ export function describeEventStoreConformance(
       const k = key();
       const winners: unknown[] = [];
       for (let round = 0; round < rounds; round++) {
-        const results = await Promise.allSettled(
-          Array.from({ length: 8 }, (_, w) => store.append(k, [{ round, w }], round)),
-        );
+        const results = await Promise.allSettled(Array.from({ length: 8 }, (_, w) => store.append(k, [{ round, w }], round)));
         const won = results.flatMap((r, w) => (r.status === "fulfilled" ? [w] : []));
         expect(won).toHaveLength(1);
         expect(results[won[0]!]).toEqual({ status: "fulfilled", value: round + 1 });

@@ -5,14 +5,16 @@
  * inflate them later; JSON is written token by token (`1e400`, `-0`).
  */
 
-
 /** An object as a list of entries, so keys like `__proto__` stay plain data. */
 export class Obj {
   constructor(readonly entries: ReadonlyArray<readonly [string, V]>) {}
 }
 /** A MessagePack extension value (JSON writes it as null). */
 export class Ext {
-  constructor(readonly type: number, readonly data: Uint8Array) {}
+  constructor(
+    readonly type: number,
+    readonly data: Uint8Array,
+  ) {}
 }
 /** A number written as this exact JSON token (`1e400`, `-0`, `9007199254740993`). */
 export class Num {
@@ -41,7 +43,10 @@ export class MsgpackWriter {
   readonly headers: LengthHeader[] = [];
   private turn = 0;
 
-  constructor(private readonly widths: readonly number[] = [0], private readonly wtf8 = false) {}
+  constructor(
+    private readonly widths: readonly number[] = [0],
+    private readonly wtf8 = false,
+  ) {}
 
   static encode(v: V, widths?: readonly number[], wtf8?: boolean): { bytes: Uint8Array; headers: LengthHeader[] } {
     const w = new MsgpackWriter(widths, wtf8);
@@ -64,7 +69,14 @@ export class MsgpackWriter {
     this.out.push(...bytes);
   }
 
-  private length(kind: LengthHeader["kind"], n: number, fix: { marker: number; max: number } | undefined, m8: number | undefined, m16: number, m32: number): void {
+  private length(
+    kind: LengthHeader["kind"],
+    n: number,
+    fix: { marker: number; max: number } | undefined,
+    m8: number | undefined,
+    m16: number,
+    m32: number,
+  ): void {
     const w = this.width();
     if (fix !== undefined && w === 0 && n <= fix.max) {
       this.headers.push({ at: this.out.length, size: 0, kind, fixMax: fix.max });
@@ -84,7 +96,9 @@ export class MsgpackWriter {
     for (let i = 0; i < s.length; i++) {
       const c = s.codePointAt(i)!;
       if (c > 0xffff) i++;
-      out.push(...(c >= 0xd800 && c <= 0xdfff ? [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)] : Buffer.from(String.fromCodePoint(c), "utf8")));
+      out.push(
+        ...(c >= 0xd800 && c <= 0xdfff ? [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)] : Buffer.from(String.fromCodePoint(c), "utf8")),
+      );
     }
     return Uint8Array.from(out);
   }

@@ -109,7 +109,10 @@ export async function runDemo(argv: string[]): Promise<number> {
     clearInterval(ticker);
     counter.unsubscribe();
     output.done();
-    const retried = Object.entries(r.retriedByPhase).map(([k, v]) => `${k}:${v}`).join(",") || "none";
+    const retried =
+      Object.entries(r.retriedByPhase)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(",") || "none";
     out(`\nverification: sent=${r.sent} acknowledged=${r.acknowledged} lost=${r.lost} duplicated=${r.duplicated} retried=${retried}`);
     return r.lost === 0 && r.duplicated === 0 ? 0 : 1;
   } finally {
