@@ -11,7 +11,7 @@ export function parse(
   options: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>,
   allowPositionals = false,
   // Flag values are checked where they are used (pick, positiveInt).
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: parseArgs types each value by its option; the commands read them as they declared them
 ): { values: Record<string, any>; positionals: string[] } {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true }) as never;

@@ -150,7 +150,9 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
 
   transport.serve(peerDispatch(router, moving));
   await view.start(timing.heartbeatInterval);
-  membership.onChange((c) => c.left.forEach((id) => moving.sourceGone(id)));
+  membership.onChange((c) => {
+    for (const id of c.left) moving.sourceGone(id);
+  });
   // The leader publishes a rebalance in steps; each step's handoffs report their end here.
   const eventsSub = ClusterEvents.subscribe(nc, cluster, (e) => {
     if (e.type === "migration" && typeof e.mapVersion === "number") manager.migrationEnded(e.mapVersion);

@@ -93,7 +93,7 @@ export class ShoalNode implements RefFactory, Caller {
   /** Shards this node owns in its current map. */
   ownedShards(): number[] {
     const out: number[] = [];
-    this.map?.owners.forEach((o, i) => o === this.nodeId && out.push(i));
+    for (const [i, o] of (this.map?.owners ?? []).entries()) if (o === this.nodeId) out.push(i);
     return out;
   }
 

@@ -101,8 +101,14 @@ export function shares(shardCount: number, members: readonly Member[]): Share[] 
   let hi = out.reduce((t, s) => t + s.max, 0);
   for (let i = 0; lo > shardCount || (hi < shardCount && out.length > 0); i = (i + 1) % out.length) {
     const s = out[i]!;
-    if (lo > shardCount && s.min > 0) s.min--, lo--;
-    if (hi < shardCount) s.max++, hi++;
+    if (lo > shardCount && s.min > 0) {
+      s.min--;
+      lo--;
+    }
+    if (hi < shardCount) {
+      s.max++;
+      hi++;
+    }
   }
   return out;
 }
@@ -169,8 +175,11 @@ export function reassign(previous: readonly (string | null)[], members: readonly
       cand.push(...topK(list, k, byKey));
     });
     const taken = new Uint8Array(S);
-    for (const s of cand.sort(byKey).slice(0, need)) (taken[s] = 1), pool.push(s);
-    own.forEach((list, i) => (own[i] = list.filter((s) => !taken[s])));
+    for (const s of cand.sort(byKey).slice(0, need)) {
+      taken[s] = 1;
+      pool.push(s);
+    }
+    for (const [i, list] of own.entries()) own[i] = list.filter((s) => !taken[s]);
   }
 
   const count = Int32Array.from(own, (list, i) => {
@@ -189,7 +198,10 @@ export function reassign(previous: readonly (string | null)[], members: readonly
     for (let i = 0; i < N; i++) {
       if (count[i]! >= cap[i]!) continue;
       const v = weighted(fmix32(base ^ seeds[i]!), i);
-      if (v > bestScore) (best = i), (bestScore = v);
+      if (v > bestScore) {
+        best = i;
+        bestScore = v;
+      }
     }
     out[s] = sh[best]!.id;
     if (count[best]! < min[best]!) deficit--;

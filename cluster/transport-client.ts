@@ -90,7 +90,7 @@ export class TransportClient implements Transport {
       this.calls.failBatch(batch, (c) => new UnavailableError(`node ${c.node} does not answer (no responders)`, { details: { node: c.node } }));
       return;
     }
-    let all;
+    let all: ReturnType<typeof readReplyBatch>;
     try {
       all = readReplyBatch(this.link.codec.decode(msg.data), this.calls, batch);
     } catch (err) {

@@ -64,7 +64,7 @@ export class TransportServer {
   }
 
   private onBatch(msg: Msg, handler: RpcHandler): void {
-    let items;
+    let items: ReturnType<typeof parseRequestBatch>;
     try {
       items = parseRequestBatch(this.link.codec.decode(msg.data));
     } catch (err) {

@@ -42,7 +42,7 @@ const title = chromiumPath === undefined ? `dashboard in a browser — skipped: 
 
 suite(title, () => {
   let browser: Browser;
-  const cleanups: Array<() => Promise<unknown> | void> = [];
+  const cleanups: Array<() => Promise<unknown> | undefined> = [];
 
   beforeAll(async () => {
     expect(dashboard.missing, "build the dashboard first: npm run build").toBeUndefined();
@@ -82,7 +82,13 @@ suite(title, () => {
   async function waitForCount(page: Page, selector: string, ok: (n: number) => boolean, what: string, timeout = SETTLE): Promise<void> {
     let last: number | undefined;
     try {
-      await waitFor(async () => ok((last = await count(page, selector))), { timeout, interval: 100, message: what });
+      await waitFor(
+        async () => {
+          last = await count(page, selector);
+          return ok(last);
+        },
+        { timeout, interval: 100, message: what },
+      );
     } catch (err) {
       throw new Error(`${(err as Error).message} (${selector} matched ${last ?? "nothing yet"})`, { cause: err });
     }
@@ -154,7 +160,7 @@ suite(title, () => {
     const c = await TestCluster.create(inject("natsUrl"), uniqueCluster("dash"), { shards: SHARDS, args: NODE_ARGS });
     cleanups.push(() => c.close());
     const first = ["n1", "n2", "n3"];
-    first.forEach((id, i) => c.start(id, ["--http", String(ports[i])]));
+    for (const [i, id] of first.entries()) c.start(id, ["--http", String(ports[i])]);
     const settled = await c.waitStable(first, SETTLE);
     // Active actors, so the columns count some and the migrations carry state.
     const client = new ShoalClient(c.nc, c.name);

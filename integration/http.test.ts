@@ -63,7 +63,7 @@ const total = (texts: string[], name: string, labels?: Record<string, string>) =
 
 beforeAll(async () => {
   const free = await freePorts(6);
-  ["n1", "n2", "n3", "n4", "n5", "n6"].forEach((id, i) => ports.set(id, free[i]!));
+  for (const [i, id] of ["n1", "n2", "n3", "n4", "n5", "n6"].entries()) ports.set(id, free[i]!);
   c = await TestCluster.create(inject("natsUrl"), uniqueCluster("http"), { shards: SHARDS, args: NODE_ARGS });
   for (const id of ["n1", "n2", "n3"]) startNode(id);
   await c.waitStable(["n1", "n2", "n3"], 30_000);

@@ -5,7 +5,7 @@ import { msgpack } from "../src/codec/msgpack.js";
 import { type JournalWriter, prepareAppend, publishAppend } from "../src/store/jetstream-append.js";
 import { expand, type JournalReader, readRange } from "../src/store/jetstream-journal.js";
 import * as names from "../src/nats-names.js";
-import { JetStreamEventStore } from "../src/store/jetstream.js";
+import type { JetStreamEventStore } from "../src/store/jetstream.js";
 import { VersionCache } from "../src/store/version-cache.js";
 import { rejectsWith } from "../test/support/outcomes.js";
 import { type RunningCluster, startNatsCluster } from "./kit/index.js";

@@ -98,7 +98,10 @@ async function idsOwnedBy(c: TestCluster, type: string, node: string, count: num
 }
 
 const countBy = <T>(xs: readonly T[], key: (x: T) => string): Record<string, number> =>
-  xs.reduce<Record<string, number>>((m, x) => ((m[key(x)] = (m[key(x)] ?? 0) + 1), m), {});
+  xs.reduce<Record<string, number>>((m, x) => {
+    m[key(x)] = (m[key(x)] ?? 0) + 1;
+    return m;
+  }, {});
 
 const failedSummary = (byPhase: Record<string, Record<string, number>>) =>
   Object.entries(byPhase)

@@ -283,7 +283,7 @@ describe("other kinds of NATS authentication", () => {
     const keys = { node: nkeys.createUser(), client: nkeys.createUser(), operator: nkeys.createUser() };
     const seedFile = (k: keyof typeof keys) => {
       const f = join(dir, `${k}.nk`);
-      writeFileSync(f, new TextDecoder().decode(keys[k].getSeed()) + "\n", { mode: 0o600 });
+      writeFileSync(f, `${new TextDecoder().decode(keys[k].getSeed())}\n`, { mode: 0o600 });
       return f;
     };
     // As docs/SECURITY.md suggests: `_INBOX.>` replaced by a prefix of each user's own.

@@ -74,7 +74,10 @@ describe("shoal/testing: a real cluster for a user's tests", () => {
     const port = Number(new URL(url.replace("nats://", "http://")).port);
     const { createConnection } = await import("node:net");
     const refused = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: "127.0.0.1" }, () => (s.destroy(), resolve(false)));
+      const s = createConnection({ port, host: "127.0.0.1" }, () => {
+        s.destroy();
+        resolve(false);
+      });
       s.on("error", () => resolve(true));
     });
     expect(refused).toBe(true);

@@ -17,11 +17,10 @@ interface Registry {
 
 // On globalThis: this module may be loaded twice (src and dist, or once per test file), and two
 // copies of the signal hook would each think the other handles the signal.
-const registry = ((globalThis as Record<symbol, unknown>)[Symbol.for("shoal.local-nats.processes")] ??= {
-  children: new Set(),
-  tempDirs: new Set(),
-  hooked: false,
-}) as Registry;
+const REGISTRY = Symbol.for("shoal.local-nats.processes");
+const shared = globalThis as Record<symbol, unknown>;
+shared[REGISTRY] ??= { children: new Set(), tempDirs: new Set(), hooked: false };
+const registry = shared[REGISTRY] as Registry;
 const { children, tempDirs } = registry;
 
 function killAll(): void {

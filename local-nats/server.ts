@@ -76,7 +76,7 @@ export class NatsProcess implements RunningServer {
       jetstream ? `jetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }` : "",
       extra,
     ];
-    await writeFile(conf, lines.join("\n") + "\n");
+    await writeFile(conf, `${lines.join("\n")}\n`);
     await this.spawnAndWait(conf);
   }
 

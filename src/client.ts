@@ -1,4 +1,4 @@
-import { type ConnectionOptions, connect, type NatsConnection } from "@nats-io/transport-node";
+import { type ConnectionOptions, connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import type { ActorType } from "./actor/calls.js";
 import { checkClusterName } from "./actor/names.js";
 import { parseResponse, type RequestEnvelope, type Verb } from "./codec/envelope.js";
@@ -112,7 +112,7 @@ export class ShoalClient implements RefFactory, Caller {
     const timeout = opts?.timeout ?? this.timeout;
     const body: RequestEnvelope = { type, id, msg, timeoutMs: timeout };
     if (verb !== "ask") body.verb = verb;
-    let reply;
+    let reply: Msg;
     try {
       // The transport waits a little longer than the node, so the node's TIMEOUT answer wins.
       reply = await this.requests.request(this.subject, encodeJson(body), { timeout: timeout + 1000 });

@@ -45,7 +45,11 @@ export class ManualClock implements Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer = { at: this.current + Math.max(0, ms), seq: this.seq++, fn, live: true };
     this.timers.push(timer);
-    return { cancel: () => void (timer.live = false) };
+    return {
+      cancel: () => {
+        timer.live = false;
+      },
+    };
   }
 
   /** Moves time forward by `ms`, firing due timers in order (timers they set fire too if due). */

@@ -188,7 +188,7 @@ const byCode: Record<ErrorCode, new (message: string, options?: ShoalErrorOption
 };
 
 export function isErrorCode(code: string): code is ErrorCode {
-  return Object.prototype.hasOwnProperty.call(ErrorCode, code);
+  return Object.hasOwn(ErrorCode, code);
 }
 
 /**

@@ -276,13 +276,22 @@ describe("LeaderElection", () => {
           }
           const id = ids[a.node]!;
           const n = c.nodes.get(id)!;
-          if (a.kind === "cut") cut.add(id), c.backend.cut(id);
-          if (a.kind === "heal" && !n.paused) cut.delete(id), c.backend.heal(id);
+          if (a.kind === "cut") {
+            cut.add(id);
+            c.backend.cut(id);
+          }
+          if (a.kind === "heal" && !n.paused) {
+            cut.delete(id);
+            c.backend.heal(id);
+          }
           if (a.kind === "stop" && n.running) void c.stop(id);
           if (a.kind === "start" && !n.running && !cut.has(id) && !n.paused) await c.start(id);
           if (a.kind === "stepDown" && !n.paused) n.election.stepDown("test");
           if (a.kind === "pause" && !n.paused) c.pause(id);
-          if (a.kind === "resume" && n.paused) cut.delete(id), await c.resume(id);
+          if (a.kind === "resume" && n.paused) {
+            cut.delete(id);
+            await c.resume(id);
+          }
           if (a.kind === "lag") n.lag = a.ms;
           if (a.kind === "watchLag") n.watchLag = a.ms;
           await turns();

@@ -57,11 +57,11 @@ describeDecoderFuzz("limits", 8_000, () => {
     // Payloads past maxBytes, nesting far past the limit, headers claiming 4 GiB with no body.
     for (const [name, bytes] of [
       ["msgpack over maxBytes", new Uint8Array(L.maxBytes + 1)],
-      ["json over maxBytes", te.encode(" ".repeat(L.maxBytes) + "1")],
+      ["json over maxBytes", te.encode(`${" ".repeat(L.maxBytes)}1`)],
       ["100k nested msgpack arrays", new Uint8Array(100_000).fill(0x91)],
       ["100k nested msgpack maps", Uint8Array.from({ length: 100_000 }, (_, i) => (i % 2 === 0 ? 0x81 : 0xa0))],
       ["100k nested JSON arrays", te.encode("[".repeat(100_000) + "]".repeat(100_000))],
-      ["100k nested JSON objects", te.encode('{"a":'.repeat(100_000) + "1" + "}".repeat(100_000))],
+      ["100k nested JSON objects", te.encode(`${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`)],
       ["str32 of 4 GiB", Uint8Array.from([0xdb, 0xff, 0xff, 0xff, 0xff, 0x61])],
       ["bin32 of 4 GiB", Uint8Array.from([0xc6, 0xff, 0xff, 0xff, 0xff, 0x61])],
       ["ext32 of 4 GiB", Uint8Array.from([0xc9, 0xff, 0xff, 0xff, 0xff, 0x01, 0x61])],

@@ -80,7 +80,10 @@ describe("shardOf", () => {
 
   it("spreads 100k ids evenly over 1024 shards (chi-square)", () => {
     let x = 0x2545f491;
-    const rand = () => ((x = (Math.imul(x, 1103515245) + 12345) | 0) >>> 0).toString(36);
+    const rand = () => {
+      x = (Math.imul(x, 1103515245) + 12345) | 0;
+      return (x >>> 0).toString(36);
+    };
     for (const id of [(i: number) => `user-${i}`, (i: number) => `${rand()}:${i}`]) {
       const n = 100_000;
       const bins = new Array<number>(S).fill(0);
@@ -129,7 +132,7 @@ describe("place", () => {
           const members = names.map((id, i) => node(id, weights[i]!));
           const { map } = plan(undefined, members, { shardCount });
           const total = weights.reduce((t, w) => t + w, 0);
-          members.forEach((m) => expect(Math.abs(count(map, m.id) - (shardCount * m.weight) / total)).toBeLessThanOrEqual(1 + 1e-9));
+          for (const m of members) expect(Math.abs(count(map, m.id) - (shardCount * m.weight) / total)).toBeLessThanOrEqual(1 + 1e-9);
           expect(map.owners.every((o) => o !== null)).toBe(true);
         },
       ),

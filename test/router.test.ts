@@ -68,7 +68,13 @@ function setup(initial: ShardMap | undefined, onTellFailed?: (err: unknown) => v
     transport,
     onTellFailed,
     // Like the runtime, it answers in a later job.
-    local: { deliver: (_t, id, _m, _deadline, to) => queueMicrotask(() => (local.push(id), to.ok(`local:${id}`))) },
+    local: {
+      deliver: (_t, id, _m, _deadline, to) =>
+        queueMicrotask(() => {
+          local.push(id);
+          to.ok(`local:${id}`);
+        }),
+    },
   });
   /** A forwarded ask, served here: its outcome as a promise. */
   const forwarded = (req: ForwardedAsk) => {

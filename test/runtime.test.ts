@@ -77,7 +77,7 @@ describe("runtime", () => {
     const b = rt.ask("gated", "b", { n: 2 });
     await turns(1);
     expect(g.started.sort()).toEqual([1, 2]);
-    g.gates.forEach((open) => open());
+    for (const open of g.gates) open();
     await Promise.all([a, b]);
   });
 

@@ -154,7 +154,8 @@ export async function checkLoad(c: ChaosCluster, history: readonly BankRequest[]
   const errorSamples: Record<string, string[]> = {};
   for (const a of history.flatMap((r) => r.attempts)) {
     if (a.outcome === "ok" || a.message === undefined) continue;
-    const list = (errorSamples[a.outcome] ??= []);
+    errorSamples[a.outcome] ??= [];
+    const list = errorSamples[a.outcome]!;
     if (list.length < 3 && !list.includes(a.message)) list.push(a.message);
   }
   return {

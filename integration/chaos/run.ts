@@ -45,7 +45,7 @@ async function main(): Promise<number> {
       }
       row.runs++;
       const line = { scenario: s.name, run: i, ms: Date.now() - t0, ...(result ?? {}), ...(error === undefined ? {} : { error }) };
-      process.stdout.write(JSON.stringify(line) + "\n");
+      process.stdout.write(`${JSON.stringify(line)}\n`);
       if (result === undefined) {
         row.errors++;
         continue;
@@ -68,8 +68,8 @@ function printTable(rows: Row[]): void {
   );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
-  const out = [fmt(head), `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 1) + "-" : "-".repeat(w + 1) + ":")).join("|")}|`, ...body.map(fmt)];
-  process.stdout.write(out.join("\n") + "\n");
+  const out = [fmt(head), `|${widths.map((w, i) => (i === 0 ? `${"-".repeat(w + 1)}-` : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...body.map(fmt)];
+  process.stdout.write(`${out.join("\n")}\n`);
 }
 
 main().then(

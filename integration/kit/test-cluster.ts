@@ -72,7 +72,9 @@ export class TestCluster {
 
   /** Events seen so far, counted by type. */
   countEvents(): Record<string, number> {
-    return this.events.reduce<Record<string, number>>((m, e) => ((m[e.type] = (m[e.type] ?? 0) + 1), m), {});
+    const counts: Record<string, number> = {};
+    for (const e of this.events) counts[e.type] = (counts[e.type] ?? 0) + 1;
+    return counts;
   }
 
   /** Resolves with the first event from now on that matches. */

@@ -44,7 +44,8 @@ export function failures(requests: ReadonlyArray<{ attempts: readonly Attempt[] 
   for (const a of requests.flatMap((r) => r.attempts)) {
     if (a.outcome === "ok") continue;
     byCode[a.outcome] = (byCode[a.outcome] ?? 0) + 1;
-    const p = (byPhase[a.phase] ??= {});
+    byPhase[a.phase] ??= {};
+    const p = byPhase[a.phase]!;
     p[a.outcome] = (p[a.outcome] ?? 0) + 1;
   }
   const inPhase = (...phases: string[]) => phases.reduce((n, p) => n + Object.values(byPhase[p] ?? {}).reduce((x, y) => x + y, 0), 0);

@@ -33,7 +33,7 @@ export async function readJournal(nc: NatsConnection, cluster: string, type: str
     if (m === null) return out;
     const version = Number(m.header.get(Headers.version));
     const events = msgpack.decode(new Uint8Array(m.data)) as unknown[];
-    events.forEach((event, i) => out.push({ version: version - events.length + i + 1, event, seq: m.seq, writer: m.header.get(Headers.writer) }));
+    for (const [i, event] of events.entries()) out.push({ version: version - events.length + i + 1, event, seq: m.seq, writer: m.header.get(Headers.writer) });
     seq = m.seq + 1;
   }
 }

@@ -28,7 +28,7 @@ export function checkActorId(id: unknown): string {
 /** Checks an actor type name from outside (the registry then says whether it is hosted). */
 export function checkActorTypeName(type: unknown): string {
   if (typeof type !== "string" || !ACTOR_TYPE_PATTERN.test(type)) {
-    throw new BadRequestError("actor type must match " + String(ACTOR_TYPE_PATTERN), { details: { field: "type" } });
+    throw new BadRequestError(`actor type must match ${String(ACTOR_TYPE_PATTERN)}`, { details: { field: "type" } });
   }
   return type;
 }

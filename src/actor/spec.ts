@@ -147,6 +147,7 @@ export interface InMemoryMapSpec<S, H> extends InMemoryCommon<S> {
 }
 
 /** A defined event-sourced actor type, as the runtime hosts it. */
+// biome-ignore lint/suspicious/noExplicitAny: the defaults make every actor type an ActorDefinition; unknown would refuse a typed evolve
 export interface EventSourcedActor<S = any, M = any, R = any, E = any, C = Call<M, R>> extends EventSourcedSpec<S, M, R, E>, ActorType<C> {
   /** Tells the two kinds apart. */
   readonly kind: "event-sourced";
@@ -161,6 +162,7 @@ export interface EventSourcedActor<S = any, M = any, R = any, E = any, C = Call<
 }
 
 /** A defined in-memory actor type, as the runtime hosts it. */
+// biome-ignore lint/suspicious/noExplicitAny: as for EventSourcedActor
 export interface InMemoryActor<S = any, M = any, R = any, C = Call<M, R>> extends InMemorySpec<S, M, R>, ActorType<C> {
   /** Tells the two kinds apart. */
   readonly kind: "in-memory";
@@ -173,7 +175,7 @@ export type ActorDefinition = EventSourcedActor | InMemoryActor;
 export type PayloadOf<H> = H extends { validate: Validate<infer P> } ? P : never;
 
 /** The reply type a message-map entry's handler answers. */
-export type HandlerReply<H> = H extends { handle(...args: any[]): infer D } ? (Awaited<D> extends { reply: infer R } ? R : never) : never;
+export type HandlerReply<H> = H extends { handle(...args: never[]): infer D } ? (Awaited<D> extends { reply: infer R } ? R : never) : never;
 
 /** The messages of a message map: `{"<name>": payload}`, one per name. */
 export type MapMessage<H> = { [K in keyof H & string]: { [N in K]: PayloadOf<H[K]> } }[keyof H & string];

@@ -21,7 +21,10 @@ export class ActivationTable {
   /** Adds `a` under its key; there must be none there yet. */
   add(a: Activation): void {
     let ids = this.byType.get(a.key.type);
-    if (ids === undefined) this.byType.set(a.key.type, (ids = new Map()));
+    if (ids === undefined) {
+      ids = new Map();
+      this.byType.set(a.key.type, ids);
+    }
     if (ids.has(a.key.id)) throw new Error(`${a.key.type}/${a.key.id} is already in the table`);
     ids.set(a.key.id, a);
     this.count++;

@@ -432,7 +432,10 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     if (this.partitionOfFn === undefined) return;
     const part = this.partitionOfFn(a.key.type, a.key.id);
     let set = this.byPartition.get(part);
-    if (set === undefined) this.byPartition.set(part, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      this.byPartition.set(part, set);
+    }
     set.add(a);
   }
 

@@ -108,7 +108,7 @@ export async function publishAppend(w: JournalWriter, p: PreparedAppend): Promis
 
 /** An append refused, or not confirmed in time: did an attempt of ours land right after expectSeq? */
 async function settle(w: JournalWriter, p: PreparedAppend, refused: boolean, cause: unknown): Promise<number> {
-  let next;
+  let next: Awaited<ReturnType<typeof leaderNext>>;
   try {
     next = await leaderNext(w, p.subject, p.expectSeq + 1);
   } catch (err) {

@@ -30,7 +30,10 @@ export class SubjectCache {
     const subject = journalSubject(this.cluster, checkKey({ type, id }));
     if (this.count >= this.capacity) this.clear();
     let ids = this.byType.get(type);
-    if (ids === undefined) this.byType.set(type, (ids = new Map()));
+    if (ids === undefined) {
+      ids = new Map();
+      this.byType.set(type, ids);
+    }
     ids.set(id, subject);
     this.count++;
     return subject;

@@ -88,7 +88,8 @@ function assertWithinLimits(root: unknown, limits: DecodeLimits): void {
     check(depth < limits.maxDepth && !(v instanceof Map), "container too deep, or a Map", root);
     if (Array.isArray(v)) {
       check(v.length <= limits.maxArrayLength, "array past the limit");
-      return v.forEach((x) => walk(x, depth + 1));
+      for (const x of v) walk(x, depth + 1);
+      return;
     }
     const keys = Object.keys(v);
     check(keys.length <= limits.maxMapLength, "map past the limit");

@@ -62,7 +62,12 @@ function laggy(kv: Kv, clock: ManualClock, lag: () => number, watchLag: () => nu
         clock.setTimeout(() => live && cb(change), nextAt - clock.now());
       }, k);
       live = true;
-      return { stop: () => ((live = false), w.stop()) };
+      return {
+        stop: () => {
+          live = false;
+          w.stop();
+        },
+      };
     },
   };
 }

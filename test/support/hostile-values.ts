@@ -100,7 +100,7 @@ const hostileIds = [
   "é".repeat(257),
   "🐟".repeat(128),
   "🐟".repeat(129),
-  "x".repeat(MAX_ACTOR_ID_BYTES - 1) + "é",
+  `${"x".repeat(MAX_ACTOR_ID_BYTES - 1)}é`,
   "\uD800",
   "a\uDC00",
   "\uDC00\uD800",

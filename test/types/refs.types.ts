@@ -3,7 +3,7 @@
  * `@ts-expect-error` must meet an error, or the check fails, so a change that loosened the
  * types (a reply widened to `unknown`, a payload to `any`) breaks the build.
  */
-import { actorType, type ActorType, defineActor, defineInMemoryActor, type MessageOf, type ReplyOf, ShoalClient } from "../../src/index.js";
+import { actorType, type ActorType, defineActor, defineInMemoryActor, type MessageOf, type ReplyOf, type ShoalClient } from "../../src/index.js";
 import { account, type AccountReply, type MovementReply } from "../../src/actors/account.js";
 import type { ShoalNode } from "../../cluster/index.js";
 import type { Runtime } from "../../cluster/index.js";
