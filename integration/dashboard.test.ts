@@ -208,7 +208,7 @@ describe("the published package", () => {
     const root = fileURLToPath(new URL("..", import.meta.url));
     const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     const files = new Set((JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
-    for (const f of ["index.html", "dashboard.css", "main.js", "columns.js", "feed.js", "rate.js", "dom.js", "wire.js"])
+    for (const f of ["index.html", "dashboard.css", "nodes.css", "main.js", "columns.js", "feed.js", "rate.js", "dom.js", "wire.js"])
       expect(files, f).toContain(`dist/dashboard/${f}`);
     expect(files).toContain("dist/cluster/http/dashboard.js");
     expect([...files].filter((f) => f.startsWith("cluster/"))).toEqual([]); // sources stay out

@@ -37,7 +37,7 @@ export class PausedGroup {
   constructor(
     readonly selector: Selector,
     private readonly host: PauseHost,
-    /** Set for groups made by `pausePartition`. */
+    /** Set for groups made by `holdPartition`. */
     readonly partition?: number,
   ) {}
 

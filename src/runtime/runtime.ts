@@ -13,65 +13,9 @@ import { type Behavior, behaviorOf } from "./behavior.js";
 import { Deadlines } from "./deadlines.js";
 import { PausedGroup, type PauseHost, type Selector } from "./pause.js";
 import { Pending } from "./pending.js";
+import type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 
-/** Options of a {@link Runtime}. */
-export interface RuntimeOptions {
-  /** This node's id: the `node` a turn sees in its context. */
-  nodeId: string;
-  /**
-   * Where event-sourced actors persist (e.g. a {@link MemoryEventStore}). In-memory actors never
-   * touch it.
-   */
-  store: EventStore;
-  /** Actor types hosted here. More can be added with {@link Runtime.register}. */
-  actors?: readonly ActorDefinition[];
-  /**
-   * What turns (`ctx.now`), timeouts and passivation run on. Default: the system clock; a
-   * `ManualClock` in tests.
-   */
-  clock?: Clock;
-  /** pino logger for failed loads, turns, snapshots and tells. Default: silent. */
-  logger?: Logger;
-  /** Default mailbox bound per actor (an actor type may set its own). Default 1000. */
-  mailboxCapacity?: number;
-  /** Default timeout (ms) of a call through {@link Runtime.ref} that gives none. Default 10 000. */
-  askTimeout?: number;
-  /**
-   * Idle time (ms) before an event-sourced actor is passivated, unless its type says otherwise.
-   * Default 5 min.
-   */
-  passivateAfter?: number;
-  /** How often (ms) idle actors are looked for. Default 10 s. */
-  passivationInterval?: number;
-  /**
-   * The partition (shard) of an actor, for {@link Runtime.pausePartition}. The cluster layer
-   * passes its shard function; without it only selector pauses exist.
-   * @internal Set by the cluster layer (`ShoalNode`).
-   */
-  partitionOf?: (type: string, id: string) => number;
-  /**
-   * Called before every turn and again right before an event-sourced turn persists: throws
-   * (ACTOR_MOVED, UNAVAILABLE) when this node must not act for the actor right now. The
-   * cluster's fence of last resort for a node that lost ownership without noticing yet.
-   * @internal Set by the cluster layer (`ShoalNode`).
-   */
-  fence?: (key: ActorKey) => void;
-  /**
-   * Told when a `tell` fails: bad input, a full mailbox, a timeout or the turn (no caller hears
-   * of it). Default: logged, at debug for a `ShoalError`, at warn for anything else.
-   */
-  onTellFailed?: (err: unknown) => void;
-}
-
-/** What {@link Runtime.stats} reports: a moment's load. */
-export interface RuntimeStats {
-  /** Actors in memory now (activated and not yet passivated). */
-  activeActors: number;
-  /** Messages waiting in mailboxes, over all actors (messages held by a pause not included). */
-  mailboxDepth: number;
-  /** Selector pauses in progress (the holds of shard moves are not counted). */
-  pausedGroups: number;
-}
+export type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 
 /**
  * The actors of one process: activation on first message, one mailbox per actor, one turn at a
@@ -220,19 +164,9 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   }
 
   /**
-   * Pauses every actor of one partition (see {@link RuntimeOptions.partitionOf}). Dispatch finds
-   * the group by the message's partition: one hash per message, however many groups exist.
-   * @internal Migration machinery (live migration itself uses {@link holdPartition}).
-   */
-  async pausePartition(partition: number): Promise<PausedGroup> {
-    const group = this.holdPartition(partition);
-    await group.ready;
-    return group;
-  }
-
-  /**
-   * Like {@link pausePartition}, but returns the group at once: from this call on, messages of
-   * the partition are buffered. `group.ready` resolves once in-flight turns have finished.
+   * Pauses every actor of one partition (see {@link RuntimeOptions.partitionOf}) and returns the
+   * group at once: from this call on, messages of the partition are buffered. `group.ready`
+   * resolves once in-flight turns have finished.
    * @internal Used by live migration (source and destination).
    */
   holdPartition(partition: number): PausedGroup {

@@ -1,0 +1,63 @@
+import type { ActorDefinition } from "../actor/spec.js";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../log.js";
+import type { ActorKey, EventStore } from "../store/types.js";
+
+/** Options of a {@link Runtime}. */
+export interface RuntimeOptions {
+  /** This node's id: the `node` a turn sees in its context. */
+  nodeId: string;
+  /**
+   * Where event-sourced actors persist (e.g. a {@link MemoryEventStore}). In-memory actors never
+   * touch it.
+   */
+  store: EventStore;
+  /** Actor types hosted here. More can be added with {@link Runtime.register}. */
+  actors?: readonly ActorDefinition[];
+  /**
+   * What turns (`ctx.now`), timeouts and passivation run on. Default: the system clock; a
+   * `ManualClock` in tests.
+   */
+  clock?: Clock;
+  /** pino logger for failed loads, turns, snapshots and tells. Default: silent. */
+  logger?: Logger;
+  /** Default mailbox bound per actor (an actor type may set its own). Default 1000. */
+  mailboxCapacity?: number;
+  /** Default timeout (ms) of a call through {@link Runtime.ref} that gives none. Default 10 000. */
+  askTimeout?: number;
+  /**
+   * Idle time (ms) before an event-sourced actor is passivated, unless its type says otherwise.
+   * Default 5 min.
+   */
+  passivateAfter?: number;
+  /** How often (ms) idle actors are looked for. Default 10 s. */
+  passivationInterval?: number;
+  /**
+   * The partition (shard) of an actor, for `Runtime.holdPartition`. The cluster layer
+   * passes its shard function; without it only selector pauses exist.
+   * @internal Set by the cluster layer (`ShoalNode`).
+   */
+  partitionOf?: (type: string, id: string) => number;
+  /**
+   * Called before every turn and again right before an event-sourced turn persists: throws
+   * (ACTOR_MOVED, UNAVAILABLE) when this node must not act for the actor right now. The
+   * cluster's fence of last resort for a node that lost ownership without noticing yet.
+   * @internal Set by the cluster layer (`ShoalNode`).
+   */
+  fence?: (key: ActorKey) => void;
+  /**
+   * Told when a `tell` fails: bad input, a full mailbox, a timeout or the turn (no caller hears
+   * of it). Default: logged, at debug for a `ShoalError`, at warn for anything else.
+   */
+  onTellFailed?: (err: unknown) => void;
+}
+
+/** What {@link Runtime.stats} reports: a moment's load. */
+export interface RuntimeStats {
+  /** Actors in memory now (activated and not yet passivated). */
+  activeActors: number;
+  /** Messages waiting in mailboxes, over all actors (messages held by a pause not included). */
+  mailboxDepth: number;
+  /** Selector pauses in progress (the holds of shard moves are not counted). */
+  pausedGroups: number;
+}
