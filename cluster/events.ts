@@ -57,9 +57,10 @@ export class ClusterEvents {
 
   publish(body: ClusterEventBody): void {
     const event: ClusterEvent = { ...body, cluster: this.cluster, node: this.nodeId, at: this.clock.now() };
-    // One migration event per moved shard: hundreds when a node joins or leaves. A failed one is
-    // also logged at warn where it failed.
-    if (body.type === "migration") this.log.debug({ event }, body.type);
+    // One migration event per moved shard (hundreds when a node joins or leaves; a failed one is
+    // also logged at warn where it failed), and a published map has its own info line from the
+    // manager ("shard map published", with its move count): both at debug here.
+    if (body.type === "migration" || body.type === "map.published") this.log.debug({ event }, body.type);
     else this.log.info({ event }, body.type);
     try {
       this.nc.publish(this.subject, this.te.encode(JSON.stringify(event)));
