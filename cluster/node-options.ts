@@ -1,30 +1,13 @@
-import type { NatsConnection } from "@nats-io/transport-node";
-import type { ActorDefinition } from "../src/actor/spec.js";
 import type { Clock } from "../src/clock.js";
+import type { NodeIdentity } from "../src/host.js";
 import type { IngressOptions } from "../src/ingress/ingress.js";
-import type { Logger } from "../src/log.js";
 import type { EventStore } from "../src/store/types.js";
 import type { ClusterTiming } from "./config.js";
 import type { KvProvider } from "./kv.js";
 import type { MigrationEnded } from "./migration.js";
 
 /** How a node joins its cluster: the connection, names, actor types, timing and tuning. */
-export interface NodeOptions extends Partial<ClusterTiming> {
-  /** An open NATS connection. The node does not close it. */
-  nc: NatsConnection;
-  /** The cluster's name, `[A-Za-z0-9][A-Za-z0-9_-]{0,63}`; every subject, bucket and stream of the cluster carries it. */
-  cluster: string;
-  /** This node's id, unique in the cluster (any string: it is encoded wherever it becomes a subject token or key). */
-  nodeId: string;
-  /** The actor types this node hosts. Every node of a cluster must host the same ones. */
-  actors: readonly ActorDefinition[];
-  /**
-   * Replicas of the event stream, the snapshot bucket and the cluster's KV buckets when this
-   * node creates them (default 1; 3 on a 3-server NATS cluster).
-   */
-  replicas?: number;
-  /** pino logger (default: silent). */
-  logger?: Logger;
+export interface NodeOptions extends NodeIdentity, Partial<ClusterTiming> {
   /** The clock every timer and lease uses (default: the system clock). */
   clock?: Clock;
   /**

@@ -24,7 +24,14 @@ describe("what a node logs at info", () => {
     await cluster.addNode("node-3"); // a join under some state: dozens of shards move
     const applied = lines.filter((l) => l.msg === "shard map applied");
     expect(applied.length).toBeGreaterThanOrEqual(3);
-    for (const l of applied) expect(l).toMatchObject({ version: expect.any(Number), moves: expect.any(Number), gained: expect.any(Number), lost: expect.any(Number), owned: expect.any(Number) });
+    for (const l of applied)
+      expect(l).toMatchObject({
+        version: expect.any(Number),
+        moves: expect.any(Number),
+        gained: expect.any(Number),
+        lost: expect.any(Number),
+        owned: expect.any(Number),
+      });
     expect(applied.reduce((n, l) => n + (l.moves as number), 0)).toBeGreaterThan(50);
     // Not a line per migration (hundreds moved) nor per published event.
     expect(lines.filter((l) => l.msg === "migration" || l.msg === "map.published")).toEqual([]);

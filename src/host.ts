@@ -9,18 +9,28 @@ import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
 import { JetStreamEventStore } from "./store/jetstream.js";
 import type { EventStore } from "./store/types.js";
 
-export interface HostOptions {
-  /** An open connection; the host does not close it. */
+/** Who a node is and what it hosts: what both a host and a cluster node are made from. */
+export interface NodeIdentity {
+  /** An open NATS connection. The node does not close it. */
   nc: NatsConnection;
+  /** The cluster's name, `[A-Za-z0-9][A-Za-z0-9_-]{0,63}`; every subject, bucket and stream of the cluster carries it. */
   cluster: string;
+  /** This node's id, unique in the cluster (any string: it is encoded wherever it becomes a subject token or key). */
   nodeId: string;
+  /** The actor types this node hosts. Every node of a cluster must host the same ones. */
   actors: readonly ActorDefinition[];
   /**
-   * Replicas of the event stream and snapshot bucket when this node creates them (default 1;
-   * 3 on a 3-server cluster). Left out, an existing stream's count is used.
+   * Replicas of the event stream, the snapshot bucket and the cluster's KV buckets when this
+   * node creates them (default 1; 3 on a 3-server NATS cluster). Left out, an existing stream's
+   * count is used.
    */
   replicas?: number;
+  /** pino logger (default: silent). */
   logger?: Logger;
+}
+
+/** Options of an {@link ActorHost}. */
+export interface HostOptions extends NodeIdentity {
   /**
    * Create the event stream and snapshot bucket when missing (default true). The cluster layer
    * passes false once the cluster's journal is known to exist: a stream that has gone missing
