@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { compareVersions, dockerAvailable, MIN_NATS_VERSION, NATS_IMAGE, waitFor } from "./kit/index.js";
+import { compareVersions, dockerAvailable, MIN_NATS_VERSION, NATS_IMAGE, SERVER_SETTINGS, waitFor } from "./kit/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const read = (path: string) => readFileSync(resolve(root, path), "utf8");
@@ -32,8 +32,13 @@ interface Service {
   profiles?: string[];
   container_name?: string;
   restart?: string;
+  configs?: Array<{ source: string; target: string }>;
 }
-const compose = parse(read("docker-compose.yml"), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+const compose = parse(read("docker-compose.yml"), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+  configs?: Record<string, { file?: string }>;
+};
 const services = compose.services;
 const natsNames = Object.keys(services)
   .filter((n) => services[n]!.image?.startsWith("nats:"))
@@ -102,6 +107,20 @@ describe("docker-compose.yml: the NATS cluster", () => {
       const s = services[name]!;
       expect(healthTest(s)).toContain(`:${flag(s.command, "-m", "--http_port")}/healthz`);
       if (healthTest(s).includes("wget")) expect(s.image, "the plain nats tag is FROM scratch").toMatch(/-alpine/);
+    }
+  });
+
+  it("gives each server the settings the kit's servers have (a silent client dropped within seconds)", () => {
+    const file = compose.configs?.["nats-conf"]?.file;
+    expect(file).toBe("./docker/nats.conf");
+    const conf = read("docker/nats.conf");
+    const settings = Object.fromEntries([...conf.matchAll(/^\s*([a-z_]+)\s*:\s*"?([^"\n]+)"?\s*$/gm)].map((m) => [m[1]!, m[2]!]));
+    expect(settings).toEqual(Object.fromEntries(Object.entries(SERVER_SETTINGS).map(([k, v]) => [k, String(v)])));
+    for (const name of natsNames) {
+      const s = services[name]!;
+      const mounted = s.configs?.find((c) => c.source === "nats-conf")?.target;
+      expect(mounted, name).toBeDefined();
+      expect(flag(s.command, "-c", "--config"), name).toBe(mounted);
     }
   });
 });

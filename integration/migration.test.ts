@@ -8,7 +8,7 @@ import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { encodeToken } from "../src/codec/token.js";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { brief, statusOf, TestCluster, uniqueCluster } from "./cluster-helpers.js";
-import { bounded, type NodeProcess, waitFor } from "./kit/index.js";
+import { bounded, type NodeProcess, type RunningServer, startNatsServer, waitFor } from "./kit/index.js";
 import {
   type BankRequest,
   checkAccountJournal,
@@ -33,9 +33,10 @@ const SETTLE = 30_000;
 
 const clusters: TestCluster[] = [];
 const runs: Array<Run<unknown>> = [];
+const servers: RunningServer[] = [];
 
-async function cluster(prefix: string, ids: string[]): Promise<TestCluster> {
-  const c = await TestCluster.create(inject("natsUrl"), uniqueCluster(prefix), { shards: SHARDS, args: NODE_ARGS });
+async function cluster(prefix: string, ids: string[], url = inject("natsUrl")): Promise<TestCluster> {
+  const c = await TestCluster.create(url, uniqueCluster(prefix), { shards: SHARDS, args: NODE_ARGS });
   clusters.push(c);
   for (const id of ids) c.start(id);
   await c.waitStable(ids, SETTLE);
@@ -53,6 +54,7 @@ afterEach(async () => {
   for (const r of pending) r.abort();
   await bounded(Promise.allSettled(pending.map((r) => r.done)), 10_000);
   await Promise.all(clusters.splice(0).map((c) => c.close()));
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
 });
 
 /** Waits until the workload has `n` more acknowledged requests: the cluster serves under the current phase. */
@@ -246,7 +248,13 @@ describe("migration under load: join, drain, crash, zombie (real node processes)
   }, 45_000);
 
   it("an owner SIGSTOPped until its shards have moved, then SIGCONTed, cannot write an event", async () => {
-    const c = await cluster("zombie", ["n1", "n2", "n3"]);
+    // A server with NATS's default pings (one every 2 minutes), so the stopped owner keeps its
+    // connection and requests queue in its socket: the zombie this test is about. (The kit's
+    // servers drop a client that misses 3 one-second pings; a shorter stop, or a server run
+    // with the defaults, leaves exactly this.)
+    const server = await startNatsServer({ config: 'ping_interval: "2m"\nping_max: 2' });
+    servers.push(server);
+    const c = await cluster("zombie", ["n1", "n2", "n3"], server.url);
     const leader = (await c.waitStable())[0]!.leader!;
     // An account owned by a plain member, so the zombie is a stale owner and not also a stale leader.
     let account: string | undefined;

@@ -17,6 +17,7 @@ export {
 } from "./binary.js";
 export { natsCacheDir, packageRoot } from "./cache-dir.js";
 export { startNatsServer } from "./server.js";
+export { SERVER_SETTINGS, serverSettingsConfig } from "./server-settings.js";
 export { localNats, type LocalNats } from "./local.js";
 export { freePorts } from "./ports.js";
 export { makeTempDir, removeTempDir, trackChild } from "./processes.js";

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { findNatsServer, NO_NATS_SERVER_HELP } from "./binary.js";
 import { freePorts } from "./ports.js";
 import { makeTempDir, removeTempDir, trackChild } from "./processes.js";
+import { serverSettingsConfig } from "./server-settings.js";
 import type { NatsBinary, RunningServer, StartOptions } from "./types.js";
 
 const READY_TIMEOUT_MS = 15_000;
@@ -74,6 +75,7 @@ export class NatsProcess implements RunningServer {
       `listen: "127.0.0.1:${port}"`,
       `http: "127.0.0.1:${httpPort}"`,
       jetstream ? `jetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }` : "",
+      serverSettingsConfig(),
       extra,
     ];
     await writeFile(conf, `${lines.join("\n")}\n`);

@@ -19,6 +19,7 @@ export {
   NodeProcess,
   type NodeProcessOptions,
   parseNatsVersion,
+  SERVER_SETTINGS,
   startNatsServer,
   trackChild,
   waitFor,
