@@ -4,6 +4,7 @@ import * as leaderDelete from "./leader-delete.js";
 import * as natsFullRestart from "./nats-full-restart.js";
 import * as natsServerKill from "./nats-server-kill.js";
 import * as nodeCut from "./node-cut.js";
+import * as nodeSilentLink from "./node-silent-link.js";
 import * as ownerKill from "./owner-kill-mid-migration.js";
 import * as rollingRestart from "./rolling-restart.js";
 import * as zombie from "./zombie-owner.js";
@@ -14,6 +15,7 @@ export const scenarios: Scenario[] = [
   { name: natsServerKill.name, describe: "kill one of 3 NATS servers 3 times, R3, under load", run: natsServerKill.run },
   { name: rollingRestart.name, describe: "replace and drain every node in turn, under load", run: rollingRestart.run },
   { name: nodeCut.name, describe: "cut one node off NATS (TCP proxy) for 30 s, then heal", run: nodeCut.run },
+  { name: nodeSilentLink.name, describe: "freeze one node's link to NATS (no reset) for 30 s: every actor answers within 10 s", run: nodeSilentLink.run },
   { name: natsFullRestart.name, describe: "SIGKILL all 3 NATS servers, restart from their stores", run: natsFullRestart.run },
   { name: zombie.name, describe: "SIGSTOP an owner past its TTL, then SIGCONT: its writes are rejected", run: zombie.run },
   { name: leaderDelete.name, describe: "delete the leader key (a delete marker): one new leader", run: leaderDelete.run },
