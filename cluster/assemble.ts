@@ -1,4 +1,4 @@
-import type { Subscription } from "@nats-io/transport-node";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { checkClusterName } from "../src/actor/names.js";
 import { type Clock, systemClock } from "../src/clock.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
@@ -145,6 +145,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     parallelism: opts.migrationParallelism,
     logger: log,
     onEnded: opts.hooks?.onMigration,
+    isStale: () => fence!.lapsed(),
   });
   const moving = migrations;
 
@@ -158,6 +159,12 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     if (e.type === "migration" && typeof e.mapVersion === "number") manager.migrationEnded(e.mapVersion);
   });
   await retry("membership", () => membership.start());
+  watchReconnects(nc, () => {
+    // The link is back: heartbeat and re-confirm now rather than after the timeouts of what
+    // was sent before it dropped (a silent link heals into a reconnect).
+    membership.beatNow();
+    fence!.reconnected();
+  });
   manager.start(); // before the election, so a node that wins at once is heard
   await retry("election", () => election.start());
   void view.mapped.then(() => {
@@ -170,6 +177,13 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   });
   log.info({ ...timing, types: self.types }, "node joined");
   return { nodeId, cluster, clock, log, timing, host, view, membership, election, manager, events, router, migrations, transport, eventsSub };
+}
+
+/** Calls `fn` each time the connection reconnects, until it closes. */
+function watchReconnects(nc: NatsConnection, fn: () => void): void {
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === "reconnect") fn();
+  })().catch(() => undefined);
 }
 
 /** Where a tell that failed on this node is counted (it has no caller to tell). */

@@ -181,6 +181,16 @@ export class Membership {
       .finally(() => (this.beating = false));
   }
 
+  /**
+   * Sends a heartbeat now, even if the last one is still on its way: after a reconnect, a put
+   * sent before it may never be answered (its reply went to a connection that is gone), and
+   * waiting out its timeout would keep the lease lapsed for seconds with the link already back.
+   */
+  beatNow(): void {
+    if (this.state !== "running") return;
+    this.beat().catch((err: unknown) => this.log.warn({ err }, "heartbeat failed; retrying at the next interval"));
+  }
+
   private async beat(): Promise<void> {
     const sentAt = this.clock.now();
     // A heartbeat sent after the lease ran out (a long pause) renews it, but the others may have
@@ -213,6 +223,16 @@ export class Membership {
   async reconfirm(): Promise<void> {
     if (this.state !== "running") throw new Error("membership is not running");
     await this.beat();
+  }
+
+  /**
+   * Re-reads the bucket and starts a new watch, now (see the silent-watch resync): after a lapse
+   * the view may have swept members that were alive all along, because this node heard nothing.
+   * Resolves once the view is the bucket's again (or the read failed and was logged).
+   */
+  async refreshView(): Promise<void> {
+    if (this.state !== "running" || this.resyncing) return;
+    await this.resync();
   }
 
   private async resync(): Promise<void> {

@@ -123,6 +123,9 @@ export class MigrationDestination {
   /** The source has sent the whole tail: run it, then what was held. */
   async onTailEnd(req: TailEnd): Promise<{ tail: number }> {
     const inc = this.incoming.get(req.shard);
+    // Only the source this hold waits for may end it: another node's (an old map's) tail-end
+    // would let direct messages run ahead of the real source's tail.
+    if (inc !== undefined && inc.from !== req.from) throw new ConflictError(`shard ${req.shard} is held for ${inc.from}, not ${req.from}`);
     const n = inc?.tail.length ?? 0;
     this.endHold(req.shard, "completed");
     return { tail: n };

@@ -25,6 +25,11 @@ export interface MigrationSourceOptions {
   log: Logger;
   /** Reports a move that ended here (`Migrations` passes it to the `onEnded` hook). */
   ended: (outcome: string, ms: number) => void;
+  /**
+   * True while this node's membership lease has lapsed and it has not re-confirmed: it may have
+   * been declared gone and its shards served by others since, so its actors' state is stale.
+   */
+  isStale?: () => boolean;
 }
 
 /**
@@ -64,7 +69,10 @@ export class MigrationSource {
     const runtime = this.opts.runtime;
     const group = received?.hold ?? runtime.pausedPartition(shard) ?? runtime.holdPartition(shard);
     const pausedAt = this.opts.clock.now();
-    this.enqueue(() => this.send(shard, to, map, group, received?.tail ?? [], pausedAt));
+    // Judged now, as the map is applied: a node coming back from a silent link applies the map
+    // that gave its shards away before it has re-confirmed its membership.
+    const stale = this.opts.isStale?.() ?? false;
+    this.enqueue(() => this.send(shard, to, map, group, received?.tail ?? [], pausedAt, stale));
   }
 
   private idle(): boolean {
@@ -92,7 +100,7 @@ export class MigrationSource {
     }
   }
 
-  private async send(shard: number, to: string | null, map: ShardMap, group: PausedGroup, received: Pending[], started: number): Promise<void> {
+  private async send(shard: number, to: string | null, map: ShardMap, group: PausedGroup, received: Pending[], started: number, stale: boolean): Promise<void> {
     const { clock, events, nodeId, log } = this.opts;
     await group.ready;
     const captured = group.capture();
@@ -101,6 +109,15 @@ export class MigrationSource {
     if (to === null) {
       for (const p of release()) p.reject(new ActorMovedError(`shard ${shard} has no owner`));
       this.opts.ended("no_owner", clock.now() - started);
+      return;
+    }
+    if (stale) {
+      // A zombie's state is no one's to adopt: the new owner has served these actors from the
+      // store (or is about to). Drop them here and send on what waited, as ordinary asks.
+      log.debug({ shard, to, actors: captured.length }, "lease lapsed: shard let go without a handoff");
+      events.publish({ type: "migration", phase: "failed", ...base, ms: clock.now() - started, reason: "this node's membership lease had lapsed" });
+      this.opts.ended("stale", clock.now() - started);
+      for (const p of release()) this.forward(p, map, to, false);
       return;
     }
     try {

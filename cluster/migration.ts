@@ -30,11 +30,13 @@ export interface MigrationOptions {
   logger?: Logger;
   /** Called as each shard move ends here (for metrics); see {@link MigrationEnded}. */
   onEnded?: MigrationEnded;
+  /** True while this node's lease has lapsed unconfirmed: its shards are let go without handoffs. */
+  isStale?: () => boolean;
 }
 
 /**
  * One shard move ended on this node. Source outcomes: `completed` (ms = the pause), `failed`,
- * `no_owner`; destination: `completed` (tail in), `timeout`, `superseded` (moved on before
+ * `no_owner`, `stale` (let go without a handoff: this node's lease had lapsed); destination: `completed` (tail in), `timeout`, `superseded` (moved on before
  * its tail), `stopped` (ms = how long the shard was held).
  */
 export type MigrationEnded = (role: "source" | "destination", outcome: string, ms: number) => void;
@@ -72,6 +74,7 @@ export class Migrations {
       batchBytes: opts.batchBytes ?? 256 * 1024,
       log,
       ended: ended("source"),
+      isStale: opts.isStale,
     });
     this.incoming = new MigrationDestination({ runtime, store, maps, clock, handoffTimeout, log, ended: ended("destination") });
   }

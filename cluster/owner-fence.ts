@@ -17,6 +17,8 @@ export class OwnershipFence {
   /** Lease lapses already answered by a map re-read. */
   private lapsesSeen = 0;
   private refreshing: Promise<void> | undefined;
+  /** Counts refreshes started, so one made stale by a reconnect does not clear its successor. */
+  private generation = 0;
 
   constructor(
     private readonly nodeId: string,
@@ -25,10 +27,15 @@ export class OwnershipFence {
     private readonly log: Logger,
   ) {}
 
+  /** Whether this node's lease has lapsed and it has not re-confirmed since (it must not act as an owner). */
+  lapsed(): boolean {
+    const m = this.membership;
+    return this.stale || !m.holdsLease() || m.lapses !== this.lapsesSeen;
+  }
+
   /** Throws UNAVAILABLE (lease lapsed, no map yet) or ACTOR_MOVED (another node owns the shard). */
   check(type: string, id: string): void {
-    const m = this.membership;
-    if (this.stale || !m.holdsLease() || m.lapses !== this.lapsesSeen) {
+    if (this.lapsed()) {
       this.refreshAfterLapse();
       throw new UnavailableError("this node's membership lease lapsed; it re-confirms before acting again");
     }
@@ -38,11 +45,28 @@ export class OwnershipFence {
     if (owner !== this.nodeId) throw new ActorMovedError(`shard moved to ${owner ?? "nobody yet"}`, { details: { owner, mapVersion: map.version } });
   }
 
+  /**
+   * The connection to NATS came back: a re-confirmation still waiting may be waiting for a
+   * reply that went to the connection that is gone. Start a fresh one now instead of after its
+   * timeout, so a node whose link healed acts again within a round trip.
+   */
+  reconnected(): void {
+    if (!this.stale) return;
+    this.refreshing = undefined;
+    this.refreshAfterLapse();
+  }
+
   private refreshAfterLapse(): void {
     this.stale = true;
-    this.refreshing ??= (async () => {
+    if (this.refreshing !== undefined) return;
+    const generation = ++this.generation;
+    this.refreshing = (async () => {
       try {
         await this.membership.reconfirm();
+        // Heard nothing while the lease lapsed, so the view swept live members too: restore it
+        // before maps are judged by it (a shard handed back by a live member is held, not
+        // taken as an orphan).
+        await this.membership.refreshView();
         // Every lapse counted so far is answered by a map read that starts after it.
         const lapses = this.membership.lapses;
         await this.view.reread();
@@ -52,7 +76,7 @@ export class OwnershipFence {
       } catch (err) {
         this.log.warn({ err }, "could not re-confirm membership yet");
       } finally {
-        this.refreshing = undefined;
+        if (generation === this.generation) this.refreshing = undefined;
       }
     })();
   }

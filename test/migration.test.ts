@@ -85,3 +85,60 @@ describe("migration logs", () => {
     expect(loud()).toEqual(["handoff failed", "handoff failed"]);
   });
 });
+
+describe("a source whose lease lapsed (back from a silent link)", () => {
+  it("lets its shards go without a handoff and sends what waited on as plain asks", async () => {
+    const clock = new ManualClock();
+    const store = new MemoryEventStore();
+    const runtime = new Runtime({ nodeId: "me", store, actors: [sequencer], clock, partitionOf: partition });
+    await runtime.ask("sequencer", "s1-a", { sender: "x", seq: 1 }); // an active actor with state
+    const sent: Array<{ k: string; tail?: number }> = [];
+    const transport: Transport = {
+      request: async (_to, req) => {
+        sent.push(req as { k: string; tail?: number });
+        return {};
+      },
+      send: (_n, _r, _t, to) => to.ok({}),
+    };
+    const maps: MapView = { current: () => undefined, waitFor: async (until) => until(undefined) };
+    const events = new ClusterEvents({ publish() {} } as never, "c", "me", clock, silentLogger);
+    const ended: string[] = [];
+    let stale = true;
+    const m = new Migrations({
+      nodeId: "me",
+      runtime,
+      store,
+      transport,
+      maps,
+      events,
+      clock,
+      isAlive: () => true,
+      isStale: () => stale,
+      onEnded: (_r, o) => void ended.push(o),
+    });
+    m.onMap(map(1, "me"), map(2, "other"));
+    const waited = runtime.ask("sequencer", "s1-a", { sender: "x", seq: 2 }); // buffered by the pause
+    await m.whenIdle();
+    await waited;
+    expect(ended).toEqual(["stale", "stale"]);
+    expect(sent.map((r) => r.k)).toEqual(["ask"]); // no handoff, no tail-end: the one waiting message, sent on
+    expect(sent[0]!.tail).toBeUndefined();
+    expect(runtime.isActive("sequencer", "s1-a")).toBe(false); // the zombie's state is dropped
+    // A live source hands off as before.
+    stale = false;
+    sent.length = 0;
+    await runtime.ask("sequencer", "s1-b", { sender: "y", seq: 1 }).catch(() => undefined); // not ours: ACTOR_MOVED or served, either way
+    m.onMap(map(3, "me"), map(4, "other"));
+    await m.whenIdle();
+    expect(sent.map((r) => r.k)).toContain("handoff");
+  });
+
+  it("a destination's hold is ended only by the tail-end of the source it holds for", async () => {
+    const d = destination();
+    const err = await d.m.onTailEnd({ k: "tail-end", shard: 1, mapVersion: 2, from: "someone-else", count: 0 }).catch((e: unknown) => e);
+    expect(ShoalError.is(err, ErrorCode.CONFLICT)).toBe(true);
+    // Still held for "src": its handoff is accepted, then its tail-end ends the hold.
+    expect(await d.m.onHandoff({ k: "handoff", shard: 1, mapVersion: 2, epoch: 1, from: "src", actors: [] })).toEqual({ adopted: 0, fromStore: 0 });
+    expect(await d.m.onTailEnd({ k: "tail-end", shard: 1, mapVersion: 2, from: "src", count: 0 })).toEqual({ tail: 0 });
+  });
+});
