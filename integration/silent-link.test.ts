@@ -11,7 +11,7 @@
 import { describe, expect, it } from "vitest";
 import { ShoalClient } from "../src/client.js";
 import { ShoalError } from "../src/errors.js";
-import { ChaosCluster, leaderOf, startLoad } from "./chaos/harness.js";
+import { ChaosCluster, leaderOf, startLoad, startWithIsolatedNode } from "./chaos/harness.js";
 import { startNatsServer, startProxy, waitFor } from "./kit/index.js";
 import { ownerOf } from "./workload.js";
 
@@ -89,12 +89,7 @@ describe("a node whose link to NATS goes silent (no reset)", () => {
     const c = await ChaosCluster.create([server.url], "silent");
     let load: ReturnType<typeof startLoad> | undefined;
     try {
-      // n1 first, so it leads: the silent node is a plain owner (a silent leader is the election's business).
-      c.start("n1");
-      await c.waitStable(["n1"]);
-      c.start("n2");
-      c.start("n3", [], `nats://127.0.0.1:${proxy.port}`);
-      const before = await c.waitStable(["n1", "n2", "n3"]);
+      const before = await startWithIsolatedNode(c, `nats://127.0.0.1:${proxy.port}`);
       expect(leaderOf(before)).toBe("n1");
 
       // Deposits with txn ids, retried until acknowledged: the history the end is checked against.

@@ -51,6 +51,19 @@ export interface LoadOptions {
   maxRetryMs?: number;
 }
 
+/**
+ * n1 first, so it leads, then n2, and n3 connected through `isolatedUrl` (a proxy the scenario
+ * cuts or freezes): the node a link fault isolates is a plain owner, never the leader (a
+ * faulty leader is the election's business). Resolves with the settled statuses.
+ */
+export async function startWithIsolatedNode(c: ChaosCluster, isolatedUrl: string): Promise<NodeStatus[]> {
+  c.start("n1");
+  await c.waitStable(["n1"]);
+  c.start("n2");
+  c.start("n3", [], isolatedUrl);
+  return c.waitStable(["n1", "n2", "n3"]);
+}
+
 /** Starts the bank: `senders` sequential depositors over `accounts` accounts, every attempt recorded. */
 export function startLoad(c: ChaosCluster, opts: LoadOptions = {}): Load {
   const accounts = Array.from({ length: opts.accounts ?? 40 }, (_, i) => `acct-${i}`);

@@ -5,7 +5,7 @@
  * must be fenced. Afterwards it rejoins and gets shards again.
  */
 import { startNatsServer, startProxy } from "../kit/index.js";
-import { ChaosCluster, leaderOf, startLoad, withChecks } from "./harness.js";
+import { ChaosCluster, leaderOf, startLoad, startWithIsolatedNode, withChecks } from "./harness.js";
 import type { ScenarioContext, ScenarioResult } from "./types.js";
 
 export const name = "node-cut-from-nats";
@@ -16,12 +16,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const c = await ChaosCluster.create([server.url], "cut");
   const cutMs = ctx.fast ? 6000 : 30_000;
   try {
-    // n1 first, so it leads: the cut node is a plain owner (a cut leader is the election's business).
-    c.start("n1");
-    await c.waitStable(["n1"]);
-    c.start("n2");
-    c.start("n3", [], `nats://127.0.0.1:${proxy.port}`);
-    const before = await c.waitStable(["n1", "n2", "n3"]);
+    const before = await startWithIsolatedNode(c, `nats://127.0.0.1:${proxy.port}`);
     const load = startLoad(c, { accounts: 40, senders: 4 });
     await load.progress(100, "steady");
 

@@ -10,7 +10,7 @@
  */
 import { startNatsServer, startProxy } from "../kit/index.js";
 import type { Attempt } from "../workload.js";
-import { ChaosCluster, leaderOf, startLoad, withChecks } from "./harness.js";
+import { ChaosCluster, leaderOf, startLoad, startWithIsolatedNode, withChecks } from "./harness.js";
 import type { ScenarioContext, ScenarioResult } from "./types.js";
 
 export const name = "node-silent-link";
@@ -27,12 +27,7 @@ export async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const freezeMs = ctx.fast ? 6000 : 30_000;
   let boundTimer: NodeJS.Timeout | undefined;
   try {
-    // n1 first, so it leads: the silent node is a plain owner (a silent leader is the election's business).
-    c.start("n1");
-    await c.waitStable(["n1"]);
-    c.start("n2");
-    c.start("n3", [], `nats://127.0.0.1:${proxy.port}`);
-    const before = await c.waitStable(["n1", "n2", "n3"]);
+    const before = await startWithIsolatedNode(c, `nats://127.0.0.1:${proxy.port}`);
     const load = startLoad(c, { accounts: 40, senders: 4, askTimeout: 1500 });
     await load.progress(100, "steady");
 
