@@ -8,7 +8,7 @@ import { clusterBuckets, streamName } from "../src/nats-names.js";
 import { type ClusterTiming, resolveTiming } from "./config.js";
 import { LeaderElection } from "./election.js";
 import { ClusterEvents } from "./events.js";
-import { hostedActors } from "./hosted-types.js";
+import { notHostedHere } from "./hosted-types.js";
 import { NatsKvProvider } from "./kv-nats.js";
 import { ShardManager } from "./manager.js";
 import { ShardMapStore } from "./map-store.js";
@@ -71,6 +71,8 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   // Parts made below call each other back; these are bound once all exist.
   let fence: OwnershipFence | undefined;
   let migrations: Migrations | undefined;
+  let membership: Membership | undefined;
+  const onTellFailed = tellFailed(log, opts);
   // A cluster whose journal existed must find it again: never start over from an empty stream.
   const journalExisted = await retry("journal record", () => maps.journalRecorded());
   const host = await retry("event store", () =>
@@ -86,7 +88,8 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
         clock,
         partitionOf: (type, id) => shardOf(type, id, timing.shardCount),
         fence: (key) => fence!.check(key.type, key.id),
-        onTellFailed: tellFailed(log, opts),
+        unknownType: (type) => notHostedHere(type, nodeId, membership!.records()),
+        onTellFailed,
       },
       wrapStore: opts.hooks?.wrapStore,
       onAnswered: opts.hooks?.onAnswered,
@@ -106,16 +109,15 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   });
   const self: MemberRecord = { id: nodeId, weight: timing.weight, state: "active", startedAt: clock.now(), types: [...host.runtime.types].sort() };
   if (opts.meta !== undefined) self.meta = opts.meta;
-  const membership = new Membership({ kv: membersKv, clock, self, heartbeatInterval: timing.heartbeatInterval, memberTtl: timing.memberTtl, logger: log });
-  const local = hostedActors(host.runtime, nodeId, () => membership.records());
+  membership = new Membership({ kv: membersKv, clock, self, heartbeatInterval: timing.heartbeatInterval, memberTtl: timing.memberTtl, logger: log });
   const router = new Router({
     nodeId,
-    local,
+    local: host.runtime,
     transport,
     maps: view,
     clock,
     onSlow: (what) => log.info({ what }, "router waited"),
-    onTellFailed: tellFailed(log, opts),
+    onTellFailed,
   });
   fence = new OwnershipFence(nodeId, membership, view, log);
   const election = new LeaderElection({ kv: leaderKv, nodeId, clock, leaderTtl: timing.leaderTtl, renewInterval: timing.leaderTtl / 3, logger: log });

@@ -1,25 +1,12 @@
 import { UnknownActorTypeError } from "../src/errors.js";
-import type { ReplyTo } from "../src/reply-to.js";
-import type { Runtime } from "../src/runtime/runtime.js";
 import type { MemberRecord } from "./membership.js";
-import type { LocalActors } from "./router.js";
 
 /**
- * This node's actors as the router reaches them: the runtime, for the types it hosts. A message
- * for a type it does not host, in a shard it owns, fails with UNKNOWN_ACTOR_TYPE naming the
- * nodes that host the type (from their membership records), so a cluster whose nodes host
- * different types says so instead of failing for some ids and not others without a reason.
+ * The error for a message that reached `nodeId`, which owns its shard but does not host its
+ * type (the runtime's `unknownType`): it names the nodes whose membership records list the
+ * type, so a cluster whose nodes host different types says so instead of failing for some ids
+ * and not others without a reason.
  */
-export function hostedActors(runtime: Runtime, nodeId: string, members: () => readonly MemberRecord[]): LocalActors {
-  return {
-    deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): void {
-      if (runtime.hosts(type)) return runtime.deliver(type, id, msg, deadline, to);
-      to.fail(notHostedHere(type, nodeId, members()));
-    },
-  };
-}
-
-/** The error for a message that reached `nodeId`, which owns its shard but not its type. */
 export function notHostedHere(type: string, nodeId: string, members: readonly MemberRecord[]): UnknownActorTypeError {
   const hostedBy = members
     .filter((m) => m.types?.includes(type))

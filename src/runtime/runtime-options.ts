@@ -1,5 +1,6 @@
 import type { ActorDefinition } from "../actor/spec.js";
 import type { Clock } from "../clock.js";
+import type { ShoalError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ActorKey, EventStore } from "../store/types.js";
 
@@ -45,6 +46,12 @@ export interface RuntimeOptions {
    * @internal Set by the cluster layer (`ShoalNode`).
    */
   fence?: (key: ActorKey) => void;
+  /**
+   * The error for a message to a type this runtime does not host (default: a plain
+   * UNKNOWN_ACTOR_TYPE). The cluster layer names the nodes that host it.
+   * @internal Set by the cluster layer (`ShoalNode`).
+   */
+  unknownType?: (type: string) => ShoalError;
   /**
    * Told when a `tell` fails: bad input, a full mailbox, a timeout or the turn (no caller hears
    * of it). Default: logged, at debug for a `ShoalError`, at warn for anything else.

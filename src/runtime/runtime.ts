@@ -45,6 +45,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   private readonly byPartition = new Map<number, Set<Activation>>();
   private readonly partitionOfFn: ((type: string, id: string) => number) | undefined;
   private readonly fence: ((key: ActorKey) => void) | undefined;
+  private readonly unknownType: (type: string) => ShoalError;
   private readonly deadlines: Deadlines;
   private readonly mailboxCapacity: number;
   private readonly askTimeout: number;
@@ -68,6 +69,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.deadlines = new Deadlines(this.clock);
     this.partitionOfFn = opts.partitionOf;
     this.fence = opts.fence;
+    this.unknownType = opts.unknownType ?? unknownActorType;
     const onTellFailed = opts.onTellFailed;
     this.told = {
       ok: noop,
@@ -287,7 +289,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
 
   private behaviorFor(type: string): Behavior {
     const behavior = this.behaviors.get(type);
-    if (behavior === undefined) throw unknownActorType(type);
+    if (behavior === undefined) throw this.unknownType(type);
     return behavior;
   }
 
