@@ -3,7 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { UnavailableError } from "../src/errors.js";
 import { clusterBuckets } from "../src/nats-names.js";
 import { decodeMap } from "./map-store.js";
-import type { MemberRecord } from "./membership.js";
+import { decodeMemberRecord, type MemberRecord } from "./membership.js";
 import { requestStatus, type NodeStatus } from "./status.js";
 
 /** One row of `shoal status`. */
@@ -78,11 +78,9 @@ export async function gatherClusterStatus(nc: NatsConnection, cluster: string, t
   for await (const key of await members.keys()) {
     const e = await members.get(key);
     if (e === null || e.operation !== "PUT") continue;
-    try {
-      records.push(JSON.parse(td.decode(e.value)) as MemberRecord);
-    } catch {
-      // a record we cannot read is not a member we can show
-    }
+    // A record we cannot read is not a member we can show.
+    const record = decodeMemberRecord(e.value);
+    if (record !== undefined) records.push(record);
   }
   const leaderEntry = await leaderKv.get("leader");
   let leader: { id?: string; epoch?: number } = {};
@@ -108,7 +106,7 @@ export async function gatherClusterStatus(nc: NatsConnection, cluster: string, t
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((r) => {
       const s = answers.get(r.id);
-      const types = Array.isArray(r.types) && r.types.every((t) => typeof t === "string") ? [...r.types].sort() : null;
+      const types = r.types === undefined ? null : [...r.types].sort();
       return { id: r.id, state: r.state, shards: owned(r.id), actors: s?.actors ?? null, migrations: s?.migrations ?? null, reachable: s !== undefined, types };
     });
   return {

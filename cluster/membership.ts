@@ -176,9 +176,7 @@ export class Membership {
     if (!this.resyncing) this.sweep();
     if (this.beating) return; // the previous heartbeat is still on its way: do not pile up
     this.beating = true;
-    this.beat()
-      .catch((err: unknown) => this.log.warn({ err }, "heartbeat failed; retrying at the next interval"))
-      .finally(() => (this.beating = false));
+    void this.beatLogged().finally(() => (this.beating = false));
   }
 
   /**
@@ -187,8 +185,12 @@ export class Membership {
    * waiting out its timeout would keep the lease lapsed for seconds with the link already back.
    */
   beatNow(): void {
-    if (this.state !== "running") return;
-    this.beat().catch((err: unknown) => this.log.warn({ err }, "heartbeat failed; retrying at the next interval"));
+    if (this.state === "running") void this.beatLogged();
+  }
+
+  /** A heartbeat whose failure is only logged: the next interval tries again. */
+  private beatLogged(): Promise<void> {
+    return this.beat().catch((err: unknown) => this.log.warn({ err }, "heartbeat failed; retrying at the next interval"));
   }
 
   private async beat(): Promise<void> {
@@ -298,7 +300,7 @@ export class Membership {
       this.view.delete(key);
       return { joined: [], left: [prev.record.id], updated: [] };
     }
-    const record = decode(c.entry.value);
+    const record = decodeMemberRecord(c.entry.value);
     if (record === undefined || memberKey(record.id) !== key) {
       this.log.warn({ key, revision: c.entry.revision }, "ignoring an invalid member record");
       return undefined;
@@ -326,7 +328,8 @@ function copy(r: MemberRecord): MemberRecord {
   return out;
 }
 
-function decode(bytes: Uint8Array): MemberRecord | undefined {
+/** A membership record as stored in the bucket, checked (unknown fields dropped); undefined when malformed. */
+export function decodeMemberRecord(bytes: Uint8Array): MemberRecord | undefined {
   try {
     return validRecord(decodeJson(bytes));
   } catch {

@@ -111,14 +111,18 @@ export class MigrationSource {
       this.opts.ended("no_owner", clock.now() - started);
       return;
     }
+    // Lets go of the shard without (the rest of) a handoff: what waited goes on as ordinary asks,
+    // which the map's owner (or the next map's, once the leader re-plans) serves from the store.
+    const letGo = (outcome: string, reason: string) => {
+      events.publish({ type: "migration", phase: "failed", ...base, ms: clock.now() - started, reason });
+      this.opts.ended(outcome, clock.now() - started);
+      for (const p of release()) this.forward(p, map, to, false);
+    };
     if (stale) {
       // A zombie's state is no one's to adopt: the new owner has served these actors from the
-      // store (or is about to). Drop them here and send on what waited, as ordinary asks.
+      // store (or is about to).
       log.debug({ shard, to, actors: captured.length }, "lease lapsed: shard let go without a handoff");
-      events.publish({ type: "migration", phase: "failed", ...base, ms: clock.now() - started, reason: "this node's membership lease had lapsed" });
-      this.opts.ended("stale", clock.now() - started);
-      for (const p of release()) this.forward(p, map, to, false);
-      return;
+      return letGo("stale", "this node's membership lease had lapsed");
     }
     try {
       for (const actors of batches(captured, this.opts.batchBytes)) {
@@ -127,13 +131,9 @@ export class MigrationSource {
       }
     } catch (err) {
       // The destination is gone or refused: nothing was adopted there, or what was is checked
-      // against the store. Let go of the shard and send what waited as ordinary asks: the
-      // map's owner (or the next map's, once the leader re-plans) serves them from the store.
+      // against the store.
       log.warn({ err, shard, to }, "handoff failed");
-      events.publish({ type: "migration", phase: "failed", ...base, ms: clock.now() - started, reason: String((err as Error)?.message ?? err) });
-      this.opts.ended("failed", clock.now() - started);
-      for (const p of release()) this.forward(p, map, to, false);
-      return;
+      return letGo("failed", String((err as Error)?.message ?? err));
     }
     const tail = release();
     const paused = clock.now() - started;
