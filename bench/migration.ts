@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type ClusterEvent, ClusterEvents } from "../cluster/events.js";
 import { ShoalNode } from "../cluster/node.js";
-import { shardOf } from "../cluster/shard-hash.js";
+import { shardOf } from "../src/routing/shard-hash.js";
 import { waitFor } from "../local-nats/index.js";
 import { defineInMemoryActor } from "../src/actor/define.js";
 import { emit, throughput } from "./report.js";

@@ -2,7 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { ShoalNode } from "../cluster/node.js";
-import { shardOf } from "../cluster/shard-hash.js";
+import { shardOf } from "../src/routing/shard-hash.js";
 import { NodeProcess } from "../local-nats/index.js";
 import { account } from "../src/actors/account.js";
 import { sequencer } from "../src/actors/sequencer.js";

@@ -1,4 +1,4 @@
-import { shardOf } from "../cluster/shard-hash.js";
+import { shardOf } from "../src/routing/shard-hash.js";
 import type { Figure } from "./report.js";
 
 /** actor → shard on the hot path of every message: hashes per second for short ids. */

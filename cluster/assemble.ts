@@ -20,7 +20,7 @@ import { OwnershipFence } from "./owner-fence.js";
 import { peerDispatch } from "./peer-dispatch.js";
 import type { ShardMap } from "./placement.js";
 import { Router } from "./router.js";
-import { shardOf } from "./shard-hash.js";
+import { shardOf } from "../src/routing/shard-hash.js";
 import { retryStartup } from "./startup.js";
 import { NatsTransport } from "./transport.js";
 

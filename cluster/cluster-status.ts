@@ -2,7 +2,7 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { UnavailableError } from "../src/errors.js";
 import { clusterBuckets } from "../src/nats-names.js";
-import { decodeMap } from "./map-store.js";
+import { decodeMap } from "../src/routing/shard-map.js";
 import { decodeMemberRecord, type MemberRecord } from "./membership.js";
 import { requestStatus, type NodeStatus } from "./status.js";
 

@@ -1,4 +1,4 @@
-import { DEFAULT_SHARD_COUNT } from "./shard-hash.js";
+import { DEFAULT_SHARD_COUNT } from "../src/routing/shard-hash.js";
 
 /** Timing and sizing of a cluster node. Durations in ms, named for what they bound. */
 export interface ClusterTiming {

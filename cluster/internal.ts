@@ -3,7 +3,7 @@
  * published API (see `index.ts` for that): names here change without notice.
  * @internal
  */
-export * from "./shard-hash.js";
+export * from "../src/routing/shard-hash.js";
 export * from "./placement.js";
 export * from "./plan.js";
 export * from "./kv.js";
@@ -11,7 +11,8 @@ export { MemoryKvBackend } from "./kv-memory.js";
 export { NatsKvProvider } from "./kv-nats.js";
 export { LeaderElection, type ElectionEvent, type ElectionOptions } from "./election.js";
 export { Membership, type MemberRecord, type MembershipChange, type MembershipOptions } from "./membership.js";
-export { ShardMapStore, ShardCountMismatchError, type StoredMap, encodeMap, decodeMap } from "./map-store.js";
+export { ShardMapStore, ShardCountMismatchError, type StoredMap } from "./map-store.js";
+export { encodeMap, decodeMap } from "../src/routing/shard-map.js";
 export { ShardManager, type ManagerOptions } from "./manager.js";
 export { ClusterEvents, type ClusterEvent, type ClusterEventBody } from "./events.js";
 export { ShoalNode, type NodeOptions, type NodeStatus } from "./node.js";

@@ -1,6 +1,6 @@
 import { ErrorCode, InternalError, ShoalError } from "../src/errors.js";
 import type { Kv, KvWatch } from "./kv.js";
-import type { ShardMap } from "./placement.js";
+import { decodeMap, encodeMap, type ShardMap } from "../src/routing/shard-map.js";
 
 /** A map as stored, with the KV revision every write compares against. */
 export interface StoredMap {
@@ -93,41 +93,4 @@ export class ShardMapStore {
       }
     }, MAP_KEY);
   }
-}
-
-export function encodeMap(map: ShardMap): Uint8Array {
-  const nodes: string[] = [];
-  const index = new Map<string, number>();
-  const owners = map.owners.map((o) => {
-    if (o === null) return -1;
-    let i = index.get(o);
-    if (i === undefined) {
-      i = nodes.push(o) - 1;
-      index.set(o, i);
-    }
-    return i;
-  });
-  return te.encode(JSON.stringify({ version: map.version, epoch: map.epoch, shardCount: map.shardCount, nodes, owners }));
-}
-
-export function decodeMap(bytes: Uint8Array): ShardMap {
-  const bad = (why: string) => new InternalError(`malformed shard map: ${why}`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(td.decode(bytes));
-  } catch {
-    throw bad("not JSON");
-  }
-  const m = raw as { version?: unknown; epoch?: unknown; shardCount?: unknown; nodes?: unknown; owners?: unknown };
-  const int = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-  if (!int(m.version) || !int(m.epoch) || !int(m.shardCount)) throw bad("version, epoch and shardCount must be integers");
-  if (!Array.isArray(m.nodes) || !m.nodes.every((n) => typeof n === "string")) throw bad("nodes must be strings");
-  if (!Array.isArray(m.owners) || m.owners.length !== m.shardCount) throw bad("owners must have one entry per shard");
-  const nodes = m.nodes as string[];
-  const owners = (m.owners as unknown[]).map((o) => {
-    if (o === -1) return null;
-    if (typeof o !== "number" || !Number.isInteger(o) || o < 0 || o >= nodes.length) throw bad(`owner index ${String(o)}`);
-    return nodes[o]!;
-  });
-  return { version: m.version as number, epoch: m.epoch as number, shardCount: m.shardCount as number, owners };
 }

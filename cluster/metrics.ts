@@ -74,6 +74,18 @@ export class NodeMetrics {
     this.gauge("shoal_active_actors", "Actors active on this node.", (n) => n.host.runtime.stats().activeActors);
     this.gauge("shoal_shards_owned", "Shards this node owns in its current map.", (n) => n.ownedShards().length);
     this.gauge("shoal_map_version", "Version of the shard map this node routes by (0 before the first).", (n) => n.map?.version ?? 0);
+    const node = () => this.node;
+    new Counter({
+      name: "shoal_forwarded_total",
+      help: "Messages this node sent on to the owner's node (a client routing by the shard map saves these hops).",
+      registers,
+      collect() {
+        const n = node();
+        if (n === undefined) return;
+        this.reset();
+        this.inc(n.status().forwarded);
+      },
+    });
     this.gauge("shoal_is_leader", "1 while this node is the leader.", (n) => (n.election.isLeader() ? 1 : 0));
 
     this.hooks = {

@@ -119,7 +119,7 @@ export class ShoalNode implements RefFactory, Caller {
 
   /** What `shoal status` shows of this node (also answered on its status subject). */
   status(): NodeStatus {
-    const { election, membership, host, migrations } = this.parts;
+    const { election, membership, host, migrations, router } = this.parts;
     const leader = election.leader;
     return {
       node: this.nodeId,
@@ -133,6 +133,7 @@ export class ShoalNode implements RefFactory, Caller {
       shards: this.ownedShards().length,
       actors: host.runtime.stats().activeActors,
       migrations: migrations.inFlight,
+      forwarded: router.forwarded,
       types: host.runtime.types.sort(),
       members: membership.records(),
     };

@@ -2,7 +2,7 @@ import { ActorMovedError, UnavailableError } from "../src/errors.js";
 import type { Logger } from "../src/log.js";
 import type { ShardMapView } from "./map-view.js";
 import type { Membership } from "./membership.js";
-import { shardOf } from "./shard-hash.js";
+import { shardOf } from "../src/routing/shard-hash.js";
 
 /**
  * The fence of last resort, checked by the runtime before every turn and before every append:

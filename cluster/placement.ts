@@ -27,7 +27,11 @@
  * announces itself `joining` once it can accept handoffs, so the plan made on its arrival gives
  * it its share; `draining` means "hand everything off", so it is never a destination.
  */
-import { fmix32, murmur3 } from "./shard-hash.js";
+import { fmix32, murmur3 } from "../src/routing/shard-hash.js";
+import type { ShardMap } from "../src/routing/shard-map.js";
+
+/** Which node owns which shard: defined beside its codec, in `src/routing/`. */
+export type { ShardMap };
 
 const utf8 = new TextEncoder();
 
@@ -42,18 +46,6 @@ export interface Member {
   readonly weight: number;
   /** `joining` and `active` members own shards; `draining` members own none. */
   readonly state: MemberState;
-}
-
-/** Which node owns which shard, as written by the leader. */
-export interface ShardMap {
-  /** Increases by one with every plan. */
-  readonly version: number;
-  /** The leader's fencing token (its election revision) when it made this map. */
-  readonly epoch: number;
-  /** Fixed for the life of a cluster. */
-  readonly shardCount: number;
-  /** Owner node id per shard (index = shard); `null` while no member is eligible. */
-  readonly owners: readonly (string | null)[];
 }
 
 /** One shard changing owner; `from`/`to` are `null` for "unowned". */

@@ -3,7 +3,7 @@
  * them. Pure; the manager carries plans out. See `placement.ts` for the algorithm.
  */
 import { isEligible, reassign, shares, type Member, type Move, type ShardMap } from "./placement.js";
-import { DEFAULT_SHARD_COUNT } from "./shard-hash.js";
+import { DEFAULT_SHARD_COUNT } from "../src/routing/shard-hash.js";
 
 /** Options of {@link plan}. */
 export interface PlanOptions {

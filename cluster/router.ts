@@ -3,7 +3,7 @@ import type { Clock } from "../src/clock.js";
 import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
 import type { ReplyTo } from "../src/reply-to.js";
 import type { ShardMap } from "./placement.js";
-import { shardOf } from "./shard-hash.js";
+import { shardOf } from "../src/routing/shard-hash.js";
 import type { Transport } from "./transport.js";
 import { type ForwardedAsk, type Mode, modeOf, setMode } from "./wire.js";
 
@@ -58,9 +58,19 @@ export class Router {
   private readonly askTimeout: number;
   private readonly maxHops: number;
 
+  private forwards = 0;
+
   constructor(private readonly opts: RouterOptions) {
     this.askTimeout = opts.askTimeout ?? 10_000;
     this.maxHops = opts.maxHops ?? 3;
+  }
+
+  /**
+   * Messages this router has sent on to a peer (each attempt counts): the hops that a client
+   * routing by the map saves, and what a stale map costs.
+   */
+  get forwarded(): number {
+    return this.forwards;
   }
 
   ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown> {
@@ -173,6 +183,7 @@ export class Router {
         hops: m.hops,
       };
       setMode(req, m.mode);
+      this.forwards++;
       this.opts.transport.send(owner, req, remaining, m);
     } catch (err) {
       m.fail(err);

@@ -26,6 +26,8 @@ export interface NodeStatus {
   actors: number;
   /** Shards being handed off or received right now. */
   migrations: number;
+  /** Messages it has sent on to the owner's node since it started (a client routing by the map saves these hops). */
+  forwarded: number;
   /** The actor types this node hosts, sorted. */
   types: string[];
   /** The membership records it sees, itself included, sorted by id. */

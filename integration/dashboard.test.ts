@@ -280,6 +280,7 @@ function view(ids: string[], leader: string, states: Record<string, NodeStatus["
     shards: Math.floor(SHARDS / ids.length) + (i < SHARDS % ids.length ? 1 : 0),
     actors: 10,
     migrations: 0,
+    forwarded: 0,
     types: ["account"],
     members,
   }));

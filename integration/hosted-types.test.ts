@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatStatus } from "../bin/commands/status.js";
 import { gatherClusterStatus } from "../cluster/cluster-status.js";
 import { ShoalNode } from "../cluster/node.js";
-import { shardOf } from "../cluster/shard-hash.js";
+import { shardOf } from "../src/routing/shard-hash.js";
 import { defineInMemoryActor } from "../src/actor/define.js";
 import { account } from "../src/actors/account.js";
 import { ShoalClient } from "../src/client.js";

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ShoalNode } from "../cluster/node.js";
-import { shardOf } from "../cluster/shard-hash.js";
+import { shardOf } from "../src/routing/shard-hash.js";
 import { account } from "../src/actors/account.js";
 import { sequencer } from "../src/actors/sequencer.js";
 import { uniqueCluster } from "./cluster-helpers.js";

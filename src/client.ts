@@ -6,18 +6,29 @@ import { decodeJson, encodeJson } from "./codec/json.js";
 import { errorFromWire, TimeoutError, UnavailableError } from "./errors.js";
 import { InboxRequests } from "./inbox-requests.js";
 import { clusterSubjects } from "./nats-names.js";
+import { OwnerRoutes } from "./routing/owner-routes.js";
 import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory } from "./ref.js";
 
 /** Options of a {@link ShoalClient}. */
 export interface ShoalClientOptions {
   /** Default time (ms) a call waits for its answer. Default 10 000. */
   timeout?: number;
+  /**
+   * How calls find their actor's node (default `"owner"`):
+   * - `"owner"`: follow the cluster's shard map (a watch on its KV bucket) and send each call
+   *   straight to its owner's node subject, so no node forwards it. Until the map is known, or
+   *   when the owner's node is gone, calls go through the shared subject;
+   * - `"any"`: always the shared subject (`shoal.<cluster>.ask`), where any node takes the call
+   *   and routes it; for clients whose NATS permissions do not cover the map bucket.
+   */
+  routing?: "owner" | "any";
 }
 
 /**
- * Calls a Shoal cluster from outside it, over the ingress contract (`shoal.<cluster>.ask`, JSON)
- * that any NATS client in any language can speak: the client joins nothing and holds no shard
- * map; any node takes a call and routes it to the actor's owner.
+ * Calls a Shoal cluster from outside it, over the ingress contract (JSON) that any NATS client in
+ * any language can speak. The client joins nothing; it follows the shard map and sends each call
+ * to the owner's node (`shoal.<cluster>.node.<token>.ask`), falling back to the shared subject
+ * (`shoal.<cluster>.ask`, any node takes the call and routes it) while it knows no owner.
  *
  * ```ts
  * const client = await ShoalClient.connect({ servers: "nats://127.0.0.1:4222", cluster: "bank" });
@@ -35,6 +46,7 @@ export class ShoalClient implements RefFactory, Caller {
   private readonly subject: string;
   private readonly requests: InboxRequests;
   private readonly timeout: number;
+  private readonly routes: OwnerRoutes | undefined;
   private closed = false;
 
   /** Closed by {@link close} when the client made it ({@link connect}). */
@@ -49,19 +61,23 @@ export class ShoalClient implements RefFactory, Caller {
     this.subject = clusterSubjects(checkClusterName(cluster)).ask;
     this.requests = new InboxRequests(nc);
     this.timeout = opts.timeout ?? 10_000;
+    if ((opts.routing ?? "owner") === "owner") {
+      this.routes = new OwnerRoutes(nc, cluster);
+      this.routes.start();
+    }
   }
 
   /**
    * Connects to NATS (nats.js connection options: `servers`, credentials, TLS…) and makes a
-   * client that owns the connection: {@link close} closes it. `cluster` (default "shoal") and
-   * `timeout` are as for the constructor. Rejects with NATS's error when it cannot connect, or
+   * client that owns the connection: {@link close} closes it. `cluster` (default "shoal"),
+   * `timeout` and `routing` are as for the constructor. Rejects with NATS's error when it cannot connect, or
    * BAD_REQUEST for an invalid cluster name.
    */
-  static async connect(opts: ConnectionOptions & { cluster?: string; timeout?: number }): Promise<ShoalClient> {
-    const { cluster, timeout, ...natsOptions } = opts;
+  static async connect(opts: ConnectionOptions & ShoalClientOptions & { cluster?: string }): Promise<ShoalClient> {
+    const { cluster, timeout, routing, ...natsOptions } = opts;
     checkClusterName(cluster ?? "shoal");
     const nc = await connect({ name: "shoal-client", ...natsOptions });
-    const client = new ShoalClient(nc, cluster, { timeout });
+    const client = new ShoalClient(nc, cluster, { timeout, routing });
     client.owned = nc;
     return client;
   }
@@ -89,7 +105,7 @@ export class ShoalClient implements RefFactory, Caller {
     if (this.closed) return;
     const body: RequestEnvelope = { type, id, msg, timeoutMs: opts?.timeout ?? this.timeout, verb: "tell" };
     try {
-      this.nc.publish(this.subject, encodeJson(body));
+      this.nc.publish(this.routes?.subjectFor(type, id) ?? this.subject, encodeJson(body));
     } catch {
       // Fire-and-forget: a closed connection or a message NATS refuses is not the caller's to hear.
     }
@@ -99,6 +115,7 @@ export class ShoalClient implements RefFactory, Caller {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.routes?.stop();
     this.requests.close();
     await this.owned?.close();
   }
@@ -112,20 +129,40 @@ export class ShoalClient implements RefFactory, Caller {
     const timeout = opts?.timeout ?? this.timeout;
     const body: RequestEnvelope = { type, id, msg, timeoutMs: timeout };
     if (verb !== "ask") body.verb = verb;
+    const data = encodeJson(body);
+    const owner = this.routes?.subjectFor(type, id);
     let reply: Msg;
-    try {
-      // The transport waits a little longer than the node, so the node's TIMEOUT answer wins.
-      reply = await this.requests.request(this.subject, encodeJson(body), { timeout: timeout + 1000 });
-    } catch (err) {
-      const text = String((err as Error)?.message ?? err);
-      if (/no responders/i.test(text) || (err as { code?: string })?.code === "503") {
-        throw new UnavailableError(`no Shoal node serves ${this.subject}`, { cause: err });
+    if (owner === undefined) {
+      reply = await this.request(this.subject, data, timeout);
+    } else {
+      try {
+        reply = await this.request(owner, data, timeout);
+      } catch (err) {
+        // No responders: the request reached no node (the owner's is gone), so it is safe to
+        // send again, through the shared subject, where any live node takes it.
+        if (!(err instanceof NoOneServes)) throw err;
+        reply = await this.request(this.subject, data, timeout);
       }
-      if (/timeout/i.test(text)) throw new TimeoutError(`no answer on ${this.subject} in ${timeout + 1000} ms`);
-      throw new UnavailableError(`request on ${this.subject} failed: ${text}`, { cause: err });
     }
     const res = parseResponse(decodeJson(reply.data));
     if (!res.ok) throw errorFromWire(res.error);
     return res.reply;
   }
+
+  private async request(subject: string, data: Uint8Array, timeout: number): Promise<Msg> {
+    try {
+      // The transport waits a little longer than the node, so the node's TIMEOUT answer wins.
+      return await this.requests.request(subject, data, { timeout: timeout + 1000 });
+    } catch (err) {
+      const text = String((err as Error)?.message ?? err);
+      if (/no responders/i.test(text) || (err as { code?: string })?.code === "503") {
+        throw new NoOneServes(`no Shoal node serves ${subject}`, { cause: err });
+      }
+      if (/timeout/i.test(text)) throw new TimeoutError(`no answer on ${subject} in ${timeout + 1000} ms`);
+      throw new UnavailableError(`request on ${subject} failed: ${text}`, { cause: err });
+    }
+  }
 }
+
+/** UNAVAILABLE because no subscriber took the request: nothing was delivered, so it may be sent again. */
+class NoOneServes extends UnavailableError {}

@@ -75,14 +75,14 @@ export class ActorHost {
   }
 
   /**
-   * Starts serving the ingress (`shoal.<cluster>.ask`) through `caller` (default: this host's
+   * Starts serving the ingress (`shoal.<cluster>.ask`, and the node's own `shoal.<cluster>.node.<token>.ask`) through `caller` (default: this host's
    * runtime; a cluster node passes its router). Once; not after {@link stop}.
    */
   serve(caller: Caller = this.runtime): Ingress {
     if (this.stopped) throw new TypeError("the host is stopped");
     if (this.served !== undefined) throw new TypeError("the ingress is already served");
-    const { nc, cluster, onAnswered } = this.opts;
-    this.served = new Ingress({ nc, cluster, caller, logger: this.log, clock: this.opts.runtime?.clock, onAnswered });
+    const { nc, cluster, nodeId, onAnswered } = this.opts;
+    this.served = new Ingress({ nc, cluster, nodeId, caller, logger: this.log, clock: this.opts.runtime?.clock, onAnswered });
     return this.served;
   }
 

@@ -100,6 +100,16 @@ export function replySubjectPrefix(cluster: string, nodeId: string): string {
   return `shoal.${cluster}.node.${encodeToken(nodeId)}.re`;
 }
 
+/**
+ * `shoal.<cluster>.node.<token(id)>.ask`: one node's own ingress — the contract of
+ * {@link ClusterSubjects.ask}, served by that node alone (no queue group). A client that follows
+ * the shard map sends each call here, to its owner's node, and saves the hop from a node that
+ * does not own the actor; a node that does not (or no longer) own it routes it on as usual.
+ */
+export function nodeAskSubject(cluster: string, nodeId: string): string {
+  return `shoal.${cluster}.node.${encodeToken(nodeId)}.ask`;
+}
+
 /** `shoal.<cluster>.node.<token(id)>.status`: where a node answers requests for its status (JSON). */
 export function statusSubject(cluster: string, nodeId: string): string {
   return `shoal.${cluster}.node.${encodeToken(nodeId)}.status`;

@@ -8,6 +8,7 @@ import {
   journalSubject,
   memberKey,
   replySubjectPrefix,
+  nodeAskSubject,
   rpcSubject,
   snapshotKey,
   statusSubject,
@@ -54,6 +55,7 @@ describe("NATS names of a cluster", () => {
     expect(rpcSubject("prod-1", node)).toBe("shoal.prod-1.node.bm9kZS4xICo-.rpc");
     expect(replySubjectPrefix("prod-1", node)).toBe("shoal.prod-1.node.bm9kZS4xICo-.re");
     expect(statusSubject("prod-1", node)).toBe("shoal.prod-1.node.bm9kZS4xICo-.status");
+    expect(nodeAskSubject("prod-1", node)).toBe("shoal.prod-1.node.bm9kZS4xICo-.ask");
   });
 
   it("refuse a cluster name that could break out of its subjects, stream or buckets", () => {
@@ -74,6 +76,7 @@ describe("NATS names of a cluster", () => {
     rpc: rpcSubject(cluster, id),
     reply: `${replySubjectPrefix(cluster, id)}.42`,
     status: statusSubject(cluster, id),
+    ask: nodeAskSubject(cluster, id),
     journal: journalSubject(cluster, { type: "account", id }),
   });
   /** What a node or observer subscribes to for `id`. */
@@ -81,6 +84,7 @@ describe("NATS names of a cluster", () => {
     rpcSubject(cluster, id),
     `${replySubjectPrefix(cluster, id)}.*`,
     statusSubject(cluster, id),
+    nodeAskSubject(cluster, id),
     journalSubject(cluster, { type: "account", id }),
   ];
 

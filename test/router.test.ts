@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ShardMap } from "../cluster/placement.js";
 import { type MapView, Router } from "../cluster/router.js";
-import { shardOf } from "../cluster/shard-hash.js";
+import { shardOf } from "../src/routing/shard-hash.js";
 import type { Transport } from "../cluster/transport.js";
 import type { ForwardedAsk, RpcRequest } from "../cluster/wire.js";
 import { ManualClock } from "../src/clock.js";

@@ -14,6 +14,7 @@ const status = (node: string, over: Partial<NodeStatus> = {}): NodeStatus => ({
   shards: 32,
   actors: 0,
   migrations: 0,
+  forwarded: 0,
   types: ["account"],
   members: [member("a"), member("b")],
   ...over,

@@ -5,7 +5,7 @@
  * of about max_payload. Valid messages only ever go to throwaway ids ("fz-…").
  */
 import fc from "fast-check";
-import { shardOf } from "../../cluster/shard-hash.js";
+import { shardOf } from "../../src/routing/shard-hash.js";
 import { defaultDecodeLimits } from "../../src/codec/limits.js";
 import { MsgpackCodec } from "../../src/codec/msgpack.js";
 

@@ -8,12 +8,18 @@ import { type Clock, systemClock } from "../clock.js";
 import { InFlight } from "../inflight.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Caller } from "../ref.js";
-import { clusterSubjects } from "../nats-names.js";
+import { clusterSubjects, nodeAskSubject } from "../nats-names.js";
 
 /** Options of an {@link Ingress}. */
 export interface IngressOptions {
   nc: NatsConnection;
   cluster: string;
+  /**
+   * The node this ingress runs on: it also serves the node's own subject
+   * (`shoal.<cluster>.node.<token(nodeId)>.ask`), where clients that follow the shard map send
+   * calls for the actors this node owns.
+   */
+  nodeId?: string;
   /** What carries the requests: the runtime on one node, the router in a cluster. */
   caller: Caller;
   logger?: Logger;
@@ -29,12 +35,13 @@ export interface IngressOptions {
 }
 
 /**
- * Serves `shoal.<cluster>.ask` for any NATS client, in one queue group across the nodes.
+ * Serves `shoal.<cluster>.ask` for any NATS client, in one queue group across the nodes, and the
+ * node's own `shoal.<cluster>.node.<token>.ask` (same contract) for clients that route by the map.
  * Every ask and send gets exactly one reply in the format it came in (JSON by default); a tell
  * gets none. Nothing a client sends can throw out of the handler.
  */
 export class Ingress {
-  private readonly sub: Subscription;
+  private readonly subs: Subscription[];
   private readonly log: Logger;
   private readonly codec: MsgpackCodec;
   private readonly limits: DecodeLimits;
@@ -45,7 +52,9 @@ export class Ingress {
     this.limits = opts.limits ?? defaultDecodeLimits;
     this.codec = new MsgpackCodec(this.limits);
     const s = clusterSubjects(opts.cluster);
-    this.sub = opts.nc.subscribe(s.ask, { queue: s.askQueue, callback: (err, msg) => this.onMessage(err, msg) });
+    const callback = (err: Error | null, msg: Msg) => this.onMessage(err, msg);
+    this.subs = [opts.nc.subscribe(s.ask, { queue: s.askQueue, callback })];
+    if (opts.nodeId !== undefined) this.subs.push(opts.nc.subscribe(nodeAskSubject(opts.cluster, opts.nodeId), { callback }));
   }
 
   /** Requests being answered right now. */
@@ -58,7 +67,8 @@ export class Ingress {
    * answered: a node leaving the cluster still owes replies for asks it forwarded elsewhere.
    */
   async stop(graceMs = 15_000): Promise<void> {
-    await this.sub.drain().catch(() => undefined); // idempotent: a second stop finds it closed
+    // Idempotent: a second stop finds them closed.
+    await Promise.all(this.subs.map((sub) => sub.drain().catch(() => undefined)));
     if (this.inflight.size > 0) this.log.info({ waiting: this.inflight.size, requests: this.inflight.pending() }, "ingress stopping: waiting for replies owed");
     if (!(await this.inflight.settled(this.opts.clock ?? systemClock, graceMs))) {
       this.log.warn({ requests: this.inflight.pending() }, "ingress stopped with replies still owed");
