@@ -7,7 +7,8 @@
 //
 // Flags (env): -nats URL (NATS_URL), -cluster NAME (SHOAL_CLUSTER), -amount N, -txn KEY (a
 // deposit is applied once per account and txn; default: new each run), -wait D (for the shard
-// map), -json (one JSON object per call). The arguments are account ids (default: five names).
+// map), -timeout D (of each call), -json (one JSON object per call). The arguments are account
+// ids (default: five names).
 package main
 
 import (
@@ -27,6 +28,7 @@ func main() {
 	amount := flag.Int("amount", 5, "amount of each deposit")
 	txn := flag.String("txn", "go-"+strconv.FormatInt(time.Now().UnixNano(), 36), "deposit idempotency key")
 	wait := flag.Duration("wait", 5*time.Second, "how long to wait for the shard map before calling through the shared subject")
+	timeout := flag.Duration("timeout", 10*time.Second, "bound of each call")
 	asJSON := flag.Bool("json", false, "print one JSON object per call")
 	flag.Parse()
 	accounts := flag.Args()
@@ -40,6 +42,7 @@ func main() {
 	}
 	defer nc.Close()
 	client := NewClient(nc, *cluster)
+	client.Timeout = *timeout
 	client.Follow()
 	defer client.Close()
 	if !client.WaitMap(*wait) {

@@ -8,8 +8,8 @@ import (
 func TestNodeAskSubject(t *testing.T) {
 	// Unpadded base64url of the UTF-8 node id, as src/nats-names.ts builds it.
 	for node, want := range map[string]string{
-		"node-1": "shoal.bank.node.bm9kZS0x.ask",
-		"n.ü>?":  "shoal.bank.node.bi7DvD4_.ask",
+		"node-1":    "shoal.bank.node.bm9kZS0x.ask",
+		"nœud.3 ~ü": "shoal.bank.node.bsWTdWQuMyB-w7w.ask", // no padding; "-" where base64 has "+"
 	} {
 		if got := nodeAskSubject("bank", node); got != want {
 			t.Errorf("nodeAskSubject(bank, %q) = %s, want %s", node, got, want)
