@@ -5,8 +5,6 @@ import { shardOf } from "../src/routing/shard-hash.js";
 import { NodeProcess } from "../local-nats/index.js";
 import { account } from "../src/actors/account.js";
 import { sequencer } from "../src/actors/sequencer.js";
-import { ShoalClient } from "../src/client.js";
-import { encodeJson } from "../src/codec/json.js";
 import { msgpack } from "../src/codec/msgpack.js";
 import { alternate, ROUNDS, type Run, timed } from "./compare.js";
 import { CpuTally, cpuFigure } from "./cpu.js";
@@ -33,7 +31,7 @@ const common = { processes: "caller and target apart", server: "same" };
  * process, in the same cluster, asking only actors whose shards the target owns, so every ask
  * is routed over NATS (router → coalesced node batches → the target's runtime → back). Raw: a
  * plain nats.js process answering requests with their own payload, and counting publishes.
- * Then the caller leaves and a ShoalClient asks through the ingress (JSON, one request per ask).
+ * (The ingress, a ShoalClient from outside the cluster, is the `ingress` part: bench/ingress.ts.)
  */
 export async function remote(url: string, serverPid?: number): Promise<void> {
   const cluster = `benchrm${process.pid}`;
@@ -162,36 +160,6 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
       emit({ name: `raw_pubsub_${payload}b`, value: rawRate, unit: "msgs/s", payload, ...common });
       await oneWay("tell", shoalTell, { goal: 0.5 });
     }
-
-    // The ingress: the caller leaves (its shards go to the target), then a plain ShoalClient asks.
-    await caller.stop();
-    caller = undefined;
-    await waitStable(observer, cluster, ["rm-target"], SHARDS);
-    const client = new ShoalClient(raw, cluster);
-    const padded = jsonSized(128);
-    const viaIngress: Run = (n, w, lat) => timed(n, w, lat, (i) => client.ask(echo.type, ids[i % ids.length]!, padded, { timeout: TIMEOUT }));
-    const body = new Uint8Array(128).fill(120);
-    const rawAsk: Run = (n, w, lat) => timed(n, w, lat, () => raw.request(rawSubject, body, { timeout: TIMEOUT }));
-    await viaIngress(WARMUP, 128, []);
-    for (const window of [1, 128]) {
-      const r = await alternate(ASKS[window]! / 2, window, { shoal: viaIngress, raw: rawAsk });
-      const what = { window, payload: 128, ...common, note: "ShoalClient → shoal.<cluster>.ask (JSON, one NATS request per ask) → the node's runtime" };
-      emit({
-        name: `ingress_ask_w${window}_128b`,
-        value: r.rate.shoal,
-        unit: "asks/s",
-        ratio: r.rate.shoal / r.rate.raw,
-        baseline: `raw request ${Math.round(r.rate.raw).toLocaleString("en-US")}/s`,
-        ...what,
-      });
-      emit({
-        name: `ingress_ask_p50_w${window}_128b`,
-        value: percentile(r.lat.shoal, 50),
-        unit: "ms",
-        baseline: `raw ${percentile(r.lat.raw, 50).toFixed(3)} ms`,
-        ...what,
-      });
-    }
   } finally {
     await caller?.stop().catch(() => undefined);
     await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
@@ -226,10 +194,4 @@ function sized(bytes: number): { p: string } {
   let p = "x".repeat(bytes);
   while (msgpack.encode({ p }).length > bytes) p = p.slice(1);
   return { p };
-}
-
-/** An echo message that makes the ingress's JSON request envelope about `bytes` long. */
-function jsonSized(bytes: number): { p: string } {
-  const base = encodeJson({ type: echo.type, id: "e000", msg: { p: "" }, timeoutMs: TIMEOUT }).length;
-  return { p: "x".repeat(Math.max(0, bytes - base)) };
 }
