@@ -2,22 +2,12 @@ import { connect } from "@nats-io/transport-node";
 import { NodeProcess } from "../local-nats/index.js";
 import { ShoalClient } from "../src/client.js";
 import { ShoalError } from "../src/errors.js";
-import { waitStable } from "./nodes.js";
+import { FAST_TIMING, fastNodeArgs, waitStable } from "./nodes.js";
 import { emit } from "./report.js";
 import { percentile } from "./stats.js";
 
 const SHARDS = 64;
-const TIMING = { memberTtl: 3000, heartbeat: 1000, leaderTtl: 3000 };
-const NODE_ARGS = [
-  "--member-ttl",
-  String(TIMING.memberTtl),
-  "--heartbeat",
-  String(TIMING.heartbeat),
-  "--leader-ttl",
-  String(TIMING.leaderTtl),
-  "--shards",
-  String(SHARDS),
-];
+const NODE_ARGS = fastNodeArgs(SHARDS);
 /** Three crashes of an owner that is not the leader, then one of the leader (it owns the account too). */
 const KILLS = ["owner", "owner", "owner", "leader"] as const;
 /** Per-ask timeout of the probe loop: the resolution of the figure. */
@@ -37,6 +27,10 @@ interface Balance {
  * node answers with the balance from the journal. After each sample a fresh node takes the dead
  * one's place. The owner is not the leader in the main samples; a last sample kills the leader
  * (its own failover adds an election) and is reported apart.
+ *
+ * The node timing and per-ask timeout are those of the silent-link figures of the `ingress`
+ * part (`silent_link_to_answer_ms*`, bench/silent-link.ts): a crash, whose closed socket the
+ * server sees at once, beside a link that goes quiet, which the server only notices by its PINGs.
  */
 export async function failover(url: string): Promise<void> {
   const cluster = `benchfo${process.pid}`;
@@ -97,7 +91,7 @@ export async function failover(url: string): Promise<void> {
       live = live.filter((p) => p !== victim);
       if (s < KILLS.length - 1) live.push(start(`fo-${4 + s}`));
     }
-    const common = { askTimeout: ASK_TIMEOUT, ...TIMING, debounce: 250, shards: SHARDS };
+    const common = { fault: "SIGKILL", askTimeout: ASK_TIMEOUT, ...FAST_TIMING, debounce: 250, shards: SHARDS, compare: "silent_link_to_answer_ms" };
     const owner = { samples: samples.owner.map(Math.round), attempts: attempts.owner, killed: "owner, not the leader", ...common };
     emit({ name: "sigkill_to_answer_ms", value: percentile(samples.owner, 50), unit: "ms", stat: "p50", goal: 5000, ...owner });
     emit({ name: "sigkill_to_answer_ms_max", value: Math.max(...samples.owner), unit: "ms", stat: "max", goal: 5000, ...owner });

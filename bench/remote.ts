@@ -1,14 +1,12 @@
 import type { ChildProcess } from "node:child_process";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { ShoalNode } from "../cluster/node.js";
 import { shardOf } from "../src/routing/shard-hash.js";
 import { NodeProcess } from "../local-nats/index.js";
 import { account } from "../src/actors/account.js";
 import { sequencer } from "../src/actors/sequencer.js";
-import { ShoalClient } from "../src/client.js";
-import { encodeJson } from "../src/codec/json.js";
 import { msgpack } from "../src/codec/msgpack.js";
+import { alternate, ROUNDS, type Run, timed } from "./compare.js";
 import { CpuTally, cpuFigure } from "./cpu.js";
 import { echo } from "./echo-actor.js";
 import { waitStable } from "./nodes.js";
@@ -23,8 +21,6 @@ const ASKS: Record<number, number> = { 1: 3000, 32: 30_000, 128: 40_000 };
 const TELLS: Record<number, number> = { 128: 100_000, 1024: 50_000 };
 const TELL_WINDOW = 4096;
 const WARMUP = 20_000;
-/** Alternated rounds of Shoal and raw per figure; the median of each side is reported. */
-const ROUNDS = 3;
 const TIMEOUT = 30_000;
 const common = { processes: "caller and target apart", server: "same" };
 
@@ -35,7 +31,7 @@ const common = { processes: "caller and target apart", server: "same" };
  * process, in the same cluster, asking only actors whose shards the target owns, so every ask
  * is routed over NATS (router → coalesced node batches → the target's runtime → back). Raw: a
  * plain nats.js process answering requests with their own payload, and counting publishes.
- * Then the caller leaves and a ShoalClient asks through the ingress (JSON, one request per ask).
+ * (The ingress, a ShoalClient from outside the cluster, is the `ingress` part: bench/ingress.ts.)
  */
 export async function remote(url: string, serverPid?: number): Promise<void> {
   const cluster = `benchrm${process.pid}`;
@@ -68,8 +64,8 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
     for (const payload of PAYLOADS) {
       const msg = sized(payload);
       const body = new Uint8Array(payload).fill(120);
-      const shoal = (n: number, w: number, lat: number[]) => timed(n, w, lat, (i) => node.ask(echo.type, ids[i % ids.length]!, msg, { timeout: TIMEOUT }));
-      const rawAsk = (n: number, w: number, lat: number[]) => timed(n, w, lat, () => raw.request(rawSubject, body, { timeout: TIMEOUT }));
+      const shoal: Run = (n, w, lat) => timed(n, w, lat, (i) => node.ask(echo.type, ids[i % ids.length]!, msg, { timeout: TIMEOUT }));
+      const rawAsk: Run = (n, w, lat) => timed(n, w, lat, () => raw.request(rawSubject, body, { timeout: TIMEOUT }));
       // Warm both paths to their steady state (the JIT, every actor activated), then measure.
       await shoal(WARMUP, 128, []);
       await rawAsk(WARMUP, 128, []);
@@ -83,21 +79,21 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
                 raw: new CpuTally({ caller: undefined, responder: rawPeer.pid, ...server }),
               }
             : undefined;
-        const r = await compare(ASKS[window]!, window, shoal, rawAsk, watchLoop, cpu);
+        const r = await alternate(ASKS[window]!, window, { shoal, raw: rawAsk }, { cpu, watchLoop });
         const targetLoop = watchLoop ? await eventLoopP99(httpPort) : undefined;
         const tag = `w${window}_${payload}b`;
         const lat = (xs: number[], q: number) => percentile(xs, q);
         const what = { window, payload, ...common };
         emit({
           name: `remote_ask_${tag}`,
-          value: r.shoal,
+          value: r.rate.shoal,
           unit: "asks/s",
-          ratio: r.shoal / r.raw,
-          baseline: `raw request ${Math.round(r.raw).toLocaleString("en-US")}/s`,
+          ratio: r.rate.shoal / r.rate.raw,
+          baseline: `raw request ${Math.round(r.rate.raw).toLocaleString("en-US")}/s`,
           goal: window === 128 ? 2 : undefined,
           ...what,
         });
-        emit({ name: `raw_request_${tag}`, value: r.raw, unit: "msgs/s", ...what });
+        emit({ name: `raw_request_${tag}`, value: r.rate.raw, unit: "msgs/s", ...what });
         emit({ name: `remote_ask_p50_${tag}`, value: lat(r.lat.shoal, 50), unit: "ms", baseline: `raw ${lat(r.lat.raw, 50).toFixed(3)} ms`, ...what });
         if (window === 1) {
           const delta = (lat(r.lat.shoal, 50) - lat(r.lat.raw, 50)) * 1000;
@@ -164,72 +160,12 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
       emit({ name: `raw_pubsub_${payload}b`, value: rawRate, unit: "msgs/s", payload, ...common });
       await oneWay("tell", shoalTell, { goal: 0.5 });
     }
-
-    // The ingress: the caller leaves (its shards go to the target), then a plain ShoalClient asks.
-    await caller.stop();
-    caller = undefined;
-    await waitStable(observer, cluster, ["rm-target"], SHARDS);
-    const client = new ShoalClient(raw, cluster);
-    const padded = jsonSized(128);
-    const viaIngress = (n: number, w: number, lat: number[]) =>
-      timed(n, w, lat, (i) => client.ask(echo.type, ids[i % ids.length]!, padded, { timeout: TIMEOUT }));
-    const body = new Uint8Array(128).fill(120);
-    const rawAsk = (n: number, w: number, lat: number[]) => timed(n, w, lat, () => raw.request(rawSubject, body, { timeout: TIMEOUT }));
-    await viaIngress(WARMUP, 128, []);
-    for (const window of [1, 128]) {
-      const r = await compare(ASKS[window]! / 2, window, viaIngress, rawAsk, false);
-      const what = { window, payload: 128, ...common, note: "ShoalClient → shoal.<cluster>.ask (JSON, one NATS request per ask) → the node's runtime" };
-      emit({
-        name: `ingress_ask_w${window}_128b`,
-        value: r.shoal,
-        unit: "asks/s",
-        ratio: r.shoal / r.raw,
-        baseline: `raw request ${Math.round(r.raw).toLocaleString("en-US")}/s`,
-        ...what,
-      });
-      emit({
-        name: `ingress_ask_p50_w${window}_128b`,
-        value: percentile(r.lat.shoal, 50),
-        unit: "ms",
-        baseline: `raw ${percentile(r.lat.raw, 50).toFixed(3)} ms`,
-        ...what,
-      });
-    }
   } finally {
     await caller?.stop().catch(() => undefined);
     await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
     await target?.stop(); // SIGTERM: a profile (SHOAL_NODE_EXEC_ARGV) is written on a clean exit
     if (rawPeer !== undefined) await stopChild(rawPeer);
   }
-}
-
-type Run = (n: number, window: number, lat: number[]) => Promise<number>;
-
-/** ROUNDS rounds of each, alternated so neither side has the warm JIT or the quiet moment alone. */
-async function compare(n: number, window: number, shoal: Run, raw: Run, watchLoop: boolean, cpu?: { shoal: CpuTally; raw: CpuTally }) {
-  const lat = { shoal: [] as number[], raw: [] as number[] };
-  const rates = { shoal: [] as number[], raw: [] as number[] };
-  const loop = { shoal: monitorEventLoopDelay({ resolution: 1 }), raw: monitorEventLoopDelay({ resolution: 1 }) };
-  for (let round = 0; round < ROUNDS; round++) {
-    const measured = (side: "shoal" | "raw", run: () => Promise<number>) => (cpu === undefined ? run() : cpu[side].measure(n, run));
-    if (watchLoop) loop.shoal.enable();
-    rates.shoal.push(await measured("shoal", () => shoal(n, window, lat.shoal)));
-    loop.shoal.disable();
-    if (watchLoop) loop.raw.enable();
-    rates.raw.push(await measured("raw", () => raw(n, window, lat.raw)));
-    loop.raw.disable();
-  }
-  const p99 = (h: typeof loop.raw) => h.percentile(99) / 1e6;
-  return { shoal: median(rates.shoal), raw: median(rates.raw), lat, loop: watchLoop ? { shoal: p99(loop.shoal), raw: p99(loop.raw) } : undefined };
-}
-
-/** `throughput`, recording each operation's latency (ms) into `lat`. */
-function timed(n: number, window: number, lat: number[], op: (i: number) => Promise<unknown>): Promise<number> {
-  return throughput(n, window, async (i) => {
-    const t = process.hrtime.bigint();
-    await op(i);
-    lat.push(Number(process.hrtime.bigint() - t) / 1e6);
-  });
 }
 
 /** Raw publish → subscribe: `n` publishes, then the time until the subscriber process has counted them all. */
@@ -258,10 +194,4 @@ function sized(bytes: number): { p: string } {
   let p = "x".repeat(bytes);
   while (msgpack.encode({ p }).length > bytes) p = p.slice(1);
   return { p };
-}
-
-/** An echo message that makes the ingress's JSON request envelope about `bytes` long. */
-function jsonSized(bytes: number): { p: string } {
-  const base = encodeJson({ type: echo.type, id: "e000", msg: { p: "" }, timeoutMs: TIMEOUT }).length;
-  return { p: "x".repeat(Math.max(0, bytes - base)) };
 }

@@ -1,6 +1,7 @@
 import { localNats, type LocalNats } from "../local-nats/index.js";
 import { eventStoreAppend } from "./event-store.js";
 import { failover } from "./failover.js";
+import { ingress } from "./ingress.js";
 import { localAsk } from "./local-ask.js";
 import { migration } from "./migration.js";
 import { placementQuality } from "./placement.js";
@@ -16,6 +17,7 @@ const parts: Record<string, (nats: LocalNats) => Promise<void> | void> = {
   store: ({ url }) => eventStoreAppend(url),
   wire: () => wireCost(),
   remote: ({ url, server }) => remote(url, server?.pid),
+  ingress: ({ url, server }) => ingress(url, server?.pid),
   migration: ({ url }) => migration(url),
   failover: ({ url }) => failover(url),
   placement: () => {

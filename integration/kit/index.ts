@@ -1,7 +1,7 @@
 /**
  * The real-server test kit: local-nats (`local-nats/`, servers and node processes on this
- * machine) plus what only tests need: a Docker fallback, 3-server clusters, a TCP proxy to cut
- * a client off, stream helpers and TestCluster. (vitest's globalSetup lives apart in
+ * machine, and the TCP proxy that cuts or silences a client's link) plus what only tests need: a
+ * Docker fallback, 3-server clusters, stream helpers and TestCluster. (vitest's globalSetup lives apart in
  * global-setup.ts.)
  */
 export type { NatsBinary, RunningServer, StartOptions } from "../../local-nats/index.js";
@@ -21,6 +21,8 @@ export {
   parseNatsVersion,
   SERVER_SETTINGS,
   startNatsServer,
+  startProxy,
+  type TcpProxy,
   trackChild,
   waitFor,
   type WaitOptions,
@@ -30,5 +32,4 @@ export { startNatsCluster } from "./cluster.js";
 export { dockerAvailable, NATS_IMAGE, startNatsContainer } from "./docker.js";
 export { natsForTests, resolveNats, startServer, type NatsSource, type TestNats } from "./launcher.js";
 export { addStream, waitStreamReady } from "./stream-ready.js";
-export { startProxy, type TcpProxy } from "./proxy.js";
 export { TestCluster, type TestClusterOptions } from "./test-cluster.js";

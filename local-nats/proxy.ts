@@ -1,7 +1,8 @@
 /**
  * A TCP proxy between one client (a node process) and a nats-server, for cutting that client
  * off NATS without touching the server or anyone else's connections: with a reset (`cut`), or
- * silently (`freeze`: TCP stays up and nothing arrives, as in a partition).
+ * silently (`freeze`: TCP stays up and nothing arrives, as in a partition). The fault tests
+ * (integration/) and the bench's silent-link figures use it.
  */
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 
