@@ -22,6 +22,17 @@ export interface RequestEnvelope {
   timeoutMs?: number;
   /** Optional; `ask` when absent. */
   verb?: Verb;
+  /**
+   * Optional, with {@link RequestEnvelope.seq}: the caller's sender id (1–64 printable ASCII
+   * characters, random per client). Messages of one sender to one actor are applied in `seq`
+   * order, whichever nodes they reach.
+   */
+  sender?: string;
+  /**
+   * Optional, with {@link RequestEnvelope.sender}: this message's number among the sender's
+   * messages to this actor, 1, 2, 3… (an integer from 1 to 2^53 − 1).
+   */
+  seq?: number;
 }
 
 export type ResponseEnvelope = { ok: true; reply: unknown } | { ok: false; error: WireError };
@@ -33,7 +44,10 @@ export const MSGPACK_CONTENT_TYPE = "application/msgpack";
 
 export const MAX_TIMEOUT_MS = 120_000;
 
-const requestFields = new Set(["type", "id", "msg", "timeoutMs", "verb"]);
+/** Longest sender id (characters, all printable ASCII). */
+export const MAX_SENDER_LENGTH = 64;
+
+const requestFields = new Set(["type", "id", "msg", "timeoutMs", "verb", "sender", "seq"]);
 const verbs = new Set<unknown>(["ask", "send", "tell"]);
 
 /** Checks a decoded request: an object with a hosted-looking type, a valid id and a message. */
@@ -60,7 +74,29 @@ export function parseRequest(value: unknown): RequestEnvelope {
     if (!verbs.has(v.verb)) throw new BadRequestError('verb must be "ask", "send" or "tell"', { details: { field: "verb" } });
     req.verb = v.verb as Verb;
   }
+  if (v.sender !== undefined || v.seq !== undefined) {
+    req.sender = checkSender(v.sender);
+    req.seq = checkSeq(v.seq);
+  }
   return req;
+}
+
+const printableAscii = /^[\x21-\x7e]+$/;
+
+/** A sender id: 1–{@link MAX_SENDER_LENGTH} printable ASCII characters (no spaces). Throws BAD_REQUEST. */
+export function checkSender(v: unknown): string {
+  if (typeof v !== "string" || v.length === 0 || v.length > MAX_SENDER_LENGTH || !printableAscii.test(v)) {
+    throw new BadRequestError(`sender must be 1 to ${MAX_SENDER_LENGTH} printable ASCII characters, given with seq`, { details: { field: "sender" } });
+  }
+  return v;
+}
+
+/** A sequence number: an integer from 1 to 2^53 − 1. Throws BAD_REQUEST. */
+export function checkSeq(v: unknown): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+    throw new BadRequestError("seq must be an integer from 1 to 2^53 - 1, given with sender", { details: { field: "seq" } });
+  }
+  return v;
 }
 
 export function okResponse(reply: unknown): ResponseEnvelope {
