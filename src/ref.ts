@@ -43,11 +43,21 @@ export interface ActorRef<A extends ActorType = ActorType> {
   tell(msg: MessageOf<A>, opts?: CallOptions): void;
 }
 
+/**
+ * A call's options as the ingress hands them on: a client's sender id and its sequence number
+ * for this actor (the contract's `sender`/`seq`, both or neither), which the actor's owner
+ * applies in order. @internal
+ */
+export interface DeliveryOptions extends CallOptions {
+  sender?: string;
+  seq?: number;
+}
+
 /** What carries a reference's calls: the runtime, a node's router, or the ingress client. @internal */
 export interface Caller {
-  ask(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<unknown>;
-  send(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<void>;
-  tell(type: string, id: string, msg: unknown, opts?: CallOptions): void;
+  ask(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<unknown>;
+  send(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<void>;
+  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void;
 }
 
 /** Something references are made from: `runtime.ref(...)`, `node.ref(...)`, `client.ref(...)`. */

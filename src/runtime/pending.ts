@@ -20,6 +20,10 @@ export class Pending implements Expirable {
     readonly msg: unknown,
     readonly deadline: number,
     private readonly to: ReplyTo,
+    /** The client's sender id, when the message takes part in per-sender order (ingress `sender`). */
+    readonly sender?: string,
+    /** Its number among that sender's messages to this actor (ingress `seq`); 0 without a sender. */
+    readonly senderSeq = 0,
   ) {}
 
   resolve(reply: unknown): void {

@@ -57,6 +57,14 @@ export interface RuntimeOptions {
    * of it). Default: logged, at debug for a `ShoalError`, at warn for anything else.
    */
   onTellFailed?: (err: unknown) => void;
+  /**
+   * Per-sender order of messages that carry a client's `sender` and `seq` (the ingress
+   * contract): how long (ms) an early message waits for the ones before it (default 250, and at
+   * most half its remaining timeout), how many senders each actor remembers (default 1024, the
+   * least recently used forgotten first) and after how long idle (ms) a sender is forgotten
+   * (default 5 min; keep it above the longest call timeout).
+   */
+  senderOrder?: { gapTimeout?: number; maxSenders?: number; forgetAfter?: number };
 }
 
 /** What {@link Runtime.stats} reports: a moment's load. */
