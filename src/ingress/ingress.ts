@@ -87,7 +87,7 @@ export class Ingress {
     }
     let answer: Promise<unknown>;
     try {
-      const opts = { timeout: request.timeoutMs };
+      const opts = { timeout: request.timeoutMs, sender: request.sender, seq: request.seq };
       answer =
         verb === "send"
           ? this.opts.caller.send(request.type, request.id, request.msg, opts)
@@ -113,7 +113,7 @@ export class Ingress {
   private tell(request: RequestEnvelope, received: number): void {
     let outcome = "accepted";
     try {
-      this.opts.caller.tell(request.type, request.id, request.msg, { timeout: request.timeoutMs });
+      this.opts.caller.tell(request.type, request.id, request.msg, { timeout: request.timeoutMs, sender: request.sender, seq: request.seq });
     } catch (e) {
       outcome = ShoalError.is(e) ? e.code : "INTERNAL";
       this.log.debug({ err: e, type: request.type }, "a tell was refused");
