@@ -1,6 +1,7 @@
 import { type ConnectionOptions, connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import type { ActorType } from "./actor/calls.js";
 import { checkClusterName } from "./actor/names.js";
+import { SenderSequences } from "./client-order.js";
 import { parseResponse, type RequestEnvelope, type Verb } from "./codec/envelope.js";
 import { decodeJson, encodeJson } from "./codec/json.js";
 import { errorFromWire, TimeoutError, UnavailableError } from "./errors.js";
@@ -35,6 +36,8 @@ export class ShoalClient implements RefFactory, Caller {
   private readonly subject: string;
   private readonly requests: InboxRequests;
   private readonly timeout: number;
+  /** Stamps every call with this client's sender id and a sequence number per actor. */
+  private readonly order = new SenderSequences();
   private closed = false;
 
   /** Closed by {@link close} when the client made it ({@link connect}). */
@@ -88,6 +91,7 @@ export class ShoalClient implements RefFactory, Caller {
   tell(type: string, id: string, msg: unknown, opts?: CallOptions): void {
     if (this.closed) return;
     const body: RequestEnvelope = { type, id, msg, timeoutMs: opts?.timeout ?? this.timeout, verb: "tell" };
+    this.order.stamp(body);
     try {
       this.nc.publish(this.subject, encodeJson(body));
     } catch {
@@ -112,6 +116,7 @@ export class ShoalClient implements RefFactory, Caller {
     const timeout = opts?.timeout ?? this.timeout;
     const body: RequestEnvelope = { type, id, msg, timeoutMs: timeout };
     if (verb !== "ask") body.verb = verb;
+    this.order.stamp(body);
     let reply: Msg;
     try {
       // The transport waits a little longer than the node, so the node's TIMEOUT answer wins.
