@@ -59,12 +59,16 @@ export interface RuntimeOptions {
   onTellFailed?: (err: unknown) => void;
   /**
    * Per-sender order of messages that carry a client's `sender` and `seq` (the ingress
-   * contract): how long (ms) an early message waits for the ones before it (default 250, and at
-   * most half its remaining timeout), how many senders each actor remembers (default 1024, the
-   * least recently used forgotten first) and after how long idle (ms) a sender is forgotten
-   * (default 5 min; keep it above the longest call timeout).
+   * contract): each actor runs a sender's messages in `seq` order.
    */
-  senderOrder?: { gapTimeout?: number; maxSenders?: number; forgetAfter?: number };
+  senderOrder?: {
+    /** How long (ms) an early message waits for the ones before it; at most half its remaining timeout. Default 250. */
+    gapTimeout?: number;
+    /** Senders each actor remembers; the least recently used is forgotten first. Default 1024. */
+    maxSenders?: number;
+    /** Idle time (ms) after which a sender is forgotten; keep it above the longest call timeout. Default 5 min. */
+    forgetAfter?: number;
+  };
 }
 
 /** What {@link Runtime.stats} reports: a moment's load. */
