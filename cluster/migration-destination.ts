@@ -116,7 +116,7 @@ export class MigrationDestination {
     if (inc === undefined) return Promise.reject(new UnavailableError("not receiving that shard"));
     return new Promise((ok, fail) => {
       const runtime = this.opts.runtime;
-      inc.tail.push(runtime.prepare(req.type, req.id, req.msg, runtime.clock.now() + req.timeoutMs, { ok, fail }, req.sender, req.seq));
+      inc.tail.push(runtime.prepare(req.type, req.id, req.msg, runtime.clock.now() + req.timeoutMs, { ok, fail }, req.order));
     });
   }
 

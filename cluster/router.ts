@@ -1,6 +1,7 @@
 import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
 import type { Clock } from "../src/clock.js";
 import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
+import type { SenderSeq } from "../src/codec/envelope.js";
 import type { DeliveryOptions } from "../src/ref.js";
 import type { ReplyTo } from "../src/reply-to.js";
 import type { ShardMap } from "./placement.js";
@@ -19,9 +20,9 @@ export interface MapView {
 export interface LocalActors {
   /**
    * `deadline`: a time on the router's clock, past which the message fails with TIMEOUT;
-   * `sender`/`seq`: a client's, for per-sender order (both or neither).
+   * `order`: a client's place in its order of messages to the actor, if it has one.
    */
-  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, sender?: string, seq?: number): void;
+  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): void;
 }
 
 export interface RouterOptions {
@@ -72,7 +73,7 @@ export class Router {
   ask(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<unknown> {
     const now = this.opts.clock.now();
     const deadline = now + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "ask", { ok, fail }, opts?.sender, opts?.seq), now));
+    return new Promise((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "ask", { ok, fail }, opts?.order), now));
   }
 
   /**
@@ -85,7 +86,7 @@ export class Router {
     const deadline = now + (opts?.timeout ?? this.askTimeout);
     // Settled with undefined: a discarded reply never reaches the caller.
     return new Promise<unknown>((ok, fail) =>
-      this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "send", { ok, fail }, opts?.sender, opts?.seq), now),
+      this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "send", { ok, fail }, opts?.order), now),
     ) as Promise<void>;
   }
 
@@ -102,7 +103,7 @@ export class Router {
     checkActorTypeName(type);
     checkActorId(id);
     const now = this.opts.clock.now();
-    this.route(new Routed(this, type, id, msg, now + (opts?.timeout ?? this.askTimeout), 0, 0, true, "tell", this.told, opts?.sender, opts?.seq), now);
+    this.route(new Routed(this, type, id, msg, now + (opts?.timeout ?? this.askTimeout), 0, 0, true, "tell", this.told, opts?.order), now);
   }
 
   /** Where a tell started here ends: nowhere, or the failure hook. */
@@ -120,10 +121,7 @@ export class Router {
    */
   handleForwarded(req: ForwardedAsk, to: ReplyTo): void {
     const now = this.opts.clock.now();
-    this.route(
-      new Routed(this, req.type, req.id, req.msg, now + req.timeoutMs, req.hops + 1, req.mapVersion, false, modeOf(req), to, req.sender, req.seq),
-      now,
-    );
+    this.route(new Routed(this, req.type, req.id, req.msg, now + req.timeoutMs, req.hops + 1, req.mapVersion, false, modeOf(req), to, req.order), now);
   }
 
   /**
@@ -173,7 +171,7 @@ export class Router {
   /** One send to `owner`: this node's runtime, or a peer. Its outcome goes to `m`, never as a throw. */
   private attempt(owner: string, map: ShardMap, m: Routed, remaining: number): void {
     try {
-      if (owner === this.opts.nodeId) return this.opts.local.deliver(m.type, m.id, m.msg, m.deadline, m, m.sender, m.seq);
+      if (owner === this.opts.nodeId) return this.opts.local.deliver(m.type, m.id, m.msg, m.deadline, m, m.order);
       const req: ForwardedAsk = {
         k: "ask",
         type: m.type,
@@ -184,10 +182,7 @@ export class Router {
         hops: m.hops,
       };
       setMode(req, m.mode);
-      if (m.sender !== undefined) {
-        req.sender = m.sender;
-        req.seq = m.seq;
-      }
+      if (m.order !== undefined) req.order = m.order;
       this.opts.transport.send(owner, req, remaining, m);
     } catch (err) {
       m.fail(err);
@@ -273,9 +268,8 @@ class Routed implements ReplyTo {
     readonly mode: Mode,
     /** Where its outcome goes: the caller's promise, or the peer that forwarded it. */
     private readonly out: ReplyTo,
-    /** The client's sender id and sequence number, carried to the owner for per-sender order. */
-    readonly sender?: string,
-    readonly seq?: number,
+    /** A client's place in its order of messages to the actor, carried to the owner. */
+    readonly order?: SenderSeq,
   ) {}
 
   sent(map: ShardMap, lane: Lane | undefined): void {

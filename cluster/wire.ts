@@ -1,5 +1,5 @@
 import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
-import { checkSender, checkSeq, MAX_SENDER_LENGTH, MAX_TIMEOUT_MS } from "../src/codec/envelope.js";
+import { checkOrder, checkSender, MAX_SENDER_LENGTH, MAX_TIMEOUT_MS, type SenderSeq } from "../src/codec/envelope.js";
 import { BadRequestError } from "../src/errors.js";
 
 /**
@@ -34,11 +34,11 @@ export interface ForwardedAsk {
    */
   tell?: true;
   /**
-   * The client's sender id and sequence number (the ingress contract's `sender`/`seq`, both or
-   * neither): the owner applies the sender's messages to the actor in `seq` order.
+   * A client's place in its order of messages to the actor (the ingress contract's `sender`,
+   * `seq`, `settled`): the owner applies the sender's messages in `seq` order. In the object form
+   * `{sender, seq, settled}`; in the flat form three trailing items.
    */
-  sender?: string;
-  seq?: number;
+  order?: SenderSeq;
 }
 
 /** Phase 1 of a shard's migration: state of the active actors, in batches. */
@@ -91,19 +91,17 @@ export function setMode(a: ForwardedAsk, mode: Mode): void {
 }
 
 function checkAsk(v: Record<string, unknown>): ForwardedAsk {
-  only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "discard", "sender", "seq"], "ask");
+  only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "discard", "order"], "ask");
   need("msg" in v, "msg");
   need(v.discard === undefined || v.discard === true, "discard");
   // A tell travels only in the flat form: the object form has no batch acknowledgement to give.
   const ask = makeAsk(v.type, v.id, v.msg, v.timeoutMs, v.mapVersion, v.hops, v.tail, v.discard === true ? "send" : "ask");
-  return v.sender === undefined && v.seq === undefined ? ask : withOrder(ask, v.sender, v.seq);
-}
-
-/** Sets `a`'s sender and seq, checked like the ingress's (BAD_REQUEST). */
-function withOrder(a: ForwardedAsk, sender: unknown, seq: unknown): ForwardedAsk {
-  a.sender = checkSender(sender);
-  a.seq = checkSeq(seq);
-  return a;
+  if (v.order === undefined) return ask;
+  const o = v.order as Record<string, unknown>;
+  need(typeof o === "object" && o !== null && !Array.isArray(o), "order");
+  only(o, ["sender", "seq", "settled"], "order");
+  ask.order = checkOrder(o.sender, o.seq, o.settled);
+  return ask;
 }
 
 function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, mapVersion: unknown, hops: unknown, tail: unknown, mode: Mode): ForwardedAsk {
@@ -130,14 +128,14 @@ function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, m
  * The flat form of an ask inside a node batch (`batch-wire.ts`): `[type, id, msg, timeoutMs,
  * mapVersion, hops, tail | null, mode]`, where `mode` is 0 for an ask (the reply), 1 for a
  * send (`null` once the turn is done) and 2 for a tell (no answer of its own), followed by
- * `sender, seq` when the message has them ({@link FLAT_ORDERED_ASK_LENGTH}). Asks are nearly
+ * `sender, seq, settled` when the message has its client's order ({@link FLAT_ORDERED_ASK_LENGTH}). Asks are nearly
  * all a batch carries; without keys they encode and decode in about 60% of the time and take
  * ~20% fewer bytes.
  */
 export const FLAT_ASK_LENGTH = 8;
 
-/** The flat form's length with a sender and seq at its end. */
-export const FLAT_ORDERED_ASK_LENGTH = FLAT_ASK_LENGTH + 2;
+/** The flat form's length with a sender, seq and settled at its end. */
+export const FLAT_ORDERED_ASK_LENGTH = FLAT_ASK_LENGTH + 3;
 
 /** The flat form's last field, by mode. */
 export const FLAT_MODE = { ask: 0, send: 1, tell: 2 } as const satisfies Record<Mode, number>;
@@ -148,7 +146,7 @@ const flatModes: readonly Mode[] = ["ask", "send", "tell"];
 /** The flat form of `a`, behind `corr`: the whole batch entry in one array. */
 export function flattenAsk(a: ForwardedAsk, corr: number): unknown[] {
   const flat = [corr, a.type, a.id, a.msg, a.timeoutMs, a.mapVersion, a.hops, a.tail ?? null, FLAT_MODE[modeOf(a)]];
-  if (a.sender !== undefined) flat.push(a.sender, a.seq);
+  if (a.order !== undefined) flat.push(a.order.sender, a.order.seq, a.order.settled);
   return flat;
 }
 
@@ -162,7 +160,8 @@ export function parseFlatAsk(v: readonly unknown[], offset: number): ForwardedAs
   need(mode !== undefined, "mode (0, 1 or 2)");
   const tail = v[offset + 6];
   const ask = makeAsk(v[offset], v[offset + 1], v[offset + 2], v[offset + 3], v[offset + 4], v[offset + 5], tail === null ? undefined : tail, mode!);
-  return length === FLAT_ASK_LENGTH ? ask : withOrder(ask, v[offset + 8], v[offset + 9]);
+  if (length === FLAT_ORDERED_ASK_LENGTH) ask.order = checkOrder(v[offset + 8], v[offset + 9], v[offset + 10]);
+  return ask;
 }
 
 /** Most senders in one handed-over actor's order table. */

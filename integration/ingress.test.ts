@@ -74,6 +74,7 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
       ["sender without seq", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"sender":"c"}'), ErrorCode.BAD_REQUEST],
       ["seq 0", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"sender":"c","seq":0}'), ErrorCode.BAD_REQUEST],
       ["fractional seq", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"sender":"c","seq":1.5}'), ErrorCode.BAD_REQUEST],
+      ["settled not below seq", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"sender":"c","seq":3,"settled":3}'), ErrorCode.BAD_REQUEST],
       ["sender with a space", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"sender":"c 1","seq":1}'), ErrorCode.BAD_REQUEST],
       ["long sender", te.encode(JSON.stringify({ type: "account", id: "h", msg: { balance: {} }, sender: "s".repeat(65), seq: 1 })), ErrorCode.BAD_REQUEST],
       ["invalid UTF-8", Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), ErrorCode.BAD_REQUEST],

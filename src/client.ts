@@ -91,7 +91,7 @@ export class ShoalClient implements RefFactory, Caller {
   tell(type: string, id: string, msg: unknown, opts?: CallOptions): void {
     if (this.closed) return;
     const body: RequestEnvelope = { type, id, msg, timeoutMs: opts?.timeout ?? this.timeout, verb: "tell" };
-    this.order.stamp(body);
+    this.order.stamp(body, body.timeoutMs!);
     try {
       this.nc.publish(this.subject, encodeJson(body));
     } catch {
@@ -116,7 +116,7 @@ export class ShoalClient implements RefFactory, Caller {
     const timeout = opts?.timeout ?? this.timeout;
     const body: RequestEnvelope = { type, id, msg, timeoutMs: timeout };
     if (verb !== "ask") body.verb = verb;
-    this.order.stamp(body);
+    this.order.stamp(body, timeout);
     let reply: Msg;
     try {
       // The transport waits a little longer than the node, so the node's TIMEOUT answer wins.

@@ -1,5 +1,6 @@
 import type { ActorType, MessageOf, ReplyOf } from "./actor/calls.js";
 import { checkActorId, checkActorTypeName } from "./actor/names.js";
+import type { SenderSeq } from "./codec/envelope.js";
 
 /** Options of one call through a reference. */
 export interface CallOptions {
@@ -44,13 +45,12 @@ export interface ActorRef<A extends ActorType = ActorType> {
 }
 
 /**
- * A call's options as the ingress hands them on: a client's sender id and its sequence number
- * for this actor (the contract's `sender`/`seq`, both or neither), which the actor's owner
- * applies in order. @internal
+ * A call's options as the ingress hands them on: a client's place in its order of messages to
+ * this actor (the contract's `sender`/`seq`/`settled`), which the actor's owner applies in
+ * order. @internal
  */
 export interface DeliveryOptions extends CallOptions {
-  sender?: string;
-  seq?: number;
+  order?: SenderSeq;
 }
 
 /** What carries a reference's calls: the runtime, a node's router, or the ingress client. @internal */

@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { SenderSequences } from "../src/client-order.js";
 import { checkSender, type RequestEnvelope } from "../src/codec/envelope.js";
 
-const stamp = (s: SenderSequences, type: string, id: string) => {
+const stamp = (s: SenderSequences, type: string, id: string, timeoutMs = 1000) => {
   const body: RequestEnvelope = { type, id, msg: {} };
-  s.stamp(body);
+  s.stamp(body, timeoutMs);
   return [body.sender!, body.seq!] as const;
 };
 
@@ -34,5 +34,30 @@ describe("SenderSequences", () => {
     expect(again).toBe(1);
     expect(third).not.toBe(first);
     expect(checkSender(third)).toBe(third);
+  });
+
+  it("says up to which number the earlier messages are settled: past their timeout and a 1 s margin", () => {
+    let now = 0;
+    const s = new SenderSequences(10, () => now);
+    const settledOf = (timeoutMs: number) => {
+      const body: RequestEnvelope = { type: "t", id: "a", msg: {} };
+      s.stamp(body, timeoutMs);
+      return [body.seq, body.settled];
+    };
+    expect(settledOf(1000)).toEqual([1, undefined]); // nothing settled yet: the field is left out
+    now = 50;
+    expect(settledOf(1000)).toEqual([2, undefined]); // same checkpoint as 1 (within 100 ms), live until 2050
+    now = 500;
+    expect(settledOf(5000)).toEqual([3, undefined]); // live until 6500
+    now = 2049;
+    expect(settledOf(1000)).toEqual([4, undefined]);
+    now = 2050;
+    expect(settledOf(1000)).toEqual([5, 2]); // 1 and 2 can no longer reach a turn; 3 can
+    now = 4100;
+    expect(settledOf(1000)).toEqual([6, 2]); // 4 and 5 have expired (4050), but 3 has not: 2 it stays
+    now = 6500;
+    expect(settledOf(1000)).toEqual([7, 6]); // 3 expired at last, and 4–6 before it
+    now = 10_000;
+    expect(settledOf(1000)).toEqual([8, 7]);
   });
 });

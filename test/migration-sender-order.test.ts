@@ -54,7 +54,7 @@ describe("migration: per-sender order", () => {
     };
     const source = node("A", transport, () => map(1, "A"));
     destination = node("B", transport, () => map(2, "B"));
-    const ask = (rt: Runtime, m: string, seq: number) => outcome(rt.ask("log", "s1-x", { m }, { sender: "c", seq }));
+    const ask = (rt: Runtime, m: string, seq: number) => outcome(rt.ask("log", "s1-x", { m }, { order: { sender: "c", seq, settled: 0 } }));
 
     expect(await ask(source.runtime, "c1", 1)).toEqual({ ok: ["c1"] });
     const c3 = ask(source.runtime, "c3", 3); // early: held on the source for c2
@@ -68,7 +68,7 @@ describe("migration: per-sender order", () => {
     expect(await c3).toEqual({ ok: ["c1", "c2", "c3"] });
     const handoff = requests.find((r): r is HandoffBatch => r.k === "handoff" && r.shard === 1);
     expect(handoff?.actors).toEqual([{ type: "log", id: "s1-x", version: 1, state: ["c1"], order: [["c", 2]] }]);
-    expect(requests.filter((r) => r.k === "ask")).toEqual([expect.objectContaining({ tail: 1, sender: "c", seq: 3 })]);
+    expect(requests.filter((r) => r.k === "ask")).toEqual([expect.objectContaining({ tail: 1, order: { sender: "c", seq: 3, settled: 0 } })]);
     await source.runtime.stop();
     await destination.runtime.stop();
   });

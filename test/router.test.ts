@@ -71,10 +71,10 @@ function setup(initial: ShardMap | undefined, onTellFailed?: (err: unknown) => v
     onTellFailed,
     // Like the runtime, it answers in a later job.
     local: {
-      deliver: (_t, id, _m, _deadline, to, sender, seq) =>
+      deliver: (_t, id, _m, _deadline, to, order) =>
         queueMicrotask(() => {
           local.push(id);
-          localOrder.push([sender, seq]);
+          localOrder.push([order?.sender, order?.seq]);
           to.ok(`local:${id}`);
         }),
     },
@@ -103,9 +103,10 @@ describe("router", () => {
 
   it("carries a client's sender and seq to the owner: locally, forwarded, and on from a forwarded ask; none when not given", async () => {
     const t = setup(mapOf(1, "me"));
-    await t.router.ask("account", "a", {}, { sender: "c", seq: 1 });
-    await t.router.send("account", "a", {}, { sender: "c", seq: 2 });
-    t.router.tell("account", "a", {}, { sender: "c", seq: 3 });
+    const order = (seq: number) => ({ order: { sender: "c", seq, settled: seq - 1 } });
+    await t.router.ask("account", "a", {}, order(1));
+    await t.router.send("account", "a", {}, order(2));
+    t.router.tell("account", "a", {}, order(3));
     await t.router.ask("account", "a", {});
     await turns();
     expect(t.localOrder).toEqual([
@@ -115,14 +116,14 @@ describe("router", () => {
       [undefined, undefined],
     ]);
     t.maps.set(mapOf(2, "other"));
-    const p = t.router.ask("account", "a", {}, { sender: "c", seq: 4 });
-    void t.forwarded({ k: "ask", type: "account", id: "b", msg: {}, timeoutMs: 1000, mapVersion: 2, hops: 0, sender: "d", seq: 9 });
+    const p = t.router.ask("account", "a", {}, order(4));
+    void t.forwarded({ k: "ask", type: "account", id: "b", msg: {}, timeoutMs: 1000, mapVersion: 2, hops: 0, order: { sender: "d", seq: 9, settled: 0 } });
     void t.router.ask("account", "e", {});
     await turns();
     expect(t.transport.sent.map((s) => s.req)).toEqual([
-      expect.objectContaining({ id: "a", sender: "c", seq: 4 }),
-      expect.objectContaining({ id: "b", sender: "d", seq: 9, hops: 1 }),
-      expect.not.objectContaining({ sender: expect.anything() }),
+      expect.objectContaining({ id: "a", order: { sender: "c", seq: 4, settled: 3 } }),
+      expect.objectContaining({ id: "b", order: { sender: "d", seq: 9, settled: 0 }, hops: 1 }),
+      expect.not.objectContaining({ order: expect.anything() }),
     ]);
     t.transport.sent[0]!.answer("remote");
     expect(await p).toBe("remote");

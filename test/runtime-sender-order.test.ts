@@ -42,7 +42,8 @@ function conflicting(store: MemoryEventStore) {
 function setup(gapTimeout = 100) {
   const clock = new ManualClock();
   const rt = new Runtime({ nodeId: "n1", store: new MemoryEventStore(), actors: [log], clock, senderOrder: { gapTimeout } });
-  const send = (m: string, sender?: string, seq?: number) => outcome(rt.ask("log", "x", { m }, { timeout: 10_000, sender, seq }));
+  const send = (m: string, sender?: string, seq?: number, settled = 0) =>
+    outcome(rt.ask("log", "x", { m }, { timeout: 10_000, order: sender === undefined ? undefined : { sender, seq: seq!, settled } }));
   /** What the actor applied so far (asked with a message of its own, left out). */
   const applied = async () => ((await rt.ask("log", "x", { m: "?" })) as string[]).filter((m) => m !== "?");
   return { clock, rt, send, applied };
@@ -80,13 +81,25 @@ describe("runtime: per-sender order", () => {
     await rt.stop();
   });
 
+  it("a message whose earlier ones are all settled runs at once, even from a sender the actor does not know", async () => {
+    const { rt, send, applied } = setup();
+    expect(await send("c57", "c", 57, 56)).toEqual({ ok: ["c57"] }); // after a failover: no gap timeout
+    const c59 = send("c59", "c", 59, 57); // 58 still in flight
+    await turns();
+    expect(await applied()).toEqual(["c57"]);
+    expect(await send("c58", "c", 58, 57)).toHaveProperty("ok");
+    expect(await c59).toHaveProperty("ok");
+    expect(await applied()).toEqual(["c57", "c58", "c59"]);
+    await rt.stop();
+  });
+
   it("counts held messages against the mailbox capacity", async () => {
     const clock = new ManualClock();
     const rt = new Runtime({ nodeId: "n1", store: new MemoryEventStore(), actors: [log], clock, mailboxCapacity: 2 });
-    const held = [2, 3].map((seq) => outcome(rt.ask("log", "x", { m: `c${seq}` }, { sender: "c", seq })));
+    const held = [2, 3].map((seq) => outcome(rt.ask("log", "x", { m: `c${seq}` }, { order: { sender: "c", seq, settled: 0 } })));
     await turns();
     expect(rt.stats().mailboxDepth).toBe(2);
-    expect(await outcome(rt.ask("log", "x", { m: "c4" }, { sender: "c", seq: 4 }))).toEqual({ err: ErrorCode.OVERLOADED });
+    expect(await outcome(rt.ask("log", "x", { m: "c4" }, { order: { sender: "c", seq: 4, settled: 0 } }))).toEqual({ err: ErrorCode.OVERLOADED });
     clock.advance(1000);
     for (const o of await Promise.all(held)) expect(o).toHaveProperty("ok");
     await rt.stop();
@@ -97,7 +110,7 @@ describe("runtime: per-sender order", () => {
     const store = new MemoryEventStore();
     const es = conflicting(store);
     const rt = new Runtime({ nodeId: "n1", store, actors: [es.def], clock });
-    const ask = (m: string, seq: number) => outcome(rt.ask("es", "y", { m }, { sender: "c", seq }));
+    const ask = (m: string, seq: number) => outcome(rt.ask("es", "y", { m }, { order: { sender: "c", seq, settled: 0 } }));
     expect(await ask("e1", 1)).toHaveProperty("ok");
     es.conflictNext();
     expect(await ask("e2", 2)).toEqual({ err: ErrorCode.CONFLICT });
@@ -113,7 +126,7 @@ describe("runtime: per-sender order", () => {
     const c3 = send("c3", "c", 3); // held for c2
     await turns();
     const group = await rt.pause((type) => type === "log");
-    expect(group.buffered.map((p) => p.senderSeq)).toEqual([3]);
+    expect(group.buffered.map((p) => p.order?.seq)).toEqual([3]);
     const [captured] = group.capture();
     expect(captured?.order).toEqual([["c", 2]]);
     const clock2 = new ManualClock();
@@ -121,11 +134,11 @@ describe("runtime: per-sender order", () => {
     there.adopt("log", "x", captured!.version, captured!.state, captured!.order);
     // The buffered c3 goes on to the new owner, then c2 arrives there directly: c2 runs first.
     const moved = group.release();
-    const c3There = outcome(there.ask("log", "x", { m: "c3" }, { sender: "c", seq: moved[0]!.senderSeq }));
-    const c2There = outcome(there.ask("log", "x", { m: "c2" }, { sender: "c", seq: 2 }));
+    const c3There = outcome(there.ask("log", "x", { m: "c3" }, { order: moved[0]!.order }));
+    const c2There = outcome(there.ask("log", "x", { m: "c2" }, { order: { sender: "c", seq: 2, settled: 0 } }));
     expect(await c2There).toEqual({ ok: ["c1", "c2"] });
     expect(await c3There).toEqual({ ok: ["c1", "c2", "c3"] });
-    expect(await outcome(there.ask("log", "x", { m: "c1" }, { sender: "c", seq: 1 }))).toEqual({ err: ErrorCode.OUT_OF_ORDER });
+    expect(await outcome(there.ask("log", "x", { m: "c1" }, { order: { sender: "c", seq: 1, settled: 0 } }))).toEqual({ err: ErrorCode.OUT_OF_ORDER });
     void c3;
     await rt.stop();
     await there.stop();

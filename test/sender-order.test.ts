@@ -17,9 +17,9 @@ function harness(o: Partial<SenderOrderOptions> = {}) {
       order.applied(r.sender, r.seq, now);
     }
   };
-  const arrive = (sender: string, seq: number, deadline = now + FAR) => {
+  const arrive = (sender: string, seq: number, deadline = now + FAR, settled = 0) => {
     const item = `${sender}${seq}`;
-    const v = order.admit(sender, seq, item, now, deadline);
+    const v = order.admit(sender, seq, settled, item, now, deadline);
     if (v === "run") {
       applied.push(item);
       order.applied(sender, seq, now);
@@ -98,6 +98,28 @@ describe("SenderOrder", () => {
     expect(h.refused).toEqual(["a1", "a2", "a4"]);
   });
 
+  it("a message's settled moves the expectation up: no wait for what can no longer arrive, and held ones below it are refused", () => {
+    const h = harness();
+    expect(h.arrive("a", 5, FAR, 4)).toBe("run"); // an unknown sender whose 1–4 are all settled: no gap timeout
+    expect(h.arrive("a", 7, FAR, 5)).toBe("held"); // 6 may still come
+    expect(h.arrive("a", 9, FAR, 5)).toBe("held");
+    expect(h.arrive("a", 10, FAR, 8)).toBe("held"); // 6–8 settled: the held 7 was dropped, 9 runs, then 10
+    expect(h.order.takeDropped()).toEqual(["a7"]);
+    expect(h.applied).toEqual(["a5"]);
+    expect(h.order.takeReady()?.item).toBe("a9");
+    h.order.applied("a", 9, 0);
+    expect(h.order.takeReady()?.item).toBe("a10");
+    expect(h.order.nextRelease()).toBeUndefined();
+  });
+
+  it("a repeat of a held message that a settled releases is refused, not run twice", () => {
+    const h = harness();
+    h.arrive("a", 1);
+    h.arrive("a", 3);
+    expect(h.arrive("a", 3, FAR, 2)).toBe("late");
+    expect(h.order.takeReady()?.item).toBe("a3");
+  });
+
   it("keeps each sender's order apart: one sender's gap does not hold another's messages", () => {
     const h = harness();
     h.arrive("a", 2);
@@ -111,8 +133,8 @@ describe("SenderOrder", () => {
   it("a message whose turn failed and is retried keeps its place (no applied call): its retry runs", () => {
     const h = harness();
     h.arrive("a", 1);
-    expect(h.order.admit("a", 2, "a2", h.now(), FAR)).toBe("run"); // its turn fails with CONFLICT: not applied
-    expect(h.order.admit("a", 3, "a3", h.now(), FAR)).toBe("held");
+    expect(h.order.admit("a", 2, 0, "a2", h.now(), FAR)).toBe("run"); // its turn fails with CONFLICT: not applied
+    expect(h.order.admit("a", 3, 0, "a3", h.now(), FAR)).toBe("held");
     expect(h.arrive("a", 2)).toBe("run"); // the router's retry
     expect(h.applied).toEqual(["a1", "a2", "a3"]);
   });
@@ -162,9 +184,9 @@ describe("SenderOrder", () => {
     ]);
     const there = new SenderOrder<string>(opts);
     there.import(table, 0);
-    expect(there.admit("a", 1, "a1", 0, FAR)).toBe("late");
-    expect(there.admit("a", 2, "a2", 0, FAR)).toBe("run");
-    expect(there.admit("b", 3, "b3", 0, FAR)).toBe("held");
+    expect(there.admit("a", 1, 0, "a1", 0, FAR)).toBe("late");
+    expect(there.admit("a", 2, 0, "a2", 0, FAR)).toBe("run");
+    expect(there.admit("b", 3, 0, "b3", 0, FAR)).toBe("held");
   });
 
   it("imports at most maxSenders entries, the most recently used kept", () => {

@@ -33,6 +33,27 @@ export interface RequestEnvelope {
    * messages to this actor, 1, 2, 3… (an integer from 1 to 2^53 − 1).
    */
   seq?: number;
+  /**
+   * Optional, with `sender` and `seq`: every message of this sender to this actor numbered up to
+   * `settled` is settled — answered, or past its timeout — so none of them can still arrive. The
+   * owner then waits for none of them (0 … seq − 1; 0 or absent: nothing known).
+   */
+  settled?: number;
+}
+
+/**
+ * A message's place in its sender's order, as it travels inside the cluster: the ingress
+ * contract's `sender`, `seq` and `settled` (0 when absent).
+ */
+export interface SenderSeq {
+  readonly sender: string;
+  readonly seq: number;
+  readonly settled: number;
+}
+
+/** The order fields of a checked request as one value; undefined when it has none. */
+export function orderOf(r: RequestEnvelope): SenderSeq | undefined {
+  return r.sender === undefined || r.seq === undefined ? undefined : { sender: r.sender, seq: r.seq, settled: r.settled ?? 0 };
 }
 
 export type ResponseEnvelope = { ok: true; reply: unknown } | { ok: false; error: WireError };
@@ -47,7 +68,7 @@ export const MAX_TIMEOUT_MS = 120_000;
 /** Longest sender id (characters, all printable ASCII). */
 export const MAX_SENDER_LENGTH = 64;
 
-const requestFields = new Set(["type", "id", "msg", "timeoutMs", "verb", "sender", "seq"]);
+const requestFields = new Set(["type", "id", "msg", "timeoutMs", "verb", "sender", "seq", "settled"]);
 const verbs = new Set<unknown>(["ask", "send", "tell"]);
 
 /** Checks a decoded request: an object with a hosted-looking type, a valid id and a message. */
@@ -74,11 +95,23 @@ export function parseRequest(value: unknown): RequestEnvelope {
     if (!verbs.has(v.verb)) throw new BadRequestError('verb must be "ask", "send" or "tell"', { details: { field: "verb" } });
     req.verb = v.verb as Verb;
   }
-  if (v.sender !== undefined || v.seq !== undefined) {
-    req.sender = checkSender(v.sender);
-    req.seq = checkSeq(v.seq);
+  if (v.sender !== undefined || v.seq !== undefined || v.settled !== undefined) {
+    const order = checkOrder(v.sender, v.seq, v.settled);
+    req.sender = order.sender;
+    req.seq = order.seq;
+    if (order.settled > 0) req.settled = order.settled;
   }
   return req;
+}
+
+/** Checks `sender`, `seq` and an optional `settled` (0 … seq − 1). Throws BAD_REQUEST. */
+export function checkOrder(sender: unknown, seq: unknown, settled: unknown): SenderSeq {
+  const s = checkSeq(seq);
+  const done = settled ?? 0;
+  if (typeof done !== "number" || !Number.isSafeInteger(done) || done < 0 || done >= s) {
+    throw new BadRequestError("settled must be an integer from 0 to seq - 1", { details: { field: "settled" } });
+  }
+  return { sender: checkSender(sender), seq: s, settled: done };
 }
 
 const printableAscii = /^[\x21-\x7e]+$/;

@@ -2,7 +2,16 @@ import { headers as natsHeaders, type Msg, type NatsConnection, type Subscriptio
 import { decodeJson, encodeJson } from "../codec/json.js";
 import { type DecodeLimits, defaultDecodeLimits } from "../codec/limits.js";
 import { MsgpackCodec } from "../codec/msgpack.js";
-import { errorResponse, MSGPACK_CONTENT_TYPE, okResponse, parseRequest, type RequestEnvelope, type ResponseEnvelope, type Verb } from "../codec/envelope.js";
+import {
+  errorResponse,
+  MSGPACK_CONTENT_TYPE,
+  okResponse,
+  orderOf,
+  parseRequest,
+  type RequestEnvelope,
+  type ResponseEnvelope,
+  type Verb,
+} from "../codec/envelope.js";
 import { ShoalError } from "../errors.js";
 import { type Clock, systemClock } from "../clock.js";
 import { InFlight } from "../inflight.js";
@@ -87,7 +96,7 @@ export class Ingress {
     }
     let answer: Promise<unknown>;
     try {
-      const opts = { timeout: request.timeoutMs, sender: request.sender, seq: request.seq };
+      const opts = { timeout: request.timeoutMs, order: orderOf(request) };
       answer =
         verb === "send"
           ? this.opts.caller.send(request.type, request.id, request.msg, opts)
@@ -113,7 +122,7 @@ export class Ingress {
   private tell(request: RequestEnvelope, received: number): void {
     let outcome = "accepted";
     try {
-      this.opts.caller.tell(request.type, request.id, request.msg, { timeout: request.timeoutMs, sender: request.sender, seq: request.seq });
+      this.opts.caller.tell(request.type, request.id, request.msg, { timeout: request.timeoutMs, order: orderOf(request) });
     } catch (e) {
       outcome = ShoalError.is(e) ? e.code : "INTERNAL";
       this.log.debug({ err: e, type: request.type }, "a tell was refused");

@@ -65,7 +65,7 @@ export class Activation {
   }
 
   enqueue(p: Pending): void {
-    if (p.sender !== undefined && this.gate === undefined) this.gate = this.makeGate();
+    if (p.order !== undefined && this.gate === undefined) this.gate = this.makeGate();
     this.mailbox.push(p);
     this.kick();
   }

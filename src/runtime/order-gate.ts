@@ -54,31 +54,37 @@ export class OrderGate {
       const released = this.order.takeReady();
       if (released !== undefined) return released.item;
       const p = mailbox.shift();
-      if (p === undefined || p.sender === undefined || p.settled) return p;
-      const verdict = this.order.admit(p.sender, p.senderSeq, p, this.clock.now(), p.deadline);
+      if (p === undefined || p.order === undefined || p.settled) return p;
+      const { sender, seq, settled } = p.order;
+      const verdict = this.order.admit(sender, seq, settled, p, this.clock.now(), p.deadline);
+      for (const late of this.order.takeDropped()) this.refuse(late);
       if (verdict === "run") return p;
       if (verdict === "held") this.arm();
-      else {
-        const expected = this.order.expected(p.sender);
-        p.reject(
-          new OutOfOrderError(`message ${p.senderSeq} of sender ${p.sender} came after a later one was applied (expected ${expected} or later)`, {
-            details: { sender: p.sender, seq: p.senderSeq, expected },
-          }),
-        );
-      }
+      else this.refuse(p);
     }
+  }
+
+  private refuse(p: Pending): void {
+    const { sender, seq } = p.order!;
+    const expected = this.order.expected(sender);
+    p.reject(
+      new OutOfOrderError(`message ${seq} of sender ${sender} came after a later one was applied (expected ${expected} or later)`, {
+        details: { sender, seq, expected },
+      }),
+    );
   }
 
   /** `p`'s turn is over (`err`: how it failed): its sender's next message is expected, unless it is retried. */
   done(p: Pending, err?: unknown): void {
-    if (p.sender === undefined) return;
+    if (p.order === undefined) return;
     if (err !== undefined && ShoalError.is(err) && retried.has(err.code)) return;
-    this.order.applied(p.sender, p.senderSeq, this.clock.now());
+    this.order.applied(p.order.sender, p.order.seq, this.clock.now());
   }
 
   /** `p` expired before its turn: if it was the expected one, its sender moves on without it. */
   skipped(p: Pending): void {
-    if (p.sender !== undefined && this.order.expected(p.sender) === p.senderSeq) this.order.applied(p.sender, p.senderSeq, this.clock.now());
+    const o = p.order;
+    if (o !== undefined && this.order.expected(o.sender) === o.seq) this.order.applied(o.sender, o.seq, this.clock.now());
   }
 
   /** Every message kept here (for a pause, a failed load or a stop); the gap timer stops. */

@@ -1,4 +1,5 @@
 import { TimeoutError } from "../errors.js";
+import type { SenderSeq } from "../codec/envelope.js";
 import type { ReplyTo } from "../reply-to.js";
 import type { Expirable } from "./deadlines.js";
 
@@ -20,10 +21,8 @@ export class Pending implements Expirable {
     readonly msg: unknown,
     readonly deadline: number,
     private readonly to: ReplyTo,
-    /** The client's sender id, when the message takes part in per-sender order (ingress `sender`). */
-    readonly sender?: string,
-    /** Its number among that sender's messages to this actor (ingress `seq`); 0 without a sender. */
-    readonly senderSeq = 0,
+    /** Its place in a client's order of messages to this actor (ingress `sender`/`seq`/`settled`), if it has one. */
+    readonly order?: SenderSeq,
   ) {}
 
   resolve(reply: unknown): void {

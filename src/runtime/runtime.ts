@@ -1,6 +1,7 @@
 import type { ActorType } from "../actor/calls.js";
 import type { ActorDefinition } from "../actor/spec.js";
 import { checkActorId } from "../actor/names.js";
+import type { SenderSeq } from "../codec/envelope.js";
 import { type Clock, type TimerHandle, systemClock } from "../clock.js";
 import { BadRequestError, ConflictError, OverloadedError, ShoalError, UnavailableError, unknownActorType } from "../errors.js";
 import { type Logger, silentLogger } from "../log.js";
@@ -120,13 +121,13 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /** The reply to `msg`, or its typed error (bad input: BAD_REQUEST / UNKNOWN_ACTOR_TYPE). Untyped: use {@link ref}. @internal */
   ask(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<unknown> {
     const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok, fail }, opts?.sender, opts?.seq));
+    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok, fail }, opts?.order));
   }
 
   /** Resolves once the turn has been applied (the reply is dropped). Untyped: use {@link ref}. @internal */
   send(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<void> {
     const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok: () => ok(), fail }, opts?.sender, opts?.seq));
+    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok: () => ok(), fail }, opts?.order));
   }
 
   /**
@@ -134,20 +135,20 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
    * {@link RuntimeOptions.onTellFailed}. Untyped: use {@link ref}. @internal
    */
   tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void {
-    this.deliver(type, id, msg, this.clock.now() + (opts?.timeout ?? this.askTimeout), this.told, opts?.sender, opts?.seq);
+    this.deliver(type, id, msg, this.clock.now() + (opts?.timeout ?? this.askTimeout), this.told, opts?.order);
   }
 
   /**
    * The path every message takes, without a promise: the reply, or the typed error (bad input
    * too), goes to `to`. `deadline` is a time on this runtime's clock, past which the message
-   * fails with TIMEOUT. With `sender` and `seq` (a client's, from the ingress) the actor runs it
-   * in that sender's order (see {@link RuntimeOptions.senderOrder}).
+   * fails with TIMEOUT. With `order` (a client's, from the ingress) the actor runs it in that
+   * sender's order (see {@link RuntimeOptions.senderOrder}).
    * @internal The cluster's router delivers through it to this node's actors.
    */
-  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, sender?: string, seq?: number): void {
+  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): void {
     let p: Pending;
     try {
-      p = this.prepare(type, id, msg, deadline, to, sender, seq);
+      p = this.prepare(type, id, msg, deadline, to, order);
     } catch (err) {
       return to.fail(err);
     }
@@ -304,7 +305,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
    * runs (a destination queues a forwarded tail ahead of what it held). Throws on bad input.
    * @internal Used by a migration destination.
    */
-  prepare(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, sender?: string, seq?: number): Pending {
+  prepare(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): Pending {
     if (this.stopped) throw new UnavailableError("the runtime is stopped");
     const behavior = this.behaviorFor(type);
     checkActorId(id);
@@ -315,7 +316,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       if (ShoalError.is(err)) throw err;
       throw new BadRequestError(`invalid message for ${type}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
-    return sender === undefined || seq === undefined ? new Pending(type, id, valid, deadline, to) : new Pending(type, id, valid, deadline, to, sender, seq);
+    return new Pending(type, id, valid, deadline, to, order);
   }
 
   private dispatch(p: Pending): void {

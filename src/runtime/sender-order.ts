@@ -16,8 +16,11 @@
  *   changes nothing.
  *
  * A sender never seen is expected to start at 1, so a new client's pipelined first messages are
- * ordered too; a message with a higher number from an unknown sender (its earlier ones went to
- * a node that crashed, or the table forgot it) waits one gap timeout, then runs.
+ * ordered too. A message may also say up to which number all of its sender's earlier ones are
+ * `settled` (answered, or past their timeout: none can still arrive); the expectation moves up
+ * to the number after that, so a client whose earlier messages are all settled is never kept
+ * waiting — after a failover, a passivation, or a message that failed before its turn. Without
+ * it, a message with a higher number from an unknown sender waits one gap timeout, then runs.
  *
  * Bounded: at most `maxSenders` senders per actor (the least recently used one without waiting
  * messages is forgotten first) and a sender idle for `forgetAfter` is forgotten. Forgetting is
@@ -27,6 +30,8 @@
 export class SenderOrder<T> {
   private readonly senders = new Map<string, Entry<T>>();
   private readonly ready: Array<Ready<T>> = [];
+  /** Held messages a `settled` overtook: the caller refuses them as late. */
+  private readonly dropped: T[] = [];
   private waiting = 0;
 
   constructor(private readonly opts: SenderOrderOptions) {}
@@ -52,12 +57,19 @@ export class SenderOrder<T> {
   }
 
   /**
-   * Judges message `seq` of `sender` as its turn comes up. `held`: kept here (with `item`) until
-   * its predecessors have run or until `now + min(gapTimeout, (deadline − now) / 2)`.
+   * Judges message `seq` of `sender` as its turn comes up; `settled`: every message of the sender
+   * up to this number is settled (0: nothing known). `held`: kept here (with `item`) until its
+   * predecessors have run or until `now + min(gapTimeout, (deadline − now) / 2)`.
    */
-  admit(sender: string, seq: number, item: T, now: number, deadline: number): Verdict {
+  admit(sender: string, seq: number, settled: number, item: T, now: number, deadline: number): Verdict {
     const e = this.touch(sender, now);
+    // A held copy of this very number, released by the settle, runs instead: this one is a repeat.
+    if (settled >= e.next && settled < seq && this.settle(sender, e, settled)) return seq === e.next ? "late" : this.hold(e, seq, item, now, deadline);
     if (seq === e.next) return "run";
+    return this.hold(e, seq, item, now, deadline);
+  }
+
+  private hold(e: Entry<T>, seq: number, item: T, now: number, deadline: number): Verdict {
     if (seq < e.next || e.held?.has(seq) === true) return "late";
     e.held ??= new Map();
     e.held.set(seq, { item, releaseAt: now + Math.max(0, Math.min(this.opts.gapTimeout, (deadline - now) / 2)) });
@@ -70,10 +82,16 @@ export class SenderOrder<T> {
    * good): the sender's next one is expected, and released if it is waiting.
    */
   applied(sender: string, seq: number, now: number): void {
-    const e = this.touch(sender, now);
+    const e = this.senders.get(sender) ?? this.touch(sender, now);
+    e.used = now;
     if (seq < e.next) return;
     e.next = seq + 1;
     this.releaseNext(sender, e);
+  }
+
+  /** Held messages that a `settled` showed to be late (the caller refuses them). */
+  takeDropped(): T[] {
+    return this.dropped.splice(0);
   }
 
   /** A released message, oldest release first: run it now (it needs no second {@link admit}). */
@@ -159,13 +177,32 @@ export class SenderOrder<T> {
     }
   }
 
-  private releaseNext(sender: string, e: Entry<T>): void {
+  /**
+   * Nothing up to `settled` can still arrive: expect the one after it; held ones below it are
+   * late. True when the one now expected was held (it is released).
+   */
+  private settle(sender: string, e: Entry<T>, settled: number): boolean {
+    e.next = settled + 1;
+    if (e.held !== undefined) {
+      for (const [seq, h] of e.held) {
+        if (seq >= e.next) continue;
+        e.held.delete(seq);
+        this.waiting--;
+        this.dropped.push(h.item);
+      }
+      if (e.held.size === 0) e.held = undefined;
+    }
+    return this.releaseNext(sender, e);
+  }
+
+  private releaseNext(sender: string, e: Entry<T>): boolean {
     const h = e.held?.get(e.next);
-    if (h === undefined) return;
+    if (h === undefined) return false;
     e.held!.delete(e.next);
     this.waiting--;
     if (e.held!.size === 0) e.held = undefined;
     this.ready.push({ sender, seq: e.next, item: h.item });
+    return true;
   }
 }
 

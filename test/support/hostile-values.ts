@@ -216,6 +216,7 @@ export const requestArb: fc.Arbitrary<V> = fc
     timeoutMs: fc.oneof(fc.constant(ABSENT), intField(MAX_TIMEOUT_MS)),
     sender: rarely(senderArb),
     seq: rarely(intField(1e6)),
+    settled: rarely(intField(1e6)),
     extra: fc.option(extraArb),
   })
   .map(({ extra, ...f }) => obj(f, extra ?? []));
@@ -251,8 +252,12 @@ export const rpcArb: fc.Arbitrary<V> = fc
     mapVersion: optional(intField(100)),
     hops: optional(intField(5)),
     tail: fc.oneof(fc.constant(ABSENT), intField(1023)),
-    sender: rarely(senderArb),
-    seq: rarely(intField(1e6)),
+    order: rarely(
+      fc.oneof(
+        fc.record({ sender: optional(senderArb), seq: optional(intField(1e6)), settled: rarely(intField(1e6)) }).map((f) => obj(f)),
+        junk,
+      ),
+    ),
     shard: optional(intField(1023)),
     epoch: optional(intField(100)),
     from: optional(fc.oneof(fc.constantFrom("n1", "", "x".repeat(600), "a.b"), junk)),
