@@ -2,16 +2,8 @@ import { headers as natsHeaders, type Msg, type NatsConnection, type Subscriptio
 import { decodeJson, encodeJson } from "../codec/json.js";
 import { type DecodeLimits, defaultDecodeLimits } from "../codec/limits.js";
 import { MsgpackCodec } from "../codec/msgpack.js";
-import {
-  errorResponse,
-  MSGPACK_CONTENT_TYPE,
-  okResponse,
-  orderOf,
-  parseRequest,
-  type RequestEnvelope,
-  type ResponseEnvelope,
-  type Verb,
-} from "../codec/envelope.js";
+import { errorResponse, MSGPACK_CONTENT_TYPE, okResponse, parseRequest, type RequestEnvelope, type ResponseEnvelope, type Verb } from "../codec/envelope.js";
+import { orderOf } from "../codec/envelope.js";
 import { ShoalError } from "../errors.js";
 import { type Clock, systemClock } from "../clock.js";
 import { InFlight } from "../inflight.js";
