@@ -7,6 +7,15 @@ import { type OrderEntry, SenderOrder, type SenderOrderOptions } from "./sender-
 /** Per-sender order's defaults: 1024 senders per actor, forgotten after 5 min idle, a 250 ms gap timeout. */
 export const defaultOrderOptions: SenderOrderOptions = { maxSenders: 1024, forgetAfter: 5 * 60_000, gapTimeout: 250 };
 
+/** The runtime's `senderOrder` option over the defaults (a field left undefined keeps its default). */
+export function orderOptions(given: Partial<SenderOrderOptions> | undefined): SenderOrderOptions {
+  return {
+    maxSenders: given?.maxSenders ?? defaultOrderOptions.maxSenders,
+    forgetAfter: given?.forgetAfter ?? defaultOrderOptions.forgetAfter,
+    gapTimeout: given?.gapTimeout ?? defaultOrderOptions.gapTimeout,
+  };
+}
+
 /**
  * Failures after which a message was certainly not applied and is retried (by the router, on a
  * newer map): its sender's expectation stays on it, so the retry is not refused as late.

@@ -12,7 +12,7 @@ import { Activation, type ActivationHost } from "./activation.js";
 import { ActivationTable } from "./activation-table.js";
 import { type Behavior, behaviorOf } from "./behavior.js";
 import { Deadlines } from "./deadlines.js";
-import { defaultOrderOptions } from "./order-gate.js";
+import { orderOptions } from "./order-gate.js";
 import { PausedGroup, type PauseHost, type Selector } from "./pause.js";
 import { Pending } from "./pending.js";
 import type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
@@ -72,7 +72,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.passivateAfter = opts.passivateAfter ?? 5 * 60_000;
     this.passivationInterval = opts.passivationInterval ?? 10_000;
     this.deadlines = new Deadlines(this.clock);
-    this.orderOptions = { ...defaultOrderOptions, ...definedOnly(opts.senderOrder) };
+    this.orderOptions = orderOptions(opts.senderOrder);
     this.partitionOfFn = opts.partitionOf;
     this.fence = opts.fence;
     this.unknownType = opts.unknownType ?? unknownActorType;
@@ -393,9 +393,3 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
 }
 
 function noop(): void {}
-
-/** `o` without its undefined fields, so they do not override defaults in a spread. */
-function definedOnly<T extends object>(o: T | undefined): Partial<T> {
-  if (o === undefined) return {};
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
