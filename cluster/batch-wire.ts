@@ -1,6 +1,6 @@
 import { type ResponseEnvelope, parseResponse } from "../src/codec/envelope.js";
 import { BadRequestError, errorToWire, ShoalError, type WireError } from "../src/errors.js";
-import { FLAT_ASK_LENGTH, FLAT_MODE, flattenAsk, modeOf, parseFlatAsk, parseRpc, type RpcRequest } from "./wire.js";
+import { FLAT_ASK_LENGTH, FLAT_MODE, FLAT_ORDERED_ASK_LENGTH, flattenAsk, modeOf, parseFlatAsk, parseRpc, type RpcRequest } from "./wire.js";
 
 /**
  * Batches between nodes. A node sends its peer one NATS message per batch on the peer's rpc
@@ -9,8 +9,8 @@ import { FLAT_ASK_LENGTH, FLAT_MODE, flattenAsk, modeOf, parseFlatAsk, parseRpc,
  *     [[corr, request], [corr, ...flatAsk], …]
  *
  * an entry is `[corr, request]` (any node request as an object, `wire.ts`) or, for an ask,
- * `[corr, type, id, msg, timeoutMs, mapVersion, hops, tail | null, mode]` (the flat form
- * senders use; `mode` 0 ask, 1 send, 2 tell). The peer answers on the reply subject with as
+ * `[corr, type, id, msg, timeoutMs, mapVersion, hops, tail | null, mode]`, plus `sender, seq`
+ * when the client gave them (the flat form senders use; `mode` 0 ask, 1 send, 2 tell). The peer answers on the reply subject with as
  * many reply batches as it likes, each holding the replies that were ready together:
  *
  *     [[corr, reply], [corr, null, {code, message}], [0, failed], …]
@@ -48,8 +48,11 @@ export type ParsedItem = { corr: number; req: RpcRequest } | { corr: number; err
 
 const isCorr = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
 
+/** The lengths of a flat entry (corr and a flat ask, with or without sender and seq). */
+const isFlatLength = (n: number): boolean => n === FLAT_ASK_LENGTH + 1 || n === FLAT_ORDERED_ASK_LENGTH + 1;
+
 /** A flat entry that says it is a tell (its mode is 2): the only kind that may have corr 0. */
-const isTellEntry = (item: unknown[]): boolean => item.length === FLAT_ASK_LENGTH + 1 && item[FLAT_ASK_LENGTH] === FLAT_MODE.tell;
+const isTellEntry = (item: unknown[]): boolean => isFlatLength(item.length) && item[FLAT_ASK_LENGTH] === FLAT_MODE.tell;
 
 /**
  * Checks a decoded request batch. A batch that is not a non-empty array of entries (`[corr,
@@ -63,11 +66,7 @@ export function parseRequestBatch(value: unknown): ParsedItem[] {
   const seen = new Set<number>();
   for (const item of value) {
     const tell = Array.isArray(item) && item[0] === 0;
-    if (
-      !Array.isArray(item) ||
-      (item.length !== 2 && item.length !== FLAT_ASK_LENGTH + 1) ||
-      (tell ? !isTellEntry(item) : !isCorr(item[0]) || seen.has(item[0]))
-    ) {
+    if (!Array.isArray(item) || (item.length !== 2 && !isFlatLength(item.length)) || (tell ? !isTellEntry(item) : !isCorr(item[0]) || seen.has(item[0]))) {
       // Nothing of the batch is handled: parsing only builds `out`, which is dropped here.
       throw new BadRequestError(
         "malformed node batch: every entry must be [corr, request] or a flat ask, with a distinct positive integer corr (0 for a tell)",

@@ -160,6 +160,8 @@ export class MigrationSource {
     const timeoutMs = Math.max(1, p.deadline - this.opts.clock.now());
     const req: ForwardedAsk = { k: "ask", type: p.type, id: p.id, msg: p.msg, timeoutMs, mapVersion: map.version, hops: 1 };
     if (asTail) req.tail = shard!;
+    // Per-sender order goes on at the new owner, against the table handed over in phase 1.
+    if (p.order !== undefined) req.order = p.order;
     this.opts.transport.request(to, req, timeoutMs + 250).then(
       (r) => p.resolve(r),
       (e: unknown) => p.reject(e),

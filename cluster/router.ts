@@ -1,6 +1,8 @@
 import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
 import type { Clock } from "../src/clock.js";
 import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
+import type { SenderSeq } from "../src/codec/envelope.js";
+import type { DeliveryOptions } from "../src/ref.js";
 import type { ReplyTo } from "../src/reply-to.js";
 import type { ShardMap } from "./placement.js";
 import { shardOf } from "../src/routing/shard-hash.js";
@@ -16,8 +18,11 @@ export interface MapView {
 
 /** This node's actors (the runtime): a message's reply, or its typed error, goes to `to`. */
 export interface LocalActors {
-  /** `deadline`: a time on the router's clock, past which the message fails with TIMEOUT. */
-  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): void;
+  /**
+   * `deadline`: a time on the router's clock, past which the message fails with TIMEOUT;
+   * `order`: a client's place in its order of messages to the actor, if it has one.
+   */
+  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): void;
 }
 
 export interface RouterOptions {
@@ -51,7 +56,9 @@ const RETRY_WAIT_MS = 500;
  * Per-sender order: messages for one shard from this router travel in a lane. While messages
  * are in flight to one owner, a message for a new owner waits until they have settled, so a
  * later message never overtakes an earlier one across a move (the old owner forwards its
- * stragglers; the new owner holds direct messages until the forwarded tail is in).
+ * stragglers; the new owner holds direct messages until the forwarded tail is in). Lanes order
+ * what starts on one node; a client's messages that enter through several nodes carry its
+ * `sender` and `seq`, which travel with them to the owner and are put in order there.
  */
 export class Router {
   private readonly lanes = new Map<number, Lane>();
@@ -73,10 +80,10 @@ export class Router {
     return this.forwards;
   }
 
-  ask(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<unknown> {
+  ask(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<unknown> {
     const now = this.opts.clock.now();
     const deadline = now + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "ask", { ok, fail }), now));
+    return new Promise((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "ask", { ok, fail }, opts?.order), now));
   }
 
   /**
@@ -84,11 +91,13 @@ export class Router {
    * like an ask — a send is never lost to a move — but the owner sends back only that the turn
    * is done. Resolves then; rejects with the typed error if it could not be delivered in time.
    */
-  send(type: string, id: string, msg: unknown, opts?: { timeout?: number }): Promise<void> {
+  send(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<void> {
     const now = this.opts.clock.now();
     const deadline = now + (opts?.timeout ?? this.askTimeout);
     // Settled with undefined: a discarded reply never reaches the caller.
-    return new Promise<unknown>((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "send", { ok, fail }), now)) as Promise<void>;
+    return new Promise<unknown>((ok, fail) =>
+      this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "send", { ok, fail }, opts?.order), now),
+    ) as Promise<void>;
   }
 
   /**
@@ -100,11 +109,11 @@ export class Router {
    * caller. Lost if its owner crashes before the turn: at most once, like a NATS publish.
    * Throws BAD_REQUEST at once for an id or type name that can never be valid.
    */
-  tell(type: string, id: string, msg: unknown, opts?: { timeout?: number }): void {
+  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void {
     checkActorTypeName(type);
     checkActorId(id);
     const now = this.opts.clock.now();
-    this.route(new Routed(this, type, id, msg, now + (opts?.timeout ?? this.askTimeout), 0, 0, true, "tell", this.told), now);
+    this.route(new Routed(this, type, id, msg, now + (opts?.timeout ?? this.askTimeout), 0, 0, true, "tell", this.told, opts?.order), now);
   }
 
   /** Where a tell started here ends: nowhere, or the failure hook. */
@@ -122,7 +131,7 @@ export class Router {
    */
   handleForwarded(req: ForwardedAsk, to: ReplyTo): void {
     const now = this.opts.clock.now();
-    this.route(new Routed(this, req.type, req.id, req.msg, now + req.timeoutMs, req.hops + 1, req.mapVersion, false, modeOf(req), to), now);
+    this.route(new Routed(this, req.type, req.id, req.msg, now + req.timeoutMs, req.hops + 1, req.mapVersion, false, modeOf(req), to, req.order), now);
   }
 
   /**
@@ -172,7 +181,7 @@ export class Router {
   /** One send to `owner`: this node's runtime, or a peer. Its outcome goes to `m`, never as a throw. */
   private attempt(owner: string, map: ShardMap, m: Routed, remaining: number): void {
     try {
-      if (owner === this.opts.nodeId) return this.opts.local.deliver(m.type, m.id, m.msg, m.deadline, m);
+      if (owner === this.opts.nodeId) return this.opts.local.deliver(m.type, m.id, m.msg, m.deadline, m, m.order);
       const req: ForwardedAsk = {
         k: "ask",
         type: m.type,
@@ -184,6 +193,7 @@ export class Router {
       };
       setMode(req, m.mode);
       this.forwards++;
+      if (m.order !== undefined) req.order = m.order;
       this.opts.transport.send(owner, req, remaining, m);
     } catch (err) {
       m.fail(err);
@@ -269,6 +279,8 @@ class Routed implements ReplyTo {
     readonly mode: Mode,
     /** Where its outcome goes: the caller's promise, or the peer that forwarded it. */
     private readonly out: ReplyTo,
+    /** A client's place in its order of messages to the actor, carried to the owner. */
+    readonly order?: SenderSeq,
   ) {}
 
   sent(map: ShardMap, lane: Lane | undefined): void {

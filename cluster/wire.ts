@@ -1,5 +1,5 @@
 import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
-import { MAX_TIMEOUT_MS } from "../src/codec/envelope.js";
+import { checkOrder, checkSender, MAX_SENDER_LENGTH, MAX_TIMEOUT_MS, type SenderSeq } from "../src/codec/envelope.js";
 import { BadRequestError } from "../src/errors.js";
 
 /**
@@ -33,6 +33,12 @@ export interface ForwardedAsk {
    * (`batch-wire.ts`) covers it, once the turns of every tell in that batch are done.
    */
   tell?: true;
+  /**
+   * A client's place in its order of messages to the actor (the ingress contract's `sender`,
+   * `seq`, `settled`): the owner applies the sender's messages in `seq` order. In the object form
+   * `{sender, seq, settled}`; in the flat form three trailing items.
+   */
+  order?: SenderSeq;
 }
 
 /** Phase 1 of a shard's migration: state of the active actors, in batches. */
@@ -43,7 +49,7 @@ export interface HandoffBatch {
   mapVersion: number;
   epoch: number;
   from: string;
-  actors: Array<{ type: string; id: string; version: number; state: unknown }>;
+  actors: Array<{ type: string; id: string; version: number; state: unknown; order?: Array<[string, number]> }>;
 }
 
 /** Phase 2 ends: every tail message of the shard has been sent (`count` of them), in order. */
@@ -85,11 +91,17 @@ export function setMode(a: ForwardedAsk, mode: Mode): void {
 }
 
 function checkAsk(v: Record<string, unknown>): ForwardedAsk {
-  only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "discard"], "ask");
+  only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "discard", "order"], "ask");
   need("msg" in v, "msg");
   need(v.discard === undefined || v.discard === true, "discard");
   // A tell travels only in the flat form: the object form has no batch acknowledgement to give.
-  return makeAsk(v.type, v.id, v.msg, v.timeoutMs, v.mapVersion, v.hops, v.tail, v.discard === true ? "send" : "ask");
+  const ask = makeAsk(v.type, v.id, v.msg, v.timeoutMs, v.mapVersion, v.hops, v.tail, v.discard === true ? "send" : "ask");
+  if (v.order === undefined) return ask;
+  const o = v.order as Record<string, unknown>;
+  need(typeof o === "object" && o !== null && !Array.isArray(o), "order");
+  only(o, ["sender", "seq", "settled"], "order");
+  ask.order = checkOrder(o.sender, o.seq, o.settled);
+  return ask;
 }
 
 function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, mapVersion: unknown, hops: unknown, tail: unknown, mode: Mode): ForwardedAsk {
@@ -115,11 +127,15 @@ function makeAsk(type: unknown, id: unknown, msg: unknown, timeoutMs: unknown, m
 /**
  * The flat form of an ask inside a node batch (`batch-wire.ts`): `[type, id, msg, timeoutMs,
  * mapVersion, hops, tail | null, mode]`, where `mode` is 0 for an ask (the reply), 1 for a
- * send (`null` once the turn is done) and 2 for a tell (no answer of its own). Asks are nearly
+ * send (`null` once the turn is done) and 2 for a tell (no answer of its own), followed by
+ * `sender, seq, settled` when the message has its client's order ({@link FLAT_ORDERED_ASK_LENGTH}). Asks are nearly
  * all a batch carries; without keys they encode and decode in about 60% of the time and take
  * ~20% fewer bytes.
  */
 export const FLAT_ASK_LENGTH = 8;
+
+/** The flat form's length with a sender, seq and settled at its end. */
+export const FLAT_ORDERED_ASK_LENGTH = FLAT_ASK_LENGTH + 3;
 
 /** The flat form's last field, by mode. */
 export const FLAT_MODE = { ask: 0, send: 1, tell: 2 } as const satisfies Record<Mode, number>;
@@ -129,18 +145,36 @@ const flatModes: readonly Mode[] = ["ask", "send", "tell"];
 
 /** The flat form of `a`, behind `corr`: the whole batch entry in one array. */
 export function flattenAsk(a: ForwardedAsk, corr: number): unknown[] {
-  return [corr, a.type, a.id, a.msg, a.timeoutMs, a.mapVersion, a.hops, a.tail ?? null, FLAT_MODE[modeOf(a)]];
+  const flat = [corr, a.type, a.id, a.msg, a.timeoutMs, a.mapVersion, a.hops, a.tail ?? null, FLAT_MODE[modeOf(a)]];
+  if (a.order !== undefined) flat.push(a.order.sender, a.order.seq, a.order.settled);
+  return flat;
 }
 
 /** Checks the flat form (`v` without the batch's leading `corr`, i.e. from `offset`) like the object form. */
 export function parseFlatAsk(v: readonly unknown[], offset: number): ForwardedAsk {
-  need(v.length - offset === FLAT_ASK_LENGTH, "flat ask length");
+  const length = v.length - offset;
+  need(length === FLAT_ASK_LENGTH || length === FLAT_ORDERED_ASK_LENGTH, "flat ask length");
   const code = v[offset + 7];
   // Not flatModes[code] alone: "1" (a string) would index the array too.
   const mode = typeof code === "number" ? flatModes[code] : undefined;
   need(mode !== undefined, "mode (0, 1 or 2)");
   const tail = v[offset + 6];
-  return makeAsk(v[offset], v[offset + 1], v[offset + 2], v[offset + 3], v[offset + 4], v[offset + 5], tail === null ? undefined : tail, mode!);
+  const ask = makeAsk(v[offset], v[offset + 1], v[offset + 2], v[offset + 3], v[offset + 4], v[offset + 5], tail === null ? undefined : tail, mode!);
+  if (length === FLAT_ORDERED_ASK_LENGTH) ask.order = checkOrder(v[offset + 8], v[offset + 9], v[offset + 10]);
+  return ask;
+}
+
+/** Most senders in one handed-over actor's order table. */
+export const MAX_ORDER_ENTRIES = 4096;
+
+/** A handed-over order table: `[[sender, next], …]`, each sender checked like the ingress's, next ≥ 1. */
+function checkOrderTable(v: unknown): void {
+  need(Array.isArray(v) && v.length <= MAX_ORDER_ENTRIES, `order (an array of at most ${MAX_ORDER_ENTRIES} entries)`);
+  for (const e of v as unknown[]) {
+    need(Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && e[0].length <= MAX_SENDER_LENGTH, "order entry [sender, next]");
+    checkSender((e as unknown[])[0]);
+    need(int((e as unknown[])[1], 1), "order entry's next");
+  }
 }
 
 function checkHandoff(v: Record<string, unknown>): HandoffBatch {
@@ -149,10 +183,11 @@ function checkHandoff(v: Record<string, unknown>): HandoffBatch {
   for (const a of v.actors as unknown[]) {
     const x = a as Record<string, unknown>;
     need(typeof x === "object" && x !== null && !Array.isArray(x), "actor entry");
-    only(x, ["type", "id", "version", "state"], "handoff actor");
+    only(x, ["type", "id", "version", "state", "order"], "handoff actor");
     checkActorTypeName(x.type);
     checkActorId(x.id);
     need(int(x.version) && "state" in x, "actor version/state");
+    if (x.order !== undefined) checkOrderTable(x.order);
   }
   return v as unknown as HandoffBatch;
 }

@@ -70,6 +70,13 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
       ["extra field", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"x":1}'), ErrorCode.BAD_REQUEST],
       ["bad message", te.encode('{"type":"account","id":"h","msg":{"deposit":{"amount":"5","txn":"a"}}}'), ErrorCode.BAD_REQUEST],
       ["bad timeout", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"timeoutMs":-1}'), ErrorCode.BAD_REQUEST],
+      ["seq without sender", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"seq":1}'), ErrorCode.BAD_REQUEST],
+      ["sender without seq", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"sender":"c"}'), ErrorCode.BAD_REQUEST],
+      ["seq 0", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"sender":"c","seq":0}'), ErrorCode.BAD_REQUEST],
+      ["fractional seq", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"sender":"c","seq":1.5}'), ErrorCode.BAD_REQUEST],
+      ["settled not below seq", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"sender":"c","seq":3,"settled":3}'), ErrorCode.BAD_REQUEST],
+      ["sender with a space", te.encode('{"type":"account","id":"h","msg":{"balance":{}},"sender":"c 1","seq":1}'), ErrorCode.BAD_REQUEST],
+      ["long sender", te.encode(JSON.stringify({ type: "account", id: "h", msg: { balance: {} }, sender: "s".repeat(65), seq: 1 })), ErrorCode.BAD_REQUEST],
       ["invalid UTF-8", Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), ErrorCode.BAD_REQUEST],
       ["empty body", new Uint8Array(0), ErrorCode.BAD_REQUEST],
     ];
@@ -85,6 +92,18 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
     expect(host.runtime.isActive("account", "h")).toBe(false);
     // Still serving.
     expect(await client.ask("account", "h", { balance: {} })).toMatchObject({ balance: 0, version: 0 });
+  });
+
+  it("applies a raw client's sender/seq in order and refuses one that comes after a later one, as OUT_OF_ORDER", async () => {
+    const body = (seq: number, txn: string) =>
+      te.encode(JSON.stringify({ type: "account", id: "ordered", msg: { deposit: { amount: 1, txn } }, sender: "raw-client", seq }));
+    expect(await raw(body(1, "o1"))).toMatchObject({ ok: true });
+    expect(await raw(body(2, "o2"))).toMatchObject({ ok: true });
+    expect(await raw(body(1, "o3"))).toEqual({
+      ok: false,
+      error: { code: ErrorCode.OUT_OF_ORDER, message: expect.any(String), details: { sender: "raw-client", seq: 1, expected: 3 } },
+    });
+    expect(await client.ask("account", "ordered", { balance: {} })).toMatchObject({ balance: 2 });
   });
 
   it("surfaces domain refusals as REJECTED through the client", async () => {

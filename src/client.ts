@@ -1,6 +1,7 @@
 import { type ConnectionOptions, connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import type { ActorType } from "./actor/calls.js";
 import { checkClusterName } from "./actor/names.js";
+import { SenderSequences } from "./client-order.js";
 import { parseResponse, type RequestEnvelope, type Verb } from "./codec/envelope.js";
 import { decodeJson, encodeJson } from "./codec/json.js";
 import { errorFromWire, TimeoutError, UnavailableError } from "./errors.js";
@@ -47,6 +48,8 @@ export class ShoalClient implements RefFactory, Caller {
   private readonly requests: InboxRequests;
   private readonly timeout: number;
   private readonly routes: OwnerRoutes | undefined;
+  /** Stamps every call with this client's sender id and a sequence number per actor. */
+  private readonly order = new SenderSequences();
   private closed = false;
 
   /** Closed by {@link close} when the client made it ({@link connect}). */
@@ -104,6 +107,7 @@ export class ShoalClient implements RefFactory, Caller {
   tell(type: string, id: string, msg: unknown, opts?: CallOptions): void {
     if (this.closed) return;
     const body: RequestEnvelope = { type, id, msg, timeoutMs: opts?.timeout ?? this.timeout, verb: "tell" };
+    this.order.stamp(body, body.timeoutMs!);
     try {
       this.nc.publish(this.routes?.subjectFor(type, id) ?? this.subject, encodeJson(body));
     } catch {
@@ -129,6 +133,8 @@ export class ShoalClient implements RefFactory, Caller {
     const timeout = opts?.timeout ?? this.timeout;
     const body: RequestEnvelope = { type, id, msg, timeoutMs: timeout };
     if (verb !== "ask") body.verb = verb;
+    // Stamped once: a resend after no responders carries the same sequence number.
+    this.order.stamp(body, timeout);
     const data = encodeJson(body);
     const owner = this.routes?.subjectFor(type, id);
     let reply: Msg;

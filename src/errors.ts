@@ -28,6 +28,11 @@ export const ErrorCode = {
   UNAVAILABLE: "UNAVAILABLE",
   /** A bug or an unexpected failure inside the node. */
   INTERNAL: "INTERNAL",
+  /**
+   * The message carried a sender's sequence number behind one already applied to the actor (it
+   * arrived after a later message of the same sender). Refused; state unchanged.
+   */
+  OUT_OF_ORDER: "OUT_OF_ORDER",
 } as const;
 /** One of the {@link ErrorCode} strings. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -169,6 +174,18 @@ export class InternalError extends ShoalError {
   }
 }
 
+/**
+ * The message's sequence number (the ingress contract's `seq`) is behind what its sender's
+ * messages to this actor have already reached: a later one was applied first. It is refused and
+ * changes nothing; `details` has `sender`, `seq` and `expected`.
+ */
+export class OutOfOrderError extends ShoalError {
+  override name = "OutOfOrderError";
+  constructor(message: string, options?: ShoalErrorOptions) {
+    super(ErrorCode.OUT_OF_ORDER, message, options);
+  }
+}
+
 /** The error for a request naming a type the node does not host. */
 export function unknownActorType(type: string): UnknownActorTypeError {
   const shown = type.slice(0, 100);
@@ -185,6 +202,7 @@ const byCode: Record<ErrorCode, new (message: string, options?: ShoalErrorOption
   ACTOR_MOVED: ActorMovedError,
   UNAVAILABLE: UnavailableError,
   INTERNAL: InternalError,
+  OUT_OF_ORDER: OutOfOrderError,
 };
 
 export function isErrorCode(code: string): code is ErrorCode {

@@ -43,6 +43,7 @@ export {
   ConflictError,
   ErrorCode,
   InternalError,
+  OutOfOrderError,
   OverloadedError,
   RejectedError,
   ShoalError,

@@ -1,5 +1,6 @@
 import type { ActorType, MessageOf, ReplyOf } from "./actor/calls.js";
 import { checkActorId, checkActorTypeName } from "./actor/names.js";
+import type { SenderSeq } from "./codec/envelope.js";
 
 /** Options of one call through a reference. */
 export interface CallOptions {
@@ -43,11 +44,20 @@ export interface ActorRef<A extends ActorType = ActorType> {
   tell(msg: MessageOf<A>, opts?: CallOptions): void;
 }
 
+/**
+ * A call's options as the ingress hands them on: a client's place in its order of messages to
+ * this actor (the contract's `sender`/`seq`/`settled`), which the actor's owner applies in
+ * order. @internal
+ */
+export interface DeliveryOptions extends CallOptions {
+  order?: SenderSeq;
+}
+
 /** What carries a reference's calls: the runtime, a node's router, or the ingress client. @internal */
 export interface Caller {
-  ask(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<unknown>;
-  send(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<void>;
-  tell(type: string, id: string, msg: unknown, opts?: CallOptions): void;
+  ask(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<unknown>;
+  send(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<void>;
+  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void;
 }
 
 /** Something references are made from: `runtime.ref(...)`, `node.ref(...)`, `client.ref(...)`. */

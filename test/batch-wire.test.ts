@@ -42,6 +42,31 @@ describe("node request batches", () => {
     expect(requestEntry(9, ask("z") as RpcRequest)).toEqual([9, "account", "z", { balance: {} }, 1000, 1, 0, null, 0]);
   });
 
+  it("carries a client's sender and seq at the end of the flat form and in the object form, checked like the ingress's", () => {
+    const ordered = { ...ask("o"), order: { sender: "c-1", seq: 42, settled: 40 } } as RpcRequest;
+    const entry = requestEntry(5, ordered);
+    expect(entry).toEqual([5, "account", "o", { balance: {} }, 1000, 1, 0, null, 0, "c-1", 42, 40]);
+    const tell = [0, "account", "o", {}, 1000, 1, 0, null, 2, "c-1", 43, 0];
+    const [flat, obj, told, ...bad] = parseRequestBatch([
+      entry,
+      [6, ordered],
+      tell,
+      [8, "account", "o", {}, 1000, 1, 0, null, 0, "c 1", 1, 0],
+      [9, "account", "o", {}, 1000, 1, 0, null, 0, "c-1", 0, 0],
+      [10, "account", "o", {}, 1000, 1, 0, null, 0, "x".repeat(65), 1, 0],
+      [11, { ...ask("o"), order: { seq: 3, settled: 0 } }],
+      [12, { ...ask("o"), order: { sender: "c-1", seq: 1.5, settled: 0 } }],
+      [13, "account", "o", {}, 1000, 1, 0, null, 0, "c-1", 5, 5],
+      [14, { ...ask("o"), order: { sender: "c-1", seq: 2, settled: 0, x: 1 } }],
+    ]);
+    expect("req" in flat! && flat.req).toEqual(ordered);
+    expect("req" in obj! && obj.req).toEqual(ordered);
+    expect("req" in told! && told.req).toMatchObject({ tell: true, order: { sender: "c-1", seq: 43, settled: 0 } });
+    expect(bad.map((b) => ("error" in b ? b.error.code : "accepted"))).toEqual(Array(7).fill(ErrorCode.BAD_REQUEST));
+    // Order fields cut short make a flat entry of no known length: the whole batch is refused.
+    expect(code(() => parseRequestBatch([[7, "account", "o", {}, 1000, 1, 0, null, 0, "c-1", 1]]))).toBe(ErrorCode.BAD_REQUEST);
+  });
+
   it("reads tells: corr 0, any number of them, each flagged; a tell with a corr of its own or corr 0 on anything else is refused", () => {
     const items = parseRequestBatch([
       [0, "account", "a", { n: 1 }, 1000, 1, 0, null, 2],

@@ -61,6 +61,8 @@ function setup(initial: ShardMap | undefined, onTellFailed?: (err: unknown) => v
   const maps = new TestMaps(initial, clock);
   const transport = new TestTransport();
   const local: string[] = [];
+  /** The sender and seq of each local delivery, in order. */
+  const localOrder: Array<[string | undefined, number | undefined]> = [];
   const router = new Router({
     nodeId: "me",
     clock,
@@ -69,9 +71,10 @@ function setup(initial: ShardMap | undefined, onTellFailed?: (err: unknown) => v
     onTellFailed,
     // Like the runtime, it answers in a later job.
     local: {
-      deliver: (_t, id, _m, _deadline, to) =>
+      deliver: (_t, id, _m, _deadline, to, order) =>
         queueMicrotask(() => {
           local.push(id);
+          localOrder.push([order?.sender, order?.seq]);
           to.ok(`local:${id}`);
         }),
     },
@@ -82,7 +85,7 @@ function setup(initial: ShardMap | undefined, onTellFailed?: (err: unknown) => v
     router.handleForwarded(req, to);
     return promise;
   };
-  return { clock, maps, transport, router, local, forwarded };
+  return { clock, maps, transport, router, local, localOrder, forwarded };
 }
 
 describe("router", () => {
@@ -94,6 +97,34 @@ describe("router", () => {
     await turns();
     expect(t.transport.sent[0]!.node).toBe("other");
     expect(t.transport.sent[0]!.req).toMatchObject({ k: "ask", type: "account", id: "a", mapVersion: 2, hops: 0 });
+    t.transport.sent[0]!.answer("remote");
+    expect(await p).toBe("remote");
+  });
+
+  it("carries a client's sender and seq to the owner: locally, forwarded, and on from a forwarded ask; none when not given", async () => {
+    const t = setup(mapOf(1, "me"));
+    const order = (seq: number) => ({ order: { sender: "c", seq, settled: seq - 1 } });
+    await t.router.ask("account", "a", {}, order(1));
+    await t.router.send("account", "a", {}, order(2));
+    t.router.tell("account", "a", {}, order(3));
+    await t.router.ask("account", "a", {});
+    await turns();
+    expect(t.localOrder).toEqual([
+      ["c", 1],
+      ["c", 2],
+      ["c", 3],
+      [undefined, undefined],
+    ]);
+    t.maps.set(mapOf(2, "other"));
+    const p = t.router.ask("account", "a", {}, order(4));
+    void t.forwarded({ k: "ask", type: "account", id: "b", msg: {}, timeoutMs: 1000, mapVersion: 2, hops: 0, order: { sender: "d", seq: 9, settled: 0 } });
+    void t.router.ask("account", "e", {});
+    await turns();
+    expect(t.transport.sent.map((s) => s.req)).toEqual([
+      expect.objectContaining({ id: "a", order: { sender: "c", seq: 4, settled: 3 } }),
+      expect.objectContaining({ id: "b", order: { sender: "d", seq: 9, settled: 0 }, hops: 1 }),
+      expect.not.objectContaining({ order: expect.anything() }),
+    ]);
     t.transport.sent[0]!.answer("remote");
     expect(await p).toBe("remote");
   });

@@ -22,6 +22,38 @@ export interface RequestEnvelope {
   timeoutMs?: number;
   /** Optional; `ask` when absent. */
   verb?: Verb;
+  /**
+   * Optional, with {@link RequestEnvelope.seq}: the caller's sender id (1–64 printable ASCII
+   * characters, random per client). Messages of one sender to one actor are applied in `seq`
+   * order, whichever nodes they reach.
+   */
+  sender?: string;
+  /**
+   * Optional, with {@link RequestEnvelope.sender}: this message's number among the sender's
+   * messages to this actor, 1, 2, 3… (an integer from 1 to 2^53 − 1).
+   */
+  seq?: number;
+  /**
+   * Optional, with `sender` and `seq`: every message of this sender to this actor numbered up to
+   * `settled` is settled — answered, or past its timeout — so none of them can still arrive. The
+   * owner then waits for none of them (0 … seq − 1; 0 or absent: nothing known).
+   */
+  settled?: number;
+}
+
+/**
+ * A message's place in its sender's order, as it travels inside the cluster: the ingress
+ * contract's `sender`, `seq` and `settled` (0 when absent).
+ */
+export interface SenderSeq {
+  readonly sender: string;
+  readonly seq: number;
+  readonly settled: number;
+}
+
+/** The order fields of a checked request as one value; undefined when it has none. */
+export function orderOf(r: RequestEnvelope): SenderSeq | undefined {
+  return r.sender === undefined || r.seq === undefined ? undefined : { sender: r.sender, seq: r.seq, settled: r.settled ?? 0 };
 }
 
 export type ResponseEnvelope = { ok: true; reply: unknown } | { ok: false; error: WireError };
@@ -33,7 +65,10 @@ export const MSGPACK_CONTENT_TYPE = "application/msgpack";
 
 export const MAX_TIMEOUT_MS = 120_000;
 
-const requestFields = new Set(["type", "id", "msg", "timeoutMs", "verb"]);
+/** Longest sender id (characters, all printable ASCII). */
+export const MAX_SENDER_LENGTH = 64;
+
+const requestFields = new Set(["type", "id", "msg", "timeoutMs", "verb", "sender", "seq", "settled"]);
 const verbs = new Set<unknown>(["ask", "send", "tell"]);
 
 /** Checks a decoded request: an object with a hosted-looking type, a valid id and a message. */
@@ -60,7 +95,41 @@ export function parseRequest(value: unknown): RequestEnvelope {
     if (!verbs.has(v.verb)) throw new BadRequestError('verb must be "ask", "send" or "tell"', { details: { field: "verb" } });
     req.verb = v.verb as Verb;
   }
+  if (v.sender !== undefined || v.seq !== undefined || v.settled !== undefined) {
+    const order = checkOrder(v.sender, v.seq, v.settled);
+    req.sender = order.sender;
+    req.seq = order.seq;
+    if (order.settled > 0) req.settled = order.settled;
+  }
   return req;
+}
+
+/** Checks `sender`, `seq` and an optional `settled` (0 … seq − 1). Throws BAD_REQUEST. */
+export function checkOrder(sender: unknown, seq: unknown, settled: unknown): SenderSeq {
+  const s = checkSeq(seq);
+  const done = settled ?? 0;
+  if (typeof done !== "number" || !Number.isSafeInteger(done) || done < 0 || done >= s) {
+    throw new BadRequestError("settled must be an integer from 0 to seq - 1", { details: { field: "settled" } });
+  }
+  return { sender: checkSender(sender), seq: s, settled: done };
+}
+
+const printableAscii = /^[\x21-\x7e]+$/;
+
+/** A sender id: 1–{@link MAX_SENDER_LENGTH} printable ASCII characters (no spaces). Throws BAD_REQUEST. */
+export function checkSender(v: unknown): string {
+  if (typeof v !== "string" || v.length === 0 || v.length > MAX_SENDER_LENGTH || !printableAscii.test(v)) {
+    throw new BadRequestError(`sender must be 1 to ${MAX_SENDER_LENGTH} printable ASCII characters, given with seq`, { details: { field: "sender" } });
+  }
+  return v;
+}
+
+/** A sequence number: an integer from 1 to 2^53 − 1. Throws BAD_REQUEST. */
+export function checkSeq(v: unknown): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+    throw new BadRequestError("seq must be an integer from 1 to 2^53 - 1, given with sender", { details: { field: "seq" } });
+  }
+  return v;
 }
 
 export function okResponse(reply: unknown): ResponseEnvelope {

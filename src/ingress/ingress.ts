@@ -3,6 +3,7 @@ import { decodeJson, encodeJson } from "../codec/json.js";
 import { type DecodeLimits, defaultDecodeLimits } from "../codec/limits.js";
 import { MsgpackCodec } from "../codec/msgpack.js";
 import { errorResponse, MSGPACK_CONTENT_TYPE, okResponse, parseRequest, type RequestEnvelope, type ResponseEnvelope, type Verb } from "../codec/envelope.js";
+import { orderOf } from "../codec/envelope.js";
 import { ShoalError } from "../errors.js";
 import { type Clock, systemClock } from "../clock.js";
 import { InFlight } from "../inflight.js";
@@ -97,7 +98,7 @@ export class Ingress {
     }
     let answer: Promise<unknown>;
     try {
-      const opts = { timeout: request.timeoutMs };
+      const opts = { timeout: request.timeoutMs, order: orderOf(request) };
       answer =
         verb === "send"
           ? this.opts.caller.send(request.type, request.id, request.msg, opts)
@@ -123,7 +124,7 @@ export class Ingress {
   private tell(request: RequestEnvelope, received: number): void {
     let outcome = "accepted";
     try {
-      this.opts.caller.tell(request.type, request.id, request.msg, { timeout: request.timeoutMs });
+      this.opts.caller.tell(request.type, request.id, request.msg, { timeout: request.timeoutMs, order: orderOf(request) });
     } catch (e) {
       outcome = ShoalError.is(e) ? e.code : "INTERNAL";
       this.log.debug({ err: e, type: request.type }, "a tell was refused");

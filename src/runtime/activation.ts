@@ -2,8 +2,10 @@ import { ErrorCode, ShoalError } from "../errors.js";
 import type { Clock } from "../clock.js";
 import type { ActorKey } from "../store/types.js";
 import type { Behavior, Live, TurnResult } from "./behavior.js";
+import { OrderGate } from "./order-gate.js";
 import type { Pending } from "./pending.js";
 import { Queue } from "./queue.js";
+import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
 
 /** What an activation needs from its runtime. */
 export interface ActivationHost {
@@ -13,6 +15,8 @@ export interface ActivationHost {
   loadFailed(activation: Activation, err: unknown): void;
   /** A turn threw something that is not a domain answer: worth logging. */
   turnFailed(activation: Activation, err: unknown): void;
+  /** Bounds and gap timeout of per-sender order. */
+  readonly orderOptions: SenderOrderOptions;
 }
 
 /**
@@ -28,32 +32,54 @@ export class Activation {
   private running = false;
   private reload = true;
   private idleWaiters: Array<() => void> = [];
+  /** Per-sender order, made when the first message with a sender comes (or with a handed-over table). */
+  private gate: OrderGate | undefined;
 
   constructor(
     readonly key: ActorKey,
     readonly behavior: Behavior,
     private readonly host: ActivationHost,
     restored?: Live,
+    order?: readonly OrderEntry[],
   ) {
     this.lastActive = host.clock.now();
     if (restored !== undefined) {
       this.live = restored;
       this.reload = false;
     }
+    if (order !== undefined && order.length > 0) this.gate = this.makeGate(order);
   }
 
   get busy(): boolean {
     return this.running;
   }
 
+  /** Messages waiting here: in the mailbox, or kept for their sender's order. */
+  get queued(): number {
+    return this.mailbox.length + (this.gate?.size ?? 0);
+  }
+
+  /** Per-sender order's table (`[sender, next expected]`), for a handoff; undefined when no sender has called. */
+  orderTable(): OrderEntry[] | undefined {
+    return this.gate?.table();
+  }
+
   enqueue(p: Pending): void {
+    if (p.order !== undefined && this.gate === undefined) this.gate = this.makeGate();
     this.mailbox.push(p);
     this.kick();
   }
 
+  /** Takes every waiting message (mailbox and order gate), oldest arrival first, for a pause or a stop. */
+  drainAll(): Pending[] {
+    const all = this.mailbox.drain();
+    if (this.gate === undefined || this.gate.size === 0) return all;
+    return [...this.gate.drain(), ...all].sort((x, y) => x.seq - y.seq);
+  }
+
   /** Starts the loop unless it runs or the actor is paused. */
   kick(): void {
-    if (this.running || this.paused || this.mailbox.length === 0) return;
+    if (this.running || this.paused || !this.hasWork()) return;
     this.running = true;
     this.pump();
   }
@@ -67,7 +93,7 @@ export class Activation {
   private pump(): void {
     while (!this.paused) {
       if (this.reload) {
-        if (this.mailbox.length === 0) break;
+        if (!this.hasWork()) break;
         let loaded: Live | Promise<Live>;
         try {
           loaded = this.behavior.load(this.key);
@@ -85,9 +111,12 @@ export class Activation {
         this.loaded(loaded, false);
         continue;
       }
-      const p = this.mailbox.shift();
+      const p = this.gate !== undefined ? this.gate.next(this.mailbox) : this.mailbox.shift();
       if (p === undefined) break;
-      if (p.settled) continue; // expired while it waited
+      if (p.settled) {
+        this.gate?.skipped(p); // expired while it waited
+        continue;
+      }
       const live = this.live!;
       let result: TurnResult | Promise<TurnResult>;
       try {
@@ -124,6 +153,14 @@ export class Activation {
     for (const w of waiters) w();
   }
 
+  private hasWork(): boolean {
+    return this.mailbox.length > 0 || this.gate?.hasReady === true;
+  }
+
+  private makeGate(table?: readonly OrderEntry[]): OrderGate {
+    return new OrderGate(this.host.clock, this.host.orderOptions, () => this.kick(), table);
+  }
+
   private loaded(live: Live, resume = true): void {
     this.live = live;
     this.reload = false;
@@ -133,10 +170,12 @@ export class Activation {
   private applied(p: Pending, before: Live, r: TurnResult): void {
     this.live = { state: r.state, version: r.version };
     if (r.persisted > 0) this.behavior.afterPersist?.(this.key, this.live, before.version);
+    this.gate?.done(p);
     p.resolve(r.reply);
   }
 
   private failTurn(p: Pending, err: unknown): void {
+    this.gate?.done(p, err);
     p.reject(err);
     if (ShoalError.is(err, ErrorCode.REJECTED) || ShoalError.is(err, ErrorCode.BAD_REQUEST)) return;
     // A conflict, a store failure (maybe persisted, maybe not) or a bug in evolve: what we hold
@@ -146,7 +185,7 @@ export class Activation {
   }
 
   private failLoad(err: unknown): void {
-    for (const p of this.mailbox.drain()) p.reject(err);
+    for (const p of this.drainAll()) p.reject(err);
     this.running = false;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];

@@ -1,5 +1,6 @@
 import type { Activation } from "./activation.js";
 import type { Pending } from "./pending.js";
+import type { OrderEntry } from "./sender-order.js";
 
 /** An active actor's state as captured for handoff. */
 export interface CapturedActor {
@@ -8,6 +9,8 @@ export interface CapturedActor {
   readonly version: number;
   /** Codec-safe state (the actor type's snapshot / serialize form). */
   readonly state: unknown;
+  /** Per-sender order's table, `[sender, next expected]` per sender; absent when no sender has called. */
+  readonly order?: OrderEntry[];
 }
 
 /** What a pause needs from the runtime that created it. */
@@ -46,7 +49,7 @@ export class PausedGroup {
     this.activations = this.host.matchingActivations(this.selector, this.partition);
     for (const a of this.activations) {
       a.paused = true;
-      for (const p of a.mailbox.drain()) this.pending.push(p);
+      for (const p of a.drainAll()) this.pending.push(p);
     }
     await Promise.all(this.activations.map((a) => a.whenIdle()));
     this.pending.sort((x, y) => x.seq - y.seq);
@@ -73,7 +76,9 @@ export class PausedGroup {
     this.activations = this.host.matchingActivations(this.selector, this.partition);
     for (const a of this.activations) {
       if (a.live === undefined) continue;
-      out.push({ type: a.key.type, id: a.key.id, version: a.live.version, state: a.behavior.capture(a.live) });
+      const order = a.orderTable();
+      const actor: CapturedActor = { type: a.key.type, id: a.key.id, version: a.live.version, state: a.behavior.capture(a.live) };
+      out.push(order === undefined || order.length === 0 ? actor : { ...actor, order });
     }
     return out;
   }

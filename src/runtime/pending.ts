@@ -1,4 +1,5 @@
 import { TimeoutError } from "../errors.js";
+import type { SenderSeq } from "../codec/envelope.js";
 import type { ReplyTo } from "../reply-to.js";
 import type { Expirable } from "./deadlines.js";
 
@@ -20,6 +21,8 @@ export class Pending implements Expirable {
     readonly msg: unknown,
     readonly deadline: number,
     private readonly to: ReplyTo,
+    /** Its place in a client's order of messages to this actor (ingress `sender`/`seq`/`settled`), if it has one. */
+    readonly order?: SenderSeq,
   ) {}
 
   resolve(reply: unknown): void {

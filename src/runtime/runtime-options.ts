@@ -57,6 +57,18 @@ export interface RuntimeOptions {
    * of it). Default: logged, at debug for a `ShoalError`, at warn for anything else.
    */
   onTellFailed?: (err: unknown) => void;
+  /**
+   * Per-sender order of messages that carry a client's `sender` and `seq` (the ingress
+   * contract): each actor runs a sender's messages in `seq` order.
+   */
+  senderOrder?: {
+    /** How long (ms) an early message waits for the ones before it; at most half its remaining timeout. Default 250. */
+    gapTimeout?: number;
+    /** Senders each actor remembers; the least recently used is forgotten first. Default 1024. */
+    maxSenders?: number;
+    /** Idle time (ms) after which a sender is forgotten; keep it above the longest call timeout. Default 5 min. */
+    forgetAfter?: number;
+  };
 }
 
 /** What {@link Runtime.stats} reports: a moment's load. */

@@ -1,19 +1,22 @@
 import type { ActorType } from "../actor/calls.js";
 import type { ActorDefinition } from "../actor/spec.js";
 import { checkActorId } from "../actor/names.js";
+import type { SenderSeq } from "../codec/envelope.js";
 import { type Clock, type TimerHandle, systemClock } from "../clock.js";
 import { BadRequestError, ConflictError, OverloadedError, ShoalError, UnavailableError, unknownActorType } from "../errors.js";
 import { type Logger, silentLogger } from "../log.js";
-import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory } from "../ref.js";
+import { type ActorRef, type Caller, type DeliveryOptions, makeRef, type RefFactory } from "../ref.js";
 import type { ReplyTo } from "../reply-to.js";
 import type { ActorKey, EventStore } from "../store/types.js";
 import { Activation, type ActivationHost } from "./activation.js";
 import { ActivationTable } from "./activation-table.js";
 import { type Behavior, behaviorOf } from "./behavior.js";
 import { Deadlines } from "./deadlines.js";
+import { orderOptions } from "./order-gate.js";
 import { PausedGroup, type PauseHost, type Selector } from "./pause.js";
 import { Pending } from "./pending.js";
 import type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
+import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
 
 export type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 
@@ -35,6 +38,8 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   readonly nodeId: string;
   /** @internal Read by activations and by a migration destination for deadlines. */
   readonly clock: Clock;
+  /** @internal Read by activations (ActivationHost): per-sender order's bounds and gap timeout. */
+  readonly orderOptions: SenderOrderOptions;
   private readonly store: EventStore;
   private readonly log: Logger;
   private readonly behaviors = new Map<string, Behavior>();
@@ -67,6 +72,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.passivateAfter = opts.passivateAfter ?? 5 * 60_000;
     this.passivationInterval = opts.passivationInterval ?? 10_000;
     this.deadlines = new Deadlines(this.clock);
+    this.orderOptions = orderOptions(opts.senderOrder);
     this.partitionOfFn = opts.partitionOf;
     this.fence = opts.fence;
     this.unknownType = opts.unknownType ?? unknownActorType;
@@ -113,35 +119,36 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   }
 
   /** The reply to `msg`, or its typed error (bad input: BAD_REQUEST / UNKNOWN_ACTOR_TYPE). Untyped: use {@link ref}. @internal */
-  ask(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<unknown> {
+  ask(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<unknown> {
     const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok, fail }));
+    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok, fail }, opts?.order));
   }
 
   /** Resolves once the turn has been applied (the reply is dropped). Untyped: use {@link ref}. @internal */
-  send(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<void> {
+  send(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<void> {
     const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok: () => ok(), fail }));
+    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok: () => ok(), fail }, opts?.order));
   }
 
   /**
    * Fire-and-forget: never throws; a failure (bad input, a full mailbox, the turn) goes to
    * {@link RuntimeOptions.onTellFailed}. Untyped: use {@link ref}. @internal
    */
-  tell(type: string, id: string, msg: unknown, opts?: CallOptions): void {
-    this.deliver(type, id, msg, this.clock.now() + (opts?.timeout ?? this.askTimeout), this.told);
+  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void {
+    this.deliver(type, id, msg, this.clock.now() + (opts?.timeout ?? this.askTimeout), this.told, opts?.order);
   }
 
   /**
    * The path every message takes, without a promise: the reply, or the typed error (bad input
    * too), goes to `to`. `deadline` is a time on this runtime's clock, past which the message
-   * fails with TIMEOUT.
+   * fails with TIMEOUT. With `order` (a client's, from the ingress) the actor runs it in that
+   * sender's order (see {@link RuntimeOptions.senderOrder}).
    * @internal The cluster's router delivers through it to this node's actors.
    */
-  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): void {
+  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): void {
     let p: Pending;
     try {
-      p = this.prepare(type, id, msg, deadline, to);
+      p = this.prepare(type, id, msg, deadline, to, order);
     } catch (err) {
       return to.fail(err);
     }
@@ -198,14 +205,14 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   }
 
   /**
-   * Activates an actor with state handed over from another node (the inverse of capture).
-   * Fails when the actor is already active here.
+   * Activates an actor with state handed over from another node (the inverse of capture), and
+   * its per-sender order table when it has one. Fails when the actor is already active here.
    * @internal Used by a migration destination.
    */
-  adopt(type: string, id: string, version: number, state: unknown): void {
+  adopt(type: string, id: string, version: number, state: unknown, order?: readonly OrderEntry[]): void {
     const behavior = this.behaviorFor(type);
     if (this.activations.get(type, id) !== undefined) throw new ConflictError(`${type}/${id} is already active on this node`);
-    this.track(new Activation({ type, id }, behavior, this, { state: behavior.restore(state), version }));
+    this.track(new Activation({ type, id }, behavior, this, { state: behavior.restore(state), version }, order));
   }
 
   /** Whether an actor is in memory here (for tests and status). */
@@ -216,7 +223,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /** Counts of this moment (see {@link RuntimeStats}); cheap enough for a metrics scrape. */
   stats(): RuntimeStats {
     let depth = 0;
-    for (const a of this.activations.values()) depth += a.mailbox.length;
+    for (const a of this.activations.values()) depth += a.queued;
     return { activeActors: this.activations.size, mailboxDepth: depth, pausedGroups: this.pauses.size };
   }
 
@@ -233,7 +240,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     const closing = new UnavailableError("the runtime is stopping");
     for (const a of this.activations.values()) {
       a.paused = true;
-      for (const p of a.mailbox.drain()) p.reject(closing);
+      for (const p of a.drainAll()) p.reject(closing);
     }
     for (const g of [...this.pauses]) for (const p of g.release()) p.reject(closing);
     this.partitionPauses.clear();
@@ -298,7 +305,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
    * runs (a destination queues a forwarded tail ahead of what it held). Throws on bad input.
    * @internal Used by a migration destination.
    */
-  prepare(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo): Pending {
+  prepare(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): Pending {
     if (this.stopped) throw new UnavailableError("the runtime is stopped");
     const behavior = this.behaviorFor(type);
     checkActorId(id);
@@ -309,7 +316,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       if (ShoalError.is(err)) throw err;
       throw new BadRequestError(`invalid message for ${type}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
-    return new Pending(type, id, valid, deadline, to);
+    return new Pending(type, id, valid, deadline, to, order);
   }
 
   private dispatch(p: Pending): void {
@@ -338,7 +345,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       this.track(a);
     }
     const capacity = a.behavior.def.mailboxCapacity ?? this.mailboxCapacity;
-    if (a.mailbox.length >= capacity) {
+    if (a.queued >= capacity) {
       throw new OverloadedError(`mailbox of ${p.type} actor is full (${capacity} messages)`, {
         details: { type: p.type, capacity },
       });
@@ -358,7 +365,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     const now = this.clock.now();
     for (const a of this.activations.values()) {
       const after = a.behavior.def.passivateAfter ?? (a.behavior.def.kind === "in-memory" ? Infinity : this.passivateAfter);
-      if (a.busy || a.paused || a.mailbox.length > 0 || now - a.lastActive < after) continue;
+      if (a.busy || a.paused || a.queued > 0 || now - a.lastActive < after) continue;
       this.untrack(a);
     }
   }

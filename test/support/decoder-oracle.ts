@@ -103,11 +103,19 @@ function assertWithinLimits(root: unknown, limits: DecodeLimits): void {
 
 function assertRequest(r: ReturnType<typeof parseRequest>): void {
   check(
-    Object.keys(r).every((k) => ["type", "id", "msg", "timeoutMs"].includes(k)),
+    Object.keys(r).every((k) => ["type", "id", "msg", "timeoutMs", "verb", "sender", "seq", "settled"].includes(k)),
     "request with extra fields",
     r,
   );
-  check(validType(r.type) && validId(r.id) && r.msg !== undefined && (r.timeoutMs === undefined || validTimeout(r.timeoutMs)), "malformed request accepted", r);
+  check(
+    validType(r.type) &&
+      validId(r.id) &&
+      r.msg !== undefined &&
+      (r.timeoutMs === undefined || validTimeout(r.timeoutMs)) &&
+      validOrder(r.sender, r.seq, r.settled),
+    "malformed request accepted",
+    r,
+  );
 }
 
 function assertRpc(r: ReturnType<typeof parseRpc>): void {
@@ -132,8 +140,37 @@ export function expectDecodes(root: V, fmt: Fmt, size: number, L: DecodeLimits):
 }
 
 export function expectRequest(v: unknown): boolean {
-  if (!isRecord(v) || !Object.keys(v).every((k) => ["type", "id", "msg", "timeoutMs"].includes(k))) return false;
-  return validType(v.type) && validId(v.id) && "msg" in v && v.msg !== undefined && (v.timeoutMs === undefined || validTimeout(v.timeoutMs));
+  if (!isRecord(v) || !Object.keys(v).every((k) => ["type", "id", "msg", "timeoutMs", "sender", "seq", "settled"].includes(k))) return false;
+  return (
+    validType(v.type) &&
+    validId(v.id) &&
+    "msg" in v &&
+    v.msg !== undefined &&
+    (v.timeoutMs === undefined || validTimeout(v.timeoutMs)) &&
+    validOrder(v.sender, v.seq, v.settled)
+  );
+}
+
+/** An ask's order in the object form: `{sender, seq, settled?}`, nothing else. */
+function validAskOrder(o: unknown): boolean {
+  if (!isRecord(o) || !Object.keys(o).every((k) => ["sender", "seq", "settled"].includes(k))) return false;
+  return o.seq !== undefined && validOrder(o.sender, o.seq, o.settled);
+}
+
+/** A handed-over order table: at most 4096 `[sender, next ≥ 1]`. */
+function validOrderTable(t: unknown): boolean {
+  return Array.isArray(t) && t.length <= 4096 && t.every((e) => Array.isArray(e) && e.length === 2 && validOrder(e[0], e[1], undefined));
+}
+
+/**
+ * Per-sender order's fields: none, or a sender (1–64 printable ASCII characters) and a seq ≥ 1,
+ * with an optional settled from 0 to seq − 1.
+ */
+export function validOrder(sender: unknown, seq: unknown, settled: unknown): boolean {
+  if (sender === undefined && seq === undefined && settled === undefined) return true;
+  const senderOk = typeof sender === "string" && sender.length >= 1 && sender.length <= 64 && /^[\x21-\x7e]+$/.test(sender);
+  if (!senderOk || typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) return false;
+  return settled === undefined || (typeof settled === "number" && Number.isSafeInteger(settled) && settled >= 0 && settled < seq);
 }
 
 export function expectRpc(v: unknown): boolean {
@@ -142,7 +179,8 @@ export function expectRpc(v: unknown): boolean {
   switch (v.k) {
     case "ask":
       return (
-        only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail"]) &&
+        only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "order"]) &&
+        (v.order === undefined || validAskOrder(v.order)) &&
         validType(v.type) &&
         validId(v.id) &&
         "msg" in v &&
@@ -163,7 +201,8 @@ export function expectRpc(v: unknown): boolean {
           (a: unknown) =>
             isRecord(a) &&
             !Array.isArray(a) &&
-            only(a, ["type", "id", "version", "state"]) &&
+            only(a, ["type", "id", "version", "state", "order"]) &&
+            (a.order === undefined || validOrderTable(a.order)) &&
             validType(a.type) &&
             validId(a.id) &&
             safeInt(a.version) &&

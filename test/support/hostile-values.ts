@@ -197,6 +197,16 @@ const cleanMsgArb = fc.oneof(
 );
 const extraArb = fc.array(fc.tuple(fc.oneof(keyArb, fc.constantFrom("k", "type", "extra", "tail")), fieldValue), { maxLength: 2 });
 
+/** Sender ids: valid (1–64 printable ASCII), and empty, too long, spaces, non-ASCII, wrong types. */
+const senderArb: fc.Arbitrary<V> = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ unit: fc.constantFrom(..."abcXYZ019-_.~!{}"), minLength: 1, maxLength: 64 }) },
+  { weight: 2, arbitrary: fc.constantFrom("", "a".repeat(64), "a".repeat(65), "has space", "tab\t", "é", "\u007f", "null\0") },
+  { weight: 1, arbitrary: fc.string({ maxLength: 70 }) },
+  { weight: 1, arbitrary: junk },
+);
+/** Absent (mostly), or valid or hostile: requests with neither, both or one of sender and seq. */
+const rarely = (a: fc.Arbitrary<V>): fc.Arbitrary<Field> => fc.oneof({ weight: 2, arbitrary: fc.constant(ABSENT) }, { weight: 1, arbitrary: a });
+
 /** Ingress requests, each field valid or hostile. */
 export const requestArb: fc.Arbitrary<V> = fc
   .record({
@@ -204,6 +214,9 @@ export const requestArb: fc.Arbitrary<V> = fc
     id: optional(fc.oneof({ weight: 3, arbitrary: idArb }, { weight: 1, arbitrary: junk })),
     msg: optional(msgArb),
     timeoutMs: fc.oneof(fc.constant(ABSENT), intField(MAX_TIMEOUT_MS)),
+    sender: rarely(senderArb),
+    seq: rarely(intField(1e6)),
+    settled: rarely(intField(1e6)),
     extra: fc.option(extraArb),
   })
   .map(({ extra, ...f }) => obj(f, extra ?? []));
@@ -216,7 +229,15 @@ const kindArb: fc.Arbitrary<V> = fc.oneof(
 const handoffActorArb: fc.Arbitrary<V> = fc.oneof(
   {
     weight: 4,
-    arbitrary: fc.record({ type: optional(typeArb), id: optional(idArb), version: optional(intField(1000)), state: optional(fieldValue) }).map((f) => obj(f)),
+    arbitrary: fc
+      .record({
+        type: optional(typeArb),
+        id: optional(idArb),
+        version: optional(intField(1000)),
+        state: optional(fieldValue),
+        order: rarely(fc.oneof(fc.array(fc.tuple(senderArb, intField(1e6)), { maxLength: 3 }), junk)),
+      })
+      .map((f) => obj(f)),
   },
   { weight: 1, arbitrary: junk },
 );
@@ -231,6 +252,12 @@ export const rpcArb: fc.Arbitrary<V> = fc
     mapVersion: optional(intField(100)),
     hops: optional(intField(5)),
     tail: fc.oneof(fc.constant(ABSENT), intField(1023)),
+    order: rarely(
+      fc.oneof(
+        fc.record({ sender: optional(senderArb), seq: optional(intField(1e6)), settled: rarely(intField(1e6)) }).map((f) => obj(f)),
+        junk,
+      ),
+    ),
     shard: optional(intField(1023)),
     epoch: optional(intField(100)),
     from: optional(fc.oneof(fc.constantFrom("n1", "", "x".repeat(600), "a.b"), junk)),
