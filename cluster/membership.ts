@@ -8,33 +8,15 @@
  * This node's own record is kept locally, never read back: it is always in the view while the
  * node runs, and {@link Membership.setState} changes it at once.
  */
-import { ACTOR_TYPE_PATTERN } from "../src/actor/names.js";
 import type { Clock, TimerHandle } from "../src/clock.js";
-import { decodeJson, encodeJson } from "../src/codec/json.js";
+import { encodeJson } from "../src/codec/json.js";
 import { type Logger, silentLogger } from "../src/log.js";
 import { memberKey } from "../src/nats-names.js";
 import type { Kv, KvChange, KvWatch } from "./kv.js";
+import { copyRecord, decodeMemberRecord, type MemberRecord, sameRecord, validRecord } from "./member-record.js";
 import type { Member } from "./placement.js";
 
-/** What a node publishes about itself. */
-export interface MemberRecord {
-  /** Node id, unique in the cluster (any string; encoded for the key). */
-  id: string;
-  /** Capacity weight, finite and > 0. */
-  weight: number;
-  /**
-   * `active`: owns its share of shards. `draining`: handing its shards off before it leaves
-   * ({@link ShoalNode.drain}); owns none. `joining` owns shards like `active` (nodes of this
-   * version publish `active` from the start).
-   */
-  state: "joining" | "active" | "draining";
-  /** When the node process started, ms since the epoch (its own clock). */
-  startedAt: number;
-  /** Free-form, e.g. the HTTP port. */
-  meta?: Record<string, string>;
-  /** The actor types the node hosts, sorted (absent from nodes that do not say). */
-  types?: string[];
-}
+export { decodeMemberRecord, type MemberRecord } from "./member-record.js";
 
 export interface MembershipOptions {
   /** The members bucket, opened with `ttl = memberTtl`. */
@@ -55,8 +37,6 @@ export interface MembershipChange {
   left: string[];
   updated: MemberRecord[];
 }
-
-const STATES: ReadonlySet<string> = new Set(["joining", "active", "draining"]);
 
 /** This node's membership and its view of the others. Not restartable: after {@link stop}, make a new one. */
 export class Membership {
@@ -135,12 +115,12 @@ export class Membership {
 
   /** This node's record as it stands (a copy). */
   get self(): MemberRecord {
-    return copy(this.me);
+    return copyRecord(this.me);
   }
 
   /** The live view, this node included, sorted by id. */
   records(): MemberRecord[] {
-    const all = [this.self, ...[...this.view.values()].map((e) => copy(e.record))];
+    const all = [this.self, ...[...this.view.values()].map((e) => copyRecord(e.record))];
     return all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -306,8 +286,8 @@ export class Membership {
       return undefined;
     }
     this.view.set(key, { record, seenAt: this.clock.now() });
-    if (prev === undefined) return { joined: [copy(record)], left: [], updated: [] };
-    return sameRecord(prev.record, record) ? undefined : { joined: [], left: [], updated: [copy(record)] };
+    if (prev === undefined) return { joined: [copyRecord(record)], left: [], updated: [] };
+    return sameRecord(prev.record, record) ? undefined : { joined: [], left: [], updated: [copyRecord(record)] };
   }
 
   private emit(c: MembershipChange): void {
@@ -319,52 +299,4 @@ export class Membership {
       }
     }
   }
-}
-
-function copy(r: MemberRecord): MemberRecord {
-  const out = { ...r };
-  if (r.meta !== undefined) out.meta = { ...r.meta };
-  if (r.types !== undefined) out.types = [...r.types];
-  return out;
-}
-
-/** A membership record as stored in the bucket, checked (unknown fields dropped); undefined when malformed. */
-export function decodeMemberRecord(bytes: Uint8Array): MemberRecord | undefined {
-  try {
-    return validRecord(decodeJson(bytes));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The record if `v` is a well-formed one (unknown fields dropped), else undefined. */
-function validRecord(v: unknown): MemberRecord | undefined {
-  if (typeof v !== "object" || v === null) return undefined;
-  const r = v as Partial<Record<keyof MemberRecord, unknown>>;
-  if (typeof r.id !== "string" || r.id === "") return undefined;
-  if (typeof r.weight !== "number" || !Number.isFinite(r.weight) || r.weight <= 0) return undefined;
-  if (typeof r.state !== "string" || !STATES.has(r.state)) return undefined;
-  if (typeof r.startedAt !== "number" || !Number.isFinite(r.startedAt)) return undefined;
-  const out: MemberRecord = { id: r.id, weight: r.weight, state: r.state as MemberRecord["state"], startedAt: r.startedAt };
-  if (r.meta !== undefined) {
-    if (typeof r.meta !== "object" || r.meta === null || Array.isArray(r.meta)) return undefined;
-    const entries = Object.entries(r.meta);
-    if (!entries.every(([, x]) => typeof x === "string")) return undefined;
-    out.meta = Object.fromEntries(entries) as Record<string, string>;
-  }
-  if (r.types !== undefined) {
-    if (!Array.isArray(r.types) || r.types.length > MAX_TYPES || !r.types.every((t) => typeof t === "string" && ACTOR_TYPE_PATTERN.test(t))) return undefined;
-    out.types = [...(r.types as string[])];
-  }
-  return out;
-}
-
-/** Most actor types a record may list (a record stays a small KV value). */
-const MAX_TYPES = 256;
-
-function sameRecord(a: MemberRecord, b: MemberRecord): boolean {
-  if (a.id !== b.id || a.weight !== b.weight || a.state !== b.state || a.startedAt !== b.startedAt) return false;
-  const am = Object.entries(a.meta ?? {});
-  const sameTypes = (a.types ?? []).join(",") === (b.types ?? []).join(",") && (a.types === undefined) === (b.types === undefined);
-  return sameTypes && am.length === Object.keys(b.meta ?? {}).length && am.every(([k, v]) => b.meta?.[k] === v);
 }
