@@ -6,7 +6,9 @@
  * (measured on the local clock from when the write was *received*) has left.
  *
  * This node's own record is kept locally, never read back: it is always in the view while the
- * node runs, and {@link Membership.setState} changes it at once.
+ * node runs, and {@link Membership.setState} changes it at once. Only its deletion is heeded:
+ * another node declared this one gone ({@link Membership.declareGone}), so it loses its lease
+ * and rejoins.
  */
 import type { Clock, TimerHandle } from "../src/clock.js";
 import { encodeJson } from "../src/codec/json.js";
@@ -48,7 +50,7 @@ export class Membership {
   private readonly key: string;
   private me: MemberRecord;
   /** Other members by key, with the local time their last write was received. */
-  private readonly view = new Map<string, { record: MemberRecord; seenAt: number }>();
+  private readonly view = new Map<string, { record: MemberRecord; seenAt: number; revision: number }>();
   private readonly listeners = new Set<(c: MembershipChange) => void>();
   private state: "idle" | "starting" | "running" | "stopped" = "idle";
   private timer: TimerHandle | undefined;
@@ -217,6 +219,41 @@ export class Membership {
     await this.resync();
   }
 
+  /**
+   * Declares member `id` gone now, without waiting for its record to age out: its failure was
+   * confirmed some other way (the failure detector). The delete is a compare-and-set on the
+   * revision this view holds, so a record the member rewrote meanwhile (it is alive) stays, and
+   * resolves false. Every node's watch then reports the delete as a departure.
+   */
+  async declareGone(id: string): Promise<boolean> {
+    const key = memberKey(id);
+    const entry = this.view.get(key);
+    if (this.state !== "running" || key === this.key || entry === undefined) return false;
+    try {
+      await this.kv.delete(key, entry.revision);
+    } catch (err) {
+      this.log.info({ member: id, err: (err as Error)?.message }, "did not declare a member gone: its record changed or the KV failed");
+      return false;
+    }
+    this.log.warn({ member: id, revision: entry.revision }, "declared a member gone: its connection to NATS is");
+    if (this.view.get(key) === entry) {
+      this.view.delete(key);
+      this.emit({ joined: [], left: [id], updated: [] });
+    }
+    return true;
+  }
+
+  /**
+   * Someone deleted our record while we run: we were declared gone (or the record expired) and
+   * our shards may be given away. Lose the lease at once, so the owner fence refuses every turn
+   * until a heartbeat has put the record back and the map has been re-read; count it as a lapse.
+   */
+  private declaredGone(): void {
+    this.log.warn("our membership record was deleted: declared gone; rejoining");
+    this.confirmedAt = Number.NEGATIVE_INFINITY;
+    this.beatNow(); // sent past the lease's end: counts the lapse (see beat)
+  }
+
   private async resync(): Promise<void> {
     this.resyncing = true;
     try {
@@ -272,6 +309,7 @@ export class Membership {
     if (key === this.key) {
       // Our own heartbeat coming back: the proof that the watch still delivers (see tick).
       this.echoAt = this.clock.now();
+      if (c.kind === "delete" && this.state === "running") this.declaredGone();
       return undefined; // our own record is ours to know, not to read back
     }
     const prev = this.view.get(key);
@@ -285,7 +323,7 @@ export class Membership {
       this.log.warn({ key, revision: c.entry.revision }, "ignoring an invalid member record");
       return undefined;
     }
-    this.view.set(key, { record, seenAt: this.clock.now() });
+    this.view.set(key, { record, seenAt: this.clock.now(), revision: c.entry.revision });
     if (prev === undefined) return { joined: [copyRecord(record)], left: [], updated: [] };
     return sameRecord(prev.record, record) ? undefined : { joined: [], left: [], updated: [copyRecord(record)] };
   }
