@@ -14,12 +14,24 @@ export interface ClusterTiming {
   leaderTtl: number;
   /** Quiet time after a membership change before the leader plans, so bursts yield one plan. */
   rebalanceDebounce: number;
+  /**
+   * How often a node probes the peers it watches for a closed connection (the leader: every
+   * member; the others: the leader). Only a *no responders* answer counts; see `probeConfirm`.
+   */
+  probeInterval: number;
+  /**
+   * A peer whose status subject has no subscriber on two probes at least this far apart has
+   * crashed, and is declared gone without waiting `memberTtl`. Longer than a live node takes to
+   * reconnect to another NATS server when its own server dies.
+   */
+  probeConfirm: number;
 }
 
 /**
  * What a node uses for the {@link ClusterTiming} it is not given: 1024 shards, weight 1, a
- * heartbeat every second, members and the leader lease lost after 3 s of silence, and a 250 ms
- * debounce before re-planning.
+ * heartbeat every second, members and the leader lease lost after 3 s of silence, a 250 ms
+ * debounce before re-planning, and crashed peers found by probes every 250 ms, confirmed 300 ms
+ * later.
  */
 export const defaultTiming: Readonly<ClusterTiming> = Object.freeze({
   shardCount: DEFAULT_SHARD_COUNT,
@@ -28,6 +40,8 @@ export const defaultTiming: Readonly<ClusterTiming> = Object.freeze({
   memberTtl: 3000,
   leaderTtl: 3000,
   rebalanceDebounce: 250,
+  probeInterval: 250,
+  probeConfirm: 300,
 });
 
 /** Fills defaults and checks the relations the protocols rely on. */

@@ -13,6 +13,7 @@
  * - the server expires the value `leaderTtl` after storing it: also after the leader's end.
  * Each side measures a duration on its own clock: clocks need not agree, only tick at about the
  * same rate. `safetyMargin` covers rate drift and the gap between `isLeader()` and a fenced write.
+ * {@link LeaderElection.presumeGone} skips the wait when the holder's connection is known closed.
  */
 import type { Clock, TimerHandle } from "../src/clock.js";
 import { decodeJson, encodeJson } from "../src/codec/json.js";
@@ -134,6 +135,22 @@ export class LeaderElection {
   /** Stops leading at once (e.g. a fenced write failed), releases the key and campaigns again later. */
   stepDown(reason: string): void {
     if (this.state === "leader") this.lose(reason);
+  }
+
+  /**
+   * `id` is gone (the failure detector found its connection closed): if it holds the key as last
+   * observed, stop waiting out its lease and campaign now, with the same CAS delete of exactly
+   * that revision and create. A renewal we have not seen yet makes the delete fail and the create
+   * lose, so a live leader keeps the key. A leader that is alive but unreachable (a partition
+   * between NATS servers) may believe it leads until its next renewal fails on the deleted key;
+   * meanwhile its map writes are fenced by the map's CAS and epoch, as after any takeover.
+   */
+  presumeGone(id: string): void {
+    const s = this.seen;
+    if (this.state !== "candidate" || s === undefined || s.id !== id || this.ours(s)) return;
+    this.log.info({ leader: id, revision: s.revision }, "the leader's connection is gone; campaigning without waiting for its lease");
+    this.seen = { ...s, at: this.clock.now() - this.ttl };
+    this.schedule();
   }
 
   /**

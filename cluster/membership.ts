@@ -6,35 +6,19 @@
  * (measured on the local clock from when the write was *received*) has left.
  *
  * This node's own record is kept locally, never read back: it is always in the view while the
- * node runs, and {@link Membership.setState} changes it at once.
+ * node runs, and {@link Membership.setState} changes it at once. Only its deletion is heeded:
+ * another node declared this one gone ({@link Membership.declareGone}), so it loses its lease
+ * and rejoins.
  */
-import { ACTOR_TYPE_PATTERN } from "../src/actor/names.js";
 import type { Clock, TimerHandle } from "../src/clock.js";
-import { decodeJson, encodeJson } from "../src/codec/json.js";
+import { encodeJson } from "../src/codec/json.js";
 import { type Logger, silentLogger } from "../src/log.js";
 import { memberKey } from "../src/nats-names.js";
 import type { Kv, KvChange, KvWatch } from "./kv.js";
+import { copyRecord, decodeMemberRecord, type MemberRecord, sameRecord, validRecord } from "./member-record.js";
 import type { Member } from "./placement.js";
 
-/** What a node publishes about itself. */
-export interface MemberRecord {
-  /** Node id, unique in the cluster (any string; encoded for the key). */
-  id: string;
-  /** Capacity weight, finite and > 0. */
-  weight: number;
-  /**
-   * `active`: owns its share of shards. `draining`: handing its shards off before it leaves
-   * ({@link ShoalNode.drain}); owns none. `joining` owns shards like `active` (nodes of this
-   * version publish `active` from the start).
-   */
-  state: "joining" | "active" | "draining";
-  /** When the node process started, ms since the epoch (its own clock). */
-  startedAt: number;
-  /** Free-form, e.g. the HTTP port. */
-  meta?: Record<string, string>;
-  /** The actor types the node hosts, sorted (absent from nodes that do not say). */
-  types?: string[];
-}
+export { decodeMemberRecord, type MemberRecord } from "./member-record.js";
 
 export interface MembershipOptions {
   /** The members bucket, opened with `ttl = memberTtl`. */
@@ -56,8 +40,6 @@ export interface MembershipChange {
   updated: MemberRecord[];
 }
 
-const STATES: ReadonlySet<string> = new Set(["joining", "active", "draining"]);
-
 /** This node's membership and its view of the others. Not restartable: after {@link stop}, make a new one. */
 export class Membership {
   private readonly kv: Kv;
@@ -68,7 +50,7 @@ export class Membership {
   private readonly key: string;
   private me: MemberRecord;
   /** Other members by key, with the local time their last write was received. */
-  private readonly view = new Map<string, { record: MemberRecord; seenAt: number }>();
+  private readonly view = new Map<string, { record: MemberRecord; seenAt: number; revision: number }>();
   private readonly listeners = new Set<(c: MembershipChange) => void>();
   private state: "idle" | "starting" | "running" | "stopped" = "idle";
   private timer: TimerHandle | undefined;
@@ -135,12 +117,12 @@ export class Membership {
 
   /** This node's record as it stands (a copy). */
   get self(): MemberRecord {
-    return copy(this.me);
+    return copyRecord(this.me);
   }
 
   /** The live view, this node included, sorted by id. */
   records(): MemberRecord[] {
-    const all = [this.self, ...[...this.view.values()].map((e) => copy(e.record))];
+    const all = [this.self, ...[...this.view.values()].map((e) => copyRecord(e.record))];
     return all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -237,6 +219,41 @@ export class Membership {
     await this.resync();
   }
 
+  /**
+   * Declares member `id` gone now, without waiting for its record to age out: its failure was
+   * confirmed some other way (the failure detector). The delete is a compare-and-set on the
+   * revision this view holds, so a record the member rewrote meanwhile (it is alive) stays, and
+   * resolves false. Every node's watch then reports the delete as a departure.
+   */
+  async declareGone(id: string): Promise<boolean> {
+    const key = memberKey(id);
+    const entry = this.view.get(key);
+    if (this.state !== "running" || key === this.key || entry === undefined) return false;
+    try {
+      await this.kv.delete(key, entry.revision);
+    } catch (err) {
+      this.log.info({ member: id, err: (err as Error)?.message }, "did not declare a member gone: its record changed or the KV failed");
+      return false;
+    }
+    this.log.warn({ member: id, revision: entry.revision }, "declared a member gone: its connection to NATS is");
+    if (this.view.get(key) === entry) {
+      this.view.delete(key);
+      this.emit({ joined: [], left: [id], updated: [] });
+    }
+    return true;
+  }
+
+  /**
+   * Someone deleted our record while we run: we were declared gone (or the record expired) and
+   * our shards may be given away. Lose the lease at once, so the owner fence refuses every turn
+   * until a heartbeat has put the record back and the map has been re-read; count it as a lapse.
+   */
+  private declaredGone(): void {
+    this.log.warn("our membership record was deleted: declared gone; rejoining");
+    this.confirmedAt = Number.NEGATIVE_INFINITY;
+    this.beatNow(); // sent past the lease's end: counts the lapse (see beat)
+  }
+
   private async resync(): Promise<void> {
     this.resyncing = true;
     try {
@@ -292,6 +309,7 @@ export class Membership {
     if (key === this.key) {
       // Our own heartbeat coming back: the proof that the watch still delivers (see tick).
       this.echoAt = this.clock.now();
+      if (c.kind === "delete" && this.state === "running") this.declaredGone();
       return undefined; // our own record is ours to know, not to read back
     }
     const prev = this.view.get(key);
@@ -305,9 +323,9 @@ export class Membership {
       this.log.warn({ key, revision: c.entry.revision }, "ignoring an invalid member record");
       return undefined;
     }
-    this.view.set(key, { record, seenAt: this.clock.now() });
-    if (prev === undefined) return { joined: [copy(record)], left: [], updated: [] };
-    return sameRecord(prev.record, record) ? undefined : { joined: [], left: [], updated: [copy(record)] };
+    this.view.set(key, { record, seenAt: this.clock.now(), revision: c.entry.revision });
+    if (prev === undefined) return { joined: [copyRecord(record)], left: [], updated: [] };
+    return sameRecord(prev.record, record) ? undefined : { joined: [], left: [], updated: [copyRecord(record)] };
   }
 
   private emit(c: MembershipChange): void {
@@ -319,52 +337,4 @@ export class Membership {
       }
     }
   }
-}
-
-function copy(r: MemberRecord): MemberRecord {
-  const out = { ...r };
-  if (r.meta !== undefined) out.meta = { ...r.meta };
-  if (r.types !== undefined) out.types = [...r.types];
-  return out;
-}
-
-/** A membership record as stored in the bucket, checked (unknown fields dropped); undefined when malformed. */
-export function decodeMemberRecord(bytes: Uint8Array): MemberRecord | undefined {
-  try {
-    return validRecord(decodeJson(bytes));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The record if `v` is a well-formed one (unknown fields dropped), else undefined. */
-function validRecord(v: unknown): MemberRecord | undefined {
-  if (typeof v !== "object" || v === null) return undefined;
-  const r = v as Partial<Record<keyof MemberRecord, unknown>>;
-  if (typeof r.id !== "string" || r.id === "") return undefined;
-  if (typeof r.weight !== "number" || !Number.isFinite(r.weight) || r.weight <= 0) return undefined;
-  if (typeof r.state !== "string" || !STATES.has(r.state)) return undefined;
-  if (typeof r.startedAt !== "number" || !Number.isFinite(r.startedAt)) return undefined;
-  const out: MemberRecord = { id: r.id, weight: r.weight, state: r.state as MemberRecord["state"], startedAt: r.startedAt };
-  if (r.meta !== undefined) {
-    if (typeof r.meta !== "object" || r.meta === null || Array.isArray(r.meta)) return undefined;
-    const entries = Object.entries(r.meta);
-    if (!entries.every(([, x]) => typeof x === "string")) return undefined;
-    out.meta = Object.fromEntries(entries) as Record<string, string>;
-  }
-  if (r.types !== undefined) {
-    if (!Array.isArray(r.types) || r.types.length > MAX_TYPES || !r.types.every((t) => typeof t === "string" && ACTOR_TYPE_PATTERN.test(t))) return undefined;
-    out.types = [...(r.types as string[])];
-  }
-  return out;
-}
-
-/** Most actor types a record may list (a record stays a small KV value). */
-const MAX_TYPES = 256;
-
-function sameRecord(a: MemberRecord, b: MemberRecord): boolean {
-  if (a.id !== b.id || a.weight !== b.weight || a.state !== b.state || a.startedAt !== b.startedAt) return false;
-  const am = Object.entries(a.meta ?? {});
-  const sameTypes = (a.types ?? []).join(",") === (b.types ?? []).join(",") && (a.types === undefined) === (b.types === undefined);
-  return sameTypes && am.length === Object.keys(b.meta ?? {}).length && am.every(([k, v]) => b.meta?.[k] === v);
 }

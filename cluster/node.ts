@@ -1,9 +1,12 @@
-import type { Subscription } from "@nats-io/transport-node";
+import type { Msg, Subscription } from "@nats-io/transport-node";
 import type { ActorType } from "../src/actor/calls.js";
+import { checkClusterName } from "../src/actor/names.js";
 import type { ActorHost } from "../src/host.js";
 import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory } from "../src/ref.js";
 import { assemble, type NodeParts } from "./assemble.js";
+import { watchForCrashes } from "./crash-watch.js";
 import type { LeaderElection } from "./election.js";
+import type { FailureDetector } from "./failure-detector.js";
 import type { Membership } from "./membership.js";
 import type { NodeOptions } from "./node-options.js";
 import type { ShardMap } from "./placement.js";
@@ -28,6 +31,7 @@ export type { NodeStatus } from "./status.js";
 export class ShoalNode implements RefFactory, Caller {
   private stopped = false;
   private statusSub: Subscription | undefined;
+  private detector: FailureDetector | undefined;
   private parts!: NodeParts;
 
   private constructor(
@@ -46,15 +50,28 @@ export class ShoalNode implements RefFactory, Caller {
    * inconsistent timing (e.g. `memberTtl` under twice `heartbeatInterval`).
    */
   static async start(opts: NodeOptions): Promise<ShoalNode> {
-    const node = new ShoalNode(opts.nodeId, opts.cluster);
-    node.parts = await assemble(opts, () => node.stopped);
-    const te = new TextEncoder();
+    const node = new ShoalNode(opts.nodeId, checkClusterName(opts.cluster));
+    // Before the membership record exists: a member whose status subject had no subscriber
+    // would look crashed to the others' probes.
     node.statusSub = opts.nc.subscribe(statusSubject(node.cluster, node.nodeId), {
       callback: (err, msg) => {
-        if (err === null) msg.respond(te.encode(JSON.stringify(node.status())));
+        if (err === null) node.answerStatus(msg);
       },
     });
+    try {
+      node.parts = await assemble(opts, () => node.stopped);
+    } catch (err) {
+      node.statusSub.unsubscribe();
+      throw err;
+    }
+    node.detector = watchForCrashes(opts.nc, node.parts);
     return node;
+  }
+
+  /** A probe (any body) is answered with nothing; a status request (empty) with the status, once joined. */
+  private answerStatus(msg: Msg): void {
+    if (msg.data.length > 0) msg.respond();
+    else if (this.parts !== undefined) msg.respond(new TextEncoder().encode(JSON.stringify(this.status())));
   }
 
   /** A typed reference to actor `id` of the given type, wherever in the cluster it lives. */
@@ -162,6 +179,7 @@ export class ShoalNode implements RefFactory, Caller {
     if (this.stopped) return;
     this.stopped = true;
     const { manager, election, membership, events, migrations, transport, host, view, eventsSub, log } = this.parts;
+    this.detector?.stop();
     view.leave();
     // Membership events come from the leader; when the leader itself leaves, nobody else would
     // say so (its successor is still a follower when the record goes), so it says it first.

@@ -1,5 +1,6 @@
-import type { NatsConnection } from "@nats-io/transport-node";
+import { type NatsConnection, NoRespondersError, RequestError } from "@nats-io/transport-node";
 import { statusSubject } from "../src/nats-names.js";
+import type { ProbeResult } from "./failure-detector.js";
 import type { MemberRecord } from "./membership.js";
 
 /** What `status` reports about one node ({@link ShoalNode.status}, `shoal status`). */
@@ -42,6 +43,30 @@ export async function requestStatus(nc: NatsConnection, cluster: string, nodeId:
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Probes one node's status subject for the failure detector: `alive` on any answer, `absent` only
+ * when the server says no one subscribes (the node's connection is gone), `unknown` otherwise.
+ */
+export async function probeStatus(nc: NatsConnection, cluster: string, nodeId: string, timeoutMs: number): Promise<ProbeResult> {
+  try {
+    await nc.request(statusSubject(cluster, nodeId), PROBE, { timeout: timeoutMs });
+    return "alive";
+  } catch (err) {
+    return isNoResponders(err) ? "absent" : "unknown";
+  }
+}
+
+/** A probe's body: a status request a node may answer with less than its full status. */
+const PROBE = new TextEncoder().encode("probe");
+
+/** The server had no subscriber for the subject (as nats.js reports it, wrapped or not). */
+export function isNoResponders(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof NoRespondersError || (e instanceof RequestError && e.isNoResponders())) return true;
+  }
+  return false;
 }
 
 /**

@@ -110,7 +110,11 @@ export function nodeAskSubject(cluster: string, nodeId: string): string {
   return `shoal.${cluster}.node.${encodeToken(nodeId)}.ask`;
 }
 
-/** `shoal.<cluster>.node.<token(id)>.status`: where a node answers requests for its status (JSON). */
+/**
+ * `shoal.<cluster>.node.<token(id)>.status`: where a node answers requests for its status (JSON,
+ * to a request with an empty body). A request with a body is a liveness probe, answered with an
+ * empty message; *no responders* means the node's connection is gone.
+ */
 export function statusSubject(cluster: string, nodeId: string): string {
   return `shoal.${cluster}.node.${encodeToken(nodeId)}.status`;
 }

@@ -159,6 +159,41 @@ describe("LeaderElection", () => {
     expect(c.violations).toEqual([]);
   });
 
+  it("presumeGone() of a crashed leader lets a candidate take over at once, with a higher epoch, and only one", async () => {
+    const c = await threeNodes();
+    await c.advance(2500);
+    const l = c.leader();
+    const epoch = l.election.epoch!;
+    c.crash(l.id); // its connection is gone, as the failure detector found
+    const t = c.clock.now();
+    for (const n of c.nodes.values()) if (n !== l) n.election.presumeGone(l.id);
+    await turns();
+    await c.advance(100);
+    const next = c.leader();
+    expect(next).not.toBe(l);
+    expect(c.elected[1]!.at - t).toBeLessThan(100);
+    expect(next.election.epoch!).toBeGreaterThan(epoch);
+    expect(c.elected).toHaveLength(2);
+    expect(c.violations).toEqual([]);
+  });
+
+  it("presumeGone() of a live leader, or of a node that does not lead, takes nothing over", async () => {
+    const c = await threeNodes();
+    await c.advance(2500);
+    const l = c.leader();
+    const others = [...c.nodes.values()].filter((n) => n !== l);
+    // A false suspicion: the leader renewed after what the candidates saw, so the CAS delete fails.
+    others[0]!.watchLag = 2000;
+    await c.advance(1500); // a renewal the lagging node has not seen yet
+    others[0]!.election.presumeGone(l.id);
+    others[1]!.election.presumeGone(others[0]!.id);
+    await c.advance(TTL);
+    expect(c.leader()).toBe(l);
+    expect(c.elected).toHaveLength(1);
+    expect(steppedDown(l)).toEqual([]);
+    expect(c.violations).toEqual([]);
+  });
+
   it("a gracefully stopped leader deletes its key, so another wins without waiting for the TTL", async () => {
     const c = await threeNodes();
     await c.advance(5000);

@@ -109,6 +109,58 @@ describe("Membership", () => {
     expect(await (await c.admin()).keys()).toEqual([encodeToken("a")]);
   });
 
+  it("declareGone() removes a member at once everywhere, without waiting for memberTtl", async () => {
+    const c = new Cluster();
+    const a = await c.started("a");
+    await c.started("b");
+    const x = await c.started("x");
+    c.backend.cut("b"); // crashed: its record stays until it ages out
+    const t = c.clock.now();
+    expect(await a.m.declareGone("b")).toBe(true);
+    expect(a.changes.at(-1)).toEqual({ joined: [], left: ["b"], updated: [] });
+    await turns();
+    expect(c.clock.now()).toBe(t);
+    expect(ids(a)).toEqual(["a", "x"]);
+    expect(ids(x)).toEqual(["a", "x"]); // heard on the watch
+    expect(x.changes.at(-1)).toEqual({ joined: [], left: ["b"], updated: [] });
+    expect(await a.m.declareGone("b")).toBe(false); // no longer in the view: nothing to do
+    expect(await a.m.declareGone("a")).toBe(false); // never itself
+  });
+
+  it("declareGone() keeps a member whose record changed since the view saw it (it is alive)", async () => {
+    const c = new Cluster();
+    const a = await c.started("a");
+    const b = await c.started("b");
+    const admin = await c.admin();
+    // b's next heartbeat reached the KV, but a's watch has not delivered it yet.
+    const stale = (a.m as unknown as { view: Map<string, { revision: number }> }).view.get(encodeToken("b"))!;
+    await admin.put(encodeToken("b"), record(b.m.self));
+    (a.m as unknown as { view: Map<string, { revision: number }> }).view.set(encodeToken("b"), stale as never);
+    expect(await a.m.declareGone("b")).toBe(false);
+    await turns();
+    expect(ids(a)).toEqual(["a", "b"]);
+    expect(await admin.keys()).toContain(encodeToken("b"));
+  });
+
+  it("a node declared gone loses its lease at once, counts a lapse and rejoins with its next heartbeat", async () => {
+    const c = new Cluster();
+    const a = await c.started("a");
+    const b = await c.started("b");
+    expect(b.m.holdsLease()).toBe(true);
+    const lapses = b.m.lapses;
+    c.backend.cut("b"); // b's heartbeat cannot land before it hears of the delete
+    expect(await a.m.declareGone("b")).toBe(true);
+    c.backend.heal("b");
+    // b hears of its own record's deletion: no more acting as an owner until it re-confirms.
+    await new Promise((r) => setImmediate(r));
+    expect(b.m.lapses).toBe(lapses + 1);
+    await turns();
+    expect(b.warnings.some((w) => JSON.stringify(w).includes("declared gone"))).toBe(true);
+    // The heartbeat it sent at once put the record back: a sees it join again, b holds its lease.
+    expect(a.changes.at(-1)).toEqual({ joined: [b.m.self], left: [], updated: [] });
+    expect(b.m.holdsLease()).toBe(true);
+  });
+
   it("a node whose heartbeats stop reaching the KV is swept out after memberTtl, and rejoins when they resume", async () => {
     const c = new Cluster();
     const a = await c.started("a");

@@ -34,7 +34,12 @@ export interface TestClusterOptions {
 }
 
 /** Short timings: failures are noticed in about a second, rebalances start at once. */
-const TEST_TIMING: Omit<ClusterTiming, "shardCount" | "weight"> = { heartbeatInterval: 250, memberTtl: 1500, leaderTtl: 1500, rebalanceDebounce: 50 };
+const TEST_TIMING: Omit<ClusterTiming, "shardCount" | "weight" | "probeInterval" | "probeConfirm"> = {
+  heartbeatInterval: 250,
+  memberTtl: 1500,
+  leaderTtl: 1500,
+  rebalanceDebounce: 50,
+};
 
 let clusters = 0;
 
@@ -130,8 +135,8 @@ export class ShoalTestCluster implements RefFactory, AsyncDisposable {
   }
 
   /**
-   * Stops a node without a drain, as a crash would look to the others once its membership
-   * expires (its connection closes at once; the others re-plan after `memberTtl`).
+   * Stops a node without a drain, as a crash looks to the others: its connection closes at once,
+   * their probes find it gone within `probeInterval` + `probeConfirm`, and the leader re-plans.
    */
   async crashNode(node: ShoalNode | string): Promise<void> {
     const n = this.find(node);

@@ -38,6 +38,8 @@ ${connectionHelp}
   --member-ttl MS   a silent member has left after this   (env SHOAL_MEMBER_TTL; default ${defaultTiming.memberTtl})
   --leader-ttl MS   the leader's lease                    (env SHOAL_LEADER_TTL; default ${defaultTiming.leaderTtl})
   --debounce MS     quiet time before the leader plans    (env SHOAL_DEBOUNCE; default ${defaultTiming.rebalanceDebounce})
+  --probe-interval MS  how often peers are probed for a closed connection (env SHOAL_PROBE_INTERVAL; default ${defaultTiming.probeInterval})
+  --probe-confirm MS   a peer absent on two probes this far apart crashed (env SHOAL_PROBE_CONFIRM; default ${defaultTiming.probeConfirm})
   --drain-timeout MS  longest a drain may take            (env SHOAL_DRAIN_TIMEOUT; default 30000)
 ${nodeHttpHelp}
   --startup-timeout MS  how long joining retries while NATS is not ready (env SHOAL_STARTUP_TIMEOUT; default 30000)
@@ -47,7 +49,18 @@ ${nodeHttpHelp}
 /** Keys a node's config file may hold: the flag names. */
 const nodeConfigKeys = [
   ...["nats", "user", "password", "token", "creds", "tls-ca", "id", "cluster", "actors", "replicas", "shards", "weight", "heartbeat"],
-  ...["member-ttl", "leader-ttl", "debounce", "drain-timeout", "startup-timeout", "log-level", "log-format", ...nodeHttpKeys],
+  ...[
+    "member-ttl",
+    "leader-ttl",
+    "debounce",
+    "probe-interval",
+    "probe-confirm",
+    "drain-timeout",
+    "startup-timeout",
+    "log-level",
+    "log-format",
+    ...nodeHttpKeys,
+  ],
 ];
 
 export async function runNode(argv: string[]): Promise<number> {
@@ -64,6 +77,8 @@ export async function runNode(argv: string[]): Promise<number> {
     "member-ttl": { type: "string" },
     "leader-ttl": { type: "string" },
     debounce: { type: "string" },
+    "probe-interval": { type: "string" },
+    "probe-confirm": { type: "string" },
     "drain-timeout": { type: "string" },
     "startup-timeout": { type: "string" },
     "log-level": { type: "string" },
@@ -87,6 +102,8 @@ export async function runNode(argv: string[]): Promise<number> {
     memberTtl: positiveInt("member-ttl", settings.get("member-ttl", ["SHOAL_MEMBER_TTL"]), defaultTiming.memberTtl),
     leaderTtl: positiveInt("leader-ttl", settings.get("leader-ttl", ["SHOAL_LEADER_TTL"]), defaultTiming.leaderTtl),
     rebalanceDebounce: positiveInt("debounce", settings.get("debounce", ["SHOAL_DEBOUNCE"]), defaultTiming.rebalanceDebounce),
+    probeInterval: positiveInt("probe-interval", settings.get("probe-interval", ["SHOAL_PROBE_INTERVAL"]), defaultTiming.probeInterval),
+    probeConfirm: positiveInt("probe-confirm", settings.get("probe-confirm", ["SHOAL_PROBE_CONFIRM"]), defaultTiming.probeConfirm),
   };
   const drainTimeout = positiveInt("drain-timeout", settings.get("drain-timeout", ["SHOAL_DRAIN_TIMEOUT"]), 30_000);
   const startupTimeout = positiveInt("startup-timeout", settings.get("startup-timeout", ["SHOAL_STARTUP_TIMEOUT"]), 30_000);

@@ -150,6 +150,12 @@ export class ElectionCluster {
     this.backend.cut(id);
   }
 
+  /** SIGKILL: like a pause that never ends, and the process no longer counts as a leader. */
+  crash(id: string): void {
+    this.pause(id);
+    this.nodes.get(id)!.running = false;
+  }
+
   /** SIGCONT: the held timers run first (the worst case), then the connection comes back. */
   async resume(id: string): Promise<void> {
     const node = this.nodes.get(id)!;
