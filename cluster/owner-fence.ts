@@ -46,12 +46,14 @@ export class OwnershipFence {
   }
 
   /**
-   * The connection to NATS came back: a re-confirmation still waiting may be waiting for a
-   * reply that went to the connection that is gone. Start a fresh one now instead of after its
-   * timeout, so a node whose link healed acts again within a round trip.
+   * The connection to NATS came back: the server may have dropped the old one for silence (a
+   * pause, a silent link), and the crash detector declares a node gone as soon as its connection
+   * is gone — possibly before this node's own lease runs out. So whatever the lease says, act
+   * again only after a re-confirmation and a map re-read (one KV write and two reads); requests
+   * on the new connection meanwhile get UNAVAILABLE, which routers retry. A re-confirmation
+   * still waiting may be waiting for a reply that went to the old connection: start a fresh one.
    */
   reconnected(): void {
-    if (!this.stale) return;
     this.refreshing = undefined;
     this.refreshAfterLapse();
   }

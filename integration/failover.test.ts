@@ -11,6 +11,7 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { probeStatus } from "../cluster/status.js";
 import { ShoalClient } from "../src/client.js";
 import { ShoalError } from "../src/errors.js";
+import { nodeAskSubject } from "../src/nats-names.js";
 import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
 import { type RunningCluster, startNatsCluster, waitFor } from "./kit/index.js";
 
@@ -87,6 +88,51 @@ describe("failover by probing", () => {
     expect(after!.leader).not.toBe(b.owner);
     expect(after!.epoch!).toBeGreaterThan(now!.epoch!);
   }, 90_000);
+
+  it("a paused owner, declared gone while its own lease still holds, answers nothing stale when it wakes", async () => {
+    // The kit's server drops a client that misses 3 one-second pings; the 20 s TTL keeps the
+    // paused node's own lease valid throughout, so only the reconnect can tell it to stop.
+    const c = await TestCluster.create(inject("natsUrl"), uniqueCluster("fz"), { shards: SHARDS, args: SLOW_TTL });
+    cleanups.push(() => c.close());
+    for (const id of ["z1", "z2", "z3"]) c.start(id);
+    const [first] = await c.waitStable();
+    const client = new ShoalClient(c.nc, c.name);
+    const a = await accountOn(client, (n) => n !== first!.leader);
+    const zombie = c.nodes.get(a.owner)!;
+    zombie.child.kill("SIGSTOP");
+    cleanups.push(async () => zombie.child.kill("SIGCONT"));
+    await waitFor(() => c.events.some((e) => e.type === "member.left" && e.member === a.owner), {
+      timeout: 15_000,
+      message: `${a.owner} (paused) was never declared gone`,
+    });
+    // The new owner applies a deposit the paused node never saw.
+    let after: Balance | undefined;
+    await waitFor(
+      async () => {
+        after = await client.ask<Balance>("account", a.id, { deposit: { amount: 5, txn: `t2-${a.id}` } }, { timeout: 1000 }).catch(() => undefined);
+        return after !== undefined;
+      },
+      { timeout: 15_000, message: "the account never answered on another node" },
+    );
+    expect(after).toMatchObject({ balance: 12 });
+    zombie.child.kill("SIGCONT");
+    // Ask the woken node itself, on its own subject, until it has re-joined: never the old balance.
+    const direct = nodeAskSubject(c.name, a.owner);
+    const body = new TextEncoder().encode(JSON.stringify({ type: "account", id: a.id, msg: { balance: {} }, timeoutMs: 1000 }));
+    const seen: string[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 6000) {
+      const r = await c.nc.request(direct, body, { timeout: 2000 }).then(
+        (m) => JSON.parse(m.string()) as { ok: boolean; reply?: Balance; error?: { code: string } },
+        () => undefined, // no responders while it reconnects, or a timeout
+      );
+      if (r === undefined) continue;
+      seen.push(r.ok ? `balance ${r.reply!.balance} from ${r.reply!.node}` : r.error!.code);
+      if (r.ok) expect(r.reply!.balance, `the woken ${a.owner} answered: ${seen.join("; ")}`).toBe(12);
+    }
+    console.log(`[failover] paused ${a.owner} woke; what its subject answered: ${[...new Set(seen)].join("; ")}`);
+    expect(seen.some((s) => s.startsWith("balance 12"))).toBe(true);
+  }, 60_000);
 
   it("killing one of three NATS servers declares no member gone", async () => {
     const nats = await startNatsCluster(3);

@@ -79,9 +79,17 @@ describe("the ownership fence", () => {
     expect(calls).toHaveLength(3);
   });
 
-  it("does nothing on a reconnect while the lease holds", () => {
-    const { f, calls } = fence();
+  it("refuses to act after a reconnect, even while the lease holds, until it has re-confirmed", async () => {
+    // The server may have dropped the old connection for silence and the crash detector declared
+    // this node gone before its lease ran out: requests on the new connection must wait.
+    const { f, m, calls } = fence();
+    expect(() => f.check("t", "a")).not.toThrow();
     f.reconnected();
-    expect(calls).toHaveLength(0);
+    expect(calls).toHaveLength(1);
+    expect(codeOf(() => f.check("t", "a"))).toBe(ErrorCode.UNAVAILABLE);
+    expect(m.lease).toBe(true);
+    calls[0]!.resolve();
+    await turns(5);
+    expect(() => f.check("t", "a")).not.toThrow();
   });
 });
