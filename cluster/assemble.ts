@@ -90,6 +90,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
         fence: (key) => fence!.check(key.type, key.id),
         unknownType: (type) => notHostedHere(type, nodeId, membership!.records()),
         onTellFailed,
+        senderOrder: opts.senderOrder,
       },
       wrapStore: opts.hooks?.wrapStore,
       onAnswered: opts.hooks?.onAnswered,

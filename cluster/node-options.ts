@@ -1,6 +1,7 @@
 import type { Clock } from "../src/clock.js";
 import type { NodeIdentity } from "../src/host.js";
 import type { IngressOptions } from "../src/ingress/ingress.js";
+import type { RuntimeOptions } from "../src/runtime/runtime-options.js";
 import type { EventStore } from "../src/store/types.js";
 import type { ClusterTiming } from "./config.js";
 import type { KvProvider } from "./kv.js";
@@ -25,6 +26,8 @@ export interface NodeOptions extends NodeIdentity, Partial<ClusterTiming> {
   maxHandoffsPerMap?: number;
   /** On the leader: longest it waits for one step's handoffs to end before publishing the next step anyway (ms). Default 5 s. */
   rebalanceStepTimeout?: number;
+  /** Per-sender order of ingress clients' messages (gap timeout, senders remembered per actor); see the runtime's option. */
+  senderOrder?: RuntimeOptions["senderOrder"];
   /** How long joining may retry while NATS is not ready (ms). Default 30 s. */
   startupTimeout?: number;
   /** Observation hooks (metrics); none by default. */

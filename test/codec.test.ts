@@ -1,6 +1,7 @@
 import { decode, encode } from "@msgpack/msgpack";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { parseRequest } from "../src/codec/envelope.js";
 import { decodeJson, encodeJson } from "../src/codec/json.js";
 import { defaultDecodeLimits, forbiddenKeys, MAX_DEPTH_LIMIT } from "../src/codec/limits.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
@@ -225,5 +226,22 @@ describe("subject tokens", () => {
       }),
     );
     for (const id of ["a.b", "*", ">", "a b", "a\tb", "..", "émoji 🐟"]) expect(encodeToken(id)).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
+});
+
+describe("request envelope", () => {
+  const base = { type: "account", id: "a", msg: { balance: {} } };
+  it("refuses null for every optional field, as for a wrong type (null is not absent)", () => {
+    const order = { sender: "s", seq: 2 };
+    for (const bad of [{ timeoutMs: null }, { verb: null }, { ...order, settled: null }, { sender: null, seq: 1 }, { sender: "s", seq: null }]) {
+      let caught: unknown;
+      try {
+        parseRequest({ ...base, ...bad });
+      } catch (err) {
+        caught = err;
+      }
+      expect(ShoalError.is(caught, ErrorCode.BAD_REQUEST), JSON.stringify(bad)).toBe(true);
+    }
+    expect(parseRequest({ ...base, ...order, settled: 1 })).toMatchObject({ sender: "s", seq: 2, settled: 1 });
   });
 });

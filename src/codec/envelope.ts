@@ -107,7 +107,7 @@ export function parseRequest(value: unknown): RequestEnvelope {
 /** Checks `sender`, `seq` and an optional `settled` (0 … seq − 1). Throws BAD_REQUEST. */
 export function checkOrder(sender: unknown, seq: unknown, settled: unknown): SenderSeq {
   const s = checkSeq(seq);
-  const done = settled ?? 0;
+  const done = settled === undefined ? 0 : settled; // null is not "absent": like every optional field, refused
   if (typeof done !== "number" || !Number.isSafeInteger(done) || done < 0 || done >= s) {
     throw new BadRequestError("settled must be an integer from 0 to seq - 1", { details: { field: "settled" } });
   }
