@@ -7,6 +7,7 @@ import { decodeJson } from "../src/codec/json.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
 import { ActorHost } from "../src/host.js";
+import { nodeBatchSubject } from "../src/nats-names.js";
 
 const te = new TextEncoder();
 let nc: NatsConnection;
@@ -139,6 +140,44 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
     } finally {
       sub.unsubscribe();
     }
+  });
+
+  it("answers a batch on the node's own …asks subject: every entry in order, a bad entry refused alone, a bad batch refused whole", async () => {
+    const subject = nodeBatchSubject(cluster, "n1");
+    const batch = async (body: unknown, msgpack = false) => {
+      const opts = msgpack ? { timeout: 5000, headers: headers() } : { timeout: 5000 };
+      if (msgpack) opts.headers!.set("Content-Type", "application/msgpack");
+      const data = body instanceof Uint8Array ? body : msgpack ? encode(body) : te.encode(JSON.stringify(body));
+      const r = await nc.request(subject, data, opts);
+      return msgpack ? new MsgpackCodec().decode(r.data) : decodeJson(r.data);
+    };
+    const answers = await batch([
+      { type: "account", id: "batch-1", msg: { deposit: { amount: 2, txn: "b1" } } },
+      { type: "account", id: "batch-1", msg: { balance: {} } },
+      { type: "account", id: "batch-1", msg: { withdraw: { amount: 50, txn: "b2" } }, verb: "send" },
+      { type: "account", id: "batch-1", msg: { balance: {} }, verb: "tell" },
+      42,
+      { type: "account", id: "batch-1", msg: { deposit: { amount: 3, txn: "b3" } }, verb: "send" },
+    ]);
+    const codes = (answers as Array<{ ok: boolean; reply?: unknown; error?: { code: string } }>).map((a) => (a.ok ? a.reply : a.error!.code));
+    expect(codes).toEqual([
+      { balance: 2, version: 1, node: "n1", applied: true },
+      { balance: 2, version: 1, node: "n1" },
+      "REJECTED",
+      "BAD_REQUEST",
+      "BAD_REQUEST",
+      null,
+    ]);
+    expect(await batch([{ type: "account", id: "batch-1", msg: { balance: {} } }], true)).toEqual([
+      { ok: true, reply: { balance: 5, version: 2, node: "n1" } },
+    ]);
+
+    // Refused whole, with one error, and nothing of them applied.
+    const many = Array.from({ length: 1025 }, (_, i) => ({ type: "account", id: "batch-2", msg: { deposit: { amount: 1, txn: `m${i}` } } }));
+    for (const bad of [{}, [], many, te.encode("[{nope")]) {
+      expect(await batch(bad)).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
+    }
+    expect(await client.ask("account", "batch-2", { balance: {} })).toMatchObject({ balance: 0, version: 0 });
   });
 
   it("rebuilds the same state in a restarted host", async () => {

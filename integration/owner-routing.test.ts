@@ -51,12 +51,38 @@ describe("ShoalClient routes straight to the owner's node", () => {
     await using client = new ShoalClient(nc, tc.cluster);
     await followsMap(client);
     const accounts = ids("direct", 300);
+    // What the client publishes: batches on the owners' `…asks` subjects, no single requests.
+    const seen = { batches: 0, singles: 0 };
+    const spies = [
+      nc.subscribe(`shoal.${tc.cluster}.node.*.asks`, { callback: () => void seen.batches++ }),
+      nc.subscribe(`shoal.${tc.cluster}.node.*.ask`, { callback: () => void seen.singles++ }),
+    ];
+    await nc.flush();
     const before = forwarded(tc.nodes);
     const answered = await balances(client, accounts);
     expect(forwarded(tc.nodes) - before).toBe(0);
+    await nc.flush();
+    for (const spy of spies) spy.unsubscribe();
+    expect(seen.singles).toBe(0);
+    expect(seen.batches).toBeGreaterThanOrEqual(3); // one per owner at least
+    expect(seen.batches).toBeLessThanOrEqual(30); // 300 calls made at once: a few batches, not 300 requests
     // Each answer came from the owner the nodes' map names.
     const map = tc.nodes[0]!.map!;
     expect(answered).toEqual(accounts.map((id) => map.owners[shardOf("account", id, map.shardCount)]));
+  });
+
+  it("sends single requests to the owner when batching is off", async () => {
+    await using client = new ShoalClient(nc, tc.cluster, { batching: false });
+    await followsMap(client);
+    let singles = 0;
+    const spy = nc.subscribe(`shoal.${tc.cluster}.node.*.ask`, { callback: () => void singles++ });
+    await nc.flush();
+    const before = forwarded(tc.nodes);
+    await balances(client, ids("single", 60));
+    await nc.flush();
+    spy.unsubscribe();
+    expect(forwarded(tc.nodes) - before).toBe(0);
+    expect(singles).toBe(60);
   });
 
   it("still serves clients that know nothing through the shared subject (and those calls take hops)", async () => {

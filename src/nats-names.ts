@@ -111,6 +111,16 @@ export function nodeAskSubject(cluster: string, nodeId: string): string {
 }
 
 /**
+ * `shoal.<cluster>.node.<token(id)>.asks`: one node's batch ingress — a JSON (or MessagePack)
+ * array of requests of the {@link ClusterSubjects.ask} contract (asks and sends), answered with
+ * one message holding the array of their answers, in order. What `ShoalClient` sends when it
+ * has several calls for one node at once.
+ */
+export function nodeBatchSubject(cluster: string, nodeId: string): string {
+  return `shoal.${cluster}.node.${encodeToken(nodeId)}.asks`;
+}
+
+/**
  * `shoal.<cluster>.node.<token(id)>.status`: where a node answers requests for its status (JSON,
  * to a request with an empty body). A request with a body is a liveness probe, answered with an
  * empty message; *no responders* means the node's connection is gone.

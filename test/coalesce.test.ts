@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BatchBuffer } from "../cluster/batch-buffer.js";
-import { afterJob, Coalescer, type CoalescerLimits } from "../cluster/coalesce.js";
+import { Coalescer, type CoalescerLimits } from "../cluster/coalesce.js";
+import { afterJob } from "../src/after-job.js";
 import { MsgpackCodec } from "../src/codec/msgpack.js";
 import { turns } from "./support/turns.js";
 

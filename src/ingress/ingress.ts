@@ -4,12 +4,15 @@ import { type DecodeLimits, defaultDecodeLimits } from "../codec/limits.js";
 import { MsgpackCodec } from "../codec/msgpack.js";
 import { errorResponse, MSGPACK_CONTENT_TYPE, okResponse, parseRequest, type RequestEnvelope, type ResponseEnvelope, type Verb } from "../codec/envelope.js";
 import { orderOf } from "../codec/envelope.js";
-import { ShoalError } from "../errors.js";
+import { BadRequestError, ShoalError } from "../errors.js";
 import { type Clock, systemClock } from "../clock.js";
 import { InFlight } from "../inflight.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Caller } from "../ref.js";
-import { clusterSubjects, nodeAskSubject } from "../nats-names.js";
+import { clusterSubjects, nodeAskSubject, nodeBatchSubject } from "../nats-names.js";
+
+/** Most requests in one batch on a node's `…asks` subject. */
+export const MAX_BATCH = 1024;
 
 /** Options of an {@link Ingress}. */
 export interface IngressOptions {
@@ -55,7 +58,11 @@ export class Ingress {
     const s = clusterSubjects(opts.cluster);
     const callback = (err: Error | null, msg: Msg) => this.onMessage(err, msg);
     this.subs = [opts.nc.subscribe(s.ask, { queue: s.askQueue, callback })];
-    if (opts.nodeId !== undefined) this.subs.push(opts.nc.subscribe(nodeAskSubject(opts.cluster, opts.nodeId), { callback }));
+    if (opts.nodeId !== undefined) {
+      this.subs.push(opts.nc.subscribe(nodeAskSubject(opts.cluster, opts.nodeId), { callback }));
+      const batches = (err: Error | null, msg: Msg) => this.onBatch(err, msg);
+      this.subs.push(opts.nc.subscribe(nodeBatchSubject(opts.cluster, opts.nodeId), { callback: batches }));
+    }
   }
 
   /** Requests being answered right now. */
@@ -96,6 +103,56 @@ export class Ingress {
       this.log.debug({ type: request.type }, "ingress request without reply subject dropped");
       return;
     }
+    this.inflight
+      .track(this.dispatch(request, verb), () => `${request.type}/${request.id.slice(0, 40)}`)
+      .then((body) => this.respond(msg, msgpack, body, request.type, verb, received));
+  }
+
+  /**
+   * A batch on the node's own `…asks` subject: an array of 1 to {@link MAX_BATCH} asks and sends
+   * (no tells), answered with one message holding an array of their answers, in order, once
+   * every one is in. A batch that is not such an array gets a single error answer instead.
+   */
+  private onBatch(err: Error | null, msg: Msg): void {
+    if (err !== null) {
+      this.log.warn({ err }, "ingress subscription error");
+      return;
+    }
+    const received = performance.now();
+    const msgpack = msg.headers?.get("Content-Type") === MSGPACK_CONTENT_TYPE;
+    if (!msg.reply) return;
+    let entries: unknown[];
+    try {
+      const raw = msgpack ? this.codec.decode(msg.data) : decodeJson(msg.data, this.limits);
+      if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_BATCH) {
+        throw new BadRequestError(`a batch is an array of 1 to ${MAX_BATCH} requests`);
+      }
+      entries = raw;
+    } catch (e) {
+      this.respond(msg, msgpack, errorResponse(e), "", "ask", received);
+      return;
+    }
+    const answers = entries.map((entry): Promise<ResponseEnvelope> => {
+      let request: RequestEnvelope;
+      try {
+        request = parseRequest(entry);
+        if (request.verb === "tell") throw new BadRequestError("a batch carries asks and sends; publish a tell on its own");
+      } catch (e) {
+        const body = errorResponse(e);
+        this.count("", "ask", body.ok ? "ok" : body.error.code, received);
+        return Promise.resolve(body);
+      }
+      const verb = request.verb ?? "ask";
+      return this.dispatch(request, verb).then((body) => {
+        this.count(request.type, verb, body.ok ? "ok" : body.error.code, received);
+        return body;
+      });
+    });
+    this.inflight.track(Promise.all(answers), () => `batch of ${entries.length}`).then((bodies) => this.replyBatch(msg, msgpack, bodies));
+  }
+
+  /** Hands an ask or a send to the caller; resolves (never rejects) to its answer. */
+  private dispatch(request: RequestEnvelope, verb: Verb): Promise<ResponseEnvelope> {
     let answer: Promise<unknown>;
     try {
       const opts = { timeout: request.timeoutMs, order: orderOf(request) };
@@ -107,17 +164,10 @@ export class Ingress {
       // A synchronous throw must not escape: it would tear down the connection's reader.
       answer = Promise.reject(e);
     }
-    this.inflight
-      .track(answer, () => `${request.type}/${request.id.slice(0, 40)}`)
-      .then(
-        (reply) => {
-          this.respond(msg, msgpack, okResponse(reply), request.type, verb, received);
-        },
-        (e: unknown) => {
-          if (!ShoalError.is(e)) this.log.error({ err: e, type: request.type }, "request failed unexpectedly");
-          this.respond(msg, msgpack, errorResponse(e), request.type, verb, received);
-        },
-      );
+    return answer.then(okResponse, (e: unknown) => {
+      if (!ShoalError.is(e)) this.log.error({ err: e, type: request.type }, "request failed unexpectedly");
+      return errorResponse(e);
+    });
   }
 
   /** A tell: handed on, never answered (its failures are counted where they happen). */
@@ -145,6 +195,34 @@ export class Ingress {
       this.opts.onAnswered(type, verb, outcome, (performance.now() - received) / 1000);
     } catch (err) {
       this.log.warn({ err }, "onAnswered hook threw");
+    }
+  }
+
+  /** Sends a batch's answers; an answer that cannot be encoded is replaced by its error. */
+  private replyBatch(msg: Msg, msgpack: boolean, bodies: ResponseEnvelope[]): void {
+    const encode = (v: unknown) => (msgpack ? this.codec.encode(v) : encodeJson(v));
+    let data: Uint8Array;
+    try {
+      data = encode(bodies);
+    } catch {
+      data = encode(
+        bodies.map((b) => {
+          try {
+            encode(b);
+            return b;
+          } catch (e) {
+            this.log.error({ err: e }, "could not encode a reply");
+            return errorResponse(e);
+          }
+        }),
+      );
+    }
+    if (msgpack) {
+      const h = natsHeaders();
+      h.set("Content-Type", MSGPACK_CONTENT_TYPE);
+      msg.respond(data, { headers: h });
+    } else {
+      msg.respond(data);
     }
   }
 

@@ -1,6 +1,6 @@
 import { type KvWatchEntry, Kvm } from "@nats-io/kv";
 import type { NatsConnection, QueuedIterator } from "@nats-io/transport-node";
-import { clusterBuckets, nodeAskSubject } from "../nats-names.js";
+import { clusterBuckets, nodeAskSubject, nodeBatchSubject } from "../nats-names.js";
 import { shardOf } from "./shard-hash.js";
 import { decodeMap, type ShardMap } from "./shard-map.js";
 
@@ -11,6 +11,12 @@ const RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 /** Node subjects kept built; more nodes than this have come and gone when it fills. */
 const MAX_SUBJECTS = 1024;
+
+/** A node's own ingress subjects: one call (`…ask`), or a batch of calls (`…asks`). */
+export interface NodeRoute {
+  readonly ask: string;
+  readonly batch: string;
+}
 
 /**
  * Which node an actor's calls go to, from the cluster's shard map: a watch on the map bucket
@@ -24,7 +30,7 @@ const MAX_SUBJECTS = 1024;
  */
 export class OwnerRoutes {
   private map: ShardMap | undefined;
-  private readonly subjects = new Map<string, string>();
+  private readonly routes = new Map<string, NodeRoute>();
   private watch: QueuedIterator<KvWatchEntry> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
@@ -47,16 +53,21 @@ export class OwnerRoutes {
 
   /** The owner's node ingress subject for actor `(type, id)`, or `undefined` when none is known. */
   subjectFor(type: string, id: string): string | undefined {
+    return this.route(type, id)?.ask;
+  }
+
+  /** The subjects of the node that owns actor `(type, id)`, or `undefined` when none is known. */
+  route(type: string, id: string): NodeRoute | undefined {
     const map = this.map;
     if (map === undefined) return undefined;
     const owner = map.owners[shardOf(type, id, map.shardCount)];
     if (owner === null || owner === undefined) return undefined;
-    let subject = this.subjects.get(owner);
-    if (subject === undefined) {
-      subject = nodeAskSubject(this.cluster, owner);
-      this.subjects.set(owner, subject);
+    let route = this.routes.get(owner);
+    if (route === undefined) {
+      route = { ask: nodeAskSubject(this.cluster, owner), batch: nodeBatchSubject(this.cluster, owner) };
+      this.routes.set(owner, route);
     }
-    return subject;
+    return route;
   }
 
   /** Stops the watch; {@link subjectFor} keeps answering from the last map. */
@@ -96,6 +107,6 @@ export class OwnerRoutes {
     if (this.map !== undefined && map.version < this.map.version) return;
     this.map = map;
     this.retryMs = RETRY_MS;
-    if (this.subjects.size > MAX_SUBJECTS) this.subjects.clear(); // nodes come and go
+    if (this.routes.size > MAX_SUBJECTS) this.routes.clear(); // nodes come and go
   }
 }
