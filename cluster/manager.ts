@@ -103,7 +103,9 @@ export class ShardManager {
         for (const m of c.joined) this.opts.events.publish({ type: "member.joined", member: m.id, state: m.state });
         for (const m of c.updated) this.opts.events.publish({ type: "member.updated", member: m.id, state: m.state });
         for (const id of c.left) this.opts.events.publish({ type: "member.left", member: id });
-        this.schedule();
+        // A departure leaves its shards without an owner until the next map: plan it now. Joins
+        // and updates wait out the debounce, so a burst of them becomes one plan.
+        this.schedule(c.left.length > 0 ? 0 : this.opts.debounce);
       }),
       this.opts.election.onChange((e) => {
         if (e.kind === "elected") {

@@ -45,6 +45,10 @@ class FakeMembership {
     this.listeners.push(l);
     return () => undefined;
   }
+  leave(id: string) {
+    this.list = this.list.filter((m) => m.id !== id);
+    for (const l of this.listeners) l({ joined: [], left: [id], updated: [] });
+  }
   join(id: string) {
     this.list = [...this.list, { id, weight: 1, state: "active" }];
     for (const l of this.listeners) l({ joined: [{ id, weight: 1, state: "active", startedAt: 0 }], left: [], updated: [] });
@@ -114,6 +118,19 @@ describe("shard manager (in-memory KV, fake clock)", () => {
     expect(after).toHaveLength(1);
     const map = (await t.maps.read())!.map;
     expect(new Set(map.owners)).toEqual(new Set(["a", "b", "c", "d", "e"]));
+  });
+
+  it("plans a departure at once: its shards have no owner until the next map", async () => {
+    const t = await setup({ maxHandoffsPerMap: 64 });
+    t.membership.join("a");
+    t.membership.join("b");
+    t.election.win(1);
+    await settle(t.clock, 300);
+    const before = published(t.events).length;
+    t.membership.leave("b");
+    await settle(t.clock, 1); // far inside the 250 ms debounce
+    expect(published(t.events).length).toBe(before + 1);
+    expect((await t.maps.read())!.map.owners.every((o) => o === "a")).toBe(true);
   });
 
   it("plans a steady stream of changes no later than maxDelay", async () => {
