@@ -15,7 +15,14 @@ export interface ActorContext {
 }
 
 /** When a timer fires: once after `ms`, or every `every` ms (the first time after `after`, default `every`). */
-export type TimerDelay = number | { readonly every: number; readonly after?: number };
+export type TimerDelay =
+  | number
+  | {
+      /** Period (ms): the next firing is due this long after the previous firing's turn finished. */
+      readonly every: number;
+      /** Delay (ms) of the first firing (default: `every`). */
+      readonly after?: number;
+    };
 
 /**
  * The actor's timers, as a turn sees them (`ctx.timers`). A timer sends the actor one of its own
