@@ -138,4 +138,19 @@ describe("migration: timers", () => {
     expect([s.beats, s.rang]).toEqual([["A"], "A"]);
     await source.runtime.stop();
   });
+
+  it("a handed-over timer due while the destination still holds the shard waits for the hold to end", async () => {
+    const transport: Transport = { request: async () => ({}), send: (_n, _r, _t, to) => to.ok({}) };
+    const dest = node("B", transport, () => map(2, "B"));
+    const hold = dest.runtime.holdPartition(1); // awaiting the source's tail
+    await hold.ready;
+    const state = { beats: ["A"], rang: "" };
+    dest.runtime.adopt("clockwork", "s1-w", 1, state, undefined, [{ name: "alarm", in: 0, msg: { ring: {} } }]);
+    await dest.advance(100);
+    expect(hold.capture()).toEqual([expect.objectContaining({ state, timers: [{ name: "alarm", in: 0, msg: { ring: {} } }] })]);
+    hold.resume();
+    await turns();
+    expect((await dest.runtime.ref(clockwork, "s1-w").ask({ read: {} })).rang).toBe("B");
+    await dest.runtime.stop();
+  });
 });

@@ -278,7 +278,7 @@ export class Activation {
     const timers = new TurnTimers(this.timers);
     const done = () => {
       timers.close();
-      if (timers.changes.size > 0) this.timerTable().apply(timers.changes);
+      if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
     };
     const failed = (err: unknown) => {
       timers.close();
@@ -298,7 +298,7 @@ export class Activation {
   private applied(p: Pending, before: Live, r: TurnResult, timers: TurnTimers): void {
     this.live = { state: r.state, version: r.version };
     timers.close();
-    if (timers.changes.size > 0) this.timerTable().apply(timers.changes);
+    if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
     if (r.persisted > 0) this.behavior.afterPersist?.(this.key, this.live, before.version);
     this.gate?.done(p);
     p.resolve(r.reply);

@@ -214,7 +214,11 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   adopt(type: string, id: string, version: number, state: unknown, order?: readonly OrderEntry[], timers?: readonly CapturedTimer[]): void {
     const behavior = this.behaviorFor(type);
     if (this.activations.get(type, id) !== undefined) throw new ConflictError(`${type}/${id} is already active on this node`);
-    this.track(new Activation({ type, id }, behavior, this, { live: { state: behavior.restore(state), version }, order, timers }));
+    const a = new Activation({ type, id }, behavior, this, { live: { state: behavior.restore(state), version }, order, timers });
+    // Adopted into a held shard (a destination awaiting the tail): paused like the rest of it, so
+    // a handed-over timer that comes due waits for the hold to end instead of running ahead of the tail.
+    a.paused = this.isHeld(type, id);
+    this.activations.add(a);
   }
 
   /** Whether an actor is in memory here (for tests and status). */
@@ -329,6 +333,13 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     return new Pending(type, id, valid, deadline, to, order);
   }
 
+  /** Whether a pause group covers the actor (its messages are being buffered). */
+  private isHeld(type: string, id: string): boolean {
+    if (this.partitionOfFn !== undefined && this.partitionPauses.has(this.partitionOfFn(type, id))) return true;
+    for (const g of this.pauses) if (g.partition === undefined && g.matches(type, id)) return true;
+    return false;
+  }
+
   private dispatch(p: Pending): void {
     if (this.partitionPauses.size > 0) {
       const g = this.partitionPauses.get(this.partitionOfFn!(p.type, p.id));
@@ -352,7 +363,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     let a = this.activations.get(p.type, p.id);
     if (a === undefined) {
       a = new Activation({ type: p.type, id: p.id }, this.behaviorFor(p.type), this);
-      this.track(a);
+      this.activations.add(a);
     }
     const capacity = a.behavior.def.mailboxCapacity ?? this.mailboxCapacity;
     if (a.queued >= capacity) {
@@ -376,10 +387,6 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       void a.passivate();
       this.untrack(a);
     }
-  }
-
-  private track(a: Activation): void {
-    this.activations.add(a);
   }
 
   /** Removes `a`, if it is still the activation of its actor; its timers stop. */

@@ -161,8 +161,11 @@ export class TimerTable {
  * TypeError.
  */
 export class TurnTimers implements Timers {
-  /** In the order made; a later change of a name replaces the earlier one (null: cancel). */
-  readonly changes = new Map<string, Planned | null>();
+  /**
+   * In the order made; a later change of a name replaces the earlier one (null: cancel). Made on
+   * the first change: most turns touch no timer, and this object is made for every turn.
+   */
+  changes: Map<string, Planned | null> | undefined;
   private closed = false;
 
   constructor(private readonly table: TimerTable | undefined) {}
@@ -172,19 +175,17 @@ export class TurnTimers implements Timers {
     checkName(name);
     const planned = planOf(delay, msg);
     if (!this.isSet(name) && this.count() >= MAX_TIMERS) throw new TypeError(`an actor may have at most ${MAX_TIMERS} timers`);
-    this.changes.delete(name);
-    this.changes.set(name, planned);
+    this.record(name, planned);
   }
 
   cancel(name: string): void {
     this.open();
     checkName(name);
-    this.changes.delete(name);
-    this.changes.set(name, null);
+    this.record(name, null);
   }
 
   isSet(name: string): boolean {
-    const c = this.changes.get(name);
+    const c = this.changes?.get(name);
     if (c !== undefined) return c !== null;
     return this.table?.has(name) ?? false;
   }
@@ -194,6 +195,12 @@ export class TurnTimers implements Timers {
     this.closed = true;
   }
 
+  private record(name: string, change: Planned | null): void {
+    this.changes ??= new Map();
+    this.changes.delete(name); // re-inserted: the order of the last changes is the order applied
+    this.changes.set(name, change);
+  }
+
   private open(): void {
     if (this.closed) throw new TypeError("ctx.timers was used after its turn ended");
   }
@@ -201,7 +208,7 @@ export class TurnTimers implements Timers {
   /** Timers set if the turn succeeded now. */
   private count(): number {
     let n = this.table?.size ?? 0;
-    for (const [name, c] of this.changes) {
+    for (const [name, c] of this.changes ?? []) {
       const was = this.table?.has(name) ?? false;
       if (c !== null && !was) n++;
       else if (c === null && was) n--;
