@@ -238,8 +238,11 @@ export class Activation {
   private context(live: Live): ActorContext;
   private context(live: Live, timers: TurnTimers): TurnContext;
   private context(live: Live, timers?: TurnTimers): ActorContext | TurnContext {
-    const ctx = { type: this.key.type, id: this.key.id, node: this.host.nodeId, version: live.version, now: this.host.clock.now() };
-    return timers === undefined ? ctx : { ...ctx, timers };
+    // Two literals, not a spread: spreading the context into a new object cost ~1 µs a turn.
+    const { type, id } = this.key;
+    const now = this.host.clock.now();
+    if (timers === undefined) return { type, id, node: this.host.nodeId, version: live.version, now };
+    return { type, id, node: this.host.nodeId, version: live.version, now, timers };
   }
 
   private timerTable(): TimerTable {
