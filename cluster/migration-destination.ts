@@ -97,7 +97,7 @@ export class MigrationDestination {
           return;
         }
         try {
-          runtime.adopt(a.type, a.id, a.version, a.state, a.order);
+          runtime.adopt(a.type, a.id, a.version, a.state, a.order, a.timers);
         } catch (err) {
           // State its type cannot restore: the actor loads from the store instead.
           this.opts.log.warn({ err: (err as Error)?.message, type: a.type }, "handed-over state could not be restored");

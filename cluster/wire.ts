@@ -1,6 +1,7 @@
 import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
 import { checkOrder, checkSender, MAX_SENDER_LENGTH, MAX_TIMEOUT_MS, type SenderSeq } from "../src/codec/envelope.js";
 import { BadRequestError } from "../src/errors.js";
+import { type CapturedTimer, MAX_TIMER_DELAY, MAX_TIMER_NAME_LENGTH, MAX_TIMERS } from "../src/runtime/timers.js";
 
 /**
  * Node-to-node requests on `shoal.<cluster>.node.<token(id)>.rpc`, MessagePack, every one
@@ -49,7 +50,11 @@ export interface HandoffBatch {
   mapVersion: number;
   epoch: number;
   from: string;
-  actors: Array<{ type: string; id: string; version: number; state: unknown; order?: Array<[string, number]> }>;
+  /**
+   * Each actor's state, with its per-sender order table (`[sender, next]`) and its timers
+   * (`{name, in, every?, msg}`: ms until due, period, message) when it has them.
+   */
+  actors: Array<{ type: string; id: string; version: number; state: unknown; order?: Array<[string, number]>; timers?: CapturedTimer[] }>;
 }
 
 /** Phase 2 ends: every tail message of the shard has been sent (`count` of them), in order. */
@@ -177,17 +182,36 @@ function checkOrderTable(v: unknown): void {
   }
 }
 
+/**
+ * Handed-over timers: at most {@link MAX_TIMERS} `{name, in, every?, msg}`, a name of 1 to
+ * {@link MAX_TIMER_NAME_LENGTH} characters, `in` from 0 and `every` from 1 to {@link MAX_TIMER_DELAY}
+ * ms, whole. The message is checked by the actor type's validate when the timer fires.
+ */
+function checkTimers(v: unknown): void {
+  need(Array.isArray(v) && v.length <= MAX_TIMERS, `timers (an array of at most ${MAX_TIMERS} entries)`);
+  for (const t of v as unknown[]) {
+    const x = t as Record<string, unknown>;
+    need(typeof x === "object" && x !== null && !Array.isArray(x), "timer entry");
+    only(x, ["name", "in", "every", "msg"], "timer");
+    need(typeof x.name === "string" && x.name.length >= 1 && x.name.length <= MAX_TIMER_NAME_LENGTH, "timer name");
+    need(int(x.in) && x.in <= MAX_TIMER_DELAY, "timer's in");
+    need(x.every === undefined || (int(x.every, 1) && x.every <= MAX_TIMER_DELAY), "timer's every");
+    need("msg" in x && x.msg !== undefined, "timer's msg");
+  }
+}
+
 function checkHandoff(v: Record<string, unknown>): HandoffBatch {
   only(v, ["k", "shard", "mapVersion", "epoch", "from", "actors"], "handoff");
   need(int(v.shard) && int(v.mapVersion) && int(v.epoch) && typeof v.from === "string" && Array.isArray(v.actors), "handoff fields");
   for (const a of v.actors as unknown[]) {
     const x = a as Record<string, unknown>;
     need(typeof x === "object" && x !== null && !Array.isArray(x), "actor entry");
-    only(x, ["type", "id", "version", "state", "order"], "handoff actor");
+    only(x, ["type", "id", "version", "state", "order", "timers"], "handoff actor");
     checkActorTypeName(x.type);
     checkActorId(x.id);
     need(int(x.version) && "state" in x, "actor version/state");
     if (x.order !== undefined) checkOrderTable(x.order);
+    if (x.timers !== undefined) checkTimers(x.timers);
   }
   return v as unknown as HandoffBatch;
 }

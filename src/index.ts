@@ -12,6 +12,7 @@ export { defineActor, defineInMemoryActor } from "./actor/define.js";
 export { fromSchema } from "./actor/schema.js";
 export { actorType, type ActorType, type Call, type CallsOf, type MessageOf, type ReplyFor, type ReplyOf } from "./actor/calls.js";
 export type {
+  ActorContext,
   ActorDefinition,
   CommonSpec,
   Decision,
@@ -26,9 +27,13 @@ export type {
   InMemoryHandler,
   InMemoryMapSpec,
   InMemorySpec,
+  Lifecycle,
   MapCalls,
   MapMessage,
+  PayloadMessage,
   PayloadOf,
+  TimerDelay,
+  Timers,
   Transition,
   TurnContext,
   Validate,

@@ -13,6 +13,7 @@ import type {
   InMemorySpec,
   MapCalls,
   MapMessage,
+  PayloadMessage,
 } from "./spec.js";
 
 const DEFAULT_SNAPSHOT_EVERY = 100;
@@ -41,7 +42,7 @@ const DEFAULT_SNAPSHOT_EVERY = 100;
  */
 export function defineActor<S, M, R, E>(spec: EventSourcedSpec<S, M, R, E>): EventSourcedActor<S, M, R, E>;
 export function defineActor<S, E, P, H>(
-  spec: EventSourcedMapSpec<S, E, { [K in keyof P]: EventSourcedHandler<S, NoInfer<E>, P[K], unknown> } & H>,
+  spec: EventSourcedMapSpec<S, E, { [K in keyof P]: EventSourcedHandler<S, NoInfer<E>, P[K], unknown, PayloadMessage<P>> } & H, PayloadMessage<P>>,
 ): EventSourcedActor<S, MapMessage<H>, HandlerReply<H[keyof H]>, E, MapCalls<H>>;
 export function defineActor(spec: EventSourcedSpec<unknown, unknown, unknown, unknown> | EventSourcedMapSpec<unknown, unknown, unknown>): EventSourcedActor {
   const form = singleForm(spec);
@@ -66,7 +67,7 @@ export function defineActor(spec: EventSourcedSpec<unknown, unknown, unknown, un
  */
 export function defineInMemoryActor<S, M, R>(spec: InMemorySpec<S, M, R>): InMemoryActor<S, M, R>;
 export function defineInMemoryActor<S, P, H>(
-  spec: InMemoryMapSpec<S, { [K in keyof P]: InMemoryHandler<S, P[K], unknown> } & H>,
+  spec: InMemoryMapSpec<S, { [K in keyof P]: InMemoryHandler<S, P[K], unknown, PayloadMessage<P>> } & H, PayloadMessage<P>>,
 ): InMemoryActor<S, MapMessage<H>, HandlerReply<H[keyof H]>, MapCalls<H>>;
 export function defineInMemoryActor(spec: InMemorySpec<unknown, unknown, unknown> | InMemoryMapSpec<unknown, unknown>): InMemoryActor {
   const form = singleForm(spec);
@@ -91,6 +92,10 @@ function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { valid
     }
   }
   if (typeof spec.initialState !== "function") throw new TypeError(`actor type ${spec.type} needs an initialState function`);
+  for (const hook of ["onActivate", "onPassivate"] as const) {
+    const h = (spec as unknown as Record<string, unknown>)[hook];
+    if (h !== undefined && typeof h !== "function") throw new TypeError(`${hook} of actor type ${spec.type} must be a function`);
+  }
   if ("messages" in spec) {
     // A definition spread into a new one ({ ...account, snapshotEvery: 3 }) carries its compiled pair: compile again.
     if (!("kind" in spec) && ("validate" in spec || "handle" in spec))

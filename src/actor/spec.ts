@@ -1,7 +1,7 @@
 import type { ActorType, Call } from "./calls.js";
 
-/** What a turn knows about where and when it runs. */
-export interface TurnContext {
+/** What a turn or a lifecycle hook knows about where and when it runs. */
+export interface ActorContext {
   /** The actor's type name. */
   readonly type: string;
   /** The actor's id. */
@@ -12,6 +12,72 @@ export interface TurnContext {
   readonly version: number;
   /** Milliseconds since the epoch, from the runtime's clock. */
   readonly now: number;
+}
+
+/** When a timer fires: once after `ms`, or every `every` ms (the first time after `after`, default `every`). */
+export type TimerDelay =
+  | number
+  | {
+      /** Period (ms): the next firing is due this long after the previous firing's turn finished. */
+      readonly every: number;
+      /** Delay (ms) of the first firing (default: `every`). */
+      readonly after?: number;
+    };
+
+/**
+ * The actor's timers, as a turn sees them (`ctx.timers`). A timer sends the actor one of its own
+ * messages (`M`) later: it arrives through the mailbox like any message, is checked by the type's
+ * `validate` when it fires, and runs as an ordinary turn, one at a time with the others.
+ *
+ * - **Part of the turn.** Starts and cancels take effect only if the turn succeeds (for an
+ *   event-sourced actor, once its events are stored); a turn that throws or whose append fails
+ *   leaves the timers as they were. Within the turn, {@link isSet} already sees them.
+ * - **One per name.** Starting a name that is set replaces it; a replaced or cancelled timer
+ *   never delivers again, not even a message it had already queued.
+ * - **Periodic timers do not pile up** (fixed delay): the next firing is due `every` ms after
+ *   the previous firing's turn has finished, so at most one firing per timer waits in the mailbox.
+ * - **Activation-scoped.** Timers move with the actor in a live handoff (each with its remaining
+ *   delay) and keep it from being passivated while one is set; they are lost on a crash, on a
+ *   handoff that falls back to the event store, and when the runtime stops. Durable work needs
+ *   reminders (not yet available).
+ */
+export interface Timers<M = unknown> {
+  /**
+   * Sets timer `name` (1–200 characters; at most 256 per actor) to deliver `msg` after `delay`
+   * ms, or every `delay.every` ms. Delays are at most 2³¹−1 ms (~24.8 days); `every` ≥ 1 ms.
+   * `msg` must survive the codec (it moves with the actor). A TypeError for arguments out of range.
+   */
+  start(name: string, delay: TimerDelay, msg: M): void;
+  /** Cancels timer `name` (nothing if it is not set): it fires no more, even if it was due. */
+  cancel(name: string): void;
+  /** Whether timer `name` is set, counting this turn's starts and cancels so far. */
+  isSet(name: string): boolean;
+}
+
+/** What a turn knows about where and when it runs, and the actor's {@link Timers}. */
+export interface TurnContext<M = unknown> extends ActorContext {
+  /** The actor's timers: each delivers one of the actor's own messages later. */
+  readonly timers: Timers<M>;
+}
+
+/**
+ * Optional hooks of an actor type, both kinds and both forms. A hook that throws (or whose
+ * promise rejects) is logged and changes nothing else: the activation goes on.
+ */
+export interface Lifecycle<S, M> {
+  /**
+   * Runs once per activation, after its state is loaded and before its first turn (the message
+   * that activated it waits). It must not change the state; it may start timers (applied only if
+   * it does not throw). Not run for an actor that arrives by a live handoff: that actor goes on
+   * where it was, its timers with it.
+   */
+  onActivate?(state: Readonly<S>, ctx: TurnContext<M>): void | Promise<void>;
+  /**
+   * Runs before the activation is dropped by the passivation sweep or a runtime stop (a stop
+   * waits for its promise). Not run on a crash, nor when the actor leaves in a live handoff. It
+   * must not change the state.
+   */
+  onPassivate?(state: Readonly<S>, ctx: ActorContext): void | Promise<void>;
 }
 
 /** What an event-sourced turn decides: the events to persist (maybe none) and the reply. */
@@ -93,15 +159,15 @@ export interface InMemoryCommon<S> extends CommonSpec<S> {
  * `M`, the replies one type `R`). For a reply type per message, use `messages` instead
  * ({@link EventSourcedMapSpec}).
  */
-export interface EventSourcedSpec<S, M, R, E> extends EventSourcedCommon<S, E> {
+export interface EventSourcedSpec<S, M, R, E> extends EventSourcedCommon<S, E>, Lifecycle<S, M> {
   /** Runs before the message reaches the mailbox: an invalid message costs no turn. */
   validate: Validate<M>;
   /** Decides a turn. Must not mutate `state`; throw a `RejectedError` to refuse. */
-  handle(state: Readonly<S>, msg: M, ctx: TurnContext): Decision<R, E> | Promise<Decision<R, E>>;
+  handle(state: Readonly<S>, msg: M, ctx: TurnContext<M>): Decision<R, E> | Promise<Decision<R, E>>;
 }
 
 /** A plain in-memory actor type with one handler for every message. */
-export interface InMemorySpec<S, M, R> extends InMemoryCommon<S> {
+export interface InMemorySpec<S, M, R> extends InMemoryCommon<S>, Lifecycle<S, M> {
   /** Runs before the message reaches the mailbox: an invalid message costs no turn. */
   validate: Validate<M>;
   /**
@@ -109,25 +175,28 @@ export interface InMemorySpec<S, M, R> extends InMemoryCommon<S> {
    * throw stays. Throw a `RejectedError` to refuse; any other error reaches the caller too (as
    * INTERNAL from another node).
    */
-  handle(state: S, msg: M, ctx: TurnContext): Transition<S, R> | Promise<Transition<S, R>>;
+  handle(state: S, msg: M, ctx: TurnContext<M>): Transition<S, R> | Promise<Transition<S, R>>;
 }
 
-/** One message of an event-sourced message map: its payload's check and its handler. */
-export interface EventSourcedHandler<S, E, P, R> {
+/**
+ * One message of an event-sourced message map: its payload's check and its handler. `M` is the
+ * type's whole message (what its timers may send).
+ */
+export interface EventSourcedHandler<S, E, P, R, M = unknown> {
   /** Checks this message's payload (the value under its name) before it is queued. */
   validate: Validate<P>;
   /**
    * Decides a turn for this message, like {@link EventSourcedSpec.handle}. Must not mutate `state`.
    */
-  handle(state: Readonly<S>, payload: P, ctx: TurnContext): Decision<R, E> | Promise<Decision<R, E>>;
+  handle(state: Readonly<S>, payload: P, ctx: TurnContext<M>): Decision<R, E> | Promise<Decision<R, E>>;
 }
 
-/** One message of an in-memory message map. */
-export interface InMemoryHandler<S, P, R> {
+/** One message of an in-memory message map (`M` as in {@link EventSourcedHandler}). */
+export interface InMemoryHandler<S, P, R, M = unknown> {
   /** Checks this message's payload (the value under its name) before it is queued. */
   validate: Validate<P>;
   /** Runs a turn for this message, like {@link InMemorySpec.handle}. */
-  handle(state: S, payload: P, ctx: TurnContext): Transition<S, R> | Promise<Transition<S, R>>;
+  handle(state: S, payload: P, ctx: TurnContext<M>): Transition<S, R> | Promise<Transition<S, R>>;
 }
 
 /**
@@ -135,13 +204,13 @@ export interface InMemoryHandler<S, P, R> {
  * key), and each name has its own payload check, handler and reply type, so a reference's `ask`
  * answers the reply of the message it was given.
  */
-export interface EventSourcedMapSpec<S, E, H> extends EventSourcedCommon<S, E> {
+export interface EventSourcedMapSpec<S, E, H, M = MapMessage<H>> extends EventSourcedCommon<S, E>, Lifecycle<S, M> {
   /** One entry per message name: its {@link EventSourcedHandler} (`validate` and `handle`). */
   readonly messages: H;
 }
 
 /** An in-memory actor type as a message map (see {@link EventSourcedMapSpec}). */
-export interface InMemoryMapSpec<S, H> extends InMemoryCommon<S> {
+export interface InMemoryMapSpec<S, H, M = MapMessage<H>> extends InMemoryCommon<S>, Lifecycle<S, M> {
   /** One entry per message name: its {@link InMemoryHandler} (`validate` and `handle`). */
   readonly messages: H;
 }
@@ -182,3 +251,6 @@ export type MapMessage<H> = { [K in keyof H & string]: { [N in K]: PayloadOf<H[K
 
 /** The calls of a message map: each name's message with its own reply. */
 export type MapCalls<H> = { [K in keyof H & string]: Call<{ [N in K]: PayloadOf<H[K]> }, HandlerReply<H[K]>> }[keyof H & string];
+
+/** The messages of a message map whose payloads are `P` (name → payload): `{"<name>": payload}`, one per name. */
+export type PayloadMessage<P> = { [K in keyof P & string]: { [N in K]: P[K] } }[keyof P & string];

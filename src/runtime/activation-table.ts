@@ -8,7 +8,11 @@ import type { Activation } from "./activation.js";
  */
 export class ActivationTable {
   private readonly byType = new Map<string, Map<string, Activation>>();
+  /** Activations by partition, kept only when `partitionOf` is given: pausing a shard costs its actors, not the node's. */
+  private readonly byPartition = new Map<number, Set<Activation>>();
   private count = 0;
+
+  constructor(private readonly partitionOf?: (type: string, id: string) => number) {}
 
   get size(): number {
     return this.count;
@@ -28,6 +32,19 @@ export class ActivationTable {
     if (ids.has(a.key.id)) throw new Error(`${a.key.type}/${a.key.id} is already in the table`);
     ids.set(a.key.id, a);
     this.count++;
+    if (this.partitionOf === undefined) return;
+    const part = this.partitionOf(a.key.type, a.key.id);
+    let set = this.byPartition.get(part);
+    if (set === undefined) {
+      set = new Set();
+      this.byPartition.set(part, set);
+    }
+    set.add(a);
+  }
+
+  /** The activations of one partition (empty without `partitionOf`). */
+  inPartition(partition: number): Activation[] {
+    return [...(this.byPartition.get(partition) ?? [])];
   }
 
   /** Removes `a` if it is the activation under its key (an older one may have been replaced). */
@@ -36,6 +53,12 @@ export class ActivationTable {
     if (ids?.get(a.key.id) !== a) return false;
     ids.delete(a.key.id);
     this.count--;
+    if (this.partitionOf !== undefined) {
+      const part = this.partitionOf(a.key.type, a.key.id);
+      const set = this.byPartition.get(part);
+      set?.delete(a);
+      if (set?.size === 0) this.byPartition.delete(part);
+    }
     return true;
   }
 
@@ -46,6 +69,7 @@ export class ActivationTable {
 
   clear(): void {
     this.byType.clear();
+    this.byPartition.clear();
     this.count = 0;
   }
 }

@@ -1,6 +1,7 @@
 import type { Activation } from "./activation.js";
 import type { Pending } from "./pending.js";
 import type { OrderEntry } from "./sender-order.js";
+import type { CapturedTimer } from "./timers.js";
 
 /** An active actor's state as captured for handoff. */
 export interface CapturedActor {
@@ -11,6 +12,8 @@ export interface CapturedActor {
   readonly state: unknown;
   /** Per-sender order's table, `[sender, next expected]` per sender; absent when no sender has called. */
   readonly order?: OrderEntry[];
+  /** Its timers, each with what remains of its delay; absent when none is set. */
+  readonly timers?: CapturedTimer[];
 }
 
 /** What a pause needs from the runtime that created it. */
@@ -77,8 +80,11 @@ export class PausedGroup {
     for (const a of this.activations) {
       if (a.live === undefined) continue;
       const order = a.orderTable();
-      const actor: CapturedActor = { type: a.key.type, id: a.key.id, version: a.live.version, state: a.behavior.capture(a.live) };
-      out.push(order === undefined || order.length === 0 ? actor : { ...actor, order });
+      const timers = a.timerList();
+      let actor: CapturedActor = { type: a.key.type, id: a.key.id, version: a.live.version, state: a.behavior.capture(a.live) };
+      if (order !== undefined && order.length > 0) actor = { ...actor, order };
+      if (timers !== undefined) actor = { ...actor, timers };
+      out.push(actor);
     }
     return out;
   }
@@ -90,7 +96,7 @@ export class PausedGroup {
   resume(before: readonly Pending[] = []): void {
     if (!this.end()) return;
     this.activations = this.host.matchingActivations(this.selector, this.partition);
-    for (const a of this.activations) a.paused = false;
+    for (const a of this.activations) a.resume();
     for (const p of before) if (!p.settled) this.host.redispatch(p);
     for (const p of this.pending) if (!p.settled) this.host.redispatch(p);
     for (const a of this.activations) a.kick();

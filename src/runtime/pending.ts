@@ -2,6 +2,7 @@ import { TimeoutError } from "../errors.js";
 import type { SenderSeq } from "../codec/envelope.js";
 import type { ReplyTo } from "../reply-to.js";
 import type { Expirable } from "./deadlines.js";
+import type { TimerTag } from "./timers.js";
 
 let nextSeq = 0;
 
@@ -23,6 +24,8 @@ export class Pending implements Expirable {
     private readonly to: ReplyTo,
     /** Its place in a client's order of messages to this actor (ingress `sender`/`seq`/`settled`), if it has one. */
     readonly order?: SenderSeq,
+    /** Set on a timer's message: which firing it is (a replaced or cancelled timer's message is dropped). */
+    readonly timer?: TimerTag,
   ) {}
 
   resolve(reply: unknown): void {

@@ -14,9 +14,11 @@ import { type Behavior, behaviorOf } from "./behavior.js";
 import { Deadlines } from "./deadlines.js";
 import { orderOptions } from "./order-gate.js";
 import { PausedGroup, type PauseHost, type Selector } from "./pause.js";
+import { idleActivations } from "./passivation.js";
 import { Pending } from "./pending.js";
 import type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
+import type { CapturedTimer } from "./timers.js";
 
 export type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 
@@ -43,11 +45,9 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   private readonly store: EventStore;
   private readonly log: Logger;
   private readonly behaviors = new Map<string, Behavior>();
-  private readonly activations = new ActivationTable();
+  private readonly activations: ActivationTable;
   private readonly pauses = new Set<PausedGroup>();
   private readonly partitionPauses = new Map<number, PausedGroup>();
-  /** Activations by partition, kept only when partitionOf is given. */
-  private readonly byPartition = new Map<number, Set<Activation>>();
   private readonly partitionOfFn: ((type: string, id: string) => number) | undefined;
   private readonly fence: ((key: ActorKey) => void) | undefined;
   private readonly unknownType: (type: string) => ShoalError;
@@ -74,6 +74,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.deadlines = new Deadlines(this.clock);
     this.orderOptions = orderOptions(opts.senderOrder);
     this.partitionOfFn = opts.partitionOf;
+    this.activations = new ActivationTable(opts.partitionOf);
     this.fence = opts.fence;
     this.unknownType = opts.unknownType ?? unknownActorType;
     const onTellFailed = opts.onTellFailed;
@@ -205,14 +206,19 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   }
 
   /**
-   * Activates an actor with state handed over from another node (the inverse of capture), and
-   * its per-sender order table when it has one. Fails when the actor is already active here.
+   * Activates an actor with state handed over from another node (the inverse of capture), with
+   * its per-sender order table and its timers when it has them (onActivate does not run: the
+   * actor goes on). Fails when the actor is already active here.
    * @internal Used by a migration destination.
    */
-  adopt(type: string, id: string, version: number, state: unknown, order?: readonly OrderEntry[]): void {
+  adopt(type: string, id: string, version: number, state: unknown, order?: readonly OrderEntry[], timers?: readonly CapturedTimer[]): void {
     const behavior = this.behaviorFor(type);
     if (this.activations.get(type, id) !== undefined) throw new ConflictError(`${type}/${id} is already active on this node`);
-    this.track(new Activation({ type, id }, behavior, this, { state: behavior.restore(state), version }, order));
+    const a = new Activation({ type, id }, behavior, this, { live: { state: behavior.restore(state), version }, order, timers });
+    // Adopted into a held shard (a destination awaiting the tail): paused like the rest of it, so
+    // a handed-over timer that comes due waits for the hold to end instead of running ahead of the tail.
+    a.paused = this.isHeld(type, id);
+    this.activations.add(a);
   }
 
   /** Whether an actor is in memory here (for tests and status). */
@@ -232,7 +238,10 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     return this.stop();
   }
 
-  /** Refuses new messages, lets in-flight turns finish, fails what is still queued with UNAVAILABLE. */
+  /**
+   * Refuses new messages, lets in-flight turns finish, fails what is still queued with
+   * UNAVAILABLE, then drops every activation: timers cancelled, onPassivate run (and awaited).
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -245,8 +254,8 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     for (const g of [...this.pauses]) for (const p of g.release()) p.reject(closing);
     this.partitionPauses.clear();
     await Promise.all([...this.activations.values()].map((a) => a.whenIdle()));
+    await Promise.all([...this.activations.values()].map((a) => a.passivate()));
     this.activations.clear();
-    this.byPartition.clear();
     this.deadlines.close();
   }
 
@@ -263,10 +272,15 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     if (!ShoalError.is(err)) this.log.error({ err, type: activation.key.type }, "turn failed");
   }
 
+  /** @internal ActivationHost: a lifecycle hook threw, or a timer's message failed validate; logs it. */
+  lifecycleFailed(activation: Activation, what: string, err: unknown): void {
+    this.log.warn({ err, type: activation.key.type, what }, what === "timer" ? "a timer's message failed its validate" : `${what} failed`);
+  }
+
   /** @internal PauseHost: the activations a pause group covers. */
   matchingActivations(selector: Selector, partition?: number): Activation[] {
     // A partition's actors come from the index: pausing a shard costs its actors, not the node's.
-    if (partition !== undefined && this.partitionOfFn !== undefined) return [...(this.byPartition.get(partition) ?? [])];
+    if (partition !== undefined && this.partitionOfFn !== undefined) return this.activations.inPartition(partition);
     return [...this.activations.values()].filter((a) => selector(a.key.type, a.key.id));
   }
 
@@ -319,6 +333,13 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     return new Pending(type, id, valid, deadline, to, order);
   }
 
+  /** Whether a pause group covers the actor (its messages are being buffered). */
+  private isHeld(type: string, id: string): boolean {
+    if (this.partitionOfFn !== undefined && this.partitionPauses.has(this.partitionOfFn(type, id))) return true;
+    for (const g of this.pauses) if (g.partition === undefined && g.matches(type, id)) return true;
+    return false;
+  }
+
   private dispatch(p: Pending): void {
     if (this.partitionPauses.size > 0) {
       const g = this.partitionPauses.get(this.partitionOfFn!(p.type, p.id));
@@ -342,7 +363,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     let a = this.activations.get(p.type, p.id);
     if (a === undefined) {
       a = new Activation({ type: p.type, id: p.id }, this.behaviorFor(p.type), this);
-      this.track(a);
+      this.activations.add(a);
     }
     const capacity = a.behavior.def.mailboxCapacity ?? this.mailboxCapacity;
     if (a.queued >= capacity) {
@@ -362,33 +383,16 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   }
 
   private passivateIdle(): void {
-    const now = this.clock.now();
-    for (const a of this.activations.values()) {
-      const after = a.behavior.def.passivateAfter ?? (a.behavior.def.kind === "in-memory" ? Infinity : this.passivateAfter);
-      if (a.busy || a.paused || a.queued > 0 || now - a.lastActive < after) continue;
+    for (const a of idleActivations(this.activations.values(), this.clock.now(), this.passivateAfter)) {
+      void a.passivate();
       this.untrack(a);
     }
   }
 
-  private track(a: Activation): void {
-    this.activations.add(a);
-    if (this.partitionOfFn === undefined) return;
-    const part = this.partitionOfFn(a.key.type, a.key.id);
-    let set = this.byPartition.get(part);
-    if (set === undefined) {
-      set = new Set();
-      this.byPartition.set(part, set);
-    }
-    set.add(a);
-  }
-
-  /** Removes `a`, if it is still the activation of its actor. */
+  /** Removes `a`, if it is still the activation of its actor; its timers stop. */
   private untrack(a: Activation): void {
-    if (!this.activations.delete(a) || this.partitionOfFn === undefined) return;
-    const part = this.partitionOfFn(a.key.type, a.key.id);
-    const set = this.byPartition.get(part);
-    set?.delete(a);
-    if (set?.size === 0) this.byPartition.delete(part);
+    a.drop();
+    this.activations.delete(a);
   }
 }
 

@@ -162,6 +162,27 @@ function validOrderTable(t: unknown): boolean {
   return Array.isArray(t) && t.length <= 4096 && t.every((e) => Array.isArray(e) && e.length === 2 && validOrder(e[0], e[1], undefined));
 }
 
+/** Handed-over timers: at most 256 `{name (1–200 characters), in (0–2³¹−1), every? (1–2³¹−1), msg}`. */
+function validTimers(t: unknown): boolean {
+  const delay = (v: unknown, min: number) => typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= 2 ** 31 - 1;
+  return (
+    Array.isArray(t) &&
+    t.length <= 256 &&
+    t.every(
+      (e) =>
+        isRecord(e) &&
+        !Array.isArray(e) &&
+        Object.keys(e).every((k) => ["name", "in", "every", "msg"].includes(k)) &&
+        typeof e.name === "string" &&
+        e.name.length >= 1 &&
+        e.name.length <= 200 &&
+        delay(e.in, 0) &&
+        (e.every === undefined || delay(e.every, 1)) &&
+        e.msg !== undefined,
+    )
+  );
+}
+
 /**
  * Per-sender order's fields: none, or a sender (1–64 printable ASCII characters) and a seq ≥ 1,
  * with an optional settled from 0 to seq − 1.
@@ -201,8 +222,9 @@ export function expectRpc(v: unknown): boolean {
           (a: unknown) =>
             isRecord(a) &&
             !Array.isArray(a) &&
-            only(a, ["type", "id", "version", "state", "order"]) &&
+            only(a, ["type", "id", "version", "state", "order", "timers"]) &&
             (a.order === undefined || validOrderTable(a.order)) &&
+            (a.timers === undefined || validTimers(a.timers)) &&
             validType(a.type) &&
             validId(a.id) &&
             safeInt(a.version) &&

@@ -226,6 +226,21 @@ const kindArb: fc.Arbitrary<V> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom("", "Ask", "ask ", "handoff\0", "tail_end", "__proto__", "status", "rpc") },
   { weight: 1, arbitrary: junk },
 );
+/** A handed-over timer `{name, in, every?, msg}`, each field valid or hostile (names near the 200 limit, delays near 2³¹−1). */
+const timerArb: fc.Arbitrary<V> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .record({
+        name: optional(fc.oneof(fc.constantFrom("tick", "", "x".repeat(200), "x".repeat(201), "é"), junk)),
+        in: optional(fc.oneof(intField(5000), fc.constantFrom(2 ** 31 - 1, 2 ** 31))),
+        every: rarely(fc.oneof(intField(5000), fc.constantFrom(0, 2 ** 31 - 1, 2 ** 31))),
+        msg: optional(fieldValue),
+      })
+      .map((f) => obj(f)),
+  },
+  { weight: 1, arbitrary: junk },
+);
 const handoffActorArb: fc.Arbitrary<V> = fc.oneof(
   {
     weight: 4,
@@ -236,6 +251,7 @@ const handoffActorArb: fc.Arbitrary<V> = fc.oneof(
         version: optional(intField(1000)),
         state: optional(fieldValue),
         order: rarely(fc.oneof(fc.array(fc.tuple(senderArb, intField(1e6)), { maxLength: 3 }), junk)),
+        timers: rarely(fc.oneof({ weight: 3, arbitrary: fc.array(timerArb, { maxLength: 3 }) }, { weight: 1, arbitrary: junk })),
       })
       .map((f) => obj(f)),
   },
@@ -295,7 +311,28 @@ export const validRpcArb: fc.Arbitrary<V> = fc.oneof(
       epoch: fc.nat(9),
       from: fc.string({ maxLength: 10 }),
       actors: fc.array(
-        fc.record({ type: fc.constantFrom("account", "sequencer"), id: validIdArb, version: fc.nat(99), state: cleanValueArb }).map((f) => obj(f)),
+        fc
+          .record({
+            type: fc.constantFrom("account", "sequencer"),
+            id: validIdArb,
+            version: fc.nat(99),
+            state: cleanValueArb,
+            timers: fc.oneof(
+              fc.constant(ABSENT),
+              fc.array(
+                fc
+                  .record({
+                    name: fc.string({ minLength: 1, maxLength: 10 }),
+                    in: fc.nat(2 ** 31 - 1),
+                    every: fc.oneof(fc.constant(ABSENT), fc.integer({ min: 1, max: 2 ** 31 - 1 })),
+                    msg: cleanMsgArb,
+                  })
+                  .map((f) => obj(f)),
+                { maxLength: 2 },
+              ),
+            ),
+          })
+          .map((f) => obj(f)),
         { maxLength: 4 },
       ),
     })

@@ -99,3 +99,47 @@ assertType<Equal<typeof viaName, Promise<AccountReply>>>();
 const loose = client.ref(actorType("account"), "a").ask({ whatever: 1 });
 assertType<Equal<typeof loose, Promise<unknown>>>();
 void Account;
+
+// A timer's message is one of the actor's own messages, in both forms and in onActivate.
+defineActor({
+  type: "clocked",
+  initialState: () => ({ n: 0 }),
+  evolve: (s, e: number) => ({ n: s.n + e }),
+  messages: {
+    tick: { validate: (p: unknown) => p as { by: number }, handle: (_s, p) => ({ events: [p.by], reply: null }) },
+    arm: {
+      validate: () => ({}),
+      handle: (_s, _p, ctx) => {
+        ctx.timers.start("t", 1000, { tick: { by: 1 } });
+        ctx.timers.start("p", { every: 1000, after: 10 }, { arm: {} });
+        // @ts-expect-error not a message of this actor
+        ctx.timers.start("t", 1000, { tock: {} });
+        // @ts-expect-error a payload of the wrong type
+        ctx.timers.start("t", 1000, { tick: { by: "1" } });
+        return { reply: ctx.timers.isSet("t") };
+      },
+    },
+  },
+  onActivate(state, ctx) {
+    ctx.timers.start("t", state.n, { tick: { by: 1 } });
+    // @ts-expect-error not a message of this actor
+    ctx.timers.start("t", 1, { nope: {} });
+  },
+  onPassivate(_state, ctx) {
+    // @ts-expect-error a passivating actor has no timers
+    void ctx.timers;
+  },
+});
+defineInMemoryActor<number, { add: number }, number>({
+  type: "clocked-single",
+  initialState: () => 0,
+  validate: (m) => m as { add: number },
+  handle: (s, m, ctx) => {
+    ctx.timers.start("again", 10, { add: m.add });
+    // @ts-expect-error not a message of this actor
+    ctx.timers.start("again", 10, { sub: 1 });
+    return { state: s + m.add, reply: s };
+  },
+  serialize: (s) => s,
+  deserialize: (d) => d as number,
+});
