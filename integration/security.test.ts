@@ -266,6 +266,45 @@ describe("other kinds of NATS authentication", () => {
     return shoal(["ask", "account", "x", '{"deposit":{"amount":2,"txn":"t"}}', "--nats", url, "--cluster", name, ...sendAuth]);
   }
 
+  it("an ingress client whose permissions predate batches falls back to single requests once refused", async () => {
+    // The documented sets, the ingress one without the batch subject, as an older deployment has it.
+    const perms = documentedPermissions("old")
+      .replace(/authorization \{[\s\S]*$/, "")
+      .replace(/(SHOAL_INGRESS_OLD = \{[\s\S]*?)\n[^\n]*"shoal\.old\.node\.\*\.asks"[^\n]*/, "$1");
+    expect(perms.match(/SHOAL_INGRESS_OLD = \{[\s\S]*?\n\}/)![0]).not.toContain(".asks");
+    expect(perms.match(/SHOAL_NODE_OLD = \{[\s\S]*?\n\}/)![0]).toContain(".asks");
+    const server = await startNatsServer({
+      config: `${perms}
+authorization { users = [
+  { user: "old-node", password: "n", permissions: $SHOAL_NODE_OLD }
+  { user: "old-client", password: "c", permissions: $SHOAL_INGRESS_OLD }
+  { user: "old-operator", password: "o", permissions: $SHOAL_OPERATOR_OLD }
+] }`,
+    });
+    cleanup.push(() => server.stop());
+    const node = NodeProcess.start({ url: server.url, id: "old-1", cluster: "old", args: ["--shards", "8", "--user", "old-node", "--password", "n"] });
+    cleanup.push(() => node.kill());
+    await node.waitForLog("node ready");
+    const nc = await connect({ servers: server.url, user: "old-client", pass: "c" });
+    cleanup.push(() => nc.close());
+    const log = statusLog(nc);
+    const client = new ShoalClient(nc, "old");
+    const round = (tag: string) =>
+      Promise.all(Array.from({ length: 12 }, (_, i) => client.ask<{ balance: number }>("account", `a-${i}`, { deposit: { amount: 1, txn: `${tag}-${i}` } })));
+    // Until the client has the map its calls go through the shared subject; then to the owner.
+    await waitFor(async () => (await round(`w${Date.now()}`)).length === 12 && violations(log).length > 0, {
+      timeout: 10_000,
+      message: "the client never tried a batch",
+    });
+    const refused = violations(log).length;
+    expect(violations(log).every((v) => v.subject === `shoal.old.node.${encodeToken("old-1")}.asks`)).toBe(true);
+    // Once refused, no more batches: every call answered, no new violation.
+    const answers = await round("after");
+    expect(answers.every((a) => a.balance >= 1)).toBe(true);
+    await nc.flush();
+    expect(violations(log).length).toBe(refused);
+  });
+
   it("token: --token", async () => {
     const server = await startNatsServer({ config: `authorization { token: "tok-${process.pid}" }` });
     cleanup.push(() => server.stop());

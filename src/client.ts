@@ -36,8 +36,9 @@ export interface ShoalClientOptions {
 /**
  * Calls a Shoal cluster from outside it, over the ingress contract (JSON) that any NATS client in
  * any language can speak. The client joins nothing; it follows the shard map and sends each call
- * to the owner's node (`shoal.<cluster>.node.<token>.ask`), falling back to the shared subject
- * (`shoal.<cluster>.ask`, any node takes the call and routes it) while it knows no owner.
+ * to the owner's node — the calls of one job for one node together, as one batch on
+ * `shoal.<cluster>.node.<token>.asks` — falling back to the shared subject (`shoal.<cluster>.ask`,
+ * any node takes the call and routes it) while it knows no owner.
  *
  * ```ts
  * const client = await ShoalClient.connect({ servers: "nats://127.0.0.1:4222", cluster: "bank" });
