@@ -17,11 +17,11 @@ export interface ShoalClientOptions {
   timeout?: number;
   /**
    * How calls find their actor's node (default `"owner"`):
-   * - `"owner"`: follow the cluster's shard map (a watch on its KV bucket) and send each call
+   * - `"owner"`: follow the cluster's shard map (read from its KV bucket whenever it is written) and send each call
    *   straight to its owner's node subject, so no node forwards it. Until the map is known, or
    *   when the owner's node is gone, calls go through the shared subject;
    * - `"any"`: always the shared subject (`shoal.<cluster>.ask`), where any node takes the call
-   *   and routes it; for clients whose NATS permissions do not cover the map bucket.
+   *   and routes it; for clients whose NATS permissions do not cover reading the map.
    */
   routing?: "owner" | "any";
   /**

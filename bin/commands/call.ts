@@ -47,8 +47,10 @@ export async function runCall(verb: CallVerb, argv: string[]): Promise<number> {
   const cluster = clusterSetting(settings);
   const timeout = positiveInt("timeout", values.timeout, 10_000);
   const nc = await connectTo(url, `shoal-${verb}`, auth);
+  let client: ShoalClient | undefined;
   try {
-    const ref = new ShoalClient(nc, cluster).ref(actorType(type), id);
+    client = new ShoalClient(nc, cluster);
+    const ref = client.ref(actorType(type), id);
     if (verb === "ask") console.log(JSON.stringify(await ref.ask(msg, { timeout })));
     else if (verb === "send") await ref.send(msg, { timeout });
     else {
@@ -61,6 +63,7 @@ export async function runCall(verb: CallVerb, argv: string[]): Promise<number> {
     console.error(`${err.code}: ${err.message}`);
     return 1;
   } finally {
+    await client?.close();
     await nc.close();
   }
 }

@@ -1,14 +1,13 @@
-import { type KvWatchEntry, Kvm } from "@nats-io/kv";
-import type { NatsConnection, QueuedIterator } from "@nats-io/transport-node";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { clusterBuckets, nodeAskSubject, nodeBatchSubject } from "../nats-names.js";
 import { shardOf } from "./shard-hash.js";
 import { decodeMap, type ShardMap } from "./shard-map.js";
 
 /** Key of the shard map in the cluster's map bucket. */
 const MAP_KEY = "map";
-/** First wait before following the map again after the watch failed or ended; doubles up to the max. */
-const RETRY_MS = 1000;
-const MAX_RETRY_MS = 30_000;
+/** The map is read again this often even when no write was heard (a missed one, a reconnect). */
+const REFRESH_MS = 10_000;
 /** Node subjects kept built; more nodes than this have come and gone when it fills. */
 const MAX_SUBJECTS = 1024;
 
@@ -19,34 +18,53 @@ export interface NodeRoute {
 }
 
 /**
- * Which node an actor's calls go to, from the cluster's shard map: a watch on the map bucket
- * (`shoal-map-<cluster>`, key `map`) keeps the newest map, and {@link subjectFor} names the
- * owner's own ingress subject. Routing only: a map that is stale by a move costs the call one
- * hop (the node it reaches routes it on), never correctness.
+ * Which node an actor's calls go to, from the cluster's shard map (`shoal-map-<cluster>`, key
+ * `map`): {@link route} names the owner's own ingress subjects. Routing only: a map that is
+ * stale by a move costs the call one hop (the node it reaches routes it on), never correctness.
  *
- * Until a map has arrived, and whenever the watch cannot run (no such bucket yet, no JetStream
- * permission, a closed connection), {@link subjectFor} answers `undefined` and the caller uses the
- * cluster's shared ingress subject; the watch is tried again, backing off to every 30 s.
+ * How it follows the map: a plain subscription to the subject the map is written on
+ * (`$KV.shoal-map-<cluster>.map`) says when to read it again (a KV get: a write that lost its
+ * compare-and-set is heard too, but only what the bucket holds is used), plus a read at start and
+ * every 10 s in case a write went unheard. No JetStream consumer and no timer that holds the
+ * process: a client costs the server one subscription, and a closed connection ends it all.
+ *
+ * Until a map has been read, and whenever it cannot be (no such bucket yet, no permission, a
+ * closed connection), {@link route} answers `undefined` and the caller uses the cluster's
+ * shared ingress subject.
  */
 export class OwnerRoutes {
   private map: ShardMap | undefined;
   private readonly routes = new Map<string, NodeRoute>();
-  private watch: QueuedIterator<KvWatchEntry> | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly bucket: string;
+  private kv: KV | undefined;
+  private sub: Subscription | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private reading: Promise<void> | undefined;
+  private readAgain = false;
   private stopped = false;
-  private retryMs = RETRY_MS;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly cluster: string,
-  ) {}
+  ) {
+    this.bucket = clusterBuckets(cluster).map;
+  }
 
   /** Starts following the map (in the background; failures only delay routing by it). */
   start(): void {
-    void this.follow();
+    try {
+      this.sub = this.nc.subscribe(`$KV.${this.bucket}.${MAP_KEY}`, { callback: () => this.refresh() });
+    } catch {
+      // A closed connection: nothing to follow.
+      return;
+    }
+    void this.nc.closed().then(() => this.stop());
+    this.timer = setInterval(() => this.refresh(), REFRESH_MS);
+    this.timer.unref?.();
+    this.refresh();
   }
 
-  /** The newest map seen, if any. */
+  /** The newest map read, if any. */
   get current(): ShardMap | undefined {
     return this.map;
   }
@@ -70,31 +88,41 @@ export class OwnerRoutes {
     return route;
   }
 
-  /** Stops the watch; {@link subjectFor} keeps answering from the last map. */
+  /** Stops following; {@link route} keeps answering from the last map. */
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
-    this.watch?.stop();
+    clearInterval(this.timer);
+    try {
+      this.sub?.unsubscribe();
+    } catch {
+      // Already closed with its connection.
+    }
   }
 
-  private async follow(): Promise<void> {
-    try {
-      const kv = await new Kvm(this.nc).open(clusterBuckets(this.cluster).map);
-      if (this.stopped) return;
-      this.watch = await kv.watch({ key: MAP_KEY });
-      if (this.stopped) return this.watch.stop();
-      for await (const entry of this.watch) {
-        if (entry.operation !== "PUT") continue;
-        this.apply(entry.value);
+  /** Reads the map now (once at a time; a request meanwhile makes one more read after it). */
+  private refresh(): void {
+    if (this.stopped || this.nc.isClosed()) return;
+    if (this.reading !== undefined) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = this.read().finally(() => {
+      this.reading = undefined;
+      if (this.readAgain) {
+        this.readAgain = false;
+        this.refresh();
       }
+    });
+  }
+
+  private async read(): Promise<void> {
+    try {
+      this.kv ??= await new Kvm(this.nc).open(this.bucket);
+      const entry = await this.kv.get(MAP_KEY);
+      if (entry !== null && entry.operation === "PUT") this.apply(entry.value);
     } catch {
       // No bucket yet, no permission, a closed connection: route through the shared subject meanwhile.
     }
-    this.watch = undefined;
-    if (this.stopped || this.nc.isClosed()) return;
-    this.timer = setTimeout(() => void this.follow(), this.retryMs);
-    this.timer.unref?.();
-    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
   }
 
   private apply(bytes: Uint8Array): void {
@@ -106,7 +134,6 @@ export class OwnerRoutes {
     }
     if (this.map !== undefined && map.version < this.map.version) return;
     this.map = map;
-    this.retryMs = RETRY_MS;
     if (this.routes.size > MAX_SUBJECTS) this.routes.clear(); // nodes come and go
   }
 }
