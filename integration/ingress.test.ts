@@ -212,6 +212,27 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
     }
   });
 
+  it("answers a reply it cannot encode with its error, alone and inside a batch, and counts what it sent", async () => {
+    const c3 = `${cluster}unencodable`;
+    const outcomes: string[] = [];
+    const odd = await ActorHost.start({ nc, cluster: c3, nodeId: "odd", actors: [account], onAnswered: (_t, _v, outcome) => void outcomes.push(outcome) });
+    // A reply JSON cannot hold for id "big", a plain one for the rest.
+    const answer = async (_type: string, id: string) => (id === "big" ? { n: 1n } : { n: 1 });
+    odd.serve({ ask: answer, send: async () => undefined, tell: () => undefined });
+    try {
+      const single = decodeJson(
+        (await nc.request(`shoal.${c3}.ask`, te.encode(JSON.stringify({ type: "account", id: "big", msg: {} })), { timeout: 5000 })).data,
+      );
+      expect(single).toMatchObject({ ok: false, error: { code: "INTERNAL" } });
+      const entries = ["a", "big", "b"].map((id) => ({ type: "account", id, msg: {} }));
+      const batch = decodeJson((await nc.request(nodeBatchSubject(c3, "odd"), te.encode(JSON.stringify(entries)), { timeout: 5000 })).data);
+      expect((batch as Array<{ ok: boolean; error?: { code: string } }>).map((b) => (b.ok ? "ok" : b.error!.code))).toEqual(["ok", "INTERNAL", "ok"]);
+      expect(outcomes).toEqual(["INTERNAL", "ok", "INTERNAL", "ok"]);
+    } finally {
+      await odd.stop();
+    }
+  });
+
   it("client: many asks in flight share one reply subscription; no node is UNAVAILABLE, and so is a closed client", async () => {
     const own = await connect({ servers: inject("natsUrl") });
     try {

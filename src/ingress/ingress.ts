@@ -56,12 +56,11 @@ export class Ingress {
     this.limits = opts.limits ?? defaultDecodeLimits;
     this.codec = new MsgpackCodec(this.limits);
     const s = clusterSubjects(opts.cluster);
-    const callback = (err: Error | null, msg: Msg) => this.onMessage(err, msg);
+    const callback = this.guarded((msg) => this.onMessage(msg));
     this.subs = [opts.nc.subscribe(s.ask, { queue: s.askQueue, callback })];
     if (opts.nodeId !== undefined) {
       this.subs.push(opts.nc.subscribe(nodeAskSubject(opts.cluster, opts.nodeId), { callback }));
-      const batches = (err: Error | null, msg: Msg) => this.onBatch(err, msg);
-      this.subs.push(opts.nc.subscribe(nodeBatchSubject(opts.cluster, opts.nodeId), { callback: batches }));
+      this.subs.push(opts.nc.subscribe(nodeBatchSubject(opts.cluster, opts.nodeId), { callback: this.guarded((msg) => this.onBatch(msg)) }));
     }
   }
 
@@ -83,16 +82,20 @@ export class Ingress {
     }
   }
 
-  private onMessage(err: Error | null, msg: Msg): void {
-    if (err !== null) {
-      this.log.warn({ err }, "ingress subscription error");
-      return;
-    }
+  /** A subscription callback that logs a subscription error instead of handling a message. */
+  private guarded(handle: (msg: Msg) => void): (err: Error | null, msg: Msg) => void {
+    return (err, msg) => {
+      if (err !== null) this.log.warn({ err }, "ingress subscription error");
+      else handle(msg);
+    };
+  }
+
+  private onMessage(msg: Msg): void {
     const received = performance.now();
-    const msgpack = msg.headers?.get("Content-Type") === MSGPACK_CONTENT_TYPE;
+    const msgpack = isMsgpack(msg);
     let request: RequestEnvelope;
     try {
-      request = parseRequest(msgpack ? this.codec.decode(msg.data) : decodeJson(msg.data, this.limits));
+      request = parseRequest(this.decode(msg.data, msgpack));
     } catch (e) {
       this.respond(msg, msgpack, errorResponse(e), "", "ask", received);
       return;
@@ -113,17 +116,13 @@ export class Ingress {
    * (no tells), answered with one message holding an array of their answers, in order, once
    * every one is in. A batch that is not such an array gets a single error answer instead.
    */
-  private onBatch(err: Error | null, msg: Msg): void {
-    if (err !== null) {
-      this.log.warn({ err }, "ingress subscription error");
-      return;
-    }
+  private onBatch(msg: Msg): void {
     const received = performance.now();
-    const msgpack = msg.headers?.get("Content-Type") === MSGPACK_CONTENT_TYPE;
+    const msgpack = isMsgpack(msg);
     if (!msg.reply) return;
     let entries: unknown[];
     try {
-      const raw = msgpack ? this.codec.decode(msg.data) : decodeJson(msg.data, this.limits);
+      const raw = this.decode(msg.data, msgpack);
       if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_BATCH) {
         throw new BadRequestError(`a batch is an array of 1 to ${MAX_BATCH} requests`);
       }
@@ -132,23 +131,27 @@ export class Ingress {
       this.respond(msg, msgpack, errorResponse(e), "", "ask", received);
       return;
     }
+    // What each entry was, for counting it once its answer has been sent.
+    const kinds: Array<{ type: string; verb: Verb }> = [];
     const answers = entries.map((entry): Promise<ResponseEnvelope> => {
       let request: RequestEnvelope;
       try {
         request = parseRequest(entry);
         if (request.verb === "tell") throw new BadRequestError("a batch carries asks and sends; publish a tell on its own");
       } catch (e) {
-        const body = errorResponse(e);
-        this.count("", "ask", body.ok ? "ok" : body.error.code, received);
-        return Promise.resolve(body);
+        kinds.push({ type: "", verb: "ask" });
+        return Promise.resolve(errorResponse(e));
       }
       const verb = request.verb ?? "ask";
-      return this.dispatch(request, verb).then((body) => {
-        this.count(request.type, verb, body.ok ? "ok" : body.error.code, received);
-        return body;
-      });
+      kinds.push({ type: request.type, verb });
+      return this.dispatch(request, verb);
     });
-    this.inflight.track(Promise.all(answers), () => `batch of ${entries.length}`).then((bodies) => this.replyBatch(msg, msgpack, bodies));
+    this.inflight
+      .track(Promise.all(answers), () => `batch of ${entries.length}`)
+      .then((bodies) => {
+        const sent = this.replyBatch(msg, msgpack, bodies);
+        for (const [i, body] of sent.entries()) this.count(kinds[i]!.type, kinds[i]!.verb, outcomeOf(body), received);
+      });
   }
 
   /** Hands an ask or a send to the caller; resolves (never rejects) to its answer. */
@@ -184,8 +187,7 @@ export class Ingress {
 
   private respond(msg: Msg, msgpack: boolean, body: ResponseEnvelope, type: string, verb: Verb, received: number): void {
     if (!msg.reply) return;
-    const sent = this.reply(msg, msgpack, body);
-    this.count(type, verb, sent.ok ? "ok" : sent.error.code, received);
+    this.count(type, verb, outcomeOf(this.reply(msg, msgpack, body)), received);
   }
 
   private count(type: string, verb: Verb, outcome: string, received: number): void {
@@ -198,51 +200,61 @@ export class Ingress {
     }
   }
 
-  /** Sends a batch's answers; an answer that cannot be encoded is replaced by its error. */
-  private replyBatch(msg: Msg, msgpack: boolean, bodies: ResponseEnvelope[]): void {
-    const encode = (v: unknown) => (msgpack ? this.codec.encode(v) : encodeJson(v));
-    let data: Uint8Array;
-    try {
-      data = encode(bodies);
-    } catch {
-      data = encode(
-        bodies.map((b) => {
-          try {
-            encode(b);
-            return b;
-          } catch (e) {
-            this.log.error({ err: e }, "could not encode a reply");
-            return errorResponse(e);
-          }
-        }),
-      );
+  private decode(data: Uint8Array, msgpack: boolean): unknown {
+    return msgpack ? this.codec.decode(data) : decodeJson(data, this.limits);
+  }
+
+  /** Encodes `value` in the request's format and answers with it; throws when it cannot be encoded. */
+  private send(msg: Msg, msgpack: boolean, value: unknown): void {
+    if (!msgpack) {
+      msg.respond(encodeJson(value));
+      return;
     }
-    if (msgpack) {
-      const h = natsHeaders();
-      h.set("Content-Type", MSGPACK_CONTENT_TYPE);
-      msg.respond(data, { headers: h });
-    } else {
-      msg.respond(data);
-    }
+    const h = natsHeaders();
+    h.set("Content-Type", MSGPACK_CONTENT_TYPE);
+    msg.respond(this.codec.encode(value), { headers: h });
   }
 
   /** Sends `body` (or, if it cannot be encoded, an error); returns what was sent. */
   private reply(msg: Msg, msgpack: boolean, body: ResponseEnvelope): ResponseEnvelope {
     try {
-      if (msgpack) {
-        const h = natsHeaders();
-        h.set("Content-Type", MSGPACK_CONTENT_TYPE);
-        msg.respond(this.codec.encode(body), { headers: h });
-      } else {
-        msg.respond(encodeJson(body));
-      }
+      this.send(msg, msgpack, body);
       return body;
     } catch (e) {
-      // A reply we cannot encode (a reply value JSON cannot hold) still gets an answer.
+      // A reply we cannot encode (a reply value the format cannot hold) still gets an answer.
       this.log.error({ err: e }, "could not encode a reply");
       const fallback = errorResponse(e);
-      msg.respond(encodeJson(fallback));
+      this.send(msg, msgpack, fallback);
       return fallback;
     }
   }
+
+  /** Sends a batch's answers (an answer that cannot be encoded replaced by its error); returns what was sent. */
+  private replyBatch(msg: Msg, msgpack: boolean, bodies: ResponseEnvelope[]): ResponseEnvelope[] {
+    try {
+      this.send(msg, msgpack, bodies);
+      return bodies;
+    } catch {
+      const encodable = bodies.map((b) => {
+        try {
+          if (msgpack) this.codec.encode(b);
+          else encodeJson(b);
+          return b;
+        } catch (e) {
+          this.log.error({ err: e }, "could not encode a reply");
+          return errorResponse(e);
+        }
+      });
+      this.send(msg, msgpack, encodable);
+      return encodable;
+    }
+  }
+}
+
+function isMsgpack(msg: Msg): boolean {
+  return msg.headers?.get("Content-Type") === MSGPACK_CONTENT_TYPE;
+}
+
+function outcomeOf(body: ResponseEnvelope): string {
+  return body.ok ? "ok" : body.error.code;
 }
