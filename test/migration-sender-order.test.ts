@@ -1,17 +1,12 @@
 /** Per-sender order across a live migration: the table travels in the handoff, sender and seq in the tail. */
 import { describe, expect, it } from "vitest";
-import { ClusterEvents } from "../cluster/events.js";
-import { Migrations } from "../cluster/migration.js";
 import type { ShardMap } from "../cluster/placement.js";
-import type { MapView } from "../cluster/router.js";
 import type { Transport } from "../cluster/transport.js";
 import type { HandoffBatch, RpcRequest } from "../cluster/wire.js";
 import { defineInMemoryActor } from "../src/actor/define.js";
-import { ManualClock } from "../src/clock.js";
-import { silentLogger } from "../src/log.js";
-import { Runtime } from "../src/runtime/runtime.js";
-import { MemoryEventStore } from "../src/store/memory.js";
+import type { Runtime } from "../src/runtime/runtime.js";
 import { outcome } from "./support/outcomes.js";
+import { directTransport, mapOf, migrationNode, type PairNode } from "./support/migration-pair.js";
 import { turns } from "./support/turns.js";
 
 /** An in-memory actor that records the order in which it applied messages. */
@@ -24,34 +19,14 @@ const log = defineInMemoryActor<string[], { m: string }, string[]>({
   deserialize: (d) => d as string[],
 });
 
-const partition = (_t: string, id: string) => (id.startsWith("s1-") ? 1 : 0);
-const map = (version: number, owner: string): ShardMap => ({ version, epoch: 1, shardCount: 2, owners: [owner, owner] });
-
-/** One node: a runtime and its migrations, on a manual clock that the test never advances. */
-function node(id: string, transport: Transport, current: () => ShardMap) {
-  const clock = new ManualClock();
-  const store = new MemoryEventStore();
-  const runtime = new Runtime({ nodeId: id, store, actors: [log], clock, partitionOf: partition });
-  const maps: MapView = { current, waitFor: async (until) => until(current()) };
-  const events = new ClusterEvents({ publish() {} } as never, "c", id, clock, silentLogger);
-  const migrations = new Migrations({ nodeId: id, runtime, store, transport, maps, events, clock, isAlive: () => true });
-  return { runtime, migrations };
-}
+const node = (id: string, transport: Transport, current: () => ShardMap) => migrationNode(id, [log], transport, current);
+const map = mapOf;
 
 describe("migration: per-sender order", () => {
   it("an early message held on the source and one sent straight to the destination are applied in seq order, without waiting out a gap", async () => {
     const requests: RpcRequest[] = [];
-    let destination!: ReturnType<typeof node>;
-    // The source's requests go straight to the destination's migrations, as peer dispatch would send them.
-    const transport: Transport = {
-      request: async (_to, req) => {
-        requests.push(req);
-        if (req.k === "handoff") return destination.migrations.onHandoff(req);
-        if (req.k === "tail-end") return destination.migrations.onTailEnd(req);
-        return destination.migrations.onTailAsk(req);
-      },
-      send: (_n, _r, _t, to) => to.ok({}),
-    };
+    let destination!: PairNode;
+    const transport = directTransport(() => destination, requests);
     const source = node("A", transport, () => map(1, "A"));
     destination = node("B", transport, () => map(2, "B"));
     const ask = (rt: Runtime, m: string, seq: number) => outcome(rt.ask("log", "s1-x", { m }, { order: { sender: "c", seq, settled: 0 } }));

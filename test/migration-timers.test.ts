@@ -1,16 +1,10 @@
 /** Timers across a live migration: captured with what remains of their delay, re-armed on the destination. */
 import { describe, expect, it } from "vitest";
-import { ClusterEvents } from "../cluster/events.js";
-import { Migrations } from "../cluster/migration.js";
 import type { ShardMap } from "../cluster/placement.js";
-import type { MapView } from "../cluster/router.js";
 import type { Transport } from "../cluster/transport.js";
 import type { HandoffBatch, RpcRequest } from "../cluster/wire.js";
 import { defineInMemoryActor } from "../src/actor/define.js";
-import { ManualClock } from "../src/clock.js";
-import { silentLogger } from "../src/log.js";
-import { Runtime } from "../src/runtime/runtime.js";
-import { MemoryEventStore } from "../src/store/memory.js";
+import { directTransport, idleTransport, mapOf, migrationNode } from "./support/migration-pair.js";
 import { turns } from "./support/turns.js";
 
 const activated: string[] = [];
@@ -39,23 +33,18 @@ const clockwork = defineInMemoryActor({
   deserialize: (d) => d as { beats: string[]; rang: string },
 });
 
-const partition = (_t: string, id: string) => (id.startsWith("s1-") ? 1 : 0);
-const map = (version: number, owner: string): ShardMap => ({ version, epoch: 1, shardCount: 2, owners: [owner, owner] });
+const map = mapOf;
 
+/** A node of the pair, with `advance(ms)`: its clock moved in 10 ms steps, turns run between them. */
 function node(id: string, transport: Transport, current: () => ShardMap) {
-  const clock = new ManualClock();
-  const store = new MemoryEventStore();
-  const runtime = new Runtime({ nodeId: id, store, actors: [clockwork], clock, partitionOf: partition });
-  const maps: MapView = { current, waitFor: async (until) => until(current()) };
-  const events = new ClusterEvents({ publish() {} } as never, "c", id, clock, silentLogger);
-  const migrations = new Migrations({ nodeId: id, runtime, store, transport, maps, events, clock, isAlive: () => true });
+  const n = migrationNode(id, [clockwork], transport, current);
   const advance = async (ms: number) => {
     for (let i = 0; i < ms; i += 10) {
-      clock.advance(Math.min(10, ms - i));
+      n.clock.advance(Math.min(10, ms - i));
       await turns(3);
     }
   };
-  return { runtime, migrations, clock, advance };
+  return { ...n, advance };
 }
 
 describe("migration: timers", () => {
@@ -63,15 +52,7 @@ describe("migration: timers", () => {
     activated.length = 0;
     const requests: RpcRequest[] = [];
     let destination!: ReturnType<typeof node>;
-    const transport: Transport = {
-      request: async (_to, req) => {
-        requests.push(req);
-        if (req.k === "handoff") return destination.migrations.onHandoff(req);
-        if (req.k === "tail-end") return destination.migrations.onTailEnd(req);
-        return destination.migrations.onTailAsk(req);
-      },
-      send: (_n, _r, _t, to) => to.ok({}),
-    };
+    const transport = directTransport(() => destination, requests);
     const source = node("A", transport, () => map(1, "A"));
     destination = node("B", transport, () => map(2, "B"));
     const here = source.runtime.ref(clockwork, "s1-x");
@@ -107,7 +88,7 @@ describe("migration: timers", () => {
   });
 
   it("a firing due while the shard is paused moves as due now, and is not forwarded as a tail message too", async () => {
-    const transport: Transport = { request: async () => ({}), send: (_n, _r, _t, to) => to.ok({}) };
+    const transport = idleTransport;
     const source = node("A", transport, () => map(1, "A"));
     const here = source.runtime.ref(clockwork, "s1-y");
     await here.ask({ arm: {} });
@@ -125,7 +106,7 @@ describe("migration: timers", () => {
   });
 
   it("a pause that ends here fires what came due meanwhile, once", async () => {
-    const transport: Transport = { request: async () => ({}), send: (_n, _r, _t, to) => to.ok({}) };
+    const transport = idleTransport;
     const source = node("A", transport, () => map(1, "A"));
     const here = source.runtime.ref(clockwork, "s1-z");
     await here.ask({ arm: {} });
@@ -140,7 +121,7 @@ describe("migration: timers", () => {
   });
 
   it("a handed-over timer due while the destination still holds the shard waits for the hold to end", async () => {
-    const transport: Transport = { request: async () => ({}), send: (_n, _r, _t, to) => to.ok({}) };
+    const transport = idleTransport;
     const dest = node("B", transport, () => map(2, "B"));
     const hold = dest.runtime.holdPartition(1); // awaiting the source's tail
     await hold.ready;
