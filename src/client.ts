@@ -57,8 +57,8 @@ export class ShoalClient implements RefFactory, Caller {
   private readonly requests: InboxRequests;
   private readonly timeout: number;
   private readonly routes: OwnerRoutes | undefined;
-  private readonly batcher: CallBatcher | undefined;
-  private batchDenied = false;
+  /** Undefined with batching off, or once NATS refused this client the batch subject. */
+  private batcher: CallBatcher | undefined;
   /** Stamps every call with this client's sender id and a sequence number per actor. */
   private readonly order = new SenderSequences();
   private closed = false;
@@ -168,13 +168,13 @@ export class ShoalClient implements RefFactory, Caller {
 
   /** One call to the owner's node: in a batch unless batching is off or NATS refused this client the batch subject. */
   private async toOwner(route: NodeRoute, data: Uint8Array, timeout: number): Promise<ResponseEnvelope> {
-    if (this.batcher === undefined || this.batchDenied) return answerOf(await this.request(route.ask, data, timeout));
+    if (this.batcher === undefined) return answerOf(await this.request(route.ask, data, timeout));
     try {
       return await this.batcher.call(route.batch, data, timeout);
     } catch (err) {
       // Permissions that predate the batch subject: nothing was delivered; go on without batches.
       if (!isPermissionViolation(err)) throw err;
-      this.batchDenied = true;
+      this.batcher = undefined;
       return answerOf(await this.request(route.ask, data, timeout));
     }
   }

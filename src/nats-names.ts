@@ -89,7 +89,7 @@ export function memberKey(nodeId: string): string {
 
 /** `shoal.<cluster>.node.<token(id)>.rpc`: where a node serves its peers' request batches (MessagePack). */
 export function rpcSubject(cluster: string, nodeId: string): string {
-  return `shoal.${cluster}.node.${encodeToken(nodeId)}.rpc`;
+  return nodeSubject(cluster, nodeId, "rpc");
 }
 
 /**
@@ -97,7 +97,7 @@ export function rpcSubject(cluster: string, nodeId: string): string {
  * reply batches on; the replies to its batch number `n` come on `<prefix>.<n>`.
  */
 export function replySubjectPrefix(cluster: string, nodeId: string): string {
-  return `shoal.${cluster}.node.${encodeToken(nodeId)}.re`;
+  return nodeSubject(cluster, nodeId, "re");
 }
 
 /**
@@ -107,7 +107,7 @@ export function replySubjectPrefix(cluster: string, nodeId: string): string {
  * does not own the actor; a node that does not (or no longer) own it routes it on as usual.
  */
 export function nodeAskSubject(cluster: string, nodeId: string): string {
-  return `shoal.${cluster}.node.${encodeToken(nodeId)}.ask`;
+  return nodeSubject(cluster, nodeId, "ask");
 }
 
 /**
@@ -117,7 +117,7 @@ export function nodeAskSubject(cluster: string, nodeId: string): string {
  * has several calls for one node at once.
  */
 export function nodeBatchSubject(cluster: string, nodeId: string): string {
-  return `shoal.${cluster}.node.${encodeToken(nodeId)}.asks`;
+  return nodeSubject(cluster, nodeId, "asks");
 }
 
 /**
@@ -126,5 +126,10 @@ export function nodeBatchSubject(cluster: string, nodeId: string): string {
  * empty message; *no responders* means the node's connection is gone.
  */
 export function statusSubject(cluster: string, nodeId: string): string {
-  return `shoal.${cluster}.node.${encodeToken(nodeId)}.status`;
+  return nodeSubject(cluster, nodeId, "status");
+}
+
+/** `shoal.<cluster>.node.<token(id)>.<leaf>`: every subject of one node is under its own token. */
+function nodeSubject(cluster: string, nodeId: string, leaf: string): string {
+  return `shoal.${cluster}.node.${encodeToken(nodeId)}.${leaf}`;
 }

@@ -64,11 +64,6 @@ export class OwnerRoutes {
     this.refresh();
   }
 
-  /** The newest map read, if any. */
-  get current(): ShardMap | undefined {
-    return this.map;
-  }
-
   /** The owner's node ingress subject for actor `(type, id)`, or `undefined` when none is known. */
   subjectFor(type: string, id: string): string | undefined {
     return this.route(type, id)?.ask;
