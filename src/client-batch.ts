@@ -6,7 +6,7 @@ import { BadRequestError, errorFromWire } from "./errors.js";
 
 /** Most calls in one batch (the node takes up to 1024). */
 export const MAX_BATCH_CALLS = 256;
-/** A batch is sent once its requests reach this many bytes, without waiting for the end of the job. */
+/** A batch is sent once its requests reach this many bytes (or before a call would take it past), without waiting for the end of the job. */
 export const BATCH_FLUSH_BYTES = 128 * 1024;
 
 /** Sends one batch: `subject`, the JSON array, the transport timeout. Rejects as a request does. */
@@ -52,6 +52,13 @@ export class CallBatcher {
     return new Promise((ok, fail) => {
       const key = `${timeout}\u0000${subject}`;
       let p = this.pending.get(key);
+      if (p !== undefined && p.bytes + body.length + 1 > BATCH_FLUSH_BYTES) {
+        // Sent before this call would push it past the limit: a batch is never much larger than
+        // its largest call, so one that NATS takes alone also goes through in a batch.
+        this.pending.delete(key);
+        this.dispatch(p);
+        p = undefined;
+      }
       if (p === undefined) {
         p = { subject, timeout, entries: [], bytes: 1 }; // "[" and "]", and a comma less than entries
         this.pending.set(key, p);

@@ -1,15 +1,15 @@
 import type { Msg } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
-import { CallBatcher, MAX_BATCH_CALLS, type SendBatch } from "../src/client-batch.js";
+import { BATCH_FLUSH_BYTES, CallBatcher, MAX_BATCH_CALLS, type SendBatch } from "../src/client-batch.js";
 import { decodeJson, encodeJson } from "../src/codec/json.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
 
 /** A fake transport: records each batch sent and answers it with `answer(requests)`. */
 function transport(answer: (requests: unknown[]) => unknown | Error) {
-  const sent: Array<{ subject: string; timeout: number; requests: unknown[] }> = [];
+  const sent: Array<{ subject: string; timeout: number; requests: unknown[]; bytes: number }> = [];
   const send: SendBatch = async (subject, data, timeout) => {
     const requests = decodeJson(data) as unknown[];
-    sent.push({ subject, timeout, requests });
+    sent.push({ subject, timeout, requests, bytes: data.length });
     const a = answer(requests);
     if (a instanceof Error) throw a;
     return { data: encodeJson(a) } as Msg;
@@ -46,6 +46,19 @@ describe("CallBatcher", () => {
     expect(t.sent).toHaveLength(1);
     await Promise.all(calls);
     expect(t.sent.map((s) => s.requests.length)).toEqual([MAX_BATCH_CALLS, 3]);
+  });
+
+  it("sends a batch before a call that would take it past the byte limit, so a batch is never larger than the limit or its one call", async () => {
+    const t = transport(echo);
+    const b = new CallBatcher(t.send);
+    const big = (n: number, size: number) => encodeJson({ type: "t", id: `a${n}`, msg: { n, pad: "x".repeat(size) } });
+    const calls = [body(1), big(2, BATCH_FLUSH_BYTES / 2), big(3, BATCH_FLUSH_BYTES / 2), body(4), big(5, BATCH_FLUSH_BYTES * 2)].map((c) =>
+      b.call("s", c, 1000),
+    );
+    const answers = await Promise.all(calls);
+    expect(answers.map((a) => (a.ok ? (a.reply as { n: number }).n : 0))).toEqual([1, 2, 3, 4, 5]);
+    expect(t.sent.map((s) => s.requests.map((r) => (r as { msg: { n: number } }).msg.n))).toEqual([[1, 2], [3, 4], [5]]);
+    for (const s of t.sent) if (s.requests.length > 1) expect(s.bytes).toBeLessThanOrEqual(BATCH_FLUSH_BYTES);
   });
 
   it("fails every call of a batch the node refused as a whole, or answered with the wrong count", async () => {
