@@ -2,7 +2,7 @@ import type { Msg, Subscription } from "@nats-io/transport-node";
 import type { ActorType } from "../src/actor/calls.js";
 import { checkClusterName } from "../src/actor/names.js";
 import type { ActorHost } from "../src/host.js";
-import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory } from "../src/ref.js";
+import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory, type RefId } from "../src/ref.js";
 import { assemble, type NodeParts } from "./assemble.js";
 import { watchForCrashes } from "./crash-watch.js";
 import type { LeaderElection } from "./election.js";
@@ -74,9 +74,9 @@ export class ShoalNode implements RefFactory, Caller {
     else if (this.parts !== undefined) msg.respond(new TextEncoder().encode(JSON.stringify(this.status())));
   }
 
-  /** A typed reference to actor `id` of the given type, wherever in the cluster it lives. */
-  ref<A extends ActorType>(type: A, id: string): ActorRef<A> {
-    return makeRef(this, type, id);
+  /** A typed reference to actor `id` of the given type, wherever in the cluster it lives (a singleton's definition needs no id). */
+  ref<A extends ActorType>(type: A, ...id: RefId<A>): ActorRef<A> {
+    return makeRef(this, type, id[0]);
   }
 
   /** Untyped ask (the ingress's path); use {@link ref}. @internal */

@@ -9,7 +9,7 @@ import { CallBatcher } from "./client-batch.js";
 import { InboxRequests } from "./inbox-requests.js";
 import { clusterSubjects } from "./nats-names.js";
 import { type NodeRoute, OwnerRoutes } from "./routing/owner-routes.js";
-import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory } from "./ref.js";
+import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory, type RefId } from "./ref.js";
 
 /** Options of a {@link ShoalClient}. */
 export interface ShoalClientOptions {
@@ -97,9 +97,9 @@ export class ShoalClient implements RefFactory, Caller {
     return client;
   }
 
-  /** A typed reference to actor `id` of the given type (a definition, or `actorType`). */
-  ref<A extends ActorType>(type: A, id: string): ActorRef<A> {
-    return makeRef(this, type, id);
+  /** A typed reference to actor `id` of the given type (a definition, or `actorType`); a singleton's definition needs no id. */
+  ref<A extends ActorType>(type: A, ...id: RefId<A>): ActorRef<A> {
+    return makeRef(this, type, id[0]);
   }
 
   /** Untyped ask; use {@link ref}. @internal */

@@ -1,14 +1,15 @@
 /**
  * Shoal: a distributed actor cluster for TypeScript on NATS.
  *
- * This module is what an application needs to define actors and call them: {@link defineActor}
- * and {@link defineInMemoryActor}, typed references ({@link ActorRef}: `ask`, `send`, `tell`),
+ * This module is what an application needs to define actors and call them: {@link defineActor},
+ * {@link defineInMemoryActor} and {@link defineSingleton}, typed references ({@link ActorRef}: `ask`, `send`, `tell`),
  * the {@link ShoalClient} that calls a cluster without joining it, and the typed errors. Run
  * nodes with `shoal/node` (or the `shoal node` command); test with `shoal/testing`.
  *
  * @module shoal
  */
 export { defineActor, defineInMemoryActor } from "./actor/define.js";
+export { defineSingleton, type Singleton } from "./actor/singleton.js";
 export { fromSchema } from "./actor/schema.js";
 export { actorType, type ActorType, type Call, type CallsOf, type MessageOf, type ReplyFor, type ReplyOf } from "./actor/calls.js";
 export type {
@@ -39,7 +40,7 @@ export type {
   Validate,
 } from "./actor/spec.js";
 export { MAX_ACTOR_ID_BYTES } from "./actor/names.js";
-export type { ActorRef, CallOptions, RefFactory } from "./ref.js";
+export type { ActorRef, CallOptions, RefFactory, RefId } from "./ref.js";
 export { ShoalClient, type ShoalClientOptions } from "./client.js";
 export type { Verb } from "./codec/envelope.js";
 export {

@@ -1,5 +1,6 @@
 import type { ActorType, MessageOf, ReplyOf } from "./actor/calls.js";
 import { checkActorId, checkActorTypeName } from "./actor/names.js";
+import { checkSingletonId, singletonId } from "./actor/singleton.js";
 import type { SenderSeq } from "./codec/envelope.js";
 
 /** Options of one call through a reference. */
@@ -60,15 +61,28 @@ export interface Caller {
   tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void;
 }
 
+/** The id `ref` takes for type `A`: optional for a singleton's definition (its one id is its type's name), required otherwise. */
+export type RefId<A> = A extends Required<Pick<ActorType, "singleton">> ? [id?: string] : [id: string];
+
 /** Something references are made from: `runtime.ref(...)`, `node.ref(...)`, `client.ref(...)`. */
 export interface RefFactory {
-  /** A reference to actor `id` of the given type (a definition, or {@link actorType}). Throws BAD_REQUEST for an invalid id. */
-  ref<A extends ActorType>(type: A, id: string): ActorRef<A>;
+  /**
+   * A reference to actor `id` of the given type (a definition, or {@link actorType}); a
+   * singleton's definition needs no id. Throws BAD_REQUEST for an invalid id (or, for a
+   * singleton, any id but its type's name).
+   */
+  ref<A extends ActorType>(type: A, ...id: RefId<A>): ActorRef<A>;
 }
 
 /** A reference over `caller`. The type name and id are checked once, here, not per call. @internal */
-export function makeRef<A extends ActorType>(caller: Caller, type: A, id: string): ActorRef<A> {
-  return new Ref(caller, checkActorTypeName(type?.type), checkActorId(id)) as unknown as ActorRef<A>;
+export function makeRef<A extends ActorType>(caller: Caller, type: A, id?: string): ActorRef<A> {
+  const name = checkActorTypeName(type?.type);
+  if (type.singleton === true) {
+    const one = id ?? singletonId(name);
+    checkSingletonId({ type: name, singleton: true }, one);
+    return new Ref(caller, name, one) as unknown as ActorRef<A>;
+  }
+  return new Ref(caller, name, checkActorId(id)) as unknown as ActorRef<A>;
 }
 
 class Ref {

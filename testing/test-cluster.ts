@@ -3,7 +3,7 @@ import type { ActorType } from "../src/actor/calls.js";
 import type { ActorDefinition } from "../src/actor/spec.js";
 import { ShoalClient } from "../src/client.js";
 import type { Logger } from "../src/log.js";
-import type { ActorRef, RefFactory } from "../src/ref.js";
+import type { ActorRef, RefFactory, RefId } from "../src/ref.js";
 import type { ClusterTiming } from "../cluster/config.js";
 import { ShoalNode } from "../cluster/node.js";
 import { isSettled } from "../cluster/status.js";
@@ -97,9 +97,9 @@ export class ShoalTestCluster implements RefFactory, AsyncDisposable {
     this.client = new ShoalClient(clientConnection, cluster);
   }
 
-  /** A typed reference through the cluster's client (the path an application outside the cluster takes). */
-  ref<A extends ActorType>(type: A, id: string): ActorRef<A> {
-    return this.client.ref(type, id);
+  /** A typed reference through the cluster's client (the path an application outside the cluster takes); a singleton's definition needs no id. */
+  ref<A extends ActorType>(type: A, ...id: RefId<A>): ActorRef<A> {
+    return this.client.ref(type, ...id);
   }
 
   /** Starts one more node (id default `node-<n>`) and, unless told not to, waits until the cluster has settled with it. */

@@ -23,6 +23,8 @@ export interface ActorType<C = Call> {
   readonly type: string;
   /** Type-level only: never set at run time. */
   readonly "~calls"?: C;
+  /** True on a singleton's definition (`defineSingleton`): the type has one actor, whose id is the type's name. */
+  readonly singleton?: true;
 }
 
 /** The calls of an actor type (a union of {@link Call}s). */

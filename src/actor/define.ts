@@ -91,6 +91,10 @@ function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { valid
       throw new TypeError(`${name} of actor type ${spec.type} must be a positive number`);
     }
   }
+  if (spec.keepAlive !== undefined && typeof spec.keepAlive !== "boolean") throw new TypeError(`keepAlive of actor type ${spec.type} must be a boolean`);
+  if (spec.keepAlive === true && spec.passivateAfter !== undefined) {
+    throw new TypeError(`actor type ${spec.type} is kept alive: it must not set passivateAfter`);
+  }
   if (typeof spec.initialState !== "function") throw new TypeError(`actor type ${spec.type} needs an initialState function`);
   for (const hook of ["onActivate", "onPassivate"] as const) {
     const h = (spec as unknown as Record<string, unknown>)[hook];

@@ -58,6 +58,16 @@ export interface Timers<M = unknown> {
 export interface TurnContext<M = unknown> extends ActorContext {
   /** The actor's timers: each delivers one of the actor's own messages later. */
   readonly timers: Timers<M>;
+  /**
+   * Ends this activation once the turn (or `onActivate`) has succeeded — for an event-sourced
+   * actor, once its events are stored; a turn that throws or whose append fails does not stop.
+   * Its timers are cancelled and `onPassivate` runs, as when the idle sweep drops it; messages
+   * that were waiting behind the turn start a fresh activation. For a {@link CommonSpec.keepAlive}
+   * type it is also how the actor stops being kept alive: its durable record is deleted, so no
+   * node starts it again until a message activates it (which keeps it alive again). A singleton
+   * runs for as long as its cluster does: calling it throws a TypeError.
+   */
+  stop(): void;
 }
 
 /**
@@ -129,6 +139,15 @@ export interface CommonSpec<S> {
    * fail with OVERLOADED.
    */
   readonly mailboxCapacity?: number;
+  /**
+   * Keep activated actors of this type running (Akka's remember-entities; default false). Once a
+   * message has activated one, it is never passivated for being idle, and on a cluster its
+   * shard's owner activates it again — without waiting for a message, running `onActivate` — after
+   * the shard moves and after its node crashes: a durable record per actor, keyed by shard, says
+   * which actors to start. It stops being kept alive when a turn calls {@link TurnContext.stop}.
+   * Not with `passivateAfter` (a TypeError).
+   */
+  readonly keepAlive?: boolean;
 }
 
 /** Options of an event-sourced actor type, whatever its form. */

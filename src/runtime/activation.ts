@@ -21,6 +21,10 @@ export interface ActivationHost {
   readonly orderOptions: SenderOrderOptions;
   /** A lifecycle hook threw, or a timer's message failed its type's validate: worth logging, nothing more. */
   lifecycleFailed(activation: Activation, what: "onActivate" | "onPassivate" | "timer", err: unknown): void;
+  /** A turn or onActivate that called `ctx.stop()` succeeded: the actor is stopping (kept alive no more). */
+  stopCommitted(activation: Activation): void;
+  /** A stopping actor has nothing more to run: the activation ends. */
+  actorStopped(activation: Activation): void;
 }
 
 /** What an actor brings when it arrives by a live handoff. */
@@ -51,6 +55,14 @@ export class Activation {
   private timers: TimerTable | undefined;
   /** onActivate is still to run (before the first turn; never for an actor handed over). */
   private activating: boolean;
+  /** Load and activate without a message ({@link start}). */
+  private starting = false;
+  /** The running turn (or onActivate) called `ctx.stop()`. */
+  private stopAsked = false;
+  /** A turn that called `ctx.stop()` succeeded: the activation ends once nothing waits. */
+  private stopping = false;
+  /** `ctx.stop`, made for the first turn that needs a context. */
+  private stopper: (() => void) | undefined;
 
   constructor(
     readonly key: ActorKey,
@@ -74,6 +86,14 @@ export class Activation {
   /** Messages waiting here: in the mailbox, or kept for their sender's order. */
   get queued(): number {
     return this.mailbox.length + (this.gate?.size ?? 0);
+  }
+
+  /**
+   * Whether a handoff may carry it: loaded, through its onActivate (an adopted actor never runs
+   * it) and not stopping (it would go on where it moved).
+   */
+  get capturable(): boolean {
+    return this.live !== undefined && !this.activating && !this.stopping;
   }
 
   /** Timers set (a set timer keeps the activation from being passivated). */
@@ -138,6 +158,13 @@ export class Activation {
     this.timers?.clear();
   }
 
+  /** Loads the actor and runs onActivate without waiting for a message (unless paused: then on resume). */
+  start(): void {
+    if (!this.reload) return; // loaded already
+    this.starting = true;
+    this.kick();
+  }
+
   /** Starts the loop unless it runs or the actor is paused. */
   kick(): void {
     if (this.running || this.paused || !this.hasWork()) return;
@@ -155,6 +182,7 @@ export class Activation {
     while (!this.paused) {
       if (this.reload) {
         if (!this.hasWork()) break;
+        this.starting = false;
         let loaded: Live | Promise<Live>;
         try {
           loaded = this.behavior.load(this.key);
@@ -219,10 +247,11 @@ export class Activation {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+    if (this.stopping && !this.paused && this.queued === 0) this.host.actorStopped(this);
   }
 
   private hasWork(): boolean {
-    return this.mailbox.length > 0 || this.gate?.hasReady === true;
+    return this.mailbox.length > 0 || this.gate?.hasReady === true || this.starting;
   }
 
   private makeGate(table?: readonly OrderEntry[]): OrderGate {
@@ -242,7 +271,26 @@ export class Activation {
     const { type, id } = this.key;
     const now = this.host.clock.now();
     if (timers === undefined) return { type, id, node: this.host.nodeId, version: live.version, now };
-    return { type, id, node: this.host.nodeId, version: live.version, now, timers };
+    return { type, id, node: this.host.nodeId, version: live.version, now, timers, stop: this.stopFn() };
+  }
+
+  private stopFn(): () => void {
+    this.stopper ??= () => this.askStop();
+    return this.stopper;
+  }
+
+  private askStop(): void {
+    if (this.behavior.def.singleton === true) throw new TypeError(`${this.key.type} is a singleton: it runs for as long as its cluster`);
+    this.stopAsked = true;
+  }
+
+  /** After a turn or onActivate that succeeded: if it called `ctx.stop()`, the activation ends once nothing waits. */
+  private stopIfAsked(): void {
+    if (!this.stopAsked) return;
+    this.stopAsked = false;
+    if (this.stopping) return;
+    this.stopping = true;
+    this.host.stopCommitted(this);
   }
 
   private timerTable(): TimerTable {
@@ -282,9 +330,11 @@ export class Activation {
     const done = () => {
       timers.close();
       if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
+      this.stopIfAsked();
     };
     const failed = (err: unknown) => {
       timers.close();
+      this.stopAsked = false;
       this.host.lifecycleFailed(this, "onActivate", err);
     };
     try {
@@ -305,10 +355,12 @@ export class Activation {
     if (r.persisted > 0) this.behavior.afterPersist?.(this.key, this.live, before.version);
     this.gate?.done(p);
     p.resolve(r.reply);
+    this.stopIfAsked();
   }
 
   private failTurn(p: Pending, err: unknown, timers?: TurnTimers): void {
     timers?.close(); // its timer changes are dropped with it
+    this.stopAsked = false;
     this.gate?.done(p, err);
     p.reject(err);
     if (ShoalError.is(err, ErrorCode.REJECTED) || ShoalError.is(err, ErrorCode.BAD_REQUEST)) return;

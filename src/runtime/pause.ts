@@ -78,7 +78,9 @@ export class PausedGroup {
     // Fresh: actors adopted after the pause began belong to the group too (nothing reaches them).
     this.activations = this.host.matchingActivations(this.selector, this.partition);
     for (const a of this.activations) {
-      if (a.live === undefined) continue;
+      // Not loaded, not yet through onActivate (which an adopted actor never runs), or stopping:
+      // the destination loads it from the store if it is needed there.
+      if (!a.capturable || a.live === undefined) continue;
       const order = a.orderTable();
       const timers = a.timerList();
       let actor: CapturedActor = { type: a.key.type, id: a.key.id, version: a.live.version, state: a.behavior.capture(a.live) };

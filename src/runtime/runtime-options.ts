@@ -53,6 +53,13 @@ export interface RuntimeOptions {
    */
   unknownType?: (type: string) => ShoalError;
   /**
+   * Told when an actor of a keep-alive type is activated by a message (not by a handoff, nor by
+   * `Runtime.activate`), and when one stops itself (`ctx.stop()`): the cluster keeps the
+   * durable record its shard's next owners start it from. Must not throw.
+   * @internal Set by the cluster layer (`ShoalNode`).
+   */
+  keepAlive?: KeepAliveHooks;
+  /**
    * Told when a `tell` fails: bad input, a full mailbox, a timeout or the turn (no caller hears
    * of it). Default: logged, at debug for a `ShoalError`, at warn for anything else.
    */
@@ -69,6 +76,14 @@ export interface RuntimeOptions {
     /** Idle time (ms) after which a sender is forgotten; keep it above the longest call timeout. Default 5 min. */
     forgetAfter?: number;
   };
+}
+
+/** What a runtime tells of its keep-alive actors (see {@link RuntimeOptions.keepAlive}). @internal */
+export interface KeepAliveHooks {
+  /** A keep-alive actor was activated by a message. */
+  activated(key: ActorKey): void;
+  /** A keep-alive actor stopped itself: it is kept alive no more. */
+  stopped(key: ActorKey): void;
 }
 
 /** What {@link Runtime.stats} reports: a moment's load. */

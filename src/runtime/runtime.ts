@@ -1,11 +1,12 @@
 import type { ActorType } from "../actor/calls.js";
 import type { ActorDefinition } from "../actor/spec.js";
 import { checkActorId } from "../actor/names.js";
+import { checkSingletonId, singletonId } from "../actor/singleton.js";
 import type { SenderSeq } from "../codec/envelope.js";
 import { type Clock, type TimerHandle, systemClock } from "../clock.js";
 import { BadRequestError, ConflictError, OverloadedError, ShoalError, UnavailableError, unknownActorType } from "../errors.js";
 import { type Logger, silentLogger } from "../log.js";
-import { type ActorRef, type Caller, type DeliveryOptions, makeRef, type RefFactory } from "../ref.js";
+import { type ActorRef, type Caller, type DeliveryOptions, makeRef, type RefFactory, type RefId } from "../ref.js";
 import type { ReplyTo } from "../reply-to.js";
 import type { ActorKey, EventStore } from "../store/types.js";
 import { Activation, type ActivationHost } from "./activation.js";
@@ -16,7 +17,7 @@ import { orderOptions } from "./order-gate.js";
 import { PausedGroup, type PauseHost, type Selector } from "./pause.js";
 import { idleActivations } from "./passivation.js";
 import { Pending } from "./pending.js";
-import type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
+import type { KeepAliveHooks, RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
 import type { CapturedTimer } from "./timers.js";
 
@@ -51,6 +52,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   private readonly partitionOfFn: ((type: string, id: string) => number) | undefined;
   private readonly fence: ((key: ActorKey) => void) | undefined;
   private readonly unknownType: (type: string) => ShoalError;
+  private readonly keepAlive: KeepAliveHooks | undefined;
   private readonly deadlines: Deadlines;
   private readonly mailboxCapacity: number;
   private readonly askTimeout: number;
@@ -77,6 +79,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.activations = new ActivationTable(opts.partitionOf);
     this.fence = opts.fence;
     this.unknownType = opts.unknownType ?? unknownActorType;
+    this.keepAlive = opts.keepAlive;
     const onTellFailed = opts.onTellFailed;
     this.told = {
       ok: noop,
@@ -90,13 +93,20 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.armSweep();
   }
 
-  /** Hosts another actor type; a TypeError when a type of that name is already registered. */
+  /**
+   * Hosts another actor type; a TypeError when a type of that name is already registered. A
+   * runtime on its own (no cluster fence) starts a singleton type's actor at once; on a cluster,
+   * its shard's owner does.
+   */
   register(def: ActorDefinition): void {
     if (this.behaviors.has(def.type)) throw new TypeError(`actor type ${def.type} is already registered`);
     this.behaviors.set(
       def.type,
       behaviorOf(def, this.store, (err) => this.log.warn({ err }, "snapshot failed"), this.fence),
     );
+    if (def.singleton === true && this.fence === undefined) {
+      this.activate(def.type, singletonId(def.type)).catch((err: unknown) => this.log.warn({ err, type: def.type }, "singleton did not start"));
+    }
   }
 
   /** Names of the hosted actor types. */
@@ -114,9 +124,9 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     return this.behaviors.get(type)?.def.kind;
   }
 
-  /** A typed reference to actor `id` of a hosted type (see {@link ActorRef}). */
-  ref<A extends ActorType>(type: A, id: string): ActorRef<A> {
-    return makeRef(this, type, id);
+  /** A typed reference to actor `id` of a hosted type (see {@link ActorRef}); a singleton's definition needs no id. */
+  ref<A extends ActorType>(type: A, ...id: RefId<A>): ActorRef<A> {
+    return makeRef(this, type, id[0]);
   }
 
   /** The reply to `msg`, or its typed error (bad input: BAD_REQUEST / UNKNOWN_ACTOR_TYPE). Untyped: use {@link ref}. @internal */
@@ -221,6 +231,31 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.activations.add(a);
   }
 
+  /**
+   * Loads an actor and runs its onActivate without waiting for a message: a keep-alive actor or a
+   * singleton started by its shard's owner. Resolves once it is idle (loaded, onActivate done,
+   * nothing queued), at once when it is active already or its shard is held (it arrives by a
+   * handoff, or is started when the hold ends); it may have failed to load (logged, not active).
+   * Rejects with the type's, the id's or the fence's error (UNKNOWN_ACTOR_TYPE, BAD_REQUEST,
+   * ACTOR_MOVED, UNAVAILABLE).
+   * @internal Used by the cluster layer's keep-alive starter.
+   */
+  activate(type: string, id: string): Promise<void> {
+    try {
+      if (this.stopped) throw new UnavailableError("the runtime is stopped");
+      const behavior = this.behaviorFor(type);
+      checkSingletonId(behavior.def, checkActorId(id));
+      this.fence?.({ type, id });
+      if (this.isHeld(type, id) || this.activations.get(type, id) !== undefined) return Promise.resolve();
+      const a = new Activation({ type, id }, behavior, this);
+      this.activations.add(a);
+      a.start();
+      return a.whenIdle();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /** Whether an actor is in memory here (for tests and status). */
   isActive(type: string, id: string): boolean {
     return this.activations.get(type, id) !== undefined;
@@ -277,6 +312,21 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.log.warn({ err, type: activation.key.type, what }, what === "timer" ? "a timer's message failed its validate" : `${what} failed`);
   }
 
+  /** @internal ActivationHost: a turn that called `ctx.stop()` succeeded; a keep-alive actor is kept alive no more. */
+  stopCommitted(a: Activation): void {
+    if (a.behavior.def.keepAlive === true) this.keepAlive?.stopped(a.key);
+  }
+
+  /**
+   * @internal ActivationHost: a stopping actor ran what waited for it. It leaves memory (timers
+   * cancelled, onPassivate run); its next message starts a fresh activation.
+   */
+  actorStopped(a: Activation): void {
+    a.paused = true;
+    this.activations.delete(a);
+    void a.passivate();
+  }
+
   /** @internal PauseHost: the activations a pause group covers. */
   matchingActivations(selector: Selector, partition?: number): Activation[] {
     // A partition's actors come from the index: pausing a shard costs its actors, not the node's.
@@ -322,7 +372,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   prepare(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): Pending {
     if (this.stopped) throw new UnavailableError("the runtime is stopped");
     const behavior = this.behaviorFor(type);
-    checkActorId(id);
+    checkSingletonId(behavior.def, checkActorId(id));
     let valid: unknown;
     try {
       valid = behavior.def.validate(msg);
@@ -364,6 +414,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     if (a === undefined) {
       a = new Activation({ type: p.type, id: p.id }, this.behaviorFor(p.type), this);
       this.activations.add(a);
+      if (a.behavior.def.keepAlive === true) this.keepAlive?.activated(a.key);
     }
     const capacity = a.behavior.def.mailboxCapacity ?? this.mailboxCapacity;
     if (a.queued >= capacity) {

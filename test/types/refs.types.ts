@@ -3,7 +3,17 @@
  * `@ts-expect-error` must meet an error, or the check fails, so a change that loosened the
  * types (a reply widened to `unknown`, a payload to `any`) breaks the build.
  */
-import { actorType, type ActorType, defineActor, defineInMemoryActor, type MessageOf, type ReplyOf, type ShoalClient } from "../../src/index.js";
+import {
+  type ActorRef,
+  actorType,
+  type ActorType,
+  defineActor,
+  defineInMemoryActor,
+  defineSingleton,
+  type MessageOf,
+  type ReplyOf,
+  type ShoalClient,
+} from "../../src/index.js";
 import { account, type AccountReply, type MovementReply } from "../../src/actors/account.js";
 import type { ShoalNode } from "../../cluster/index.js";
 import type { Runtime } from "../../cluster/index.js";
@@ -142,4 +152,41 @@ defineInMemoryActor<number, { add: number }, number>({
   },
   serialize: (s) => s,
   deserialize: (d) => d as number,
+});
+
+// A singleton's reference needs no id (its one id is its name); every other type's does.
+const bank = defineSingleton(account);
+for (const caller of [client, node, runtime]) {
+  const b = caller.ref(bank);
+  const named = caller.ref(bank, "account");
+  assertType<Equal<typeof b, ActorRef<typeof bank>>>();
+  assertType<Equal<typeof named, ActorRef<typeof bank>>>();
+  const balance = b.ask({ balance: {} });
+  assertType<Equal<typeof balance, Promise<AccountReply>>>();
+  // @ts-expect-error an actor type that is not a singleton needs an id
+  caller.ref(account);
+  // @ts-expect-error a type known by name only is not known to be a singleton
+  caller.ref(actorType<typeof bank>("account"));
+}
+// @ts-expect-error defineSingleton takes a definition, not a spec
+defineSingleton({ type: "x", initialState: () => 0 });
+// A keep-alive type stops itself from a turn; onPassivate cannot.
+defineActor({
+  type: "kept",
+  keepAlive: true,
+  initialState: () => 0,
+  evolve: (s: number) => s,
+  messages: {
+    done: {
+      validate: () => ({}),
+      handle: (_s, _p, ctx) => {
+        ctx.stop();
+        return { reply: null };
+      },
+    },
+  },
+  onPassivate(_state, ctx) {
+    // @ts-expect-error a passivating actor cannot stop again
+    ctx.stop();
+  },
 });
