@@ -9,6 +9,8 @@ import { type ClusterTiming, resolveTiming } from "./config.js";
 import { LeaderElection } from "./election.js";
 import { ClusterEvents } from "./events.js";
 import { notHostedHere } from "./hosted-types.js";
+import { KeepAliveRecords } from "./keep-alive-records.js";
+import { KeepAliveStarter } from "./keep-alive-starter.js";
 import { NatsKvProvider } from "./kv-nats.js";
 import { ShardManager } from "./manager.js";
 import { ShardMapStore } from "./map-store.js";
@@ -40,6 +42,8 @@ export interface NodeParts {
   readonly router: Router;
   readonly migrations: Migrations;
   readonly transport: NatsTransport;
+  /** Starts the keep-alive actors and singletons of the shards this node gains. */
+  readonly keepAlive: KeepAliveStarter;
   /** Cluster events this node listens to (the rebalance steps' ends). */
   readonly eventsSub: Subscription;
 }
@@ -67,11 +71,15 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   const mapKv = await retry("map bucket", () => kv.bucket(names.map, { ttl: 0, replicas: opts.replicas }));
   const maps = new ShardMapStore(mapKv);
   await retry("shard count", () => maps.ensureShardCount(timing.shardCount));
+  // Only a cluster with keep-alive types (singletons aside: they are started by type) needs their bucket.
+  const keptAlive = opts.actors.some((d) => d.keepAlive === true && d.singleton !== true);
+  const keepAliveKv = keptAlive ? await retry("keep-alive bucket", () => kv.bucket(names.keepAlive, { ttl: 0, replicas: opts.replicas })) : undefined;
 
   // Parts made below call each other back; these are bound once all exist.
   let fence: OwnershipFence | undefined;
   let migrations: Migrations | undefined;
   let membership: Membership | undefined;
+  let keepAlive: KeepAliveStarter | undefined;
   const onTellFailed = tellFailed(log, opts);
   // A cluster whose journal existed must find it again: never start over from an empty stream.
   const journalExisted = await retry("journal record", () => maps.journalRecorded());
@@ -91,6 +99,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
         unknownType: (type) => notHostedHere(type, nodeId, membership!.records()),
         onTellFailed,
         senderOrder: opts.senderOrder,
+        keepAlive: { activated: (key) => keepAlive?.activated(key), stopped: (key) => keepAlive?.stopped(key) },
       },
       wrapStore: opts.hooks?.wrapStore,
       onAnswered: opts.hooks?.onAnswered,
@@ -121,6 +130,19 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     onTellFailed,
   });
   fence = new OwnershipFence(nodeId, membership, view, log);
+  const shardOfActor = (type: string, id: string) => shardOf(type, id, timing.shardCount);
+  keepAlive = new KeepAliveStarter({
+    runtime: host.runtime,
+    records: keepAliveKv === undefined ? undefined : new KeepAliveRecords(keepAliveKv, clock, log),
+    singletons: opts.actors.filter((d) => d.singleton === true).map((d) => d.type),
+    shardOf: shardOfActor,
+    owns: (shard) => view.current()?.owners[shard] === nodeId,
+    isStale: () => fence!.lapsed(),
+    clock,
+    log,
+    checkEvery: timing.heartbeatInterval,
+  });
+  const starter = keepAlive;
   const election = new LeaderElection({ kv: leaderKv, nodeId, clock, leaderTtl: timing.leaderTtl, renewInterval: timing.leaderTtl / 3, logger: log });
   const events = new ClusterEvents(nc, cluster, nodeId, clock, log);
   const manager = new ShardManager({
@@ -149,6 +171,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     logger: log,
     onEnded: opts.hooks?.onMigration,
     isStale: () => fence!.lapsed(),
+    onGained: (shards) => starter.gained(shards),
   });
   const moving = migrations;
 
@@ -170,6 +193,8 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   });
   manager.start(); // before the election, so a node that wins at once is heard
   await retry("election", () => election.start());
+  // A member now: the shards its maps gave it so far get their keep-alive actors and singletons.
+  starter.start();
   void view.mapped.then(() => {
     if (isStopping()) return;
     try {
@@ -179,7 +204,24 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     }
   });
   log.info({ ...timing, types: self.types }, "node joined");
-  return { nodeId, cluster, clock, log, timing, host, view, membership, election, manager, events, router, migrations, transport, eventsSub };
+  return {
+    nodeId,
+    cluster,
+    clock,
+    log,
+    timing,
+    host,
+    view,
+    membership,
+    election,
+    manager,
+    events,
+    router,
+    migrations,
+    transport,
+    keepAlive: starter,
+    eventsSub,
+  };
 }
 
 /** Calls `fn` each time the connection reconnects, until it closes. */

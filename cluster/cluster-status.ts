@@ -2,7 +2,8 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { UnavailableError } from "../src/errors.js";
 import { clusterBuckets } from "../src/nats-names.js";
-import { decodeMap } from "../src/routing/shard-map.js";
+import { shardOf } from "../src/routing/shard-hash.js";
+import { decodeMap, type ShardMap } from "../src/routing/shard-map.js";
 import { decodeMemberRecord, type MemberRecord } from "./membership.js";
 import { requestStatus, type NodeStatus } from "./status.js";
 
@@ -22,6 +23,18 @@ export interface NodeSummary {
   types: string[] | null;
 }
 
+/** One singleton type of the cluster, and where it runs. */
+export interface SingletonSummary {
+  type: string;
+  /**
+   * The nodes that report it running now: one when all is well; none while it starts or moves
+   * (or when its owner did not answer). It runs only where its shard's owner fence lets it act.
+   */
+  nodes: string[];
+  /** Its shard's owner in the stored map: the node it should run on (null when none). */
+  owner: string | null;
+}
+
 /** What `shoal status --json` prints. */
 export interface ClusterStatus {
   cluster: string;
@@ -39,6 +52,23 @@ export interface ClusterStatus {
    * with UNKNOWN_ACTOR_TYPE. Empty when they agree.
    */
   typeMismatches: Array<{ type: string; hostedBy: string[]; missingOn: string[] }>;
+  /** Every singleton type the answering nodes host, sorted, with the node that runs it. */
+  singletons: SingletonSummary[];
+}
+
+/** The singletons of the answering nodes' statuses: each with the nodes that run it and its shard's owner in `map`. */
+export function singletonSummaries(statuses: readonly NodeStatus[], map: ShardMap | undefined): SingletonSummary[] {
+  const running = new Map<string, string[]>();
+  for (const s of statuses) {
+    for (const one of s.singletons ?? []) {
+      const nodes = running.get(one.type) ?? [];
+      if (one.running) nodes.push(s.node);
+      running.set(one.type, nodes);
+    }
+  }
+  return [...running]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([type, nodes]) => ({ type, nodes: nodes.sort(), owner: map === undefined ? null : (map.owners[shardOf(type, type, map.shardCount)] ?? null) }));
 }
 
 /** The types some of `nodes` host and others lack (nodes that do not say are left out). */
@@ -119,5 +149,6 @@ export async function gatherClusterStatus(nc: NatsConnection, cluster: string, t
     migrations: nodes.reduce((n, x) => n + (x.migrations ?? 0), 0),
     nodes,
     typeMismatches: typeMismatches(nodes),
+    singletons: singletonSummaries([...answers.values()], map),
   };
 }

@@ -9,7 +9,7 @@
 export { ShoalNode } from "./node.js";
 export type { NodeHooks, NodeOptions } from "./node-options.js";
 export type { NodeIdentity } from "../src/host.js";
-export type { NodeStatus } from "./status.js";
+export type { NodeStatus, SingletonStatus } from "./status.js";
 export type { MemberRecord } from "./membership.js";
 export { type ClusterTiming, defaultTiming } from "./config.js";
 export { Runtime, type RuntimeOptions, type RuntimeStats } from "../src/runtime/runtime.js";

@@ -1,6 +1,16 @@
 import type { Clock } from "../src/clock.js";
 import { BadRequestError, ConflictError, UnavailableError } from "../src/errors.js";
-import { isValidBucketName, isValidKvKey, type Kv, type KvBucketOptions, type KvChange, type KvEntry, type KvProvider, type KvWatch } from "./kv.js";
+import {
+  isValidBucketName,
+  isValidKvKey,
+  keyMatches,
+  type Kv,
+  type KvBucketOptions,
+  type KvChange,
+  type KvEntry,
+  type KvProvider,
+  type KvWatch,
+} from "./kv.js";
 
 interface Stored {
   value: Uint8Array;
@@ -179,9 +189,12 @@ class MemoryKv implements Kv {
     this.backend.emit(this.b, { kind: "delete", key, revision: ++this.b.revision });
   }
 
-  async keys(): Promise<string[]> {
+  async keys(filter?: string | readonly string[]): Promise<string[]> {
     this.backend.check(this.client);
-    return [...this.b.entries.keys()].filter((k) => this.backend.live(this.b, k) !== undefined);
+    const filters = filter === undefined ? undefined : typeof filter === "string" ? [filter] : filter;
+    return [...this.b.entries.keys()].filter(
+      (k) => this.backend.live(this.b, k) !== undefined && (filters === undefined || filters.some((f) => keyMatches(f, k))),
+    );
   }
 
   async watch(onChange: (change: KvChange) => void, key?: string): Promise<KvWatch> {

@@ -105,10 +105,10 @@ class NatsKv implements Kv {
     return write(`delete ${this.name}/${key}`, () => this.kv.delete(key, { previousSeq: revision }));
   }
 
-  async keys(): Promise<string[]> {
+  async keys(filter?: string | readonly string[]): Promise<string[]> {
     return call(`keys of ${this.name}`, async () => {
       const out: string[] = [];
-      for await (const k of await this.kv.keys()) out.push(k);
+      for await (const k of await this.kv.keys(typeof filter === "string" || filter === undefined ? filter : [...filter])) out.push(k);
       return out;
     });
   }

@@ -48,8 +48,11 @@ export interface Kv {
    * Deleting a missing key without a revision is a no-op.
    */
   delete(key: string, revision?: number): Promise<void>;
-  /** Live keys. */
-  keys(): Promise<string[]>;
+  /**
+   * Live keys; with `filter`, those matching it (a subject pattern: `*` one token, `>` the rest)
+   * or any of a list of them.
+   */
+  keys(filter?: string | readonly string[]): Promise<string[]>;
   /**
    * Reports the current live values first (as puts), then every change, in revision order, to
    * `onChange`, until stopped. `key` narrows to one key. Resolves once the initial values have
@@ -71,4 +74,15 @@ export function isValidKvKey(key: string): boolean {
 /** True for a valid bucket name: `[A-Za-z0-9_-]+`. */
 export function isValidBucketName(name: string): boolean {
   return /^[A-Za-z0-9_-]+$/.test(name);
+}
+
+/** Whether KV key `key` matches subject pattern `filter` (`*` one token, `>` one or more at the end), as NATS matches them. */
+export function keyMatches(filter: string, key: string): boolean {
+  const f = filter.split(".");
+  const k = key.split(".");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === ">") return k.length > i;
+    if (i >= k.length || (f[i] !== "*" && f[i] !== k[i])) return false;
+  }
+  return f.length === k.length;
 }

@@ -19,6 +19,8 @@ export interface MigrationDestinationOptions {
   log: Logger;
   /** Reports a hold that ended here (`Migrations` passes it to the `onEnded` hook). */
   ended: (outcome: string, ms: number) => void;
+  /** Told once a held shard is served here (its hold ended with the tail in, by timeout or with its source gone; not when stopping). */
+  served?: ((shard: number) => void) | undefined;
 }
 
 /** A shard this node is receiving: direct messages are held until the source's tail is in. */
@@ -152,7 +154,10 @@ export class MigrationDestination {
     const inc = this.take(shard, outcome);
     if (inc === undefined) return;
     this.opts.log.debug({ shard, from: inc.from, tail: inc.tail.length, held: inc.hold.buffered.length }, "hold ended");
-    void inc.hold.ready.then(() => inc.hold.resume(inc.tail));
+    void inc.hold.ready.then(() => {
+      inc.hold.resume(inc.tail);
+      if (outcome !== "stopped") this.opts.served?.(shard);
+    });
   }
 
   private async awaitMap(version: number): Promise<void> {

@@ -32,6 +32,13 @@ export interface MigrationOptions {
   onEnded?: MigrationEnded;
   /** True while this node's lease has lapsed unconfirmed: its shards are let go without handoffs. */
   isStale?: () => boolean;
+  /**
+   * Told when this node starts serving shards it did not serve: those a map gives it with no live
+   * member to hand them over (its first map, a crashed or departed owner), and each shard received
+   * by a live handoff once its hold ends (tail in, timeout, source gone). Not for a hold ended
+   * because the node stops or the shard moved on. Must not throw.
+   */
+  onGained?: (shards: readonly number[]) => void;
 }
 
 /**
@@ -76,7 +83,17 @@ export class Migrations {
       ended: ended("source"),
       isStale: opts.isStale,
     });
-    this.incoming = new MigrationDestination({ runtime, store, maps, clock, handoffTimeout, log, ended: ended("destination") });
+    const gained = opts.onGained;
+    this.incoming = new MigrationDestination({
+      runtime,
+      store,
+      maps,
+      clock,
+      handoffTimeout,
+      log,
+      ended: ended("destination"),
+      served: gained === undefined ? undefined : (shard) => gained([shard]),
+    });
   }
 
   /** Shards being sent or received right now. */
@@ -96,6 +113,7 @@ export class Migrations {
    */
   onMap(prev: ShardMap | undefined, next: ShardMap): void {
     const me = this.opts.nodeId;
+    const gained: number[] = [];
     next.owners.forEach((owner, shard) => {
       const before = prev?.owners[shard] ?? null;
       if (before === me && owner !== me) {
@@ -104,8 +122,11 @@ export class Migrations {
         this.outgoing.start(shard, owner, next, this.incoming.take(shard, "superseded"));
       } else if (before !== me && owner === me && before !== null && this.opts.isAlive(before)) {
         this.incoming.hold(shard, before);
+      } else if (before !== me && owner === me) {
+        gained.push(shard);
       }
     });
+    if (gained.length > 0) this.opts.onGained?.(gained);
   }
 
   /** Phase 1 at the destination: adopt each actor whose version the event store confirms. */

@@ -136,7 +136,7 @@ export class ShoalNode implements RefFactory, Caller {
 
   /** What `shoal status` shows of this node (also answered on its status subject). */
   status(): NodeStatus {
-    const { election, membership, host, migrations, router } = this.parts;
+    const { election, membership, host, migrations, router, keepAlive } = this.parts;
     const leader = election.leader;
     return {
       node: this.nodeId,
@@ -152,6 +152,7 @@ export class ShoalNode implements RefFactory, Caller {
       migrations: migrations.inFlight,
       forwarded: router.forwarded,
       types: host.runtime.types.sort(),
+      singletons: keepAlive.singletons(),
       members: membership.records(),
     };
   }
@@ -178,8 +179,9 @@ export class ShoalNode implements RefFactory, Caller {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const { manager, election, membership, events, migrations, transport, host, view, eventsSub, log } = this.parts;
+    const { manager, election, membership, events, migrations, transport, host, view, eventsSub, keepAlive, log } = this.parts;
     this.detector?.stop();
+    keepAlive.stop();
     view.leave();
     // Membership events come from the leader; when the leader itself leaves, nobody else would
     // say so (its successor is still a follower when the record goes), so it says it first.

@@ -31,8 +31,22 @@ export interface NodeStatus {
   forwarded: number;
   /** The actor types this node hosts, sorted. */
   types: string[];
+  /**
+   * The singleton types it hosts, each with whether it runs here now (this node owns its shard,
+   * acts as an owner, and holds it active and not paused for a handoff). Absent from nodes
+   * older than singletons.
+   */
+  singletons?: SingletonStatus[];
   /** The membership records it sees, itself included, sorted by id. */
   members: MemberRecord[];
+}
+
+/** A singleton type a node hosts, in its {@link NodeStatus}. */
+export interface SingletonStatus {
+  /** The singleton's type name (also its one actor's id). */
+  type: string;
+  /** Whether it runs on this node now. */
+  running: boolean;
 }
 
 /** Asks one node for its status; undefined when it does not answer in time. */

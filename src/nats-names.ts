@@ -1,5 +1,5 @@
-import { checkClusterName } from "./actor/names.js";
-import { encodeToken } from "./codec/token.js";
+import { ACTOR_TYPE_PATTERN, checkClusterName } from "./actor/names.js";
+import { decodeToken, encodeToken } from "./codec/token.js";
 import type { ActorKey } from "./store/types.js";
 
 /**
@@ -54,6 +54,8 @@ export interface ClusterBuckets {
   map: string;
   /** `shoal-snapshots-<cluster>`: actor snapshots, under {@link snapshotKey}. */
   snapshots: string;
+  /** `shoal-keepalive-<cluster>`: one key per keep-alive actor, under {@link keepAliveKey}: what a shard's new owner starts. */
+  keepAlive: string;
 }
 
 /** KV bucket names of one cluster; throws `BAD_REQUEST` for a cluster name that could not be one. */
@@ -64,6 +66,7 @@ export function clusterBuckets(cluster: string): ClusterBuckets {
     leader: `shoal-leader-${cluster}`,
     map: `shoal-map-${cluster}`,
     snapshots: `shoal-snapshots-${cluster}`,
+    keepAlive: `shoal-keepalive-${cluster}`,
   };
 }
 
@@ -80,6 +83,31 @@ export function journalSubject(cluster: string, key: ActorKey): string {
 /** `<type>.<token(id)>`: the key of an actor's snapshot in {@link ClusterBuckets.snapshots}. */
 export function snapshotKey(key: ActorKey): string {
   return `${key.type}.${encodeToken(key.id)}`;
+}
+
+/**
+ * `<shard>.<type>.<token(id)>`: the key of a keep-alive actor in {@link ClusterBuckets.keepAlive},
+ * first by shard, so a shard's owner lists its actors with {@link keepAliveShardFilter}.
+ */
+export function keepAliveKey(shard: number, key: ActorKey): string {
+  return `${shard}.${key.type}.${encodeToken(key.id)}`;
+}
+
+/** `<shard>.>`: the keys of one shard's keep-alive actors. */
+export function keepAliveShardFilter(shard: number): string {
+  return `${shard}.>`;
+}
+
+/** The shard and actor a {@link keepAliveKey} names; undefined for a key that is not one (never written by Shoal). */
+export function parseKeepAliveKey(k: string): { shard: number; key: ActorKey } | undefined {
+  const parts = k.split(".");
+  if (parts.length !== 3) return undefined;
+  const [shard, type, token] = parts as [string, string, string];
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(shard) || !ACTOR_TYPE_PATTERN.test(type) || token === "") return undefined;
+  const id = decodeToken(token);
+  // base64url decoding skips what is not in its alphabet: only a token that encodes back is one.
+  if (encodeToken(id) !== token) return undefined;
+  return { shard: Number(shard), key: { type, id } };
 }
 
 /** `<token(id)>`: the key of a node's record in {@link ClusterBuckets.members}. */

@@ -6,7 +6,10 @@ import {
   clusterBuckets,
   clusterSubjects,
   journalSubject,
+  keepAliveKey,
+  keepAliveShardFilter,
   memberKey,
+  parseKeepAliveKey,
   replySubjectPrefix,
   nodeAskSubject,
   rpcSubject,
@@ -47,7 +50,10 @@ describe("NATS names of a cluster", () => {
       leader: "shoal-leader-prod-1",
       map: "shoal-map-prod-1",
       snapshots: "shoal-snapshots-prod-1",
+      keepAlive: "shoal-keepalive-prod-1",
     });
+    expect(keepAliveKey(17, actor)).toBe("17.account.YS5iID4q");
+    expect(keepAliveShardFilter(17)).toBe("17.>");
     expect(streamName("prod-1")).toBe("SHOAL_EVENTS_prod-1");
     expect(journalSubject("prod-1", actor)).toBe("shoal.prod-1.journal.account.YS5iID4q");
     expect(snapshotKey(actor)).toBe("account.YS5iID4q");
@@ -103,6 +109,11 @@ describe("NATS names of a cluster", () => {
         expect(decodeToken(s.journal.split(".")[4]!)).toBe(id);
         expect(memberKey(id)).toMatch(/^[A-Za-z0-9_-]+$/);
         expect(snapshotKey({ type: "account", id })).toMatch(/^account\.[A-Za-z0-9_-]+$/);
+        const kk = keepAliveKey(5, { type: "account", id });
+        expect(kk).toMatch(/^5\.account\.[A-Za-z0-9_-]+$/);
+        expect(matches(keepAliveShardFilter(5), kk)).toBe(true);
+        expect(matches(keepAliveShardFilter(50), kk)).toBe(false);
+        expect(parseKeepAliveKey(kk)).toEqual({ shard: 5, key: { type: "account", id } });
         // The cluster's own subscriptions see only what is theirs.
         const c = clusterSubjects(cluster);
         expect(matches(c.journal, s.journal)).toBe(true);
@@ -122,8 +133,27 @@ describe("NATS names of a cluster", () => {
         }
         expect(memberKey(a)).not.toBe(memberKey(b));
         expect(snapshotKey({ type: "account", id: a })).not.toBe(snapshotKey({ type: "account", id: b }));
+        expect(keepAliveKey(1, { type: "account", id: a })).not.toBe(keepAliveKey(1, { type: "account", id: b }));
       }),
     );
+  });
+
+  it("read back only keep-alive keys Shoal could have written", () => {
+    for (const bad of [
+      "",
+      "1.account",
+      "1.account.YQ.x",
+      "x.account.YQ",
+      "01.account.YQ",
+      "-1.account.YQ",
+      "1.9bad.YQ",
+      "1.account.",
+      "1.account.Y Q",
+      "1.account.YQ==",
+    ]) {
+      expect(parseKeepAliveKey(bad), bad).toBeUndefined();
+    }
+    expect(parseKeepAliveKey("0.clock.Y2xvY2s")).toEqual({ shard: 0, key: { type: "clock", id: "clock" } });
   });
 
   it("the subject matcher used above follows NATS", () => {

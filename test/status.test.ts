@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { formatStatus } from "../bin/commands/status.js";
+import { type ClusterStatus, singletonSummaries } from "../cluster/cluster-status.js";
 import { isSettled, type NodeStatus } from "../cluster/status.js";
+import { shardOf } from "../src/routing/shard-hash.js";
 
 const member = (id: string) => ({ id, weight: 1, state: "active" as const, startedAt: 0 });
 const status = (node: string, over: Partial<NodeStatus> = {}): NodeStatus => ({
@@ -32,5 +35,49 @@ describe("isSettled", () => {
     expect(isSettled([status("a"), status("b", { migrations: 1 })], ["a", "b"], 64)).toBe(false);
     expect(isSettled([status("a"), status("b", { members: [member("b")] })], ["a", "b"], 64)).toBe(false);
     expect(isSettled([], [], 64)).toBe(false);
+  });
+});
+
+describe("singletons in status", () => {
+  it("name, per singleton type, the nodes that run it and its shard's owner; the table shows them", () => {
+    const map = { version: 3, epoch: 1, shardCount: 4, owners: ["a", "b", "a", "b"] };
+    const owner = (type: string) => map.owners[shardOf(type, type, 4)]!;
+    const statuses = [
+      status("a", {
+        singletons: [
+          { type: "clock", running: owner("clock") === "a" },
+          { type: "idle", running: false },
+        ],
+      }),
+      status("b", {
+        singletons: [
+          { type: "clock", running: owner("clock") === "b" },
+          { type: "idle", running: false },
+        ],
+      }),
+      status("c", {}), // older than singletons: says nothing
+    ];
+    const summaries = singletonSummaries(statuses, map);
+    expect(summaries).toEqual([
+      { type: "clock", nodes: [owner("clock")], owner: owner("clock") },
+      { type: "idle", nodes: [], owner: owner("idle") },
+    ]);
+    const cluster: ClusterStatus = {
+      cluster: "c",
+      leader: "a",
+      epoch: 1,
+      mapVersion: 3,
+      shardCount: 4,
+      unowned: 0,
+      migrations: 0,
+      nodes: [],
+      typeMismatches: [],
+      singletons: [...summaries, { type: "twice", nodes: ["a", "b"], owner: "a" }],
+    };
+    const text = formatStatus(cluster);
+    expect(text).toMatch(new RegExp(`SINGLETON\\s+NODE\\nclock\\s+${owner("clock")}\\n`));
+    expect(text).toMatch(new RegExp(`idle\\s+\\(not running; its shard's owner is ${owner("idle")}\\)`));
+    expect(text).toMatch(/twice\s+a, b \(more than one!\)/);
+    expect(formatStatus({ ...cluster, singletons: [] })).not.toMatch(/SINGLETON/);
   });
 });

@@ -6,9 +6,11 @@ import { connectTo } from "../connect.js";
 export const statusUsage = `shoal status [--json] [--nats URL] [--cluster NAME] [--timeout MS]
 
 Shows the cluster: leader, epoch, map version, and each node with its state, shards, active
-actors, migrations in flight and the actor types it hosts; warns when nodes host different
-types. --json prints one JSON object ({cluster, leader, epoch, mapVersion, shardCount, unowned,
-migrations, nodes: [{id, state, shards, actors, migrations, reachable, types}], typeMismatches}).`;
+actors, migrations in flight and the actor types it hosts; then each singleton and the node
+that runs it. Warns when nodes host different types, and when a singleton runs nowhere or on
+more than one node. --json prints one JSON object ({cluster, leader, epoch, mapVersion,
+shardCount, unowned, migrations, nodes: [{id, state, shards, actors, migrations, reachable,
+types}], typeMismatches, singletons: [{type, nodes, owner}]}).`;
 
 export async function runStatus(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -63,5 +65,20 @@ export function formatStatus(s: ClusterStatus): string {
     (m) =>
       `warning: actor type ${m.type} is hosted on ${m.hostedBy.join(", ")} but not on ${m.missingOn.join(", ")}: its actors whose shard lands there fail with UNKNOWN_ACTOR_TYPE (every node must host the same types)`,
   );
-  return [head, "", line(header), ...rows.map(line), s.nodes.length === 0 ? "(no members)" : "", ...warnings].join("\n").trimEnd();
+  return [head, "", line(header), ...rows.map(line), s.nodes.length === 0 ? "(no members)" : "", ...formatSingletons(s.singletons ?? []), ...warnings]
+    .join("\n")
+    .trimEnd();
+}
+
+/** The singletons' table (nothing when there are none): each with the node that runs it. */
+function formatSingletons(singletons: ClusterStatus["singletons"]): string[] {
+  if (singletons.length === 0) return [];
+  const where = (g: ClusterStatus["singletons"][number]) =>
+    g.nodes.length === 1
+      ? g.nodes[0]!
+      : g.nodes.length === 0
+        ? `(not running; its shard's owner is ${g.owner ?? "nobody"})`
+        : `${g.nodes.join(", ")} (more than one!)`;
+  const width = Math.max("SINGLETON".length, ...singletons.map((g) => g.type.length));
+  return [`${"SINGLETON".padEnd(width)}  NODE`, ...singletons.map((g) => `${g.type.padEnd(width)}  ${where(g)}`), ""];
 }

@@ -96,6 +96,16 @@ export function describeKvConformance(name: string, make: () => Promise<KvHarnes
       expect((await kv.keys()).sort()).toEqual(["a", "b.c"]);
     });
 
+    it("keys narrowed by subject filters: one pattern, or any of several", async () => {
+      const kv = await open();
+      for (const k of ["1.a.x", "1.b.y", "2.a.x", "12.a.x", "3"]) await kv.put(k, b(k));
+      await kv.delete("1.b.y");
+      expect((await kv.keys("1.>")).sort()).toEqual(["1.a.x"]);
+      expect((await kv.keys(["1.>", "12.>"])).sort()).toEqual(["1.a.x", "12.a.x"]);
+      expect((await kv.keys("*.a.x")).sort()).toEqual(["1.a.x", "12.a.x", "2.a.x"]);
+      expect(await kv.keys("9.>")).toEqual([]);
+    });
+
     it("create writes only a missing key; on an existing one it is CONFLICT and changes nothing", async () => {
       const kv = await open();
       const r = await kv.create("k", b("first"));
