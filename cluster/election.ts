@@ -139,7 +139,8 @@ export class LeaderElection {
 
   /**
    * `id` is gone (the failure detector found its connection closed): if it holds the key as last
-   * observed, stop waiting out its lease and campaign now, with the same CAS delete of exactly
+   * observed, stop waiting out its lease (and the back-off of a race lost to it, so a leader killed
+   * right after its election is replaced as fast as any) and campaign now, with the same CAS delete of exactly
    * that revision and create. A renewal we have not seen yet makes the delete fail and the create
    * lose, so a live leader keeps the key. A leader that is alive but unreachable (a partition
    * between NATS servers) may believe it leads until its next renewal fails on the deleted key;
@@ -150,6 +151,8 @@ export class LeaderElection {
     if (this.state !== "candidate" || s === undefined || s.id !== id || this.ours(s)) return;
     this.log.info({ leader: id, revision: s.revision }, "the leader's connection is gone; campaigning without waiting for its lease");
     this.seen = { ...s, at: this.clock.now() - this.ttl };
+    // Nor the back-off of a race lost to it (a renew interval): that was for a live winner.
+    this.retryAt = Math.min(this.retryAt, this.clock.now());
     this.schedule();
   }
 

@@ -220,6 +220,23 @@ describe("LeaderElection", () => {
     expect(c.elected[1]!.at).toBe(c.elected[0]!.at);
   });
 
+  it("candidates that just lost a race take over at once when presumeGone() says the winner crashed", async () => {
+    const c = new ElectionCluster();
+    await Promise.all(["a", "b", "c"].map((id) => c.start(id))); // all three create; two fail and back off
+    await turns();
+    const l = c.leader();
+    await c.advance(100);
+    c.crash(l.id);
+    const t = c.clock.now();
+    for (const n of c.nodes.values()) if (n !== l) n.election.presumeGone(l.id);
+    await turns();
+    await c.advance(100);
+    expect(c.leader()).not.toBe(l);
+    expect(c.elected).toHaveLength(2);
+    expect(c.elected[1]!.at - t).toBeLessThan(100); // not after the lost race's back-off (RENEW)
+    expect(c.violations).toEqual([]);
+  });
+
   it("after stepDown() a node holds off for a renew interval, so others can win first", async () => {
     const c = new ElectionCluster();
     const a = await c.start("a");
