@@ -43,8 +43,10 @@ interface Target {
   attempt: number;
 }
 
-/** Longest pause before starting an actor again after its start failed (ms). */
-const MAX_RETRY_MS = 30_000;
+/** First pause before starting an actor again after its start failed (ms); it doubles up to {@link MAX_RETRY_MS}. */
+const FIRST_RETRY_MS = 100;
+/** Longest pause before starting an actor again: a singleton is back within this of its cause's end. */
+const MAX_RETRY_MS = 5000;
 
 /**
  * Starts, without a message, the keep-alive actors and singletons of the shards this node gains:
@@ -53,7 +55,7 @@ const MAX_RETRY_MS = 30_000;
  * departed node's shards. Keep-alive actors come from the durable records of those shards,
  * singletons from the hosted types. Each goes through `Runtime.activate`, so the owner fence
  * decides, as for a message; at most `concurrency` load at once; a start that fails for want of
- * NATS or a lease is tried again (250 ms, doubling, at most every 30 s) while the shard stays
+ * NATS or a lease is tried again (after 100 ms, doubling, then every 5 s) while the shard stays
  * here, and every failure is logged, never thrown. A periodic check starts any singleton of an
  * owned shard that is not running (a missed trigger, a failed load). Nothing runs before
  * {@link start}: a node acts as an owner only once it has joined.
@@ -172,7 +174,7 @@ export class KeepAliveStarter implements KeepAliveHooks {
         .catch(() => false)
         .then((again) => {
           this.active--;
-          if (again) this.later(Math.min(MAX_RETRY_MS, 250 * 2 ** t.attempt), () => this.retry(t));
+          if (again) this.later(Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** t.attempt), () => this.retry(t));
           else this.untake(t);
           this.pump();
         });
@@ -195,7 +197,7 @@ export class KeepAliveStarter implements KeepAliveHooks {
     }
     // A held shard's actors start when its hold ends; a load that failed (the runtime logged it) is tried again.
     if (this.closed || runtime.isActive(t.type, t.id) || runtime.pausedPartition(t.shard) !== undefined || !owns(t.shard)) return false;
-    if (t.attempt >= 2) log.warn({ type: t.type, shard: t.shard, attempt: t.attempt }, "a keep-alive actor has not started; trying again");
+    if (t.attempt >= 3) log.warn({ type: t.type, shard: t.shard, attempt: t.attempt }, "a keep-alive actor has not started; trying again");
     return true;
   }
 

@@ -308,7 +308,7 @@ describe("keep-alive starter", () => {
 
   it("tries a load that failed again, with a growing pause, and lists again after a listing failed", async () => {
     const w = world();
-    let failures = 3;
+    let failures = 4;
     const flaky = (s: EventStore): EventStore =>
       Object.assign(Object.create(s) as EventStore, {
         load: async (k: ActorKey): Promise<LoadedJournal> => {
@@ -329,9 +329,10 @@ describe("keep-alive starter", () => {
     await settle(b);
     expect(b.warnings).toContain("could not list keep-alive actors; trying again");
     w.kv.heal("B");
-    await b.advance(1000); // the listing again, then three failed loads: 250, 500, 1000 ms apart
+    await b.advance(1000); // the listing again, then four failed loads, 100, 200, 400 ms apart
     expect(b.runtime.isActive("pulse", "s1-r")).toBe(false);
-    await b.advance(2000);
+    await b.advance(1500); // the fifth, 800 ms after the fourth
+
     expect(b.runtime.isActive("pulse", "s1-r")).toBe(true);
     expect(b.warnings).toContain("a keep-alive actor has not started; trying again");
     await b.runtime.stop();
