@@ -69,6 +69,8 @@ export class KeepAliveStarter implements KeepAliveHooks {
   private readonly singletonShards: ReadonlyMap<string, number>;
   private active = 0;
   private listing = false;
+  /** Listings failed in a row: the next waits 1 s, doubling up to 30 s. */
+  private listFailures = 0;
   private started = false;
   private closed = false;
   private check: TimerHandle | undefined;
@@ -141,11 +143,13 @@ export class KeepAliveStarter implements KeepAliveHooks {
     for (const [type, shard] of this.singletonShards) if (shards.includes(shard)) this.enqueue({ type, id: type, shard, attempt: 0 });
     try {
       const found = this.opts.records === undefined ? [] : await this.opts.records.list(shards);
+      this.listFailures = 0;
       for (const { shard, key } of found) this.enqueue({ type: key.type, id: key.id, shard, attempt: 0 });
       if (found.length > 0) this.opts.log.info({ shards: shards.length, actors: found.length }, "starting keep-alive actors");
     } catch (err) {
-      this.opts.log.warn({ err, shards: shards.length }, "could not list keep-alive actors; trying again");
-      this.later(1000, () => this.gained(shards));
+      const pause = Math.min(30_000, 1000 * 2 ** this.listFailures++);
+      this.opts.log.warn({ err, shards: shards.length, retryInMs: pause }, "could not list keep-alive actors; trying again");
+      this.later(pause, () => this.gained(shards));
     } finally {
       this.listing = false;
       if (!this.closed) this.listSoon();

@@ -11,11 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeToken } from "../src/codec/token.js";
 import { ShoalClient } from "../src/client.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
+import { keepAliveKey } from "../src/nats-names.js";
+import { shardOf } from "../src/routing/shard-hash.js";
+import { decodeMap } from "../src/routing/shard-map.js";
+import { BEACONS } from "./actors/beacons.js";
 import { NodeProcess, startNatsServer, waitFor, waitSettled, type RunningServer } from "./kit/index.js";
+import { activations, Journals, LIFE_ACTORS } from "./life.js";
 
 /**
  * The permission sets of docs/SECURITY.md, pasted into a real nats-server: nodes work with the
- * node set alone, and an ingress-only client can ask but write nothing else. Also each kind of
+ * node set alone (keep-alive actors and singletons included: the nodes host the test types of
+ * integration/actors/beacons.ts), and an ingress-only client can ask but write nothing else. Also each kind of
  * authentication the `shoal` command takes: user/password, token, nkey seed, TLS with a CA.
  */
 
@@ -88,7 +94,7 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
       ].join("\n"),
     });
     for (const id of ["s1", "s2"]) {
-      nodes.push(NodeProcess.start({ url: server.url, id, cluster, args: [...nodeTiming, ...nodeAuth] }));
+      nodes.push(NodeProcess.start({ url: server.url, id, cluster, args: [...nodeTiming, ...nodeAuth, "--actors", LIFE_ACTORS] }));
     }
     admin = await connect({ servers: server.url, user: "admin", pass: passwords.admin });
     adminJsm = await jetstreamManager(admin);
@@ -116,8 +122,24 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     }
     // Both nodes ran turns: asks were forwarded node to node, events appended to the journal.
     expect([...served].sort()).toEqual(["s1", "s2"]);
-    const info = await adminJsm.streams.info(`SHOAL_EVENTS_${cluster}`);
-    expect(info.state.messages).toBe(12);
+    const info = await adminJsm.streams.info(`SHOAL_EVENTS_${cluster}`, { subjects_filter: `shoal.${cluster}.journal.account.>` });
+    expect(Object.values(info.state.subjects ?? {}).reduce((n, c) => n + c, 0)).toBe(12);
+  });
+
+  /** A keep-alive pulse whose shard s2 owns (s2 dies below: s1 must list and start it then). */
+  let pulseOnS2 = "";
+
+  it("nodes record keep-alive actors and start singletons with the node set alone; the operator set sees the singletons", async () => {
+    const map = decodeMap((await (await new Kvm(admin).open(`shoal-map-${cluster}`)).get("map"))!.value)!;
+    pulseOnS2 = Array.from({ length: 100 }, (_, i) => `pulse-${i}`).find((id) => map.owners[shardOf("pulse", id, shards)] === "s2")!;
+    await new ShoalClient(client, cluster).ask("pulse", pulseOnS2, { read: {} });
+    const bucket = await new Kvm(admin).open(`shoal-keepalive-${cluster}`);
+    const key = keepAliveKey(shardOf("pulse", pulseOnS2, shards), { type: "pulse", id: pulseOnS2 });
+    await waitFor(async () => (await bucket.get(key))?.operation === "PUT", { timeout: 5000, message: `no record ${key}` });
+    const r = await shoal(["status", "--json", "--nats", server.url, "--cluster", cluster, "--user", "sec-operator", "--password", passwords.operator]);
+    const st = JSON.parse(r.out) as { singletons: Array<{ nodes: string[] }> };
+    expect(st.singletons).toHaveLength(BEACONS);
+    expect(st.singletons.every((g) => g.nodes.length === 1)).toBe(true);
   });
 
   it("the operator set runs `shoal status`", async () => {
@@ -222,6 +244,16 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     await waitFor(() => watch.err().includes("watching"), { timeout: 5_000, message: `shoal watch did not start: ${watch.err()}` });
     await nodes[1]!.kill();
     await waitSettled(client, cluster, ["s1"], shards);
+    // s1 listed s2's keep-alive actors and started them, and runs every singleton.
+    const journals = await Journals.open(admin, cluster);
+    try {
+      await waitFor(async () => activations(await journals.of("pulse", pulseOnS2)).at(-1)?.node === "s1", {
+        timeout: 10_000,
+        message: "s1 did not start s2's pulse",
+      });
+    } finally {
+      await journals.close();
+    }
     // s1 now hosts every account, rebuilt from the journal (direct gets) for those s2 had.
     const ask = new ShoalClient(client, cluster);
     for (let i = 0; i < 12; i++) {
