@@ -120,6 +120,8 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     onSlow: (what) => log.info({ what }, "router waited"),
     onTellFailed,
   });
+  // Turns' asks and messages to other actors go wherever those actors live.
+  host.runtime.connect(router);
   fence = new OwnershipFence(nodeId, membership, view, log);
   const election = new LeaderElection({ kv: leaderKv, nodeId, clock, leaderTtl: timing.leaderTtl, renewInterval: timing.leaderTtl / 3, logger: log });
   const events = new ClusterEvents(nc, cluster, nodeId, clock, log);

@@ -36,6 +36,7 @@ export type {
   Timers,
   Transition,
   TurnContext,
+  TurnRef,
   Validate,
 } from "./actor/spec.js";
 export { MAX_ACTOR_ID_BYTES } from "./actor/names.js";
@@ -49,6 +50,7 @@ export {
   ErrorCode,
   InternalError,
   OutOfOrderError,
+  CallCycleError,
   OverloadedError,
   RejectedError,
   ShoalError,

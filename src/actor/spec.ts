@@ -1,4 +1,4 @@
-import type { ActorType, Call } from "./calls.js";
+import type { ActorType, Call, MessageOf, ReplyOf } from "./calls.js";
 
 /** What a turn or a lifecycle hook knows about where and when it runs. */
 export interface ActorContext {
@@ -54,10 +54,46 @@ export interface Timers<M = unknown> {
   isSet(name: string): boolean;
 }
 
-/** What a turn knows about where and when it runs, and the actor's {@link Timers}. */
+/**
+ * Another actor, as a turn addresses it (`ctx.ref(definition, id)`).
+ *
+ * - **`send` and `tell` are part of the turn.** They queue the message and return; it leaves
+ *   once the turn has been applied, and not at all if the turn throws or its append fails. For an
+ *   event-sourced sender the message is stored with the turn's events (an outbox, so such a turn
+ *   must record at least one event), sent once they are stored, and sent again by whoever loads
+ *   the actor next (after a crash, a move or a failover) until the receiver has applied it; the
+ *   receiver applies each once. It therefore takes effect exactly once, whatever fails. For an
+ *   in-memory sender it is sent once after the turn, like a `tell` from outside: a crash of its
+ *   node, or a failure past the router's retries, loses it (logged).
+ * - **`ask` is a call made during the turn**: the turn awaits the reply. Its timeout is capped by
+ *   what remains of the message's own; a chain of asks that comes back to an actor already
+ *   waiting in it (A→B→A) fails at once with CALL_CYCLE instead of waiting out a timeout. While a
+ *   turn waits, its actor takes no other message, and a move of its shard waits for the turn
+ *   (at most the ask's timeout).
+ */
+export interface TurnRef<A extends ActorType = ActorType> {
+  /** The actor's type name. */
+  readonly type: string;
+  /** The actor's id. */
+  readonly id: string;
+  /** Asks during the turn (see above); the reply's type follows the message. */
+  ask<Msg extends MessageOf<A>>(msg: Msg, opts?: { timeout?: number }): Promise<ReplyOf<A, Msg>>;
+  /** Queues `msg` to go once this turn is applied; delivered exactly once by an event-sourced sender. */
+  send(msg: MessageOf<A>): void;
+  /** Like {@link send}; a refusal by the receiver is logged at debug instead of warn. */
+  tell(msg: MessageOf<A>): void;
+}
+
+/** What a turn knows about where and when it runs, its {@link Timers}, and references to other actors. */
 export interface TurnContext<M = unknown> extends ActorContext {
   /** The actor's timers: each delivers one of the actor's own messages later. */
   readonly timers: Timers<M>;
+  /**
+   * A reference to another actor (or this one) for this turn: `send`/`tell` leave with the turn,
+   * `ask` waits for the reply (see {@link TurnRef}). A definition's `validate` checks a message
+   * when it is queued (BAD_REQUEST in the turn); an {@link actorType} checks it at the receiver.
+   */
+  ref<A extends ActorType>(type: A, id: string): TurnRef<A>;
 }
 
 /**

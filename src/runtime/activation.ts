@@ -1,18 +1,20 @@
-import type { ActorContext, TurnContext } from "../actor/spec.js";
+import type { ActorContext } from "../actor/spec.js";
 import { ErrorCode, ShoalError } from "../errors.js";
-import type { Clock } from "../clock.js";
 import type { ActorKey } from "../store/types.js";
-import type { Behavior, Live, TurnResult } from "./behavior.js";
+import type { Behavior, Live, TurnBooks, TurnResult } from "./behavior.js";
 import { OrderGate } from "./order-gate.js";
+import type { MailState } from "./outgoing.js";
 import { Pending } from "./pending.js";
+import { Postbox, type PostboxHost } from "./postbox.js";
 import { Queue } from "./queue.js";
 import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
 import { type CapturedTimer, type TimerTag, TimerTable, TurnTimers } from "./timers.js";
+import { type Sent, TurnCtx, type TurnHost } from "./turn-context.js";
 
 /** What an activation needs from its runtime. */
-export interface ActivationHost {
-  readonly nodeId: string;
-  readonly clock: Clock;
+export interface ActivationHost extends TurnHost, PostboxHost {
+  /** An in-memory actor's turn sent messages: they go now, once. */
+  sendOnce(from: ActorKey, sent: readonly Sent[]): void;
   /** The load failed: every queued message has been rejected; the runtime forgets the activation. */
   loadFailed(activation: Activation, err: unknown): void;
   /** A turn threw something that is not a domain answer: worth logging. */
@@ -30,6 +32,8 @@ export interface Handed {
   order?: readonly OrderEntry[] | undefined;
   /** Its timers, each with what remained of its delay. */
   timers?: readonly CapturedTimer[] | undefined;
+  /** Its messages between actors: unacknowledged outgoing ones, the last applied per sender. */
+  mail?: MailState | undefined;
 }
 
 /**
@@ -51,6 +55,8 @@ export class Activation {
   private timers: TimerTable | undefined;
   /** onActivate is still to run (before the first turn; never for an actor handed over). */
   private activating: boolean;
+  /** Its messages between actors, made when the first is sent or received (or with a loaded or handed-over state). */
+  private postbox: Postbox | undefined;
 
   constructor(
     readonly key: ActorKey,
@@ -65,6 +71,7 @@ export class Activation {
     this.reload = false;
     if (handed.order !== undefined && handed.order.length > 0) this.gate = this.makeGate(handed.order);
     if (handed.timers !== undefined && handed.timers.length > 0) this.timerTable().restore(handed.timers);
+    if (handed.mail !== undefined) this.postbox = new Postbox(key, host, handed.mail);
   }
 
   get busy(): boolean {
@@ -84,6 +91,16 @@ export class Activation {
   /** The timers with what remains of their delays, for a handoff; undefined when none is set. */
   timerList(): CapturedTimer[] | undefined {
     return this.timers !== undefined && this.timers.size > 0 ? this.timers.capture() : undefined;
+  }
+
+  /** Outgoing messages not yet acknowledged (they keep the activation from being passivated). */
+  get outgoing(): number {
+    return this.postbox?.pending ?? 0;
+  }
+
+  /** Its messages between actors, for a handoff; undefined when it has none. */
+  mailState(): MailState | undefined {
+    return this.postbox?.state();
   }
 
   /** Per-sender order's table (`[sender, next expected]`), for a handoff; undefined when no sender has called. */
@@ -133,9 +150,10 @@ export class Activation {
     }
   }
 
-  /** The activation is dropped without its hook (it moved, or failed to load): cancels its timers. */
+  /** The activation is dropped without its hook (it moved, or failed to load): cancels its timers, sends nothing more. */
   drop(): void {
     this.timers?.clear();
+    this.postbox?.stop();
   }
 
   /** Starts the loop unless it runs or the actor is paused. */
@@ -190,29 +208,35 @@ export class Activation {
         p.resolve(undefined); // its timer was replaced or cancelled since it fired
         continue;
       }
+      const origin = p.from?.origin;
+      if (origin !== undefined && this.postbox?.applied(origin) === true) {
+        p.resolve(undefined); // a copy of a message from another actor that this one has applied
+        continue;
+      }
       const live = this.live!;
-      const timers = new TurnTimers(this.timers);
+      const ctx = this.turnContext(live, p);
+      const books: TurnBooks = { applied: origin, acked: this.postbox?.ackToRecord(), pending: this.postbox?.pending ?? 0 };
       let result: TurnResult | Promise<TurnResult>;
       try {
-        result = this.behavior.turn(this.key, live, p.msg, this.context(live, timers));
+        result = this.behavior.turn(this.key, live, p.msg, ctx, books);
       } catch (err) {
-        this.failTurn(p, err, timers);
+        this.failTurn(p, err, ctx);
         continue;
       }
       if (result instanceof Promise) {
         result.then(
           (r) => {
-            this.applied(p, live, r, timers);
+            this.applied(p, live, r, ctx, books);
             this.pump();
           },
           (err) => {
-            this.failTurn(p, err, timers);
+            this.failTurn(p, err, ctx);
             this.pump();
           },
         );
         return;
       }
-      this.applied(p, live, result, timers);
+      this.applied(p, live, result, ctx, books);
     }
     this.running = false;
     this.lastActive = this.host.clock.now();
@@ -230,19 +254,27 @@ export class Activation {
   }
 
   private loaded(live: Live, resume = true): void {
-    this.live = live;
+    this.live = { state: live.state, version: live.version };
     this.reload = false;
+    // What the journal says replaces what was in memory (a reload after a failed turn too).
+    if (live.mail !== undefined || this.postbox !== undefined) {
+      this.postbox?.stop();
+      this.postbox = live.mail === undefined ? undefined : new Postbox(this.key, this.host, live.mail);
+    }
     if (resume) this.pump();
   }
 
-  private context(live: Live): ActorContext;
-  private context(live: Live, timers: TurnTimers): TurnContext;
-  private context(live: Live, timers?: TurnTimers): ActorContext | TurnContext {
-    // Two literals, not a spread: spreading the context into a new object cost ~1 µs a turn.
+  private context(live: Live): ActorContext {
     const { type, id } = this.key;
-    const now = this.host.clock.now();
-    if (timers === undefined) return { type, id, node: this.host.nodeId, version: live.version, now };
-    return { type, id, node: this.host.nodeId, version: live.version, now, timers };
+    return { type, id, node: this.host.nodeId, version: live.version, now: this.host.clock.now() };
+  }
+
+  /** The context of a turn for `p` (or of onActivate, without `p`). */
+  private turnContext(live: Live, p?: Pending): TurnCtx {
+    const { type, id } = this.key;
+    const h = this.host;
+    const deadline = p?.deadline ?? Number.POSITIVE_INFINITY;
+    return new TurnCtx(type, id, h.nodeId, live.version, h.clock.now(), new TurnTimers(this.timers), h, deadline, p?.from?.chain, p !== undefined);
   }
 
   private timerTable(): TimerTable {
@@ -278,17 +310,18 @@ export class Activation {
   /** Runs onActivate; its timer starts apply if it succeeds. A promise when the hook returned one (it never rejects). */
   private activate(): Promise<void> | undefined {
     const live = this.live!;
-    const timers = new TurnTimers(this.timers);
+    const ctx = this.turnContext(live);
+    const timers = ctx.timers;
     const done = () => {
-      timers.close();
+      ctx.close();
       if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
     };
     const failed = (err: unknown) => {
-      timers.close();
+      ctx.close();
       this.host.lifecycleFailed(this, "onActivate", err);
     };
     try {
-      const r = this.behavior.def.onActivate?.(live.state as Readonly<unknown>, this.context(live, timers));
+      const r = this.behavior.def.onActivate?.(live.state as Readonly<unknown>, ctx);
       if (r instanceof Promise) return r.then(done, failed);
     } catch (err) {
       failed(err);
@@ -298,17 +331,34 @@ export class Activation {
     return undefined;
   }
 
-  private applied(p: Pending, before: Live, r: TurnResult, timers: TurnTimers): void {
+  private applied(p: Pending, before: Live, r: TurnResult, ctx: TurnCtx, books: TurnBooks): void {
     this.live = { state: r.state, version: r.version };
-    timers.close();
+    ctx.close();
+    const timers = ctx.timers;
     if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
-    if (r.persisted > 0) this.behavior.afterPersist?.(this.key, this.live, before.version);
+    this.settleMail(r, ctx.sent, books);
+    if (r.persisted > 0) this.behavior.afterPersist?.(this.key, this.live, before.version, this.postbox?.state());
     this.gate?.done(p);
     p.resolve(r.reply);
   }
 
-  private failTurn(p: Pending, err: unknown, timers?: TurnTimers): void {
-    timers?.close(); // its timer changes are dropped with it
+  /** A turn was applied: its origin is marked, its messages go out (an event-sourced one's, stored with its events, until acknowledged). */
+  private settleMail(r: TurnResult, sent: readonly Sent[] | undefined, books: TurnBooks): void {
+    if (books.applied === undefined && sent === undefined && books.acked === undefined) return;
+    if (r.persisted > 0 && books.acked !== undefined) this.postbox?.recordedAck(books.acked);
+    if (books.applied !== undefined) this.mail().markApplied(books.applied);
+    if (sent === undefined) return;
+    if (this.behavior.def.kind === "in-memory") return this.host.sendOnce(this.key, sent);
+    this.mail().add(sent.map((m, i) => ({ type: m.type, id: m.id, msg: m.msg, tell: m.tell, v: r.version, i })));
+  }
+
+  private mail(): Postbox {
+    this.postbox ??= new Postbox(this.key, this.host);
+    return this.postbox;
+  }
+
+  private failTurn(p: Pending, err: unknown, ctx?: TurnCtx): void {
+    ctx?.close(); // its timer changes and messages are dropped with it
     this.gate?.done(p, err);
     p.reject(err);
     if (ShoalError.is(err, ErrorCode.REJECTED) || ShoalError.is(err, ErrorCode.BAD_REQUEST)) return;

@@ -19,6 +19,8 @@ import { Pending } from "./pending.js";
 import type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
 import type { CapturedTimer } from "./timers.js";
+import type { From, MailState, Origin, Outgoing } from "./outgoing.js";
+import type { Sent } from "./turn-context.js";
 
 export type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 
@@ -53,7 +55,10 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   private readonly unknownType: (type: string) => ShoalError;
   private readonly deadlines: Deadlines;
   private readonly mailboxCapacity: number;
-  private readonly askTimeout: number;
+  /** @internal Read by turns (TurnHost): the timeout of an ask that gives none. */
+  readonly askTimeout: number;
+  /** @internal Where turns' asks and sends go (TurnHost): this runtime, or the node's router once connected. */
+  outbound: Caller = this;
   private readonly passivateAfter: number;
   private readonly passivationInterval: number;
   private sweepTimer: TimerHandle | undefined;
@@ -122,13 +127,13 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /** The reply to `msg`, or its typed error (bad input: BAD_REQUEST / UNKNOWN_ACTOR_TYPE). Untyped: use {@link ref}. @internal */
   ask(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<unknown> {
     const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok, fail }, opts?.order));
+    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok, fail }, opts?.order, opts?.from));
   }
 
   /** Resolves once the turn has been applied (the reply is dropped). Untyped: use {@link ref}. @internal */
   send(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<void> {
     const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok: () => ok(), fail }, opts?.order));
+    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok: () => ok(), fail }, opts?.order, opts?.from));
   }
 
   /**
@@ -136,20 +141,29 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
    * {@link RuntimeOptions.onTellFailed}. Untyped: use {@link ref}. @internal
    */
   tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void {
-    this.deliver(type, id, msg, this.clock.now() + (opts?.timeout ?? this.askTimeout), this.told, opts?.order);
+    this.deliver(type, id, msg, this.clock.now() + (opts?.timeout ?? this.askTimeout), this.told, opts?.order, opts?.from);
+  }
+
+  /**
+   * Sends turns' asks and messages through `caller` (a node's router) instead of this runtime's
+   * own actors. @internal Set by the cluster layer once its router exists.
+   */
+  connect(caller: Caller): void {
+    this.outbound = caller;
   }
 
   /**
    * The path every message takes, without a promise: the reply, or the typed error (bad input
    * too), goes to `to`. `deadline` is a time on this runtime's clock, past which the message
    * fails with TIMEOUT. With `order` (a client's, from the ingress) the actor runs it in that
-   * sender's order (see {@link RuntimeOptions.senderOrder}).
+   * sender's order (see {@link RuntimeOptions.senderOrder}). With `from`, it is a message from
+   * another actor: applied once per origin, and part of a chain of asks.
    * @internal The cluster's router delivers through it to this node's actors.
    */
-  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): void {
+  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq, from?: From): void {
     let p: Pending;
     try {
-      p = this.prepare(type, id, msg, deadline, to, order);
+      p = this.prepare(type, id, msg, deadline, to, order, from);
     } catch (err) {
       return to.fail(err);
     }
@@ -211,10 +225,10 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
    * actor goes on). Fails when the actor is already active here.
    * @internal Used by a migration destination.
    */
-  adopt(type: string, id: string, version: number, state: unknown, order?: readonly OrderEntry[], timers?: readonly CapturedTimer[]): void {
+  adopt(type: string, id: string, version: number, state: unknown, order?: readonly OrderEntry[], timers?: readonly CapturedTimer[], mail?: MailState): void {
     const behavior = this.behaviorFor(type);
     if (this.activations.get(type, id) !== undefined) throw new ConflictError(`${type}/${id} is already active on this node`);
-    const a = new Activation({ type, id }, behavior, this, { live: { state: behavior.restore(state), version }, order, timers });
+    const a = new Activation({ type, id }, behavior, this, { live: { state: behavior.restore(state), version }, order, timers, mail });
     // Adopted into a held shard (a destination awaiting the tail): paused like the rest of it, so
     // a handed-over timer that comes due waits for the hold to end instead of running ahead of the tail.
     a.paused = this.isHeld(type, id);
@@ -277,6 +291,29 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.log.warn({ err, type: activation.key.type, what }, what === "timer" ? "a timer's message failed its validate" : `${what} failed`);
   }
 
+  /** @internal PostboxHost: one message from an actor's outbox, with its origin; resolves once applied. */
+  deliverOutgoing(to: ActorKey, msg: unknown, origin: Origin): Promise<void> {
+    return this.outbound.send(to.type, to.id, msg, { from: { origin } });
+  }
+
+  /** @internal PostboxHost: a message from an actor's outbox was refused for good; logs it. */
+  outgoingRefused(from: ActorKey, m: Outgoing, err: unknown): void {
+    const fields = { err, from: from.type, to: m.type, v: m.v, i: m.i };
+    if (m.tell) this.log.debug(fields, "a message between actors was refused");
+    else this.log.warn(fields, "a message between actors was refused");
+  }
+
+  /** @internal ActivationHost: an in-memory actor's turn sent messages; each goes once. */
+  sendOnce(from: ActorKey, sent: readonly Sent[]): void {
+    for (const m of sent) {
+      if (m.tell) {
+        this.outbound.tell(m.type, m.id, m.msg);
+        continue;
+      }
+      this.outbound.send(m.type, m.id, m.msg).catch((err: unknown) => this.log.warn({ err, from: from.type, to: m.type }, "a message between actors failed"));
+    }
+  }
+
   /** @internal PauseHost: the activations a pause group covers. */
   matchingActivations(selector: Selector, partition?: number): Activation[] {
     // A partition's actors come from the index: pausing a shard costs its actors, not the node's.
@@ -319,7 +356,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
    * runs (a destination queues a forwarded tail ahead of what it held). Throws on bad input.
    * @internal Used by a migration destination.
    */
-  prepare(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): Pending {
+  prepare(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq, from?: From): Pending {
     if (this.stopped) throw new UnavailableError("the runtime is stopped");
     const behavior = this.behaviorFor(type);
     checkActorId(id);
@@ -330,7 +367,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       if (ShoalError.is(err)) throw err;
       throw new BadRequestError(`invalid message for ${type}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
-    return new Pending(type, id, valid, deadline, to, order);
+    return new Pending(type, id, valid, deadline, to, order, undefined, from);
   }
 
   /** Whether a pause group covers the actor (its messages are being buffered). */
