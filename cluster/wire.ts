@@ -180,6 +180,14 @@ export const FLAT_ORDERED_ASK_LENGTH = FLAT_ASK_LENGTH + 3;
 /** With a message from another actor, the flat form ends with its `from` ({@link ForwardedAsk.from}): one item more. */
 const FLAT_FROM = 1;
 
+/** Every length a flat ask may have: plain or ordered, each with or without `from`. */
+export const FLAT_ASK_LENGTHS: ReadonlySet<number> = new Set([
+  FLAT_ASK_LENGTH,
+  FLAT_ORDERED_ASK_LENGTH,
+  FLAT_ASK_LENGTH + FLAT_FROM,
+  FLAT_ORDERED_ASK_LENGTH + FLAT_FROM,
+]);
+
 /** The flat form's last field, by mode. */
 export const FLAT_MODE = { ask: 0, send: 1, tell: 2 } as const satisfies Record<Mode, number>;
 
