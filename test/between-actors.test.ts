@@ -8,7 +8,7 @@ import type { ActorType } from "../src/actor/calls.js";
 import { defineActor, defineInMemoryActor } from "../src/actor/define.js";
 import type { ActorDefinition } from "../src/actor/spec.js";
 import { account } from "../src/actors/account.js";
-import { RejectedError, UnavailableError } from "../src/errors.js";
+import { BadRequestError, RejectedError, UnavailableError } from "../src/errors.js";
 import type { Caller, DeliveryOptions } from "../src/ref.js";
 import { Runtime } from "../src/runtime/runtime.js";
 import { MemoryBackend, MemoryEventStore } from "../src/store/memory.js";
@@ -28,7 +28,7 @@ async function settled(check: () => Promise<boolean>): Promise<void> {
 
 /** A caller in front of `rt` that can refuse, drop or duplicate the messages between actors it carries. */
 class Wire implements Caller {
-  mode: "pass" | "refuse" | "twice" = "pass";
+  mode: "pass" | "refuse" | "twice" | "bad" = "pass";
   carried = 0;
   constructor(private readonly rt: Runtime) {}
   ask(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<unknown> {
@@ -37,6 +37,7 @@ class Wire implements Caller {
   async send(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<void> {
     this.carried++;
     if (this.mode === "refuse") throw new UnavailableError("the link is down");
+    if (this.mode === "bad") throw new BadRequestError("a peer of another version");
     if (this.mode === "twice") await Promise.all([this.rt.send(type, id, msg, opts), this.rt.send(type, id, msg, opts)]);
     else await this.rt.send(type, id, msg, opts);
   }
@@ -107,6 +108,18 @@ describe("transfers between accounts (the outbox)", () => {
     expect(await balance(second.rt, "b")).toBe(5);
     expect((await new MemoryEventStore({ backend }).read(key("b"))).length).toBe(5);
     await second.rt.stop();
+  });
+
+  it("keeps retrying a message any receiver answer but REJECTED fails (BAD_REQUEST from a peer of another version)", async () => {
+    const { rt, wire } = node(new MemoryBackend());
+    await rt.ref(account, "a").ask({ deposit: { amount: 10, txn: "d1" } });
+    wire.mode = "bad";
+    await rt.ref(account, "a").ask({ transfer: { to: "b", amount: 3, txn: "t1" } });
+    await settled(async () => wire.carried >= 3);
+    expect(await balance(rt, "b")).toBe(0);
+    wire.mode = "pass";
+    await settled(async () => (await balance(rt, "b")) === 3);
+    await rt.stop();
   });
 
   it("records the acknowledgement mark with later appends, so a reload does not send acknowledged messages again", async () => {

@@ -8,19 +8,15 @@ export interface PostboxHost {
   readonly clock: Clock;
   /** Delivers one message with its origin: resolves once the receiver has applied it (or had already). */
   deliverOutgoing(to: ActorKey, msg: unknown, origin: Origin): Promise<void>;
-  /** A message was refused for good (REJECTED, BAD_REQUEST, an unknown type…): it is dropped, and worth logging. */
+  /** The receiver refused a message (REJECTED): it is dropped, and worth logging. */
   outgoingRefused(from: ActorKey, m: Outgoing, err: unknown): void;
+  /** A message has failed `attempts` times in a row and is still being retried: worth a warning now and then. */
+  outgoingStuck(from: ActorKey, m: Outgoing, err: unknown, attempts: number): void;
 }
 
-/** Errors after which the same message is sent again: nothing says it was applied, or refused for good. */
-const transient = new Set<string>([
-  ErrorCode.TIMEOUT,
-  ErrorCode.UNAVAILABLE,
-  ErrorCode.OVERLOADED,
-  ErrorCode.CONFLICT,
-  ErrorCode.ACTOR_MOVED,
-  ErrorCode.OUT_OF_ORDER,
-]);
+/** Attempts after which a message still failing is reported, and every how many more. */
+const STUCK_AFTER = 5;
+const STUCK_EVERY = 20;
 const FIRST_RETRY_MS = 50;
 const MAX_RETRY_MS = 5000;
 
@@ -31,9 +27,10 @@ const MAX_RETRY_MS = 5000;
  *
  * Delivery is in order per receiver, one message in flight each: the next goes once the previous
  * is acknowledged. A receiver that keeps only its last applied origin per sender can then drop
- * any copy at or below it as a duplicate. Receivers are served in parallel. A transient failure
- * sends the same message again after a backoff (50 ms doubling to 5 s), for as long as the
- * activation lives; whoever loads the actor next sends what is still unacknowledged.
+ * any copy at or below it as a duplicate. Receivers are served in parallel. A refusal (REJECTED)
+ * ends a message's delivery; any other failure sends the same message again after a backoff
+ * (50 ms doubling to 5 s), for as long as the activation lives, reported after 5 attempts and
+ * every 20 more; whoever loads the actor next sends what is still unacknowledged.
  */
 export class Postbox {
   /** Unacknowledged messages per receiver, in the sender's order. */
@@ -142,9 +139,16 @@ export class Postbox {
       () => this.done(k, q),
       (err: unknown) => {
         if (this.stopped) return;
-        if (!ShoalError.is(err) || transient.has(err.code)) return this.retry(k, q, attempt + 1);
-        this.host.outgoingRefused(this.owner, m, err);
-        this.done(k, q);
+        if (ShoalError.is(err, ErrorCode.REJECTED)) {
+          this.host.outgoingRefused(this.owner, m, err);
+          return this.done(k, q);
+        }
+        // Anything else is retried: a timeout or a move, and also what should not happen between
+        // nodes of one version (BAD_REQUEST, an unknown type, a bug in the receiver), which a
+        // rolling upgrade or a fix can cure. Dropping the message would break exactly-once.
+        const n = attempt + 1;
+        if (n === STUCK_AFTER || (n > STUCK_AFTER && (n - STUCK_AFTER) % STUCK_EVERY === 0)) this.host.outgoingStuck(this.owner, m, err, n);
+        this.retry(k, q, n);
       },
     );
   }

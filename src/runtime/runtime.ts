@@ -296,11 +296,16 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     return this.outbound.send(to.type, to.id, msg, { from: { origin } });
   }
 
-  /** @internal PostboxHost: a message from an actor's outbox was refused for good; logs it. */
+  /** @internal PostboxHost: a message from an actor's outbox was refused (REJECTED); logs it. */
   outgoingRefused(from: ActorKey, m: Outgoing, err: unknown): void {
     const fields = { err, from: from.type, to: m.type, v: m.v, i: m.i };
     if (m.tell) this.log.debug(fields, "a message between actors was refused");
     else this.log.warn(fields, "a message between actors was refused");
+  }
+
+  /** @internal PostboxHost: a message from an actor's outbox keeps failing (it is still retried); logs it. */
+  outgoingStuck(from: ActorKey, m: Outgoing, err: unknown, attempts: number): void {
+    this.log.warn({ err, from: from.type, to: m.type, v: m.v, i: m.i, attempts }, "a message between actors keeps failing; retrying");
   }
 
   /** @internal ActivationHost: an in-memory actor's turn sent messages; each goes once. */
