@@ -1,3 +1,5 @@
+import type { ReminderWhen } from "../reminders/schedule.js";
+import type { ReminderInfo } from "../reminders/service.js";
 import type { ActorType, Call, MessageOf, ReplyOf } from "./calls.js";
 
 /** What a turn or a lifecycle hook knows about where and when it runs. */
@@ -84,10 +86,44 @@ export interface TurnRef<A extends ActorType = ActorType> {
   tell(msg: MessageOf<A>): void;
 }
 
-/** What a turn knows about where and when it runs, its {@link Timers}, and references to other actors. */
+/**
+ * The actor's durable reminders, as a turn sees them (`ctx.reminders`). A reminder sends the actor
+ * one of its own messages (`M`, checked by its `validate` when set) at a time, every period, or on
+ * a cron schedule, until cancelled (a one-shot ends when it has fired).
+ *
+ * - **Durable.** Stored in JetStream (by the actor's shard) before the turn's reply; they survive
+ *   passivation, moves, crashes and restarts. The shard's owner fires them, activating the actor
+ *   if needed; after a crash the new owner fires what came due, within failover plus ~1 s.
+ * - **Part of the turn.** Sets and cancels apply only if the turn succeeds. If storing them fails
+ *   after an event-sourced turn's events were stored, the call fails with that error (the events
+ *   stay).
+ * - **Once per firing.** A firing carries a stable id (the reminder's name, when it was set, and the
+ *   firing's number); an event-sourced actor records it with the turn's events and applies each
+ *   firing once, even when a new owner fires it again. An in-memory actor may see a firing twice
+ *   across a crash. A firing the actor refuses (REJECTED) counts as fired; any other failure is
+ *   retried.
+ * - Repeating reminders skip periods they missed (no burst after an outage).
+ */
+export interface Reminders<M = unknown> {
+  /**
+   * Sets reminder `name` (1–100 characters; at most 256 per actor), replacing one of that name:
+   * `{at}` (ms since the epoch or a Date), `{every, at?}` (ms ≥ 100; first at `at`, default one
+   * period from now) or `{cron, tz?}` (5 or 6 fields; tz an IANA zone, default UTC). A TypeError
+   * for a bad name or schedule; the type's validate checks `msg`.
+   */
+  set(name: string, when: ReminderWhen, msg: M): void;
+  /** Cancels reminder `name` (nothing if it is not set). */
+  cancel(name: string): void;
+  /** The actor's reminders, counting this turn's changes, soonest first. */
+  list(): ReminderInfo<M>[];
+}
+
+/** What a turn knows about where and when it runs, its {@link Timers} and {@link Reminders}, and references to other actors. */
 export interface TurnContext<M = unknown> extends ActorContext {
   /** The actor's timers: each delivers one of the actor's own messages later. */
   readonly timers: Timers<M>;
+  /** The actor's durable reminders. */
+  readonly reminders: Reminders<M>;
   /**
    * A reference to another actor (or this one) for this turn: `send`/`tell` leave with the turn,
    * `ask` waits for the reply (see {@link TurnRef}). A definition's `validate` checks a message

@@ -226,8 +226,9 @@ export class Activation {
       if (result instanceof Promise) {
         result.then(
           (r) => {
-            this.applied(p, live, r, ctx, books);
-            this.pump();
+            const storing = this.settle(p, live, r, ctx, books);
+            if (storing === undefined) this.pump();
+            else storing.then(() => this.pump());
           },
           (err) => {
             this.failTurn(p, err, ctx);
@@ -236,7 +237,11 @@ export class Activation {
         );
         return;
       }
-      this.applied(p, live, result, ctx, books);
+      const storing = this.settle(p, live, result, ctx, books);
+      if (storing !== undefined) {
+        storing.then(() => this.pump());
+        return;
+      }
     }
     this.running = false;
     this.lastActive = this.host.clock.now();
@@ -274,7 +279,8 @@ export class Activation {
     const { type, id } = this.key;
     const h = this.host;
     const deadline = p?.deadline ?? Number.POSITIVE_INFINITY;
-    return new TurnCtx(type, id, h.nodeId, live.version, h.clock.now(), new TurnTimers(this.timers), h, deadline, p?.from?.chain, p !== undefined);
+    const validate = this.behavior.def.validate;
+    return new TurnCtx(type, id, h.nodeId, live.version, h.clock.now(), new TurnTimers(this.timers), h, deadline, p?.from?.chain, p !== undefined, validate);
   }
 
   private timerTable(): TimerTable {
@@ -312,9 +318,12 @@ export class Activation {
     const live = this.live!;
     const ctx = this.turnContext(live);
     const timers = ctx.timers;
-    const done = () => {
+    const done = (): Promise<void> | undefined => {
+      const reminders = ctx.reminderChanges;
       ctx.close();
       if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
+      if (reminders === undefined) return undefined;
+      return this.host.reminders.apply(this.key, reminders).catch((err: unknown) => this.host.lifecycleFailed(this, "onActivate", err));
     };
     const failed = (err: unknown) => {
       ctx.close();
@@ -327,11 +336,27 @@ export class Activation {
       failed(err);
       return undefined;
     }
-    done();
-    return undefined;
+    return done();
   }
 
-  private applied(p: Pending, before: Live, r: TurnResult, ctx: TurnCtx, books: TurnBooks): void {
+  /**
+   * A turn succeeded: applied now, or — when it changed reminders — once they are stored (a
+   * promise that never rejects; a storage failure fails the caller, the turn stays applied).
+   */
+  private settle(p: Pending, before: Live, r: TurnResult, ctx: TurnCtx, books: TurnBooks): Promise<void> | undefined {
+    const changes = ctx.reminderChanges;
+    if (changes === undefined) {
+      this.applied(p, before, r, ctx, books);
+      return undefined;
+    }
+    ctx.close();
+    return this.host.reminders.apply(this.key, changes).then(
+      () => this.applied(p, before, r, ctx, books),
+      (err: unknown) => this.applied(p, before, r, ctx, books, err),
+    );
+  }
+
+  private applied(p: Pending, before: Live, r: TurnResult, ctx: TurnCtx, books: TurnBooks, storeError?: unknown): void {
     this.live = { state: r.state, version: r.version };
     ctx.close();
     const timers = ctx.timers;
@@ -339,7 +364,8 @@ export class Activation {
     this.settleMail(r, ctx.sent, books);
     if (r.persisted > 0) this.behavior.afterPersist?.(this.key, this.live, before.version, this.postbox?.state());
     this.gate?.done(p);
-    p.resolve(r.reply);
+    if (storeError === undefined) p.resolve(r.reply);
+    else p.reject(storeError);
   }
 
   /** A turn was applied: its origin is marked, its messages go out (an event-sourced one's, stored with its events, until acknowledged). */

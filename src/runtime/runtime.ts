@@ -21,6 +21,8 @@ import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
 import type { CapturedTimer } from "./timers.js";
 import type { From, MailState, Origin, Outgoing } from "./outgoing.js";
 import type { Sent } from "./turn-context.js";
+import { ReminderService } from "../reminders/service.js";
+import { MemoryReminderStorage } from "../reminders/storage.js";
 
 export type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 
@@ -59,6 +61,11 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   readonly askTimeout: number;
   /** @internal Where turns' asks and sends go (TurnHost): this runtime, or the node's router once connected. */
   outbound: Caller = this;
+  /**
+   * @internal The reminders of the shards this node owns (TurnHost). A standalone runtime owns its
+   * one partition and keeps them in memory; a cluster node feeds it its shards and a KV bucket.
+   */
+  readonly reminders: ReminderService;
   private readonly passivateAfter: number;
   private readonly passivationInterval: number;
   private sweepTimer: TimerHandle | undefined;
@@ -92,6 +99,13 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       },
     };
     for (const def of opts.actors ?? []) this.register(def);
+    this.reminders = new ReminderService(opts.reminderStorage ?? new MemoryReminderStorage(), {
+      clock: this.clock,
+      log: this.log,
+      shardOf: (type, id) => this.partitionOf(type, id),
+      deliver: (r, origin) => this.send(r.type, r.id, r.msg, { from: { origin } }),
+    });
+    if (opts.partitionOf === undefined) void this.reminders.own([0]);
     this.armSweep();
   }
 
@@ -260,6 +274,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     if (this.stopped) return;
     this.stopped = true;
     this.sweepTimer?.cancel();
+    this.reminders.stop();
     const closing = new UnavailableError("the runtime is stopping");
     for (const a of this.activations.values()) {
       a.paused = true;

@@ -5,6 +5,8 @@ import type { Clock } from "../clock.js";
 import { BadRequestError, CallCycleError, ShoalError, TimeoutError } from "../errors.js";
 import type { Caller } from "../ref.js";
 import type { ActorKey } from "../store/types.js";
+import type { ReminderService } from "../reminders/service.js";
+import { TurnReminders } from "../reminders/turn-reminders.js";
 import { MAX_CHAIN } from "./outgoing.js";
 import type { TurnTimers } from "./timers.js";
 
@@ -16,6 +18,8 @@ export interface TurnHost {
   readonly outbound: Caller;
   /** Timeout of an ask that gives none (before the cap by the message's own deadline). */
   readonly askTimeout: number;
+  /** The reminders of the shards this node owns. */
+  readonly reminders: ReminderService;
 }
 
 /** A message a turn queued with `send` or `tell`: it leaves once the turn is applied. */
@@ -33,6 +37,8 @@ export interface Sent {
 export class TurnCtx implements TurnContext {
   /** What the turn queued with send/tell, in order (made on the first). */
   sent: Sent[] | undefined;
+  /** Its reminder changes (made when `reminders` is first read). */
+  private turnReminders: TurnReminders | undefined;
   private closed = false;
 
   constructor(
@@ -49,7 +55,21 @@ export class TurnCtx implements TurnContext {
     private readonly callers: readonly ActorKey[] | undefined,
     /** False in onActivate: it is no turn, so it stores nothing and sends nothing. */
     private readonly canSend: boolean,
+    /** The actor type's validate (a reminder's message is checked when it is set). */
+    private readonly validateOwn: (msg: unknown) => unknown,
   ) {}
+
+  get reminders(): TurnReminders {
+    this.open();
+    this.turnReminders ??= new TurnReminders(this.host.reminders, { type: this.type, id: this.id }, this.now, this.validateOwn);
+    return this.turnReminders;
+  }
+
+  /** The reminder changes the turn made, if any. */
+  get reminderChanges() {
+    const c = this.turnReminders?.changes;
+    return c === undefined || c.size === 0 ? undefined : [...c.values()];
+  }
 
   ref<A extends ActorType>(type: A, id: string): TurnRef<A> {
     this.open();
@@ -60,6 +80,7 @@ export class TurnCtx implements TurnContext {
   close(): void {
     this.closed = true;
     this.timers.close();
+    this.turnReminders?.close();
   }
 
   /** @internal A reference queues a message. */
