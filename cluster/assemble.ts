@@ -107,6 +107,10 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   const view = new ShardMapView(maps, clock, log, (before, next) => {
     logMap(log, nodeId, before, next);
     migrations!.onMap(before, next);
+    // The reminders of the shards the map gives this node are fired here (loaded when gained).
+    const owned: number[] = [];
+    for (const [s, o] of next.owners.entries()) if (o === nodeId) owned.push(s);
+    host.runtime.reminders.own(owned).catch((err: unknown) => log.warn({ err }, "reminders of gained shards failed to load"));
   });
   const self: MemberRecord = { id: nodeId, weight: timing.weight, state: "active", startedAt: clock.now(), types: [...host.runtime.types].sort() };
   if (opts.meta !== undefined) self.meta = opts.meta;

@@ -54,6 +54,8 @@ export interface ClusterBuckets {
   map: string;
   /** `shoal-snapshots-<cluster>`: actor snapshots, under {@link snapshotKey}. */
   snapshots: string;
+  /** `shoal-reminders-<cluster>`: durable reminders, under `<shard>.<type>.<token(id)>.<token(name)>`. */
+  reminders: string;
 }
 
 /** KV bucket names of one cluster; throws `BAD_REQUEST` for a cluster name that could not be one. */
@@ -64,6 +66,7 @@ export function clusterBuckets(cluster: string): ClusterBuckets {
     leader: `shoal-leader-${cluster}`,
     map: `shoal-map-${cluster}`,
     snapshots: `shoal-snapshots-${cluster}`,
+    reminders: `shoal-reminders-${cluster}`,
   };
 }
 

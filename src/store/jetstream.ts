@@ -57,6 +57,8 @@ export class JetStreamEventStore implements EventStore {
     private readonly w: JournalWriter,
     private readonly snapshots: SnapshotBucket,
     private readonly writerPrefix: string,
+    /** Replicas of the stream (and of the buckets made beside it). */
+    readonly replicas: number,
   ) {}
 
   static async open(opts: JetStreamEventStoreOptions): Promise<JetStreamEventStore> {
@@ -89,7 +91,7 @@ export class JetStreamEventStore implements EventStore {
       pageSize: opts.pageSize ?? 256,
     };
     const prefix = opts.writerId === undefined ? nuid.next() : `${opts.writerId}:${nuid.next()}`;
-    return new JetStreamEventStore(new SubjectCache(cluster, opts.cacheSize ?? 10_000), w, snapshots, prefix);
+    return new JetStreamEventStore(new SubjectCache(cluster, opts.cacheSize ?? 10_000), w, snapshots, prefix, replicas);
   }
 
   // The steps of prepareAppend + publishPrepared without their async frames: each one is a
