@@ -120,6 +120,26 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     expect(info.state.messages).toBe(12);
   });
 
+  it("the operator set runs `shoal reminders list`", async () => {
+    const r = await shoal([
+      "reminders",
+      "list",
+      "account",
+      "acct-0",
+      "--nats",
+      server.url,
+      "--cluster",
+      cluster,
+      "--user",
+      "sec-operator",
+      "--password",
+      passwords.operator,
+    ]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe("no reminders");
+  });
+
   it("the operator set runs `shoal status`", async () => {
     const r = await shoal(["status", "--json", "--nats", server.url, "--cluster", cluster, "--user", "sec-operator", "--password", passwords.operator]);
     expect(r.err).toBe("");
