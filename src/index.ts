@@ -32,6 +32,7 @@ export type {
   MapMessage,
   PayloadMessage,
   PayloadOf,
+  Reminders,
   TimerDelay,
   Timers,
   Transition,
@@ -40,6 +41,8 @@ export type {
   Validate,
 } from "./actor/spec.js";
 export { MAX_ACTOR_ID_BYTES } from "./actor/names.js";
+export type { ReminderWhen } from "./reminders/schedule.js";
+export type { ReminderInfo } from "./reminders/service.js";
 export type { ActorRef, CallOptions, RefFactory } from "./ref.js";
 export { ShoalClient, type ShoalClientOptions } from "./client.js";
 export type { Verb } from "./codec/envelope.js";
