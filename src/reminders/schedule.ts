@@ -6,14 +6,30 @@ import { Cron } from "croner";
  * default UTC). Times are ms since the epoch or `Date`s.
  */
 export type ReminderWhen =
-  | { readonly at: number | Date }
-  | { readonly every: number; readonly at?: number | Date }
-  | { readonly cron: string; readonly tz?: string };
+  | {
+      /** When it fires, once. */
+      readonly at: number | Date;
+    }
+  | {
+      /** Its period (ms, at least 100). */
+      readonly every: number;
+      /** Its first firing (default: one period from now). */
+      readonly at?: number | Date;
+    }
+  | {
+      /** A cron expression: 5 fields, or 6 with seconds first. */
+      readonly cron: string;
+      /** The IANA time zone it is read in (default UTC). */
+      readonly tz?: string;
+    };
 
-/** A reminder's schedule as stored: `at` for one-shots, `every` or `cron` (+ `tz`) for repeating ones. */
+/** A reminder's schedule as stored: nothing for a one-shot, `every` or `cron` (+ `tz`) for a repeating one. */
 export interface Schedule {
+  /** Period (ms) of a periodic reminder. */
   readonly every?: number;
+  /** Cron expression of a cron reminder. */
   readonly cron?: string;
+  /** Time zone of a cron reminder. */
   readonly tz?: string;
 }
 

@@ -17,9 +17,11 @@ export type ReminderChange =
 
 /** A reminder as `ctx.reminders.list()` shows it. */
 export interface ReminderInfo<M = unknown> extends Schedule {
+  /** Its name, unique per actor. */
   readonly name: string;
   /** When it is next due (ms since the epoch). */
   readonly due: number;
+  /** The message it sends the actor. */
   readonly msg: M;
 }
 
