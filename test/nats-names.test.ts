@@ -47,6 +47,7 @@ describe("NATS names of a cluster", () => {
       leader: "shoal-leader-prod-1",
       map: "shoal-map-prod-1",
       snapshots: "shoal-snapshots-prod-1",
+      reminders: "shoal-reminders-prod-1",
     });
     expect(streamName("prod-1")).toBe("SHOAL_EVENTS_prod-1");
     expect(journalSubject("prod-1", actor)).toBe("shoal.prod-1.journal.account.YS5iID4q");

@@ -4,7 +4,10 @@ import { defineActor } from "../src/actor/define.js";
 import type { ReminderWhen } from "../src/reminders/schedule.js";
 import { MemoryReminderStorage, type StoredReminder } from "../src/reminders/storage.js";
 import { ManualClock } from "../src/clock.js";
-import { RejectedError } from "../src/errors.js";
+import { RejectedError, UnavailableError } from "../src/errors.js";
+import { account } from "../src/actors/account.js";
+import type { Caller } from "../src/ref.js";
+import { WAKE_EVERY, WAKE_NAME } from "../src/reminders/service.js";
 import { Runtime } from "../src/runtime/runtime.js";
 import { MemoryBackend, MemoryEventStore } from "../src/store/memory.js";
 import { codeOf } from "./support/outcomes.js";
@@ -156,3 +159,33 @@ describe("reminders", () => {
 function byTime(a: string, b: string): number {
   return Number(a.split("@")[1]) - Number(b.split("@")[1]);
 }
+
+describe("outbox wake-ups", () => {
+  it("a sender whose node died with messages unacknowledged is woken by its shard's next owner, which sends them", async () => {
+    const storage = new MemoryReminderStorage();
+    const backend = new MemoryBackend();
+    const first = runtime(storage, backend);
+    first.rt.register(account);
+    const down: Caller = { ask: () => Promise.reject(new UnavailableError("down")), send: () => Promise.reject(new UnavailableError("down")), tell: () => {} };
+    first.rt.connect(down);
+    await first.rt.ref(account, "a").ask({ deposit: { amount: 10, txn: "d" } });
+    await first.rt.ref(account, "a").ask({ transfer: { to: "b", amount: 4, txn: "t1" } });
+    await first.rt.ref(account, "a").ask({ transfer: { to: "b", amount: 1, txn: "t2" } });
+    // Enlisted once, before the first sending turn's append.
+    expect((await storage.loadShard(0)).map((r) => [r.type, r.id, r.name])).toEqual([["account", "a", WAKE_NAME]]);
+    await first.rt.stop(); // its node dies: nothing will ask for a again
+
+    const second = runtime(storage, backend, new ManualClock(T0 + 1000));
+    second.rt.register(account);
+    await second.advance(WAKE_EVERY + 500, 500);
+    expect(second.rt.isActive("account", "a")).toBe(true);
+    expect((await second.rt.ref(account, "b").ask({ balance: {} })).balance).toBe(5);
+    // Nothing left to send: the next wake-up ends the registration.
+    await second.advance(WAKE_EVERY + 500, 500);
+    expect(await storage.loadShard(0)).toEqual([]);
+    // Its next sending turn registers it again.
+    await second.rt.ref(account, "a").ask({ transfer: { to: "b", amount: 1, txn: "t3" } });
+    expect((await storage.loadShard(0)).map((r) => r.name)).toEqual([WAKE_NAME]);
+    await second.rt.stop();
+  });
+});

@@ -129,15 +129,15 @@ export async function checkTransfers(
   quietTimeout = 60_000,
 ): Promise<TransferCheck> {
   const t0 = Date.now();
-  // Reading a balance activates the account: a sender with messages still unacknowledged sends them again.
-  let balances = await readBalances(nc, cluster, accounts, 60_000);
+  // The journals only, straight from the stream: no account is activated by the checker, so a
+  // credit whose sender's node died must come from the wake-up its shard's new owner gives it.
   let journals = await readAll(nc, cluster, accounts);
   while (missing(journals).length > 0 && Date.now() - t0 < quietTimeout) {
     await new Promise((r) => setTimeout(r, 250));
     journals = await readAll(nc, cluster, accounts);
   }
   const quietAfterMs = Date.now() - t0;
-  balances = await readBalances(nc, cluster, accounts, 60_000);
+  const balances = await readBalances(nc, cluster, accounts, 60_000);
   journals = await readAll(nc, cluster, accounts);
 
   const debits = new Map<string, Debit[]>();

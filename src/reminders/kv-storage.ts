@@ -4,6 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { checkActorId, checkActorTypeName } from "../actor/names.js";
 import type { MsgpackCodec } from "../codec/msgpack.js";
 import { encodeToken } from "../codec/token.js";
+import { ShoalError, UnavailableError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ReminderStorage, StoredReminder } from "./storage.js";
 
@@ -34,11 +35,11 @@ export class KvReminderStorage implements ReminderStorage {
   }
 
   async put(r: StoredReminder): Promise<void> {
-    await this.kv.put(reminderKey(r), this.codec.encode(r));
+    await typed(() => this.kv.put(reminderKey(r), this.codec.encode(r)));
   }
 
   async delete(r: Pick<StoredReminder, "shard" | "type" | "id" | "name">): Promise<void> {
-    await this.kv.delete(reminderKey(r));
+    await typed(() => this.kv.delete(reminderKey(r)));
   }
 
   async advance(r: StoredReminder, next: StoredReminder | undefined): Promise<void> {
@@ -101,6 +102,16 @@ export class KvReminderStorage implements ReminderStorage {
       this.log.warn({ err, key }, "a stored reminder is malformed; skipped");
       return undefined;
     }
+  }
+}
+
+/** A raw client failure (a timeout, no responders while JetStream elects) becomes UNAVAILABLE, which callers retry. */
+async function typed<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (ShoalError.is(err)) throw err;
+    throw new UnavailableError(`reminder storage unavailable: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
 }
 

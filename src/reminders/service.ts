@@ -10,6 +10,16 @@ import { entryKey, type ReminderStorage, type StoredReminder } from "./storage.j
 /** The sender type of every reminder firing's origin (its id is the reminder's name): no actor type may take it. */
 export const REMINDER_SENDER = "ShoalReminder";
 
+/**
+ * The name of the runtime's own reminder on an actor with outgoing messages not yet acknowledged
+ * (users' reminder names cannot start with NUL): its firing loads the actor, which sends them
+ * again, and ends once none is left. It is what makes a crashed sender's messages go out without
+ * waiting for a message to the sender.
+ */
+export const WAKE_NAME = "\u0000outbox";
+/** How often a sender with unacknowledged messages is woken (ms). */
+export const WAKE_EVERY = 10_000;
+
 /** A turn's change to one reminder: set (schedule, first due, message) or cancel. */
 export type ReminderChange =
   | { readonly name: string; readonly set: { readonly schedule: Schedule; readonly due: number; readonly msg: unknown } }
@@ -32,6 +42,8 @@ export interface ReminderHost {
   shardOf(type: string, id: string): number;
   /** Delivers a firing to its actor on this node: resolves once applied (or already applied: the origin is known). */
   deliver(r: StoredReminder, origin: Origin): Promise<void>;
+  /** Loads an actor whose outbox may hold messages: true while it still does (wake it again later). */
+  wake(type: string, id: string): Promise<boolean>;
 }
 
 interface Entry {
@@ -119,6 +131,12 @@ export class ReminderService {
     }
   }
 
+  /** Registers an actor with outgoing messages, durably, so that its shard's owner wakes it until they are acknowledged. */
+  enlist(key: ActorKey): Promise<void> {
+    const due = this.host.clock.now() + WAKE_EVERY;
+    return this.apply(key, [{ name: WAKE_NAME, set: { schedule: { every: WAKE_EVERY }, due, msg: null } }]);
+  }
+
   /** The actor's reminders as this node holds them (its shard's owner holds them all). */
   list(key: ActorKey): ReminderInfo[] {
     const names = this.byActor.get(actorKeyString(key.type, key.id));
@@ -126,6 +144,7 @@ export class ReminderService {
     const out: ReminderInfo[] = [];
     for (const k of names.values()) {
       const r = this.entries.get(k)!.r;
+      if (r.name === WAKE_NAME) continue;
       const info: ReminderInfo = { name: r.name, due: r.due, msg: r.msg };
       out.push(r.every !== undefined ? { ...info, every: r.every } : r.cron !== undefined ? { ...info, cron: r.cron, tz: r.tz } : info);
     }
@@ -231,19 +250,21 @@ export class ReminderService {
     e.firing = true;
     this.inFlight++;
     const r = e.r;
-    let done: Promise<void>;
+    let done: Promise<boolean>;
     try {
-      done = this.host.deliver(r, { type: REMINDER_SENDER, id: r.name, v: r.set, i: r.n });
+      done =
+        r.name === WAKE_NAME ? this.host.wake(r.type, r.id) : this.host.deliver(r, { type: REMINDER_SENDER, id: r.name, v: r.set, i: r.n }).then(() => true);
     } catch (err) {
       done = Promise.reject(err);
     }
     done.then(
-      () => this.fired(k, e, undefined),
+      (again) => this.fired(k, e, undefined, again),
       (err: unknown) => this.fired(k, e, err),
     );
   }
 
-  private fired(k: string, e: Entry, err: unknown): void {
+  /** A firing ended: `again` false ends a repeating reminder (a woken actor with nothing left to send). */
+  private fired(k: string, e: Entry, err: unknown, again = true): void {
     this.inFlight--;
     e.firing = false;
     if (this.stopped || this.entries.get(k) !== e) return this.arm(); // cancelled, replaced or its shard left
@@ -255,7 +276,8 @@ export class ReminderService {
       return this.arm();
     }
     if (err !== undefined) this.host.log.debug({ err, type: r.type, name: r.name }, "an actor refused its reminder's firing");
-    const due = r.every !== undefined || r.cron !== undefined ? nextDue(r, this.host.clock.now(), r.due) : Number.POSITIVE_INFINITY;
+    const repeats = again && (r.every !== undefined || r.cron !== undefined);
+    const due = repeats ? nextDue(r, this.host.clock.now(), r.due) : Number.POSITIVE_INFINITY;
     const failed = (what: string) => (err2: unknown) => this.host.log.warn({ err: err2, type: r.type, name: r.name }, what);
     if (due === Number.POSITIVE_INFINITY) {
       this.remove(k);

@@ -66,7 +66,8 @@ export class TurnReminders {
 }
 
 function checkName(name: unknown): void {
-  let ok = typeof name === "string" && name.length <= MAX_REMINDER_NAME_LENGTH;
+  // A leading NUL is the runtime's own (WAKE_NAME).
+  let ok = typeof name === "string" && name.length <= MAX_REMINDER_NAME_LENGTH && !name.startsWith("\u0000");
   try {
     checkActorId(name); // a firing carries the name as its origin's id: non-empty, well-formed
   } catch {

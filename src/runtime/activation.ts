@@ -57,6 +57,15 @@ export class Activation {
   private activating: boolean;
   /** Its messages between actors, made when the first is sent or received (or with a loaded or handed-over state). */
   private postbox: Postbox | undefined;
+  /** Registered for wake-ups while it has outgoing messages (see ReminderService.enlist); set once a sending turn enlisted it. */
+  private enlisted = false;
+  /** A wake-up asked for a load with no message waiting. */
+  private wakeRequested = false;
+  /** Bound once: what a turn's books carry while the actor is not enlisted. */
+  private readonly enlist = () =>
+    this.host.reminders.enlist(this.key).then(() => {
+      this.enlisted = true;
+    });
 
   constructor(
     readonly key: ActorKey,
@@ -173,6 +182,7 @@ export class Activation {
     while (!this.paused) {
       if (this.reload) {
         if (!this.hasWork()) break;
+        this.wakeRequested = false;
         let loaded: Live | Promise<Live>;
         try {
           loaded = this.behavior.load(this.key);
@@ -215,7 +225,12 @@ export class Activation {
       }
       const live = this.live!;
       const ctx = this.turnContext(live, p);
-      const books: TurnBooks = { applied: origin, acked: this.postbox?.ackToRecord(), pending: this.postbox?.pending ?? 0 };
+      const books: TurnBooks = {
+        applied: origin,
+        acked: this.postbox?.ackToRecord(),
+        pending: this.postbox?.pending ?? 0,
+        enlist: this.enlisted || this.behavior.def.kind !== "event-sourced" ? undefined : this.enlist,
+      };
       let result: TurnResult | Promise<TurnResult>;
       try {
         result = this.behavior.turn(this.key, live, p.msg, ctx, books);
@@ -251,7 +266,24 @@ export class Activation {
   }
 
   private hasWork(): boolean {
-    return this.mailbox.length > 0 || this.gate?.hasReady === true;
+    return this.mailbox.length > 0 || this.gate?.hasReady === true || this.wakeRequested;
+  }
+
+  /**
+   * A wake-up for its outbox: loads the actor if it is not loaded (which sends its unacknowledged
+   * messages again) and says whether any are still waiting. With none, and no turn running, the
+   * actor is no longer enlisted: its next sending turn enlists it again.
+   */
+  async wake(): Promise<boolean> {
+    if (this.reload) {
+      this.wakeRequested = true;
+      this.kick();
+    }
+    await this.whenIdle();
+    // Not loaded (held by a move, or the load failed): it may hold messages; try again later.
+    if (this.reload || this.busy || this.outgoing > 0) return true;
+    this.enlisted = false;
+    return false;
   }
 
   private makeGate(table?: readonly OrderEntry[]): OrderGate {

@@ -20,6 +20,11 @@ export interface TurnBooks {
   readonly acked?: number | undefined;
   /** Outgoing messages still waiting for acknowledgement. */
   readonly pending: number;
+  /**
+   * Set while the actor is not registered for wake-ups: a turn that sends calls it before its
+   * append, so that whoever owns the shard after a crash wakes the actor to send them.
+   */
+  readonly enlist?: (() => Promise<void>) | undefined;
 }
 
 /** The outcome of one turn: the state after it and the reply. */
@@ -89,9 +94,12 @@ function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: 
           }
         }
         if (events.length === 0) return { state: live.state, version: live.version, reply: d.reply, persisted: 0 };
-        fence?.(key); // again: the handler may have awaited while ownership moved
         const meta = batchMeta(sent, books.applied, books.acked);
-        return store.append(key, events, live.version, meta).then((v) => complete(live, d.reply, events, v));
+        const append = () => {
+          fence?.(key); // again: the handler may have awaited while ownership moved
+          return store.append(key, events, live.version, meta).then((v) => complete(live, d.reply, events, v));
+        };
+        return sent !== undefined && books.enlist !== undefined ? books.enlist().then(append) : append();
       };
       return decided instanceof Promise ? decided.then(finish) : finish(decided);
     },

@@ -104,6 +104,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       log: this.log,
       shardOf: (type, id) => this.partitionOf(type, id),
       deliver: (r, origin) => this.send(r.type, r.id, r.msg, { from: { origin } }),
+      wake: (type, id) => this.wake(type, id),
     });
     if (opts.partitionOf === undefined) void this.reminders.own([0]);
     this.armSweep();
@@ -304,6 +305,22 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /** @internal ActivationHost: a lifecycle hook threw, or a timer's message failed validate; logs it. */
   lifecycleFailed(activation: Activation, what: string, err: unknown): void {
     this.log.warn({ err, type: activation.key.type, what }, what === "timer" ? "a timer's message failed its validate" : `${what} failed`);
+  }
+
+  /**
+   * Loads an event-sourced actor whose outbox may hold messages (its unacknowledged ones go out
+   * again): true while some are still waiting, or while it cannot be loaded here now.
+   */
+  private async wake(type: string, id: string): Promise<boolean> {
+    const behavior = this.behaviors.get(type);
+    if (behavior === undefined || behavior.def.kind !== "event-sourced") return false;
+    if (this.stopped || this.isHeld(type, id)) return true;
+    let a = this.activations.get(type, id);
+    if (a === undefined) {
+      a = new Activation({ type, id }, behavior, this);
+      this.activations.add(a);
+    }
+    return a.wake();
   }
 
   /** @internal PostboxHost: one message from an actor's outbox, with its origin; resolves once applied. */
