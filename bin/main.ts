@@ -4,6 +4,7 @@ import { nodeUsage, runNode } from "./commands/node.js";
 import { callUsage, runCall } from "./commands/call.js";
 import { initUsage, runInit } from "./commands/init.js";
 import { runStatus, statusUsage } from "./commands/status.js";
+import { remindersUsage, runReminders } from "./commands/reminders.js";
 import { runWatch, watchUsage } from "./commands/watch.js";
 
 const usage = `shoal — a distributed actor cluster for TypeScript on NATS
@@ -18,6 +19,7 @@ Commands:
   send <type> <id> <json>       send a message and wait until the actor has applied it
   tell <type> <id> <json>       tell an actor a message, fire-and-forget
   status [--json]               leader, epoch, map version, each node's shards, actors, migrations
+  reminders list <type> <id>    an actor's durable reminders: name, next due, schedule, message
   watch [--json]                live cluster events: joins, leaves, leaders, maps, migrations
 
 Run "shoal <command> --help" for a command's options.`;
@@ -30,6 +32,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage
   send: { run: (argv) => runCall("send", argv), usage: callUsage("send") },
   tell: { run: (argv) => runCall("tell", argv), usage: callUsage("tell") },
   status: { run: runStatus, usage: statusUsage },
+  reminders: { run: runReminders, usage: remindersUsage },
   watch: { run: runWatch, usage: watchUsage },
 };
 

@@ -116,6 +116,10 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   const view = new ShardMapView(maps, clock, log, (before, next) => {
     logMap(log, nodeId, before, next);
     migrations!.onMap(before, next);
+    // The reminders of the shards the map gives this node are fired here (loaded when gained).
+    const owned: number[] = [];
+    for (const [s, o] of next.owners.entries()) if (o === nodeId) owned.push(s);
+    host.runtime.reminders.own(owned).catch((err: unknown) => log.warn({ err }, "reminders of gained shards failed to load"));
   });
   const self: MemberRecord = { id: nodeId, weight: timing.weight, state: "active", startedAt: clock.now(), types: [...host.runtime.types].sort() };
   if (opts.meta !== undefined) self.meta = opts.meta;
@@ -129,6 +133,8 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     onSlow: (what) => log.info({ what }, "router waited"),
     onTellFailed,
   });
+  // Turns' asks and messages to other actors go wherever those actors live.
+  host.runtime.connect(router);
   fence = new OwnershipFence(nodeId, membership, view, log);
   const shardOfActor = (type: string, id: string) => shardOf(type, id, timing.shardCount);
   keepAlive = new KeepAliveStarter({

@@ -1,6 +1,6 @@
 import { type ResponseEnvelope, parseResponse } from "../src/codec/envelope.js";
 import { BadRequestError, errorToWire, ShoalError, type WireError } from "../src/errors.js";
-import { FLAT_ASK_LENGTH, FLAT_MODE, FLAT_ORDERED_ASK_LENGTH, flattenAsk, modeOf, parseFlatAsk, parseRpc, type RpcRequest } from "./wire.js";
+import { FLAT_ASK_LENGTH, FLAT_ASK_LENGTHS, FLAT_MODE, flattenAsk, modeOf, parseFlatAsk, parseRpc, type RpcRequest } from "./wire.js";
 
 /**
  * Batches between nodes. A node sends its peer one NATS message per batch on the peer's rpc
@@ -48,8 +48,8 @@ export type ParsedItem = { corr: number; req: RpcRequest } | { corr: number; err
 
 const isCorr = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
 
-/** The lengths of a flat entry (corr and a flat ask, with or without sender and seq). */
-const isFlatLength = (n: number): boolean => n === FLAT_ASK_LENGTH + 1 || n === FLAT_ORDERED_ASK_LENGTH + 1;
+/** The lengths of a flat entry (corr and a flat ask, with or without sender and seq, with or without from). */
+const isFlatLength = (n: number): boolean => FLAT_ASK_LENGTHS.has(n - 1);
 
 /** A flat entry that says it is a tell (its mode is 2): the only kind that may have corr 0. */
 const isTellEntry = (item: unknown[]): boolean => isFlatLength(item.length) && item[FLAT_ASK_LENGTH] === FLAT_MODE.tell;

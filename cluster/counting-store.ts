@@ -16,9 +16,9 @@ export class CountingEventStore implements EventStore {
     private readonly counts: StoreCounts,
   ) {}
 
-  async append(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number> {
+  async append(key: ActorKey, events: readonly unknown[], expectedVersion: number, meta?: unknown): Promise<number> {
     try {
-      const v = await this.inner.append(key, events, expectedVersion);
+      const v = await this.inner.append(key, events, expectedVersion, meta);
       this.counts.appended();
       return v;
     } catch (err) {

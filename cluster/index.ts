@@ -13,7 +13,7 @@ export type { NodeStatus, SingletonStatus } from "./status.js";
 export type { MemberRecord } from "./membership.js";
 export { type ClusterTiming, defaultTiming } from "./config.js";
 export { Runtime, type RuntimeOptions, type RuntimeStats } from "../src/runtime/runtime.js";
-export type { ActorKey, EventStore, LoadedJournal, Snapshot, StoredEvent } from "../src/store/types.js";
+export type { ActorKey, BatchMeta, EventStore, LoadedJournal, Snapshot, StoredEvent } from "../src/store/types.js";
 export { MemoryEventStore } from "../src/store/memory.js";
 export { type Clock, ManualClock, systemClock, type TimerHandle } from "../src/clock.js";
 export { createLogger, type LogFormat, type Logger } from "../src/log.js";

@@ -99,7 +99,7 @@ export class MigrationDestination {
           return;
         }
         try {
-          runtime.adopt(a.type, a.id, a.version, a.state, a.order, a.timers);
+          runtime.adopt(a.type, a.id, a.version, a.state, a.order, a.timers, a.mail);
         } catch (err) {
           // State its type cannot restore: the actor loads from the store instead.
           this.opts.log.warn({ err: (err as Error)?.message, type: a.type }, "handed-over state could not be restored");
@@ -118,7 +118,7 @@ export class MigrationDestination {
     if (inc === undefined) return Promise.reject(new UnavailableError("not receiving that shard"));
     return new Promise((ok, fail) => {
       const runtime = this.opts.runtime;
-      inc.tail.push(runtime.prepare(req.type, req.id, req.msg, runtime.clock.now() + req.timeoutMs, { ok, fail }, req.order));
+      inc.tail.push(runtime.prepare(req.type, req.id, req.msg, runtime.clock.now() + req.timeoutMs, { ok, fail }, req.order, req.from));
     });
   }
 

@@ -7,7 +7,7 @@ import type { Runtime } from "../src/runtime/runtime.js";
 import type { ClusterEvents } from "./events.js";
 import type { ShardMap } from "./placement.js";
 import type { Transport } from "./transport.js";
-import type { ForwardedAsk, HandoffBatch, TailEnd } from "./wire.js";
+import { type ForwardedAsk, type HandoffBatch, handedActor, type TailEnd } from "./wire.js";
 
 /** What a {@link MigrationSource} works with; `Migrations` fills it from its options. */
 export interface MigrationSourceOptions {
@@ -125,7 +125,7 @@ export class MigrationSource {
       return letGo("stale", "this node's membership lease had lapsed");
     }
     try {
-      for (const actors of batches(captured, this.opts.batchBytes)) {
+      for (const actors of batches(captured.map(handedActor), this.opts.batchBytes)) {
         const req: HandoffBatch = { k: "handoff", shard, mapVersion: map.version, epoch: map.epoch, from: nodeId, actors };
         await this.opts.transport.request(to, req, this.opts.handoffTimeout);
       }
@@ -162,6 +162,7 @@ export class MigrationSource {
     if (asTail) req.tail = shard!;
     // Per-sender order goes on at the new owner, against the table handed over in phase 1.
     if (p.order !== undefined) req.order = p.order;
+    if (p.from !== undefined) req.from = p.from;
     this.opts.transport.request(to, req, timeoutMs + 250).then(
       (r) => p.resolve(r),
       (e: unknown) => p.reject(e),

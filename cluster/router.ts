@@ -3,6 +3,7 @@ import type { Clock } from "../src/clock.js";
 import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
 import type { SenderSeq } from "../src/codec/envelope.js";
 import type { DeliveryOptions } from "../src/ref.js";
+import type { From } from "../src/runtime/outgoing.js";
 import type { ReplyTo } from "../src/reply-to.js";
 import type { ShardMap } from "./placement.js";
 import { shardOf } from "../src/routing/shard-hash.js";
@@ -20,9 +21,10 @@ export interface MapView {
 export interface LocalActors {
   /**
    * `deadline`: a time on the router's clock, past which the message fails with TIMEOUT;
-   * `order`: a client's place in its order of messages to the actor, if it has one.
+   * `order`: a client's place in its order of messages to the actor, if it has one; `from`: the
+   * outgoing message of another actor it is, and the asks waiting on it.
    */
-  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): void;
+  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq, from?: From): void;
 }
 
 export interface RouterOptions {
@@ -83,7 +85,7 @@ export class Router {
   ask(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<unknown> {
     const now = this.opts.clock.now();
     const deadline = now + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "ask", { ok, fail }, opts?.order), now));
+    return new Promise((ok, fail) => this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "ask", { ok, fail }, opts?.order, opts?.from), now));
   }
 
   /**
@@ -96,7 +98,7 @@ export class Router {
     const deadline = now + (opts?.timeout ?? this.askTimeout);
     // Settled with undefined: a discarded reply never reaches the caller.
     return new Promise<unknown>((ok, fail) =>
-      this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "send", { ok, fail }, opts?.order), now),
+      this.route(new Routed(this, type, id, msg, deadline, 0, 0, true, "send", { ok, fail }, opts?.order, opts?.from), now),
     ) as Promise<void>;
   }
 
@@ -113,7 +115,7 @@ export class Router {
     checkActorTypeName(type);
     checkActorId(id);
     const now = this.opts.clock.now();
-    this.route(new Routed(this, type, id, msg, now + (opts?.timeout ?? this.askTimeout), 0, 0, true, "tell", this.told, opts?.order), now);
+    this.route(new Routed(this, type, id, msg, now + (opts?.timeout ?? this.askTimeout), 0, 0, true, "tell", this.told, opts?.order, opts?.from), now);
   }
 
   /** Where a tell started here ends: nowhere, or the failure hook. */
@@ -131,7 +133,10 @@ export class Router {
    */
   handleForwarded(req: ForwardedAsk, to: ReplyTo): void {
     const now = this.opts.clock.now();
-    this.route(new Routed(this, req.type, req.id, req.msg, now + req.timeoutMs, req.hops + 1, req.mapVersion, false, modeOf(req), to, req.order), now);
+    this.route(
+      new Routed(this, req.type, req.id, req.msg, now + req.timeoutMs, req.hops + 1, req.mapVersion, false, modeOf(req), to, req.order, req.from),
+      now,
+    );
   }
 
   /**
@@ -181,7 +186,7 @@ export class Router {
   /** One send to `owner`: this node's runtime, or a peer. Its outcome goes to `m`, never as a throw. */
   private attempt(owner: string, map: ShardMap, m: Routed, remaining: number): void {
     try {
-      if (owner === this.opts.nodeId) return this.opts.local.deliver(m.type, m.id, m.msg, m.deadline, m, m.order);
+      if (owner === this.opts.nodeId) return this.opts.local.deliver(m.type, m.id, m.msg, m.deadline, m, m.order, m.from);
       const req: ForwardedAsk = {
         k: "ask",
         type: m.type,
@@ -194,6 +199,7 @@ export class Router {
       setMode(req, m.mode);
       this.forwards++;
       if (m.order !== undefined) req.order = m.order;
+      if (m.from !== undefined) req.from = m.from;
       this.opts.transport.send(owner, req, remaining, m);
     } catch (err) {
       m.fail(err);
@@ -281,6 +287,8 @@ class Routed implements ReplyTo {
     private readonly out: ReplyTo,
     /** A client's place in its order of messages to the actor, carried to the owner. */
     readonly order?: SenderSeq,
+    /** From another actor: the outgoing message it is, and the asks waiting on it, carried to the owner. */
+    readonly from?: From,
   ) {}
 
   sent(map: ShardMap, lane: Lane | undefined): void {

@@ -2,6 +2,7 @@ import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
 import { checkOrder, checkSender, MAX_SENDER_LENGTH, MAX_TIMEOUT_MS, type SenderSeq } from "../src/codec/envelope.js";
 import { BadRequestError } from "../src/errors.js";
 import { type CapturedTimer, MAX_TIMER_DELAY, MAX_TIMER_NAME_LENGTH, MAX_TIMERS } from "../src/runtime/timers.js";
+import { type From, fromForm, MAX_OUTBOX, type MailState, mailForm, parseFrom, parseMail } from "../src/runtime/outgoing.js";
 
 /**
  * Node-to-node requests on `shoal.<cluster>.node.<token(id)>.rpc`, MessagePack, every one
@@ -40,6 +41,12 @@ export interface ForwardedAsk {
    * `{sender, seq, settled}`; in the flat form three trailing items.
    */
   order?: SenderSeq;
+  /**
+   * A message from another actor: `origin`, the outgoing message it is (the receiver applies each
+   * once), and `chain`, the actors waiting on it in asks (one asked again fails with CALL_CYCLE).
+   * On the wire `{o?: [type, id, v, i], c?: [[type, id], …]}`; in the flat form the last item.
+   */
+  from?: From;
 }
 
 /** Phase 1 of a shard's migration: state of the active actors, in batches. */
@@ -54,7 +61,30 @@ export interface HandoffBatch {
    * Each actor's state, with its per-sender order table (`[sender, next]`) and its timers
    * (`{name, in, every?, msg}`: ms until due, period, message) when it has them.
    */
-  actors: Array<{ type: string; id: string; version: number; state: unknown; order?: Array<[string, number]>; timers?: CapturedTimer[] }>;
+  actors: HandedActor[];
+}
+
+/**
+ * One actor in a handoff. `mail` (its unacknowledged outgoing messages and the last message
+ * applied per sending actor) travels in the compact form of `mailForm`, and is a
+ * {@link MailState} once {@link parseRpc} has checked it.
+ */
+export interface HandedActor {
+  type: string;
+  id: string;
+  version: number;
+  state: unknown;
+  order?: Array<[string, number]>;
+  timers?: CapturedTimer[];
+  mail?: MailState;
+}
+
+/** An actor as it goes into a handoff: its mail in the compact form. */
+export function handedActor<A extends { mail?: MailState }>(a: A): A {
+  if (a.mail === undefined) return a;
+  const { mail, ...rest } = a;
+  const form = mailForm(mail);
+  return (form === undefined ? rest : { ...rest, mail: form }) as A;
 }
 
 /** Phase 2 ends: every tail message of the shard has been sent (`count` of them), in order. */
@@ -69,7 +99,11 @@ export interface TailEnd {
 const int = (v: unknown, min = 0): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= min;
 
 function need(ok: boolean, what: string): void {
-  if (!ok) throw new BadRequestError(`malformed node request: ${what}`);
+  if (!ok) throw malformedField(what);
+}
+
+function malformedField(what: string): BadRequestError {
+  return new BadRequestError(`malformed node request: ${what}`);
 }
 
 /** Like the ingress, a node request names no field it does not define: a mangled one is refused, not reinterpreted. */
@@ -96,11 +130,12 @@ export function setMode(a: ForwardedAsk, mode: Mode): void {
 }
 
 function checkAsk(v: Record<string, unknown>): ForwardedAsk {
-  only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "discard", "order"], "ask");
+  only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "discard", "order", "from"], "ask");
   need("msg" in v, "msg");
   need(v.discard === undefined || v.discard === true, "discard");
   // A tell travels only in the flat form: the object form has no batch acknowledgement to give.
   const ask = makeAsk(v.type, v.id, v.msg, v.timeoutMs, v.mapVersion, v.hops, v.tail, v.discard === true ? "send" : "ask");
+  if (v.from !== undefined) ask.from = parseFrom(v.from, malformedField);
   if (v.order === undefined) return ask;
   const o = v.order as Record<string, unknown>;
   need(typeof o === "object" && o !== null && !Array.isArray(o), "order");
@@ -142,6 +177,17 @@ export const FLAT_ASK_LENGTH = 8;
 /** The flat form's length with a sender, seq and settled at its end. */
 export const FLAT_ORDERED_ASK_LENGTH = FLAT_ASK_LENGTH + 3;
 
+/** With a message from another actor, the flat form ends with its `from` ({@link ForwardedAsk.from}): one item more. */
+const FLAT_FROM = 1;
+
+/** Every length a flat ask may have: plain or ordered, each with or without `from`. */
+export const FLAT_ASK_LENGTHS: ReadonlySet<number> = new Set([
+  FLAT_ASK_LENGTH,
+  FLAT_ORDERED_ASK_LENGTH,
+  FLAT_ASK_LENGTH + FLAT_FROM,
+  FLAT_ORDERED_ASK_LENGTH + FLAT_FROM,
+]);
+
 /** The flat form's last field, by mode. */
 export const FLAT_MODE = { ask: 0, send: 1, tell: 2 } as const satisfies Record<Mode, number>;
 
@@ -152,12 +198,15 @@ const flatModes: readonly Mode[] = ["ask", "send", "tell"];
 export function flattenAsk(a: ForwardedAsk, corr: number): unknown[] {
   const flat = [corr, a.type, a.id, a.msg, a.timeoutMs, a.mapVersion, a.hops, a.tail ?? null, FLAT_MODE[modeOf(a)]];
   if (a.order !== undefined) flat.push(a.order.sender, a.order.seq, a.order.settled);
+  if (a.from !== undefined) flat.push(fromForm(a.from));
   return flat;
 }
 
 /** Checks the flat form (`v` without the batch's leading `corr`, i.e. from `offset`) like the object form. */
 export function parseFlatAsk(v: readonly unknown[], offset: number): ForwardedAsk {
-  const length = v.length - offset;
+  let length = v.length - offset;
+  const from = length === FLAT_ASK_LENGTH + FLAT_FROM || length === FLAT_ORDERED_ASK_LENGTH + FLAT_FROM ? v[v.length - 1] : undefined;
+  if (from !== undefined) length -= FLAT_FROM;
   need(length === FLAT_ASK_LENGTH || length === FLAT_ORDERED_ASK_LENGTH, "flat ask length");
   const code = v[offset + 7];
   // Not flatModes[code] alone: "1" (a string) would index the array too.
@@ -166,6 +215,7 @@ export function parseFlatAsk(v: readonly unknown[], offset: number): ForwardedAs
   const tail = v[offset + 6];
   const ask = makeAsk(v[offset], v[offset + 1], v[offset + 2], v[offset + 3], v[offset + 4], v[offset + 5], tail === null ? undefined : tail, mode!);
   if (length === FLAT_ORDERED_ASK_LENGTH) ask.order = checkOrder(v[offset + 8], v[offset + 9], v[offset + 10]);
+  if (from !== undefined) ask.from = parseFrom(from, malformedField);
   return ask;
 }
 
@@ -206,12 +256,14 @@ function checkHandoff(v: Record<string, unknown>): HandoffBatch {
   for (const a of v.actors as unknown[]) {
     const x = a as Record<string, unknown>;
     need(typeof x === "object" && x !== null && !Array.isArray(x), "actor entry");
-    only(x, ["type", "id", "version", "state", "order", "timers"], "handoff actor");
+    only(x, ["type", "id", "version", "state", "order", "timers", "mail"], "handoff actor");
     checkActorTypeName(x.type);
     checkActorId(x.id);
     need(int(x.version) && "state" in x, "actor version/state");
     if (x.order !== undefined) checkOrderTable(x.order);
     if (x.timers !== undefined) checkTimers(x.timers);
+    // Pending messages are bounded by the outbox's limit; the marks per sender by the codec's limits, roughly.
+    if (x.mail !== undefined) x.mail = parseMail(x.mail, malformedField, 10 * MAX_OUTBOX);
   }
   return v as unknown as HandoffBatch;
 }

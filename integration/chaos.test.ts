@@ -1,12 +1,14 @@
 /**
  * The CI subset of the chaos suite (`npm run chaos` runs all of it, several times): a source
- * node SIGKILLed mid-migration, a deleted leader key, and a rolling restart under load, each
+ * node SIGKILLed mid-migration, a deleted leader key, a rolling restart under load, and
+ * transfers between accounts through a kill, a join, a drain and a NATS server restart, each
  * once, with short faults. The scenarios live in integration/chaos/.
  */
 import { describe, expect, it } from "vitest";
 import * as leaderDelete from "./chaos/leader-delete.js";
 import * as ownerKill from "./chaos/owner-kill-mid-migration.js";
 import * as rollingRestart from "./chaos/rolling-restart.js";
+import * as transfers from "./chaos/transfers.js";
 import type { ScenarioContext, ScenarioResult } from "./chaos/types.js";
 
 const ctx: ScenarioContext = { fast: true, log: (line) => console.log(`[chaos] ${line}`) };
@@ -31,6 +33,12 @@ describe("chaos (CI subset)", () => {
   it("after the leader key is deleted, exactly one node leads, with a higher epoch", async () => {
     expectClean(leaderDelete.name, await leaderDelete.run(ctx));
   }, 40_000);
+
+  it("transfers between accounts: every debit credited exactly once, money conserved, through a kill, a join, a drain and a NATS server restart", async () => {
+    const r = await transfers.run(ctx);
+    expectClean(transfers.name, r);
+    expect(r.notes.credits).toBe(r.notes.debits);
+  }, 180_000);
 
   it("a rolling restart of every node under load fails no request for good", async () => {
     const r = await rollingRestart.run(ctx);

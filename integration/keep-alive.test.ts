@@ -1,6 +1,6 @@
 /**
  * Keep-alive actors on real `shoal node` processes (issue 15, part 5b): activated once by a
- * message, each `pulse` (integration/actors/beacons.ts) ticks on, journaling which activation
+ * message, each `pulse` (integration/fixtures/beacons.ts) ticks on, journaling which activation
  * and node ran each tick. After a drain (live handoffs) and after a SIGKILL (no handoff), every
  * pulse ticks again on its shard's new owner, and nothing sends it a message: the test reads
  * the journals straight from the stream. One pulse stops itself first and is not started again.
@@ -13,7 +13,7 @@ import { clusterBuckets } from "../src/nats-names.js";
 import { shardOf } from "../src/routing/shard-hash.js";
 import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
 import { waitFor } from "./kit/index.js";
-import type { LifeEvent } from "./actors/beacons.js";
+import type { LifeEvent } from "./fixtures/beacons.js";
 import { activations, Journals, LIFE_ACTORS, overlaps } from "./life.js";
 
 const SLOW_TTL = ["--member-ttl", "20000", "--heartbeat", "1000", "--leader-ttl", "20000"];

@@ -1,16 +1,16 @@
 /**
- * Reading the journals of the test actors in integration/actors/beacons.ts straight from the
+ * Reading the journals of the test actors in integration/fixtures/beacons.ts straight from the
  * event stream (no message to the actor, so nothing activates it), and the check that no two
  * activations ever ran turns at once.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { fileURLToPath } from "node:url";
-import type { LifeEvent } from "./actors/beacons.js";
+import type { LifeEvent } from "./fixtures/beacons.js";
 import { openStore } from "./open-store.js";
 import type { JetStreamEventStore } from "../src/store/jetstream.js";
 
 /** The compiled module `shoal node --actors` loads (run `npm run build` first). */
-export const LIFE_ACTORS = fileURLToPath(new URL("../dist/integration/actors/beacons.js", import.meta.url));
+export const LIFE_ACTORS = fileURLToPath(new URL("../dist/integration/fixtures/beacons.js", import.meta.url));
 
 /** A reader of one cluster's journals. */
 export class Journals {

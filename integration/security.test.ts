@@ -14,14 +14,14 @@ import { ErrorCode, ShoalError } from "../src/errors.js";
 import { keepAliveKey } from "../src/nats-names.js";
 import { shardOf } from "../src/routing/shard-hash.js";
 import { decodeMap } from "../src/routing/shard-map.js";
-import { BEACONS } from "./actors/beacons.js";
+import { BEACONS } from "./fixtures/beacons.js";
 import { NodeProcess, startNatsServer, waitFor, waitSettled, type RunningServer } from "./kit/index.js";
 import { activations, Journals, LIFE_ACTORS } from "./life.js";
 
 /**
  * The permission sets of docs/SECURITY.md, pasted into a real nats-server: nodes work with the
  * node set alone (keep-alive actors and singletons included: the nodes host the test types of
- * integration/actors/beacons.ts), and an ingress-only client can ask but write nothing else. Also each kind of
+ * integration/fixtures/beacons.ts), and an ingress-only client can ask but write nothing else. Also each kind of
  * authentication the `shoal` command takes: user/password, token, nkey seed, TLS with a CA.
  */
 
@@ -140,6 +140,26 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     const st = JSON.parse(r.out) as { singletons: Array<{ nodes: string[] }> };
     expect(st.singletons).toHaveLength(BEACONS);
     expect(st.singletons.every((g) => g.nodes.length === 1)).toBe(true);
+  });
+
+  it("the operator set runs `shoal reminders list`", async () => {
+    const r = await shoal([
+      "reminders",
+      "list",
+      "account",
+      "acct-0",
+      "--nats",
+      server.url,
+      "--cluster",
+      cluster,
+      "--user",
+      "sec-operator",
+      "--password",
+      passwords.operator,
+    ]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe("no reminders");
   });
 
   it("the operator set runs `shoal status`", async () => {

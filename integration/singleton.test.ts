@@ -1,6 +1,6 @@
 /**
  * Singletons on real `shoal node` processes (issue 15, part 6). Three nodes host 24 beacon
- * singletons (integration/actors/beacons.ts), each idle until armed; the test arms one that the
+ * singletons (integration/fixtures/beacons.ts), each idle until armed; the test arms one that the
  * leader runs, so that killing the leader kills the singleton's host too, and reads the
  * singleton's journal straight from the stream: every activation journals a `hello`, every tick
  * its activation's id. The nodes run with a 20 s `memberTtl`, so only crash detection can explain
@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { type ClusterStatus, gatherClusterStatus } from "../cluster/cluster-status.js";
 import { ShoalClient } from "../src/client.js";
-import { BEACONS } from "./actors/beacons.js";
+import { BEACONS } from "./fixtures/beacons.js";
 import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
 import { waitFor } from "./kit/index.js";
 import { activations, Journals, LIFE_ACTORS, overlaps } from "./life.js";

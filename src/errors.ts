@@ -33,6 +33,11 @@ export const ErrorCode = {
    * arrived after a later message of the same sender). Refused; state unchanged.
    */
   OUT_OF_ORDER: "OUT_OF_ORDER",
+  /**
+   * An ask made inside a turn would come back to an actor whose turn is already waiting in the
+   * same chain of asks (A asks B, B asks A): it would wait until TIMEOUT, so it fails at once.
+   */
+  CALL_CYCLE: "CALL_CYCLE",
 } as const;
 /** One of the {@link ErrorCode} strings. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -186,6 +191,18 @@ export class OutOfOrderError extends ShoalError {
   }
 }
 
+/**
+ * An ask inside a turn whose chain of waiting callers already holds the actor it asks (A→B→A, or
+ * an actor asking itself). Nothing was sent; `details` has `chain`, the actors from the first
+ * caller to the asker (`type/id`, ids cut to 100 characters).
+ */
+export class CallCycleError extends ShoalError {
+  override name = "CallCycleError";
+  constructor(message: string, options?: ShoalErrorOptions) {
+    super(ErrorCode.CALL_CYCLE, message, options);
+  }
+}
+
 /** The error for a request naming a type the node does not host. */
 export function unknownActorType(type: string): UnknownActorTypeError {
   const shown = type.slice(0, 100);
@@ -203,6 +220,7 @@ const byCode: Record<ErrorCode, new (message: string, options?: ShoalErrorOption
   UNAVAILABLE: UnavailableError,
   INTERNAL: InternalError,
   OUT_OF_ORDER: OutOfOrderError,
+  CALL_CYCLE: CallCycleError,
 };
 
 export function isErrorCode(code: string): code is ErrorCode {

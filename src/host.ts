@@ -7,6 +7,9 @@ import { type Logger, silentLogger } from "./log.js";
 import type { Caller } from "./ref.js";
 import { Runtime, type RuntimeOptions } from "./runtime/runtime.js";
 import { JetStreamEventStore } from "./store/jetstream.js";
+import { msgpack } from "./codec/msgpack.js";
+import { clusterBuckets } from "./nats-names.js";
+import { KvReminderStorage } from "./reminders/kv-storage.js";
 import type { EventStore } from "./store/types.js";
 
 /** Who a node is and what it hosts: what both a host and a cluster node are made from. */
@@ -69,7 +72,9 @@ export class ActorHost {
     const writerId = encodeToken(opts.nodeId).slice(0, 100);
     const opened = await JetStreamEventStore.open({ nc: opts.nc, cluster: opts.cluster, replicas: opts.replicas, writerId, create: opts.createStream ?? true });
     const store = opts.wrapStore?.(opened) ?? opened;
-    const runtime = new Runtime({ ...opts.runtime, nodeId: opts.nodeId, store, actors: opts.actors, logger: log });
+    const bucket = clusterBuckets(opts.cluster).reminders;
+    const reminderStorage = await KvReminderStorage.open({ nc: opts.nc, bucket, replicas: opened.replicas, codec: msgpack, log });
+    const runtime = new Runtime({ ...opts.runtime, nodeId: opts.nodeId, store, actors: opts.actors, logger: log, reminderStorage });
     log.info({ types: runtime.types }, "host started");
     return new ActorHost(runtime, store, opts, log);
   }

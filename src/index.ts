@@ -33,13 +33,17 @@ export type {
   MapMessage,
   PayloadMessage,
   PayloadOf,
+  Reminders,
   TimerDelay,
   Timers,
   Transition,
   TurnContext,
+  TurnRef,
   Validate,
 } from "./actor/spec.js";
 export { MAX_ACTOR_ID_BYTES } from "./actor/names.js";
+export type { ReminderWhen } from "./reminders/schedule.js";
+export type { ReminderInfo } from "./reminders/service.js";
 export type { ActorRef, CallOptions, RefFactory, RefId } from "./ref.js";
 export { ShoalClient, type ShoalClientOptions } from "./client.js";
 export type { Verb } from "./codec/envelope.js";
@@ -50,6 +54,7 @@ export {
   ErrorCode,
   InternalError,
   OutOfOrderError,
+  CallCycleError,
   OverloadedError,
   RejectedError,
   ShoalError,

@@ -54,6 +54,8 @@ export interface ClusterBuckets {
   map: string;
   /** `shoal-snapshots-<cluster>`: actor snapshots, under {@link snapshotKey}. */
   snapshots: string;
+  /** `shoal-reminders-<cluster>`: durable reminders, under `<shard>.<type>.<token(id)>.<token(name)>`. */
+  reminders: string;
   /** `shoal-keepalive-<cluster>`: one key per keep-alive actor, under {@link keepAliveKey}: what a shard's new owner starts. */
   keepAlive: string;
 }
@@ -66,6 +68,7 @@ export function clusterBuckets(cluster: string): ClusterBuckets {
     leader: `shoal-leader-${cluster}`,
     map: `shoal-map-${cluster}`,
     snapshots: `shoal-snapshots-${cluster}`,
+    reminders: `shoal-reminders-${cluster}`,
     keepAlive: `shoal-keepalive-${cluster}`,
   };
 }

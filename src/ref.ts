@@ -2,6 +2,7 @@ import type { ActorType, MessageOf, ReplyOf } from "./actor/calls.js";
 import { checkActorId, checkActorTypeName } from "./actor/names.js";
 import { checkSingletonId, singletonId } from "./actor/singleton.js";
 import type { SenderSeq } from "./codec/envelope.js";
+import type { From } from "./runtime/outgoing.js";
 
 /** Options of one call through a reference. */
 export interface CallOptions {
@@ -52,6 +53,8 @@ export interface ActorRef<A extends ActorType = ActorType> {
  */
 export interface DeliveryOptions extends CallOptions {
   order?: SenderSeq;
+  /** Set by the runtime on messages between actors: the outgoing message it is, and the chain of waiting asks. */
+  from?: From;
 }
 
 /** What carries a reference's calls: the runtime, a node's router, or the ingress client. @internal */

@@ -67,6 +67,21 @@ describe("node request batches", () => {
     expect(code(() => parseRequestBatch([[7, "account", "o", {}, 1000, 1, 0, null, 0, "c-1", 1]]))).toBe(ErrorCode.BAD_REQUEST);
   });
 
+  it("carries a message between actors' from at the end of the flat form, with or without order, beside other calls", () => {
+    const from = { origin: { type: "account", id: "a", v: 3, i: 0 }, chain: [{ type: "ping", id: "p" }] };
+    const plain = { ...ask("f"), discard: true, from } as RpcRequest;
+    const ordered = { ...ask("g"), order: { sender: "c-1", seq: 2, settled: 1 }, from } as RpcRequest;
+    const entries = [
+      requestEntry(1, ask("x") as RpcRequest),
+      requestEntry(2, plain),
+      requestEntry(3, ordered),
+      [4, "account", "o", {}, 1000, 1, 0, null, 0, { o: [] }],
+    ];
+    expect(entries.map((e) => e.length)).toEqual([9, 10, 13, 10]);
+    const read = parseRequestBatch(entries);
+    expect(read.map((r) => ("req" in r ? r.req : r.error.code))).toEqual([ask("x"), plain, ordered, ErrorCode.BAD_REQUEST]);
+  });
+
   it("reads tells: corr 0, any number of them, each flagged; a tell with a corr of its own or corr 0 on anything else is refused", () => {
     const items = parseRequestBatch([
       [0, "account", "a", { n: 1 }, 1000, 1, 0, null, 2],

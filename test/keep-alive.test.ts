@@ -195,6 +195,37 @@ describe("ctx.stop()", () => {
     await rt.stop();
   });
 
+  it("is refused once its turn has ended (a leftover promise cannot stop a later turn's activation)", async () => {
+    let late: unknown;
+    const lingering = defineInMemoryActor({
+      type: "lingering",
+      initialState: () => ({}),
+      messages: {
+        go: {
+          validate: () => ({}),
+          handle: (s, _p, ctx) => {
+            setImmediate(() => {
+              try {
+                ctx.stop();
+              } catch (err) {
+                late = err;
+              }
+            });
+            return { state: s, reply: null };
+          },
+        },
+      },
+      serialize: (s) => s,
+      deserialize: (d) => d as object,
+    });
+    const rt = new Runtime({ nodeId: "n1", store: new MemoryEventStore(), actors: [lingering] });
+    await rt.ref(lingering, "l").ask({ go: {} });
+    await turns();
+    expect(late).toBeInstanceOf(TypeError);
+    expect(rt.isActive("lingering", "l")).toBe(true);
+    await rt.stop();
+  });
+
   it("is refused in a singleton, whose turn then fails", async () => {
     const rt = new Runtime({ nodeId: "n1", store: new MemoryEventStore(), actors: [ticker] });
     await expect(rt.ref(ticker).ask({ quit: {} })).rejects.toThrow(/ticker is a singleton: it runs for as long as its cluster/);

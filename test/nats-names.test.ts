@@ -50,6 +50,7 @@ describe("NATS names of a cluster", () => {
       leader: "shoal-leader-prod-1",
       map: "shoal-map-prod-1",
       snapshots: "shoal-snapshots-prod-1",
+      reminders: "shoal-reminders-prod-1",
       keepAlive: "shoal-keepalive-prod-1",
     });
     expect(keepAliveKey(17, actor)).toBe("17.account.YS5iID4q");

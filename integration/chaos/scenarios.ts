@@ -7,6 +7,7 @@ import * as nodeCut from "./node-cut.js";
 import * as nodeSilentLink from "./node-silent-link.js";
 import * as ownerKill from "./owner-kill-mid-migration.js";
 import * as rollingRestart from "./rolling-restart.js";
+import * as transfers from "./transfers.js";
 import * as zombie from "./zombie-owner.js";
 import type { Scenario } from "./types.js";
 
@@ -19,5 +20,6 @@ export const scenarios: Scenario[] = [
   { name: natsFullRestart.name, describe: "SIGKILL all 3 NATS servers, restart from their stores", run: natsFullRestart.run },
   { name: zombie.name, describe: "SIGSTOP an owner past its TTL, then SIGCONT: its writes are rejected", run: zombie.run },
   { name: leaderDelete.name, describe: "delete the leader key (a delete marker): one new leader", run: leaderDelete.run },
+  { name: transfers.name, describe: "transfers among 100 accounts: SIGKILL, join, drain, a NATS server restart (R3)", run: transfers.run },
   { name: concurrentWriters.name, describe: "8 writers, one expected version, 3 servers: one wins", run: concurrentWriters.run },
 ];

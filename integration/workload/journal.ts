@@ -32,7 +32,9 @@ export async function readJournal(nc: NatsConnection, cluster: string, type: str
     });
     if (m === null) return out;
     const version = Number(m.header.get(Headers.version));
-    const events = msgpack.decode(new Uint8Array(m.data)) as unknown[];
+    // A batch is the array of its events, or {e: events, m: the runtime's bookkeeping} (layout).
+    const payload = msgpack.decode(new Uint8Array(m.data));
+    const events = (Array.isArray(payload) ? payload : (payload as { e: unknown[] }).e) as unknown[];
     for (const [i, event] of events.entries()) out.push({ version: version - events.length + i + 1, event, seq: m.seq, writer: m.header.get(Headers.writer) });
     seq = m.seq + 1;
   }

@@ -95,6 +95,21 @@ export class Driver {
 
   /** Sends `msg` until an ok reply, `maxRetryMs`, or abort; returns the reply or undefined. */
   async untilAcked<R extends { node?: string }>(type: string, id: string, msg: unknown, attempts: Attempt[]): Promise<R | undefined> {
+    const settled = await this.untilSettled<R>(type, id, msg, attempts);
+    return settled !== undefined && "reply" in settled ? settled.reply : undefined;
+  }
+
+  /**
+   * Like {@link untilAcked}, but an error whose code is in `final` (e.g. REJECTED) is an answer
+   * too: it ends the retries and is returned as `{refused: code}`.
+   */
+  async untilSettled<R extends { node?: string }>(
+    type: string,
+    id: string,
+    msg: unknown,
+    attempts: Attempt[],
+    final: ReadonlySet<string> = new Set(),
+  ): Promise<{ reply: R } | { refused: string } | undefined> {
     const first = Date.now();
     const maxRetryMs = this.opts.maxRetryMs ?? 30_000;
     const timeout = this.opts.askTimeout ?? 2000;
@@ -105,10 +120,14 @@ export class Driver {
         const reply = await this.client.ask<R>(type, id, msg, { timeout });
         attempts.push({ at, ms: Date.now() - at, outcome: "ok", phase: this.phase(), node: reply?.node });
         this.live.acked++;
-        return reply;
+        return { reply };
       } catch (err) {
         const { code, message } = describeError(err);
         attempts.push({ at, ms: Date.now() - at, outcome: code, phase: this.phase(), message });
+        if (final.has(code)) {
+          this.live.acked++;
+          return { refused: code };
+        }
         this.live.failedAttempts++;
       }
       if (Date.now() - first >= maxRetryMs) break;

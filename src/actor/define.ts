@@ -1,4 +1,5 @@
 import { compileMessageMap } from "./message-map.js";
+import { REMINDER_SENDER } from "../reminders/service.js";
 import { checkActorTypeName } from "./names.js";
 import type {
   CommonSpec,
@@ -83,6 +84,7 @@ function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { valid
   handle: (...args: never[]) => unknown;
 } {
   checkActorTypeName(spec.type);
+  if (spec.type === REMINDER_SENDER) throw new TypeError(`the actor type name ${REMINDER_SENDER} is reserved (reminder firings come from it)`);
   for (const [name, v] of [
     ["passivateAfter", spec.passivateAfter],
     ["mailboxCapacity", spec.mailboxCapacity],

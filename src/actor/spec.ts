@@ -1,4 +1,6 @@
-import type { ActorType, Call } from "./calls.js";
+import type { ReminderWhen } from "../reminders/schedule.js";
+import type { ReminderInfo } from "../reminders/service.js";
+import type { ActorType, Call, MessageOf, ReplyOf } from "./calls.js";
 
 /** What a turn or a lifecycle hook knows about where and when it runs. */
 export interface ActorContext {
@@ -54,18 +56,89 @@ export interface Timers<M = unknown> {
   isSet(name: string): boolean;
 }
 
-/** What a turn knows about where and when it runs, and the actor's {@link Timers}. */
+/**
+ * Another actor, as a turn addresses it (`ctx.ref(definition, id)`).
+ *
+ * - **`send` and `tell` are part of the turn.** They queue the message and return; it leaves
+ *   once the turn has been applied, and not at all if the turn throws or its append fails. For an
+ *   event-sourced sender the message is stored with the turn's events (an outbox, so such a turn
+ *   must record at least one event), sent once they are stored, and sent again by whoever loads
+ *   the actor next (after a crash, a move or a failover) until the receiver has applied it; the
+ *   receiver applies each once. It therefore takes effect exactly once, whatever fails. For an
+ *   in-memory sender it is sent once after the turn, like a `tell` from outside: a crash of its
+ *   node, or a failure past the router's retries, loses it (logged).
+ * - **`ask` is a call made during the turn**: the turn awaits the reply. Its timeout is capped by
+ *   what remains of the message's own; a chain of asks that comes back to an actor already
+ *   waiting in it (A→B→A) fails at once with CALL_CYCLE instead of waiting out a timeout. While a
+ *   turn waits, its actor takes no other message, and a move of its shard waits for the turn
+ *   (at most the ask's timeout).
+ */
+export interface TurnRef<A extends ActorType = ActorType> {
+  /** The actor's type name. */
+  readonly type: string;
+  /** The actor's id. */
+  readonly id: string;
+  /** Asks during the turn (see above); the reply's type follows the message. */
+  ask<Msg extends MessageOf<A>>(msg: Msg, opts?: { timeout?: number }): Promise<ReplyOf<A, Msg>>;
+  /** Queues `msg` to go once this turn is applied; delivered exactly once by an event-sourced sender. */
+  send(msg: MessageOf<A>): void;
+  /** Like {@link send}; a refusal by the receiver is logged at debug instead of warn. */
+  tell(msg: MessageOf<A>): void;
+}
+
+/**
+ * The actor's durable reminders, as a turn sees them (`ctx.reminders`). A reminder sends the actor
+ * one of its own messages (`M`, checked by its `validate` when set) at a time, every period, or on
+ * a cron schedule, until cancelled (a one-shot ends when it has fired).
+ *
+ * - **Durable.** Stored in JetStream (by the actor's shard) before the turn's reply; they survive
+ *   passivation, moves, crashes and restarts. The shard's owner fires them, activating the actor
+ *   if needed; after a crash the new owner fires what came due, within failover plus ~1 s.
+ * - **Part of the turn.** Sets and cancels apply only if the turn succeeds. If storing them fails
+ *   after an event-sourced turn's events were stored, the call fails with that error (the events
+ *   stay).
+ * - **Once per firing.** A firing carries a stable id (the reminder's name, when it was set, and the
+ *   firing's number); an event-sourced actor records it with the turn's events and applies each
+ *   firing once, even when a new owner fires it again. An in-memory actor may see a firing twice
+ *   across a crash. A firing the actor refuses (REJECTED) counts as fired; any other failure is
+ *   retried.
+ * - Repeating reminders skip periods they missed (no burst after an outage).
+ */
+export interface Reminders<M = unknown> {
+  /**
+   * Sets reminder `name` (1–100 characters; at most 256 per actor), replacing one of that name:
+   * `{at}` (ms since the epoch or a Date), `{every, at?}` (ms ≥ 100; first at `at`, default one
+   * period from now) or `{cron, tz?}` (5 or 6 fields; tz an IANA zone, default UTC). A TypeError
+   * for a bad name or schedule; the type's validate checks `msg`.
+   */
+  set(name: string, when: ReminderWhen, msg: M): void;
+  /** Cancels reminder `name` (nothing if it is not set). */
+  cancel(name: string): void;
+  /** The actor's reminders, counting this turn's changes, soonest first. */
+  list(): ReminderInfo<M>[];
+}
+
+/** What a turn knows about where and when it runs, its {@link Timers} and {@link Reminders}, and references to other actors. */
 export interface TurnContext<M = unknown> extends ActorContext {
   /** The actor's timers: each delivers one of the actor's own messages later. */
   readonly timers: Timers<M>;
+  /** The actor's durable reminders. */
+  readonly reminders: Reminders<M>;
+  /**
+   * A reference to another actor (or this one) for this turn: `send`/`tell` leave with the turn,
+   * `ask` waits for the reply (see {@link TurnRef}). A definition's `validate` checks a message
+   * when it is queued (BAD_REQUEST in the turn); an {@link actorType} checks it at the receiver.
+   */
+  ref<A extends ActorType>(type: A, id: string): TurnRef<A>;
   /**
    * Ends this activation once the turn (or `onActivate`) has succeeded — for an event-sourced
-   * actor, once its events are stored; a turn that throws or whose append fails does not stop.
-   * Its timers are cancelled and `onPassivate` runs, as when the idle sweep drops it; messages
-   * that were waiting behind the turn start a fresh activation. For a {@link CommonSpec.keepAlive}
-   * type it is also how the actor stops being kept alive: its durable record is deleted, so no
-   * node starts it again until a message activates it (which keeps it alive again). A singleton
-   * runs for as long as its cluster does: calling it throws a TypeError.
+   * actor, once its events are stored; a turn that throws or whose append fails does not stop —
+   * and the messages already waiting behind it have run: its timers are cancelled and
+   * `onPassivate` runs, as when the idle sweep drops it, and its next message starts a fresh
+   * activation. For a {@link CommonSpec.keepAlive} type it is also how the actor stops being kept
+   * alive: its durable record is deleted, so no node starts it again until a message activates it
+   * (which keeps it alive again). A singleton runs for as long as its cluster does: calling it
+   * throws a TypeError, as does calling it after the turn has ended.
    */
   stop(): void;
 }

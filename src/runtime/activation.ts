@@ -1,18 +1,20 @@
-import type { ActorContext, TurnContext } from "../actor/spec.js";
+import type { ActorContext } from "../actor/spec.js";
 import { ErrorCode, ShoalError } from "../errors.js";
-import type { Clock } from "../clock.js";
 import type { ActorKey } from "../store/types.js";
-import type { Behavior, Live, TurnResult } from "./behavior.js";
+import type { Behavior, Live, TurnBooks, TurnResult } from "./behavior.js";
 import { OrderGate } from "./order-gate.js";
+import type { MailState } from "./outgoing.js";
 import { Pending } from "./pending.js";
+import { Postbox, type PostboxHost } from "./postbox.js";
 import { Queue } from "./queue.js";
 import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
 import { type CapturedTimer, type TimerTag, TimerTable, TurnTimers } from "./timers.js";
+import { type Sent, TurnCtx, type TurnHost } from "./turn-context.js";
 
 /** What an activation needs from its runtime. */
-export interface ActivationHost {
-  readonly nodeId: string;
-  readonly clock: Clock;
+export interface ActivationHost extends TurnHost, PostboxHost {
+  /** An in-memory actor's turn sent messages: they go now, once. */
+  sendOnce(from: ActorKey, sent: readonly Sent[]): void;
   /** The load failed: every queued message has been rejected; the runtime forgets the activation. */
   loadFailed(activation: Activation, err: unknown): void;
   /** A turn threw something that is not a domain answer: worth logging. */
@@ -34,6 +36,8 @@ export interface Handed {
   order?: readonly OrderEntry[] | undefined;
   /** Its timers, each with what remained of its delay. */
   timers?: readonly CapturedTimer[] | undefined;
+  /** Its messages between actors: unacknowledged outgoing ones, the last applied per sender. */
+  mail?: MailState | undefined;
 }
 
 /**
@@ -55,14 +59,19 @@ export class Activation {
   private timers: TimerTable | undefined;
   /** onActivate is still to run (before the first turn; never for an actor handed over). */
   private activating: boolean;
-  /** Load and activate without a message ({@link start}). */
-  private starting = false;
-  /** The running turn (or onActivate) called `ctx.stop()`. */
-  private stopAsked = false;
+  /** Its messages between actors, made when the first is sent or received (or with a loaded or handed-over state). */
+  private postbox: Postbox | undefined;
+  /** Registered for wake-ups while it has outgoing messages (see ReminderService.enlist); set once a sending turn enlisted it. */
+  private enlisted = false;
+  /** A wake-up (or {@link start}) asked for a load with no message waiting. */
+  private wakeRequested = false;
   /** A turn that called `ctx.stop()` succeeded: the activation ends once nothing waits. */
   private stopping = false;
-  /** `ctx.stop`, made for the first turn that needs a context. */
-  private stopper: (() => void) | undefined;
+  /** Bound once: what a turn's books carry while the actor is not enlisted. */
+  private readonly enlist = () =>
+    this.host.reminders.enlist(this.key).then(() => {
+      this.enlisted = true;
+    });
 
   constructor(
     readonly key: ActorKey,
@@ -77,6 +86,7 @@ export class Activation {
     this.reload = false;
     if (handed.order !== undefined && handed.order.length > 0) this.gate = this.makeGate(handed.order);
     if (handed.timers !== undefined && handed.timers.length > 0) this.timerTable().restore(handed.timers);
+    if (handed.mail !== undefined) this.postbox = new Postbox(key, host, handed.mail);
   }
 
   get busy(): boolean {
@@ -88,14 +98,6 @@ export class Activation {
     return this.mailbox.length + (this.gate?.size ?? 0);
   }
 
-  /**
-   * Whether a handoff may carry it: loaded, through its onActivate (an adopted actor never runs
-   * it) and not stopping (it would go on where it moved).
-   */
-  get capturable(): boolean {
-    return this.live !== undefined && !this.activating && !this.stopping;
-  }
-
   /** Timers set (a set timer keeps the activation from being passivated). */
   get timerCount(): number {
     return this.timers?.size ?? 0;
@@ -104,6 +106,24 @@ export class Activation {
   /** The timers with what remains of their delays, for a handoff; undefined when none is set. */
   timerList(): CapturedTimer[] | undefined {
     return this.timers !== undefined && this.timers.size > 0 ? this.timers.capture() : undefined;
+  }
+
+  /**
+   * Whether a handoff may carry it: loaded, through its onActivate (an adopted actor never runs
+   * it) and not stopping (it would go on where it moved).
+   */
+  get capturable(): boolean {
+    return this.live !== undefined && !this.activating && !this.stopping;
+  }
+
+  /** Outgoing messages not yet acknowledged (they keep the activation from being passivated). */
+  get outgoing(): number {
+    return this.postbox?.pending ?? 0;
+  }
+
+  /** Its messages between actors, for a handoff; undefined when it has none. */
+  mailState(): MailState | undefined {
+    return this.postbox?.state();
   }
 
   /** Per-sender order's table (`[sender, next expected]`), for a handoff; undefined when no sender has called. */
@@ -153,15 +173,16 @@ export class Activation {
     }
   }
 
-  /** The activation is dropped without its hook (it moved, or failed to load): cancels its timers. */
+  /** The activation is dropped without its hook (it moved, or failed to load): cancels its timers, sends nothing more. */
   drop(): void {
     this.timers?.clear();
+    this.postbox?.stop();
   }
 
   /** Loads the actor and runs onActivate without waiting for a message (unless paused: then on resume). */
   start(): void {
     if (!this.reload) return; // loaded already
-    this.starting = true;
+    this.wakeRequested = true;
     this.kick();
   }
 
@@ -182,7 +203,7 @@ export class Activation {
     while (!this.paused) {
       if (this.reload) {
         if (!this.hasWork()) break;
-        this.starting = false;
+        this.wakeRequested = false;
         let loaded: Live | Promise<Live>;
         try {
           loaded = this.behavior.load(this.key);
@@ -218,29 +239,45 @@ export class Activation {
         p.resolve(undefined); // its timer was replaced or cancelled since it fired
         continue;
       }
+      const origin = p.from?.origin;
+      if (origin !== undefined && this.postbox?.applied(origin) === true) {
+        p.resolve(undefined); // a copy of a message from another actor that this one has applied
+        continue;
+      }
       const live = this.live!;
-      const timers = new TurnTimers(this.timers);
+      const ctx = this.turnContext(live, p);
+      const books: TurnBooks = {
+        applied: origin,
+        acked: this.postbox?.ackToRecord(),
+        pending: this.postbox?.pending ?? 0,
+        enlist: this.enlisted || this.behavior.def.kind !== "event-sourced" ? undefined : this.enlist,
+      };
       let result: TurnResult | Promise<TurnResult>;
       try {
-        result = this.behavior.turn(this.key, live, p.msg, this.context(live, timers));
+        result = this.behavior.turn(this.key, live, p.msg, ctx, books);
       } catch (err) {
-        this.failTurn(p, err, timers);
+        this.failTurn(p, err, ctx);
         continue;
       }
       if (result instanceof Promise) {
         result.then(
           (r) => {
-            this.applied(p, live, r, timers);
-            this.pump();
+            const storing = this.settle(p, live, r, ctx, books);
+            if (storing === undefined) this.pump();
+            else storing.then(() => this.pump());
           },
           (err) => {
-            this.failTurn(p, err, timers);
+            this.failTurn(p, err, ctx);
             this.pump();
           },
         );
         return;
       }
-      this.applied(p, live, result, timers);
+      const storing = this.settle(p, live, result, ctx, books);
+      if (storing !== undefined) {
+        storing.then(() => this.pump());
+        return;
+      }
     }
     this.running = false;
     this.lastActive = this.host.clock.now();
@@ -251,7 +288,24 @@ export class Activation {
   }
 
   private hasWork(): boolean {
-    return this.mailbox.length > 0 || this.gate?.hasReady === true || this.starting;
+    return this.mailbox.length > 0 || this.gate?.hasReady === true || this.wakeRequested;
+  }
+
+  /**
+   * A wake-up for its outbox: loads the actor if it is not loaded (which sends its unacknowledged
+   * messages again) and says whether any are still waiting. With none, and no turn running, the
+   * actor is no longer enlisted: its next sending turn enlists it again.
+   */
+  async wake(): Promise<boolean> {
+    if (this.reload) {
+      this.wakeRequested = true;
+      this.kick();
+    }
+    await this.whenIdle();
+    // Not loaded (held by a move, or the load failed): it may hold messages; try again later.
+    if (this.reload || this.busy || this.outgoing > 0) return true;
+    this.enlisted = false;
+    return false;
   }
 
   private makeGate(table?: readonly OrderEntry[]): OrderGate {
@@ -259,36 +313,47 @@ export class Activation {
   }
 
   private loaded(live: Live, resume = true): void {
-    this.live = live;
+    this.live = { state: live.state, version: live.version };
     this.reload = false;
+    // What the journal says replaces what was in memory (a reload after a failed turn too).
+    if (live.mail !== undefined || this.postbox !== undefined) {
+      this.postbox?.stop();
+      this.postbox = live.mail === undefined ? undefined : new Postbox(this.key, this.host, live.mail);
+    }
     if (resume) this.pump();
   }
 
-  private context(live: Live): ActorContext;
-  private context(live: Live, timers: TurnTimers): TurnContext;
-  private context(live: Live, timers?: TurnTimers): ActorContext | TurnContext {
-    // Two literals, not a spread: spreading the context into a new object cost ~1 µs a turn.
+  private context(live: Live): ActorContext {
     const { type, id } = this.key;
-    const now = this.host.clock.now();
-    if (timers === undefined) return { type, id, node: this.host.nodeId, version: live.version, now };
-    return { type, id, node: this.host.nodeId, version: live.version, now, timers, stop: this.stopFn() };
+    return { type, id, node: this.host.nodeId, version: live.version, now: this.host.clock.now() };
   }
 
-  private stopFn(): () => void {
-    this.stopper ??= () => this.askStop();
-    return this.stopper;
-  }
-
-  private askStop(): void {
-    if (this.behavior.def.singleton === true) throw new TypeError(`${this.key.type} is a singleton: it runs for as long as its cluster`);
-    this.stopAsked = true;
+  /** The context of a turn for `p` (or of onActivate, without `p`). */
+  private turnContext(live: Live, p?: Pending): TurnCtx {
+    const { type, id } = this.key;
+    const h = this.host;
+    const deadline = p?.deadline ?? Number.POSITIVE_INFINITY;
+    const def = this.behavior.def;
+    const validate = def.validate;
+    return new TurnCtx(
+      type,
+      id,
+      h.nodeId,
+      live.version,
+      h.clock.now(),
+      new TurnTimers(this.timers),
+      h,
+      deadline,
+      p?.from?.chain,
+      p !== undefined,
+      validate,
+      def.singleton !== true,
+    );
   }
 
   /** After a turn or onActivate that succeeded: if it called `ctx.stop()`, the activation ends once nothing waits. */
-  private stopIfAsked(): void {
-    if (!this.stopAsked) return;
-    this.stopAsked = false;
-    if (this.stopping) return;
+  private stopIfAsked(ctx: TurnCtx): void {
+    if (!ctx.stopAsked || this.stopping) return;
     this.stopping = true;
     this.host.stopCommitted(this);
   }
@@ -326,41 +391,77 @@ export class Activation {
   /** Runs onActivate; its timer starts apply if it succeeds. A promise when the hook returned one (it never rejects). */
   private activate(): Promise<void> | undefined {
     const live = this.live!;
-    const timers = new TurnTimers(this.timers);
-    const done = () => {
-      timers.close();
+    const ctx = this.turnContext(live);
+    const timers = ctx.timers;
+    const done = (): Promise<void> | undefined => {
+      const reminders = ctx.reminderChanges;
+      ctx.close();
       if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
-      this.stopIfAsked();
+      this.stopIfAsked(ctx);
+      if (reminders === undefined) return undefined;
+      return this.host.reminders.apply(this.key, reminders).catch((err: unknown) => this.host.lifecycleFailed(this, "onActivate", err));
     };
     const failed = (err: unknown) => {
-      timers.close();
-      this.stopAsked = false;
+      ctx.close();
       this.host.lifecycleFailed(this, "onActivate", err);
     };
     try {
-      const r = this.behavior.def.onActivate?.(live.state as Readonly<unknown>, this.context(live, timers));
+      const r = this.behavior.def.onActivate?.(live.state as Readonly<unknown>, ctx);
       if (r instanceof Promise) return r.then(done, failed);
     } catch (err) {
       failed(err);
       return undefined;
     }
-    done();
-    return undefined;
+    return done();
   }
 
-  private applied(p: Pending, before: Live, r: TurnResult, timers: TurnTimers): void {
+  /**
+   * A turn succeeded: applied now, or — when it changed reminders — once they are stored (a
+   * promise that never rejects; a storage failure fails the caller, the turn stays applied).
+   */
+  private settle(p: Pending, before: Live, r: TurnResult, ctx: TurnCtx, books: TurnBooks): Promise<void> | undefined {
+    const changes = ctx.reminderChanges;
+    if (changes === undefined) {
+      this.applied(p, before, r, ctx, books);
+      return undefined;
+    }
+    ctx.close();
+    return this.host.reminders.apply(this.key, changes).then(
+      () => this.applied(p, before, r, ctx, books),
+      (err: unknown) => this.applied(p, before, r, ctx, books, err),
+    );
+  }
+
+  private applied(p: Pending, before: Live, r: TurnResult, ctx: TurnCtx, books: TurnBooks, storeError?: unknown): void {
     this.live = { state: r.state, version: r.version };
-    timers.close();
+    ctx.close();
+    const timers = ctx.timers;
     if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
-    if (r.persisted > 0) this.behavior.afterPersist?.(this.key, this.live, before.version);
+    this.settleMail(r, ctx.sent, books);
+    if (r.persisted > 0) this.behavior.afterPersist?.(this.key, this.live, before.version, this.postbox?.state());
     this.gate?.done(p);
-    p.resolve(r.reply);
-    this.stopIfAsked();
+    if (storeError === undefined) p.resolve(r.reply);
+    else p.reject(storeError);
+    this.stopIfAsked(ctx);
   }
 
-  private failTurn(p: Pending, err: unknown, timers?: TurnTimers): void {
-    timers?.close(); // its timer changes are dropped with it
-    this.stopAsked = false;
+  /** A turn was applied: its origin is marked, its messages go out (an event-sourced one's, stored with its events, until acknowledged). */
+  private settleMail(r: TurnResult, sent: readonly Sent[] | undefined, books: TurnBooks): void {
+    if (books.applied === undefined && sent === undefined && books.acked === undefined) return;
+    if (r.persisted > 0 && books.acked !== undefined) this.postbox?.recordedAck(books.acked);
+    if (books.applied !== undefined) this.mail().markApplied(books.applied);
+    if (sent === undefined) return;
+    if (this.behavior.def.kind === "in-memory") return this.host.sendOnce(this.key, sent);
+    this.mail().add(sent.map((m, i) => ({ type: m.type, id: m.id, msg: m.msg, tell: m.tell, v: r.version, i })));
+  }
+
+  private mail(): Postbox {
+    this.postbox ??= new Postbox(this.key, this.host);
+    return this.postbox;
+  }
+
+  private failTurn(p: Pending, err: unknown, ctx?: TurnCtx): void {
+    ctx?.close(); // its timer changes and messages are dropped with it
     this.gate?.done(p, err);
     p.reject(err);
     if (ShoalError.is(err, ErrorCode.REJECTED) || ShoalError.is(err, ErrorCode.BAD_REQUEST)) return;

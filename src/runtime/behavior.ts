@@ -1,10 +1,30 @@
-import type { ActorDefinition, EventSourcedActor, InMemoryActor, TurnContext } from "../actor/spec.js";
+import type { ActorDefinition, EventSourcedActor, InMemoryActor } from "../actor/spec.js";
+import { InternalError, OverloadedError } from "../errors.js";
 import type { ActorKey, EventStore } from "../store/types.js";
+import { batchMeta, MAX_OUTBOX, type MailState, mailFromJournal, mailForm, type Origin } from "./outgoing.js";
+import type { TurnCtx } from "./turn-context.js";
 
 /** An actor's live state inside an activation. */
 export interface Live {
   state: unknown;
   version: number;
+  /** Its messages between actors as the journal left them (event-sourced, when it has any). */
+  mail?: MailState;
+}
+
+/** What the activation knows of a turn's messages between actors, for its append. */
+export interface TurnBooks {
+  /** The origin of the message the turn applies, when it came from another actor. */
+  readonly applied?: Origin | undefined;
+  /** The acknowledgement mark to record with the batch, when it moved since the last one. */
+  readonly acked?: number | undefined;
+  /** Outgoing messages still waiting for acknowledgement. */
+  readonly pending: number;
+  /**
+   * Set while the actor is not registered for wake-ups: a turn that sends calls it before its
+   * append, so that whoever owns the shard after a crash wakes the actor to send them.
+   */
+  readonly enlist?: (() => Promise<void>) | undefined;
 }
 
 /** The outcome of one turn: the state after it and the reply. */
@@ -24,13 +44,13 @@ export interface TurnResult {
 export interface Behavior {
   readonly def: ActorDefinition;
   load(key: ActorKey): Live | Promise<Live>;
-  turn(key: ActorKey, live: Live, msg: unknown, ctx: TurnContext): TurnResult | Promise<TurnResult>;
+  turn(key: ActorKey, live: Live, msg: unknown, ctx: TurnCtx, books: TurnBooks): TurnResult | Promise<TurnResult>;
   /** Codec-safe form of the state, for handoff. */
   capture(live: Live): unknown;
   /** Inverse of capture. */
   restore(data: unknown): unknown;
-  /** Called after a turn that persisted events (snapshots). Never throws. */
-  afterPersist?(key: ActorKey, live: Live, previousVersion: number): void;
+  /** Called after a turn that persisted events (snapshots, with the actor's mail state). Never throws. */
+  afterPersist?(key: ActorKey, live: Live, previousVersion: number, mail: MailState | undefined): void;
 }
 
 /** Throws when the node must not act for `key` now (see RuntimeOptions.fence). */
@@ -52,22 +72,40 @@ function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: 
       const journal = await store.load(key);
       let state = journal.snapshot === undefined ? def.initialState(key.id) : def.snapshot.fromData(journal.snapshot.state);
       for (const e of journal.events) state = def.evolve(state, e.event);
-      return { state, version: journal.version };
+      const malformed = (what: string) =>
+        new InternalError(`malformed message bookkeeping in the journal of ${key.type}: ${what}`, { details: { type: key.type } });
+      const mail = mailFromJournal(journal.snapshot?.meta, journal.metas ?? [], malformed);
+      return mail === undefined ? { state, version: journal.version } : { state, version: journal.version, mail };
     },
-    turn(key, live, msg, ctx) {
+    turn(key, live, msg, ctx, books) {
       fence?.(key);
       const decided = def.handle(live.state as Readonly<unknown>, msg, ctx);
       const finish = (d: { events?: readonly unknown[]; reply: unknown }): TurnResult | Promise<TurnResult> => {
         const events = d.events ?? [];
+        const sent = ctx.sent;
+        if (sent !== undefined) {
+          if (events.length === 0) {
+            throw new TypeError(`a turn of event-sourced ${key.type} sent messages without recording an event: they are stored with its events`);
+          }
+          if (books.pending + sent.length > MAX_OUTBOX) {
+            throw new OverloadedError(`${key.type} has ${books.pending} messages waiting for their receivers (at most ${MAX_OUTBOX})`, {
+              details: { type: key.type, pending: books.pending },
+            });
+          }
+        }
         if (events.length === 0) return { state: live.state, version: live.version, reply: d.reply, persisted: 0 };
-        fence?.(key); // again: the handler may have awaited while ownership moved
-        return store.append(key, events, live.version).then((v) => complete(live, d.reply, events, v));
+        const meta = batchMeta(sent, books.applied, books.acked);
+        const append = () => {
+          fence?.(key); // again: the handler may have awaited while ownership moved
+          return store.append(key, events, live.version, meta).then((v) => complete(live, d.reply, events, v));
+        };
+        return sent !== undefined && books.enlist !== undefined ? books.enlist().then(append) : append();
       };
       return decided instanceof Promise ? decided.then(finish) : finish(decided);
     },
     capture: (live) => def.snapshot.toData(live.state),
     restore: (data) => def.snapshot.fromData(data),
-    afterPersist(key, live, previousVersion) {
+    afterPersist(key, live, previousVersion, mail) {
       const every = def.snapshotEvery;
       if (every === 0 || Math.floor(live.version / every) === Math.floor(previousVersion / every)) return;
       let data: unknown;
@@ -77,7 +115,8 @@ function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: 
         onError(err);
         return;
       }
-      store.saveSnapshot(key, { version: live.version, state: data }).catch(onError);
+      const meta = mail === undefined ? undefined : mailForm(mail);
+      store.saveSnapshot(key, meta === undefined ? { version: live.version, state: data } : { version: live.version, state: data, meta }).catch(onError);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Activation } from "./activation.js";
 import type { Pending } from "./pending.js";
 import type { OrderEntry } from "./sender-order.js";
 import type { CapturedTimer } from "./timers.js";
+import type { MailState } from "./outgoing.js";
 
 /** An active actor's state as captured for handoff. */
 export interface CapturedActor {
@@ -14,6 +15,8 @@ export interface CapturedActor {
   readonly order?: OrderEntry[];
   /** Its timers, each with what remains of its delay; absent when none is set. */
   readonly timers?: CapturedTimer[];
+  /** Its messages between actors (unacknowledged outgoing ones, the last applied per sender); absent when none. */
+  readonly mail?: MailState;
 }
 
 /** What a pause needs from the runtime that created it. */
@@ -83,9 +86,11 @@ export class PausedGroup {
       if (!a.capturable || a.live === undefined) continue;
       const order = a.orderTable();
       const timers = a.timerList();
+      const mail = a.mailState();
       let actor: CapturedActor = { type: a.key.type, id: a.key.id, version: a.live.version, state: a.behavior.capture(a.live) };
       if (order !== undefined && order.length > 0) actor = { ...actor, order };
       if (timers !== undefined) actor = { ...actor, timers };
+      if (mail !== undefined) actor = { ...actor, mail };
       out.push(actor);
     }
     return out;

@@ -2,6 +2,7 @@ import { TimeoutError } from "../errors.js";
 import type { SenderSeq } from "../codec/envelope.js";
 import type { ReplyTo } from "../reply-to.js";
 import type { Expirable } from "./deadlines.js";
+import type { From } from "./outgoing.js";
 import type { TimerTag } from "./timers.js";
 
 let nextSeq = 0;
@@ -26,6 +27,8 @@ export class Pending implements Expirable {
     readonly order?: SenderSeq,
     /** Set on a timer's message: which firing it is (a replaced or cancelled timer's message is dropped). */
     readonly timer?: TimerTag,
+    /** Set on a message from another actor: the outgoing message it is, and the asks waiting on it. */
+    readonly from?: From,
   ) {}
 
   resolve(reply: unknown): void {

@@ -2,6 +2,7 @@ import type { ActorDefinition } from "../actor/spec.js";
 import type { Clock } from "../clock.js";
 import type { ShoalError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { ReminderStorage } from "../reminders/storage.js";
 import type { ActorKey, EventStore } from "../store/types.js";
 
 /** Options of a {@link Runtime}. */
@@ -59,6 +60,11 @@ export interface RuntimeOptions {
    * @internal Set by the cluster layer (`ShoalNode`).
    */
   keepAlive?: KeepAliveHooks;
+  /**
+   * Where reminders are kept. Default: memory (they last as long as the process).
+   * @internal Set by the cluster layer (`ShoalNode`) to the cluster's KV bucket.
+   */
+  reminderStorage?: ReminderStorage;
   /**
    * Told when a `tell` fails: bad input, a full mailbox, a timeout or the turn (no caller hears
    * of it). Default: logged, at debug for a `ShoalError`, at warn for anything else.

@@ -20,6 +20,10 @@ import { Pending } from "./pending.js";
 import type { KeepAliveHooks, RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
 import type { CapturedTimer } from "./timers.js";
+import type { From, MailState, Origin, Outgoing } from "./outgoing.js";
+import type { Sent } from "./turn-context.js";
+import { ReminderService } from "../reminders/service.js";
+import { MemoryReminderStorage } from "../reminders/storage.js";
 
 export type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 
@@ -55,7 +59,15 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   private readonly keepAlive: KeepAliveHooks | undefined;
   private readonly deadlines: Deadlines;
   private readonly mailboxCapacity: number;
-  private readonly askTimeout: number;
+  /** @internal Read by turns (TurnHost): the timeout of an ask that gives none. */
+  readonly askTimeout: number;
+  /** @internal Where turns' asks and sends go (TurnHost): this runtime, or the node's router once connected. */
+  outbound: Caller = this;
+  /**
+   * @internal The reminders of the shards this node owns (TurnHost). A standalone runtime owns its
+   * one partition and keeps them in memory; a cluster node feeds it its shards and a KV bucket.
+   */
+  readonly reminders: ReminderService;
   private readonly passivateAfter: number;
   private readonly passivationInterval: number;
   private sweepTimer: TimerHandle | undefined;
@@ -90,6 +102,14 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       },
     };
     for (const def of opts.actors ?? []) this.register(def);
+    this.reminders = new ReminderService(opts.reminderStorage ?? new MemoryReminderStorage(), {
+      clock: this.clock,
+      log: this.log,
+      shardOf: (type, id) => this.partitionOf(type, id),
+      deliver: (r, origin) => this.send(r.type, r.id, r.msg, { from: { origin } }),
+      wake: (type, id) => this.wake(type, id),
+    });
+    if (opts.partitionOf === undefined) void this.reminders.own([0]);
     this.armSweep();
   }
 
@@ -105,7 +125,10 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       behaviorOf(def, this.store, (err) => this.log.warn({ err }, "snapshot failed"), this.fence),
     );
     if (def.singleton === true && this.fence === undefined) {
-      this.activate(def.type, singletonId(def.type)).catch((err: unknown) => this.log.warn({ err, type: def.type }, "singleton did not start"));
+      // After the constructor has made everything a turn may use (reminders, the outbound caller).
+      queueMicrotask(() => {
+        this.activate(def.type, singletonId(def.type)).catch((err: unknown) => this.log.warn({ err, type: def.type }, "singleton did not start"));
+      });
     }
   }
 
@@ -132,13 +155,13 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   /** The reply to `msg`, or its typed error (bad input: BAD_REQUEST / UNKNOWN_ACTOR_TYPE). Untyped: use {@link ref}. @internal */
   ask(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<unknown> {
     const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok, fail }, opts?.order));
+    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok, fail }, opts?.order, opts?.from));
   }
 
   /** Resolves once the turn has been applied (the reply is dropped). Untyped: use {@link ref}. @internal */
   send(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<void> {
     const deadline = this.clock.now() + (opts?.timeout ?? this.askTimeout);
-    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok: () => ok(), fail }, opts?.order));
+    return new Promise((ok, fail) => this.deliver(type, id, msg, deadline, { ok: () => ok(), fail }, opts?.order, opts?.from));
   }
 
   /**
@@ -146,20 +169,29 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
    * {@link RuntimeOptions.onTellFailed}. Untyped: use {@link ref}. @internal
    */
   tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void {
-    this.deliver(type, id, msg, this.clock.now() + (opts?.timeout ?? this.askTimeout), this.told, opts?.order);
+    this.deliver(type, id, msg, this.clock.now() + (opts?.timeout ?? this.askTimeout), this.told, opts?.order, opts?.from);
+  }
+
+  /**
+   * Sends turns' asks and messages through `caller` (a node's router) instead of this runtime's
+   * own actors. @internal Set by the cluster layer once its router exists.
+   */
+  connect(caller: Caller): void {
+    this.outbound = caller;
   }
 
   /**
    * The path every message takes, without a promise: the reply, or the typed error (bad input
    * too), goes to `to`. `deadline` is a time on this runtime's clock, past which the message
    * fails with TIMEOUT. With `order` (a client's, from the ingress) the actor runs it in that
-   * sender's order (see {@link RuntimeOptions.senderOrder}).
+   * sender's order (see {@link RuntimeOptions.senderOrder}). With `from`, it is a message from
+   * another actor: applied once per origin, and part of a chain of asks.
    * @internal The cluster's router delivers through it to this node's actors.
    */
-  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): void {
+  deliver(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq, from?: From): void {
     let p: Pending;
     try {
-      p = this.prepare(type, id, msg, deadline, to, order);
+      p = this.prepare(type, id, msg, deadline, to, order, from);
     } catch (err) {
       return to.fail(err);
     }
@@ -221,10 +253,10 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
    * actor goes on). Fails when the actor is already active here.
    * @internal Used by a migration destination.
    */
-  adopt(type: string, id: string, version: number, state: unknown, order?: readonly OrderEntry[], timers?: readonly CapturedTimer[]): void {
+  adopt(type: string, id: string, version: number, state: unknown, order?: readonly OrderEntry[], timers?: readonly CapturedTimer[], mail?: MailState): void {
     const behavior = this.behaviorFor(type);
     if (this.activations.get(type, id) !== undefined) throw new ConflictError(`${type}/${id} is already active on this node`);
-    const a = new Activation({ type, id }, behavior, this, { live: { state: behavior.restore(state), version }, order, timers });
+    const a = new Activation({ type, id }, behavior, this, { live: { state: behavior.restore(state), version }, order, timers, mail });
     // Adopted into a held shard (a destination awaiting the tail): paused like the rest of it, so
     // a handed-over timer that comes due waits for the hold to end instead of running ahead of the tail.
     a.paused = this.isHeld(type, id);
@@ -281,6 +313,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     if (this.stopped) return;
     this.stopped = true;
     this.sweepTimer?.cancel();
+    this.reminders.stop();
     const closing = new UnavailableError("the runtime is stopping");
     for (const a of this.activations.values()) {
       a.paused = true;
@@ -327,6 +360,50 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     void a.passivate();
   }
 
+  /**
+   * Loads an event-sourced actor whose outbox may hold messages (its unacknowledged ones go out
+   * again): true while some are still waiting, or while it cannot be loaded here now.
+   */
+  private async wake(type: string, id: string): Promise<boolean> {
+    const behavior = this.behaviors.get(type);
+    if (behavior === undefined || behavior.def.kind !== "event-sourced") return false;
+    if (this.stopped || this.isHeld(type, id)) return true;
+    let a = this.activations.get(type, id);
+    if (a === undefined) {
+      a = new Activation({ type, id }, behavior, this);
+      this.activations.add(a);
+    }
+    return a.wake();
+  }
+
+  /** @internal PostboxHost: one message from an actor's outbox, with its origin; resolves once applied. */
+  deliverOutgoing(to: ActorKey, msg: unknown, origin: Origin): Promise<void> {
+    return this.outbound.send(to.type, to.id, msg, { from: { origin } });
+  }
+
+  /** @internal PostboxHost: a message from an actor's outbox was refused (REJECTED); logs it. */
+  outgoingRefused(from: ActorKey, m: Outgoing, err: unknown): void {
+    const fields = { err, from: from.type, to: m.type, v: m.v, i: m.i };
+    if (m.tell) this.log.debug(fields, "a message between actors was refused");
+    else this.log.warn(fields, "a message between actors was refused");
+  }
+
+  /** @internal PostboxHost: a message from an actor's outbox keeps failing (it is still retried); logs it. */
+  outgoingStuck(from: ActorKey, m: Outgoing, err: unknown, attempts: number): void {
+    this.log.warn({ err, from: from.type, to: m.type, v: m.v, i: m.i, attempts }, "a message between actors keeps failing; retrying");
+  }
+
+  /** @internal ActivationHost: an in-memory actor's turn sent messages; each goes once. */
+  sendOnce(from: ActorKey, sent: readonly Sent[]): void {
+    for (const m of sent) {
+      if (m.tell) {
+        this.outbound.tell(m.type, m.id, m.msg);
+        continue;
+      }
+      this.outbound.send(m.type, m.id, m.msg).catch((err: unknown) => this.log.warn({ err, from: from.type, to: m.type }, "a message between actors failed"));
+    }
+  }
+
   /** @internal PauseHost: the activations a pause group covers. */
   matchingActivations(selector: Selector, partition?: number): Activation[] {
     // A partition's actors come from the index: pausing a shard costs its actors, not the node's.
@@ -369,7 +446,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
    * runs (a destination queues a forwarded tail ahead of what it held). Throws on bad input.
    * @internal Used by a migration destination.
    */
-  prepare(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq): Pending {
+  prepare(type: string, id: string, msg: unknown, deadline: number, to: ReplyTo, order?: SenderSeq, from?: From): Pending {
     if (this.stopped) throw new UnavailableError("the runtime is stopped");
     const behavior = this.behaviorFor(type);
     checkSingletonId(behavior.def, checkActorId(id));
@@ -380,7 +457,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       if (ShoalError.is(err)) throw err;
       throw new BadRequestError(`invalid message for ${type}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
-    return new Pending(type, id, valid, deadline, to, order);
+    return new Pending(type, id, valid, deadline, to, order, undefined, from);
   }
 
   /** Whether a pause group covers the actor (its messages are being buffered). */

@@ -2,7 +2,7 @@ import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import type { MsgpackCodec } from "../codec/msgpack.js";
 import { InternalError } from "../errors.js";
 import { Headers } from "./jetstream-layout.js";
-import type { StoredEvent } from "./types.js";
+import type { BatchMeta, StoredEvent } from "./types.js";
 
 /** What reading a journal needs. */
 export interface JournalReader {
@@ -48,9 +48,11 @@ export function headOf(r: JournalReader, m: StoredMsg, subject: string): BatchHe
 
 /**
  * Expands batches (in stream order) into events above `afterVersion`. `base` is the version
- * before the first batch: each batch must start where the previous ended.
+ * before the first batch: each batch must start where the previous ended. A batch's payload is
+ * the array of its events, or `{e: events, m: meta}` when the runtime stored bookkeeping with
+ * it; the metas of the batches above `afterVersion` go to `metas` when it is given.
  */
-export function expand(r: JournalReader, msgs: readonly StoredMsg[], subject: string, base: number, afterVersion: number): StoredEvent[] {
+export function expand(r: JournalReader, msgs: readonly StoredMsg[], subject: string, base: number, afterVersion: number, metas?: BatchMeta[]): StoredEvent[] {
   const out: StoredEvent[] = [];
   let prev = base;
   for (const m of msgs) {
@@ -60,12 +62,18 @@ export function expand(r: JournalReader, msgs: readonly StoredMsg[], subject: st
     }
     prev = head.version;
     if (head.version <= afterVersion) continue;
-    let events: unknown;
+    let payload: unknown;
     try {
       // A copy: binary values decode as views of their input, which must be neither a Buffer nor shared.
-      events = r.codec.decode(new Uint8Array(m.data));
+      payload = r.codec.decode(new Uint8Array(m.data));
     } catch (err) {
       throw malformed(r, m, subject, `payload does not decode: ${(err as Error).message}`, err);
+    }
+    let events = payload;
+    if (!Array.isArray(payload) && typeof payload === "object" && payload !== null && "e" in payload) {
+      const withMeta = payload as { e: unknown; m?: unknown };
+      events = withMeta.e;
+      if (metas !== undefined && withMeta.m !== undefined) metas.push({ version: head.version, meta: withMeta.m });
     }
     if (!Array.isArray(events) || events.length !== head.count) {
       throw malformed(r, m, subject, `payload is not an array of ${head.count} events`);

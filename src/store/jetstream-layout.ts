@@ -9,12 +9,14 @@ import { clusterSubjects, streamName } from "../nats-names.js";
  *
  * - stream `SHOAL_EVENTS_<cluster>` holds `shoal.<cluster>.journal.>`;
  * - an actor's journal is the subject `shoal.<cluster>.journal.<type>.<base64url(id)>`;
- * - one message per appended batch: payload a MessagePack array of the events, headers
+ * - one message per appended batch: payload a MessagePack array of the events — or, when the
+ *   runtime stored bookkeeping with the batch (outgoing messages, the origin of the message it
+ *   applied), the map `{e: [events…], m: meta}` — headers
  *   {@link Headers.version} (version after the batch), {@link Headers.count} (events in it)
  *   and {@link Headers.writer} (unique per append attempt, to recognise a retried write);
  *   `Nats-Msg-Id` is `<subject>@<expected version>`;
  * - snapshots live in the KV bucket `shoal-snapshots-<cluster>` under `<type>.<base64url(id)>`,
- *   value MessagePack `{version, state, seq}`.
+ *   value MessagePack `{version, state, seq, meta?}`.
  */
 export const Headers = {
   version: "Shoal-Version",

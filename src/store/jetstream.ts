@@ -11,7 +11,7 @@ import { expand, headOf, leaderLast, readRange } from "./jetstream-journal.js";
 import * as layout from "./jetstream-layout.js";
 import { SnapshotBucket, type StoredSnapshot } from "./snapshots-kv.js";
 import { SubjectCache } from "./subject-cache.js";
-import type { ActorKey, EventStore, LoadedJournal, Snapshot, StoredEvent } from "./types.js";
+import type { ActorKey, BatchMeta, EventStore, LoadedJournal, Snapshot, StoredEvent } from "./types.js";
 import { type JournalHead, VersionCache } from "./version-cache.js";
 
 export interface JetStreamEventStoreOptions {
@@ -57,6 +57,8 @@ export class JetStreamEventStore implements EventStore {
     private readonly w: JournalWriter,
     private readonly snapshots: SnapshotBucket,
     private readonly writerPrefix: string,
+    /** Replicas of the stream (and of the buckets made beside it). */
+    readonly replicas: number,
   ) {}
 
   static async open(opts: JetStreamEventStoreOptions): Promise<JetStreamEventStore> {
@@ -89,14 +91,14 @@ export class JetStreamEventStore implements EventStore {
       pageSize: opts.pageSize ?? 256,
     };
     const prefix = opts.writerId === undefined ? nuid.next() : `${opts.writerId}:${nuid.next()}`;
-    return new JetStreamEventStore(new SubjectCache(cluster, opts.cacheSize ?? 10_000), w, snapshots, prefix);
+    return new JetStreamEventStore(new SubjectCache(cluster, opts.cacheSize ?? 10_000), w, snapshots, prefix, replicas);
   }
 
   // The steps of prepareAppend + publishPrepared without their async frames: each one is a
   // promise and a resumption more per append.
-  async append(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number> {
+  async append(key: ActorKey, events: readonly unknown[], expectedVersion: number, meta?: unknown): Promise<number> {
     try {
-      const p = await prepareAppend(this.w, this.encodeAppend(key, events, expectedVersion));
+      const p = await prepareAppend(this.w, this.encodeAppend(key, events, expectedVersion, meta));
       this.assertOpen();
       return await publishAppend(this.w, p);
     } catch (err) {
@@ -109,10 +111,12 @@ export class JetStreamEventStore implements EventStore {
     return prepareAppend(this.w, this.encodeAppend(key, events, expectedVersion));
   }
 
-  private encodeAppend(key: ActorKey, events: readonly unknown[], expectedVersion: number): Omit<PreparedAppend, "expectSeq"> {
+  private encodeAppend(key: ActorKey, events: readonly unknown[], expectedVersion: number, meta?: unknown): Omit<PreparedAppend, "expectSeq"> {
     const subject = this.subjectOf(key);
     checkVersion(expectedVersion, "expectedVersion");
-    const { bytes } = roundTrip(this.w.codec, checkEvents(events), "events");
+    checkEvents(events);
+    // With bookkeeping, the payload is {e, m}: readers that want only events take `e` (layout).
+    const { bytes } = meta === undefined ? roundTrip(this.w.codec, events, "events") : roundTrip(this.w.codec, { e: events, m: meta }, "events");
     return {
       actorType: key.type,
       subject,
@@ -168,7 +172,8 @@ export class JetStreamEventStore implements EventStore {
       // The sequence is what lets load() confirm the snapshot; without it load() replays in full.
       seq = await this.batchEndingAt(subject, snapshot.version).catch(() => 0);
     }
-    await this.snapshots.put(snapshotKey(key), { version: snapshot.version, state: snapshot.state, seq });
+    const meta = snapshot.meta === undefined ? {} : { meta: snapshot.meta };
+    await this.snapshots.put(snapshotKey(key), { version: snapshot.version, state: snapshot.state, seq, ...meta });
   }
 
   async loadSnapshot(key: ActorKey): Promise<Snapshot | undefined> {
@@ -178,7 +183,7 @@ export class JetStreamEventStore implements EventStore {
   private async loadSnapshotImpl(key: ActorKey): Promise<Snapshot | undefined> {
     this.subjectOf(key);
     const stored = await this.snapshots.get(snapshotKey(key));
-    return stored === undefined ? undefined : { version: stored.version, state: stored.state };
+    return stored === undefined ? undefined : snapshotOf(stored);
   }
 
   /** Snapshot + tail. An unreadable snapshot only costs a full replay: it is ignored here (loadSnapshot reports it). */
@@ -201,12 +206,14 @@ export class JetStreamEventStore implements EventStore {
     // batch that reached its version. Anything else (no sequence, a journal rewritten after a
     // loss, a stale writer's snapshot) costs a full replay, never a wrong state.
     const stored = found !== undefined && found.version <= version ? found : undefined;
-    const tail = stored === undefined ? undefined : await this.tail(subject, stored, last);
+    const metas: BatchMeta[] = [];
+    const tail = stored === undefined ? undefined : await this.tail(subject, stored, last, metas);
     if (stored !== undefined && tail !== undefined) {
-      return { snapshot: { version: stored.version, state: stored.state }, events: tail, version };
+      return withMetas({ snapshot: snapshotOf(stored), events: tail, version }, metas);
     }
-    const events = expand(this.w, await readRange(this.w, subject, 1, last.seq), subject, 0, 0);
-    return { snapshot: undefined, events, version };
+    metas.length = 0;
+    const events = expand(this.w, await readRange(this.w, subject, 1, last.seq), subject, 0, 0, metas);
+    return withMetas({ snapshot: undefined, events, version }, metas);
   }
 
   async close(): Promise<void> {
@@ -217,7 +224,7 @@ export class JetStreamEventStore implements EventStore {
   }
 
   /** Events right after the snapshot's batch, or undefined when its sequence hint does not fit the journal. */
-  private async tail(subject: string, stored: StoredSnapshot, last: JournalHead): Promise<StoredEvent[] | undefined> {
+  private async tail(subject: string, stored: StoredSnapshot, last: JournalHead, metas: BatchMeta[]): Promise<StoredEvent[] | undefined> {
     if (stored.seq === 0 || stored.seq > last.seq) return undefined;
     if (stored.seq === last.seq) return stored.version === last.version ? [] : undefined;
     const msgs = await readRange(this.w, subject, stored.seq + 1, last.seq);
@@ -225,7 +232,7 @@ export class JetStreamEventStore implements EventStore {
     if (first === undefined) return undefined;
     const head = headOf(this.w, first, subject);
     if (head.version - head.count !== stored.version) return undefined;
-    return expand(this.w, msgs, subject, stored.version, stored.version);
+    return expand(this.w, msgs, subject, stored.version, stored.version, metas);
   }
 
   /** Stream sequence of the batch that ends exactly at `version` (0: none, or the journal is not there yet). */
@@ -257,6 +264,14 @@ export class JetStreamEventStore implements EventStore {
   private assertOpen(): void {
     if (this.closed) throw new UnavailableError("event store is closed");
   }
+}
+
+function snapshotOf(stored: StoredSnapshot): Snapshot {
+  return stored.meta === undefined ? { version: stored.version, state: stored.state } : { version: stored.version, state: stored.state, meta: stored.meta };
+}
+
+function withMetas(journal: LoadedJournal, metas: BatchMeta[]): LoadedJournal {
+  return metas.length > 0 ? { ...journal, metas } : journal;
 }
 
 /**

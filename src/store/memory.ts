@@ -1,7 +1,7 @@
 import { type MsgpackCodec, msgpack } from "../codec/msgpack.js";
 import { UnavailableError } from "../errors.js";
 import { checkEvents, checkKey, checkVersion, roundTrip, versionConflict } from "./checks.js";
-import type { ActorKey, EventStore, LoadedJournal, Snapshot, StoredEvent } from "./types.js";
+import type { ActorKey, BatchMeta, EventStore, LoadedJournal, Snapshot, StoredEvent } from "./types.js";
 
 interface Batch {
   /** Version after the batch. */
@@ -9,6 +9,8 @@ interface Batch {
   readonly count: number;
   /** The events as the codec encoded them: every read decodes a fresh copy. */
   readonly bytes: Uint8Array;
+  /** The runtime's bookkeeping appended with it, encoded; absent when none was given. */
+  readonly meta?: Uint8Array;
 }
 
 /**
@@ -44,17 +46,18 @@ export class MemoryEventStore implements EventStore {
     this.codec = opts.codec ?? msgpack;
   }
 
-  async append(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number> {
+  async append(key: ActorKey, events: readonly unknown[], expectedVersion: number, meta?: unknown): Promise<number> {
     const id = this.open(key);
     checkVersion(expectedVersion, "expectedVersion");
     const { bytes } = roundTrip(this.codec, checkEvents(events), "events");
+    const metaBytes = meta === undefined ? undefined : roundTrip(this.codec, meta, "meta").bytes;
     const journal = this.backend.journals.get(id) ?? [];
     const actual = journal.at(-1)?.version ?? 0;
     if (actual !== expectedVersion) {
       throw versionConflict(key.type, expectedVersion, actual);
     }
     const version = expectedVersion + events.length;
-    journal.push({ version, count: events.length, bytes });
+    journal.push(metaBytes === undefined ? { version, count: events.length, bytes } : { version, count: events.length, bytes, meta: metaBytes });
     this.backend.journals.set(id, journal);
     return version;
   }
@@ -74,7 +77,8 @@ export class MemoryEventStore implements EventStore {
     // Like the JetStream store, remember whether the journal had reached this version when the
     // snapshot was taken: one taken ahead of the journal is never trusted, even once it catches up.
     const confirmed = snapshot.version <= this.currentVersion(id);
-    const { bytes } = roundTrip(this.codec, { version: snapshot.version, state: snapshot.state, confirmed }, "snapshot");
+    const stored = { version: snapshot.version, state: snapshot.state, confirmed, ...(snapshot.meta === undefined ? {} : { meta: snapshot.meta }) };
+    const { bytes } = roundTrip(this.codec, stored, "snapshot");
     this.backend.snapshots.set(id, bytes);
   }
 
@@ -86,8 +90,11 @@ export class MemoryEventStore implements EventStore {
     const id = this.open(key);
     const version = this.currentVersion(id);
     const stored = this.storedSnapshot(id);
-    const snapshot = stored?.confirmed && stored.version <= version ? { version: stored.version, state: stored.state } : undefined;
-    return { snapshot, events: this.eventsAfter(id, snapshot?.version ?? 0), version };
+    const snapshot = stored?.confirmed && stored.version <= version ? this.snapshotOf(id) : undefined;
+    const after = snapshot?.version ?? 0;
+    const metas = this.metasAfter(id, after);
+    const journal = { snapshot, events: this.eventsAfter(id, after), version };
+    return metas.length > 0 ? { ...journal, metas } : journal;
   }
 
   async close(): Promise<void> {
@@ -118,14 +125,23 @@ export class MemoryEventStore implements EventStore {
     return out;
   }
 
-  private snapshotOf(id: string): Snapshot | undefined {
-    const stored = this.storedSnapshot(id);
-    return stored === undefined ? undefined : { version: stored.version, state: stored.state };
+  private metasAfter(id: string, afterVersion: number): BatchMeta[] {
+    const out: BatchMeta[] = [];
+    for (const batch of this.backend.journals.get(id) ?? []) {
+      if (batch.version > afterVersion && batch.meta !== undefined) out.push({ version: batch.version, meta: this.codec.decode(batch.meta.slice()) });
+    }
+    return out;
   }
 
-  private storedSnapshot(id: string): { version: number; state: unknown; confirmed: boolean } | undefined {
+  private snapshotOf(id: string): Snapshot | undefined {
+    const stored = this.storedSnapshot(id);
+    if (stored === undefined) return undefined;
+    return stored.meta === undefined ? { version: stored.version, state: stored.state } : { version: stored.version, state: stored.state, meta: stored.meta };
+  }
+
+  private storedSnapshot(id: string): { version: number; state: unknown; confirmed: boolean; meta?: unknown } | undefined {
     const bytes = this.backend.snapshots.get(id);
     if (bytes === undefined) return undefined;
-    return this.codec.decode(bytes.slice()) as { version: number; state: unknown; confirmed: boolean };
+    return this.codec.decode(bytes.slice()) as { version: number; state: unknown; confirmed: boolean; meta?: unknown };
   }
 }

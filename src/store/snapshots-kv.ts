@@ -10,6 +10,8 @@ export interface StoredSnapshot {
   readonly version: number;
   readonly state: unknown;
   readonly seq: number;
+  /** The runtime's bookkeeping at this version, if any. */
+  readonly meta?: unknown;
 }
 
 /**
@@ -61,9 +63,9 @@ export class SnapshotBucket {
     } catch (err) {
       throw this.malformed(key, `does not decode: ${(err as Error).message}`, err);
     }
-    const { version, state, seq } = (value ?? {}) as Partial<StoredSnapshot>;
+    const { version, state, seq, meta } = (value ?? {}) as Partial<StoredSnapshot>;
     if (!isCount(version) || !isCount(seq)) throw this.malformed(key, "lacks a valid version or seq");
-    return { version, state, seq };
+    return meta === undefined ? { version, state, seq } : { version, state, seq, meta };
   }
 
   async put(key: string, snapshot: StoredSnapshot): Promise<void> {

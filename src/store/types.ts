@@ -31,6 +31,19 @@ export interface Snapshot<S = unknown> {
   readonly version: number;
   /** Codec-safe data (the actor type's own snapshot form of its state). */
   readonly state: S;
+  /**
+   * The runtime's bookkeeping at this version (codec-safe: outgoing messages not yet
+   * acknowledged, the last message applied from each sending actor); stored and returned as it is.
+   */
+  readonly meta?: unknown;
+}
+
+/** The runtime's bookkeeping stored with one batch, beside its events (see {@link EventStore.append}). */
+export interface BatchMeta {
+  /** Version of the actor after the batch. */
+  readonly version: number;
+  /** What was appended with the batch, as the codec returned it. */
+  readonly meta: unknown;
 }
 
 /** What an activation needs: the newest usable snapshot and every event after it. */
@@ -41,6 +54,8 @@ export interface LoadedJournal {
   readonly events: readonly StoredEvent[];
   /** The actor's current version: the last event's, or the snapshot's, or 0. */
   readonly version: number;
+  /** The bookkeeping of the batches above the snapshot's version that carry one, in order (absent: none). */
+  readonly metas?: readonly BatchMeta[];
 }
 
 /**
@@ -61,8 +76,14 @@ export interface EventStore {
    * actor key, or an event does not survive the codec (functions, BigInt, past its limits).
    * Events are stored as the codec carries them: reads return the decoded form (e.g. an
    * `undefined` property is gone). A `TimeoutError` (code TIMEOUT) means the outcome is unknown.
+   *
+   * `meta` (optional, codec-safe) is the runtime's bookkeeping of the turn: its outgoing
+   * messages and the origin of the message it applied. It is stored atomically with the events,
+   * never folded by `evolve` nor returned by {@link read}, and given back by {@link load} for the
+   * batches after the snapshot. A store that drops it loses the exactly-once delivery of
+   * messages between actors.
    */
-  append(key: ActorKey, events: readonly unknown[], expectedVersion: number): Promise<number>;
+  append(key: ActorKey, events: readonly unknown[], expectedVersion: number, meta?: unknown): Promise<number>;
 
   /** Events with version greater than `afterVersion` (default 0 = all), in order. */
   read(key: ActorKey, afterVersion?: number): Promise<StoredEvent[]>;

@@ -5,13 +5,14 @@
  * yields a well-formed value or throws a BAD_REQUEST; anything else throws. `stats` counts what
  * the current test file fed.
  */
-import { parseRpc } from "../../cluster/wire.js";
+import { handedActor, parseRpc } from "../../cluster/wire.js";
 import { ACTOR_TYPE_PATTERN, MAX_ACTOR_ID_BYTES } from "../../src/actor/names.js";
 import { MAX_TIMEOUT_MS, parseRequest } from "../../src/codec/envelope.js";
 import { decodeJson } from "../../src/codec/json.js";
 import { type DecodeLimits, defaultDecodeLimits, forbiddenKeys } from "../../src/codec/limits.js";
 import { MsgpackCodec } from "../../src/codec/msgpack.js";
 import { ErrorCode, ShoalError } from "../../src/errors.js";
+import { fromForm } from "../../src/runtime/outgoing.js";
 import { Ext, type Fmt, Num, type V } from "./wire-values.js";
 
 export const stats = { inputs: 0, decoded: 0, requests: 0, rpcs: 0, refused: 0 };
@@ -119,7 +120,11 @@ function assertRequest(r: ReturnType<typeof parseRequest>): void {
 }
 
 function assertRpc(r: ReturnType<typeof parseRpc>): void {
-  check(expectRpc(r), "malformed node request accepted", r);
+  // Back to the wire's forms: parsing turns `from` and a handed actor's `mail` into objects.
+  let wire: unknown = r;
+  if (r.k === "ask" && r.from !== undefined) wire = { ...r, from: fromForm(r.from) };
+  if (r.k === "handoff") wire = { ...r, actors: r.actors.map(handedActor) };
+  check(expectRpc(wire), "malformed node request accepted", r);
 }
 
 // ---- oracles: the answer expected for a structured value --------------------------------------
@@ -155,6 +160,40 @@ export function expectRequest(v: unknown): boolean {
 function validAskOrder(o: unknown): boolean {
   if (!isRecord(o) || !Object.keys(o).every((k) => ["sender", "seq", "settled"].includes(k))) return false;
   return o.seq !== undefined && validOrder(o.sender, o.seq, o.settled);
+}
+
+/** An outgoing message's origin: `[type, id, v ≥ 0, i ≥ 0]`. */
+function validOrigin(o: unknown): boolean {
+  return Array.isArray(o) && o.length === 4 && validType(o[0]) && validId(o[1]) && safeInt(o[2]) && safeInt(o[3]);
+}
+
+/** A message between actors: `{o?: origin, c?: [[type, id], …] (1 to 16)}`, at least one of them. */
+function validFrom(f: unknown): boolean {
+  if (!isRecord(f) || Array.isArray(f) || !Object.keys(f).every((k) => k === "o" || k === "c") || (f.o === undefined && f.c === undefined)) return false;
+  const chainOk =
+    f.c === undefined ||
+    (Array.isArray(f.c) && f.c.length >= 1 && f.c.length <= 16 && f.c.every((e) => Array.isArray(e) && e.length === 2 && validType(e[0]) && validId(e[1])));
+  return chainOk && (f.o === undefined || validOrigin(f.o));
+}
+
+/** A handed actor's mail: `{a ≥ 0, p?: [[type, id, msg, 0|1, v, i], …], s?: [origin, …]}`. */
+function validMail(m: unknown): boolean {
+  if (!isRecord(m) || Array.isArray(m) || !Object.keys(m).every((k) => ["a", "p", "s"].includes(k)) || !safeInt(m.a)) return false;
+  const pendingOk =
+    m.p === undefined ||
+    (Array.isArray(m.p) &&
+      m.p.every(
+        (e) =>
+          Array.isArray(e) &&
+          e.length === 6 &&
+          validType(e[0]) &&
+          validId(e[1]) &&
+          e[2] !== undefined &&
+          (e[3] === 0 || e[3] === 1) &&
+          safeInt(e[4]) &&
+          safeInt(e[5]),
+      ));
+  return pendingOk && (m.s === undefined || (Array.isArray(m.s) && m.s.every(validOrigin)));
 }
 
 /** A handed-over order table: at most 4096 `[sender, next ≥ 1]`. */
@@ -200,8 +239,9 @@ export function expectRpc(v: unknown): boolean {
   switch (v.k) {
     case "ask":
       return (
-        only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "order"]) &&
+        only(v, ["k", "type", "id", "msg", "timeoutMs", "mapVersion", "hops", "tail", "order", "from"]) &&
         (v.order === undefined || validAskOrder(v.order)) &&
+        (v.from === undefined || validFrom(v.from)) &&
         validType(v.type) &&
         validId(v.id) &&
         "msg" in v &&
@@ -222,8 +262,9 @@ export function expectRpc(v: unknown): boolean {
           (a: unknown) =>
             isRecord(a) &&
             !Array.isArray(a) &&
-            only(a, ["type", "id", "version", "state", "order", "timers"]) &&
+            only(a, ["type", "id", "version", "state", "order", "timers", "mail"]) &&
             (a.order === undefined || validOrderTable(a.order)) &&
+            (a.mail === undefined || validMail(a.mail)) &&
             (a.timers === undefined || validTimers(a.timers)) &&
             validType(a.type) &&
             validId(a.id) &&

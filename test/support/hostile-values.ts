@@ -241,6 +241,45 @@ const timerArb: fc.Arbitrary<V> = fc.oneof(
   },
   { weight: 1, arbitrary: junk },
 );
+/** An outgoing message's origin `[type, id, v, i]`, each item valid or hostile. */
+const originArb: fc.Arbitrary<V> = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(typeArb, idArb, intField(1000), intField(10)) },
+  { weight: 1, arbitrary: fc.array(junk, { maxLength: 5 }) },
+  { weight: 1, arbitrary: junk },
+);
+/** A message between actors' `{o?: origin, c?: chain}`, valid or hostile (chains around the 16 limit). */
+const fromArb: fc.Arbitrary<V> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .record({
+        o: rarely(originArb),
+        c: rarely(
+          fc.oneof(
+            fc.array(fc.tuple(typeArb, idArb), { maxLength: 3 }),
+            fc.constantFrom(16, 17).map((n) => Array.from({ length: n }, (_, i): V => ["t", `a${i}`])),
+            junk,
+          ),
+        ),
+      })
+      .map((f) => obj(f)),
+  },
+  { weight: 1, arbitrary: junk },
+);
+/** A handed actor's mail `{a, p?, s?}`, valid or hostile. */
+const mailArb: fc.Arbitrary<V> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .record({
+        a: optional(intField(100)),
+        p: rarely(fc.array(fc.tuple(typeArb, idArb, fieldValue, fc.constantFrom<V>(0, 1, 2, true), intField(100), intField(5)), { maxLength: 2 })),
+        s: rarely(fc.array(originArb, { maxLength: 2 })),
+      })
+      .map((f) => obj(f)),
+  },
+  { weight: 1, arbitrary: junk },
+);
 const handoffActorArb: fc.Arbitrary<V> = fc.oneof(
   {
     weight: 4,
@@ -252,6 +291,7 @@ const handoffActorArb: fc.Arbitrary<V> = fc.oneof(
         state: optional(fieldValue),
         order: rarely(fc.oneof(fc.array(fc.tuple(senderArb, intField(1e6)), { maxLength: 3 }), junk)),
         timers: rarely(fc.oneof({ weight: 3, arbitrary: fc.array(timerArb, { maxLength: 3 }) }, { weight: 1, arbitrary: junk })),
+        mail: rarely(mailArb),
       })
       .map((f) => obj(f)),
   },
@@ -276,7 +316,7 @@ export const rpcArb: fc.Arbitrary<V> = fc
     ),
     shard: optional(intField(1023)),
     epoch: optional(intField(100)),
-    from: optional(fc.oneof(fc.constantFrom("n1", "", "x".repeat(600), "a.b"), junk)),
+    from: optional(fc.oneof(fc.constantFrom("n1", "", "x".repeat(600), "a.b"), junk, fromArb)),
     actors: optional(fc.oneof({ weight: 4, arbitrary: fc.array(handoffActorArb, { maxLength: 4 }) }, { weight: 1, arbitrary: junk })),
     count: optional(intField(100)),
     extra: fc.option(extraArb),

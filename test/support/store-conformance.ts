@@ -185,6 +185,35 @@ export function describeEventStoreConformance(name: string, makeStore: () => Pro
       );
     });
 
+    it("keeps a batch's meta beside its events: load gives it back for the batches after the snapshot, read never", async () => {
+      const k = key();
+      await store.append(k, [1], 0);
+      await store.append(k, [2, 3], 1, { o: [["account", "b", { deposit: 1 }, 0]] });
+      await store.append(k, [4], 3);
+      await store.append(k, [5], 4, { n: ["account", "c", 9, 0] });
+      expect((await store.read(k)).map((e) => e.event)).toEqual([1, 2, 3, 4, 5]);
+      const full = await store.load(k);
+      expect(full.events.map((e) => e.event)).toEqual([1, 2, 3, 4, 5]);
+      expect(full.metas).toEqual([
+        { version: 3, meta: { o: [["account", "b", { deposit: 1 }, 0]] } },
+        { version: 5, meta: { n: ["account", "c", 9, 0] } },
+      ]);
+      // Meta that the codec cannot carry fails the append, which stores nothing.
+      await rejectsWith(store.append(k, [6], 5, { f: () => 1 }), "BAD_REQUEST");
+      expect(await store.version(k)).toBe(5);
+      await store.saveSnapshot(k, { version: 4, state: "at 4", meta: { p: [1] } });
+      const after = await store.load(k);
+      if (after.snapshot !== undefined) {
+        expect(after.snapshot).toEqual({ version: 4, state: "at 4", meta: { p: [1] } });
+        expect(after.metas).toEqual([{ version: 5, meta: { n: ["account", "c", 9, 0] } }]);
+      }
+      expect(await store.loadSnapshot(k)).toEqual({ version: 4, state: "at 4", meta: { p: [1] } });
+      await store.saveSnapshot(k, { version: 5, state: "at 5" });
+      const top = await store.load(k);
+      expect(top.snapshot).toEqual({ version: 5, state: "at 5" });
+      expect(top.metas).toBeUndefined();
+    });
+
     it("ignores a snapshot above the journal's version", async () => {
       const k = key();
       await store.append(k, [1, 2], 0);

@@ -1,0 +1,92 @@
+import { Kvm } from "@nats-io/kv";
+import { checkActorId, checkActorTypeName } from "../../src/actor/names.js";
+import { msgpack } from "../../src/codec/msgpack.js";
+import { silentLogger } from "../../src/log.js";
+import { clusterBuckets } from "../../src/nats-names.js";
+import { KvReminderStorage } from "../../src/reminders/kv-storage.js";
+import type { StoredReminder } from "../../src/reminders/storage.js";
+import { shardOf } from "../../src/routing/shard-hash.js";
+import { decodeMap } from "../../src/routing/shard-map.js";
+import { parse, UsageError } from "../args.js";
+import { connectTo } from "../connect.js";
+import { clusterSetting, connectionFlags, connectionSettings, Settings } from "../settings.js";
+
+export const remindersUsage = `shoal reminders list <type> <id> [--json] [--nats URL] [--cluster NAME]
+
+Lists an actor's durable reminders as the cluster stores them: name, when each is next due,
+its schedule (once, every N ms, or cron) and the message it sends. --json prints an array of
+{name, due, every?, cron?, tz?, msg, firing} (due in ms since the epoch; firing counts the
+firings since it was set).
+
+  example: shoal reminders list alarm kitchen`;
+
+/** Runs `shoal reminders list`. */
+export async function runReminders(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    { json: { type: "boolean" }, ...connectionFlags, cluster: { type: "string" }, help: { type: "boolean", short: "h" } },
+    true,
+  );
+  if (values.help) {
+    console.log(remindersUsage);
+    return 0;
+  }
+  if (positionals[0] !== "list" || positionals.length !== 3) throw new UsageError("reminders takes list <type> <id>");
+  const [, type, id] = positionals as [string, string, string];
+  try {
+    checkActorTypeName(type);
+    checkActorId(id);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const settings = Settings.load(values, ["nats", "user", "password", "token", "creds", "tls-ca", "cluster"]);
+  const { url, auth } = connectionSettings(settings);
+  const cluster = clusterSetting(settings);
+  const nc = await connectTo(url, "shoal-reminders", auth);
+  try {
+    const buckets = clusterBuckets(cluster);
+    const entry = await (await new Kvm(nc).open(buckets.map)).get("map");
+    if (entry === null || entry.operation !== "PUT") {
+      console.error(`UNAVAILABLE: cluster ${cluster} has no shard map yet`);
+      return 1;
+    }
+    const map = decodeMap(entry.value);
+    const storage = await KvReminderStorage.attach({ nc, bucket: buckets.reminders, codec: msgpack, log: silentLogger });
+    const list = await storage.listActor(shardOf(type, id, map.shardCount), type, id);
+    console.log(values.json ? JSON.stringify(list.map(shown)) : formatReminders(list));
+    return 0;
+  } catch (err) {
+    console.error(`UNAVAILABLE: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await nc.close();
+  }
+}
+
+function shown(r: StoredReminder) {
+  const base = { name: r.name, due: r.due, msg: r.msg, firing: r.n };
+  if (r.every !== undefined) return { ...base, every: r.every };
+  if (r.cron !== undefined) return { ...base, cron: r.cron, tz: r.tz };
+  return base;
+}
+
+/** The human-readable table. */
+export function formatReminders(list: readonly StoredReminder[]): string {
+  if (list.length === 0) return "no reminders";
+  const rows = list.map((r) => [
+    r.name,
+    new Date(r.due).toISOString(),
+    r.every !== undefined ? `every ${r.every} ms` : r.cron !== undefined ? `cron ${r.cron} ${r.tz ?? "UTC"}` : "once",
+    JSON.stringify(r.msg),
+  ]);
+  const header = ["NAME", "NEXT DUE", "SCHEDULE", "MESSAGE"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
