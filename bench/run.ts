@@ -6,6 +6,7 @@ import { localAsk } from "./local-ask.js";
 import { migration } from "./migration.js";
 import { placementQuality } from "./placement.js";
 import { remote } from "./remote.js";
+import { reminders } from "./reminders.js";
 import { shardHashRate } from "./shard-hash.js";
 import { wireCost } from "./wire-cost.js";
 import { writeFileSync } from "node:fs";
@@ -20,6 +21,7 @@ const parts: Record<string, (nats: LocalNats) => Promise<void> | void> = {
   ingress: ({ url, server }) => ingress(url, server?.pid),
   migration: ({ url }) => migration(url),
   failover: ({ url }) => failover(url),
+  reminders: ({ url }) => reminders(url),
   placement: () => {
     for (const f of placementQuality()) emit(f);
     emit(shardHashRate());

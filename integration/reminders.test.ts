@@ -1,5 +1,5 @@
 /**
- * Durable reminders on real `shoal node` processes: 1,500 one-shot reminders due over a few
+ * Durable reminders on real `shoal node` processes: 2,000 one-shot reminders due over a few
  * seconds on 3 nodes, one node SIGKILLed while they come due. Every firing happens, once (an
  * event-sourced actor's journal holds exactly one), on a live node, and the late ones are late
  * by no more than the failover plus ~1 s. Then `shoal reminders list` shows a repeating one.
@@ -17,7 +17,7 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const ALARM = `${root}dist/integration/fixtures/alarm.js`;
 const FAST = ["--member-ttl", "3000", "--heartbeat", "1000", "--leader-ttl", "3000"];
-const N = 1500;
+const N = 2000;
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

@@ -278,6 +278,56 @@ describe("asks inside a turn", () => {
     await rt.stop();
   });
 
+  it("a reentrant in-memory type takes the call back at once, on its live state; the receiver refuses it for other types", async () => {
+    const Loop: ActorType = { type: "loop" };
+    const loop = defineInMemoryActor({
+      type: "loop",
+      reentrant: true,
+      initialState: () => ({ calls: 0 }),
+      serialize: (s) => s,
+      deserialize: (d) => d as { calls: number },
+      messages: {
+        /** Asks `via` to call this actor back, then reads the state the call back changed. */
+        start: {
+          validate: (p: unknown) => p as { via: string },
+          handle: async (s, p, ctx) => {
+            const back = await ctx.ref(Loop, p.via).ask({ call: { who: ctx.id } });
+            s.calls++;
+            return { state: s, reply: { back, calls: s.calls } };
+          },
+        },
+        name: {
+          validate: () => ({}),
+          handle: (s, _p, ctx) => {
+            s.calls++;
+            return { state: s, reply: ctx.id };
+          },
+        },
+        call: {
+          validate: (p: unknown) => p as { who: string },
+          handle: async (s, p, ctx) => ({ state: s, reply: await ctx.ref(Loop, p.who).ask({ name: {} }) }),
+        },
+        self: { validate: () => ({}), handle: async (s, _p, ctx) => ({ state: s, reply: await ctx.ref(Loop, ctx.id).ask({ name: {} }) }) },
+      },
+    });
+    const { rt } = node(new MemoryBackend(), [ping, loop]);
+    // loop/l asks loop/m, whose turn asks loop/l back (name-only refs: the receiver decides).
+    expect(await rt.ref(loop, "l").ask({ start: { via: "m" } })).toEqual({ back: "l", calls: 2 });
+    expect(await rt.ref(loop, "l").ask({ self: {} })).toBe("l");
+    // ping is not reentrant: the same chain into it is refused where it arrives.
+    expect(await codeOf(rt.ref(ping, "q").ask({ relay: { to: "r", back: "q" } }))).toBe("CALL_CYCLE");
+    expect(() =>
+      defineActor({
+        type: "bad",
+        reentrant: true,
+        initialState: () => 0,
+        evolve: (s: number) => s,
+        messages: { x: { validate: () => ({}), handle: () => ({ reply: 1 }) } },
+      } as never),
+    ).toThrow(/reentrant is for in-memory types/);
+    await rt.stop();
+  });
+
   it("caps an ask's timeout by what remains of the caller's", async () => {
     const { rt } = node(new MemoryBackend(), [ping]);
     const started = Date.now();

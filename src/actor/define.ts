@@ -52,6 +52,9 @@ export function defineActor(spec: EventSourcedSpec<unknown, unknown, unknown, un
     throw new TypeError(`snapshotEvery must be a non-negative integer, got ${snapshotEvery}`);
   }
   if (typeof spec.evolve !== "function") throw new TypeError(`actor type ${spec.type} needs an evolve function`);
+  if ((spec as { reentrant?: unknown }).reentrant !== undefined) {
+    throw new TypeError(`actor type ${spec.type}: reentrant is for in-memory types (an event-sourced turn that waits has decided on the state it saw)`);
+  }
   return Object.freeze({
     ...spec,
     ...form,
@@ -75,6 +78,7 @@ export function defineInMemoryActor(spec: InMemorySpec<unknown, unknown, unknown
   if (typeof spec.serialize !== "function" || typeof spec.deserialize !== "function") {
     throw new TypeError(`actor type ${spec.type} needs serialize and deserialize functions`);
   }
+  if (spec.reentrant !== undefined && typeof spec.reentrant !== "boolean") throw new TypeError(`reentrant of actor type ${spec.type} must be a boolean`);
   return Object.freeze({ ...spec, ...form, kind: "in-memory" as const }) as InMemoryActor;
 }
 

@@ -240,6 +240,15 @@ export interface EventSourcedCommon<S, E> extends CommonSpec<S> {
 
 /** Options of an in-memory actor type, whatever its form. */
 export interface InMemoryCommon<S> extends CommonSpec<S> {
+  /**
+   * Lets a call come back to this actor through a chain of asks its own waiting turn started
+   * (A asks B, B asks A; or A asks itself): it runs at once, between the waiting turn's awaits,
+   * on the same state object, instead of failing with CALL_CYCLE (default false). The waiting
+   * turn must read the state after its awaits and return it (mutated), not a copy made before,
+   * or the reentrant turn's changes are lost. In-memory types only: an event-sourced turn that
+   * waits has already decided on the state it saw.
+   */
+  readonly reentrant?: boolean;
   /** State → codec-safe data, to move it to another node. */
   serialize(state: S): unknown;
   /** Inverse of {@link serialize}. */

@@ -9,7 +9,7 @@ import { Postbox, type PostboxHost } from "./postbox.js";
 import { Queue } from "./queue.js";
 import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
 import { type CapturedTimer, type TimerTag, TimerTable, TurnTimers } from "./timers.js";
-import { type Sent, TurnCtx, type TurnHost } from "./turn-context.js";
+import { callCycle, type Sent, TurnCtx, type TurnHost } from "./turn-context.js";
 
 /** What an activation needs from its runtime. */
 export interface ActivationHost extends TurnHost, PostboxHost {
@@ -132,9 +132,31 @@ export class Activation {
   }
 
   enqueue(p: Pending): void {
+    // A call back along a chain of asks this actor's waiting turn started: it would wait for that
+    // turn, which waits for it. A reentrant type runs it now; any other refuses it at once.
+    const chain = p.from?.chain;
+    if (chain !== undefined && this.running && chain.some((k) => k.type === this.key.type && k.id === this.key.id)) {
+      if (this.behavior.def.kind === "in-memory" && this.behavior.def.reentrant === true && this.live !== undefined) return this.runReentrant(p);
+      return p.reject(callCycle(chain, this.key));
+    }
     if (p.order !== undefined && this.gate === undefined) this.gate = this.makeGate();
     this.mailbox.push(p);
     this.kick();
+  }
+
+  /** Runs a reentrant call now, on the live state, between the awaits of the turn that waits for it. */
+  private runReentrant(p: Pending): void {
+    const live = this.live!;
+    const ctx = this.turnContext(live, p);
+    const books: TurnBooks = { pending: 0 };
+    const done = (r: TurnResult) => void this.settle(p, live, r, ctx, books);
+    try {
+      const result = this.behavior.turn(this.key, live, p.msg, ctx, books);
+      if (result instanceof Promise) result.then(done, (err: unknown) => this.failTurn(p, err, ctx));
+      else done(result);
+    } catch (err) {
+      this.failTurn(p, err, ctx);
+    }
   }
 
   /**
@@ -433,7 +455,9 @@ export class Activation {
   }
 
   private applied(p: Pending, before: Live, r: TurnResult, ctx: TurnCtx, books: TurnBooks, storeError?: unknown): void {
-    this.live = { state: r.state, version: r.version };
+    // An in-memory turn counts one more than the state it ends on (a reentrant turn may have run meanwhile).
+    const version = this.behavior.def.kind === "in-memory" && this.live !== undefined ? this.live.version + 1 : r.version;
+    this.live = { state: r.state, version };
     ctx.close();
     const timers = ctx.timers;
     if (timers.changes !== undefined) this.timerTable().apply(timers.changes);

@@ -114,11 +114,12 @@ export class TurnCtx implements TurnContext {
   ask(to: OutRef, msg: unknown, timeout: number | undefined): Promise<unknown> {
     this.open();
     const chain: ActorKey[] = [...(this.callers ?? []), { type: this.type, id: this.id }];
-    if (chain.some((k) => k.type === to.type && k.id === to.id)) {
-      const shown = chain.map((k) => `${k.type}/${k.id.slice(0, 100)}`);
-      return Promise.reject(
-        new CallCycleError(`${shown.at(-1)} asked ${to.type}/${to.id.slice(0, 100)}, which waits in the same chain of asks`, { details: { chain: shown } }),
-      );
+    // A definition says whether the target takes calls back (reentrant). Known by name only, it
+    // is sent, and the receiver decides (it checks the chain too).
+    const def = to.def as { kind?: unknown; reentrant?: unknown };
+    const refuses = def.kind !== undefined && def.reentrant !== true;
+    if (refuses && chain.some((k) => k.type === to.type && k.id === to.id)) {
+      return Promise.reject(callCycle(chain, to));
     }
     if (chain.length > MAX_CHAIN) return Promise.reject(new BadRequestError(`a chain of asks may hold at most ${MAX_CHAIN} actors`));
     const left = this.deadline - this.host.clock.now();
@@ -130,6 +131,12 @@ export class TurnCtx implements TurnContext {
   private open(): void {
     if (this.closed) throw new TypeError("a turn's context was used after its turn ended");
   }
+}
+
+/** The error for an ask along `chain` (first caller first, the asker last) to `to`, which waits in it. */
+export function callCycle(chain: readonly ActorKey[], to: ActorKey): CallCycleError {
+  const shown = chain.map((k) => `${k.type}/${k.id.slice(0, 100)}`);
+  return new CallCycleError(`${shown.at(-1)} asked ${to.type}/${to.id.slice(0, 100)}, which waits in the same chain of asks`, { details: { chain: shown } });
 }
 
 /** A reference made in a turn: its calls belong to that turn. */
