@@ -1,4 +1,5 @@
 import { localNats, type LocalNats } from "../local-nats/index.js";
+import { actorAsk } from "./actor-ask.js";
 import { eventStoreAppend } from "./event-store.js";
 import { failover } from "./failover.js";
 import { ingress } from "./ingress.js";
@@ -18,6 +19,7 @@ const parts: Record<string, (nats: LocalNats) => Promise<void> | void> = {
   wire: () => wireCost(),
   remote: ({ url, server }) => remote(url, server?.pid),
   ingress: ({ url, server }) => ingress(url, server?.pid),
+  actors: ({ url, server }) => actorAsk(url, server?.pid),
   migration: ({ url }) => migration(url),
   failover: ({ url }) => failover(url),
   placement: () => {
