@@ -5,6 +5,7 @@ import { failover } from "./failover.js";
 import { ingress } from "./ingress.js";
 import { localAsk } from "./local-ask.js";
 import { migration } from "./migration.js";
+import { outbox } from "./outbox.js";
 import { placementQuality } from "./placement.js";
 import { remote } from "./remote.js";
 import { shardHashRate } from "./shard-hash.js";
@@ -19,7 +20,10 @@ const parts: Record<string, (nats: LocalNats) => Promise<void> | void> = {
   wire: () => wireCost(),
   remote: ({ url, server }) => remote(url, server?.pid),
   ingress: ({ url, server }) => ingress(url, server?.pid),
-  actors: ({ url, server }) => actorAsk(url, server?.pid),
+  actors: async ({ url, server }) => {
+    await actorAsk(url, server?.pid);
+    await outbox(url, server?.pid);
+  },
   migration: ({ url }) => migration(url),
   failover: ({ url }) => failover(url),
   placement: () => {
