@@ -10,7 +10,7 @@ export async function journalBatches(jsm: JetStreamManager, cluster: string): Pr
 }
 
 /** Polls every `interval` ms until the journal holds `target` batches; the moment (hrtime) it was seen. */
-export async function untilBatches(jsm: JetStreamManager, cluster: string, target: number, timeout: number, interval = 5): Promise<bigint> {
+export async function untilBatches(jsm: JetStreamManager, cluster: string, target: number, timeout: number, interval = 1): Promise<bigint> {
   let seen = 0;
   const reached = async () => {
     seen = await journalBatches(jsm, cluster);

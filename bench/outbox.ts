@@ -34,7 +34,7 @@ const TXN_DIGITS = 9;
  *
  * Transfers among 1,000 seeded accounts (each account sends in turn, to a spread of others) at
  * windows 16 and 128. A round ends when the journal holds both batches of every transfer (its
- * message count, polled every 5 ms once the last reply is in): transfers per second end to end.
+ * message count, polled every 1 ms once the last reply is in): transfers per second end to end.
  * The reply's rate and latency are the debit's (client → owner → append → client).
  *
  * Baselines, alternated with the transfers: two awaited `js.publish` in a row per op (the debit's
