@@ -1,4 +1,5 @@
 import { defineInMemoryActor } from "../src/actor/define.js";
+import { msgpack } from "../src/codec/msgpack.js";
 
 /**
  * The benchmarks' no-op actor: `{p: string}` answered with the same `{p}`, so a request and its
@@ -20,3 +21,10 @@ export const echo = defineInMemoryActor<{ n: number }, { p: string }, { p: strin
   serialize: (s) => s,
   deserialize: (d) => d as { n: number },
 });
+
+/** An echo message whose MessagePack encoding is `bytes` long. */
+export function echoMessage(bytes: number): { p: string } {
+  let p = "x".repeat(bytes);
+  while (msgpack.encode({ p }).length > bytes) p = p.slice(1);
+  return { p };
+}

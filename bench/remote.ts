@@ -5,10 +5,9 @@ import { shardOf } from "../src/routing/shard-hash.js";
 import { NodeProcess } from "../local-nats/index.js";
 import { account } from "../src/actors/account.js";
 import { sequencer } from "../src/actors/sequencer.js";
-import { msgpack } from "../src/codec/msgpack.js";
 import { alternate, ROUNDS, type Run, timed } from "./compare.js";
 import { CpuTally, cpuFigure } from "./cpu.js";
-import { echo } from "./echo-actor.js";
+import { echo, echoMessage } from "./echo-actor.js";
 import { waitStable } from "./nodes.js";
 import { echoActorModule, eventLoopP99, freePort, startRawPeer, stopChild } from "./peers.js";
 import { emit, type Figure, throughput } from "./report.js";
@@ -62,7 +61,7 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
     const node = caller;
 
     for (const payload of PAYLOADS) {
-      const msg = sized(payload);
+      const msg = echoMessage(payload);
       const body = new Uint8Array(payload).fill(120);
       const shoal: Run = (n, w, lat) => timed(n, w, lat, (i) => node.ask(echo.type, ids[i % ids.length]!, msg, { timeout: TIMEOUT }));
       const rawAsk: Run = (n, w, lat) => timed(n, w, lat, () => raw.request(rawSubject, body, { timeout: TIMEOUT }));
@@ -187,11 +186,4 @@ async function tellAll(node: ShoalNode, type: string, ids: string[], msg: unknow
   for (let i = 0; i < n; i++) node.tell(type, ids[i % ids.length]!, msg, { timeout: TIMEOUT });
   await Promise.all(ids.map((id) => node.ask(type, id, msg, { timeout: TIMEOUT })));
   return n / (Number(process.hrtime.bigint() - started) / 1e9);
-}
-
-/** An echo message whose MessagePack encoding is `bytes` long. */
-function sized(bytes: number): { p: string } {
-  let p = "x".repeat(bytes);
-  while (msgpack.encode({ p }).length > bytes) p = p.slice(1);
-  return { p };
 }

@@ -1,9 +1,11 @@
 import { localNats, type LocalNats } from "../local-nats/index.js";
+import { actorAsk } from "./actor-ask.js";
 import { eventStoreAppend } from "./event-store.js";
 import { failover } from "./failover.js";
 import { ingress } from "./ingress.js";
 import { localAsk } from "./local-ask.js";
 import { migration } from "./migration.js";
+import { outbox } from "./outbox.js";
 import { placementQuality } from "./placement.js";
 import { remote } from "./remote.js";
 import { reminders } from "./reminders.js";
@@ -19,6 +21,10 @@ const parts: Record<string, (nats: LocalNats) => Promise<void> | void> = {
   wire: () => wireCost(),
   remote: ({ url, server }) => remote(url, server?.pid),
   ingress: ({ url, server }) => ingress(url, server?.pid),
+  actors: async ({ url, server }) => {
+    await actorAsk(url, server?.pid);
+    await outbox(url, server?.pid);
+  },
   migration: ({ url }) => migration(url),
   failover: ({ url }) => failover(url),
   reminders: ({ url }) => reminders(url),
