@@ -7,9 +7,11 @@ export interface StoreCounts {
   appended(): void;
   /** An append lost on its expected version (CONFLICT). */
   conflicted(): void;
+  /** An activation's load replayed this many events (after its snapshot, if any). */
+  loaded?(replayed: number): void;
 }
 
-/** An {@link EventStore} decorator that counts appends and conflicts; everything else passes through. */
+/** An {@link EventStore} decorator that counts appends, conflicts and the events each load replays; everything else passes through. */
 export class CountingEventStore implements EventStore {
   constructor(
     private readonly inner: EventStore,
@@ -43,8 +45,10 @@ export class CountingEventStore implements EventStore {
     return this.inner.loadSnapshot(key);
   }
 
-  load(key: ActorKey): Promise<LoadedJournal> {
-    return this.inner.load(key);
+  async load(key: ActorKey): Promise<LoadedJournal> {
+    const journal = await this.inner.load(key);
+    this.counts.loaded?.(journal.events.length);
+    return journal;
   }
 
   close(): Promise<void> {

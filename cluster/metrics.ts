@@ -64,6 +64,12 @@ export class NodeMetrics {
     });
     const appends = new Counter({ name: "shoal_event_store_appends_total", help: "Event batches appended to the event store.", registers });
     const conflicts = new Counter({ name: "shoal_event_store_conflicts_total", help: "Appends refused on their expected version (CONFLICT).", registers });
+    const replays = new Histogram({
+      name: "shoal_activation_replay_events",
+      help: "Events each activation's load replayed after its snapshot (long replays: snapshots lag; see snapshotPolicy).",
+      buckets: [0, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 25000],
+      registers,
+    });
     const tellsFailed = new Counter({
       name: "shoal_tells_failed_total",
       help: "Tells sent from this node that failed, by error code (AT_PEER: the node it sent them to reported them failed).",
@@ -99,7 +105,8 @@ export class NodeMetrics {
         if (role === "source" && outcome === "completed") pause.observe(ms / 1000);
       },
       onTellsFailed: (code, n) => tellsFailed.inc({ code }, n),
-      wrapStore: (store) => new CountingEventStore(store, { appended: () => appends.inc(), conflicted: () => conflicts.inc() }),
+      wrapStore: (store) =>
+        new CountingEventStore(store, { appended: () => appends.inc(), conflicted: () => conflicts.inc(), loaded: (n) => replays.observe(n) }),
     };
   }
 

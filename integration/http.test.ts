@@ -27,6 +27,7 @@ const METRICS = [
   "shoal_migration_pause_seconds",
   "shoal_event_store_appends_total",
   "shoal_event_store_conflicts_total",
+  "shoal_activation_replay_events",
   "shoal_map_version",
   "shoal_is_leader",
 ];
@@ -115,6 +116,8 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     ).toBe(true);
     expect(total(after, "shoal_event_store_appends_total") - total(before, "shoal_event_store_appends_total")).toBe(20);
     expect(total(after, "shoal_event_store_conflicts_total")).toBe(0);
+    // Each account this test activated was loaded once (its journal empty or short).
+    expect(total(after, "shoal_activation_replay_events_count") - total(before, "shoal_activation_replay_events_count")).toBeGreaterThanOrEqual(1);
     expect(total(after, "shoal_shards_owned")).toBe(SHARDS);
     expect(total(after, "shoal_is_leader")).toBe(1);
     expect(total(after, "shoal_active_actors")).toBeGreaterThanOrEqual(20);

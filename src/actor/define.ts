@@ -52,6 +52,15 @@ export function defineActor(spec: EventSourcedSpec<unknown, unknown, unknown, un
     throw new TypeError(`snapshotEvery must be a non-negative integer, got ${snapshotEvery}`);
   }
   if (typeof spec.evolve !== "function") throw new TypeError(`actor type ${spec.type} needs an evolve function`);
+  const policy = spec.snapshotPolicy;
+  if (policy !== undefined) {
+    const flags = ["onPassivate", "onHandoff", "adaptive"];
+    const ok =
+      typeof policy === "object" &&
+      policy !== null &&
+      Object.entries(policy).every(([k, v]) => flags.includes(k) && (v === undefined || typeof v === "boolean"));
+    if (!ok) throw new TypeError(`snapshotPolicy of actor type ${spec.type} takes only the booleans ${flags.join(", ")}`);
+  }
   if ((spec as { reentrant?: unknown }).reentrant !== undefined) {
     throw new TypeError(`actor type ${spec.type}: reentrant is for in-memory types (an event-sourced turn that waits has decided on the state it saw)`);
   }

@@ -223,12 +223,32 @@ export interface CommonSpec<S> {
   readonly keepAlive?: boolean;
 }
 
+/**
+ * When an event-sourced type saves snapshots besides every `snapshotEvery` events. Each saves
+ * only when the actor has events beyond its last snapshot; all are best-effort (a failed save
+ * is logged and costs a longer replay, never data).
+ */
+export interface SnapshotPolicy {
+  /** When the activation is dropped by passivation or a runtime stop (default false): its next load replays nothing. */
+  readonly onPassivate?: boolean;
+  /** When the actor leaves this node in a live handoff (default false). */
+  readonly onHandoff?: boolean;
+  /**
+   * Adaptive (default false): right after a load that replayed a quarter of `snapshotEvery`
+   * events or more (a long journal whose snapshots lag: a failed save, a changed interval), so
+   * the next load is short.
+   */
+  readonly adaptive?: boolean;
+}
+
 /** Options of an event-sourced actor type, whatever its form. */
 export interface EventSourcedCommon<S, E> extends CommonSpec<S> {
   /** The state after one event. May return a new object or mutate `state` and return it. */
   evolve: (state: S, event: E) => S;
   /** Save a snapshot every this many events (default 100; 0 turns snapshots off). */
   readonly snapshotEvery?: number;
+  /** When else to save a snapshot (each only if events came since the last one). */
+  readonly snapshotPolicy?: SnapshotPolicy;
   /** State ↔ codec-safe data, for snapshots and handoff (default: the state as it is). */
   readonly snapshot?: {
     /** The state as codec-safe data. Must not mutate `state`. */

@@ -64,6 +64,8 @@ export class Activation {
   /** Registered for wake-ups while it has outgoing messages (see ReminderService.enlist); set once a sending turn enlisted it. */
   private enlisted = false;
   /** A wake-up (or {@link start}) asked for a load with no message waiting. */
+  /** The version of its newest snapshot, as far as this activation knows (loaded from, or saved since). */
+  private snapshotted = 0;
   private wakeRequested = false;
   /** A turn that called `ctx.stop()` succeeded: the activation ends once nothing waits. */
   private stopping = false;
@@ -114,6 +116,17 @@ export class Activation {
    */
   get capturable(): boolean {
     return this.live !== undefined && !this.activating && !this.stopping;
+  }
+
+  /**
+   * Saves a snapshot now if the actor has events beyond its last one (event-sourced; best-effort).
+   * Called by the snapshot policy: on passivation, on a handoff (the pause's capture), after a long replay.
+   */
+  snapshotIfBehind(): void {
+    const live = this.live;
+    if (live === undefined || live.version <= this.snapshotted || this.behavior.snapshotNow === undefined) return;
+    this.behavior.snapshotNow(this.key, live, this.postbox?.state());
+    this.snapshotted = live.version;
   }
 
   /** Outgoing messages not yet acknowledged (they keep the activation from being passivated). */
@@ -183,6 +196,7 @@ export class Activation {
   passivate(): Promise<void> | undefined {
     this.drop();
     const def = this.behavior.def;
+    if (def.kind === "event-sourced" && def.snapshotPolicy?.onPassivate === true) this.snapshotIfBehind();
     const live = this.live;
     if (def.onPassivate === undefined || live === undefined) return undefined;
     const failed = (err: unknown) => this.host.lifecycleFailed(this, "onPassivate", err);
@@ -337,6 +351,12 @@ export class Activation {
   private loaded(live: Live, resume = true): void {
     this.live = { state: live.state, version: live.version };
     this.reload = false;
+    this.snapshotted = live.loadedFrom?.snapshot ?? 0;
+    const def = this.behavior.def;
+    if (def.kind === "event-sourced" && def.snapshotPolicy?.adaptive === true && def.snapshotEvery > 0) {
+      // A long replay: the snapshots lag behind this journal, so the next load starts from here.
+      if ((live.loadedFrom?.replayed ?? 0) >= Math.max(1, Math.ceil(def.snapshotEvery / 4))) this.snapshotIfBehind();
+    }
     // What the journal says replaces what was in memory (a reload after a failed turn too).
     if (live.mail !== undefined || this.postbox !== undefined) {
       this.postbox?.stop();
@@ -462,7 +482,8 @@ export class Activation {
     const timers = ctx.timers;
     if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
     this.settleMail(r, ctx.sent, books);
-    if (r.persisted > 0) this.behavior.afterPersist?.(this.key, this.live, before.version, this.postbox?.state());
+    if (r.persisted > 0 && this.behavior.afterPersist?.(this.key, this.live, before.version, this.postbox?.state()) === true)
+      this.snapshotted = this.live.version;
     this.gate?.done(p);
     if (storeError === undefined) p.resolve(r.reply);
     else p.reject(storeError);

@@ -10,6 +10,8 @@ export interface Live {
   version: number;
   /** Its messages between actors as the journal left them (event-sourced, when it has any). */
   mail?: MailState;
+  /** Set by a load: the version of the snapshot it started from (0: none) and the events it replayed. */
+  loadedFrom?: { snapshot: number; replayed: number };
 }
 
 /** What the activation knows of a turn's messages between actors, for its append. */
@@ -49,8 +51,10 @@ export interface Behavior {
   capture(live: Live): unknown;
   /** Inverse of capture. */
   restore(data: unknown): unknown;
-  /** Called after a turn that persisted events (snapshots, with the actor's mail state). Never throws. */
-  afterPersist?(key: ActorKey, live: Live, previousVersion: number, mail: MailState | undefined): void;
+  /** Called after a turn that persisted events: saves a snapshot when one is due (true then). Never throws. */
+  afterPersist?(key: ActorKey, live: Live, previousVersion: number, mail: MailState | undefined): boolean;
+  /** Saves a snapshot of `live` now (best-effort; never throws). Event-sourced types only. */
+  snapshotNow?(key: ActorKey, live: Live, mail: MailState | undefined): void;
 }
 
 /** Throws when the node must not act for `key` now (see RuntimeOptions.fence). */
@@ -75,7 +79,8 @@ function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: 
       const malformed = (what: string) =>
         new InternalError(`malformed message bookkeeping in the journal of ${key.type}: ${what}`, { details: { type: key.type } });
       const mail = mailFromJournal(journal.snapshot?.meta, journal.metas ?? [], malformed);
-      return mail === undefined ? { state, version: journal.version } : { state, version: journal.version, mail };
+      const loadedFrom = { snapshot: journal.snapshot?.version ?? 0, replayed: journal.events.length };
+      return mail === undefined ? { state, version: journal.version, loadedFrom } : { state, version: journal.version, mail, loadedFrom };
     },
     turn(key, live, msg, ctx, books) {
       fence?.(key);
@@ -107,18 +112,24 @@ function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: 
     restore: (data) => def.snapshot.fromData(data),
     afterPersist(key, live, previousVersion, mail) {
       const every = def.snapshotEvery;
-      if (every === 0 || Math.floor(live.version / every) === Math.floor(previousVersion / every)) return;
-      let data: unknown;
-      try {
-        data = def.snapshot.toData(live.state);
-      } catch (err) {
-        onError(err);
-        return;
-      }
-      const meta = mail === undefined ? undefined : mailForm(mail);
-      store.saveSnapshot(key, meta === undefined ? { version: live.version, state: data } : { version: live.version, state: data, meta }).catch(onError);
+      if (every === 0 || Math.floor(live.version / every) === Math.floor(previousVersion / every)) return false;
+      saveSnapshot(key, live, mail);
+      return true;
     },
+    snapshotNow: (key, live, mail) => saveSnapshot(key, live, mail),
   };
+
+  function saveSnapshot(key: ActorKey, live: Live, mail: MailState | undefined): void {
+    let data: unknown;
+    try {
+      data = def.snapshot.toData(live.state);
+    } catch (err) {
+      onError(err);
+      return;
+    }
+    const meta = mail === undefined ? undefined : mailForm(mail);
+    store.saveSnapshot(key, meta === undefined ? { version: live.version, state: data } : { version: live.version, state: data, meta }).catch(onError);
+  }
 }
 
 function inMemory(def: InMemoryActor, fence: Fence | undefined): Behavior {

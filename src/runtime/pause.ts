@@ -87,6 +87,8 @@ export class PausedGroup {
       const order = a.orderTable();
       const timers = a.timerList();
       const mail = a.mailState();
+      const def = a.behavior.def;
+      if (def.kind === "event-sourced" && def.snapshotPolicy?.onHandoff === true) a.snapshotIfBehind();
       let actor: CapturedActor = { type: a.key.type, id: a.key.id, version: a.live.version, state: a.behavior.capture(a.live) };
       if (order !== undefined && order.length > 0) actor = { ...actor, order };
       if (timers !== undefined) actor = { ...actor, timers };
