@@ -34,6 +34,7 @@ export type {
   PayloadMessage,
   PayloadOf,
   Reminders,
+  SnapshotPolicy,
   TimerDelay,
   Timers,
   Transition,
