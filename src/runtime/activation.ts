@@ -64,6 +64,8 @@ export class Activation {
   /** Registered for wake-ups while it has outgoing messages (see ReminderService.enlist); set once a sending turn enlisted it. */
   private enlisted = false;
   /** A wake-up (or {@link start}) asked for a load with no message waiting. */
+  /** Its mail state now, for a snapshot (computed only when one is saved). */
+  private readonly mailNow = () => this.postbox?.state();
   /** The version of its newest snapshot, as far as this activation knows (loaded from, or saved since). */
   private snapshotted = 0;
   private wakeRequested = false;
@@ -482,8 +484,7 @@ export class Activation {
     const timers = ctx.timers;
     if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
     this.settleMail(r, ctx.sent, books);
-    if (r.persisted > 0 && this.behavior.afterPersist?.(this.key, this.live, before.version, this.postbox?.state()) === true)
-      this.snapshotted = this.live.version;
+    if (r.persisted > 0 && this.behavior.afterPersist?.(this.key, this.live, before.version, this.mailNow) === true) this.snapshotted = this.live.version;
     this.gate?.done(p);
     if (storeError === undefined) p.resolve(r.reply);
     else p.reject(storeError);

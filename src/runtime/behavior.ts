@@ -52,7 +52,7 @@ export interface Behavior {
   /** Inverse of capture. */
   restore(data: unknown): unknown;
   /** Called after a turn that persisted events: saves a snapshot when one is due (true then). Never throws. */
-  afterPersist?(key: ActorKey, live: Live, previousVersion: number, mail: MailState | undefined): boolean;
+  afterPersist?(key: ActorKey, live: Live, previousVersion: number, mail: () => MailState | undefined): boolean;
   /** Saves a snapshot of `live` now (best-effort; never throws). Event-sourced types only. */
   snapshotNow?(key: ActorKey, live: Live, mail: MailState | undefined): void;
 }
@@ -113,7 +113,7 @@ function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: 
     afterPersist(key, live, previousVersion, mail) {
       const every = def.snapshotEvery;
       if (every === 0 || Math.floor(live.version / every) === Math.floor(previousVersion / every)) return false;
-      saveSnapshot(key, live, mail);
+      saveSnapshot(key, live, mail());
       return true;
     },
     snapshotNow: (key, live, mail) => saveSnapshot(key, live, mail),
