@@ -162,6 +162,28 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     expect(r.out.trim()).toBe("no reminders");
   });
 
+  it("the operator set runs `shoal inspect`", async () => {
+    const r = await shoal([
+      "inspect",
+      "account",
+      "acct-3",
+      "--json",
+      "--nats",
+      server.url,
+      "--cluster",
+      cluster,
+      "--user",
+      "sec-operator",
+      "--password",
+      passwords.operator,
+    ]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const shown = JSON.parse(r.out) as { version: number; snapshot: unknown; replay: number; events: Array<{ version: number; event: unknown }> };
+    expect(shown).toMatchObject({ version: 1, snapshot: null, replay: 1 });
+    expect(shown.events).toEqual([{ version: 1, event: { deposited: { amount: 4, txn: "t-3" } } }]);
+  });
+
   it("the operator set runs `shoal status`", async () => {
     const r = await shoal(["status", "--json", "--nats", server.url, "--cluster", cluster, "--user", "sec-operator", "--password", passwords.operator]);
     expect(r.err).toBe("");
