@@ -17,7 +17,7 @@ class Recording extends MemoryEventStore {
   }
 }
 
-const counter = (snapshotPolicy?: SnapshotPolicy, snapshotEvery = 100) =>
+const counter = (snapshotPolicy?: SnapshotPolicy, snapshotEvery = 100, passivateAfter = 1000) =>
   defineActor({
     type: "counter",
     initialState: () => ({ n: 0 }),
@@ -27,7 +27,7 @@ const counter = (snapshotPolicy?: SnapshotPolicy, snapshotEvery = 100) =>
       get: { validate: () => ({}), handle: (s) => ({ reply: s.n }) },
     },
     snapshotEvery,
-    passivateAfter: 1000,
+    passivateAfter,
     ...(snapshotPolicy === undefined ? {} : { snapshotPolicy }),
   });
 
@@ -71,6 +71,30 @@ describe("snapshot policy", () => {
     expect(second.store.saved).toEqual([30]);
     expect((await new MemoryEventStore({ backend }).load({ type: "counter", id: "c" })).events).toEqual([]);
     await second.rt.stop();
+  });
+
+  it("adaptive: a hot actor (snapshotEvery events within a minute) snapshots every snapshotEvery / 2", async () => {
+    const hot = counter({ adaptive: true }, 10);
+    const { rt, store } = runtime(hot);
+    for (let i = 0; i < 30; i++) await rt.ref(hot, "h").ask({ add: {} });
+    expect(store.saved).toEqual([10, 15, 20, 25, 30]); // at 10 by count; hot from the 10th event on
+    const cold = counter(undefined, 10);
+    const other = runtime(cold);
+    for (let i = 0; i < 30; i++) {
+      await other.rt.ref(cold, "c").ask({ add: {} });
+      other.clock.advance(100);
+    }
+    expect(other.store.saved).toEqual([10, 20, 30]);
+    // Slow appends (fewer than 10 a minute) stay cold, adaptive or not.
+    const slowDef = counter({ adaptive: true }, 10, 3_600_000);
+    const slow = runtime(slowDef);
+    for (let i = 0; i < 30; i++) {
+      await slow.rt.ref(slowDef, "s").ask({ add: {} });
+      slow.clock.advance(10_000);
+      await turns(2);
+    }
+    expect(slow.store.saved).toEqual([10, 20, 30]);
+    await Promise.all([rt.stop(), other.rt.stop(), slow.rt.stop()]);
   });
 
   it("on handoff: the pause's capture saves one for an actor with events past its last", async () => {

@@ -234,9 +234,10 @@ export interface SnapshotPolicy {
   /** When the actor leaves this node in a live handoff (default false). */
   readonly onHandoff?: boolean;
   /**
-   * Adaptive (default false): right after a load that replayed a quarter of `snapshotEvery`
-   * events or more (a long journal whose snapshots lag: a failed save, a changed interval), so
-   * the next load is short.
+   * Adaptive (default false): long and hot journals snapshot more. Right after a load that
+   * replayed a quarter of `snapshotEvery` events or more (snapshots lag: a failed save, a changed
+   * interval), so the next load is short; and every `snapshotEvery / 2` events while the actor is
+   * hot (it appended `snapshotEvery` events or more within a minute).
    */
   readonly adaptive?: boolean;
 }

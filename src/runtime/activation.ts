@@ -11,6 +11,9 @@ import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
 import { type CapturedTimer, type TimerTag, TimerTable, TurnTimers } from "./timers.js";
 import { callCycle, type Sent, TurnCtx, type TurnHost } from "./turn-context.js";
 
+/** The window over which the adaptive snapshot policy counts an actor's appends (ms). */
+const HEAT_WINDOW_MS = 60_000;
+
 /** What an activation needs from its runtime. */
 export interface ActivationHost extends TurnHost, PostboxHost {
   /** An in-memory actor's turn sent messages: they go now, once. */
@@ -64,6 +67,26 @@ export class Activation {
   /** Registered for wake-ups while it has outgoing messages (see ReminderService.enlist); set once a sending turn enlisted it. */
   private enlisted = false;
   /** A wake-up (or {@link start}) asked for a load with no message waiting. */
+  /** Events appended in the current minute-long window, and when it began (the adaptive policy's heat). */
+  private heatCount = 0;
+  private heatSince = 0;
+
+  /**
+   * Counts `appended` events; true while the actor is hot: with the adaptive snapshot policy, it
+   * appended `snapshotEvery` events or more within the last minute-long window.
+   */
+  private heat(appended: number): boolean {
+    const def = this.behavior.def;
+    if (def.kind !== "event-sourced" || def.snapshotPolicy?.adaptive !== true) return false;
+    const now = this.host.clock.now();
+    if (now - this.heatSince > HEAT_WINDOW_MS) {
+      this.heatSince = now;
+      this.heatCount = 0;
+    }
+    this.heatCount += appended;
+    return this.heatCount >= def.snapshotEvery;
+  }
+
   /** Its mail state now, for a snapshot (computed only when one is saved). */
   private readonly mailNow = () => this.postbox?.state();
   /** The version of its newest snapshot, as far as this activation knows (loaded from, or saved since). */
@@ -484,7 +507,9 @@ export class Activation {
     const timers = ctx.timers;
     if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
     this.settleMail(r, ctx.sent, books);
-    if (r.persisted > 0 && this.behavior.afterPersist?.(this.key, this.live, before.version, this.mailNow) === true) this.snapshotted = this.live.version;
+    if (r.persisted > 0 && this.behavior.afterPersist?.(this.key, this.live, before.version, this.mailNow, this.heat(r.persisted)) === true) {
+      this.snapshotted = this.live.version;
+    }
     this.gate?.done(p);
     if (storeError === undefined) p.resolve(r.reply);
     else p.reject(storeError);
