@@ -161,6 +161,14 @@ export class ShoalTestCluster implements RefFactory, AsyncDisposable {
       const seen = statuses().map(({ node, leader, mapVersion, shards: owned, migrations }) => ({ node, leader, mapVersion, shards: owned, migrations }));
       throw new Error(`${err.message}; nodes: ${JSON.stringify(seen)}`);
     });
+    // Settled maps are not enough for a caller: each node must also be heard on the ingress, or
+    // the first request could find no responder yet.
+    await waitFor(() => this.nodes.every((n) => n.host.ingress !== undefined), {
+      timeout,
+      interval: 10,
+      message: `cluster ${this.cluster}: a node never served the ingress`,
+    });
+    await Promise.all(this.nodes.map((n) => n.host.ingress?.ready));
   }
 
   /** Stops every node, the client and the nats-server started for this cluster. Idempotent. */

@@ -62,7 +62,15 @@ export class Ingress {
       this.subs.push(opts.nc.subscribe(nodeAskSubject(opts.cluster, opts.nodeId), { callback }));
       this.subs.push(opts.nc.subscribe(nodeBatchSubject(opts.cluster, opts.nodeId), { callback: this.guarded((msg) => this.onBatch(msg)) }));
     }
+    // A subscription counts at the server once it has read it: a round trip after sending.
+    this.ready = opts.nc.flush().catch(() => undefined);
   }
+
+  /**
+   * Resolves once the server the node is connected to has its subscriptions: a request sent
+   * after that finds this node (never rejects; a closed connection resolves it too).
+   */
+  readonly ready: Promise<void>;
 
   /** Requests being answered right now. */
   get inFlight(): number {
