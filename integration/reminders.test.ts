@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { ShoalClient } from "../src/client.js";
+import { inParallel } from "../src/in-parallel.js";
 import { TestCluster, uniqueCluster } from "./cluster-helpers.js";
 import type { Rang } from "./fixtures/alarm.js";
 import { waitFor } from "./kit/index.js";
@@ -23,16 +24,6 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
-
-/** Runs `f` over `items`, `width` at a time. */
-async function inParallel<T>(items: readonly T[], width: number, f: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) await f(items[next++]!);
-    }),
-  );
-}
 
 const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 

@@ -4,6 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { checkActorId, checkActorTypeName } from "../actor/names.js";
 import type { MsgpackCodec } from "../codec/msgpack.js";
 import { encodeToken } from "../codec/token.js";
+import { inParallel } from "../in-parallel.js";
 import { ShoalError, UnavailableError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ReminderStorage, StoredReminder } from "./storage.js";
@@ -61,17 +62,12 @@ export class KvReminderStorage implements ReminderStorage {
     const keys: string[] = [];
     for await (const k of await this.kv.keys(`${shard}.>`)) keys.push(k);
     const out: StoredReminder[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length) {
-        const key = keys[next++]!;
-        const e = await this.kv.get(key);
-        if (e === null || e.operation !== "PUT") continue;
-        const r = this.decode(key, e.value);
-        if (r !== undefined && r.shard === shard) out.push(r);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_GETS, keys.length) }, worker));
+    await inParallel(keys, PARALLEL_GETS, async (key) => {
+      const e = await this.kv.get(key);
+      if (e === null || e.operation !== "PUT") return;
+      const r = this.decode(key, e.value);
+      if (r !== undefined && r.shard === shard) out.push(r);
+    });
     return out;
   }
 

@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from "../clock.js";
 import { ErrorCode, ShoalError } from "../errors.js";
+import { inParallel } from "../in-parallel.js";
 import type { Logger } from "../log.js";
 import { actorKeyString, type Origin } from "../runtime/outgoing.js";
 import type { ActorKey } from "../store/types.js";
@@ -104,11 +105,7 @@ export class ReminderService {
       this.byShard.set(s, new Set());
       this.loading.set(s, new Set());
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < fresh.length) await this.loadShard(fresh[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(8, fresh.length) }, worker));
+    await inParallel(fresh, 8, (s) => this.loadShard(s));
   }
 
   /** Applies a turn's changes in order: stored first, then scheduled. Rejects (storage unavailable) with nothing more applied. */
