@@ -1,10 +1,9 @@
-import { checkActorId, checkActorTypeName } from "../../src/actor/names.js";
 import { InternalError } from "../../src/errors.js";
 import { mailFromJournal } from "../../src/runtime/outgoing.js";
 import { JetStreamEventStore } from "../../src/store/jetstream.js";
-import { parse, positiveInt, UsageError } from "../args.js";
-import { connectTo } from "../connect.js";
-import { clusterSetting, connectionFlags, connectionSettings, Settings } from "../settings.js";
+import { parse, positiveInt } from "../args.js";
+import { actorArgs, readCluster } from "../read-cluster.js";
+import { connectionFlags } from "../settings.js";
 
 export const inspectUsage = `shoal inspect <type> <id> [--events N] [--json] [--nats URL] [--cluster NAME]
 
@@ -27,25 +26,13 @@ export async function runInspect(argv: string[]): Promise<number> {
     console.log(inspectUsage);
     return 0;
   }
-  if (positionals.length !== 2) throw new UsageError("inspect takes <type> <id>");
-  const [type, id] = positionals as [string, string];
-  try {
-    checkActorTypeName(type);
-    checkActorId(id);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { type, id } = actorArgs(positionals, "inspect");
   const last = positiveInt("events", values.events, 10);
-  const settings = Settings.load(values, ["nats", "user", "password", "token", "creds", "tls-ca", "cluster"]);
-  const { url, auth } = connectionSettings(settings);
-  const cluster = clusterSetting(settings);
-  const nc = await connectTo(url, "shoal-inspect", auth);
-  try {
+  return readCluster(values, "shoal-inspect", async (nc, cluster) => {
     const store = await JetStreamEventStore.open({ nc, cluster, create: false });
     const key = { type, id };
     const [snapshot, journal] = await Promise.all([store.loadSnapshot(key).catch(() => undefined), store.load(key)]);
-    const fail = (what: string) => new InternalError(what);
-    const mail = mailFromJournal(journal.snapshot?.meta, journal.metas ?? [], fail);
+    const mail = mailFromJournal(journal.snapshot?.meta, journal.metas ?? [], (what) => new InternalError(what));
     const tail = journal.events.length >= last ? journal.events.slice(-last) : (await store.read(key, Math.max(0, journal.version - last))).slice(-last);
     const shown = {
       type,
@@ -56,14 +43,8 @@ export async function runInspect(argv: string[]): Promise<number> {
       outbox: mail?.outbox.length ?? 0,
       events: tail.map((e) => ({ version: e.version, event: e.event })),
     };
-    console.log(values.json ? JSON.stringify(shown) : formatInspect(shown));
-    return 0;
-  } catch (err) {
-    console.error(`UNAVAILABLE: ${(err as Error).message}`);
-    return 1;
-  } finally {
-    await nc.close();
-  }
+    return values.json ? JSON.stringify(shown) : formatInspect(shown);
+  });
 }
 
 function formatInspect(s: {

@@ -1,5 +1,4 @@
 import { Kvm } from "@nats-io/kv";
-import { checkActorId, checkActorTypeName } from "../../src/actor/names.js";
 import { msgpack } from "../../src/codec/msgpack.js";
 import { silentLogger } from "../../src/log.js";
 import { clusterBuckets } from "../../src/nats-names.js";
@@ -8,8 +7,8 @@ import type { StoredReminder } from "../../src/reminders/storage.js";
 import { shardOf } from "../../src/routing/shard-hash.js";
 import { decodeMap } from "../../src/routing/shard-map.js";
 import { parse, UsageError } from "../args.js";
-import { connectTo } from "../connect.js";
-import { clusterSetting, connectionFlags, connectionSettings, Settings } from "../settings.js";
+import { actorArgs, readCluster } from "../read-cluster.js";
+import { connectionFlags } from "../settings.js";
 
 export const remindersUsage = `shoal reminders list <type> <id> [--json] [--nats URL] [--cluster NAME]
 
@@ -31,36 +30,17 @@ export async function runReminders(argv: string[]): Promise<number> {
     console.log(remindersUsage);
     return 0;
   }
-  if (positionals[0] !== "list" || positionals.length !== 3) throw new UsageError("reminders takes list <type> <id>");
-  const [, type, id] = positionals as [string, string, string];
-  try {
-    checkActorTypeName(type);
-    checkActorId(id);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const settings = Settings.load(values, ["nats", "user", "password", "token", "creds", "tls-ca", "cluster"]);
-  const { url, auth } = connectionSettings(settings);
-  const cluster = clusterSetting(settings);
-  const nc = await connectTo(url, "shoal-reminders", auth);
-  try {
+  if (positionals[0] !== "list") throw new UsageError("reminders takes list <type> <id>");
+  const { type, id } = actorArgs(positionals.slice(1), "reminders list");
+  return readCluster(values, "shoal-reminders", async (nc, cluster) => {
     const buckets = clusterBuckets(cluster);
     const entry = await (await new Kvm(nc).open(buckets.map)).get("map");
-    if (entry === null || entry.operation !== "PUT") {
-      console.error(`UNAVAILABLE: cluster ${cluster} has no shard map yet`);
-      return 1;
-    }
+    if (entry === null || entry.operation !== "PUT") throw new Error(`cluster ${cluster} has no shard map yet`);
     const map = decodeMap(entry.value);
     const storage = await KvReminderStorage.attach({ nc, bucket: buckets.reminders, codec: msgpack, log: silentLogger });
     const list = await storage.listActor(shardOf(type, id, map.shardCount), type, id);
-    console.log(values.json ? JSON.stringify(list.map(shown)) : formatReminders(list));
-    return 0;
-  } catch (err) {
-    console.error(`UNAVAILABLE: ${(err as Error).message}`);
-    return 1;
-  } finally {
-    await nc.close();
-  }
+    return values.json ? JSON.stringify(list.map(shown)) : formatReminders(list);
+  });
 }
 
 function shown(r: StoredReminder) {

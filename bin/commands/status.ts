@@ -1,7 +1,7 @@
 import { gatherClusterStatus, type ClusterStatus } from "../../cluster/cluster-status.js";
-import { parse, positiveInt, UsageError } from "../args.js";
-import { clusterSetting, connectionFlags, connectionSettings, Settings } from "../settings.js";
-import { connectTo } from "../connect.js";
+import { parse, positiveInt } from "../args.js";
+import { readCluster } from "../read-cluster.js";
+import { connectionFlags } from "../settings.js";
 
 export const statusUsage = `shoal status [--json] [--nats URL] [--cluster NAME] [--timeout MS]
 
@@ -24,22 +24,11 @@ export async function runStatus(argv: string[]): Promise<number> {
     console.log(statusUsage);
     return 0;
   }
-  const settings = Settings.load(values, ["nats", "user", "password", "token", "creds", "tls-ca", "cluster"]);
-  const { url, auth } = connectionSettings(settings);
-  const cluster = clusterSetting(settings);
   const timeout = positiveInt("timeout", values.timeout, 1000);
-  const nc = await connectTo(url, "shoal-status", auth);
-  try {
+  return readCluster(values, "shoal-status", async (nc, cluster) => {
     const status = await gatherClusterStatus(nc, cluster, timeout);
-    console.log(values.json ? JSON.stringify(status) : formatStatus(status));
-    return 0;
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    console.error(`UNAVAILABLE: ${(err as Error).message}`);
-    return 1;
-  } finally {
-    await nc.close();
-  }
+    return values.json ? JSON.stringify(status) : formatStatus(status);
+  });
 }
 
 /** The human-readable table. */
