@@ -1,6 +1,5 @@
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { ShoalNode } from "../cluster/node.js";
 import { NodeProcess } from "../local-nats/index.js";
 import { account } from "../src/actors/account.js";
@@ -12,6 +11,7 @@ import { echo, echoMessage } from "./echo-actor.js";
 import { waitStable } from "./nodes.js";
 import { echoActorModule, startRawPeer, stopChild } from "./peers.js";
 import { relay } from "./relay-actor.js";
+import { benchConnections } from "./connections.js";
 import { emit } from "./report.js";
 import { percentile } from "./stats.js";
 
@@ -46,12 +46,7 @@ const relayActorModule = join(echoActorModule, "..", "relay-actor.js");
 export async function actorAsk(url: string, serverPid?: number): Promise<void> {
   const cluster = `benchaa${process.pid}`;
   const rawSubject = `benchaa${process.pid}.echo`;
-  const opened: NatsConnection[] = [];
-  const open = async () => {
-    const nc = await connect({ servers: url, noAsyncTraces: true });
-    opened.push(nc);
-    return nc;
-  };
+  const { open, closeAll } = benchConnections(url);
   const nodes: NodeProcess[] = [];
   let rawPeer: ChildProcess | undefined;
   let caller: ShoalNode | undefined;
@@ -159,7 +154,7 @@ export async function actorAsk(url: string, serverPid?: number): Promise<void> {
     }
   } finally {
     await caller?.stop().catch(() => undefined);
-    await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
+    await closeAll();
     await Promise.all(nodes.map((p) => p.stop()));
     if (rawPeer !== undefined) await stopChild(rawPeer);
   }

@@ -1,6 +1,5 @@
 import type { ChildProcess } from "node:child_process";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { NodeProcess } from "../local-nats/index.js";
 import { ShoalClient } from "../src/client.js";
 import { encodeJson } from "../src/codec/json.js";
@@ -10,6 +9,7 @@ import { alternate, perSecond, type Run, timed } from "./compare.js";
 import { CpuTally, cpuFigure } from "./cpu.js";
 import { statusOf, waitStable } from "./nodes.js";
 import { startRawPeer, stopChild } from "./peers.js";
+import { benchConnections } from "./connections.js";
 import { emit } from "./report.js";
 import { silentLink } from "./silent-link.js";
 import { mean, percentile } from "./stats.js";
@@ -55,12 +55,7 @@ async function scaling(url: string, serverPid?: number): Promise<void> {
   const rawSubject = `benchin${process.pid}.echo`;
   const rawStream = `BENCH_RAW_JOURNAL_${process.pid}`;
   const rawPrefix = `benchinjs${process.pid}`;
-  const opened: NatsConnection[] = [];
-  const open = async () => {
-    const nc = await connect({ servers: url, noAsyncTraces: true });
-    opened.push(nc);
-    return nc;
-  };
+  const { open, closeAll } = benchConnections(url);
   const nodes: NodeProcess[] = [];
   let rawPeer: ChildProcess | undefined;
   const server = serverPid === undefined ? {} : { server: serverPid };
@@ -207,7 +202,7 @@ async function scaling(url: string, serverPid?: number): Promise<void> {
     await jsm.streams.delete(rawStream).catch(() => undefined);
     await Promise.all(Object.values(clients).map((c) => c.close()));
   } finally {
-    await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
+    await closeAll();
     await Promise.all(nodes.map((p) => p.stop()));
     if (rawPeer !== undefined) await stopChild(rawPeer);
   }

@@ -1,5 +1,4 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { NodeProcess } from "../local-nats/index.js";
 import { ShoalClient } from "../src/client.js";
 import { journalStreamConfig } from "../src/store/jetstream-layout.js";
@@ -7,6 +6,7 @@ import { alternate, perSecond, type Run, timed } from "./compare.js";
 import { CpuTally, cpuFigure } from "./cpu.js";
 import { batchSizes, journalBatches, untilBatches } from "./journal-count.js";
 import { waitStable } from "./nodes.js";
+import { benchConnections } from "./connections.js";
 import { emit, type Figure, throughput } from "./report.js";
 import { median, percentile } from "./stats.js";
 
@@ -45,12 +45,7 @@ export async function outbox(url: string, serverPid?: number): Promise<void> {
   const cluster = `benchob${process.pid}`;
   const rawStream = `BENCH_RAW_OUTBOX_${process.pid}`;
   const rawPrefix = `benchobjs${process.pid}`;
-  const opened: NatsConnection[] = [];
-  const open = async () => {
-    const nc = await connect({ servers: url, noAsyncTraces: true });
-    opened.push(nc);
-    return nc;
-  };
+  const { open, closeAll } = benchConnections(url);
   const nodes: NodeProcess[] = [];
   const server = serverPid === undefined ? {} : { server: serverPid };
   try {
@@ -173,7 +168,7 @@ export async function outbox(url: string, serverPid?: number): Promise<void> {
     await jsm.streams.delete(rawStream).catch(() => undefined);
     await client.close();
   } finally {
-    await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
+    await closeAll();
     await Promise.all(nodes.map((p) => p.stop()));
   }
 }

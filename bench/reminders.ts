@@ -3,12 +3,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { NodeProcess } from "../local-nats/index.js";
 import { ShoalClient } from "../src/client.js";
 import { msgpack } from "../src/codec/msgpack.js";
 import { clusterBuckets } from "../src/nats-names.js";
 import { fastNodeArgs, waitStable } from "./nodes.js";
+import { benchConnections } from "./connections.js";
 import { emit, throughput } from "./report.js";
 import { percentile } from "./stats.js";
 
@@ -30,12 +31,7 @@ const SPREAD_MS = 60_000;
 export async function reminders(url: string, total = Number(process.env.BENCH_REMINDERS ?? 100_000)): Promise<void> {
   const cluster = `benchrem${process.pid}`;
   const nodes: NodeProcess[] = [];
-  const opened: NatsConnection[] = [];
-  const open = async () => {
-    const nc = await connect({ servers: url, noAsyncTraces: true });
-    opened.push(nc);
-    return nc;
-  };
+  const { open, closeAll } = benchConnections(url);
   try {
     for (const id of NODES) nodes.push(NodeProcess.start({ url, id, cluster, args: [...fastNodeArgs(SHARDS), "--actors", alarmModule] }));
     const observer = await open();
@@ -83,7 +79,7 @@ export async function reminders(url: string, total = Number(process.env.BENCH_RE
     emit({ name: "reminders_lateness_max", value: lateness.length === 0 ? Number.NaN : lateness.reduce((m, x) => Math.max(m, x)), unit: "ms", ...common });
   } finally {
     await Promise.all(nodes.map((n) => n.kill()));
-    for (const nc of opened) await nc.close();
+    await closeAll();
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { ShoalNode } from "../cluster/node.js";
 import { shardOf } from "../src/routing/shard-hash.js";
 import { NodeProcess } from "../local-nats/index.js";
@@ -10,6 +10,7 @@ import { CpuTally, cpuFigure } from "./cpu.js";
 import { echo, echoMessage } from "./echo-actor.js";
 import { waitStable } from "./nodes.js";
 import { echoActorModule, eventLoopP99, freePort, startRawPeer, stopChild } from "./peers.js";
+import { benchConnections } from "./connections.js";
 import { emit, type Figure, throughput } from "./report.js";
 import { median, percentile } from "./stats.js";
 
@@ -36,12 +37,7 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
   const cluster = `benchrm${process.pid}`;
   const rawSubject = `benchraw${process.pid}.echo`;
   const httpPort = await freePort();
-  const opened: NatsConnection[] = [];
-  const open = async () => {
-    const nc = await connect({ servers: url, noAsyncTraces: true });
-    opened.push(nc);
-    return nc;
-  };
+  const { open, closeAll } = benchConnections(url);
   let target: NodeProcess | undefined;
   let rawPeer: ChildProcess | undefined;
   let caller: ShoalNode | undefined;
@@ -161,7 +157,7 @@ export async function remote(url: string, serverPid?: number): Promise<void> {
     }
   } finally {
     await caller?.stop().catch(() => undefined);
-    await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
+    await closeAll();
     await target?.stop(); // SIGTERM: a profile (SHOAL_NODE_EXEC_ARGV) is written on a clean exit
     if (rawPeer !== undefined) await stopChild(rawPeer);
   }
