@@ -79,6 +79,9 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
   let adminJsm: JetStreamManager;
   const nodes: NodeProcess[] = [];
   const nodeAuth = ["--user", "sec-node", "--password", passwords.node];
+  /** The operator's connection flags, and a `shoal` command run with them. */
+  const operatorArgs = () => ["--nats", server.url, "--cluster", cluster, "--user", "sec-operator", "--password", passwords.operator];
+  const asOperator = (...args: string[]) => shoal([...args, ...operatorArgs()]);
   const logFile = () => join(dir, "nats.log");
 
   beforeAll(async () => {
@@ -136,47 +139,21 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     const bucket = await new Kvm(admin).open(`shoal-keepalive-${cluster}`);
     const key = keepAliveKey(shardOf("pulse", pulseOnS2, shards), { type: "pulse", id: pulseOnS2 });
     await waitFor(async () => (await bucket.get(key))?.operation === "PUT", { timeout: 5000, message: `no record ${key}` });
-    const r = await shoal(["status", "--json", "--nats", server.url, "--cluster", cluster, "--user", "sec-operator", "--password", passwords.operator]);
+    const r = await asOperator("status", "--json");
     const st = JSON.parse(r.out) as { singletons: Array<{ nodes: string[] }> };
     expect(st.singletons).toHaveLength(BEACONS);
     expect(st.singletons.every((g) => g.nodes.length === 1)).toBe(true);
   });
 
   it("the operator set runs `shoal reminders list`", async () => {
-    const r = await shoal([
-      "reminders",
-      "list",
-      "account",
-      "acct-0",
-      "--nats",
-      server.url,
-      "--cluster",
-      cluster,
-      "--user",
-      "sec-operator",
-      "--password",
-      passwords.operator,
-    ]);
+    const r = await asOperator("reminders", "list", "account", "acct-0");
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out.trim()).toBe("no reminders");
   });
 
   it("the operator set runs `shoal inspect`", async () => {
-    const r = await shoal([
-      "inspect",
-      "account",
-      "acct-3",
-      "--json",
-      "--nats",
-      server.url,
-      "--cluster",
-      cluster,
-      "--user",
-      "sec-operator",
-      "--password",
-      passwords.operator,
-    ]);
+    const r = await asOperator("inspect", "account", "acct-3", "--json");
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     const shown = JSON.parse(r.out) as { version: number; snapshot: unknown; replay: number; events: Array<{ version: number; event: unknown }> };
@@ -185,7 +162,7 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
   });
 
   it("the operator set runs `shoal status`", async () => {
-    const r = await shoal(["status", "--json", "--nats", server.url, "--cluster", cluster, "--user", "sec-operator", "--password", passwords.operator]);
+    const r = await asOperator("status", "--json");
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     const st = JSON.parse(r.out) as { leader: string; nodes: Array<{ id: string; shards: number; reachable: boolean }> };
@@ -282,7 +259,7 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
   });
 
   it("nodes replay from the journal when one dies, and the operator set runs `shoal watch`", async () => {
-    const watch = startShoal(["watch", "--count", "1", "--nats", server.url, "--cluster", cluster, "--user", "sec-operator", "--password", passwords.operator]);
+    const watch = startShoal(["watch", "--count", "1", ...operatorArgs()]);
     await waitFor(() => watch.err().includes("watching"), { timeout: 5_000, message: `shoal watch did not start: ${watch.err()}` });
     await nodes[1]!.kill();
     await waitSettled(client, cluster, ["s1"], shards);
