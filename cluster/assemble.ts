@@ -16,6 +16,7 @@ import { ShardManager } from "./manager.js";
 import { ShardMapStore } from "./map-store.js";
 import { ShardMapView } from "./map-view.js";
 import { Membership, type MemberRecord } from "./membership.js";
+import { ProjectionService } from "./projections/service.js";
 import { Migrations } from "./migration.js";
 import type { NodeOptions } from "./node-options.js";
 import { OwnershipFence } from "./owner-fence.js";
@@ -46,6 +47,8 @@ export interface NodeParts {
   readonly keepAlive: KeepAliveStarter;
   /** Cluster events this node listens to (the rebalance steps' ends). */
   readonly eventsSub: Subscription;
+  /** The partitions of projections the map gives this node (undefined: the node runs none). */
+  readonly projections: ProjectionService | undefined;
 }
 
 /**
@@ -107,6 +110,22 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   );
   if (!journalExisted) await retry("journal record", () => maps.recordJournal(streamName(cluster)));
 
+  const events = new ClusterEvents(nc, cluster, nodeId, clock, log);
+  const projections =
+    (opts.projections ?? []).length === 0
+      ? undefined
+      : await retry("projections", () =>
+          ProjectionService.open({
+            nc,
+            cluster,
+            nodeId,
+            replicas: host.replicas,
+            projections: opts.projections!,
+            clock,
+            log,
+            publish: (body) => events.publish(body),
+          }),
+        );
   const transport = new NatsTransport(nc, cluster, nodeId, log, clock);
   // A peer reports only how many of ours failed there (and logged why), not which.
   transport.onTellsFailed((peer, n) => {
@@ -120,6 +139,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     const owned: number[] = [];
     for (const [s, o] of next.owners.entries()) if (o === nodeId) owned.push(s);
     host.runtime.reminders.own(owned).catch((err: unknown) => log.warn({ err }, "reminders of gained shards failed to load"));
+    projections?.own(next);
   });
   const self: MemberRecord = { id: nodeId, weight: timing.weight, state: "active", startedAt: clock.now(), types: [...host.runtime.types].sort() };
   if (opts.meta !== undefined) self.meta = opts.meta;
@@ -150,7 +170,6 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   });
   const starter = keepAlive;
   const election = new LeaderElection({ kv: leaderKv, nodeId, clock, leaderTtl: timing.leaderTtl, renewInterval: timing.leaderTtl / 3, logger: log });
-  const events = new ClusterEvents(nc, cluster, nodeId, clock, log);
   const manager = new ShardManager({
     election,
     membership,
@@ -227,6 +246,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     transport,
     keepAlive: starter,
     eventsSub,
+    projections,
   };
 }
 

@@ -15,6 +15,7 @@ export type ClusterEventBody =
   | { type: "leader.elected"; epoch: number }
   | { type: "leader.stepped_down"; epoch: number; reason: string }
   | { type: "map.published"; version: number; epoch: number; moves: number; sample: Move[] }
+  | ProjectionEventBody
   | {
       type: "migration";
       phase: "completed" | "failed";
@@ -32,6 +33,19 @@ export type ClusterEventBody =
     };
 
 /** An event with its envelope: which cluster, which node said it, when (the node's clock, ms). */
+/**
+ * A projection's partition stopped on a failing event (`phase: "stopped"`, with the error: an
+ * alert), a build took over reads (`"switched"`), or a rebuild began (`"rebuilding"`).
+ */
+export interface ProjectionEventBody {
+  type: "projection";
+  phase: "stopped" | "switched" | "rebuilding";
+  projection: string;
+  build: number;
+  partition?: number;
+  error?: string;
+}
+
 export type ClusterEvent = ClusterEventBody & { cluster: string; node: string; at: number };
 
 /** Moves listed in full in a `map.published` event; the rest are counted. */

@@ -2,6 +2,7 @@ import type { Clock } from "../src/clock.js";
 import type { NodeIdentity } from "../src/host.js";
 import type { IngressOptions } from "../src/ingress/ingress.js";
 import type { RuntimeOptions } from "../src/runtime/runtime-options.js";
+import type { ProjectionDefinition } from "../src/projection/spec.js";
 import type { EventStore } from "../src/store/types.js";
 import type { ClusterTiming } from "./config.js";
 import type { KvProvider } from "./kv.js";
@@ -16,6 +17,11 @@ export interface NodeOptions extends NodeIdentity, Partial<ClusterTiming> {
    * @internal A seam for Shoal's own tests (an in-memory KV).
    */
   kv?: KvProvider;
+  /**
+   * Read-side projections this node runs its share of (see `defineProjection`). Every node of a
+   * cluster should run the same ones: a partition whose shard lands on a node without it waits.
+   */
+  projections?: readonly ProjectionDefinition[];
   /** Free-form facts published in the membership record (e.g. the HTTP port). */
   meta?: Record<string, string>;
   /** Longest a shard handoff may take before the destination serves from the store. Default 10 s. */

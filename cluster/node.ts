@@ -179,9 +179,11 @@ export class ShoalNode implements RefFactory, Caller {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const { manager, election, membership, events, migrations, transport, host, view, eventsSub, keepAlive, log } = this.parts;
+    const { manager, election, membership, events, migrations, transport, host, view, eventsSub, keepAlive, projections, log } = this.parts;
     this.detector?.stop();
     keepAlive.stop();
+    // Each partition commits what it applied; its next owner claims it from there.
+    await projections?.stop();
     view.leave();
     // Membership events come from the leader; when the leader itself leaves, nobody else would
     // say so (its successor is still a follower when the record goes), so it says it first.

@@ -60,6 +60,8 @@ export class ActorHost {
   private constructor(
     readonly runtime: Runtime,
     readonly store: EventStore,
+    /** Replicas of the event stream (what the cluster's other buckets are made with). */
+    readonly replicas: number,
     private readonly opts: HostOptions,
     private readonly log: Logger,
   ) {}
@@ -76,7 +78,7 @@ export class ActorHost {
     const reminderStorage = await KvReminderStorage.open({ nc: opts.nc, bucket, replicas: opened.replicas, codec: msgpack, log });
     const runtime = new Runtime({ ...opts.runtime, nodeId: opts.nodeId, store, actors: opts.actors, logger: log, reminderStorage });
     log.info({ types: runtime.types }, "host started");
-    return new ActorHost(runtime, store, opts, log);
+    return new ActorHost(runtime, store, opened.replicas, opts, log);
   }
 
   /**

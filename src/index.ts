@@ -65,3 +65,19 @@ export {
   UnknownActorTypeError,
   type WireError,
 } from "./errors.js";
+export { defineProjection } from "./projection/define.js";
+export type {
+  FailureAction,
+  FailurePolicy,
+  PartitionBy,
+  Partitioning,
+  ProjectedEvent,
+  ProjectionContext,
+  ProjectionDefinition,
+  ProjectionSource,
+  ProjectionSpec,
+  ViewWriter,
+} from "./projection/spec.js";
+export { ProjectionView, type ViewEntry } from "./projection/view-reader.js";
+export type { BuildInfo, Checkpoint, DeadLetter, ProjectionMeta } from "./projection/layout.js";
+export { tenantOf } from "./projection/partition.js";

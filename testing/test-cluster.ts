@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { ActorType } from "../src/actor/calls.js";
 import type { ActorDefinition } from "../src/actor/spec.js";
+import type { ProjectionDefinition } from "../src/projection/spec.js";
 import { ShoalClient } from "../src/client.js";
 import type { Logger } from "../src/log.js";
 import type { ActorRef, RefFactory, RefId } from "../src/ref.js";
@@ -14,6 +15,8 @@ import { waitFor } from "../local-nats/wait.js";
 export interface TestClusterOptions {
   /** The actor types every node hosts. */
   actors: readonly ActorDefinition[];
+  /** Projections every node runs its share of (default none). */
+  projections?: readonly ProjectionDefinition[];
   /** How many nodes to start (default 2). More can join with {@link ShoalTestCluster.addNode}. */
   nodes?: number;
   /**
@@ -111,6 +114,7 @@ export class ShoalTestCluster implements RefFactory, AsyncDisposable {
         cluster: this.cluster,
         nodeId,
         actors: this.opts.actors,
+        projections: this.opts.projections,
         logger: this.opts.logger,
         shardCount: this.opts.shards ?? 64,
         ...TEST_TIMING,

@@ -46,6 +46,13 @@ export function headOf(r: JournalReader, m: StoredMsg, subject: string): BatchHe
   return head;
 }
 
+/** A batch payload's events and meta: the array of events, or `{e: events, m: meta}`. */
+export function splitPayload(payload: unknown): { events: unknown; meta?: unknown } {
+  if (Array.isArray(payload) || typeof payload !== "object" || payload === null || !("e" in payload)) return { events: payload };
+  const withMeta = payload as { e: unknown; m?: unknown };
+  return { events: withMeta.e, meta: withMeta.m };
+}
+
 /**
  * Expands batches (in stream order) into events above `afterVersion`. `base` is the version
  * before the first batch: each batch must start where the previous ended. A batch's payload is
@@ -69,12 +76,8 @@ export function expand(r: JournalReader, msgs: readonly StoredMsg[], subject: st
     } catch (err) {
       throw malformed(r, m, subject, `payload does not decode: ${(err as Error).message}`, err);
     }
-    let events = payload;
-    if (!Array.isArray(payload) && typeof payload === "object" && payload !== null && "e" in payload) {
-      const withMeta = payload as { e: unknown; m?: unknown };
-      events = withMeta.e;
-      if (metas !== undefined && withMeta.m !== undefined) metas.push({ version: head.version, meta: withMeta.m });
-    }
+    const { events, meta } = splitPayload(payload);
+    if (metas !== undefined && meta !== undefined) metas.push({ version: head.version, meta });
     if (!Array.isArray(events) || events.length !== head.count) {
       throw malformed(r, m, subject, `payload is not an array of ${head.count} events`);
     }

@@ -1,0 +1,249 @@
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { KvWatchEntry } from "@nats-io/kv";
+import type { NatsConnection, QueuedIterator } from "@nats-io/transport-node";
+import type { Clock, TimerHandle } from "../../src/clock.js";
+import type { Logger } from "../../src/log.js";
+import { streamName } from "../../src/nats-names.js";
+import { ProjectionBucket } from "../../src/projection/bucket.js";
+import { DeadLetters, type StoredDeadLetter } from "../../src/projection/dead-letters.js";
+import { type Checkpoint, type DeadLetter, META_KEY, type ProjectionMeta } from "../../src/projection/layout.js";
+import { partitionShard } from "../../src/projection/partition.js";
+import type { ProjectionDefinition } from "../../src/projection/spec.js";
+import type { ShardMap } from "../../src/routing/shard-map.js";
+import type { ProjectionEventBody } from "../events.js";
+import { PartitionRunner, type RunnerState } from "./runner.js";
+import { BuildSwitch } from "./switch.js";
+
+/** What the service needs. */
+export interface ProjectionServiceOptions {
+  nc: NatsConnection;
+  cluster: string;
+  nodeId: string;
+  replicas: number;
+  projections: readonly ProjectionDefinition[];
+  clock: Clock;
+  log: Logger;
+  publish: (body: ProjectionEventBody) => void;
+  /** How often ended runners of owned partitions are started again (ms, default 5000). */
+  recheckEvery?: number;
+}
+
+/** One partition this node runs, as status and metrics show it. */
+export interface PartitionStatus {
+  readonly projection: string;
+  readonly build: number;
+  readonly serving: boolean;
+  readonly partition: number;
+  readonly state: RunnerState;
+  readonly checkpoint: Checkpoint;
+}
+
+interface Projection {
+  readonly def: ProjectionDefinition;
+  readonly bucket: ProjectionBucket;
+  meta: ProjectionMeta;
+  watch?: QueuedIterator<KvWatchEntry>;
+  readonly switcher: BuildSwitch;
+}
+
+/**
+ * The projections of one node: for every build being served or built, the partitions whose shard
+ * the map gives this node each get a {@link PartitionRunner}; partitions of lost shards are stopped.
+ * It follows each projection's `_meta` (rebuilds, switches, resumes) and the dead-letter bucket
+ * (retries asked for by `shoal dlq retry`).
+ */
+export class ProjectionService {
+  private readonly runners = new Map<string, { runner: PartitionRunner; build: number; epoch: number }>();
+  private readonly projections: Projection[] = [];
+  private readonly retries = new Map<string, StoredDeadLetter>();
+  private readonly deadCount = new Map<string, number>();
+  private map: ShardMap | undefined;
+  private stopped = false;
+  private timer: TimerHandle | undefined;
+  private dlqWatch: QueuedIterator<KvWatchEntry> | undefined;
+
+  private constructor(
+    private readonly o: ProjectionServiceOptions,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly deadLetters: DeadLetters,
+  ) {}
+
+  /** Opens (creating when missing) the buckets of the projections and the dead-letter bucket. */
+  static async open(o: ProjectionServiceOptions): Promise<ProjectionService> {
+    const deadLetters = await DeadLetters.open(o.nc, o.cluster, { replicas: o.replicas });
+    const s = new ProjectionService(o, jetstream(o.nc), await jetstreamManager(o.nc), deadLetters);
+    for (const def of o.projections) {
+      const bucket = await ProjectionBucket.open({ nc: o.nc, cluster: o.cluster, name: def.name, create: { replicas: o.replicas } });
+      const meta = await ensureMeta(bucket, def, o.clock.now());
+      s.projections.push({ def, bucket, meta, switcher: new BuildSwitch(bucket, o.clock, o.log, o.publish, def.name) });
+    }
+    await s.watch();
+    s.recheck();
+    return s;
+  }
+
+  /** The map changed: run what it gives this node, stop what it took away. */
+  own(map: ShardMap): void {
+    this.map = map;
+    this.reconcile();
+  }
+
+  status(): PartitionStatus[] {
+    const out: PartitionStatus[] = [];
+    for (const [key, { runner, build }] of this.runners) {
+      const [projection, , partition] = key.split("/") as [string, string, string];
+      const p = this.projections.find((x) => x.def.name === projection);
+      out.push({ projection, build, serving: p?.meta.serving === build, partition: Number(partition), state: runner.state, checkpoint: runner.checkpoint });
+    }
+    return out;
+  }
+
+  /** Dead letters waiting, per projection (from the bucket's watch). */
+  deadLetterCounts(): ReadonlyMap<string, number> {
+    return this.deadCount;
+  }
+
+  /** Stops every runner after its event in hand, each committing what it did. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.dlqWatch?.stop();
+    for (const p of this.projections) p.watch?.stop();
+    await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
+    this.runners.clear();
+  }
+
+  private reconcile(): void {
+    const map = this.map;
+    if (map === undefined || this.stopped) return;
+    const wanted = new Set<string>();
+    for (const p of this.projections) {
+      for (const build of [p.meta.serving, p.meta.building]) {
+        if (build === undefined) continue;
+        const info = p.meta.builds[String(build)];
+        if (info === undefined) continue;
+        for (let k = 0; k < info.partitions; k++) {
+          if (map.owners[partitionShard(`${p.def.name}.b${build}`, k, info.partitions, map.shardCount)] !== this.o.nodeId) continue;
+          const key = `${p.def.name}/${build}/${k}`;
+          wanted.add(key);
+          const had = this.runners.get(key);
+          if (had !== undefined && !ended(had.runner.state, had.runner, p.meta)) continue;
+          if (had !== undefined) void had.runner.stop();
+          this.startRunner(p, key, build, k, info.partitions, map.version);
+        }
+      }
+    }
+    for (const [key, r] of this.runners) {
+      if (wanted.has(key)) continue;
+      this.runners.delete(key);
+      void r.runner.stop();
+    }
+  }
+
+  private startRunner(p: Projection, key: string, build: number, partition: number, partitions: number, epoch: number): void {
+    const runner = new PartitionRunner({
+      def: p.def,
+      build,
+      partition,
+      partitions,
+      bucket: p.bucket,
+      deadLetters: this.deadLetters,
+      js: this.js,
+      jsm: this.jsm,
+      stream: streamName(this.o.cluster),
+      journalPrefix: `shoal.${this.o.cluster}.journal.`,
+      nodeId: this.o.nodeId,
+      epoch,
+      resumes: () => p.meta.resumes ?? 0,
+      frozen: () => p.meta.freezing === build,
+      clock: this.o.clock,
+      log: this.o.log,
+      publish: this.o.publish,
+      onCommit: () => {
+        if (p.meta.building === build && partition === 0) void p.switcher.consider(p.meta);
+      },
+    });
+    this.runners.set(key, { runner, build, epoch });
+    for (const d of this.retries.values()) if (d.projection === p.def.name && d.build === build && d.partition === partition) runner.retry(d);
+    runner.start();
+  }
+
+  private async watch(): Promise<void> {
+    for (const p of this.projections) {
+      p.watch = await p.bucket.kv.watch({ key: META_KEY });
+      void (async () => {
+        for await (const e of p.watch!) {
+          if (e.operation !== "PUT") continue;
+          p.meta = JSON.parse(e.string()) as ProjectionMeta;
+          this.reconcile();
+          void p.switcher.purgeRetired(p.meta);
+        }
+      })().catch((err: unknown) => this.o.log.warn({ err }, "projection meta watch ended"));
+    }
+    this.dlqWatch = await this.deadLetters.kv.watch({ key: ">" });
+    void (async () => {
+      for await (const e of this.dlqWatch!) this.onDeadLetter(e);
+    })().catch((err: unknown) => this.o.log.warn({ err }, "dead-letter watch ended"));
+  }
+
+  private onDeadLetter(e: KvWatchEntry): void {
+    const before = this.retries.get(e.key);
+    const projection = e.key.slice(0, e.key.indexOf("."));
+    const known = this.deadCount.get(projection) ?? 0;
+    const seen = this.seenKeys.has(e.key);
+    if (e.operation !== "PUT") {
+      this.retries.delete(e.key);
+      if (seen) this.deadCount.set(projection, Math.max(0, known - 1));
+      this.seenKeys.delete(e.key);
+      return;
+    }
+    if (!seen) this.deadCount.set(projection, known + 1);
+    this.seenKeys.add(e.key);
+    let d: DeadLetter;
+    try {
+      d = JSON.parse(e.string()) as DeadLetter;
+    } catch {
+      return;
+    }
+    if (d.state !== "retry") {
+      if (before !== undefined) this.retries.delete(e.key);
+      return;
+    }
+    const stored: StoredDeadLetter = { ...d, key: e.key, revision: e.revision };
+    this.retries.set(e.key, stored);
+    this.runners.get(`${d.projection}/${d.build}/${d.partition}`)?.runner.retry(stored);
+  }
+
+  private readonly seenKeys = new Set<string>();
+
+  /** Ended runners of partitions still owned start again, now and then (a claim lost to a node that has since let go). */
+  private recheck(): void {
+    if (this.stopped) return;
+    this.reconcile();
+    this.timer = this.o.clock.setTimeout(() => this.recheck(), this.o.recheckEvery ?? 5000);
+  }
+}
+
+/** Whether a runner is over and, the map still giving its partition here, should be started anew. */
+function ended(state: RunnerState, runner: PartitionRunner, meta: ProjectionMeta): boolean {
+  if (state === "fenced" || state === "ended") return true;
+  // A stopped partition waits for `shoal projection resume`.
+  if (state === "stopped") return (meta.resumes ?? 0) > (runner.checkpoint.stopped?.resumes ?? 0);
+  return false;
+}
+
+/** The projection's `_meta`, created at build 1 by the first node to get here. */
+async function ensureMeta(bucket: ProjectionBucket, def: ProjectionDefinition, now: number): Promise<ProjectionMeta> {
+  for (;;) {
+    const { value } = await bucket.meta();
+    if (value !== undefined) return value;
+    const meta: ProjectionMeta = { serving: 1, builds: { "1": { partitions: def.partitions.count, started: now } } };
+    try {
+      await bucket.write(META_KEY, meta, 0);
+      return meta;
+    } catch {
+      // Another node created it first: read theirs.
+    }
+  }
+}
