@@ -231,7 +231,7 @@ export class PartitionRunner {
   /** An event failed its retries: dead-letter, skip or stop; false when the partition stopped. */
   private async failed(event: ProjectedEvent, outcome: { error: string; attempts: number }): Promise<boolean> {
     const where = { projection: this.o.def.name, build: this.o.build, partition: this.o.partition, seq: event.seq, index: event.index, error: outcome.error };
-    const action = this.o.def.onFailure.then;
+    const action = this.o.def.onFailure.action;
     if (action === "skip") {
       this.o.log.warn(where, "projection skipped an event its handler failed on");
       this.counts.skipped++;

@@ -82,11 +82,11 @@ function partitioning(name: string, p: ProjectionSpec<unknown, unknown>["partiti
 }
 
 function failurePolicy(name: string, f: FailurePolicy | undefined): Required<FailurePolicy> {
-  const policy = { retries: 5, backoff: 100, maxBackoff: 5000, then: "dead-letter" as FailureAction, ...f };
+  const policy = { retries: 5, backoff: 100, maxBackoff: 5000, action: "dead-letter" as FailureAction, ...f };
   for (const k of ["retries", "backoff", "maxBackoff"] as const) {
     const v = policy[k];
     if (!Number.isInteger(v) || v < 0) throw new BadRequestError(`projection ${name}: onFailure.${k} must be a non-negative integer`);
   }
-  if (!ACTIONS.includes(policy.then)) throw new BadRequestError(`projection ${name}: onFailure.then must be one of ${ACTIONS.join(", ")}`);
+  if (!ACTIONS.includes(policy.action)) throw new BadRequestError(`projection ${name}: onFailure.action must be one of ${ACTIONS.join(", ")}`);
   return policy;
 }

@@ -105,7 +105,7 @@ export interface Checkpoint {
   readonly behindMs: number;
   /** Events per second over the last few commits. */
   readonly rate: number;
-  /** Set when the partition stopped on a failing event (`onFailure.then: "stop"`). */
+  /** Set when the partition stopped on a failing event (`onFailure.action: "stop"`). */
   readonly stopped?: { readonly error: string; readonly at: number; readonly resumes: number };
   /** Set on every checkpoint of a build that another build replaced: its writers stop. */
   readonly retired?: boolean;

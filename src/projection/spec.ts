@@ -82,11 +82,12 @@ export interface FailurePolicy {
    * - `"stop"`: the partition stops before the event and alerts (a `projection` cluster event and
    *   an error log); `shoal projection resume` starts it again.
    */
-  readonly then?: FailureAction;
+  readonly action?: FailureAction;
 }
 
 /** Where a projection reads from. */
 export type ProjectionSource<E> =
+  // biome-ignore lint/suspicious/noExplicitAny: any actor whose events are E, whatever its state, messages and replies
   | readonly (EventSourcedActor<any, any, any, E> | string)[]
   | {
       /**
@@ -114,6 +115,7 @@ export interface ProjectionSpec<E, V> {
 }
 
 /** A checked projection, ready for `ShoalNode.start({projections})`. */
+// biome-ignore lint/suspicious/noExplicitAny: as for EventSourcedActor: the defaults make every projection a ProjectionDefinition
 export interface ProjectionDefinition<E = any, V = any> {
   readonly kind: "projection";
   readonly name: string;
