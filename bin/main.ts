@@ -7,6 +7,10 @@ import { runStatus, statusUsage } from "./commands/status.js";
 import { remindersUsage, runReminders } from "./commands/reminders.js";
 import { inspectUsage, runInspect } from "./commands/inspect.js";
 import { runWatch, watchUsage } from "./commands/watch.js";
+import { runView, viewUsage } from "./commands/view.js";
+import { projectionUsage, runProjection } from "./commands/projection.js";
+import { dlqUsage, runDlq } from "./commands/dlq.js";
+import { replayUsage, runReplay } from "./commands/replay.js";
 
 const usage = `shoal — a distributed actor cluster for TypeScript on NATS
 
@@ -23,6 +27,10 @@ Commands:
   reminders list <type> <id>    an actor's durable reminders: name, next due, schedule, message
   inspect <type> <id>           an actor's journal: version, snapshot, replay length, last events
   watch [--json]                live cluster events: joins, leaves, leaders, maps, migrations
+  view <projection> <key>       one entry of a projection's KV view
+  projection status|rebuild|resume   projections: lag and owners per partition; rebuild; resume
+  dlq list|show|retry|drop      dead letters of projections: see, apply again once fixed, forget
+  replay actor|projection       reload an actor from its journal; replay a projection
 
 Run "shoal <command> --help" for a command's options.`;
 
@@ -37,6 +45,10 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage
   reminders: { run: runReminders, usage: remindersUsage },
   inspect: { run: runInspect, usage: inspectUsage },
   watch: { run: runWatch, usage: watchUsage },
+  view: { run: runView, usage: viewUsage },
+  projection: { run: runProjection, usage: projectionUsage },
+  dlq: { run: runDlq, usage: dlqUsage },
+  replay: { run: runReplay, usage: replayUsage },
 };
 
 /** Runs the command line; resolves to the exit code. */

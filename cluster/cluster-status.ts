@@ -6,6 +6,7 @@ import { shardOf } from "../src/routing/shard-hash.js";
 import { decodeMap, type ShardMap } from "../src/routing/shard-map.js";
 import { decodeMemberRecord, type MemberRecord } from "./membership.js";
 import { requestStatus, type NodeStatus } from "./status.js";
+import { gatherProjectionStatus, type ProjectionReport } from "./projection-status.js";
 
 /** One row of `shoal status`. */
 export interface NodeSummary {
@@ -54,6 +55,8 @@ export interface ClusterStatus {
   typeMismatches: Array<{ type: string; hostedBy: string[]; missingOn: string[] }>;
   /** Every singleton type the answering nodes host, sorted, with the node that runs it. */
   singletons: SingletonSummary[];
+  /** The cluster's projections, lag as each partition last reported it (`shoal projection status` counts it now). */
+  projections: ProjectionReport[];
 }
 
 /** The singletons of the answering nodes' statuses: each with the nodes that run it and its shard's owner in `map`. */
@@ -150,5 +153,6 @@ export async function gatherClusterStatus(nc: NatsConnection, cluster: string, t
     nodes,
     typeMismatches: typeMismatches(nodes),
     singletons: singletonSummaries([...answers.values()], map),
+    projections: await gatherProjectionStatus(nc, cluster, undefined, false).catch(() => []),
   };
 }

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { CountingEventStore } from "./counting-store.js";
 import type { NodeHooks, ShoalNode } from "./node.js";
+import type { PartitionStatus } from "./projections/service.js";
 
 export interface NodeMetricsOptions {
   cluster: string;
@@ -93,6 +94,7 @@ export class NodeMetrics {
       },
     });
     this.gauge("shoal_is_leader", "1 while this node is the leader.", (n) => (n.election.isLeader() ? 1 : 0));
+    this.projectionGauges();
 
     this.hooks = {
       onAnswered: (type, verb, outcome, seconds) => {
@@ -123,6 +125,55 @@ export class NodeMetrics {
   /** The content type of {@link metrics}. */
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /**
+   * The projection partitions this node runs, from their last commits (labels projection, build,
+   * partition: a bounded set, from code), and the dead letters waiting per projection.
+   */
+  private projectionGauges(): void {
+    const node = () => this.node;
+    const perPartition = (name: string, help: string, read: (s: PartitionStatus) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["projection", "build", "partition"],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const s of node()?.projections().partitions ?? [])
+            this.set({ projection: s.projection, build: String(s.build), partition: String(s.partition) }, read(s));
+        },
+      });
+    perPartition(
+      "shoal_projection_lag_batches",
+      "Journal batches of a projection's subjects after its partition's checkpoint, at its last commit.",
+      (s) => s.checkpoint.pending,
+    );
+    perPartition(
+      "shoal_projection_lag_seconds",
+      "How far behind the journal the partition was at its last commit (age of the last batch read while more waited).",
+      (s) => s.checkpoint.behindMs / 1000,
+    );
+    perPartition("shoal_projection_rate", "Events per second the partition applied over its last commits.", (s) => s.checkpoint.rate);
+    perPartition(
+      "shoal_projection_applied_events",
+      "Events the partition of this build has applied since the build began (on whichever node).",
+      (s) => s.checkpoint.applied,
+    );
+    perPartition("shoal_projection_running", "1 while the partition runs here, 0 when it stopped on a failing event or lost its claim.", (s) =>
+      s.state === "running" ? 1 : 0,
+    );
+    new Gauge({
+      name: "shoal_projection_dead_letters",
+      help: "Dead letters waiting in the cluster's bucket, per projection.",
+      labelNames: ["projection"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [projection, n] of node()?.projections().deadLetters ?? []) this.set({ projection }, n);
+      },
+    });
   }
 
   /** A gauge set from the node at each scrape, so it never drifts from the node's state. */

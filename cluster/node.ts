@@ -1,4 +1,4 @@
-import type { Msg, Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { ActorType } from "../src/actor/calls.js";
 import { checkClusterName } from "../src/actor/names.js";
 import type { ActorHost } from "../src/host.js";
@@ -10,8 +10,12 @@ import type { FailureDetector } from "./failure-detector.js";
 import type { Membership } from "./membership.js";
 import type { NodeOptions } from "./node-options.js";
 import type { ShardMap } from "./placement.js";
-import { statusSubject } from "../src/nats-names.js";
+import { adminSubject, statusSubject } from "../src/nats-names.js";
+import { ActorMovedError, BadRequestError } from "../src/errors.js";
+import { shardOf } from "../src/routing/shard-hash.js";
+import { adminAnswer, parseReplay, type ReplayRequest, type ReplayResult, replayActorAt, replayActorHere, replayProjection } from "./replay.js";
 import type { NodeStatus } from "./status.js";
+import type { PartitionStatus } from "./projections/service.js";
 
 export type { NodeHooks, NodeOptions } from "./node-options.js";
 export type { NodeStatus } from "./status.js";
@@ -31,6 +35,8 @@ export type { NodeStatus } from "./status.js";
 export class ShoalNode implements RefFactory, Caller {
   private stopped = false;
   private statusSub: Subscription | undefined;
+  private adminSub: Subscription | undefined;
+  private nc!: NatsConnection;
   private detector: FailureDetector | undefined;
   private parts!: NodeParts;
 
@@ -65,7 +71,44 @@ export class ShoalNode implements RefFactory, Caller {
       throw err;
     }
     node.detector = watchForCrashes(opts.nc, node.parts);
+    node.nc = opts.nc;
+    node.adminSub = opts.nc.subscribe(adminSubject(node.cluster, node.nodeId), {
+      callback: (err, msg) => {
+        if (err === null) void node.answerAdmin(msg);
+      },
+    });
     return node;
+  }
+
+  /** An operator's request on this node's admin subject: a replay of an actor this node owns, or of a projection. */
+  private async answerAdmin(msg: Msg): Promise<void> {
+    try {
+      msg.respond(adminAnswer(await this.replay(parseReplay(JSON.parse(new TextDecoder().decode(msg.data))), false)));
+    } catch (err) {
+      msg.respond(adminAnswer(undefined, err instanceof SyntaxError ? new BadRequestError("an admin request is JSON") : err));
+    }
+  }
+
+  /** The projection partitions this node runs and the dead letters waiting per projection (empty without projections). */
+  projections(): { partitions: PartitionStatus[]; deadLetters: ReadonlyMap<string, number> } {
+    const p = this.parts.projections;
+    return { partitions: p?.status() ?? [], deadLetters: p?.deadLetterCounts() ?? new Map() };
+  }
+
+  /**
+   * An operator's replay (see `replay.ts`): of an actor, on its owner (this node, or the owner
+   * by the map when `forward`); of a projection, through its bucket.
+   */
+  async replay(req: ReplayRequest, forward = true): Promise<ReplayResult> {
+    if ("projection" in req) return replayProjection(this.nc, this.cluster, req);
+    const map = this.parts.view.current();
+    const owner = map?.owners[shardOf(req.actor.type, req.actor.id, map.shardCount)];
+    const { host } = this.parts;
+    if (owner === this.nodeId)
+      return replayActorHere({ nc: this.nc, cluster: this.cluster, nodeId: this.nodeId, runtime: host.runtime, store: host.store }, req);
+    if (!forward || map === undefined)
+      throw new ActorMovedError(`${req.actor.type}/${req.actor.id} is not owned by ${this.nodeId}`, { details: { owner: owner ?? null } });
+    return replayActorAt(this.nc, this.cluster, map, req);
   }
 
   /** A probe (any body) is answered with nothing; a status request (empty) with the status, once joined. */
@@ -199,6 +242,7 @@ export class ShoalNode implements RefFactory, Caller {
     view.stopWatching();
     migrations.stop();
     await this.statusSub?.drain().catch(() => undefined);
+    await this.adminSub?.drain().catch(() => undefined);
     await eventsSub.drain().catch(() => undefined);
     await host.stop();
     transport.close();

@@ -161,6 +161,11 @@ export function statusSubject(cluster: string, nodeId: string): string {
 }
 
 /** `shoal.<cluster>.node.<token(id)>.<leaf>`: every subject of one node is under its own token. */
+/** `shoal.<cluster>.node.<token(id)>.admin`: where a node takes operators' requests (JSON: an actor's replay). */
+export function adminSubject(cluster: string, nodeId: string): string {
+  return nodeSubject(cluster, nodeId, "admin");
+}
+
 function nodeSubject(cluster: string, nodeId: string, leaf: string): string {
   return `shoal.${cluster}.node.${encodeToken(nodeId)}.${leaf}`;
 }

@@ -73,11 +73,29 @@ describe("singletons in status", () => {
       nodes: [],
       typeMismatches: [],
       singletons: [...summaries, { type: "twice", nodes: ["a", "b"], owner: "a" }],
+      projections: [
+        {
+          name: "balances",
+          serving: 1,
+          building: 2,
+          deadLetters: 3,
+          builds: [
+            { build: 1, role: "serving", partitions: [part(0, "a", 5, null), part(1, "b", 7, "boom")] },
+            { build: 2, role: "building", partitions: [part(0, null, 900, null)] },
+          ],
+        },
+      ],
     };
     const text = formatStatus(cluster);
     expect(text).toMatch(new RegExp(`SINGLETON\\s+NODE\\nclock\\s+${owner("clock")}\\n`));
     expect(text).toMatch(new RegExp(`idle\\s+\\(not running; its shard's owner is ${owner("idle")}\\)`));
     expect(text).toMatch(/twice\s+a, b \(more than one!\)/);
+    expect(text).toMatch(/balances b1\s+1\/2 \(1 stopped\)\s+7\s+2\.0\s+20\s+3\n/);
+    expect(text).toMatch(/balances b2 \(building\)\s+0\/1\s+900\s+2\.0\s+10\s*$/m);
     expect(formatStatus({ ...cluster, singletons: [] })).not.toMatch(/SINGLETON/);
   });
 });
+
+function part(partition: number, owner: string | null, lag: number, stopped: string | null) {
+  return { partition, owner, checkpoint: 100, lag, lagSeconds: 2, rate: 10, applied: 50, deadLettered: 0, skipped: 0, at: 0, stopped };
+}

@@ -4,6 +4,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { account } from "../../src/actors/account.js";
 import { sequencer } from "../../src/actors/sequencer.js";
 import type { ActorDefinition } from "../../src/actor/spec.js";
+import type { ProjectionDefinition } from "../../src/projection/spec.js";
+import { accountBalances } from "../../src/projections/account-balances.js";
 import { ShoalNode } from "../../cluster/node.js";
 import { defaultTiming } from "../../cluster/config.js";
 import type { NodeHttp } from "../../cluster/http/server.js";
@@ -19,6 +21,7 @@ export const nodeUsage = `shoal node --nats URL --id ID --cluster NAME [options]
 
 Runs a cluster node: joins the membership, takes part in leader election, watches the
 shard map, hosts the built-in "account" and "sequencer" actors and any --actors modules,
+runs its share of the built-in "account-balances" projection and of the modules' projections,
 serves the ingress shoal.<cluster>.ask (routing each ask to the owner of its shard) and
 takes part in live migration. SIGTERM or SIGINT drains it: the leader moves its shards
 away, it hands them off, and exits 0 once it owns nothing (or after --drain-timeout).
@@ -30,7 +33,8 @@ the admin token (Authorization: Bearer <token>), and without one it is refused.
 ${connectionHelp}
   --id ID           this node's id                       (env SHOAL_NODE_ID; default the hostname)
   --cluster NAME    cluster name [A-Za-z0-9_-]           (env SHOAL_CLUSTER; default "shoal")
-  --actors PATH     a module exporting actor definitions (repeatable; env SHOAL_ACTORS, comma-separated)
+  --actors PATH     a module exporting actor and projection definitions (repeatable; env SHOAL_ACTORS, comma-separated)
+  --builtin-projections on|off  run "account-balances"      (env SHOAL_BUILTIN_PROJECTIONS; default on)
   --replicas N      replicas of the event stream          (env SHOAL_REPLICAS; default 1)
   --shards N        shard count, fixed at cluster creation (env SHOAL_SHARDS; default ${defaultTiming.shardCount})
   --weight W        capacity relative to other nodes       (env SHOAL_WEIGHT; default 1)
@@ -48,7 +52,7 @@ ${nodeHttpHelp}
 
 /** Keys a node's config file may hold: the flag names. */
 const nodeConfigKeys = [
-  ...["nats", "user", "password", "token", "creds", "tls-ca", "id", "cluster", "actors", "replicas", "shards", "weight", "heartbeat"],
+  ...["nats", "user", "password", "token", "creds", "tls-ca", "id", "cluster", "actors", "builtin-projections", "replicas", "shards", "weight", "heartbeat"],
   ...[
     "member-ttl",
     "leader-ttl",
@@ -70,6 +74,7 @@ export async function runNode(argv: string[]): Promise<number> {
     id: { type: "string" },
     cluster: { type: "string" },
     actors: { type: "string", multiple: true },
+    "builtin-projections": { type: "string" },
     replicas: { type: "string" },
     shards: { type: "string" },
     weight: { type: "string" },
@@ -111,8 +116,15 @@ export async function runNode(argv: string[]): Promise<number> {
   const modules = settings.list("actors", "SHOAL_ACTORS");
   const log = createLogger({ node: nodeId, cluster }, settings.get("log-level", []), logFormatSetting(settings));
 
+  const builtin = settings.get("builtin-projections", ["SHOAL_BUILTIN_PROJECTIONS"], "on");
+  if (builtin !== "on" && builtin !== "off") throw new UsageError(`--builtin-projections must be on or off, got ${JSON.stringify(builtin)}`);
   const actors: ActorDefinition[] = [account, sequencer];
-  for (const m of modules) actors.push(...(await loadActors(m)));
+  const projections: ProjectionDefinition[] = builtin === "on" ? [accountBalances] : [];
+  for (const m of modules) {
+    const loaded = await loadModule(m);
+    actors.push(...loaded.actors);
+    projections.push(...loaded.projections);
+  }
   const stop = new StopRequests(log);
   try {
     // HTTP first: a port in use fails here, before the node joins the cluster.
@@ -123,7 +135,19 @@ export async function runNode(argv: string[]): Promise<number> {
       const meta = http === undefined ? undefined : { http: String(http.port) };
       let node: ShoalNode;
       try {
-        node = await ShoalNode.start({ nc, cluster, nodeId, actors, replicas, logger: log, meta, hooks: metrics?.hooks, startupTimeout, ...timing });
+        node = await ShoalNode.start({
+          nc,
+          cluster,
+          nodeId,
+          actors,
+          projections: unique(projections),
+          replicas,
+          logger: log,
+          meta,
+          hooks: metrics?.hooks,
+          startupTimeout,
+          ...timing,
+        });
       } catch (err) {
         await nc.close();
         if (err instanceof RangeError) throw new UsageError(err.message);
@@ -173,20 +197,30 @@ function logFormatSetting(s: Settings): LogFormat | undefined {
   }
 }
 
-/** Imports a user module and collects every exported actor definition. */
-async function loadActors(path: string): Promise<ActorDefinition[]> {
+/** Imports a user module and collects every exported actor and projection definition. */
+async function loadModule(path: string): Promise<{ actors: ActorDefinition[]; projections: ProjectionDefinition[] }> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (err) {
     throw new UsageError(`cannot load actors from ${path}: ${(err as Error).message}`);
   }
-  const found: ActorDefinition[] = [];
+  const actors: ActorDefinition[] = [];
+  const projections: ProjectionDefinition[] = [];
   const consider = (v: unknown) => {
     if (Array.isArray(v)) v.forEach(consider);
-    else if (typeof v === "object" && v !== null && "kind" in v && "type" in v && "handle" in v) found.push(v as ActorDefinition);
+    else if (typeof v !== "object" || v === null || !("kind" in v)) return;
+    else if (v.kind === "projection" && "name" in v) projections.push(v as ProjectionDefinition);
+    else if ("type" in v && "handle" in v) actors.push(v as ActorDefinition);
   };
   Object.values(mod).forEach(consider);
-  if (found.length === 0) throw new UsageError(`${path} exports no actor definitions (defineActor / defineInMemoryActor)`);
-  return [...new Map(found.map((d) => [d.type, d])).values()];
+  if (actors.length === 0 && projections.length === 0) {
+    throw new UsageError(`${path} exports no actor or projection definitions (defineActor / defineInMemoryActor / defineProjection)`);
+  }
+  return { actors: [...new Map(actors.map((d) => [d.type, d])).values()], projections };
+}
+
+/** One projection per name (the last given wins: a module may replace a built-in). */
+function unique(projections: readonly ProjectionDefinition[]): ProjectionDefinition[] {
+  return [...new Map(projections.map((p) => [p.name, p])).values()];
 }

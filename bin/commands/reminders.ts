@@ -1,3 +1,4 @@
+import { formatTable } from "../table.js";
 import { Kvm } from "@nats-io/kv";
 import { msgpack } from "../../src/codec/msgpack.js";
 import { silentLogger } from "../../src/log.js";
@@ -59,14 +60,5 @@ export function formatReminders(list: readonly StoredReminder[]): string {
     r.every !== undefined ? `every ${r.every} ms` : r.cron !== undefined ? `cron ${r.cron} ${r.tz ?? "UTC"}` : "once",
     JSON.stringify(r.msg),
   ]);
-  const header = ["NAME", "NEXT DUE", "SCHEDULE", "MESSAGE"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows]
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  return formatTable(["NAME", "NEXT DUE", "SCHEDULE", "MESSAGE"], rows).join("\n");
 }

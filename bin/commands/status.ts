@@ -1,3 +1,5 @@
+import { formatTable } from "../table.js";
+import type { ProjectionReport } from "../../cluster/projection-status.js";
 import { gatherClusterStatus, type ClusterStatus } from "../../cluster/cluster-status.js";
 import { parse, positiveInt } from "../args.js";
 import { readCluster } from "../read-cluster.js";
@@ -43,18 +45,19 @@ export function formatStatus(s: ClusterStatus): string {
     n.types === null ? "?" : n.types.join(","),
     n.reachable ? "" : "(not answering)",
   ]);
-  const header = ["NODE", "STATE", "SHARDS", "ACTORS", "MIGRATIONS", "TYPES", ""];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join("  ")
-      .trimEnd();
   const warnings = s.typeMismatches.map(
     (m) =>
       `warning: actor type ${m.type} is hosted on ${m.hostedBy.join(", ")} but not on ${m.missingOn.join(", ")}: its actors whose shard lands there fail with UNKNOWN_ACTOR_TYPE (every node must host the same types)`,
   );
-  return [head, "", line(header), ...rows.map(line), s.nodes.length === 0 ? "(no members)" : "", ...formatSingletons(s.singletons ?? []), ...warnings]
+  return [
+    head,
+    "",
+    ...formatTable(["NODE", "STATE", "SHARDS", "ACTORS", "MIGRATIONS", "TYPES", ""], rows),
+    s.nodes.length === 0 ? "(no members)" : "",
+    ...formatSingletons(s.singletons ?? []),
+    ...formatProjectionSummary(s.projections ?? []),
+    ...warnings,
+  ]
     .join("\n")
     .trimEnd();
 }
@@ -70,4 +73,24 @@ function formatSingletons(singletons: ClusterStatus["singletons"]): string[] {
         : `${g.nodes.join(", ")} (more than one!)`;
   const width = Math.max("SINGLETON".length, ...singletons.map((g) => g.type.length));
   return [`${"SINGLETON".padEnd(width)}  NODE`, ...singletons.map((g) => `${g.type.padEnd(width)}  ${where(g)}`), ""];
+}
+
+/** One line per projection: builds, partitions running, worst lag, total rate, dead letters. */
+function formatProjectionSummary(projections: readonly ProjectionReport[]): string[] {
+  if (projections.length === 0) return [];
+  const rows = projections.flatMap((p) =>
+    p.builds.map((b) => {
+      const owned = b.partitions.filter((r) => r.owner !== null && r.stopped === null).length;
+      const stopped = b.partitions.filter((r) => r.stopped !== null).length;
+      return [
+        `${p.name} b${b.build}${b.role === "building" ? " (building)" : ""}`,
+        `${owned}/${b.partitions.length}${stopped > 0 ? ` (${stopped} stopped)` : ""}`,
+        String(Math.max(0, ...b.partitions.map((r) => r.lag))),
+        Math.max(0, ...b.partitions.map((r) => r.lagSeconds)).toFixed(1),
+        b.partitions.reduce((n, r) => n + r.rate, 0).toFixed(0),
+        b.role === "serving" ? String(p.deadLetters) : "",
+      ];
+    }),
+  );
+  return ["", ...formatTable(["PROJECTION", "PARTITIONS", "LAG", "LAG S", "RATE", "DEAD LETTERS"], rows)];
 }

@@ -1,3 +1,5 @@
+import { BadRequestError, errorToWire } from "../../src/errors.js";
+import { parseReplay } from "../replay.js";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -91,6 +93,7 @@ export class NodeHttp {
       "/": page,
       "/dashboard": page,
       "/admin/drain": { method: "POST", handle: (req, res) => this.drain(req, res) },
+      "/admin/replay": { method: "POST", handle: (req, res) => this.replay(req, res) },
     };
     this.server = createServer({ headersTimeout: 10_000, requestTimeout: 15_000 }, (req, res) => this.onRequest(req, res));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => refuse(err, socket));
@@ -233,12 +236,32 @@ export class NodeHttp {
     send(res, 200, asset.contentType, asset.body, { "X-Content-Type-Options": "nosniff" });
   }
 
-  private drain(req: IncomingMessage, res: ServerResponse): void {
+  /** False (having answered) when the admin guard refuses the request. */
+  private admitted(req: IncomingMessage, res: ServerResponse): boolean {
     const refused = this.guard.check(req.headers);
-    if (refused !== undefined) {
-      this.log.warn({ status: refused.status, remote: req.socket.remoteAddress }, "admin request refused");
-      return json(res, refused.status, { error: refused.error }, refused.headers);
+    if (refused === undefined) return true;
+    this.log.warn({ status: refused.status, remote: req.socket.remoteAddress }, "admin request refused");
+    json(res, refused.status, { error: refused.error }, refused.headers);
+    return false;
+  }
+
+  /** `POST /admin/replay` with a JSON body (see `replay.ts`): answers the result, or the error with its HTTP status. */
+  private async replay(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.admitted(req, res)) return;
+    if (this.target === undefined) return json(res, 503, { error: "the node is starting" });
+    try {
+      const body = await readJsonBody(req, MAX_ADMIN_BODY);
+      const result = await this.target.node.replay(parseReplay(body));
+      this.log.info({ replay: body }, "replay done over HTTP");
+      json(res, 200, result);
+    } catch (err) {
+      const wire = errorToWire(err);
+      json(res, wire.code === "BAD_REQUEST" ? 400 : wire.code === "ACTOR_MOVED" ? 409 : 503, { error: wire });
     }
+  }
+
+  private drain(req: IncomingMessage, res: ServerResponse): void {
+    if (!this.admitted(req, res)) return;
     json(res, 202, { draining: true });
     if (this.draining) return;
     this.draining = true;
@@ -267,6 +290,32 @@ const get = (handle: Handler) => ({ method: "GET" as const, handle });
 function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store", ...headers });
   res.end(body);
+}
+
+/** Largest admin request body read (bytes). */
+const MAX_ADMIN_BODY = 16 * 1024;
+
+/** A request's JSON body, at most `max` bytes (BAD_REQUEST beyond, or when it is not JSON). */
+function readJsonBody(req: IncomingMessage, max: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        reject(new BadRequestError(`admin request body over ${max} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+      } catch {
+        reject(new BadRequestError("admin request body is not JSON"));
+      }
+    });
+    req.on("error", reject);
+  });
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {

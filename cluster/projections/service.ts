@@ -238,7 +238,7 @@ async function ensureMeta(bucket: ProjectionBucket, def: ProjectionDefinition, n
   for (;;) {
     const { value } = await bucket.meta();
     if (value !== undefined) return value;
-    const meta: ProjectionMeta = { serving: 1, builds: { "1": { partitions: def.partitions.count, started: now } } };
+    const meta: ProjectionMeta = { subjects: def.subjects, serving: 1, builds: { "1": { partitions: def.partitions.count, started: now } } };
     try {
       await bucket.write(META_KEY, meta, 0);
       return meta;

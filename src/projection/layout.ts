@@ -69,6 +69,8 @@ export interface BuildInfo {
 
 /** `_meta`: the builds of a projection and which one reads use. */
 export interface ProjectionMeta {
+  /** The journal subjects it reads (filters under `shoal.<cluster>.journal.`), for tools that measure its lag. */
+  readonly subjects?: readonly string[];
   /** The build reads use. */
   readonly serving: number;
   /** A build being made beside it (`shoal projection rebuild`), until it takes over. */

@@ -288,6 +288,29 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     }
   }
 
+  /**
+   * An operator's replay of one actor: waits for its turn in flight, holds its new messages, drops
+   * it from memory (running onPassivate), runs `between` (e.g. dropping its snapshot), then loads
+   * it again from the store and runs what was held, in order. Resolves to whether it was in memory.
+   * @internal Used by the cluster layer's replay (on the actor's owner).
+   */
+  async reload(type: string, id: string, between?: () => Promise<void>): Promise<boolean> {
+    this.behaviorFor(type);
+    checkActorId(id);
+    const group = await this.pause((t, i) => t === type && i === id);
+    const was = this.activations.get(type, id);
+    let held: Pending[];
+    try {
+      await was?.passivate();
+      await between?.();
+    } finally {
+      held = group.release();
+    }
+    for (const p of held) this.redispatch(p);
+    await this.activate(type, id);
+    return was !== undefined;
+  }
+
   /** Whether an actor is in memory here (for tests and status). */
   isActive(type: string, id: string): boolean {
     return this.activations.get(type, id) !== undefined;

@@ -1,0 +1,99 @@
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
+import { BadRequestError, errorFromWire, errorToWire, UnavailableError } from "../src/errors.js";
+import { adminSubject, clusterBuckets, snapshotKey } from "../src/nats-names.js";
+import { replayFromCheckpoint, startRebuild } from "../src/projection/admin.js";
+import { ProjectionBucket } from "../src/projection/bucket.js";
+import type { Runtime } from "../src/runtime/runtime.js";
+import { shardOf } from "../src/routing/shard-hash.js";
+import type { ShardMap } from "../src/routing/shard-map.js";
+import type { EventStore } from "../src/store/types.js";
+
+/**
+ * An operator's replay (`shoal replay`, `POST /admin/replay`):
+ * - an actor: its owner drops it from memory, optionally drops its snapshot, and loads it again
+ *   from the journal (messages that arrive meanwhile wait, then run in order);
+ * - a projection: `checkpoint-only` sets the serving build's checkpoints back to `from` (default
+ *   0) and keeps the view (the handler sees those events again: at least once); `full-reset`
+ *   builds it again from the start beside the serving build, which keeps answering reads until
+ *   the new one has caught up (a rebuild: no window with an empty view).
+ */
+export type ReplayRequest =
+  | { readonly actor: { readonly type: string; readonly id: string }; readonly dropSnapshot?: boolean }
+  | { readonly projection: string; readonly mode: "checkpoint-only" | "full-reset"; readonly from?: number };
+
+export type ReplayResult =
+  | {
+      readonly actor: { type: string; id: string };
+      readonly node: string;
+      readonly wasActive: boolean;
+      readonly droppedSnapshot: boolean;
+      readonly version: number;
+    }
+  | { readonly projection: string; readonly mode: string; readonly build: number };
+
+/** Checks a replay request from outside (BAD_REQUEST with what is wrong). */
+export function parseReplay(body: unknown): ReplayRequest {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new BadRequestError("a replay is a JSON object with actor or projection");
+  const b = body as Record<string, unknown>;
+  if ("actor" in b) {
+    const a = b.actor as Record<string, unknown> | null;
+    if (typeof a !== "object" || a === null) throw new BadRequestError("actor must be {type, id}");
+    if (b.dropSnapshot !== undefined && typeof b.dropSnapshot !== "boolean") throw new BadRequestError("dropSnapshot must be a boolean");
+    return { actor: { type: checkActorTypeName(a.type), id: checkActorId(a.id) }, dropSnapshot: b.dropSnapshot === true };
+  }
+  if (typeof b.projection !== "string") throw new BadRequestError("a replay names an actor {type, id} or a projection");
+  if (b.mode !== "checkpoint-only" && b.mode !== "full-reset") throw new BadRequestError('mode must be "checkpoint-only" or "full-reset"');
+  if (b.from !== undefined && (!Number.isInteger(b.from) || (b.from as number) < 0))
+    throw new BadRequestError("from must be a stream sequence (a non-negative integer)");
+  return { projection: b.projection, mode: b.mode, ...(b.from === undefined ? {} : { from: b.from as number }) };
+}
+
+/** A projection's replay: writes to its bucket (the nodes follow). */
+export async function replayProjection(nc: NatsConnection, cluster: string, req: Extract<ReplayRequest, { projection: string }>): Promise<ReplayResult> {
+  const bucket = await ProjectionBucket.open({ nc, cluster, name: req.projection });
+  if (req.mode === "full-reset") {
+    const meta = await startRebuild(bucket, Date.now());
+    return { projection: req.projection, mode: req.mode, build: meta.building! };
+  }
+  return { projection: req.projection, mode: req.mode, build: await replayFromCheckpoint(bucket, Date.now(), req.from ?? 0) };
+}
+
+/** An actor's replay on its owner (this node). */
+export async function replayActorHere(
+  here: { nc: NatsConnection; cluster: string; nodeId: string; runtime: Runtime; store: EventStore },
+  req: Extract<ReplayRequest, { actor: object }>,
+): Promise<ReplayResult> {
+  const { type, id } = req.actor;
+  if (here.runtime.kindOf(type) !== "event-sourced") throw new BadRequestError(`${type} is not an event-sourced type here: it has no journal to load from`);
+  let droppedSnapshot = false;
+  const wasActive = await here.runtime.reload(type, id, async () => {
+    if (req.dropSnapshot !== true) return;
+    const kv = await new Kvm(here.nc).open(clusterBuckets(here.cluster).snapshots);
+    droppedSnapshot = (await kv.get(snapshotKey({ type, id })))?.operation === "PUT";
+    await kv.purge(snapshotKey({ type, id }));
+  });
+  return { actor: { type, id }, node: here.nodeId, wasActive, droppedSnapshot, version: await here.store.version({ type, id }) };
+}
+
+/** Sends an actor's replay to its owner by the map (its admin subject); rejects with the owner's error. */
+export async function replayActorAt(
+  nc: NatsConnection,
+  cluster: string,
+  map: ShardMap,
+  req: Extract<ReplayRequest, { actor: object }>,
+  timeout = 30_000,
+): Promise<ReplayResult> {
+  const owner = map.owners[shardOf(req.actor.type, req.actor.id, map.shardCount)];
+  if (owner === null || owner === undefined) throw new UnavailableError(`no node owns ${req.actor.type}/${req.actor.id} now`);
+  const reply = await nc.request(adminSubject(cluster, owner), new TextEncoder().encode(JSON.stringify(req)), { timeout });
+  const answer = JSON.parse(new TextDecoder().decode(reply.data)) as { ok?: ReplayResult; error?: unknown };
+  if (answer.error !== undefined) throw errorFromWire(answer.error);
+  return answer.ok!;
+}
+
+/** The JSON answer of an admin request: `{ok}` or `{error}` (the wire form of a ShoalError). */
+export function adminAnswer(result: ReplayResult | undefined, err?: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(err === undefined ? { ok: result } : { error: errorToWire(err) }));
+}
