@@ -98,8 +98,9 @@ export class BuildSwitch {
       const { value, revision } = await this.bucket.meta();
       if (value === undefined) return;
       const left = Object.fromEntries(Object.entries(value.retired ?? {}).filter(([b]) => !due.some(([d]) => d === b)));
-      const { retired: _, ...rest } = value;
-      await this.bucket.write(META_KEY, Object.keys(left).length === 0 ? rest : { ...rest, retired: left }, revision);
+      const { retired: _, builds, ...rest } = value;
+      const kept = Object.fromEntries(Object.entries(builds).filter(([b]) => !due.some(([d]) => d === b)));
+      await this.bucket.write(META_KEY, Object.keys(left).length === 0 ? { ...rest, builds: kept } : { ...rest, builds: kept, retired: left }, revision);
       this.log.info({ projection: this.name, builds: due.map(([b]) => Number(b)) }, "retired projection builds purged");
     } catch (err) {
       this.log.debug({ err, projection: this.name }, "purging retired builds raced; another node did it");
