@@ -63,7 +63,7 @@ function durationMs(d: string): number {
 }
 
 describe("docker-compose.yml: the NATS cluster", () => {
-  it("has three JetStream servers on the official image, pinned to a tag >= 2.11", () => {
+  it("has three JetStream servers on the official image, pinned to a tag >= 2.12", () => {
     expect(natsNames).toEqual(["nats1", "nats2", "nats3"]);
     for (const name of natsNames) {
       const { image, command } = services[name]!;

@@ -32,10 +32,11 @@ describe("version filter", () => {
     expect(parseNatsVersion("garbage")).toBeUndefined();
   });
 
-  it("refuses 2.9.10 and 2.10.x, accepts 2.11.0 and later", () => {
+  it("refuses 2.9.10, 2.10.x and 2.11.x, accepts 2.12.0 and later", () => {
     expect(isSupportedNatsVersion("2.9.10")).toBe(false);
     expect(isSupportedNatsVersion("2.10.29")).toBe(false);
-    expect(isSupportedNatsVersion("2.11.0")).toBe(true);
+    expect(isSupportedNatsVersion("2.11.16")).toBe(false);
+    expect(isSupportedNatsVersion("2.12.0")).toBe(true);
     expect(isSupportedNatsVersion("2.15.1")).toBe(true);
     expect(isSupportedNatsVersion("3.0.0")).toBe(true);
     expect(compareVersions("2.9.10", "2.11.0")).toBeLessThan(0);

@@ -14,12 +14,15 @@ import type { NatsBinary } from "./types.js";
 
 const run = promisify(execFile);
 
-/** Oldest accepted nats-server: 2.9/2.10 break compare-and-set on replicated streams and KV (nats-server#4320). */
-export const MIN_NATS_VERSION = "2.11.0";
+/**
+ * Oldest accepted nats-server: 2.9/2.10 break compare-and-set on replicated streams and KV
+ * (nats-server#4320), and projections commit with atomic batch publishes (2.12).
+ */
+export const MIN_NATS_VERSION = "2.12.0";
 
 /** What to tell a person who has no usable nats-server. */
 export const NO_NATS_SERVER_HELP =
-  `no nats-server >= ${MIN_NATS_VERSION} found: install nats-server >= 2.11 on PATH, ` +
+  `no nats-server >= ${MIN_NATS_VERSION} found: install nats-server >= ${MIN_NATS_VERSION} on PATH, ` +
   "or set NATS_SERVER_BIN=/path/to/nats-server, or set NATS_URL=nats://host:4222 to use a running server. " +
   "On Debian/Ubuntu Shoal downloads Debian unstable's nats-server package into its cache by itself " +
   "(needs apt-get, dpkg and /usr/share/keyrings/debian-archive-keyring.gpg); " +
@@ -62,7 +65,7 @@ function note(line: string): void {
 let memo: { key: string; result: Promise<NatsBinary | undefined> } | undefined;
 
 /**
- * Looks for a nats-server >= 2.11 in order: env `NATS_SERVER_BIN`, `nats-server` on PATH, the
+ * Looks for a nats-server >= 2.12 in order: env `NATS_SERVER_BIN`, `nats-server` on PATH, the
  * cache (`<natsCacheDir()>/<version>/usr/sbin/nats-server`), then downloads Debian unstable's
  * package into the cache when apt-get and dpkg exist. Resolves `undefined` when none can be had
  * (the test kit then tries Docker); the reasons are in {@link natsSearchNotes}. Memoized per
@@ -127,7 +130,7 @@ async function check(path: string, source: NatsBinary["source"]): Promise<NatsBi
   if (!isSupportedNatsVersion(version)) {
     note(
       `skipping ${path} (from ${source}): v${version} < ${MIN_NATS_VERSION}; ` +
-        "compare-and-set is broken on replicated streams and KV before 2.11 (nats-server#4320)",
+        "compare-and-set is broken on replicated streams and KV before 2.11 (nats-server#4320), and projections need atomic batches (2.12)",
     );
     return undefined;
   }

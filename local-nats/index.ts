@@ -1,6 +1,6 @@
 /**
  * local-nats: a nats-server on this machine for the demo, the benchmarks and tests (Shoal's own
- * and its users'), and `shoal node` processes on it. Finds a nats-server >= 2.11 (env
+ * and its users'), and `shoal node` processes on it. Finds a nats-server >= 2.12 (env
  * `NATS_SERVER_BIN`, PATH, the cache, else Debian unstable's package downloaded into the cache),
  * starts it on free ports with a temp JetStream store, and kills every server and node it
  * started when this process exits. Env `NATS_URL` means: use that server, start nothing. Also a

@@ -4,8 +4,8 @@
  */
 import type { RunningServer, StartOptions } from "../../local-nats/index.js";
 
-/** Pinned image (>= 2.11, see MIN_NATS_VERSION); env SHOAL_NATS_IMAGE overrides it. */
-export const NATS_IMAGE = "nats:2.11.16-alpine";
+/** Pinned image (>= 2.12, see MIN_NATS_VERSION); env SHOAL_NATS_IMAGE overrides it. */
+export const NATS_IMAGE = "nats:2.12.1-alpine";
 
 let available: Promise<boolean> | undefined;
 

@@ -65,7 +65,14 @@ export class ProjectionBucket {
       kv = await kvm.create(name, { history: 1, replicas: opts.create.replicas, storage: StorageType.File, allow_direct: false });
       // A commit is one atomic batch: the bucket's stream must allow them (nats-server ≥ 2.12).
       const info = await jsm.streams.info(`KV_${name}`);
-      if (info.config.allow_atomic !== true) await jsm.streams.update(`KV_${name}`, { ...info.config, allow_atomic: true });
+      if (info.config.allow_atomic !== true) {
+        const updated = await jsm.streams.update(`KV_${name}`, { ...info.config, allow_atomic: true });
+        if (updated.config.allow_atomic !== true) {
+          throw new UnavailableError(
+            `projection ${opts.name} needs atomic batch publish: nats-server >= 2.12 (this one is ${opts.nc.info?.version ?? "older"})`,
+          );
+        }
+      }
     }
     return new ProjectionBucket(opts.nc, kv, jsm, name);
   }
