@@ -173,6 +173,23 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     ]);
   });
 
+  it("the operator set runs `shoal view`, `shoal projection status`, `shoal dlq list` and `shoal replay actor`", async () => {
+    // The nodes run the built-in account-balances with the node set alone: the view fills in.
+    await waitFor(async () => (await asOperator("view", "account-balances", "acct-3", "--json")).code === 0, { timeout: 15_000, interval: 100 });
+    const view = await asOperator("view", "account-balances", "acct-3", "--json");
+    expect(view.err).toBe("");
+    expect(JSON.parse(view.out)).toMatchObject({ key: "acct-3", value: { balance: 4, version: 1 }, build: 1 });
+    const st = await asOperator("projection", "status", "--json");
+    expect(st.err).toBe("");
+    const reports = JSON.parse(st.out) as Array<{ name: string; builds: Array<{ partitions: Array<{ owner: string }> }> }>;
+    expect(reports.map((p) => p.name)).toEqual(["account-balances"]);
+    expect(reports[0]!.builds[0]!.partitions.every((p) => ["s1", "s2"].includes(p.owner))).toBe(true);
+    expect(await asOperator("dlq", "list")).toMatchObject({ code: 0, err: "", out: "no dead letters\n" });
+    const replay = await asOperator("replay", "actor", "account", "acct-3", "--drop-snapshot", "--json");
+    expect(replay.err).toBe("");
+    expect(JSON.parse(replay.out)).toMatchObject({ actor: { type: "account", id: "acct-3" }, version: 1 });
+  });
+
   it("an ingress-only client cannot write the journal, a KV key, an event, a node's inbox or reply inbox, or call the JetStream API", async () => {
     const log = statusLog(client);
     const marker = `intruder-${process.pid}-${Date.now()}`;
