@@ -126,6 +126,34 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     for (const [i, text] of after.entries()) expect(sample(text, "shoal_map_version")).toBe(statuses.find((s) => s.node === ids[i])!.mapVersion);
   });
 
+  it("replays an actor on POST /admin/replay from any node, on its owner; bad requests get 400 and change nothing", async () => {
+    const replay = (id: string, body: unknown) =>
+      get(id, "/admin/replay", { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+    const client = new ShoalClient(c.nc, c.name);
+    await client.ask("account", "replayed", { deposit: { amount: 3, txn: "r-1" } });
+    for (const id of ["n1", "n2", "n3"]) {
+      const r = await replay(id, { actor: { type: "account", id: "replayed" }, dropSnapshot: true });
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { node: string; version: number; wasActive: boolean };
+      expect(body).toMatchObject({ actor: { type: "account", id: "replayed" }, version: 1 });
+      expect(["n1", "n2", "n3"]).toContain(body.node);
+    }
+    // Reloaded from the journal: the balance is what the events say.
+    expect(await client.ask("account", "replayed", { balance: {} })).toMatchObject({ balance: 3, version: 1 });
+    for (const bad of [{ actor: { type: "account" } }, { projection: "account-balances", mode: "wipe" }, [1, 2], { nothing: true }]) {
+      const r = await replay("n1", bad);
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe("BAD_REQUEST");
+    }
+    const notJson = await get("n1", "/admin/replay", { method: "POST", body: "{" });
+    expect(notJson.status).toBe(400);
+    expect(c.nodes.get("n1")!.running).toBe(true);
+    // The built-in projection runs on the nodes: its partitions report their lag.
+    const texts = await scrapeAll(["n1", "n2", "n3"]);
+    expect(texts.join("\n")).toMatch(/shoal_projection_lag_batches\{[^}]*projection="account-balances"/);
+    expect(texts.filter((t) => /shoal_projection_running\{[^}]*\} 1/.test(t)).length).toBeGreaterThanOrEqual(1);
+  });
+
   it("answers /status with what the node says over NATS, its HTTP port in its membership meta", async () => {
     const [http, nats] = await Promise.all([getJson<NodeStatus>("n2", "/status"), c.statuses(["n2"]).then((s) => s[0]!)]);
     const stable = (s: NodeStatus) => ({ ...s, actors: 0, members: s.members.map((m) => ({ id: m.id, state: m.state, meta: m.meta })) });

@@ -54,7 +54,8 @@ export interface ClusterView {
 const MAX_BODY = 1024;
 const STATUS_TIMEOUT_MS = 1000;
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+/** A route's handler; `body` is the request's body, read whole (at most {@link MAX_BODY} bytes). */
+type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>;
 
 /**
  * A node's HTTP interface (plain `node:http`): `GET /healthz`, `/metrics` (Prometheus text),
@@ -93,7 +94,7 @@ export class NodeHttp {
       "/": page,
       "/dashboard": page,
       "/admin/drain": { method: "POST", handle: (req, res) => this.drain(req, res) },
-      "/admin/replay": { method: "POST", handle: (req, res) => this.replay(req, res) },
+      "/admin/replay": { method: "POST", handle: (req, res, body) => this.replay(req, res, body) },
     };
     this.server = createServer({ headersTimeout: 10_000, requestTimeout: 15_000 }, (req, res) => this.onRequest(req, res));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => refuse(err, socket));
@@ -146,11 +147,14 @@ export class NodeHttp {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    // Bodies are ignored, but read (so a keep-alive connection stays usable) up to a small cap.
+    // Bodies are read (so a keep-alive connection stays usable) up to a small cap; only admin
+    // requests use them.
     let size = 0;
     let answered = false;
+    const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
+      if (size <= MAX_BODY) chunks.push(chunk);
       if (size <= MAX_BODY || answered) return;
       answered = true;
       res.setHeader("Connection", "close");
@@ -161,7 +165,7 @@ export class NodeHttp {
       if (answered) return;
       answered = true;
       Promise.resolve()
-        .then(() => this.route(req, res))
+        .then(() => this.route(req, res, Buffer.concat(chunks)))
         .catch((err: unknown) => {
           this.log.error({ err, url: req.url }, "http handler failed");
           if (!res.headersSent) json(res, 500, { error: "internal error" });
@@ -170,7 +174,7 @@ export class NodeHttp {
     });
   }
 
-  private route(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
+  private route(req: IncomingMessage, res: ServerResponse, body: Buffer): void | Promise<void> {
     const path = (req.url ?? "/").split(/[?#]/, 1)[0]!;
     const route = this.routes[path] ?? (path.startsWith("/assets/") ? get((_, res) => this.asset(path.slice(8), res)) : undefined);
     if (route === undefined) return json(res, 404, { error: `no route ${path.slice(0, 200)}` });
@@ -179,7 +183,7 @@ export class NodeHttp {
       const allow = route.method === "GET" ? "GET, HEAD" : "POST";
       return json(res, 405, { error: `${req.method} not allowed on ${path}; use ${allow}` }, { Allow: allow });
     }
-    return route.handle(req, res);
+    return route.handle(req, res, body);
   }
 
   private health(res: ServerResponse): void {
@@ -246,13 +250,13 @@ export class NodeHttp {
   }
 
   /** `POST /admin/replay` with a JSON body (see `replay.ts`): answers the result, or the error with its HTTP status. */
-  private async replay(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async replay(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
     if (!this.admitted(req, res)) return;
     if (this.target === undefined) return json(res, 503, { error: "the node is starting" });
     try {
-      const body = await readJsonBody(req, MAX_ADMIN_BODY);
-      const result = await this.target.node.replay(parseReplay(body));
-      this.log.info({ replay: body }, "replay done over HTTP");
+      const request = parseReplay(parseJson(raw));
+      const result = await this.target.node.replay(request);
+      this.log.info({ replay: request }, "replay done over HTTP");
       json(res, 200, result);
     } catch (err) {
       const wire = errorToWire(err);
@@ -292,30 +296,13 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   res.end(body);
 }
 
-/** Largest admin request body read (bytes). */
-const MAX_ADMIN_BODY = 16 * 1024;
-
-/** A request's JSON body, at most `max` bytes (BAD_REQUEST beyond, or when it is not JSON). */
-function readJsonBody(req: IncomingMessage, max: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        reject(new BadRequestError(`admin request body over ${max} bytes`));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on("end", () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-      } catch {
-        reject(new BadRequestError("admin request body is not JSON"));
-      }
-    });
-    req.on("error", reject);
-  });
+/** A JSON body, or BAD_REQUEST. */
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new BadRequestError("the request body is not JSON");
+  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
