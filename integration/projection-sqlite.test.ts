@@ -57,11 +57,18 @@ suite(title, () => {
     };
     // How often the handler returned for each event (`seq-index`): a repeat is a delivery again.
     const deliveries = new Map<string, number>();
+    // What it threw: nothing should (a repeat let through fails on the ledger's primary key).
+    const errors: string[] = [];
     const ledger = accountLedger(db);
     const counted: ProjectionDefinition<AccountEvent> = {
       ...ledger,
       async handle(e, ctx) {
-        await ledger.handle(e, ctx);
+        try {
+          await ledger.handle(e, ctx);
+        } catch (err) {
+          errors.push(`${e.id} v${e.version} (${e.seq}-${e.index}): ${(err as Error).message}`);
+          throw err;
+        }
         deliveries.set(`${e.seq}-${e.index}`, (deliveries.get(`${e.seq}-${e.index}`) ?? 0) + 1);
       },
     };
@@ -125,10 +132,24 @@ suite(title, () => {
       message: "the replay did not deliver every event again",
     });
 
+    // Every partition reads on to the journal's end, and none stops on the way.
+    const journals = new Map(
+      await Promise.all([...accounts, ...batched].map(async (id) => [id, await readJournal(nc, cluster.cluster, "account", id)] as const)),
+    );
+    const end = Math.max(...[...journals.values()].flatMap((j) => j.map((e) => e.seq)));
+    const partitions = Array.from({ length: ledger.partitions.count }, (_, k) => k);
+    const checkpoints = () => Promise.all(partitions.map(async (k) => (await bucket.checkpoint(1, k)).value));
+    await waitFor(async () => (await checkpoints()).every((cp) => cp?.stopped !== undefined || (cp !== undefined && cp.seq >= end)), {
+      timeout: 30_000,
+      interval: 200,
+      message: "the partitions did not read to the end of the journal",
+    });
+    expect((await checkpoints()).map((cp) => cp?.stopped)).toEqual(partitions.map(() => undefined));
+    expect(errors).toEqual([]);
+
     // The ledger against the journals themselves: one row per event, at its (seq, index), and the fold.
     let events = 0;
-    for (const id of [...accounts, ...batched]) {
-      const journal = await readJournal(nc, cluster.cluster, "account", id);
+    for (const [id, journal] of journals) {
       let balance = 0;
       const want = journal.map((j, i) => {
         const amount = amountOf(j.event as AccountEvent);
