@@ -14,8 +14,8 @@ import { connect } from "@nats-io/transport-node";
 import Database from "better-sqlite3";
 import { describe, expect, inject, it } from "vitest";
 import { type AccountEvent, accountLedger, amountOf, openLedger } from "../examples/projection-sqlite/account-ledger.js";
+import { replayProjection } from "../cluster/replay.js";
 import { account } from "../src/actors/account.js";
-import { replayFromCheckpoint } from "../src/projection/admin.js";
 import { ProjectionBucket } from "../src/projection/bucket.js";
 import type { ProjectionDefinition } from "../src/projection/spec.js";
 import { startTestCluster } from "../testing/index.js";
@@ -120,11 +120,12 @@ suite(title, () => {
     await load(4);
     await waitFor(caughtUp, { timeout: 30_000, interval: 100, message: "the ledger did not catch up with the journal" });
 
-    // Every partition goes back to the start of the journal: each event so far is delivered again.
+    // `shoal replay projection account-ledger --mode checkpoint-only`: every partition goes back to
+    // the start of the journal, so each event so far is delivered again.
     const bucket = await ProjectionBucket.open({ nc, cluster: cluster.cluster, name: "account-ledger" });
     const before = new Map(deliveries);
     expect(before.size).toBe(12 * (accounts.length + 3 * batched.length));
-    await replayFromCheckpoint(bucket, Date.now(), 0);
+    await replayProjection(nc, cluster.cluster, { projection: "account-ledger", mode: "checkpoint-only" });
     await load(1);
     await waitFor(() => [...before].every(([key, count]) => (deliveries.get(key) ?? 0) > count) && caughtUp(), {
       timeout: 45_000,
