@@ -90,7 +90,12 @@ export class ShoalNode implements RefFactory, Caller {
   }
 
   /** The projection partitions this node runs and the dead letters waiting per projection (empty without projections). */
-  projections(): { partitions: PartitionStatus[]; deadLetters: ReadonlyMap<string, number> } {
+  projections(): {
+    /** Each partition running here (or ended here and not yet started again). */
+    partitions: PartitionStatus[];
+    /** Dead letters waiting, by projection. */
+    deadLetters: ReadonlyMap<string, number>;
+  } {
     const p = this.parts.projections;
     return { partitions: p?.status() ?? [], deadLetters: p?.deadLetterCounts() ?? new Map() };
   }

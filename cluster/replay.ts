@@ -8,7 +8,7 @@ import { ProjectionBucket } from "../src/projection/bucket.js";
 import type { Runtime } from "../src/runtime/runtime.js";
 import { shardOf } from "../src/routing/shard-hash.js";
 import type { ShardMap } from "../src/routing/shard-map.js";
-import type { EventStore } from "../src/store/types.js";
+import type { ActorKey, EventStore } from "../src/store/types.js";
 
 /**
  * An operator's replay (`shoal replay`, `POST /admin/replay`):
@@ -19,19 +19,53 @@ import type { EventStore } from "../src/store/types.js";
  *   builds it again from the start beside the serving build, which keeps answering reads until
  *   the new one has caught up (a rebuild: no window with an empty view).
  */
-export type ReplayRequest =
-  | { readonly actor: { readonly type: string; readonly id: string }; readonly dropSnapshot?: boolean }
-  | { readonly projection: string; readonly mode: "checkpoint-only" | "full-reset"; readonly from?: number };
+/** Replays an actor: its owner reloads it from the journal. */
+export interface ActorReplay {
+  /** Which actor. */
+  readonly actor: ActorKey;
+  /** Drop its snapshot first, so the load replays its whole journal. */
+  readonly dropSnapshot?: boolean;
+}
 
-export type ReplayResult =
-  | {
-      readonly actor: { type: string; id: string };
-      readonly node: string;
-      readonly wasActive: boolean;
-      readonly droppedSnapshot: boolean;
-      readonly version: number;
-    }
-  | { readonly projection: string; readonly mode: string; readonly build: number };
+/** Replays a projection (see the modes above). */
+export interface ProjectionReplay {
+  /** The projection's name. */
+  readonly projection: string;
+  /** `checkpoint-only` (keep the view, handle events again from `from`) or `full-reset` (a rebuild beside it). */
+  readonly mode: "checkpoint-only" | "full-reset";
+  /** checkpoint-only: the stream sequence to go back to (default 0, the start). */
+  readonly from?: number;
+}
+
+/** What `shoal replay` and `POST /admin/replay` take. */
+export type ReplayRequest = ActorReplay | ProjectionReplay;
+
+/** What an actor's replay did. */
+export interface ActorReplayed {
+  /** Which actor. */
+  readonly actor: ActorKey;
+  /** The node that reloaded it (its owner). */
+  readonly node: string;
+  /** Whether it was in memory before. */
+  readonly wasActive: boolean;
+  /** Whether a snapshot was there to drop. */
+  readonly droppedSnapshot: boolean;
+  /** Its version after the reload. */
+  readonly version: number;
+}
+
+/** What a projection's replay did. */
+export interface ProjectionReplayed {
+  /** The projection's name. */
+  readonly projection: string;
+  /** The mode asked for. */
+  readonly mode: string;
+  /** checkpoint-only: the build set back; full-reset: the new build. */
+  readonly build: number;
+}
+
+/** What a replay answers. */
+export type ReplayResult = ActorReplayed | ProjectionReplayed;
 
 /** Checks a replay request from outside (BAD_REQUEST with what is wrong). */
 export function parseReplay(body: unknown): ReplayRequest {
@@ -51,7 +85,7 @@ export function parseReplay(body: unknown): ReplayRequest {
 }
 
 /** A projection's replay: writes to its bucket (the nodes follow). */
-export async function replayProjection(nc: NatsConnection, cluster: string, req: Extract<ReplayRequest, { projection: string }>): Promise<ReplayResult> {
+export async function replayProjection(nc: NatsConnection, cluster: string, req: ProjectionReplay): Promise<ReplayResult> {
   const bucket = await ProjectionBucket.open({ nc, cluster, name: req.projection });
   if (req.mode === "full-reset") {
     const meta = await startRebuild(bucket, Date.now());
@@ -63,7 +97,7 @@ export async function replayProjection(nc: NatsConnection, cluster: string, req:
 /** An actor's replay on its owner (this node). */
 export async function replayActorHere(
   here: { nc: NatsConnection; cluster: string; nodeId: string; runtime: Runtime; store: EventStore },
-  req: Extract<ReplayRequest, { actor: object }>,
+  req: ActorReplay,
 ): Promise<ReplayResult> {
   const { type, id } = req.actor;
   if (here.runtime.kindOf(type) !== "event-sourced") throw new BadRequestError(`${type} is not an event-sourced type here: it has no journal to load from`);
@@ -78,13 +112,7 @@ export async function replayActorHere(
 }
 
 /** Sends an actor's replay to its owner by the map (its admin subject); rejects with the owner's error. */
-export async function replayActorAt(
-  nc: NatsConnection,
-  cluster: string,
-  map: ShardMap,
-  req: Extract<ReplayRequest, { actor: object }>,
-  timeout = 30_000,
-): Promise<ReplayResult> {
+export async function replayActorAt(nc: NatsConnection, cluster: string, map: ShardMap, req: ActorReplay, timeout = 30_000): Promise<ReplayResult> {
   const owner = map.owners[shardOf(req.actor.type, req.actor.id, map.shardCount)];
   if (owner === null || owner === undefined) throw new UnavailableError(`no node owns ${req.actor.type}/${req.actor.id} now`);
   const reply = await nc.request(adminSubject(cluster, owner), new TextEncoder().encode(JSON.stringify(req)), { timeout });

@@ -30,11 +30,17 @@ export interface ProjectionServiceOptions {
 
 /** One partition this node runs, as status and metrics show it. */
 export interface PartitionStatus {
+  /** The projection's name. */
   readonly projection: string;
+  /** The build this partition belongs to. */
   readonly build: number;
+  /** Whether that build serves reads (false: it is being built). */
   readonly serving: boolean;
+  /** The partition's number. */
   readonly partition: number;
+  /** Where its runner is. */
   readonly state: RunnerState;
+  /** Its last checkpoint committed (or read when claiming). */
   readonly checkpoint: Checkpoint;
 }
 

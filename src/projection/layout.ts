@@ -62,6 +62,7 @@ export function deadLetterKey(name: string, build: number, seq: number, index: n
 
 /** One build of a projection: how it is partitioned. */
 export interface BuildInfo {
+  /** Its partition count (fixed for the build's life). */
   readonly partitions: number;
   /** When it was begun (ms). */
   readonly started: number;
@@ -75,6 +76,7 @@ export interface ProjectionMeta {
   readonly serving: number;
   /** A build being made beside it (`shoal projection rebuild`), until it takes over. */
   readonly building?: number;
+  /** Every build not yet purged, by number. */
   readonly builds: Readonly<Record<string, BuildInfo>>;
   /** Set while {@link building} is about to take over: this build's partitions stop committing. */
   readonly freezing?: number;
@@ -90,16 +92,19 @@ export interface Checkpoint {
   readonly seq: number;
   /** Set when the partition stopped inside batch `seq`: its events before `index` are done. */
   readonly index?: number;
-  /** The node holding the partition, and its claim (a fresh token per start). */
+  /** The node holding the partition. */
   readonly owner?: string;
+  /** The holder's claim: a fresh token per start, so a commit by an older holder fails. */
   readonly claim?: string;
   /** Version of the shard map it was claimed under. */
   readonly epoch?: number;
   /** When this was committed (ms). */
   readonly at: number;
-  /** Events handled, dead-lettered and skipped by this partition of this build, ever. */
+  /** Events handled by this partition of this build, ever (counted in the commit that covers them: exactly once). */
   readonly applied: number;
+  /** Events dead-lettered, likewise. */
   readonly deadLettered: number;
+  /** Events skipped (`onFailure.action: "skip"`), likewise. */
   readonly skipped: number;
   /** Journal batches matching the projection after `seq` when committed (all partitions'). */
   readonly pending: number;
@@ -108,24 +113,41 @@ export interface Checkpoint {
   /** Events per second over the last few commits. */
   readonly rate: number;
   /** Set when the partition stopped on a failing event (`onFailure.action: "stop"`). */
-  readonly stopped?: { readonly error: string; readonly at: number; readonly resumes: number };
+  readonly stopped?: {
+    /** The handler's last error. */
+    readonly error: string;
+    /** When it stopped (ms). */
+    readonly at: number;
+    /** `_meta.resumes` when it stopped: a resume raises it past this. */
+    readonly resumes: number;
+  };
   /** Set on every checkpoint of a build that another build replaced: its writers stop. */
   readonly retired?: boolean;
 }
 
 /** A dead-lettered event, waiting for `shoal dlq retry` or `drop`. */
 export interface DeadLetter {
+  /** The projection whose handler failed. */
   readonly projection: string;
+  /** Its build. */
   readonly build: number;
+  /** The partition that met the event (its owner applies a retry). */
   readonly partition: number;
+  /** The event's batch in the journal stream. */
   readonly seq: number;
+  /** The event's index in its batch. */
   readonly index: number;
+  /** The actor whose event it is: type, id, and its version after the event. */
   readonly type: string;
+  /** See {@link type}. */
   readonly id: string;
+  /** See {@link type}. */
   readonly version: number;
   /** The event, as JSON shows it (the journal keeps the original). */
   readonly event: unknown;
+  /** The handler's last error. */
   readonly error: string;
+  /** Runs of the handler on it so far (retries included). */
   readonly attempts: number;
   /** When it was dead-lettered or last retried (ms). */
   readonly at: number;

@@ -117,11 +117,16 @@ export interface ProjectionSpec<E, V> {
 /** A checked projection, ready for `ShoalNode.start({projections})`. */
 // biome-ignore lint/suspicious/noExplicitAny: as for EventSourcedActor: the defaults make every projection a ProjectionDefinition
 export interface ProjectionDefinition<E = any, V = any> {
+  /** Tells a projection from an actor type among a module's exports. */
   readonly kind: "projection";
+  /** Its name (bucket, metrics, commands). */
   readonly name: string;
   /** Subject filters under the journal (`<type>.<token>` patterns). */
   readonly subjects: readonly string[];
+  /** How many partitions and how events are spread over them (defaults filled in). */
   readonly partitions: Required<Partitioning>;
+  /** The handler, once per event. */
   readonly handle: ProjectionSpec<E, V>["handle"];
+  /** What a failing event gets (defaults filled in). */
   readonly onFailure: Required<FailurePolicy>;
 }

@@ -4,6 +4,7 @@ import type { Checkpoint, ProjectionMeta } from "./layout.js";
 
 /** An entry of a view, with the build that served it. */
 export interface ViewEntry<V> {
+  /** The value the handler set. */
   readonly value: V;
   /** The build read (the serving one when read). */
   readonly build: number;
