@@ -13,7 +13,17 @@ import type { ShardMap } from "./placement.js";
 import { adminSubject, statusSubject } from "../src/nats-names.js";
 import { ActorMovedError, BadRequestError } from "../src/errors.js";
 import { shardOf } from "../src/routing/shard-hash.js";
-import { adminAnswer, parseReplay, type ReplayRequest, type ReplayResult, replayActorAt, replayActorHere, replayProjection } from "./replay.js";
+import {
+  adminAnswer,
+  inspectHere,
+  parseInspect,
+  parseReplay,
+  type ReplayRequest,
+  type ReplayResult,
+  replayActorAt,
+  replayActorHere,
+  replayProjection,
+} from "./replay.js";
 import type { NodeStatus } from "./status.js";
 import type { PartitionStatus } from "./projections/service.js";
 
@@ -83,7 +93,14 @@ export class ShoalNode implements RefFactory, Caller {
   /** An operator's request on this node's admin subject: a replay of an actor this node owns, or of a projection. */
   private async answerAdmin(msg: Msg): Promise<void> {
     try {
-      msg.respond(adminAnswer(await this.replay(parseReplay(JSON.parse(new TextDecoder().decode(msg.data))), false)));
+      const body = JSON.parse(new TextDecoder().decode(msg.data)) as unknown;
+      const inspect = parseInspect(body);
+      if (inspect !== undefined) {
+        this.checkOwner(inspect);
+        msg.respond(adminAnswer(await inspectHere({ nodeId: this.nodeId, runtime: this.parts.host.runtime }, inspect)));
+        return;
+      }
+      msg.respond(adminAnswer(await this.replay(parseReplay(body), false)));
     } catch (err) {
       msg.respond(adminAnswer(undefined, err instanceof SyntaxError ? new BadRequestError("an admin request is JSON") : err));
     }
@@ -98,6 +115,13 @@ export class ShoalNode implements RefFactory, Caller {
   } {
     const p = this.parts.projections;
     return { partitions: p?.status() ?? [], deadLetters: p?.deadLetterCounts() ?? new Map() };
+  }
+
+  /** Throws ACTOR_MOVED unless the map gives this node the actor's shard. */
+  private checkOwner(actor: { type: string; id: string }): void {
+    const map = this.parts.view.current();
+    const owner = map?.owners[shardOf(actor.type, actor.id, map.shardCount)];
+    if (owner !== this.nodeId) throw new ActorMovedError(`${actor.type}/${actor.id} is not owned by ${this.nodeId}`, { details: { owner: owner ?? null } });
   }
 
   /**

@@ -67,6 +67,39 @@ export interface ProjectionReplayed {
 /** What a replay answers. */
 export type ReplayResult = ActorReplayed | ProjectionReplayed;
 
+/** What an actor's owner says of its state (`shoal inspect`). */
+export interface ActorState {
+  /** Which actor. */
+  readonly actor: ActorKey;
+  /** The node that answered (its owner). */
+  readonly node: string;
+  /** Its version. */
+  readonly version: number;
+  /** Its state in its type's snapshot form. */
+  readonly state: unknown;
+  /** Whether it was in memory (else it was loaded for this and dropped again). */
+  readonly active: boolean;
+}
+
+/** Checks an inspect request `{inspect: {type, id}}` (BAD_REQUEST otherwise). */
+export function parseInspect(body: unknown): ActorKey | undefined {
+  if (typeof body !== "object" || body === null || !("inspect" in body)) return undefined;
+  const a = (body as { inspect: unknown }).inspect as Record<string, unknown> | null;
+  if (typeof a !== "object" || a === null) throw new BadRequestError("inspect must be {type, id}");
+  return { type: checkActorTypeName(a.type), id: checkActorId(a.id) };
+}
+
+/** An actor's state on its owner (this node). */
+export async function inspectHere(here: { nodeId: string; runtime: Runtime }, actor: ActorKey): Promise<ActorState> {
+  const seen = await here.runtime.peek(actor.type, actor.id);
+  return { actor, node: here.nodeId, version: seen?.version ?? 0, state: seen?.state ?? null, active: seen?.active ?? false };
+}
+
+/** Asks an actor's owner by the map for its state; rejects with the owner's error. */
+export async function inspectAt(nc: NatsConnection, cluster: string, map: ShardMap, actor: ActorKey, timeout = 5000): Promise<ActorState> {
+  return (await adminRequest(nc, cluster, map, actor, { inspect: actor }, timeout)) as ActorState;
+}
+
 /** Checks a replay request from outside (BAD_REQUEST with what is wrong). */
 export function parseReplay(body: unknown): ReplayRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new BadRequestError("a replay is a JSON object with actor or projection");
@@ -113,15 +146,20 @@ export async function replayActorHere(
 
 /** Sends an actor's replay to its owner by the map (its admin subject); rejects with the owner's error. */
 export async function replayActorAt(nc: NatsConnection, cluster: string, map: ShardMap, req: ActorReplay, timeout = 30_000): Promise<ReplayResult> {
-  const owner = map.owners[shardOf(req.actor.type, req.actor.id, map.shardCount)];
-  if (owner === null || owner === undefined) throw new UnavailableError(`no node owns ${req.actor.type}/${req.actor.id} now`);
-  const reply = await nc.request(adminSubject(cluster, owner), new TextEncoder().encode(JSON.stringify(req)), { timeout });
-  const answer = JSON.parse(new TextDecoder().decode(reply.data)) as { ok?: ReplayResult; error?: unknown };
+  return (await adminRequest(nc, cluster, map, req.actor, req, timeout)) as ReplayResult;
+}
+
+/** Sends an admin request about `actor` to its owner by the map; its `ok`, or its error thrown. */
+async function adminRequest(nc: NatsConnection, cluster: string, map: ShardMap, actor: ActorKey, body: unknown, timeout: number): Promise<unknown> {
+  const owner = map.owners[shardOf(actor.type, actor.id, map.shardCount)];
+  if (owner === null || owner === undefined) throw new UnavailableError(`no node owns ${actor.type}/${actor.id} now`);
+  const reply = await nc.request(adminSubject(cluster, owner), new TextEncoder().encode(JSON.stringify(body)), { timeout });
+  const answer = JSON.parse(new TextDecoder().decode(reply.data)) as { ok?: unknown; error?: unknown };
   if (answer.error !== undefined) throw errorFromWire(answer.error);
-  return answer.ok!;
+  return answer.ok;
 }
 
 /** The JSON answer of an admin request: `{ok}` or `{error}` (the wire form of a ShoalError). */
-export function adminAnswer(result: ReplayResult | undefined, err?: unknown): Uint8Array {
+export function adminAnswer(result: ReplayResult | ActorState | undefined, err?: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(err === undefined ? { ok: result } : { error: errorToWire(err) }));
 }

@@ -159,6 +159,10 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     const shown = JSON.parse(r.out) as { version: number; snapshot: unknown; replay: number; events: Array<{ version: number; event: unknown }> };
     expect(shown).toMatchObject({ version: 1, snapshot: null, replay: 1 });
     expect(shown.events).toEqual([{ version: 1, event: { deposited: { amount: 4, txn: "t-3" } } }]);
+    // Its state now, folded by its owner (asked on the admin subject).
+    expect((shown as unknown as { state: unknown }).state).toMatchObject({ node: expect.stringMatching(/^s[12]$/), version: 1, state: { balance: 4 } });
+    const text = await asOperator("inspect", "account", "acct-3");
+    expect(text.out).toMatch(/^state {6}version 1, (in memory|loaded) on s[12]/m);
   });
 
   it("the operator set runs `shoal status`", async () => {

@@ -1,4 +1,9 @@
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { type ActorState, inspectAt } from "../../cluster/replay.js";
 import { InternalError } from "../../src/errors.js";
+import { clusterBuckets } from "../../src/nats-names.js";
+import { decodeMap } from "../../src/routing/shard-map.js";
 import { mailFromJournal } from "../../src/runtime/outgoing.js";
 import { JetStreamEventStore } from "../../src/store/jetstream.js";
 import { parse, positiveInt } from "../args.js";
@@ -7,11 +12,14 @@ import { connectionFlags } from "../settings.js";
 
 export const inspectUsage = `shoal inspect <type> <id> [--events N] [--json] [--nats URL] [--cluster NAME]
 
-Shows an event-sourced actor as its journal holds it, read straight from JetStream (no node is
-asked, nothing is activated): its version, its newest snapshot (version, state, and whether a
-load would use it), how many events a load replays after it, its messages to other actors not
-yet acknowledged, and its last --events events (default 10). --json prints one object
-{type, id, version, snapshot: {version, state, used} | null, replay, outbox, events: [{version, event}]}.
+Shows an event-sourced actor as its journal holds it, read straight from JetStream: its
+version, its newest snapshot (version, state, and whether a load would use it), how many events
+a load replays after it, its messages to other actors not yet acknowledged, and its last
+--events events (default 10). Then its state now, as its owner folds it (the live state when it
+is in memory there, else loaded for this and dropped again: nothing is activated); "state
+unavailable" when no owner answers. --json prints one object
+{type, id, version, snapshot: {version, state, used} | null, replay, outbox,
+ events: [{version, event}], state: {node, version, state, active} | null}.
 
   example: shoal inspect account alice`;
 
@@ -43,7 +51,12 @@ export async function runInspect(argv: string[]): Promise<number> {
       outbox: mail?.outbox.length ?? 0,
       events: tail.map((e) => ({ version: e.version, event: e.event })),
     };
-    return values.json ? JSON.stringify(shown) : formatInspect(shown);
+    const now = await ownersView(nc, cluster, key);
+    const full = {
+      ...shown,
+      state: now.state === undefined ? null : { node: now.state.node, version: now.state.version, state: now.state.state, active: now.state.active },
+    };
+    return values.json ? JSON.stringify(full) : `${formatInspect(shown)}\n${formatState(now)}`;
   });
 }
 
@@ -66,4 +79,21 @@ function formatInspect(s: {
   if (s.outbox > 0) lines.push(`outbox     ${s.outbox} messages to other actors not yet acknowledged`);
   lines.push(...s.events.map((e) => `  v${e.version}  ${JSON.stringify(e.event)}`));
   return lines.join("\n");
+}
+
+/** The actor's state from its owner, or why there is none. */
+async function ownersView(nc: NatsConnection, cluster: string, key: { type: string; id: string }): Promise<{ state?: ActorState; why?: string }> {
+  try {
+    const entry = await (await new Kvm(nc).open(clusterBuckets(cluster).map)).get("map");
+    if (entry === null || entry.operation !== "PUT") return { why: "the cluster has no shard map" };
+    return { state: await inspectAt(nc, cluster, decodeMap(entry.value), key) };
+  } catch (err) {
+    return { why: (err as Error).message };
+  }
+}
+
+function formatState(s: { state?: ActorState; why?: string }): string {
+  if (s.state === undefined) return `state      unavailable (${s.why})`;
+  const where = s.state.active ? `in memory on ${s.state.node}` : `loaded on ${s.state.node} for this`;
+  return `state      version ${s.state.version}, ${where}   ${JSON.stringify(s.state.state)}`;
 }

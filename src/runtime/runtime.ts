@@ -311,6 +311,22 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     return was !== undefined;
   }
 
+  /**
+   * An actor's state as its type's snapshot form (codec-safe) and its version, without changing
+   * anything: the live state when it is in memory here, else an event-sourced actor loaded from
+   * the store and dropped again (an in-memory actor not in memory has no state: undefined).
+   * @internal Used by the cluster layer's inspect (on the actor's owner).
+   */
+  async peek(type: string, id: string): Promise<{ version: number; state: unknown; active: boolean } | undefined> {
+    const behavior = this.behaviorFor(type);
+    checkActorId(id);
+    const live = this.activations.get(type, id)?.live;
+    if (live !== undefined) return { version: live.version, state: behavior.capture(live), active: true };
+    if (behavior.def.kind !== "event-sourced") return undefined;
+    const loaded = await behavior.load({ type, id });
+    return { version: loaded.version, state: behavior.capture(loaded), active: false };
+  }
+
   /** Whether an actor is in memory here (for tests and status). */
   isActive(type: string, id: string): boolean {
     return this.activations.get(type, id) !== undefined;
