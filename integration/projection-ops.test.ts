@@ -170,4 +170,16 @@ describe("blue-green rebuild", () => {
     await waitFor(async () => (await view.meta()).retired === undefined, { timeout: 30_000, interval: 200, message: "build 1 was never purged" });
     expect(await view.checkpoints(1)).toEqual([]);
   }, 90_000);
+
+  it("switches on a quiet journal too, and a rebuild may change the partition count", async () => {
+    await using cluster = await startTestCluster({ actors: [account], projections: [accountBalances], nodes: 2, natsUrl: inject("natsUrl") });
+    const ids = Array.from({ length: 10 }, (_, i) => `q-${i}`);
+    await Promise.all(ids.map((id) => cluster.ref(account, id).ask({ deposit: { amount: 2, txn: `q-${id}` } })));
+    const view = await ProjectionView.open<BalanceRow>(nc, cluster.cluster, "account-balances");
+    expect((await shoal(cluster.cluster, "projection", "rebuild", "account-balances", "--partitions", "3")).code).toBe(0);
+    expect((await shoal(cluster.cluster, "projection", "rebuild", "account-balances")).out).toMatch(/build 2 is being made already/);
+    await waitFor(async () => (await view.meta()).serving === 2, { timeout: 30_000, interval: 100, message: "build 2 never took over a quiet journal" });
+    expect((await view.meta()).builds["2"]?.partitions).toBe(3);
+    for (const id of ids) expect((await view.get(id))?.value).toEqual({ balance: 2, version: 1 });
+  }, 60_000);
 });

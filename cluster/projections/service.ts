@@ -24,7 +24,7 @@ export interface ProjectionServiceOptions {
   clock: Clock;
   log: Logger;
   publish: (body: ProjectionEventBody) => void;
-  /** How often ended runners of owned partitions are started again (ms, default 5000). */
+  /** How often ended runners of owned partitions are started again (ms, default 5000; checked once a second). */
   recheckEvery?: number;
 }
 
@@ -223,11 +223,19 @@ export class ProjectionService {
 
   private readonly seenKeys = new Set<string>();
 
-  /** Ended runners of partitions still owned start again, now and then (a claim lost to a node that has since let go). */
-  private recheck(): void {
+  /**
+   * Once a second: a rebuild this node drives (it runs the new build's partition 0) takes its
+   * next step even when no commit prompts it (a quiet journal). Every `recheckEvery`: ended
+   * runners of partitions still owned start again (a claim lost to a node that has since let go).
+   */
+  private recheck(tick = 0): void {
     if (this.stopped) return;
-    this.reconcile();
-    this.timer = this.o.clock.setTimeout(() => this.recheck(), this.o.recheckEvery ?? 5000);
+    const every = Math.max(1, Math.round((this.o.recheckEvery ?? 5000) / 1000));
+    if (tick % every === 0) this.reconcile();
+    for (const p of this.projections) {
+      if (p.meta.building !== undefined && this.runners.has(`${p.def.name}/${p.meta.building}/0`)) void p.switcher.consider(p.meta);
+    }
+    this.timer = this.o.clock.setTimeout(() => this.recheck(tick + 1), 1000);
   }
 }
 
