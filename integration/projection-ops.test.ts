@@ -114,6 +114,29 @@ describe("projection failures", () => {
   }, 60_000);
 });
 
+describe("shoal replay projection", () => {
+  it("checkpoint-only hands the events to the handler again over the kept view; full-reset builds it anew", async () => {
+    await using cluster = await startTestCluster({
+      actors: [account],
+      projections: [ledger("replayer", "skip", { now: false })],
+      nodes: 2,
+      natsUrl: inject("natsUrl"),
+    });
+    for (const txn of ["a", "b", "c"]) await cluster.ref(account, "carol").ask({ deposit: { amount: 1, txn } });
+    const view = await ProjectionView.open<{ total: number; applied: number }>(nc, cluster.cluster, "replayer");
+    await waitFor(async () => (await view.get("carol"))?.value.applied === 3, { timeout: 15_000, interval: 50 });
+    const again = await shoal(cluster.cluster, "replay", "projection", "replayer", "--mode", "checkpoint-only");
+    expect(again).toMatchObject({ code: 0, out: expect.stringMatching(/replayer: build 1's checkpoints set back/) });
+    // At least once over the kept view: this handler counts every application.
+    await waitFor(async () => (await view.get("carol"))?.value.applied === 6, { timeout: 20_000, interval: 100 });
+    const reset = await shoal(cluster.cluster, "replay", "projection", "replayer", "--mode", "full-reset", "--json");
+    expect(JSON.parse(reset.out)).toEqual({ projection: "replayer", mode: "full-reset", build: 2 });
+    await waitFor(async () => (await view.meta()).serving === 2, { timeout: 30_000, interval: 100 });
+    expect((await view.get("carol"))?.value).toEqual({ total: 3, applied: 3 });
+    expect((await shoal(cluster.cluster, "replay", "projection", "replayer", "--mode", "wipe")).code).toBe(2);
+  }, 90_000);
+});
+
 describe("blue-green rebuild", () => {
   it("switches reads to the new build under live traffic with no gap and no stale read", async () => {
     await using cluster = await startTestCluster({ actors: [account], projections: [accountBalances], nodes: 2, natsUrl: inject("natsUrl") });

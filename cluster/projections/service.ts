@@ -115,7 +115,10 @@ export class ProjectionService {
     this.stopped = true;
     this.timer?.cancel();
     this.dlqWatch?.stop();
-    for (const p of this.projections) p.watch?.stop();
+    for (const p of this.projections) {
+      p.watch?.stop();
+      p.switcher.stop();
+    }
     await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
     this.runners.clear();
   }
@@ -145,6 +148,18 @@ export class ProjectionService {
       this.runners.delete(key);
       void r.runner.stop();
     }
+  }
+
+  /** Stops this node's runners of one build (a replay moved their checkpoints); reconcile starts them again from there. */
+  private async restartBuild(name: string, build: number): Promise<void> {
+    const prefix = `${name}/${build}/`;
+    const stopping: Promise<void>[] = [];
+    for (const [key, r] of this.runners) {
+      if (!key.startsWith(prefix)) continue;
+      this.runners.delete(key);
+      stopping.push(r.runner.stop());
+    }
+    await Promise.all(stopping);
   }
 
   private startRunner(p: Projection, key: string, build: number, partition: number, partitions: number, epoch: number): void {
@@ -181,9 +196,11 @@ export class ProjectionService {
       void (async () => {
         for await (const e of p.watch!) {
           if (e.operation !== "PUT") continue;
+          const replays = p.meta.replays ?? 0;
           p.meta = JSON.parse(e.string()) as ProjectionMeta;
+          if ((p.meta.replays ?? 0) !== replays) await this.restartBuild(p.def.name, p.meta.serving);
           this.reconcile();
-          void p.switcher.purgeRetired(p.meta);
+          p.switcher.purgeRetired(p.meta).catch((err: unknown) => this.o.log.debug({ err }, "purging retired builds failed"));
         }
       })().catch((err: unknown) => this.o.log.warn({ err }, "projection meta watch ended"));
     }

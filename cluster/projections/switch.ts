@@ -1,4 +1,4 @@
-import type { Clock } from "../../src/clock.js";
+import type { Clock, TimerHandle } from "../../src/clock.js";
 import type { Logger } from "../../src/log.js";
 import type { ProjectionBucket } from "../../src/projection/bucket.js";
 import { buildFilter, type Checkpoint, checkpointKey, META_KEY, type ProjectionMeta } from "../../src/projection/layout.js";
@@ -31,6 +31,8 @@ async function checkpoints(bucket: ProjectionBucket, meta: ProjectionMeta, build
 export class BuildSwitch {
   private busy = false;
   private last = 0;
+  private purgeTimer: TimerHandle | undefined;
+  private stopped = false;
 
   constructor(
     private readonly bucket: ProjectionBucket,
@@ -42,7 +44,7 @@ export class BuildSwitch {
 
   /** One step towards switching to `meta.building`, at most once a second. */
   async consider(seen: ProjectionMeta): Promise<void> {
-    if (seen.building === undefined || this.busy || this.clock.now() - this.last < 1000) return;
+    if (this.stopped || seen.building === undefined || this.busy || this.clock.now() - this.last < 1000) return;
     this.busy = true;
     this.last = this.clock.now();
     try {
@@ -80,16 +82,28 @@ export class BuildSwitch {
     this.publish({ type: "projection", phase: "switched", projection: this.name, build: meta.building });
   }
 
+  /** No more steps or purges (the node is stopping). */
+  stop(): void {
+    this.stopped = true;
+    this.purgeTimer?.cancel();
+  }
+
   /** Purges retired builds past their grace (any node may; purging twice is harmless). */
   async purgeRetired(meta: ProjectionMeta): Promise<void> {
+    if (this.stopped) return;
     const retired = Object.entries(meta.retired ?? {});
     if (retired.length === 0) return;
     const now = this.clock.now();
     const due = retired.filter(([, at]) => now - at >= RETIRED_GRACE_MS);
     if (due.length < retired.length) {
       const wait = Math.min(...retired.map(([, at]) => at + RETIRED_GRACE_MS - now));
-      this.clock.setTimeout(() => {
-        void this.bucket.meta().then(({ value }) => (value === undefined ? undefined : this.purgeRetired(value)));
+      this.purgeTimer?.cancel();
+      this.purgeTimer = this.clock.setTimeout(() => {
+        if (this.stopped) return;
+        this.bucket.meta().then(
+          ({ value }) => (value === undefined ? undefined : this.purgeRetired(value)),
+          (err: unknown) => this.log.debug({ err, projection: this.name }, "could not read _meta to purge retired builds"),
+        );
       }, Math.max(0, wait) + 50);
     }
     if (due.length === 0) return;

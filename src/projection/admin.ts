@@ -71,5 +71,7 @@ export async function replayFromCheckpoint(bucket: ProjectionBucket, now: number
       }
     }
   }
+  // The holders of idle partitions would not notice until their next commit: tell them.
+  await changeMeta(bucket, (m) => ({ ...m, replays: (m.replays ?? 0) + 1 }));
   return meta.serving;
 }

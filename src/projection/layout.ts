@@ -84,6 +84,8 @@ export interface ProjectionMeta {
   readonly retired?: Readonly<Record<string, number>>;
   /** Raised by `shoal projection resume`: a stopped partition starts again when it changes. */
   readonly resumes?: number;
+  /** Raised by a checkpoint-only replay: the serving build's partitions claim their checkpoints again. */
+  readonly replays?: number;
 }
 
 /** Where a partition of a build stands, and who holds it. */
