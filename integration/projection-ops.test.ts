@@ -92,6 +92,24 @@ describe("projection failures", () => {
     expect(await shoal(cluster.cluster, "dlq", "retry", key)).toMatchObject({ code: 1, out: `${key}: no such dead letter\n` });
     expect((await shoal(cluster.cluster, "dlq", "list")).out).toBe("no dead letters\n");
     expect((await view.get("alice"))?.value).toEqual({ total: 23, applied: 3 });
+
+    // Another poison, shown and then dropped: it stays unapplied.
+    broken.now = true;
+    await alice.ask({ deposit: { amount: 100, txn: "poison" } }); // same txn: not applied again by the actor
+    await alice.ask({ withdraw: { amount: 1, txn: "poison-2" } });
+    const dave = cluster.ref(account, "dave");
+    await dave.ask({ deposit: { amount: 9, txn: "poison" } });
+    await waitFor(async () => (await shoal(cluster.cluster, "dlq", "list", "--json")).out.includes('"dave"'), { timeout: 15_000, interval: 100 });
+    const daveKey = (JSON.parse((await shoal(cluster.cluster, "dlq", "list", "--json")).out) as Array<{ key: string; id: string }>).find(
+      (d) => d.id === "dave",
+    )!.key;
+    const shown = await shoal(cluster.cluster, "dlq", "show", daveKey, "--json");
+    expect(JSON.parse(shown.out)).toMatchObject({ key: daveKey, projection: "ledger", type: "account", id: "dave", version: 1, state: "dead" });
+    expect(await shoal(cluster.cluster, "dlq", "drop", daveKey)).toEqual({ code: 0, out: `${daveKey}: dropped\n` });
+    expect(await shoal(cluster.cluster, "dlq", "show", daveKey)).toMatchObject({ code: 1, out: `no dead letter ${daveKey}\n` });
+    expect(await view.get("dave")).toBeUndefined();
+    await waitFor(async () => (await view.get("alice"))?.value.applied === 4, { timeout: 15_000, interval: 50 });
+    expect((await view.get("alice"))?.value).toEqual({ total: 22, applied: 4 });
   }, 60_000);
 
   it("stops a partition on a failing event and alerts; shoal projection resume applies it once fixed", async () => {
