@@ -189,6 +189,7 @@ describe("shoal command (real processes, real nats-server)", () => {
     expect(demo.out()).toMatch(/shard \d+ node-\d → node-3/); // migrations shown as they happen
     expect(demo.out()).toMatch(/node-1 exited with 0/);
     expect(demo.out()).toMatch(/^verification: sent=\d+ acknowledged=\d+ lost=0 duplicated=0/m);
+    expect(demo.out()).toMatch(/^read side: account-balances matches 20 of 20 accounts, caught up \d+ ms/m);
   }, 90_000);
 
   it("reads a config file and connects with NATS credentials (user/password on an auth-enabled server)", async () => {

@@ -1,7 +1,9 @@
 import { gatherClusterStatus } from "../../../cluster/cluster-status.js";
 import { ClusterEvents, type ClusterEvent } from "../../../cluster/events.js";
 import { localNats, NodeProcess, waitSettled } from "../../../local-nats/index.js";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { ShoalClient } from "../../../src/client.js";
+import { ProjectionView } from "../../../src/projection/view-reader.js";
 import { ShoalError } from "../../../src/errors.js";
 import { parse, positiveInt } from "../../args.js";
 import { connectTo } from "../../connect.js";
@@ -15,8 +17,9 @@ export const demoUsage = `shoal demo [--nodes N] [--shards N]
 Starts a local nats-server (NATS_URL overrides; see the README for how one is found) and N
 node processes (default 3), sends steady "account" traffic through the ingress, then scales
 up by one node and down by one (a graceful drain), showing every migration as it happens.
-Ends with a verification line: sent, acknowledged, lost, duplicated. Exit 0 when nothing was
-lost or duplicated.`;
+Ends with a verification line: sent, acknowledged, lost, duplicated; then the read side: the
+built-in account-balances projection's view against every account. Exit 0 when nothing was
+lost or duplicated and the view caught up.`;
 
 const TIMING = ["--member-ttl", "3000", "--heartbeat", "1000", "--leader-ttl", "3000"];
 
@@ -114,12 +117,41 @@ export async function runDemo(argv: string[]): Promise<number> {
         .map(([k, v]) => `${k}:${v}`)
         .join(",") || "none";
     out(`\nverification: sent=${r.sent} acknowledged=${r.acknowledged} lost=${r.lost} duplicated=${r.duplicated} retried=${retried}`);
-    return r.lost === 0 && r.duplicated === 0 ? 0 : 1;
+    const read = await readSide(nc, cluster, client, accounts);
+    out(
+      `read side: account-balances matches ${read.matching} of ${accounts.length} accounts${read.ms === undefined ? " (not caught up in 20 s)" : `, caught up ${read.ms} ms after the last check`}`,
+    );
+    return r.lost === 0 && r.duplicated === 0 && read.matching === accounts.length ? 0 : 1;
   } finally {
     events.unsubscribe();
     await Promise.all(nodes.map((p) => p.kill()));
     await nc.close();
   }
+}
+
+/**
+ * The built-in projection's view against the actors: every account's `{balance, version}` as
+ * the view shows it must equal what the account answers, once the projection has caught up.
+ */
+async function readSide(nc: NatsConnection, cluster: string, client: ShoalClient, accounts: readonly string[]): Promise<{ matching: number; ms?: number }> {
+  const truth = new Map<string, { balance: number; version: number }>();
+  for (const id of accounts) {
+    const { balance, version } = await client.ask<{ balance: number; version: number }>("account", id, { balance: {} });
+    truth.set(id, { balance, version });
+  }
+  const view = await ProjectionView.open<{ balance: number; version: number }>(nc, cluster, "account-balances");
+  const started = Date.now();
+  let matching = 0;
+  while (Date.now() - started < 20_000) {
+    matching = 0;
+    for (const id of accounts) {
+      const row = (await view.get(id))?.value;
+      if (row?.balance === truth.get(id)!.balance && row.version === truth.get(id)!.version) matching++;
+    }
+    if (matching === accounts.length) return { matching, ms: Date.now() - started };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { matching };
 }
 
 /** Lets the traffic run on for a while so the steady state after a change is visible. */
