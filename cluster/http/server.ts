@@ -3,9 +3,11 @@ import { parseReplay } from "../replay.js";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { type Clock, systemClock } from "../../src/clock.js";
 import { type Logger, silentLogger } from "../../src/log.js";
 import type { NodeMetrics } from "../metrics.js";
 import type { ShoalNode } from "../node.js";
+import { gatherProjectionStatus, type ProjectionReport } from "../projection-status.js";
 import { type NodeStatus, requestStatus } from "../status.js";
 import { AdminGuard } from "./admin-auth.js";
 import { Dashboard } from "./dashboard.js";
@@ -48,11 +50,18 @@ export interface ClusterView {
   nodes: NodeStatus[];
   /** Members in this node's view that did not answer. */
   unreachable: string[];
+  /**
+   * The cluster's projections, read cheaply from their buckets (lag as each partition last
+   * reported it); empty when they could not be read within {@link PROJECTIONS_TIMEOUT_MS}.
+   */
+  projections: ProjectionReport[];
 }
 
 /** Request bodies are never used; past this many bytes the request is refused. */
 const MAX_BODY = 1024;
 const STATUS_TIMEOUT_MS = 1000;
+/** How long `/cluster` waits for the projections' buckets; the dashboard gives up on it after 3 s. */
+const PROJECTIONS_TIMEOUT_MS = 1500;
 
 /** A route's handler; `body` is the request's body, read whole (at most {@link MAX_BODY} bytes). */
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>;
@@ -209,7 +218,9 @@ export class NodeHttp {
   private async clusterView({ node, nc }: NodeHttpTarget): Promise<ClusterView> {
     const self = node.status();
     const ids = node.membership.records().map((r) => r.id);
-    // This node answers from memory; the others over NATS, in parallel.
+    // This node answers from memory; the others over NATS, in parallel with the projections.
+    // Those are optional: /cluster answers without them rather than fail or wait on JetStream.
+    const projections = within(gatherProjectionStatus(nc, node.cluster, undefined, false), PROJECTIONS_TIMEOUT_MS, []);
     const all = await Promise.all(ids.map((id) => (id === node.nodeId ? self : requestStatus(nc, node.cluster, id, STATUS_TIMEOUT_MS))));
     return {
       cluster: node.cluster,
@@ -218,6 +229,7 @@ export class NodeHttp {
       mapVersion: self.mapVersion,
       nodes: all.filter((s): s is NodeStatus => s !== undefined),
       unreachable: ids.filter((_, i) => all[i] === undefined),
+      projections: await projections,
     };
   }
 
@@ -288,6 +300,23 @@ const PAGE_HEADERS = {
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
 };
+
+/** What `work` resolves to, or `fallback` if it rejects or takes longer than `ms`. */
+function within<T>(work: Promise<T>, ms: number, fallback: T, clock: Clock = systemClock): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimeout(() => resolve(fallback), ms);
+    work.then(
+      (v) => {
+        timer.cancel();
+        resolve(v);
+      },
+      () => {
+        timer.cancel();
+        resolve(fallback);
+      },
+    );
+  });
+}
 
 const get = (handle: Handler) => ({ method: "GET" as const, handle });
 
