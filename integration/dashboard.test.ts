@@ -155,6 +155,61 @@ suite(title, () => {
     expect(errors).toEqual([]);
   });
 
+  it("shows a fake node's projections: a row per build, owners coloured, a stopped partition and its error as text", async () => {
+    const fake = await FakeNode.start("bank");
+    cleanups.push(() => fake.stop());
+    fake.view = view(["n1", "n2", "n10"], "n2");
+    const { page, errors } = await open(fake.url);
+    await waitForCount(page, "[data-node]", (n) => n === 3, "three columns");
+    expect(await page.locator("#projections-empty").isVisible()).toBe(true);
+
+    fake.view = { ...view(["n1", "n2", "n10"], "n2"), projections: projections() };
+    const rows = "#projection-rows tr[data-projection]";
+    await waitForCount(page, rows, (n) => n === 2, "a row per build of account-balances (the malformed entries left out)");
+    expect(await page.locator("#projections-empty").isVisible()).toBe(false);
+    expect(await page.locator("#projection-count").textContent()).toBe("1");
+    const serving = page.locator(`${rows}[data-build="1"]`);
+    expect(await serving.getAttribute("data-role")).toBe("serving");
+    expect(await serving.getAttribute("data-stopped")).toBe("1");
+    const field = async (row: typeof serving, f: string) => row.locator(`[data-field="${f}"]`).textContent();
+    expect(await field(serving, "projection")).toBe("account-balances");
+    expect(await field(serving, "build")).toBe("b1serving");
+    expect(await field(serving, "lag")).toBe("12");
+    expect(await field(serving, "lag-seconds")).toBe("4.3 s");
+    expect(await field(serving, "rate")).toBe("10/s");
+    expect(await field(serving, "applied")).toBe("1,166");
+    expect(await field(serving, "dead-letters")).toBe("3");
+    expect(await serving.locator(".running").textContent()).toBe("3/4");
+    const stopped = serving.locator('[data-partition="2"]');
+    expect(await stopped.getAttribute("data-owner")).toBe("n10");
+    expect(await stopped.getAttribute("data-stopped")).toBe("");
+    expect(await stopped.textContent()).toBe("2STOPPED");
+    // The error is shown as text under the row: the markup in it is not parsed.
+    const reason = page.locator('#projection-rows tr.stop-reason [data-partition="2"]');
+    expect(await reason.textContent()).toBe(`stoppedpartition 2 on n10${EVIL}`);
+    expect(await count(page, "#projections img")).toBe(0);
+    expect(await page.evaluate("typeof window.pwned")).toBe("undefined");
+    // A partition takes its owner's column colour.
+    const color = "(e) => getComputedStyle(e).backgroundColor";
+    const swatch = await page.locator('[data-node="n1"] .swatch').evaluate(color);
+    expect(await serving.locator('[data-partition="0"] .dot').evaluate(color)).toBe(swatch);
+    const building = page.locator(`${rows}[data-build="2"]`);
+    expect(await building.getAttribute("data-role")).toBe("building");
+    expect(await building.locator(".running").textContent()).toBe("1/2");
+    expect(await building.locator('[data-partition="1"]').getAttribute("data-owner")).toBeNull();
+    expect(await building.locator('[data-partition="1"]').textContent()).toBe("1unowned");
+    expect(await field(building, "dead-letters")).toBe("");
+    await screenshot(page, "dashboard-projections.png");
+
+    // The partition is resumed and the new build dropped: one row, nothing stopped.
+    fake.view = { ...view(["n1", "n2", "n10"], "n2"), projections: projections({ resumed: true }) };
+    await waitForCount(page, rows, (n) => n === 1, "the building row gone");
+    expect(await serving.getAttribute("data-stopped")).toBe("0");
+    expect(await field(serving, "dead-letters")).toBe("0");
+    expect(await page.locator("#projection-rows tr.stop-reason").first().isVisible()).toBe(false);
+    expect(errors).toEqual([]);
+  });
+
   it("shows 3 real nodes, then a 4th joining and the migrations toward it", async () => {
     const ports = await freePorts(4);
     const c = await TestCluster.create(inject("natsUrl"), uniqueCluster("dash"), { shards: SHARDS, args: NODE_ARGS });
@@ -208,7 +263,19 @@ describe("the published package", () => {
     const root = fileURLToPath(new URL("..", import.meta.url));
     const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     const files = new Set((JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
-    for (const f of ["index.html", "dashboard.css", "nodes.css", "main.js", "columns.js", "feed.js", "rate.js", "dom.js", "wire.js"])
+    for (const f of [
+      "index.html",
+      "dashboard.css",
+      "nodes.css",
+      "projections.css",
+      "main.js",
+      "columns.js",
+      "feed.js",
+      "projections.js",
+      "rate.js",
+      "dom.js",
+      "wire.js",
+    ])
       expect(files, f).toContain(`dist/dashboard/${f}`);
     expect(files).toContain("dist/cluster/http/dashboard.js");
     expect([...files].filter((f) => f.startsWith("cluster/"))).toEqual([]); // sources stay out
@@ -263,6 +330,46 @@ class FakeNode {
       res.writeHead(404).end();
     }
   }
+}
+
+/** What a stopped partition says: markup the page must show as text. */
+const EVIL = `handler threw: <img src=x onerror="window.pwned=1"> & "quotes"`;
+
+/**
+ * A `/cluster` answer's projections: account-balances serving build 1 (partition 2 stopped on n10)
+ * while building 2 (partition 1 unclaimed), then entries the page must leave out. `resumed`: the
+ * partition runs again and build 2 is gone.
+ */
+function projections({ resumed = false } = {}): unknown[] {
+  const part = (partition: number, owner: string | null, more: Record<string, unknown> = {}) => ({
+    partition,
+    owner,
+    checkpoint: 100 + partition,
+    lag: 0,
+    lagSeconds: 0,
+    rate: 2.5,
+    applied: 40 + partition,
+    deadLettered: 0,
+    skipped: 0,
+    at: Date.now(),
+    stopped: null,
+    ...more,
+  });
+  const serving = {
+    build: 1,
+    role: "serving",
+    partitions: [part(0, "n1", { applied: 1040 }), part(1, "n2"), part(2, "n10", { stopped: EVIL, lag: 12, lagSeconds: 4.26 }), part(3, "n1")],
+  };
+  const building = { build: 2, role: "building", partitions: [part(0, "n2", { lag: 3, lagSeconds: 0.5 }), part(1, null, { rate: "fast" })] };
+  const balances = resumed
+    ? { name: "account-balances", serving: 1, building: null, deadLetters: 0, builds: [{ ...serving, partitions: [0, 1, 2, 3].map((k) => part(k, "n1")) }] }
+    : { name: "account-balances", serving: 1, building: 2, deadLetters: 3, builds: [serving, building] };
+  return [
+    balances,
+    { name: 7, builds: [serving] },
+    { name: "broken", builds: [{ build: "1", role: "serving", partitions: [] }, { build: 3, role: "retired", partitions: [] }, null] },
+    "garbage",
+  ];
 }
 
 /** A `/cluster` answer: 64 shards spread over `ids`, 10 actors each. */
