@@ -168,6 +168,7 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     expect(view).toMatchObject({ cluster: c.name, leader: nats[0]!.leader, epoch: nats[0]!.epoch, mapVersion: nats[0]!.mapVersion, unreachable: [] });
     expect(view.nodes.map((s) => s.node)).toEqual(["n1", "n2", "n3"]);
     expect(view.nodes.reduce((n, s) => n + s.shards, 0)).toBe(SHARDS);
+    expect(Math.abs(view.at - Date.now())).toBeLessThan(5000);
     // The built-in projection, as its buckets say (its partitions may still be being claimed).
     const balances = view.projections.find((p) => p.name === "account-balances");
     expect(balances).toMatchObject({ serving: 1, building: null, deadLetters: 0 });

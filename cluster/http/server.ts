@@ -30,6 +30,8 @@ export interface NodeHttpOptions {
   logger?: Logger;
   /** The dashboard's files; default the built ones of this package ({@link Dashboard.load}). */
   dashboard?: Dashboard;
+  /** Time for `/cluster` (its `at` and how long it waits for the projections); default the system's. */
+  clock?: Clock;
 }
 
 /** What the routes read once the node is up: given to {@link NodeHttp.attach}. */
@@ -43,6 +45,8 @@ export interface NodeHttpTarget {
 /** What `GET /cluster` answers: this node's view of the cluster plus each member's own status. */
 export interface ClusterView {
   cluster: string;
+  /** When this node answered (ms since the epoch, its clock): what the projections' commit times are measured against. */
+  at: number;
   leader: string | null;
   epoch: number | null;
   mapVersion: number | null;
@@ -220,16 +224,19 @@ export class NodeHttp {
     const ids = node.membership.records().map((r) => r.id);
     // This node answers from memory; the others over NATS, in parallel with the projections.
     // Those are optional: /cluster answers without them rather than fail or wait on JetStream.
-    const projections = within(gatherProjectionStatus(nc, node.cluster, undefined, false), PROJECTIONS_TIMEOUT_MS, []);
+    const clock = this.opts.clock ?? systemClock;
+    const projections = within(gatherProjectionStatus(nc, node.cluster, undefined, false), PROJECTIONS_TIMEOUT_MS, [], clock);
     const all = await Promise.all(ids.map((id) => (id === node.nodeId ? self : requestStatus(nc, node.cluster, id, STATUS_TIMEOUT_MS))));
+    const reports = await projections;
     return {
       cluster: node.cluster,
+      at: clock.now(),
       leader: self.leader,
       epoch: self.epoch,
       mapVersion: self.mapVersion,
       nodes: all.filter((s): s is NodeStatus => s !== undefined),
       unreachable: ids.filter((_, i) => all[i] === undefined),
-      projections: await projections,
+      projections: reports,
     };
   }
 
@@ -302,7 +309,7 @@ const PAGE_HEADERS = {
 };
 
 /** What `work` resolves to, or `fallback` if it rejects or takes longer than `ms`. */
-function within<T>(work: Promise<T>, ms: number, fallback: T, clock: Clock = systemClock): Promise<T> {
+function within<T>(work: Promise<T>, ms: number, fallback: T, clock: Clock): Promise<T> {
   return new Promise((resolve) => {
     const timer = clock.setTimeout(() => resolve(fallback), ms);
     work.then(
