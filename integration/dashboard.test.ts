@@ -163,7 +163,7 @@ suite(title, () => {
     await waitForCount(page, "[data-node]", (n) => n === 3, "three columns");
     expect(await page.locator("#projections-empty").isVisible()).toBe(true);
 
-    fake.view = { ...view(["n1", "n2", "n10"], "n2"), projections: projections() };
+    fake.view = { ...view(["n1", "n2", "n10"], "n2"), at: Date.now(), projections: projections() };
     const rows = "#projection-rows tr[data-projection]";
     await waitForCount(page, rows, (n) => n === 2, "a row per build of account-balances (the malformed entries left out)");
     expect(await page.locator("#projections-empty").isVisible()).toBe(false);
@@ -176,7 +176,7 @@ suite(title, () => {
     expect(await field(serving, "build")).toBe("b1serving");
     expect(await field(serving, "lag")).toBe("12");
     expect(await field(serving, "lag-seconds")).toBe("4.3 s");
-    expect(await field(serving, "rate")).toBe("10/s");
+    expect(await field(serving, "rate")).toBe("5.0/s"); // not the stopped partition's, nor the idle one's last rate
     expect(await field(serving, "applied")).toBe("1,166");
     expect(await field(serving, "dead-letters")).toBe("3");
     expect(await serving.locator(".running").textContent()).toBe("3/4");
@@ -202,7 +202,7 @@ suite(title, () => {
     await screenshot(page, "dashboard-projections.png");
 
     // The partition is resumed and the new build dropped: one row, nothing stopped.
-    fake.view = { ...view(["n1", "n2", "n10"], "n2"), projections: projections({ resumed: true }) };
+    fake.view = { ...view(["n1", "n2", "n10"], "n2"), at: Date.now(), projections: projections({ resumed: true }) };
     await waitForCount(page, rows, (n) => n === 1, "the building row gone");
     expect(await serving.getAttribute("data-stopped")).toBe("0");
     expect(await field(serving, "dead-letters")).toBe("0");
@@ -336,9 +336,9 @@ class FakeNode {
 const EVIL = `handler threw: <img src=x onerror="window.pwned=1"> & "quotes"`;
 
 /**
- * A `/cluster` answer's projections: account-balances serving build 1 (partition 2 stopped on n10)
- * while building 2 (partition 1 unclaimed), then entries the page must leave out. `resumed`: the
- * partition runs again and build 2 is gone.
+ * A `/cluster` answer's projections: account-balances serving build 1 (partition 2 stopped on n10,
+ * partition 3 idle for a minute) while building 2 (partition 1 unclaimed), then entries the page
+ * must leave out. `resumed`: the partition runs again and build 2 is gone.
  */
 function projections({ resumed = false } = {}): unknown[] {
   const part = (partition: number, owner: string | null, more: Record<string, unknown> = {}) => ({
@@ -358,7 +358,12 @@ function projections({ resumed = false } = {}): unknown[] {
   const serving = {
     build: 1,
     role: "serving",
-    partitions: [part(0, "n1", { applied: 1040 }), part(1, "n2"), part(2, "n10", { stopped: EVIL, lag: 12, lagSeconds: 4.26 }), part(3, "n1")],
+    partitions: [
+      part(0, "n1", { applied: 1040 }),
+      part(1, "n2"),
+      part(2, "n10", { stopped: EVIL, lag: 12, lagSeconds: 4.26 }),
+      part(3, "n1", { rate: 50, at: Date.now() - 60_000 }),
+    ],
   };
   const building = { build: 2, role: "building", partitions: [part(0, "n2", { lag: 3, lagSeconds: 0.5 }), part(1, null, { rate: "fast" })] };
   const balances = resumed

@@ -39,7 +39,7 @@ let inflight = false;
 let again = false;
 
 function render(data: unknown): void {
-  const { rows, leader, epoch, mapVersion, builds } = readCluster(data);
+  const { rows, leader, epoch, mapVersion, builds, at } = readCluster(data);
   const sum = (k: "shards" | "actors" | "migrations") => [...rows.values()].reduce((n, r) => n + (isNum(r[k]) ? r[k] : 0), 0);
   const total = sum("shards");
   const moving = sum("migrations");
@@ -53,7 +53,7 @@ function render(data: unknown): void {
   byId("moving").classList.toggle("hot", moving > 0);
   columns.render(rows, leader, total);
   byId("empty").hidden = rows.size > 0;
-  projections.render(builds); // after the columns: its partitions take their owners' colours
+  projections.render(builds, at ?? Date.now()); // after the columns: its partitions take their owners' colours
   setText("projection-count", new Set(builds.map((b) => b.projection)).size);
 }
 

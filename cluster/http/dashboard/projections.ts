@@ -19,12 +19,19 @@ interface Row {
 const count = new Intl.NumberFormat("en-US");
 
 /**
+ * A partition's rate is measured at its commits, and a partition with nothing to do does not
+ * commit: past this long since its last commit it counts as idle (0/s), not at its last rate.
+ * A working partition commits several times a second.
+ */
+const IDLE_AFTER_MS = 5000;
+
+/**
  * The projections panel (`#projection-rows`): one row per build of each projection,
  * `tr[data-projection][data-build][data-role]`, with `data-stopped` (how many of its partitions
  * stopped). Its cells are `[data-field="projection" | "build" | "partitions" | "lag" |
  * "lag-seconds" | "rate" | "applied" | "dead-letters"]`: the worst lag of its partitions (journal
- * batches, and seconds behind), their total rate and events applied, and for the serving build the
- * projection's dead letters waiting. Each partition is a chip `[data-partition]` with `data-owner`
+ * batches, and seconds behind), their total rate (of those committing; an idle one counts 0) and
+ * events applied, and for the serving build the projection's dead letters waiting. Each partition is a chip `[data-partition]` with `data-owner`
  * (its dot coloured as that node's column) and `data-stopped` once it stopped; a stopped
  * partition's error is on the row beneath, `tr.stop-reason [data-partition]`.
  */
@@ -38,8 +45,8 @@ export class ProjectionPanel {
     private readonly colorOf: (id: string) => string | undefined,
   ) {}
 
-  /** Shows `builds` in their order: adds, updates, reorders and removes rows. */
-  render(builds: BuildRow[]): void {
+  /** Shows `builds` in their order: adds, updates, reorders and removes rows; `now` is the node's time (ms). */
+  render(builds: BuildRow[], now: number): void {
     const keys = builds.map((b) => `${b.projection}\u0000${b.build}`);
     for (const [key, row] of this.rows) {
       if (keys.includes(key)) continue;
@@ -51,7 +58,7 @@ export class ProjectionPanel {
     builds.forEach((b, i) => {
       const key = keys[i]!;
       const row = this.rows.get(key) ?? this.add(key, b);
-      this.update(row, b);
+      this.update(row, b, now);
       for (const tr of [row.tr, row.reasons]) {
         const want: Element | null = prev ? prev.nextElementSibling : this.body.firstElementChild;
         if (tr !== want) this.body.insertBefore(tr, want);
@@ -90,7 +97,7 @@ export class ProjectionPanel {
     return row;
   }
 
-  private update(row: Row, b: BuildRow): void {
+  private update(row: Row, b: BuildRow, now: number): void {
     const { tr, cells } = row;
     const parts = b.partitions;
     const stopped = parts.filter((p) => p.stopped !== null);
@@ -103,7 +110,7 @@ export class ProjectionPanel {
     const running = parts.filter((p) => p.owner !== null && p.stopped === null).length;
     setNodeText(row.running, `${running}/${parts.length}`);
     row.running.classList.toggle("short", running < parts.length);
-    this.renderChips(row.chips, parts);
+    this.renderChips(row.chips, parts, now);
 
     const lag = worst(parts.map((p) => p.lag));
     setNodeText(cells.lag, lag === null ? "—" : count.format(lag));
@@ -111,7 +118,7 @@ export class ProjectionPanel {
     const behind = worst(parts.map((p) => p.lagSeconds));
     setNodeText(cells["lag-seconds"], behind === null ? "—" : `${behind.toFixed(1)} s`);
     cells["lag-seconds"].classList.toggle("hot", behind !== null && behind >= 1);
-    const rate = total(parts.map((p) => p.rate));
+    const rate = total(parts.map((p) => liveRate(p, now)));
     setNodeText(cells.rate, rate === null ? "—" : `${rate < 10 ? rate.toFixed(1) : count.format(Math.round(rate))}/s`);
     const applied = total(parts.map((p) => p.applied));
     setNodeText(cells.applied, applied === null ? "—" : count.format(applied));
@@ -132,7 +139,7 @@ export class ProjectionPanel {
     );
   }
 
-  private renderChips(list: HTMLElement, parts: PartitionRow[]): void {
+  private renderChips(list: HTMLElement, parts: PartitionRow[], now: number): void {
     if (list.children.length !== parts.length) list.replaceChildren(...parts.map(() => el("li", null)));
     parts.forEach((p, i) => {
       const chip = list.children[i] as HTMLElement;
@@ -147,21 +154,34 @@ export class ProjectionPanel {
       const dot = chip.querySelector<HTMLElement>(".dot");
       const color = p.owner === null ? undefined : this.colorOf(p.owner);
       if (dot) dot.style.background = color ?? "";
-      chip.title = describe(p);
+      chip.title = describe(p, now);
     });
   }
 }
 
+/** The partition's rate now: its last one while it commits, 0 once it is idle or stopped; null if unknown. */
+function liveRate(p: PartitionRow, now: number): number | null {
+  if (!isNum(p.rate)) return null;
+  return p.stopped === null && isNum(p.at) && now - p.at <= IDLE_AFTER_MS ? p.rate : 0;
+}
+
 /** The partition's numbers, for its chip's tooltip. */
-function describe(p: PartitionRow): string {
+function describe(p: PartitionRow, now: number): string {
   const n = (v: unknown) => (isNum(v) ? count.format(v) : "—");
+  const committed = isNum(p.at) && p.at > 0 ? `committed ${clock(p.at)} (${ago(now - p.at)})` : "never committed";
   return [
     `partition ${p.partition} · ${p.owner === null ? "no owner" : `on ${p.owner}`}`,
     ...(p.stopped === null ? [] : [`STOPPED: ${p.stopped}`]),
     `checkpoint ${n(p.checkpoint)} · lag ${n(p.lag)} batches, ${isNum(p.lagSeconds) ? p.lagSeconds.toFixed(1) : "—"} s`,
-    `rate ${isNum(p.rate) ? p.rate : "—"}/s · applied ${n(p.applied)} · dead-lettered ${n(p.deadLettered)} · skipped ${n(p.skipped)}`,
-    `committed ${isNum(p.at) && p.at > 0 ? clock(p.at) : "never"}`,
+    `rate ${isNum(p.rate) ? p.rate : "—"}/s at its last commit · applied ${n(p.applied)} · dead-lettered ${n(p.deadLettered)} · skipped ${n(p.skipped)}`,
+    committed,
   ].join("\n");
+}
+
+/** `ms` as a short age: "4 s ago", "12 min ago", "3 h ago". */
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 }
 
 /** The largest of the numbers among `vs` (none: null). */

@@ -65,6 +65,8 @@ export interface ClusterPicture {
   mapVersion: unknown;
   /** Every build of every projection, in the order the node listed them. */
   builds: BuildRow[];
+  /** When the node answered (ms, its clock), if it said. */
+  at: number | undefined;
 }
 
 /** Reads a `GET /cluster` answer; anything malformed counts as absent. */
@@ -86,9 +88,10 @@ export function readCluster(data: unknown): ClusterPicture {
   }
   let leader = typeof view.leader === "string" ? view.leader : null;
   if (leader === null) leader = statuses.find((s) => s.isLeader === true)?.node ?? null;
-  return { rows, leader, epoch: view.epoch, mapVersion: view.mapVersion, builds: readBuilds(view.projections) };
+  return { rows, leader, epoch: view.epoch, mapVersion: view.mapVersion, builds: readBuilds(view.projections), at: isTime(view.at) ? view.at : undefined };
 }
 
+const isTime = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v > 0;
 const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 /** The builds of `ClusterView.projections`; a projection without a string name, or a build without a number and a role, is left out. */
