@@ -21,7 +21,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ClusterEvent } from "../cluster/events.js";
 import { Dashboard } from "../cluster/http/dashboard.js";
@@ -91,6 +91,34 @@ suite(title, () => {
       );
     } catch (err) {
       throw new Error(`${(err as Error).message} (${selector} matched ${last ?? "nothing yet"})`, { cause: err });
+    }
+  }
+
+  /** The owners of the partitions of a projection's row, in order ("" for none). */
+  async function owners(row: Locator): Promise<string[]> {
+    const chips = await row.locator("[data-partition]").all();
+    return Promise.all(chips.map(async (c) => (await c.getAttribute("data-owner")) ?? ""));
+  }
+
+  /** The number a projection's row shows in `field` ("1,234", "2.5/s", "0.0 s"); NaN for a dash. */
+  async function shown(row: Locator, field: string): Promise<number> {
+    return Number.parseFloat(((await row.locator(`[data-field="${field}"]`).textContent()) ?? "").replaceAll(",", ""));
+  }
+
+  /** Waits until `ok` holds for what a projection's row shows; the error says what it showed last. */
+  async function waitForRow(row: Locator, ok: (r: { applied: number; rate: number; lag: number; owners: string[] }) => boolean, what: string): Promise<void> {
+    let last = "nothing yet";
+    try {
+      await waitFor(
+        async () => {
+          const r = { applied: await shown(row, "applied"), rate: await shown(row, "rate"), lag: await shown(row, "lag"), owners: await owners(row) };
+          last = JSON.stringify(r);
+          return ok(r);
+        },
+        { timeout: SETTLE, interval: 200, message: what },
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message} (the row showed ${last})`, { cause: err });
     }
   }
 
@@ -230,6 +258,14 @@ suite(title, () => {
     const leader = settled[0]!.leader!;
     expect(await count(page, `[data-node="${leader}"] [data-leader]`)).toBe(1);
     await waitForCount(page, '#conn[data-status="live"]', (n) => n === 1, "the event stream opens");
+    // The built-in projection: its 4 partitions held by the three nodes, the 60 deposits applied.
+    const balances = page.locator('#projection-rows tr[data-projection="account-balances"][data-role="serving"]');
+    await waitForRow(
+      balances,
+      (r) => r.owners.length === 4 && r.owners.every((o) => first.includes(o)) && r.applied >= 60,
+      "account-balances shows 4 partitions held by n1-n3 and the 60 deposits applied",
+    );
+    expect(await balances.getAttribute("data-stopped")).toBe("0");
 
     c.start("n4", ["--http", String(ports[3])]);
     await waitForCount(page, "[data-node]", (n) => n === 4, "n4's column appears");
@@ -248,10 +284,17 @@ suite(title, () => {
     expect(await count(page, "[data-leader]")).toBe(1);
     const moved = c.events.filter((e) => e.type === "migration" && e.to === "n4" && e.phase === "completed").length;
     expect(moved).toBeGreaterThan(0);
+    // More deposits: the projection's applied count and rate follow, its lag back to 0.
+    const before = await shown(balances, "applied");
+    await Promise.all(Array.from({ length: 40 }, (_, i) => client.ask("account", `acct-${i}`, { deposit: { amount: 1, txn: `more-${i}` } })));
+    await waitForRow(balances, (r) => r.applied >= before + 40 && r.rate > 0 && r.lag === 0, `account-balances shows 40 more deposits than ${before}`);
+    expect((await owners(balances)).every((o) => all.includes(o))).toBe(true);
     // A calm picture: the shards in flight have landed and the flashes faded.
     await waitForCount(page, ".flyer", (n) => n === 0, "migration animations end", 10_000);
     await page.waitForTimeout(1200);
     await screenshot(page, "dashboard.png", true);
+    // Nothing more to apply: the partitions stop committing and the panel counts them idle, not at their last rate.
+    await waitForRow(balances, (r) => r.rate === 0 && r.applied >= before + 40, "account-balances shows 0/s once idle");
     expect(errors).toEqual([]);
   });
 });
