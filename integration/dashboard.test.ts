@@ -21,7 +21,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ClusterEvent } from "../cluster/events.js";
 import { Dashboard } from "../cluster/http/dashboard.js";
@@ -94,6 +94,34 @@ suite(title, () => {
     }
   }
 
+  /** The owners of the partitions of a projection's row, in order ("" for none). */
+  async function owners(row: Locator): Promise<string[]> {
+    const chips = await row.locator("[data-partition]").all();
+    return Promise.all(chips.map(async (c) => (await c.getAttribute("data-owner")) ?? ""));
+  }
+
+  /** The number a projection's row shows in `field` ("1,234", "2.5/s", "0.0 s"); NaN for a dash. */
+  async function shown(row: Locator, field: string): Promise<number> {
+    return Number.parseFloat(((await row.locator(`[data-field="${field}"]`).textContent()) ?? "").replaceAll(",", ""));
+  }
+
+  /** Waits until `ok` holds for what a projection's row shows; the error says what it showed last. */
+  async function waitForRow(row: Locator, ok: (r: { applied: number; rate: number; lag: number; owners: string[] }) => boolean, what: string): Promise<void> {
+    let last = "nothing yet";
+    try {
+      await waitFor(
+        async () => {
+          const r = { applied: await shown(row, "applied"), rate: await shown(row, "rate"), lag: await shown(row, "lag"), owners: await owners(row) };
+          last = JSON.stringify(r);
+          return ok(r);
+        },
+        { timeout: SETTLE, interval: 200, message: what },
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message} (the row showed ${last})`, { cause: err });
+    }
+  }
+
   async function columnIds(page: Page): Promise<string[]> {
     const cols = await page.locator("[data-node]").all();
     return Promise.all(cols.map(async (c) => (await c.getAttribute("data-node")) ?? ""));
@@ -155,6 +183,61 @@ suite(title, () => {
     expect(errors).toEqual([]);
   });
 
+  it("shows a fake node's projections: a row per build, owners coloured, a stopped partition and its error as text", async () => {
+    const fake = await FakeNode.start("bank");
+    cleanups.push(() => fake.stop());
+    fake.view = view(["n1", "n2", "n10"], "n2");
+    const { page, errors } = await open(fake.url);
+    await waitForCount(page, "[data-node]", (n) => n === 3, "three columns");
+    expect(await page.locator("#projections-empty").isVisible()).toBe(true);
+
+    fake.view = { ...view(["n1", "n2", "n10"], "n2"), at: Date.now(), projections: projections() };
+    const rows = "#projection-rows tr[data-projection]";
+    await waitForCount(page, rows, (n) => n === 2, "a row per build of account-balances (the malformed entries left out)");
+    expect(await page.locator("#projections-empty").isVisible()).toBe(false);
+    expect(await page.locator("#projection-count").textContent()).toBe("1");
+    const serving = page.locator(`${rows}[data-build="1"]`);
+    expect(await serving.getAttribute("data-role")).toBe("serving");
+    expect(await serving.getAttribute("data-stopped")).toBe("1");
+    const field = async (row: typeof serving, f: string) => row.locator(`[data-field="${f}"]`).textContent();
+    expect(await field(serving, "projection")).toBe("account-balances");
+    expect(await field(serving, "build")).toBe("b1serving");
+    expect(await field(serving, "lag")).toBe("12");
+    expect(await field(serving, "lag-seconds")).toBe("4.3 s");
+    expect(await field(serving, "rate")).toBe("5.0/s"); // not the stopped partition's, nor the idle one's last rate
+    expect(await field(serving, "applied")).toBe("1,166");
+    expect(await field(serving, "dead-letters")).toBe("3");
+    expect(await serving.locator(".running").textContent()).toBe("3/4");
+    const stopped = serving.locator('[data-partition="2"]');
+    expect(await stopped.getAttribute("data-owner")).toBe("n10");
+    expect(await stopped.getAttribute("data-stopped")).toBe("");
+    expect(await stopped.textContent()).toBe("2STOPPED");
+    // The error is shown as text under the row: the markup in it is not parsed.
+    const reason = page.locator('#projection-rows tr.stop-reason [data-partition="2"]');
+    expect(await reason.textContent()).toBe(`stoppedpartition 2 on n10${EVIL}`);
+    expect(await count(page, "#projections img")).toBe(0);
+    expect(await page.evaluate("typeof window.pwned")).toBe("undefined");
+    // A partition takes its owner's column colour.
+    const color = "(e) => getComputedStyle(e).backgroundColor";
+    const swatch = await page.locator('[data-node="n1"] .swatch').evaluate(color);
+    expect(await serving.locator('[data-partition="0"] .dot').evaluate(color)).toBe(swatch);
+    const building = page.locator(`${rows}[data-build="2"]`);
+    expect(await building.getAttribute("data-role")).toBe("building");
+    expect(await building.locator(".running").textContent()).toBe("1/2");
+    expect(await building.locator('[data-partition="1"]').getAttribute("data-owner")).toBeNull();
+    expect(await building.locator('[data-partition="1"]').textContent()).toBe("1unowned");
+    expect(await field(building, "dead-letters")).toBe("");
+    await screenshot(page, "dashboard-projections.png");
+
+    // The partition is resumed and the new build dropped: one row, nothing stopped.
+    fake.view = { ...view(["n1", "n2", "n10"], "n2"), at: Date.now(), projections: projections({ resumed: true }) };
+    await waitForCount(page, rows, (n) => n === 1, "the building row gone");
+    expect(await serving.getAttribute("data-stopped")).toBe("0");
+    expect(await field(serving, "dead-letters")).toBe("0");
+    expect(await page.locator("#projection-rows tr.stop-reason").first().isVisible()).toBe(false);
+    expect(errors).toEqual([]);
+  });
+
   it("shows 3 real nodes, then a 4th joining and the migrations toward it", async () => {
     const ports = await freePorts(4);
     const c = await TestCluster.create(inject("natsUrl"), uniqueCluster("dash"), { shards: SHARDS, args: NODE_ARGS });
@@ -175,6 +258,14 @@ suite(title, () => {
     const leader = settled[0]!.leader!;
     expect(await count(page, `[data-node="${leader}"] [data-leader]`)).toBe(1);
     await waitForCount(page, '#conn[data-status="live"]', (n) => n === 1, "the event stream opens");
+    // The built-in projection: its 4 partitions held by the three nodes, the 60 deposits applied.
+    const balances = page.locator('#projection-rows tr[data-projection="account-balances"][data-role="serving"]');
+    await waitForRow(
+      balances,
+      (r) => r.owners.length === 4 && r.owners.every((o) => first.includes(o)) && r.applied >= 60,
+      "account-balances shows 4 partitions held by n1-n3 and the 60 deposits applied",
+    );
+    expect(await balances.getAttribute("data-stopped")).toBe("0");
 
     c.start("n4", ["--http", String(ports[3])]);
     await waitForCount(page, "[data-node]", (n) => n === 4, "n4's column appears");
@@ -193,10 +284,17 @@ suite(title, () => {
     expect(await count(page, "[data-leader]")).toBe(1);
     const moved = c.events.filter((e) => e.type === "migration" && e.to === "n4" && e.phase === "completed").length;
     expect(moved).toBeGreaterThan(0);
+    // More deposits: the projection's applied count and rate follow, its lag back to 0.
+    const before = await shown(balances, "applied");
+    await Promise.all(Array.from({ length: 40 }, (_, i) => client.ask("account", `acct-${i}`, { deposit: { amount: 1, txn: `more-${i}` } })));
+    await waitForRow(balances, (r) => r.applied >= before + 40 && r.rate > 0 && r.lag === 0, `account-balances shows 40 more deposits than ${before}`);
+    expect((await owners(balances)).every((o) => all.includes(o))).toBe(true);
     // A calm picture: the shards in flight have landed and the flashes faded.
     await waitForCount(page, ".flyer", (n) => n === 0, "migration animations end", 10_000);
     await page.waitForTimeout(1200);
     await screenshot(page, "dashboard.png", true);
+    // Nothing more to apply: the partitions stop committing and the panel counts them idle, not at their last rate.
+    await waitForRow(balances, (r) => r.rate === 0 && r.applied >= before + 40, "account-balances shows 0/s once idle");
     expect(errors).toEqual([]);
   });
 });
@@ -208,7 +306,19 @@ describe("the published package", () => {
     const root = fileURLToPath(new URL("..", import.meta.url));
     const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     const files = new Set((JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
-    for (const f of ["index.html", "dashboard.css", "nodes.css", "main.js", "columns.js", "feed.js", "rate.js", "dom.js", "wire.js"])
+    for (const f of [
+      "index.html",
+      "dashboard.css",
+      "nodes.css",
+      "projections.css",
+      "main.js",
+      "columns.js",
+      "feed.js",
+      "projections.js",
+      "rate.js",
+      "dom.js",
+      "wire.js",
+    ])
       expect(files, f).toContain(`dist/dashboard/${f}`);
     expect(files).toContain("dist/cluster/http/dashboard.js");
     expect([...files].filter((f) => f.startsWith("cluster/"))).toEqual([]); // sources stay out
@@ -263,6 +373,51 @@ class FakeNode {
       res.writeHead(404).end();
     }
   }
+}
+
+/** What a stopped partition says: markup the page must show as text. */
+const EVIL = `handler threw: <img src=x onerror="window.pwned=1"> & "quotes"`;
+
+/**
+ * A `/cluster` answer's projections: account-balances serving build 1 (partition 2 stopped on n10,
+ * partition 3 idle for a minute) while building 2 (partition 1 unclaimed), then entries the page
+ * must leave out. `resumed`: the partition runs again and build 2 is gone.
+ */
+function projections({ resumed = false } = {}): unknown[] {
+  const part = (partition: number, owner: string | null, more: Record<string, unknown> = {}) => ({
+    partition,
+    owner,
+    checkpoint: 100 + partition,
+    lag: 0,
+    lagSeconds: 0,
+    rate: 2.5,
+    applied: 40 + partition,
+    deadLettered: 0,
+    skipped: 0,
+    at: Date.now(),
+    stopped: null,
+    ...more,
+  });
+  const serving = {
+    build: 1,
+    role: "serving",
+    partitions: [
+      part(0, "n1", { applied: 1040 }),
+      part(1, "n2"),
+      part(2, "n10", { stopped: EVIL, lag: 12, lagSeconds: 4.26 }),
+      part(3, "n1", { rate: 50, at: Date.now() - 60_000 }),
+    ],
+  };
+  const building = { build: 2, role: "building", partitions: [part(0, "n2", { lag: 3, lagSeconds: 0.5 }), part(1, null, { rate: "fast" })] };
+  const balances = resumed
+    ? { name: "account-balances", serving: 1, building: null, deadLetters: 0, builds: [{ ...serving, partitions: [0, 1, 2, 3].map((k) => part(k, "n1")) }] }
+    : { name: "account-balances", serving: 1, building: 2, deadLetters: 3, builds: [serving, building] };
+  return [
+    balances,
+    { name: 7, builds: [serving] },
+    { name: "broken", builds: [{ build: "1", role: "serving", partitions: [] }, { build: 3, role: "retired", partitions: [] }, null] },
+    "garbage",
+  ];
 }
 
 /** A `/cluster` answer: 64 shards spread over `ids`, 10 actors each. */

@@ -8,6 +8,7 @@ import { connect as tcpConnect } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { ClusterView } from "../cluster/http/server.js";
 import type { NodeStatus } from "../cluster/status.js";
 import { ShoalClient } from "../src/client.js";
 import { ShoalError } from "../src/errors.js";
@@ -161,15 +162,17 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     expect(http.members.find((m) => m.id === "n2")!.meta).toEqual({ http: String(ports.get("n2")) });
   });
 
-  it("answers /cluster with the status of every member", async () => {
-    const view = await getJson<{ cluster: string; leader: string; epoch: number; mapVersion: number; nodes: NodeStatus[]; unreachable: string[] }>(
-      "n3",
-      "/cluster",
-    );
+  it("answers /cluster with the status of every member and the projections", async () => {
+    const view = await getJson<ClusterView>("n3", "/cluster");
     const nats = await c.statuses(["n1", "n2", "n3"]);
     expect(view).toMatchObject({ cluster: c.name, leader: nats[0]!.leader, epoch: nats[0]!.epoch, mapVersion: nats[0]!.mapVersion, unreachable: [] });
     expect(view.nodes.map((s) => s.node)).toEqual(["n1", "n2", "n3"]);
     expect(view.nodes.reduce((n, s) => n + s.shards, 0)).toBe(SHARDS);
+    expect(Math.abs(view.at - Date.now())).toBeLessThan(5000);
+    // The built-in projection, as its buckets say (its partitions may still be being claimed).
+    const balances = view.projections.find((p) => p.name === "account-balances");
+    expect(balances).toMatchObject({ serving: 1, building: null, deadLetters: 0 });
+    expect(balances!.builds.map((b) => [b.build, b.role, b.partitions.length])).toEqual([[1, "serving", 4]]);
   });
 
   it("streams cluster events on /events: a map.published when a node joins, and migration metrics follow", async () => {

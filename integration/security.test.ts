@@ -15,7 +15,8 @@ import { keepAliveKey } from "../src/nats-names.js";
 import { shardOf } from "../src/routing/shard-hash.js";
 import { decodeMap } from "../src/routing/shard-map.js";
 import { BEACONS } from "./fixtures/beacons.js";
-import { NodeProcess, startNatsServer, waitFor, waitSettled, type RunningServer } from "./kit/index.js";
+import type { ClusterView } from "../cluster/http/server.js";
+import { freePorts, NodeProcess, startNatsServer, waitFor, waitSettled, type RunningServer } from "./kit/index.js";
 import { activations, Journals, LIFE_ACTORS } from "./life.js";
 
 /**
@@ -78,6 +79,8 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
   let client: NatsConnection;
   let adminJsm: JetStreamManager;
   const nodes: NodeProcess[] = [];
+  /** s1's HTTP port: its GET /cluster reads the projections with the node set. */
+  let httpPort = 0;
   const nodeAuth = ["--user", "sec-node", "--password", passwords.node];
   /** The operator's connection flags, and a `shoal` command run with them. */
   const operatorArgs = () => ["--nats", server.url, "--cluster", cluster, "--user", "sec-operator", "--password", passwords.operator];
@@ -96,8 +99,10 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
         documentedPermissions(cluster).replace("users = [", `users = [\n    { user: "admin", password: ${JSON.stringify(passwords.admin)} }`),
       ].join("\n"),
     });
+    [httpPort] = (await freePorts(1)) as [number];
     for (const id of ["s1", "s2"]) {
-      nodes.push(NodeProcess.start({ url: server.url, id, cluster, args: [...nodeTiming, ...nodeAuth, "--actors", LIFE_ACTORS] }));
+      const http = id === "s1" ? ["--http", String(httpPort)] : [];
+      nodes.push(NodeProcess.start({ url: server.url, id, cluster, args: [...nodeTiming, ...nodeAuth, ...http, "--actors", LIFE_ACTORS] }));
     }
     admin = await connect({ servers: server.url, user: "admin", pass: passwords.admin });
     adminJsm = await jetstreamManager(admin);
@@ -127,6 +132,22 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     expect([...served].sort()).toEqual(["s1", "s2"]);
     const info = await adminJsm.streams.info(`SHOAL_EVENTS_${cluster}`, { subjects_filter: `shoal.${cluster}.journal.account.>` });
     expect(Object.values(info.state.subjects ?? {}).reduce((n, c) => n + c, 0)).toBe(12);
+  });
+
+  it("a node's GET /cluster reads the projections (the dashboard's panel) with the node set alone", async () => {
+    let last = "no answer yet";
+    await waitFor(
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${httpPort}/cluster`);
+        const view = (await r.json()) as ClusterView;
+        last = JSON.stringify(view.projections);
+        const balances = view.projections?.find((p) => p.name === "account-balances");
+        return r.ok && balances?.builds[0]?.partitions.length === 4;
+      },
+      { timeout: 15_000, interval: 200, message: "account-balances in s1's GET /cluster" },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: its projections were ${last}`, { cause: err });
+    });
   });
 
   /** A keep-alive pulse whose shard s2 owns (s2 dies below: s1 must list and start it then). */

@@ -3,9 +3,11 @@ import { parseReplay } from "../replay.js";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { type Clock, systemClock } from "../../src/clock.js";
 import { type Logger, silentLogger } from "../../src/log.js";
 import type { NodeMetrics } from "../metrics.js";
 import type { ShoalNode } from "../node.js";
+import { gatherProjectionStatus, type ProjectionReport } from "../projection-status.js";
 import { type NodeStatus, requestStatus } from "../status.js";
 import { AdminGuard } from "./admin-auth.js";
 import { Dashboard } from "./dashboard.js";
@@ -28,6 +30,8 @@ export interface NodeHttpOptions {
   logger?: Logger;
   /** The dashboard's files; default the built ones of this package ({@link Dashboard.load}). */
   dashboard?: Dashboard;
+  /** Time for `/cluster` (its `at` and how long it waits for the projections); default the system's. */
+  clock?: Clock;
 }
 
 /** What the routes read once the node is up: given to {@link NodeHttp.attach}. */
@@ -41,6 +45,8 @@ export interface NodeHttpTarget {
 /** What `GET /cluster` answers: this node's view of the cluster plus each member's own status. */
 export interface ClusterView {
   cluster: string;
+  /** When this node answered (ms since the epoch, its clock): what the projections' commit times are measured against. */
+  at: number;
   leader: string | null;
   epoch: number | null;
   mapVersion: number | null;
@@ -48,11 +54,18 @@ export interface ClusterView {
   nodes: NodeStatus[];
   /** Members in this node's view that did not answer. */
   unreachable: string[];
+  /**
+   * The cluster's projections, read cheaply from their buckets (lag as each partition last
+   * reported it); empty when they could not be read within {@link PROJECTIONS_TIMEOUT_MS}.
+   */
+  projections: ProjectionReport[];
 }
 
 /** Request bodies are never used; past this many bytes the request is refused. */
 const MAX_BODY = 1024;
 const STATUS_TIMEOUT_MS = 1000;
+/** How long `/cluster` waits for the projections' buckets; the dashboard gives up on it after 3 s. */
+const PROJECTIONS_TIMEOUT_MS = 1500;
 
 /** A route's handler; `body` is the request's body, read whole (at most {@link MAX_BODY} bytes). */
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>;
@@ -209,15 +222,21 @@ export class NodeHttp {
   private async clusterView({ node, nc }: NodeHttpTarget): Promise<ClusterView> {
     const self = node.status();
     const ids = node.membership.records().map((r) => r.id);
-    // This node answers from memory; the others over NATS, in parallel.
+    // This node answers from memory; the others over NATS, in parallel with the projections.
+    // Those are optional: /cluster answers without them rather than fail or wait on JetStream.
+    const clock = this.opts.clock ?? systemClock;
+    const projections = within(gatherProjectionStatus(nc, node.cluster, undefined, false), PROJECTIONS_TIMEOUT_MS, [], clock);
     const all = await Promise.all(ids.map((id) => (id === node.nodeId ? self : requestStatus(nc, node.cluster, id, STATUS_TIMEOUT_MS))));
+    const reports = await projections;
     return {
       cluster: node.cluster,
+      at: clock.now(),
       leader: self.leader,
       epoch: self.epoch,
       mapVersion: self.mapVersion,
       nodes: all.filter((s): s is NodeStatus => s !== undefined),
       unreachable: ids.filter((_, i) => all[i] === undefined),
+      projections: reports,
     };
   }
 
@@ -288,6 +307,23 @@ const PAGE_HEADERS = {
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
 };
+
+/** What `work` resolves to, or `fallback` if it rejects or takes longer than `ms`. */
+function within<T>(work: Promise<T>, ms: number, fallback: T, clock: Clock): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimeout(() => resolve(fallback), ms);
+    work.then(
+      (v) => {
+        timer.cancel();
+        resolve(v);
+      },
+      () => {
+        timer.cancel();
+        resolve(fallback);
+      },
+    );
+  });
+}
 
 const get = (handle: Handler) => ({ method: "GET" as const, handle });
 

@@ -61,6 +61,12 @@ export class NodeColumns {
     return ids;
   }
 
+  /** The colour of node `id`'s column (its swatch and its part of the shards bar), if it has one. */
+  colorOf(id: string): string | undefined {
+    const c = this.columns.get(id);
+    return c === undefined ? undefined : PALETTE[c.color];
+  }
+
   /** Lists a move in node `id`'s column (a node without a column keeps it for when it gets one). */
   remember(id: unknown, move: Move): void {
     if (typeof id !== "string") return;

@@ -10,11 +10,15 @@
  * - `[data-leader]` the leader badge (on one column at most);
  * - `#leader`, `#epoch`, `#map-version`, `#node-count`, `#conn[data-status]` in the header;
  * - `#events li[data-type]` the feed, newest first, with `data-by` (the node that said it);
- *   migrations also carry `data-shard`, `data-from`, `data-to` and `data-phase`.
+ *   migrations also carry `data-shard`, `data-from`, `data-to` and `data-phase`;
+ * - `#projection-rows tr[data-projection][data-build][data-role]` one row per build of each
+ *   projection, its cells `[data-field]` and its partitions `[data-partition][data-owner]`
+ *   (`data-stopped` when stopped); see projections.ts.
  */
 import { NodeColumns } from "./columns.js";
 import { byId, isNum, setText } from "./dom.js";
 import { EventFeed } from "./feed.js";
+import { ProjectionPanel } from "./projections.js";
 import { MigrationRate } from "./rate.js";
 import { asEvent, type ClusterEvent, readCluster } from "./wire.js";
 
@@ -24,6 +28,7 @@ const POLL_TIMEOUT_MS = 3000;
 const columns = new NodeColumns(byId("nodes"), byId("dist"));
 const feed = new EventFeed(byId("events"));
 const rate = new MigrationRate();
+const projections = new ProjectionPanel(byId("projection-rows"), byId("projections-empty"), (id) => columns.colorOf(id));
 
 let pollOk = false;
 let everOk = false;
@@ -34,7 +39,7 @@ let inflight = false;
 let again = false;
 
 function render(data: unknown): void {
-  const { rows, leader, epoch, mapVersion } = readCluster(data);
+  const { rows, leader, epoch, mapVersion, builds, at } = readCluster(data);
   const sum = (k: "shards" | "actors" | "migrations") => [...rows.values()].reduce((n, r) => n + (isNum(r[k]) ? r[k] : 0), 0);
   const total = sum("shards");
   const moving = sum("migrations");
@@ -48,6 +53,8 @@ function render(data: unknown): void {
   byId("moving").classList.toggle("hot", moving > 0);
   columns.render(rows, leader, total);
   byId("empty").hidden = rows.size > 0;
+  projections.render(builds, at ?? Date.now()); // after the columns: its partitions take their owners' colours
+  setText("projection-count", new Set(builds.map((b) => b.projection)).size);
 }
 
 function onEvent(e: ClusterEvent): void {
