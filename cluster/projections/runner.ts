@@ -184,7 +184,12 @@ export class PartitionRunner {
         if (this.dueNow() && !(await this.commit())) return;
       }
       if (this.stopping) break;
-      if (this.dirty() && (this.stage.size > 0 || this.o.clock.now() - this.lastCommit >= IDLE_COMMIT_MS) && !(await this.commit())) return;
+      const idle = this.o.clock.now() - this.lastCommit >= IDLE_COMMIT_MS;
+      // Quiet for a while after a burst: one more commit says the rate is down to 0.
+      const stale = idle && this.checkpoint.rate > 0;
+      if ((this.dirty() && (this.stage.size > 0 || idle)) || stale) {
+        if (!(await this.commit())) return;
+      }
       if (this.retries.length > 0 && !(await this.applyRetries())) return;
     }
     if (this.dirty()) await this.commit();
@@ -296,8 +301,10 @@ export class PartitionRunner {
     if (this.o.frozen()) return true; // the build is handing over: what is staged is never committed
     const now = this.o.clock.now();
     const seconds = Math.max(0.001, (now - this.lastCommit) / 1000);
-    const rate = (this.counts.applied - this.checkpoint.applied) / seconds;
-    this.rate = this.rate === 0 ? rate : 0.7 * this.rate + 0.3 * rate;
+    const applied = this.counts.applied - this.checkpoint.applied;
+    const rate = applied / seconds;
+    // Nothing applied for a second or more: the rate is 0 now, not a fading memory of the last burst.
+    this.rate = applied === 0 && seconds >= IDLE_COMMIT_MS / 1000 ? 0 : this.rate === 0 ? rate : 0.7 * this.rate + 0.3 * rate;
     const { index: _, stopped: __, ...base } = this.checkpoint;
     const next: Checkpoint = {
       ...base,
