@@ -176,15 +176,20 @@ export class PartitionRunner {
     });
     while (!this.stopping && this.state === "running") {
       this.fetch = await consumer.fetch({ max_messages: this.o.fetchSize ?? 256, expires: this.o.fetchWait ?? 1000 });
+      let read = 0;
       for await (const m of this.fetch) {
         while (this.o.frozen() && !this.stopping) await pause(this.o.clock, 100);
         if (this.stopping) break;
         if (!(await this.onMessage(m))) return;
+        read++;
         this.pending = m.info.pending;
         if (this.dueNow() && !(await this.commit())) return;
       }
       if (this.stopping) break;
-      if (this.dirty() && (this.stage.size > 0 || this.o.clock.now() - this.lastCommit >= IDLE_COMMIT_MS) && !(await this.commit())) return;
+      // The end of a full fetch is no reason to commit while more is pending (that was a commit,
+      // a round trip and an atomic batch, per 256 batches read): the chunk rules decide, as above.
+      if (read === 0) this.pending = 0;
+      if (this.dueNow() && !(await this.commit())) return;
       if (this.retries.length > 0 && !(await this.applyRetries())) return;
     }
     if (this.dirty()) await this.commit();
