@@ -182,7 +182,10 @@ export class PartitionRunner {
         if (this.stopping) break;
         if (!(await this.onMessage(m))) return;
         read++;
-        this.pending = m.info.pending;
+        // Not yet delivered plus delivered but not yet handled: a fetch takes messages as they are
+        // appended, so under load the server's count alone stays at 0 and every message was
+        // committed on its own (one round trip each: seconds behind while reporting pending 0).
+        this.pending = m.info.pending + this.fetch.getPending();
         if (this.dueNow() && !(await this.commit())) return;
       }
       if (this.stopping) break;
