@@ -1,10 +1,11 @@
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { waitFor } from "../local-nats/index.js";
 import { ShoalClient } from "../src/client.js";
 import type { Checkpoint } from "../src/projection/layout.js";
 import { parseViewKey } from "../src/projection/layout.js";
 import type { BalanceRow } from "../src/projections/account-balances.js";
-import { alternate, perSecond, type Run, timed } from "./compare.js";
+import { alternate, perSecond, ROUNDS, type Run, timed } from "./compare.js";
 import { CpuTally, cpuFigure } from "./cpu.js";
 import { type ProjectionNode, SHARDS, startProjectionNodes } from "./projection-node.js";
 import { balancesBucket, checkpoints } from "./projection-watch.js";
@@ -33,7 +34,8 @@ const SAMPLE_MS = 100;
  * delivers that account's row at that version or later — 0 when it came before the reply. After
  * each round the bench waits until every deposit of it is in the view (the end-to-end rate counts
  * that wait). Meanwhile every partition's checkpoint is read each {@link SAMPLE_MS}: its
- * `behindMs` and `pending` as committed.
+ * `behindMs` and `pending` as committed. CPU per deposit: the three nodes and the server, with
+ * the projection (deposits and catching up) against without.
  */
 export async function projectionLag(url: string, open: () => Promise<NatsConnection>, serverPid?: number): Promise<void> {
   const server = serverPid === undefined ? {} : { server: serverPid };
@@ -50,6 +52,7 @@ export async function projectionLag(url: string, open: () => Promise<NatsConnect
     const plain = new ShoalClient(await open(), plainCluster);
     const viewed = new ShoalClient(await open(), viewCluster);
     const bucket = await balancesBucket(await open(), viewCluster);
+    const jsm = await jetstreamManager(nc);
 
     // What the view shows: per account, the newest version and when it was seen; lags as deposits are shown.
     const shown = new Map<string, number>();
@@ -119,8 +122,9 @@ export async function projectionLag(url: string, open: () => Promise<NatsConnect
     await runs.without(2 * ACCOUNTS, 128, []);
     await runs.with(2 * ACCOUNTS, 128, []);
 
-    const clientsAndNodes = (prefix: string) => ({
-      client: undefined,
+    // The nodes and the server: the client's deposits cost the same both ways, and with the
+    // projection the bench process also runs the watch that measures the lag.
+    const nodesOf = (prefix: string) => ({
       ...Object.fromEntries(nodes.filter((p) => p.id.startsWith(prefix)).map((p) => [p.id, p.pid])),
       ...server,
     });
@@ -129,8 +133,11 @@ export async function projectionLag(url: string, open: () => Promise<NatsConnect
       watchDelays = [];
       samples.length = 0;
       endToEnd.length = 0;
-      const cpu = { without: new CpuTally(clientsAndNodes("pa")), with: new CpuTally(clientsAndNodes("pb")) };
+      const cpu = { without: new CpuTally(nodesOf("pa")), with: new CpuTally(nodesOf("pb")) };
+      const stored = async () => (await jsm.streams.info(`KV_${bucket.name}`)).state.last_seq;
+      const storedBefore = await stored();
       const r = await alternate(DEPOSITS[window]!, window, runs, { cpu });
+      const storedPerDeposit = ((await stored()) - storedBefore) / (ROUNDS * DEPOSITS[window]!);
       const what = { nodes: NODES, partitions: PARTITIONS, window, accounts: ACCOUNTS, wholeJournal: WHOLE_JOURNAL, server: "same" };
       const behind = samples.map((cps) => Math.max(0, ...cps.map((c) => c.behindMs)));
       const pending = samples.map((cps) => Math.max(0, ...cps.map((c) => c.pending)));
@@ -141,9 +148,10 @@ export async function projectionLag(url: string, open: () => Promise<NatsConnect
         ratio: r.rate.with / r.rate.without,
         baseline: `without the projection ${perSecond(r.rate.without)}`,
         endToEndPerS: median(endToEnd),
+        storedPerDeposit,
         p99Ms: percentile(r.lat.with, 99),
         p99MsWithout: percentile(r.lat.without, 99),
-        note: "deposit replies per second; endToEndPerS: until the view shows every deposit of the round",
+        note: "deposit replies per second; endToEndPerS: until the view shows every deposit of the round; storedPerDeposit: view writes and checkpoints stored per deposit",
         ...what,
       });
       for (const q of [50, 99] as const) {
