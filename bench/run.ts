@@ -7,6 +7,7 @@ import { localAsk } from "./local-ask.js";
 import { migration } from "./migration.js";
 import { outbox } from "./outbox.js";
 import { placementQuality } from "./placement.js";
+import { projections } from "./projections.js";
 import { remote } from "./remote.js";
 import { reminders } from "./reminders.js";
 import { shardHashRate } from "./shard-hash.js";
@@ -28,6 +29,7 @@ const parts: Record<string, (nats: LocalNats) => Promise<void> | void> = {
   migration: ({ url }) => migration(url),
   failover: ({ url }) => failover(url),
   reminders: ({ url }) => reminders(url),
+  projections: ({ url, server }) => projections(url, server?.pid),
   placement: () => {
     for (const f of placementQuality()) emit(f);
     emit(shardHashRate());
