@@ -9,6 +9,7 @@ import { partitionOf } from "../../src/projection/partition.js";
 import type { ProjectedEvent, ProjectionContext, ProjectionDefinition } from "../../src/projection/spec.js";
 import type { ProjectionEventBody } from "../events.js";
 import { attempt, pause, Stopping } from "./attempts.js";
+import { type RetryHost, retryDeadLetter } from "./dead-letter-retry.js";
 import { CommitRefused, commitAtomically, MAX_COMMIT_WRITES } from "./commit.js";
 import { type JournalBatch, journalAddress, journalBatch } from "./journal-batch.js";
 import { ViewStage } from "./view-stage.js";
@@ -84,10 +85,23 @@ export class PartitionRunner {
   private lastTime = 0;
   private rate = 0;
 
+  private readonly retryHost: RetryHost;
+
   constructor(private readonly o: PartitionRunnerOptions) {
     this.stage = new ViewStage(o.bucket, o.build);
     this.ctx = { view: this.stage, partition: o.partition, build: o.build };
     this.key = checkpointKey(o.build, o.partition);
+    this.retryHost = {
+      ...o,
+      stage: this.stage,
+      ctx: this.ctx,
+      checkpointSeq: () => this.checkpoint.seq,
+      stopping: () => this.stopping,
+      applied: () => {
+        this.counts.applied++;
+      },
+      commit: () => this.commit(),
+    };
   }
 
   start(): void {
@@ -359,64 +373,24 @@ export class PartitionRunner {
 
   /** Applies the dead letters asked for again, each in a commit of its own; false when the runner must end. */
   private async applyRetries(): Promise<boolean> {
-    while (this.retries.length > 0 && !this.stopping) {
-      if (this.stage.size > 0 && !(await this.commit())) return false;
-      const d = this.retries.shift()!;
-      const once = onceKey(this.o.build, d.seq, d.index);
-      const marker = await this.o.bucket.json<{ state: string }>(once);
-      if (marker.value?.state !== "dead") {
-        if (marker.value === undefined && this.checkpoint.seq < d.seq) continue; // not committed yet: asked again later
-        // Applied already: by an earlier retry, or by a replay after the attempt that dead-lettered it was never committed.
-        this.o.log.info({ projection: d.projection, key: d.key, marker: marker.value?.state ?? "none" }, "dead letter was applied already; dropped");
-        await this.o.deadLetters.drop(d.key);
-        continue;
+    const later: StoredDeadLetter[] = [];
+    try {
+      while (this.retries.length > 0 && !this.stopping) {
+        if (this.stage.size > 0 && !(await this.commit())) return false;
+        const letter = this.retries.shift()!;
+        const outcome = await retryDeadLetter(this.retryHost, letter);
+        if (outcome === "ended") return false;
+        if (outcome === "later") later.push(letter); // its dead-lettering commit is not in yet: next time
       }
-      const m = await this.o.jsm.streams.getMessage(this.o.stream, { seq: d.seq });
-      const address = m === null ? undefined : journalAddress(m.subject, this.o.journalPrefix.length);
-      let outcome: { ok: true } | { ok: false; error: string; attempts: number };
-      if (m === null || address === undefined) outcome = { ok: false, error: `journal message #${d.seq} is gone`, attempts: 1 };
-      else {
-        try {
-          const batch = journalBatch({ seq: m.seq, data: m.data, headers: m.header, time: Date.parse(m.timestamp) }, address);
-          const event: ProjectedEvent = {
-            type: batch.type,
-            id: batch.id,
-            version: batch.version - batch.events.length + d.index + 1,
-            event: batch.events[d.index],
-            seq: d.seq,
-            index: d.index,
-            time: batch.time,
-          };
-          outcome = await attempt(this.o.def.handle, event, this.ctx, this.stage, this.o.def.onFailure, this.o.clock, () => this.stopping);
-        } catch (err) {
-          if (err instanceof Stopping) throw err;
-          outcome = { ok: false, error: (err as Error).message, attempts: 1 };
-        }
-      }
-      if (!outcome.ok) {
-        this.stage.reset();
-        await this.o.deadLetters
-          .update({ ...stripKey(d), state: "dead", error: outcome.error, attempts: d.attempts + outcome.attempts, at: this.o.clock.now() }, d.revision)
-          .catch(() => undefined);
-        continue;
-      }
-      this.stage.mark(once, { state: "applied", at: this.o.clock.now() }, marker.revision);
-      this.counts.applied++;
-      if (!(await this.commit())) return false;
-      await this.o.deadLetters.drop(d.key);
-      this.o.log.info({ projection: d.projection, key: d.key }, "dead letter applied");
+      return true;
+    } finally {
+      this.retries.push(...later);
     }
-    return true;
   }
 }
 
 function unreadable(m: JsMsg, address: { type: string; id: string }): ProjectedEvent {
   return { type: address.type, id: address.id, version: 0, event: null, seq: m.seq, index: 0, time: Math.floor(m.info.timestampNanos / 1e6) };
-}
-
-function stripKey(d: StoredDeadLetter) {
-  const { key: _, revision: __, ...rest } = d;
-  return rest;
 }
 
 /** A value as JSON keeps it (binary as base64), for showing a dead letter. */
