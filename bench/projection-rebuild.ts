@@ -77,7 +77,7 @@ export async function projectionRebuild(url: string, nc: NatsConnection, serverP
     });
     const seconds = (switched - started) / 1000;
     const lastSeq = await stopTrickle!();
-    await waitCaughtUp(bucket, 2, partitions, lastSeq, 60_000);
+    const second = await waitCaughtUp(bucket, 2, partitions, lastSeq, 60_000);
     const wrong = await viewMismatches(bucket, 2, live.expected);
     if (wrong > 0) console.warn(`projections bench: build 2 holds ${wrong} wrong rows`);
     const per = (t: CpuTally) => t.perOp();
@@ -93,6 +93,7 @@ export async function projectionRebuild(url: string, nc: NatsConnection, serverP
       cpuParts: per(rebuildCpu)?.parts,
       viewRowsWrong: wrong,
       liveDeposits: lastSeq - filled.lastSeq,
+      owners: second.map((c) => c.owner),
       note: "startRebuild → _meta.serving is build 2 (caughtUpS: every build-2 checkpoint at the prefilled end), with 10 live deposits/s",
       ...extrapolated,
       ...what,
@@ -104,6 +105,7 @@ export async function projectionRebuild(url: string, nc: NatsConnection, serverP
       eventsPerS: EVENTS / initialSeconds,
       cpuUsPerEvent: per(initialCpu)?.total,
       fillSeconds,
+      owners: first.map((c) => c.owner),
       note: "build 1 from the gate opening to every checkpoint at the end",
       ...(EVENTS < TARGET ? { extrapolated1MSeconds: (initialSeconds * TARGET) / EVENTS } : {}),
       ...what,
