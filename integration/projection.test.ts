@@ -4,7 +4,11 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { describe, expect, inject, it } from "vitest";
-import { account } from "../src/actors/account.js";
+import { defineActor } from "../src/actor/define.js";
+import { type AccountEvent, account } from "../src/actors/account.js";
+import { startRebuild } from "../src/projection/admin.js";
+import { ProjectionBucket } from "../src/projection/bucket.js";
+import { defineProjection } from "../src/projection/define.js";
 import { accountBalances, type BalanceRow } from "../src/projections/account-balances.js";
 import { ProjectionView } from "../src/projection/view-reader.js";
 import { startTestCluster } from "../testing/index.js";
@@ -45,5 +49,37 @@ describe("account-balances", () => {
       { timeout: 20_000, interval: 200 },
     );
     for (const [id, want] of expected) expect((await view.get(id))?.value, id).toEqual(want);
+  }, 60_000);
+
+  it("reads only its types, also when a rebuild reads the whole journal to catch up", async () => {
+    const note = defineActor({
+      type: "note",
+      initialState: () => 0,
+      evolve: (n: number, _e: { noted: true }) => n + 1,
+      messages: { add: { validate: () => ({}), handle: () => ({ events: [{ noted: true as const }], reply: null }) } },
+    });
+    const perType = defineProjection<AccountEvent, number>({
+      name: "per-type",
+      from: [account],
+      partitions: 2,
+      async handle({ type }, { view }) {
+        view.set(type, ((await view.get(type)) ?? 0) + 1);
+      },
+    });
+    await using cluster = await startTestCluster({ actors: [account, note], projections: [perType], nodes: 2, natsUrl: inject("natsUrl") });
+    for (let i = 0; i < 30; i++) {
+      await cluster.ref(account, `pt-${i % 5}`).ask({ deposit: { amount: 1, txn: `pt-${i}` } });
+      await cluster.ref(note, `n-${i % 3}`).send({ add: {} });
+      await cluster.ref(note, `m-${i % 3}`).send({ add: {} });
+    }
+    const nc = await connect({ servers: inject("natsUrl") });
+    await using _ = { [Symbol.asyncDispose]: () => nc.close() };
+    const view = await ProjectionView.open<number>(nc, cluster.cluster, "per-type");
+    await waitFor(async () => (await view.get("account"))?.value === 30, { timeout: 15_000, interval: 50 });
+    // Build 2 starts with a backlog of which a third is its own: it reads the whole journal.
+    await startRebuild(await ProjectionBucket.open({ nc, cluster: cluster.cluster, name: "per-type" }), Date.now());
+    await waitFor(async () => (await view.meta()).serving === 2, { timeout: 30_000, interval: 100 });
+    expect((await view.get("account"))?.value).toBe(30);
+    expect(await view.get("note")).toBeUndefined();
   }, 60_000);
 });

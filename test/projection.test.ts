@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { backoffMs } from "../cluster/projections/attempts.js";
 import { journalAddress } from "../cluster/projections/journal-batch.js";
+import { readWhole, wholeTypes } from "../cluster/projections/read-filter.js";
 import { account } from "../src/actors/account.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
 import { defineProjection } from "../src/projection/define.js";
@@ -96,5 +97,17 @@ describe("layout and decoding", () => {
     expect(balanceDelta({ withdrew: { amount: 3, txn: "b" } })).toBe(-3);
     expect(balanceDelta({ transferred: { to: "x", amount: 2, txn: "c" } })).toBe(-2);
     expect(balanceDelta({ credited: { from: "x", amount: 7, txn: "d" } })).toBe(7);
+  });
+});
+
+describe("read filter", () => {
+  it("reads the whole journal only for whole-type projections whose batches are a quarter of a backlog or more", () => {
+    expect([...wholeTypes(["account.*", "order.*"])!]).toEqual(["account", "order"]);
+    expect(wholeTypes(["account.YWxpY2U"])).toBeUndefined();
+    expect(wholeTypes(["*.*"])).toBeUndefined();
+    expect(wholeTypes([">"])).toBeUndefined();
+    expect(readWhole(25, 100)).toBe(true);
+    expect(readWhole(24, 100)).toBe(false);
+    expect(readWhole(0, 0)).toBe(false); // no backlog: the server filters what comes live
   });
 });

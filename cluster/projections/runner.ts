@@ -10,6 +10,7 @@ import type { ProjectedEvent, ProjectionContext, ProjectionDefinition } from "..
 import type { ProjectionEventBody } from "../events.js";
 import { attempt, pause, Stopping } from "./attempts.js";
 import { type RetryHost, retryDeadLetter } from "./dead-letter-retry.js";
+import { chooseFilter } from "./read-filter.js";
 import { CommitRefused, commitAtomically, MAX_COMMIT_WRITES } from "./commit.js";
 import { type JournalBatch, journalAddress, journalBatch } from "./journal-batch.js";
 import { ViewStage } from "./view-stage.js";
@@ -70,6 +71,8 @@ export class PartitionRunner {
   private claim = "";
   private stopping = false;
   private fetch: ConsumerMessages | undefined;
+  /** Reading the whole journal: the types to keep (see `read-filter.ts`); undefined while the server filters. */
+  private keep: ReadonlySet<string> | undefined;
   private readonly stage: ViewStage<unknown>;
   private readonly ctx: ProjectionContext<unknown>;
   private readonly retries: StoredDeadLetter[] = [];
@@ -183,19 +186,22 @@ export class PartitionRunner {
 
   private async consume(): Promise<void> {
     const { seq, index } = this.examined;
+    const from = index === undefined ? seq + 1 : seq;
+    const read = await chooseFilter(this.o.js, this.o.jsm, this.o.stream, this.o.journalPrefix, this.o.def.subjects, from);
+    this.keep = read.types;
     const consumer = await this.o.js.consumers.get(this.o.stream, {
-      filter_subjects: this.o.def.subjects.map((s) => this.o.journalPrefix + s),
+      filter_subjects: read.filters,
       deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: index === undefined ? seq + 1 : seq,
+      opt_start_seq: from,
     });
     while (!this.stopping && this.state === "running") {
       this.fetch = await consumer.fetch({ max_messages: this.o.fetchSize ?? 256, expires: this.o.fetchWait ?? 1000 });
-      let read = 0;
+      let handled = 0;
       for await (const m of this.fetch) {
         while (this.o.frozen() && !this.stopping) await pause(this.o.clock, 100);
         if (this.stopping) break;
         if (!(await this.onMessage(m))) return;
-        read++;
+        handled++;
         // Not yet delivered plus delivered but not yet handled: a fetch takes messages as they are
         // appended, so under load the server's count alone stays at 0 and every message was
         // committed on its own (one round trip each: seconds behind while reporting pending 0).
@@ -205,7 +211,7 @@ export class PartitionRunner {
       if (this.stopping) break;
       // The end of a full fetch is no reason to commit while more is pending (that was a commit,
       // a round trip and an atomic batch, per 256 batches read): the chunk rules decide, as above.
-      if (read === 0) this.pending = 0;
+      if (handled === 0) this.pending = 0;
       // Quiet for a while after a burst: one more commit says the rate is down to 0.
       const stale = this.pending === 0 && this.checkpoint.rate > 0 && this.o.clock.now() - this.lastCommit >= IDLE_COMMIT_MS;
       if ((this.dueNow() || stale) && !(await this.commit())) return;
@@ -218,7 +224,11 @@ export class PartitionRunner {
   private async onMessage(m: JsMsg): Promise<boolean> {
     this.batchesSinceCommit++;
     const address = journalAddress(m.subject, this.o.journalPrefix.length);
-    if (address === undefined || partitionOf(this.o.def.partitions.by, this.o.partitions, address.type, address.id) !== this.o.partition) {
+    if (
+      address === undefined ||
+      (this.keep !== undefined && !this.keep.has(address.type)) ||
+      partitionOf(this.o.def.partitions.by, this.o.partitions, address.type, address.id) !== this.o.partition
+    ) {
       this.examined = { seq: m.seq };
       return true;
     }
