@@ -82,4 +82,24 @@ describe("account-balances", () => {
     expect((await view.get("account"))?.value).toBe(30);
     expect(await view.get("note")).toBeUndefined();
   }, 60_000);
+
+  it("keeps a key that every partition writes exact: a refused commit reads again and retries", async () => {
+    // Partitions start fresh (they take keys they have not seen as absent); the first commit of
+    // all but one is refused on the shared key, and they go on from their checkpoints.
+    const all = defineProjection<AccountEvent, number>({
+      name: "grand-total",
+      from: [account],
+      partitions: 4,
+      async handle(_e, { view }) {
+        view.set("all", ((await view.get("all")) ?? 0) + 1);
+      },
+    });
+    await using cluster = await startTestCluster({ actors: [account], projections: [all], nodes: 2, natsUrl: inject("natsUrl") });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => cluster.ref(account, `gt-${i}`).ask({ deposit: { amount: 1, txn: `gt-${i}` } })));
+    const nc = await connect({ servers: inject("natsUrl") });
+    await using _ = { [Symbol.asyncDispose]: () => nc.close() };
+    const view = await ProjectionView.open<number>(nc, cluster.cluster, "grand-total");
+    await waitFor(async () => (await view.checkpoints()).reduce((n, cp) => n + (cp?.applied ?? 0), 0) === 40, { timeout: 30_000, interval: 100 });
+    expect((await view.get("all"))?.value).toBe(40);
+  }, 60_000);
 });

@@ -73,6 +73,8 @@ export class PartitionRunner {
   private fetch: ConsumerMessages | undefined;
   /** Reading the whole journal: the types to keep (see `read-filter.ts`); undefined while the server filters. */
   private keep: ReadonlySet<string> | undefined;
+  /** A commit of this runner was refused: keys are read before they are written from then on. */
+  private refused = false;
   private readonly stage: ViewStage<unknown>;
   private readonly ctx: ProjectionContext<unknown>;
   private readonly retries: StoredDeadLetter[] = [];
@@ -173,6 +175,8 @@ export class PartitionRunner {
         this.examined = { seq: cp.seq, ...(cp.index === undefined ? {} : { index: cp.index }) };
         this.counts = { applied: cp.applied, deadLettered: cp.deadLettered, skipped: cp.skipped };
         this.stage.reset();
+        // A partition at the very start of its build has written nothing: no need to read a key before writing it.
+        this.stage.fresh = !this.refused && cp.seq === 0 && cp.index === undefined && cp.applied === 0 && cp.deadLettered === 0 && cp.skipped === 0;
         this.lastCommit = this.o.clock.now();
         return true;
       } catch (err) {
@@ -366,7 +370,9 @@ export class PartitionRunner {
         return false;
       }
       if (!(stored.value.at === next.at && stored.value.seq === next.seq && stored.revision !== this.revision)) {
-        // Refused (a view entry written by someone else) or lost: start again from the checkpoint.
+        // Refused (a view entry written by someone else, or a key guessed absent) or lost: start
+        // again from the checkpoint, reading every key from now on.
+        this.refused = true;
         throw err instanceof CommitRefused ? err : new Error("projection commit outcome unknown", { cause: err });
       }
       // It landed; only the answer was lost. Revisions of the writes are unknown: read again.

@@ -63,6 +63,8 @@ export class ProjectionService {
   private readonly projections: Projection[] = [];
   private readonly retries = new Map<string, StoredDeadLetter>();
   private readonly deadCount = new Map<string, number>();
+  /** Dead-letter keys seen live (so a count is changed once per key). */
+  private readonly seenKeys = new Set<string>();
   private map: ShardMap | undefined;
   private stopped = false;
   private timer: TimerHandle | undefined;
@@ -237,8 +239,6 @@ export class ProjectionService {
     this.retries.set(e.key, stored);
     this.runners.get(`${d.projection}/${d.build}/${d.partition}`)?.runner.retry(stored);
   }
-
-  private readonly seenKeys = new Set<string>();
 
   /**
    * Once a second: a rebuild this node drives (it runs the new build's partition 0) takes its

@@ -101,9 +101,18 @@ export class ViewStage<V> implements ViewWriter<V> {
     this.marks.clear();
   }
 
+  /**
+   * Set while the partition's view is known to have nothing of its own yet (it claimed at the
+   * start of the journal and has never had a commit refused): a key it has not cached is taken
+   * as absent, without a read. A wrong guess costs one refused commit (the write expects
+   * revision 0), after which the runner clears this and reads again.
+   */
+  fresh = false;
+
   private async load(stored: string): Promise<Known> {
     const hit = this.known.get(stored);
     if (hit !== undefined) return hit;
+    if (this.fresh && this.known.size < this.cacheSize) return { json: undefined, revision: 0 };
     const e = await this.bucket.kv.get(stored);
     const known: Known = e === null || e.operation !== "PUT" ? { json: undefined, revision: e?.revision ?? 0 } : { json: e.string(), revision: e.revision };
     this.remember(stored, known);
