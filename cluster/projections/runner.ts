@@ -394,7 +394,13 @@ export class PartitionRunner {
       while (this.retries.length > 0 && !this.stopping) {
         if (this.stage.size > 0 && !(await this.commit())) return false;
         const letter = this.retries.shift()!;
-        const outcome = await retryDeadLetter(this.retryHost, letter);
+        let outcome: Awaited<ReturnType<typeof retryDeadLetter>>;
+        try {
+          outcome = await retryDeadLetter(this.retryHost, letter);
+        } catch (err) {
+          later.push(letter); // the partition restarts from its checkpoint; the retry waits for it
+          throw err;
+        }
         if (outcome === "ended") return false;
         if (outcome === "later") later.push(letter); // its dead-lettering commit is not in yet: next time
       }

@@ -93,8 +93,9 @@ export class ViewStage<V> implements ViewWriter<V> {
     this.marks.clear();
   }
 
-  /** Forgets everything: after a failed commit, the stored view is read again. */
+  /** Forgets everything: after a failed commit, the stored view is read again (no key is guessed absent). */
   reset(): void {
+    this.fresh = false;
     this.known.clear();
     this.staged.clear();
     this.turn.clear();
