@@ -1,8 +1,8 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
-import { UsageError } from "./args.js";
+import { parse, UsageError } from "./args.js";
 import { connectTo } from "./connect.js";
-import { clusterSetting, connectionSettings, Settings } from "./settings.js";
+import { clusterSetting, connectionFlags, connectionSettings, Settings } from "./settings.js";
 
 /**
  * What the operator commands share (`status`, `reminders list`, `inspect`): connect with the
@@ -39,4 +39,19 @@ export function actorArgs(positionals: readonly string[], command: string): { ty
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/**
+ * An operator command's arguments: its own `flags`, plus `--json`, the connection flags,
+ * `--cluster` and `--help`; undefined once `--help` has printed `usage`.
+ */
+export function operatorArgs(argv: string[], usage: string, flags: Parameters<typeof parse>[1] = {}): ReturnType<typeof parse> | undefined {
+  const parsed = parse(
+    argv,
+    { json: { type: "boolean" }, ...flags, ...connectionFlags, cluster: { type: "string" }, help: { type: "boolean", short: "h" } },
+    true,
+  );
+  if (!parsed.values.help) return parsed;
+  console.log(usage);
+  return undefined;
 }

@@ -1,7 +1,6 @@
 import { DeadLetters, type StoredDeadLetter } from "../../src/projection/dead-letters.js";
-import { parse, positiveInt, UsageError } from "../args.js";
-import { readCluster } from "../read-cluster.js";
-import { connectionFlags } from "../settings.js";
+import { positiveInt, UsageError } from "../args.js";
+import { operatorArgs, readCluster } from "../read-cluster.js";
 import { formatTable } from "../table.js";
 
 export const dlqUsage = `shoal dlq list [<projection>] [--json]
@@ -20,15 +19,9 @@ drop   forgets a dead letter (the event stays unapplied).
 
 /** Runs `shoal dlq`. */
 export async function runDlq(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    { json: { type: "boolean" }, wait: { type: "string" }, ...connectionFlags, cluster: { type: "string" }, help: { type: "boolean", short: "h" } },
-    true,
-  );
-  if (values.help) {
-    console.log(dlqUsage);
-    return 0;
-  }
+  const given = operatorArgs(argv, dlqUsage, { wait: { type: "string" } });
+  if (given === undefined) return 0;
+  const { values, positionals } = given;
   const [what, ...args] = positionals;
   const wait = positiveInt("wait", values.wait as string | undefined, 15_000);
   let failed = false;

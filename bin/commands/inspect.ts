@@ -6,9 +6,8 @@ import { clusterBuckets } from "../../src/nats-names.js";
 import { decodeMap } from "../../src/routing/shard-map.js";
 import { mailFromJournal } from "../../src/runtime/outgoing.js";
 import { JetStreamEventStore } from "../../src/store/jetstream.js";
-import { parse, positiveInt } from "../args.js";
-import { actorArgs, readCluster } from "../read-cluster.js";
-import { connectionFlags } from "../settings.js";
+import { positiveInt } from "../args.js";
+import { actorArgs, operatorArgs, readCluster } from "../read-cluster.js";
 
 export const inspectUsage = `shoal inspect <type> <id> [--events N] [--json] [--nats URL] [--cluster NAME]
 
@@ -25,15 +24,9 @@ unavailable" when no owner answers. --json prints one object
 
 /** Runs `shoal inspect`. */
 export async function runInspect(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    { json: { type: "boolean" }, events: { type: "string" }, ...connectionFlags, cluster: { type: "string" }, help: { type: "boolean", short: "h" } },
-    true,
-  );
-  if (values.help) {
-    console.log(inspectUsage);
-    return 0;
-  }
+  const given = operatorArgs(argv, inspectUsage, { events: { type: "string" } });
+  if (given === undefined) return 0;
+  const { values, positionals } = given;
   const { type, id } = actorArgs(positionals, "inspect");
   const last = positiveInt("events", values.events, 10);
   return readCluster(values, "shoal-inspect", async (nc, cluster) => {

@@ -1,9 +1,8 @@
 import { type BuildReport, gatherProjectionStatus, type ProjectionReport } from "../../cluster/projection-status.js";
 import { resume, startRebuild } from "../../src/projection/admin.js";
 import { ProjectionBucket } from "../../src/projection/bucket.js";
-import { parse, positiveInt, UsageError } from "../args.js";
-import { readCluster } from "../read-cluster.js";
-import { connectionFlags } from "../settings.js";
+import { positiveInt, UsageError } from "../args.js";
+import { operatorArgs, readCluster } from "../read-cluster.js";
 import { formatTable } from "../table.js";
 
 export const projectionUsage = `shoal projection status [<name>] [--json]
@@ -22,15 +21,9 @@ resume   starts again the partitions that stopped on a failing event (onFailure 
 
 /** Runs `shoal projection`. */
 export async function runProjection(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    { json: { type: "boolean" }, partitions: { type: "string" }, ...connectionFlags, cluster: { type: "string" }, help: { type: "boolean", short: "h" } },
-    true,
-  );
-  if (values.help) {
-    console.log(projectionUsage);
-    return 0;
-  }
+  const given = operatorArgs(argv, projectionUsage, { partitions: { type: "string" } });
+  if (given === undefined) return 0;
+  const { values, positionals } = given;
   const [what, name, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(" ")}`);
   if (what === "status") {

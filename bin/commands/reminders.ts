@@ -7,9 +7,8 @@ import { KvReminderStorage } from "../../src/reminders/kv-storage.js";
 import type { StoredReminder } from "../../src/reminders/storage.js";
 import { shardOf } from "../../src/routing/shard-hash.js";
 import { decodeMap } from "../../src/routing/shard-map.js";
-import { parse, UsageError } from "../args.js";
-import { actorArgs, readCluster } from "../read-cluster.js";
-import { connectionFlags } from "../settings.js";
+import { UsageError } from "../args.js";
+import { actorArgs, operatorArgs, readCluster } from "../read-cluster.js";
 
 export const remindersUsage = `shoal reminders list <type> <id> [--json] [--nats URL] [--cluster NAME]
 
@@ -22,15 +21,9 @@ firings since it was set).
 
 /** Runs `shoal reminders list`. */
 export async function runReminders(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    { json: { type: "boolean" }, ...connectionFlags, cluster: { type: "string" }, help: { type: "boolean", short: "h" } },
-    true,
-  );
-  if (values.help) {
-    console.log(remindersUsage);
-    return 0;
-  }
+  const given = operatorArgs(argv, remindersUsage);
+  if (given === undefined) return 0;
+  const { values, positionals } = given;
   if (positionals[0] !== "list") throw new UsageError("reminders takes list <type> <id>");
   const { type, id } = actorArgs(positionals.slice(1), "reminders list");
   return readCluster(values, "shoal-reminders", async (nc, cluster) => {

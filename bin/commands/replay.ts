@@ -2,9 +2,8 @@ import { Kvm } from "@nats-io/kv";
 import { parseReplay, type ReplayRequest, replayActorAt, replayProjection } from "../../cluster/replay.js";
 import { clusterBuckets } from "../../src/nats-names.js";
 import { decodeMap } from "../../src/routing/shard-map.js";
-import { parse, UsageError } from "../args.js";
-import { actorArgs, readCluster } from "../read-cluster.js";
-import { connectionFlags } from "../settings.js";
+import { UsageError } from "../args.js";
+import { actorArgs, operatorArgs, readCluster } from "../read-cluster.js";
 
 export const replayUsage = `shoal replay actor <type> <id> [--drop-snapshot]
 shoal replay projection <name> --mode checkpoint-only|full-reset [--from SEQ]
@@ -25,23 +24,9 @@ The same requests go to a node's POST /admin/replay as JSON:
 
 /** Runs `shoal replay`. */
 export async function runReplay(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    {
-      "drop-snapshot": { type: "boolean" },
-      mode: { type: "string" },
-      from: { type: "string" },
-      json: { type: "boolean" },
-      ...connectionFlags,
-      cluster: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    true,
-  );
-  if (values.help) {
-    console.log(replayUsage);
-    return 0;
-  }
+  const given = operatorArgs(argv, replayUsage, { "drop-snapshot": { type: "boolean" }, mode: { type: "string" }, from: { type: "string" } });
+  if (given === undefined) return 0;
+  const { values, positionals } = given;
   const [what, ...rest] = positionals;
   let req: ReplayRequest;
   try {

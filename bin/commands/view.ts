@@ -1,7 +1,6 @@
 import { ProjectionView } from "../../src/projection/view-reader.js";
-import { parse, UsageError } from "../args.js";
-import { readCluster } from "../read-cluster.js";
-import { connectionFlags } from "../settings.js";
+import { UsageError } from "../args.js";
+import { operatorArgs, readCluster } from "../read-cluster.js";
 
 export const viewUsage = `shoal view <projection> <key> [--json] [--nats URL] [--cluster NAME]
 
@@ -12,15 +11,9 @@ value as JSON; --json prints {key, value, build, revision}. Exits 1 when there i
 
 /** Runs `shoal view`. */
 export async function runView(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    { json: { type: "boolean" }, ...connectionFlags, cluster: { type: "string" }, help: { type: "boolean", short: "h" } },
-    true,
-  );
-  if (values.help) {
-    console.log(viewUsage);
-    return 0;
-  }
+  const given = operatorArgs(argv, viewUsage);
+  if (given === undefined) return 0;
+  const { values, positionals } = given;
   if (positionals.length !== 2) throw new UsageError("view takes <projection> <key>");
   const [name, key] = positionals as [string, string];
   let found = true;
