@@ -76,6 +76,8 @@ describe("projection failures", () => {
     expect(letters[0]).toMatchObject({ id: "alice", attempts: 3, event: { deposited: { amount: 7, txn: "poison" } } });
     expect(letters[0]!.error).toMatch(/cannot handle poison/);
     const key = letters[0]!.key;
+    // Every node counts the letters waiting (the metric and the dashboard read this).
+    await waitFor(() => cluster.nodes.every((n) => n.projections().deadLetters.get("ledger") === 1), { timeout: 5000, interval: 20 });
     expect((await shoal(cluster.cluster, "dlq", "list")).out).toMatch(new RegExp(`${key.replace(/\./g, "\\.")}\\s+account/alice@2\\s+3`));
 
     // Still broken: the retry fails again and the letter stays, with more attempts.
@@ -87,6 +89,7 @@ describe("projection failures", () => {
     broken.now = false;
     const fixed = await shoal(cluster.cluster, "dlq", "retry", key, "--wait", "10000");
     expect(fixed).toEqual({ code: 0, out: `${key}: applied\n` });
+    await waitFor(() => cluster.nodes.every((n) => n.projections().deadLetters.get("ledger") === undefined), { timeout: 5000, interval: 20 });
     expect((await view.get("alice"))?.value).toEqual({ total: 23, applied: 3 });
     // Once: a second retry finds nothing, and the view is unchanged.
     expect(await shoal(cluster.cluster, "dlq", "retry", key)).toMatchObject({ code: 1, out: `${key}: no such dead letter\n` });

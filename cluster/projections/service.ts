@@ -62,9 +62,8 @@ export class ProjectionService {
   private readonly runners = new Map<string, { runner: PartitionRunner; build: number; epoch: number }>();
   private readonly projections: Projection[] = [];
   private readonly retries = new Map<string, StoredDeadLetter>();
-  private readonly deadCount = new Map<string, number>();
-  /** Dead-letter keys seen live (so a count is changed once per key). */
-  private readonly seenKeys = new Set<string>();
+  /** The dead letters waiting, by key (`<projection>.b<build>.<seq>-<index>`), from the bucket's watch. */
+  private readonly deadKeys = new Set<string>();
   private map: ShardMap | undefined;
   private stopped = false;
   private timer: TimerHandle | undefined;
@@ -109,7 +108,12 @@ export class ProjectionService {
 
   /** Dead letters waiting, per projection (from the bucket's watch). */
   deadLetterCounts(): ReadonlyMap<string, number> {
-    return this.deadCount;
+    const counts = new Map<string, number>();
+    for (const key of this.deadKeys) {
+      const projection = key.slice(0, key.indexOf("."));
+      counts.set(projection, (counts.get(projection) ?? 0) + 1);
+    }
+    return counts;
   }
 
   /** Stops every runner after its event in hand, each committing what it did. */
@@ -214,17 +218,12 @@ export class ProjectionService {
 
   private onDeadLetter(e: KvWatchEntry): void {
     const before = this.retries.get(e.key);
-    const projection = e.key.slice(0, e.key.indexOf("."));
-    const known = this.deadCount.get(projection) ?? 0;
-    const seen = this.seenKeys.has(e.key);
     if (e.operation !== "PUT") {
       this.retries.delete(e.key);
-      if (seen) this.deadCount.set(projection, Math.max(0, known - 1));
-      this.seenKeys.delete(e.key);
+      this.deadKeys.delete(e.key);
       return;
     }
-    if (!seen) this.deadCount.set(projection, known + 1);
-    this.seenKeys.add(e.key);
+    this.deadKeys.add(e.key);
     let d: DeadLetter;
     try {
       d = JSON.parse(e.string()) as DeadLetter;
