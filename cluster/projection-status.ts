@@ -68,9 +68,9 @@ export async function gatherProjectionStatus(nc: NatsConnection, cluster: string
       ["building", meta.building],
     ] as const) {
       if (build === undefined) continue;
-      const count = meta.builds[String(build)]?.partitions ?? 0;
+      const cps = await bucket.checkpoints(meta, build);
       const partitions: PartitionReport[] = [];
-      for (let k = 0; k < count; k++) partitions.push(await partitionReport(nc, cluster, filters, k, (await bucket.checkpoint(build, k)).value, exact));
+      for (const [k, cp] of cps.entries()) partitions.push(await partitionReport(nc, cluster, filters, k, cp.value, exact));
       builds.push({ build, role, partitions });
     }
     out.push({ name, serving: meta.serving, building: meta.building ?? null, builds, deadLetters: dead.filter((d) => d.projection === name).length });

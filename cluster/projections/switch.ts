@@ -10,12 +10,6 @@ export const SWITCH_LAG_BOUND = 1000;
 /** A retired build's keys are purged this long after the switch (ms): readers that read `_meta` just before finish. */
 export const RETIRED_GRACE_MS = 10_000;
 
-/** The checkpoints of one build, with their revisions; undefined entries are partitions not started yet. */
-async function checkpoints(bucket: ProjectionBucket, meta: ProjectionMeta, build: number) {
-  const n = meta.builds[String(build)]?.partitions ?? 0;
-  return Promise.all(Array.from({ length: n }, (_, k) => bucket.checkpoint(build, k)));
-}
-
 /**
  * Blue-green rebuilds. A build made beside the serving one takes over reads in three steps,
  * driven by the node running its partition 0 after each of its commits:
@@ -59,13 +53,13 @@ export class BuildSwitch {
   private async step(): Promise<void> {
     const { value: meta, revision } = await this.bucket.meta();
     if (meta?.building === undefined) return;
-    const next = await checkpoints(this.bucket, meta, meta.building);
+    const next = await this.bucket.checkpoints(meta, meta.building);
     if (next.some((c) => c.value === undefined || c.value.stopped !== undefined || c.value.pending > SWITCH_LAG_BOUND)) return;
     if (meta.freezing !== meta.serving) {
       await this.bucket.write(META_KEY, { ...meta, freezing: meta.serving }, revision);
       return;
     }
-    const old = await checkpoints(this.bucket, meta, meta.serving);
+    const old = await this.bucket.checkpoints(meta, meta.serving);
     const oldFurthest = Math.max(0, ...old.map((c) => c.value?.seq ?? 0));
     const newLeast = Math.min(...next.map((c) => c.value!.seq));
     if (newLeast < oldFurthest) return;

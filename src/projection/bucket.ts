@@ -97,6 +97,12 @@ export class ProjectionBucket {
     return { value: c.value === undefined ? undefined : { ...FIRST_CHECKPOINT, ...c.value }, revision: c.revision };
   }
 
+  /** Every checkpoint of one build as `meta` lists it, by partition, with its revision (value undefined: never started). */
+  checkpoints(meta: ProjectionMeta, build: number): Promise<Revised<Checkpoint>[]> {
+    const n = meta.builds[String(build)]?.partitions ?? 0;
+    return Promise.all(Array.from({ length: n }, (_, k) => this.checkpoint(build, k)));
+  }
+
   /** The entry `key` of build `build`'s view. */
   async entry<V>(build: number, key: string): Promise<Revised<V>> {
     return this.json<V>(viewKey(build, key));

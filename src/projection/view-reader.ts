@@ -47,8 +47,6 @@ export class ProjectionView<V = unknown> {
   /** The checkpoints of one build (default: the serving one), by partition; undefined where a partition never started. */
   async checkpoints(build?: number): Promise<(Checkpoint | undefined)[]> {
     const meta = await this.meta();
-    const b = build ?? meta.serving;
-    const n = meta.builds[String(b)]?.partitions ?? 0;
-    return Promise.all(Array.from({ length: n }, async (_, k) => (await this.bucket.checkpoint(b, k)).value));
+    return (await this.bucket.checkpoints(meta, build ?? meta.serving)).map((c) => c.value);
   }
 }
