@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { checkClusterName } from "../src/actor/names.js";
+import { checkClusterName, checkRoles } from "../src/actor/names.js";
 import { type Clock, systemClock } from "../src/clock.js";
 import { ErrorCode, ShoalError } from "../src/errors.js";
 import { ActorHost } from "../src/host.js";
@@ -23,6 +23,7 @@ import { OwnershipFence } from "./owner-fence.js";
 import { peerDispatch } from "./peer-dispatch.js";
 import type { ShardMap } from "./placement.js";
 import { Router } from "./router.js";
+import { shardIn } from "../src/routing/actor-shard.js";
 import { shardOf } from "../src/routing/shard-hash.js";
 import { retryStartup } from "./startup.js";
 import { NatsTransport } from "./transport.js";
@@ -61,6 +62,7 @@ export interface NodeParts {
 export async function assemble(opts: NodeOptions, isStopping: () => boolean): Promise<NodeParts> {
   const cluster = checkClusterName(opts.cluster);
   const { nodeId, nc } = opts;
+  const roles = opts.roles === undefined || opts.roles.length === 0 ? undefined : checkRoles(opts.roles, "node roles");
   const timing = resolveTiming(opts);
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? silentLogger;
@@ -83,6 +85,12 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   let migrations: Migrations | undefined;
   let membership: Membership | undefined;
   let keepAlive: KeepAliveStarter | undefined;
+  let view: ShardMapView | undefined;
+  // An actor's shard on the current map (its type's role group); the plain hash before a map.
+  const shardOfActor = (type: string, id: string) => {
+    const map = view?.current();
+    return map === undefined ? shardOf(type, id, timing.shardCount) : shardIn(map, type, id);
+  };
   const onTellFailed = tellFailed(log, opts);
   // A cluster whose journal existed must find it again: never start over from an empty stream.
   const journalExisted = await retry("journal record", () => maps.journalRecorded());
@@ -97,7 +105,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
       logger: log,
       runtime: {
         clock,
-        partitionOf: (type, id) => shardOf(type, id, timing.shardCount),
+        partitionOf: shardOfActor,
         fence: (key) => fence!.check(key.type, key.id),
         unknownType: (type) => notHostedHere(type, nodeId, membership!.records()),
         onTellFailed,
@@ -132,7 +140,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     log.debug({ peer, failed: n }, "tells failed at a peer");
     opts.hooks?.onTellsFailed?.("AT_PEER", n);
   });
-  const view = new ShardMapView(maps, clock, log, (before, next) => {
+  view = new ShardMapView(maps, clock, log, (before, next) => {
     logMap(log, nodeId, before, next);
     migrations!.onMap(before, next);
     // The reminders of the shards the map gives this node are fired here (loaded when gained).
@@ -143,6 +151,9 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   });
   const self: MemberRecord = { id: nodeId, weight: timing.weight, state: "active", startedAt: clock.now(), types: [...host.runtime.types].sort() };
   if (opts.meta !== undefined) self.meta = opts.meta;
+  if (roles !== undefined) self.roles = roles;
+  const boundRoles = new Map(opts.actors.flatMap((d) => (d.roles === undefined ? [] : [[d.type, [...d.roles].sort()] as const])));
+  if (boundRoles.size > 0) self.typeRoles = Object.fromEntries(boundRoles);
   membership = new Membership({ kv: membersKv, clock, self, heartbeatInterval: timing.heartbeatInterval, memberTtl: timing.memberTtl, logger: log });
   const router = new Router({
     nodeId,
@@ -152,11 +163,12 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     clock,
     onSlow: (what) => log.info({ what }, "router waited"),
     onTellFailed,
+    rolesOf: (type) => boundRoles.get(type),
   });
   // Turns' asks and messages to other actors go wherever those actors live.
   host.runtime.connect(router);
-  fence = new OwnershipFence(nodeId, membership, view, log);
-  const shardOfActor = (type: string, id: string) => shardOf(type, id, timing.shardCount);
+  const rolesOf = (type: string) => boundRoles.get(type);
+  fence = new OwnershipFence(nodeId, membership, view, log, { of: rolesOf, mine: roles ?? [] });
   keepAlive = new KeepAliveStarter({
     runtime: host.runtime,
     records: keepAliveKv === undefined ? undefined : new KeepAliveRecords(keepAliveKv, clock, log),

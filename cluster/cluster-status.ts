@@ -2,7 +2,7 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { UnavailableError } from "../src/errors.js";
 import { clusterBuckets } from "../src/nats-names.js";
-import { shardOf } from "../src/routing/shard-hash.js";
+import { ownerIn } from "../src/routing/actor-shard.js";
 import { decodeMap, type ShardMap } from "../src/routing/shard-map.js";
 import { decodeMemberRecord, type MemberRecord } from "./membership.js";
 import { requestStatus, type NodeStatus } from "./status.js";
@@ -22,6 +22,19 @@ export interface NodeSummary {
   reachable: boolean;
   /** The actor types it hosts, from its membership record (null when the record does not say). */
   types: string[] | null;
+  /** Its roles (`shoal node --roles`), sorted; empty when it has none. */
+  roles: string[];
+}
+
+/** One role group of the map: the types bound to a role set, and the nodes that host them. */
+export interface GroupSummary {
+  roles: string[];
+  types: string[];
+  /** Members with one of the roles that may own shards (not draining), sorted; empty: its types' calls fail. */
+  nodes: string[];
+  /** Its shards, and how many of them no node owns in the stored map. */
+  shards: number;
+  unowned: number;
 }
 
 /** One singleton type of the cluster, and where it runs. */
@@ -43,8 +56,10 @@ export interface ClusterStatus {
   epoch: number | null;
   mapVersion: number | null;
   shardCount: number | null;
-  /** Shards no node owns in the stored map (mid-rebalance, or no members). */
+  /** Shards no node owns in the stored map (mid-rebalance, or no members), role groups with no node to host them aside. */
   unowned: number;
+  /** The role groups (actor types bound to roles), in the map's order; empty when no type has roles. */
+  groups: GroupSummary[];
   migrations: number;
   nodes: NodeSummary[];
   /**
@@ -71,7 +86,20 @@ export function singletonSummaries(statuses: readonly NodeStatus[], map: ShardMa
   }
   return [...running]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([type, nodes]) => ({ type, nodes: nodes.sort(), owner: map === undefined ? null : (map.owners[shardOf(type, type, map.shardCount)] ?? null) }));
+    .map(([type, nodes]) => ({ type, nodes: nodes.sort(), owner: map === undefined ? null : ownerIn(map, type, type) }));
+}
+
+/** The map's role groups, each with the members that may host it and its unowned shards. */
+export function groupSummaries(map: ShardMap | undefined, records: readonly MemberRecord[]): GroupSummary[] {
+  return (map?.groups ?? []).map((g) => {
+    let unowned = 0;
+    for (let s = g.base; s < g.base + g.size; s++) if (map!.owners[s] === null) unowned++;
+    const nodes = records
+      .filter((r) => r.state !== "draining" && r.roles?.some((x) => g.roles.includes(x)) === true)
+      .map((r) => r.id)
+      .sort();
+    return { roles: [...g.roles], types: [...g.types], nodes, shards: g.size, unowned };
+  });
 }
 
 /** The types some of `nodes` host and others lack (nodes that do not say are left out). */
@@ -140,15 +168,27 @@ export async function gatherClusterStatus(nc: NatsConnection, cluster: string, t
     .map((r) => {
       const s = answers.get(r.id);
       const types = r.types === undefined ? null : [...r.types].sort();
-      return { id: r.id, state: r.state, shards: owned(r.id), actors: s?.actors ?? null, migrations: s?.migrations ?? null, reachable: s !== undefined, types };
+      const roles = [...(r.roles ?? [])].sort();
+      return {
+        id: r.id,
+        state: r.state,
+        shards: owned(r.id),
+        actors: s?.actors ?? null,
+        migrations: s?.migrations ?? null,
+        reachable: s !== undefined,
+        types,
+        roles,
+      };
     });
+  const groups = groupSummaries(map, records);
   return {
     cluster,
     leader: leader.id ?? null,
     epoch: leader.id === undefined ? null : (leader.epoch ?? null),
     mapVersion: map?.version ?? null,
     shardCount: map?.shardCount ?? null,
-    unowned: map?.owners.filter((o) => o === null).length ?? 0,
+    unowned: (map?.owners.filter((o) => o === null).length ?? 0) - groups.reduce((n, g) => n + (g.nodes.length === 0 ? g.unowned : 0), 0),
+    groups,
     migrations: nodes.reduce((n, x) => n + (x.migrations ?? 0), 0),
     nodes,
     typeMismatches: typeMismatches(nodes),

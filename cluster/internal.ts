@@ -6,13 +6,15 @@
 export * from "../src/routing/shard-hash.js";
 export * from "./placement.js";
 export * from "./plan.js";
+export * from "./groups.js";
+export * from "../src/routing/actor-shard.js";
 export * from "./kv.js";
 export { MemoryKvBackend } from "./kv-memory.js";
 export { NatsKvProvider } from "./kv-nats.js";
 export { LeaderElection, type ElectionEvent, type ElectionOptions } from "./election.js";
 export { Membership, type MemberRecord, type MembershipChange, type MembershipOptions } from "./membership.js";
 export { ShardMapStore, ShardCountMismatchError, type StoredMap } from "./map-store.js";
-export { encodeMap, decodeMap } from "../src/routing/shard-map.js";
+export { encodeMap, decodeMap, type ShardGroup } from "../src/routing/shard-map.js";
 export { ShardManager, type ManagerOptions } from "./manager.js";
 export { ClusterEvents, type ClusterEvent, type ClusterEventBody } from "./events.js";
 export { ShoalNode, type NodeOptions, type NodeStatus } from "./node.js";

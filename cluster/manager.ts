@@ -5,6 +5,7 @@ import type { LeaderElection } from "./election.js";
 import { ClusterEvents } from "./events.js";
 import type { ShardMapStore, StoredMap } from "./map-store.js";
 import type { Membership } from "./membership.js";
+import { layoutGroups, sameGroups } from "./groups.js";
 import { plan, stage } from "./plan.js";
 
 export interface ManagerOptions {
@@ -177,8 +178,18 @@ export class ShardManager {
       return;
     }
     const members = this.opts.membership.members();
-    const next = stage(current?.map, plan(current?.map, members, { shardCount: this.opts.shardCount, epoch }), members, { maxHandoffs: this.maxHandoffs });
-    if (current !== undefined && next.moves.length === 0 && current.map.epoch === epoch) return;
+    const shardCount = current?.map.shardCount ?? this.opts.shardCount;
+    const layout = layoutGroups(
+      current?.map.groups ?? [],
+      shardCount,
+      this.opts.membership.records().flatMap((r) => (r.typeRoles === undefined ? [] : [r.typeRoles])),
+    );
+    if (layout.refused.length > 0) this.log.warn({ refused: layout.refused }, "actor types bound to roles found no shard group (too many role sets)");
+    const groups = layout.groups;
+    const next = stage(current?.map, plan(current?.map, members, { shardCount: this.opts.shardCount, epoch, groups }), members, {
+      maxHandoffs: this.maxHandoffs,
+    });
+    if (current !== undefined && next.moves.length === 0 && current.map.epoch === epoch && sameGroups(current.map.groups, groups)) return;
     // The lease may have run out while we read and planned (a pause, a slow server).
     if (!election.isLeader()) return;
     let revision: number;

@@ -1,5 +1,5 @@
 /** A membership record: what a node publishes about itself, and how it is checked when read. */
-import { ACTOR_TYPE_PATTERN } from "../src/actor/names.js";
+import { ACTOR_TYPE_PATTERN, MAX_ROLES } from "../src/actor/names.js";
 import { decodeJson } from "../src/codec/json.js";
 
 /** What a node publishes about itself. */
@@ -20,6 +20,10 @@ export interface MemberRecord {
   meta?: Record<string, string>;
   /** The actor types the node hosts, sorted (absent from nodes that do not say). */
   types?: string[];
+  /** The node's roles, sorted (`shoal node --roles`; absent: none). */
+  roles?: string[];
+  /** The roles each hosted type that declares some is bound to (absent: none does). */
+  typeRoles?: Record<string, string[]>;
 }
 
 const STATES: ReadonlySet<string> = new Set(["joining", "active", "draining"]);
@@ -29,6 +33,8 @@ export function copyRecord(r: MemberRecord): MemberRecord {
   const out = { ...r };
   if (r.meta !== undefined) out.meta = { ...r.meta };
   if (r.types !== undefined) out.types = [...r.types];
+  if (r.roles !== undefined) out.roles = [...r.roles];
+  if (r.typeRoles !== undefined) out.typeRoles = Object.fromEntries(Object.entries(r.typeRoles).map(([t, rs]) => [t, [...rs]]));
   return out;
 }
 
@@ -57,10 +63,26 @@ export function validRecord(v: unknown): MemberRecord | undefined {
     out.meta = Object.fromEntries(entries) as Record<string, string>;
   }
   if (r.types !== undefined) {
-    if (!Array.isArray(r.types) || r.types.length > MAX_TYPES || !r.types.every((t) => typeof t === "string" && ACTOR_TYPE_PATTERN.test(t))) return undefined;
+    if (!names(r.types, MAX_TYPES)) return undefined;
     out.types = [...(r.types as string[])];
   }
+  if (r.roles !== undefined) {
+    if (!names(r.roles, MAX_ROLES)) return undefined;
+    out.roles = [...(r.roles as string[])];
+  }
+  if (r.typeRoles !== undefined) {
+    if (typeof r.typeRoles !== "object" || r.typeRoles === null || Array.isArray(r.typeRoles)) return undefined;
+    const entries = Object.entries(r.typeRoles);
+    if (entries.length > MAX_TYPES || !entries.every(([t, rs]) => ACTOR_TYPE_PATTERN.test(t) && names(rs, MAX_ROLES) && (rs as string[]).length > 0))
+      return undefined;
+    out.typeRoles = Object.fromEntries(entries.map(([t, rs]) => [t, [...(rs as string[])]]));
+  }
   return out;
+}
+
+/** An array of at most `max` names shaped like actor type names. */
+function names(v: unknown, max: number): boolean {
+  return Array.isArray(v) && v.length <= max && v.every((x) => typeof x === "string" && ACTOR_TYPE_PATTERN.test(x));
 }
 
 /** Most actor types a record may list (a record stays a small KV value). */
@@ -71,5 +93,6 @@ export function sameRecord(a: MemberRecord, b: MemberRecord): boolean {
   if (a.id !== b.id || a.weight !== b.weight || a.state !== b.state || a.startedAt !== b.startedAt) return false;
   const am = Object.entries(a.meta ?? {});
   const sameTypes = (a.types ?? []).join(",") === (b.types ?? []).join(",") && (a.types === undefined) === (b.types === undefined);
-  return sameTypes && am.length === Object.keys(b.meta ?? {}).length && am.every(([k, v]) => b.meta?.[k] === v);
+  const sameRoles = (a.roles ?? []).join(",") === (b.roles ?? []).join(",") && JSON.stringify(a.typeRoles ?? {}) === JSON.stringify(b.typeRoles ?? {});
+  return sameTypes && sameRoles && am.length === Object.keys(b.meta ?? {}).length && am.every(([k, v]) => b.meta?.[k] === v);
 }

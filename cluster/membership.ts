@@ -128,7 +128,7 @@ export class Membership {
 
   /** The view as placement sees it. */
   members(): Member[] {
-    return this.records().map(({ id, weight, state }) => ({ id, weight, state }));
+    return this.records().map(({ id, weight, state, roles }) => (roles === undefined ? { id, weight, state } : { id, weight, state, roles }));
   }
 
   /** Subscribes to view changes; returns the unsubscribe function. */

@@ -22,6 +22,11 @@ export interface NodeOptions extends NodeIdentity, Partial<ClusterTiming> {
    * cluster should run the same ones: a partition whose shard lands on a node without it waits.
    */
   projections?: readonly ProjectionDefinition[];
+  /**
+   * This node's roles (`shoal node --roles a,b`): it hosts the shards of the actor types bound to
+   * one of them (`roles` in `defineActor`), besides the types bound to none. Default: no role.
+   */
+  roles?: readonly string[];
   /** Free-form facts published in the membership record (e.g. the HTTP port). */
   meta?: Record<string, string>;
   /** Longest a shard handoff may take before the destination serves from the store. Default 10 s. */

@@ -12,7 +12,7 @@ import type { NodeOptions } from "./node-options.js";
 import type { ShardMap } from "./placement.js";
 import { adminSubject, statusSubject } from "../src/nats-names.js";
 import { ActorMovedError, BadRequestError } from "../src/errors.js";
-import { shardOf } from "../src/routing/shard-hash.js";
+import { ownerIn } from "../src/routing/actor-shard.js";
 import {
   adminAnswer,
   inspectHere,
@@ -120,7 +120,7 @@ export class ShoalNode implements RefFactory, Caller {
   /** Throws ACTOR_MOVED unless the map gives this node the actor's shard. */
   private checkOwner(actor: { type: string; id: string }): void {
     const map = this.parts.view.current();
-    const owner = map?.owners[shardOf(actor.type, actor.id, map.shardCount)];
+    const owner = map === undefined ? undefined : ownerIn(map, actor.type, actor.id);
     if (owner !== this.nodeId) throw new ActorMovedError(`${actor.type}/${actor.id} is not owned by ${this.nodeId}`, { details: { owner: owner ?? null } });
   }
 
@@ -131,7 +131,7 @@ export class ShoalNode implements RefFactory, Caller {
   async replay(req: ReplayRequest, forward = true): Promise<ReplayResult> {
     if ("projection" in req) return replayProjection(this.nc, this.cluster, req);
     const map = this.parts.view.current();
-    const owner = map?.owners[shardOf(req.actor.type, req.actor.id, map.shardCount)];
+    const owner = map === undefined ? undefined : ownerIn(map, req.actor.type, req.actor.id);
     const { host } = this.parts;
     if (owner === this.nodeId)
       return replayActorHere({ nc: this.nc, cluster: this.cluster, nodeId: this.nodeId, runtime: host.runtime, store: host.store }, req);

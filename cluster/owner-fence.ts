@@ -2,7 +2,7 @@ import { ActorMovedError, UnavailableError } from "../src/errors.js";
 import type { Logger } from "../src/log.js";
 import type { ShardMapView } from "./map-view.js";
 import type { Membership } from "./membership.js";
-import { shardOf } from "../src/routing/shard-hash.js";
+import { groupOf, shardIn } from "../src/routing/actor-shard.js";
 
 /**
  * The fence of last resort, checked by the runtime before every turn and before every append:
@@ -25,6 +25,8 @@ export class OwnershipFence {
     private readonly membership: Membership,
     private readonly view: ShardMapView,
     private readonly log: Logger,
+    /** The roles a locally defined type is bound to (undefined: none), and this node's roles. */
+    private readonly roles: { of: (type: string) => readonly string[] | undefined; mine: readonly string[] } = { of: () => undefined, mine: [] },
   ) {}
 
   /** Whether this node's lease has lapsed and it has not re-confirmed since (it must not act as an owner). */
@@ -33,7 +35,10 @@ export class OwnershipFence {
     return this.stale || !m.holdsLease() || m.lapses !== this.lapsesSeen;
   }
 
-  /** Throws UNAVAILABLE (lease lapsed, no map yet) or ACTOR_MOVED (another node owns the shard). */
+  /**
+   * Throws UNAVAILABLE (lease lapsed, no map yet, a role-bound type the map has no group for
+   * yet or whose group's roles this node lacks) or ACTOR_MOVED (another node owns the shard).
+   */
   check(type: string, id: string): void {
     if (this.lapsed()) {
       this.refreshAfterLapse();
@@ -41,7 +46,13 @@ export class OwnershipFence {
     }
     const map = this.view.current();
     if (map === undefined) throw new UnavailableError("this node has no shard map yet");
-    const owner = map.owners[shardOf(type, id, map.shardCount)] ?? null;
+    if (this.roles.of(type) !== undefined) {
+      const g = groupOf(map, type);
+      if (g === undefined) throw new UnavailableError(`actor type ${type} is bound to roles and map v${map.version} has no group for it yet`);
+      if (!g.roles.some((r) => this.roles.mine.includes(r)))
+        throw new UnavailableError(`actor type ${type} runs on roles ${g.roles.join(", ")}, which this node lacks`);
+    }
+    const owner = map.owners[shardIn(map, type, id)] ?? null;
     if (owner !== this.nodeId) throw new ActorMovedError(`shard moved to ${owner ?? "nobody yet"}`, { details: { owner, mapVersion: map.version } });
   }
 

@@ -46,6 +46,8 @@ export interface Member {
   readonly weight: number;
   /** `joining` and `active` members own shards; `draining` members own none. */
   readonly state: MemberState;
+  /** The node's roles (`shoal node --roles`): it hosts the shard groups of types bound to one of them. */
+  readonly roles?: readonly string[];
 }
 
 /** One shard changing owner; `from`/`to` are `null` for "unowned". */

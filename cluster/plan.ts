@@ -4,6 +4,7 @@
  */
 import { isEligible, reassign, shares, type Member, type Move, type ShardMap } from "./placement.js";
 import { DEFAULT_SHARD_COUNT } from "../src/routing/shard-hash.js";
+import type { ShardGroup } from "../src/routing/shard-map.js";
 
 /** Options of {@link plan}. */
 export interface PlanOptions {
@@ -11,6 +12,11 @@ export interface PlanOptions {
   shardCount?: number;
   /** The leader's fencing token to stamp on the map; defaults to the previous map's epoch (or 0). */
   epoch?: number;
+  /**
+   * The role groups of the new map (`layoutGroups`); default: the previous map's. It may add
+   * groups at the end and change their types, never drop or move one (a RangeError).
+   */
+  groups?: readonly ShardGroup[];
 }
 
 /** A new map and how to get there. */
@@ -38,8 +44,9 @@ export interface Balance {
  * Throws `RangeError` on inconsistent input (see {@link shares}).
  */
 export function plan(previous: ShardMap | undefined, members: readonly Member[], opts: PlanOptions = {}): Plan {
-  const prev = ownersOf(previous, opts);
-  const owners = reassign(prev, members);
+  const { prev, groups, shardCount } = layout(previous, opts);
+  const owners: (string | null)[] = [];
+  for (const r of ranges(shardCount, groups)) owners.push(...reassign(prev.slice(r.base, r.base + r.size), hosts(members, r.roles)));
   const moves: Move[] = [];
   owners.forEach((to, shard) => {
     const from = prev[shard] ?? null;
@@ -48,10 +55,39 @@ export function plan(previous: ShardMap | undefined, members: readonly Member[],
   const map: ShardMap = {
     version: (previous?.version ?? 0) + 1,
     epoch: opts.epoch ?? previous?.epoch ?? 0,
-    shardCount: prev.length,
+    shardCount,
     owners,
   };
-  return { map, moves };
+  return { map: groups.length === 0 ? map : { ...map, groups }, moves };
+}
+
+/** The members that may own a range's shards: all of them for the default group, else those with one of its roles. */
+export function hosts(members: readonly Member[], roles: readonly string[] | undefined): readonly Member[] {
+  return roles === undefined ? members : members.filter((m) => m.roles?.some((r) => roles.includes(r)) === true);
+}
+
+/** The default group's range, then each role group's. */
+function ranges(shardCount: number, groups: readonly ShardGroup[]): Array<{ base: number; size: number; roles?: readonly string[] }> {
+  return [{ base: 0, size: shardCount }, ...groups];
+}
+
+/** The previous owners over the new map's whole shard range (new groups' shards unowned), and its groups. */
+function layout(previous: ShardMap | undefined, opts: PlanOptions): { prev: readonly (string | null)[]; groups: readonly ShardGroup[]; shardCount: number } {
+  const base = ownersOf(previous, opts);
+  const shardCount = previous?.shardCount ?? base.length;
+  const before = previous?.groups ?? [];
+  const groups = opts.groups ?? before;
+  if (groups.length < before.length) throw new RangeError("a map's role groups are never dropped");
+  let end = shardCount;
+  groups.forEach((g, i) => {
+    const was = before[i];
+    if (g.base !== end || (was !== undefined && (was.base !== g.base || was.size !== g.size || was.roles.join(",") !== g.roles.join(",")))) {
+      throw new RangeError(`group ${i} (${g.roles.join(",")}) does not follow the previous map's groups`);
+    }
+    end += g.size;
+  });
+  const prev = base.length === end ? base : [...base, ...new Array<string | null>(end - base.length).fill(null)];
+  return { prev, groups, shardCount };
 }
 
 /**
@@ -59,8 +95,12 @@ export function plan(previous: ShardMap | undefined, members: readonly Member[],
  * leave their owner (orphaned, or above the owner's `max`) and shards that members below their
  * `min` must receive. (Both bounds are reachable at once, so the larger one is exact.)
  */
-export function minimumMoves(previous: ShardMap | undefined, members: readonly Member[], opts: Pick<PlanOptions, "shardCount"> = {}): number {
-  const prev = ownersOf(previous, opts);
+export function minimumMoves(previous: ShardMap | undefined, members: readonly Member[], opts: Pick<PlanOptions, "shardCount" | "groups"> = {}): number {
+  const { prev, groups, shardCount } = layout(previous, opts);
+  return ranges(shardCount, groups).reduce((t, r) => t + rangeMinimum(prev.slice(r.base, r.base + r.size), hosts(members, r.roles)), 0);
+}
+
+function rangeMinimum(prev: readonly (string | null)[], members: readonly Member[]): number {
   const sh = shares(prev.length, members);
   if (sh.length === 0) return prev.filter((o) => o !== null).length;
   const load = loads(prev);
@@ -101,8 +141,9 @@ function ownersOf(previous: ShardMap | undefined, opts: Pick<PlanOptions, "shard
   if (opts.shardCount !== undefined && opts.shardCount !== previous.shardCount) {
     throw new RangeError(`shard count is fixed: map has ${previous.shardCount}, asked for ${opts.shardCount}`);
   }
-  if (previous.owners.length !== previous.shardCount) {
-    throw new RangeError(`map has ${previous.owners.length} owners for ${previous.shardCount} shards`);
+  const total = previous.shardCount + (previous.groups ?? []).reduce((t, g) => t + g.size, 0);
+  if (previous.owners.length !== total) {
+    throw new RangeError(`map has ${previous.owners.length} owners for ${total} shards`);
   }
   return previous.owners;
 }

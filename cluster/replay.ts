@@ -6,7 +6,7 @@ import { adminSubject, clusterBuckets, snapshotKey } from "../src/nats-names.js"
 import { replayFromCheckpoint, startRebuild } from "../src/projection/admin.js";
 import { ProjectionBucket } from "../src/projection/bucket.js";
 import type { Runtime } from "../src/runtime/runtime.js";
-import { shardOf } from "../src/routing/shard-hash.js";
+import { ownerIn } from "../src/routing/actor-shard.js";
 import type { ShardMap } from "../src/routing/shard-map.js";
 import type { ActorKey, EventStore } from "../src/store/types.js";
 
@@ -151,7 +151,7 @@ export async function replayActorAt(nc: NatsConnection, cluster: string, map: Sh
 
 /** Sends an admin request about `actor` to its owner by the map; its `ok`, or its error thrown. */
 async function adminRequest(nc: NatsConnection, cluster: string, map: ShardMap, actor: ActorKey, body: unknown, timeout: number): Promise<unknown> {
-  const owner = map.owners[shardOf(actor.type, actor.id, map.shardCount)];
+  const owner = ownerIn(map, actor.type, actor.id);
   if (owner === null || owner === undefined) throw new UnavailableError(`no node owns ${actor.type}/${actor.id} now`);
   const reply = await nc.request(adminSubject(cluster, owner), new TextEncoder().encode(JSON.stringify(body)), { timeout });
   const answer = JSON.parse(new TextDecoder().decode(reply.data)) as { ok?: unknown; error?: unknown };

@@ -6,7 +6,7 @@ import type { DeliveryOptions } from "../src/ref.js";
 import type { From } from "../src/runtime/outgoing.js";
 import type { ReplyTo } from "../src/reply-to.js";
 import type { ShardMap } from "./placement.js";
-import { shardOf } from "../src/routing/shard-hash.js";
+import { groupOf, groupUnhosted, shardIn } from "../src/routing/actor-shard.js";
 import type { Transport } from "./transport.js";
 import { type ForwardedAsk, type Mode, modeOf, setMode } from "./wire.js";
 
@@ -42,6 +42,11 @@ export interface RouterOptions {
   onSlow?: (what: string) => void;
   /** Told when a tell started on this node failed (it has no caller to tell). */
   onTellFailed?: (err: unknown) => void;
+  /**
+   * The roles a type defined on this node is bound to (undefined: none). A message for such a
+   * type waits for a map that has its group, rather than going by the default group meanwhile.
+   */
+  rolesOf?: (type: string) => readonly string[] | undefined;
 }
 
 /** Errors after which nothing was applied and the map may have moved on: wait for it, retry. */
@@ -166,9 +171,14 @@ export class Router {
     if (remaining <= 0) return void m.reject(new TimeoutError(`no owner of ${type} answered in time`, { details: { type } }));
     const map = maps.current();
     if (map === undefined || map.version < minVersion) return { kind: "map", have: map?.version };
-    const shard = shardOf(type, id, map.shardCount);
+    const group = groupOf(map, type);
+    const shard = shardIn(map, type, id);
     const owner = map.owners[shard] ?? null;
-    if (owner === null) return { kind: "owner", map, shard };
+    if (group === undefined && this.opts.rolesOf?.(type) !== undefined) return { kind: "owner", map, shard };
+    if (owner === null) {
+      if (group !== undefined && groupUnhosted(map, group)) return void m.reject(noRoleHost(type, group.roles, map.version));
+      return { kind: "owner", map, shard };
+    }
     if (owner !== nodeId && m.hops > this.maxHops) {
       return void m.reject(new ActorMovedError(`shard ${shard} is owned by ${owner}`, { details: { shard, owner, mapVersion: map.version } }));
     }
@@ -317,6 +327,12 @@ class Routed implements ReplyTo {
     this.lane = undefined;
     lane?.done();
   }
+}
+
+/** The error for a type whose role group no node hosts: no member has one of its roles. */
+function noRoleHost(type: string, roles: readonly string[], mapVersion: number): UnavailableError {
+  const which = roles.length === 1 ? `role ${roles[0]}` : `any of the roles ${roles.join(", ")}`;
+  return new UnavailableError(`no node with ${which} is in the cluster to host actor type ${type}`, { details: { type, roles: [...roles], mapVersion } });
 }
 
 /** Why a message cannot be sent yet: no map new enough, no owner for its shard, or its lane busy toward another owner. */

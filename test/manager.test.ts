@@ -41,6 +41,9 @@ class FakeMembership {
   members() {
     return this.list;
   }
+  records() {
+    return this.list.map((m) => ({ ...m, startedAt: 0 }));
+  }
   onChange(l: (c: MembershipChange) => void) {
     this.listeners.push(l);
     return () => undefined;

@@ -71,6 +71,7 @@ describe("singletons in status", () => {
       unowned: 0,
       migrations: 0,
       nodes: [],
+      groups: [],
       typeMismatches: [],
       singletons: [...summaries, { type: "twice", nodes: ["a", "b"], owner: "a" }],
       projections: [

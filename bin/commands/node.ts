@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { account } from "../../src/actors/account.js";
 import { sequencer } from "../../src/actors/sequencer.js";
+import { checkRoles } from "../../src/actor/names.js";
 import type { ActorDefinition } from "../../src/actor/spec.js";
 import type { ProjectionDefinition } from "../../src/projection/spec.js";
 import { accountBalances } from "../../src/projections/account-balances.js";
@@ -34,6 +35,7 @@ ${connectionHelp}
   --id ID           this node's id                       (env SHOAL_NODE_ID; default the hostname)
   --cluster NAME    cluster name [A-Za-z0-9_-]           (env SHOAL_CLUSTER; default "shoal")
   --actors PATH     a module exporting actor and projection definitions (repeatable; env SHOAL_ACTORS, comma-separated)
+  --roles R,R       this node's roles: it also hosts the types bound to one of them (env SHOAL_ROLES)
   --builtin-projections on|off  run "account-balances"      (env SHOAL_BUILTIN_PROJECTIONS; default on)
   --replicas N      replicas of the event stream          (env SHOAL_REPLICAS; default 1)
   --shards N        shard count, fixed at cluster creation (env SHOAL_SHARDS; default ${defaultTiming.shardCount})
@@ -52,7 +54,23 @@ ${nodeHttpHelp}
 
 /** Keys a node's config file may hold: the flag names. */
 const nodeConfigKeys = [
-  ...["nats", "user", "password", "token", "creds", "tls-ca", "id", "cluster", "actors", "builtin-projections", "replicas", "shards", "weight", "heartbeat"],
+  ...[
+    "nats",
+    "user",
+    "password",
+    "token",
+    "creds",
+    "tls-ca",
+    "id",
+    "cluster",
+    "actors",
+    "roles",
+    "builtin-projections",
+    "replicas",
+    "shards",
+    "weight",
+    "heartbeat",
+  ],
   ...[
     "member-ttl",
     "leader-ttl",
@@ -74,6 +92,7 @@ export async function runNode(argv: string[]): Promise<number> {
     id: { type: "string" },
     cluster: { type: "string" },
     actors: { type: "string", multiple: true },
+    roles: { type: "string", multiple: true },
     "builtin-projections": { type: "string" },
     replicas: { type: "string" },
     shards: { type: "string" },
@@ -114,6 +133,15 @@ export async function runNode(argv: string[]): Promise<number> {
   const startupTimeout = positiveInt("startup-timeout", settings.get("startup-timeout", ["SHOAL_STARTUP_TIMEOUT"]), 30_000);
   const httpSettings = nodeHttpSettings(settings);
   const modules = settings.list("actors", "SHOAL_ACTORS");
+  const roles = settings
+    .list("roles", "SHOAL_ROLES")
+    .flatMap((r) => r.split(","))
+    .filter((r) => r !== "");
+  try {
+    if (roles.length > 0) checkRoles(roles, "--roles");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const log = createLogger({ node: nodeId, cluster }, settings.get("log-level", []), logFormatSetting(settings));
 
   const builtin = settings.get("builtin-projections", ["SHOAL_BUILTIN_PROJECTIONS"], "on");
@@ -144,6 +172,7 @@ export async function runNode(argv: string[]): Promise<number> {
           replicas,
           logger: log,
           meta,
+          roles,
           hooks: metrics?.hooks,
           startupTimeout,
           ...timing,

@@ -5,7 +5,7 @@ import { silentLogger } from "../../src/log.js";
 import { clusterBuckets } from "../../src/nats-names.js";
 import { KvReminderStorage } from "../../src/reminders/kv-storage.js";
 import type { StoredReminder } from "../../src/reminders/storage.js";
-import { shardOf } from "../../src/routing/shard-hash.js";
+import { shardIn } from "../../src/routing/actor-shard.js";
 import { decodeMap } from "../../src/routing/shard-map.js";
 import { UsageError } from "../args.js";
 import { actorArgs, operatorArgs, readCluster } from "../read-cluster.js";
@@ -32,7 +32,7 @@ export async function runReminders(argv: string[]): Promise<number> {
     if (entry === null || entry.operation !== "PUT") throw new Error(`cluster ${cluster} has no shard map yet`);
     const map = decodeMap(entry.value);
     const storage = await KvReminderStorage.attach({ nc, bucket: buckets.reminders, codec: msgpack, log: silentLogger });
-    const list = await storage.listActor(shardOf(type, id, map.shardCount), type, id);
+    const list = await storage.listActor(shardIn(map, type, id), type, id);
     return values.json ? JSON.stringify(list.map(shown)) : formatReminders(list);
   });
 }

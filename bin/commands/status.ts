@@ -12,7 +12,9 @@ actors, migrations in flight and the actor types it hosts; then each singleton a
 that runs it. Warns when nodes host different types, and when a singleton runs nowhere or on
 more than one node. --json prints one JSON object ({cluster, leader, epoch, mapVersion,
 shardCount, unowned, migrations, nodes: [{id, state, shards, actors, migrations, reachable,
-types}], typeMismatches, singletons: [{type, nodes, owner}]}).`;
+types, roles}], groups: [{roles, types, nodes, shards, unowned}], typeMismatches,
+singletons: [{type, nodes, owner}], projections}). A role group is the shards of the actor
+types bound to a set of roles; status warns when no node has one of its roles.`;
 
 export async function runStatus(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -43,23 +45,46 @@ export function formatStatus(s: ClusterStatus): string {
     n.actors === null ? "?" : String(n.actors),
     n.migrations === null ? "?" : String(n.migrations),
     n.types === null ? "?" : n.types.join(","),
+    (n.roles ?? []).join(",") || "-",
     n.reachable ? "" : "(not answering)",
   ]);
-  const warnings = s.typeMismatches.map(
-    (m) =>
-      `warning: actor type ${m.type} is hosted on ${m.hostedBy.join(", ")} but not on ${m.missingOn.join(", ")}: its actors whose shard lands there fail with UNKNOWN_ACTOR_TYPE (every node must host the same types)`,
-  );
+  const groups = s.groups ?? [];
+  const warnings = [
+    ...groups
+      .filter((g) => g.nodes.length === 0)
+      .map(
+        (g) =>
+          `warning: no node has role ${g.roles.join(" or ")}, which actor type${g.types.length === 1 ? "" : "s"} ${g.types.join(", ") || "(none now)"} run${g.types.length === 1 ? "s" : ""} on: calls to them fail with UNAVAILABLE`,
+      ),
+    ...s.typeMismatches.map(
+      (m) =>
+        `warning: actor type ${m.type} is hosted on ${m.hostedBy.join(", ")} but not on ${m.missingOn.join(", ")}: its actors whose shard lands there fail with UNKNOWN_ACTOR_TYPE (every node must host the same types)`,
+    ),
+  ];
   return [
     head,
     "",
-    ...formatTable(["NODE", "STATE", "SHARDS", "ACTORS", "MIGRATIONS", "TYPES", ""], rows),
+    ...formatTable(["NODE", "STATE", "SHARDS", "ACTORS", "MIGRATIONS", "TYPES", "ROLES", ""], rows),
     s.nodes.length === 0 ? "(no members)" : "",
+    ...formatGroups(groups),
     ...formatSingletons(s.singletons ?? []),
     ...formatProjectionSummary(s.projections ?? []),
     ...warnings,
   ]
     .join("\n")
     .trimEnd();
+}
+
+/** The role groups' table (nothing when no type has roles): roles, types, hosting nodes, shards. */
+function formatGroups(groups: ClusterStatus["groups"]): string[] {
+  if (groups.length === 0) return [];
+  const rows = groups.map((g) => [
+    g.roles.join(","),
+    g.types.join(",") || "-",
+    g.nodes.join(",") || "(none)",
+    `${g.shards}${g.unowned > 0 ? ` (${g.unowned} unowned)` : ""}`,
+  ]);
+  return [...formatTable(["ROLES", "TYPES", "NODES", "SHARDS"], rows), ""];
 }
 
 /** The singletons' table (nothing when there are none): each with the node that runs it. */

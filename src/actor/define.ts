@@ -1,6 +1,6 @@
 import { compileMessageMap } from "./message-map.js";
 import { REMINDER_SENDER } from "../reminders/service.js";
-import { checkActorTypeName } from "./names.js";
+import { checkActorTypeName, checkRoles } from "./names.js";
 import type {
   CommonSpec,
   EventSourcedActor,
@@ -110,6 +110,7 @@ function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { valid
   if (spec.keepAlive === true && spec.passivateAfter !== undefined) {
     throw new TypeError(`actor type ${spec.type} is kept alive: it must not set passivateAfter`);
   }
+  if (spec.roles !== undefined) checkRoles(spec.roles, `roles of actor type ${spec.type}`);
   if (typeof spec.initialState !== "function") throw new TypeError(`actor type ${spec.type} needs an initialState function`);
   for (const hook of ["onActivate", "onPassivate"] as const) {
     const h = (spec as unknown as Record<string, unknown>)[hook];

@@ -33,6 +33,23 @@ export function checkActorTypeName(type: unknown): string {
   return type;
 }
 
+/** Most roles a node or an actor type may list. */
+export const MAX_ROLES = 32;
+
+/**
+ * Checks a list of node roles (`what` names it in the error): 1–{@link MAX_ROLES} distinct names
+ * shaped like actor type names. Returns them sorted. A TypeError otherwise.
+ */
+export function checkRoles(roles: unknown, what: string): string[] {
+  if (!Array.isArray(roles) || roles.length === 0 || roles.length > MAX_ROLES) throw new TypeError(`${what} must be a list of 1 to ${MAX_ROLES} role names`);
+  for (const r of roles) {
+    if (typeof r !== "string" || !ACTOR_TYPE_PATTERN.test(r))
+      throw new TypeError(`${what}: role ${JSON.stringify(r)} must match ${String(ACTOR_TYPE_PATTERN)}`);
+  }
+  if (new Set(roles).size !== roles.length) throw new TypeError(`${what} lists a role twice`);
+  return [...(roles as string[])].sort();
+}
+
 export function checkClusterName(name: string): string {
   if (!CLUSTER_NAME_PATTERN.test(name)) {
     throw new BadRequestError(`cluster name ${JSON.stringify(name)} must match ${String(CLUSTER_NAME_PATTERN)}`);

@@ -221,6 +221,14 @@ export interface CommonSpec<S> {
    * Not with `passivateAfter` (a TypeError).
    */
   readonly keepAlive?: boolean;
+  /**
+   * The node roles this type runs on (Akka's entity roles; default: every node). On a cluster its
+   * actors are placed only on nodes started with one of these roles (`shoal node --roles`), in a
+   * shard group of their own balanced over those nodes; with no such node in the cluster, calls
+   * fail with UNAVAILABLE saying which role is missing. Names like type names, 1–32 of them.
+   * Changing a type's roles re-homes its actors (a new shard each), without a live handoff.
+   */
+  readonly roles?: readonly string[];
 }
 
 /**

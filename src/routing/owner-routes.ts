@@ -1,7 +1,7 @@
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { clusterBuckets, nodeAskSubject, nodeBatchSubject } from "../nats-names.js";
-import { shardOf } from "./shard-hash.js";
+import { ownerIn } from "./actor-shard.js";
 import { decodeMap, type ShardMap } from "./shard-map.js";
 
 /** Key of the shard map in the cluster's map bucket. */
@@ -73,7 +73,7 @@ export class OwnerRoutes {
   route(type: string, id: string): NodeRoute | undefined {
     const map = this.map;
     if (map === undefined) return undefined;
-    const owner = map.owners[shardOf(type, id, map.shardCount)];
+    const owner = ownerIn(map, type, id);
     if (owner === null || owner === undefined) return undefined;
     let route = this.routes.get(owner);
     if (route === undefined) {

@@ -1,3 +1,4 @@
+import { ACTOR_TYPE_PATTERN } from "../actor/names.js";
 import { InternalError } from "../errors.js";
 
 /**
@@ -7,7 +8,16 @@ import { InternalError } from "../errors.js";
  * do the same (README, "Routing straight to the owner").
  *
  * Stored as JSON: `{"version", "epoch", "shardCount", "nodes": [ids], "owners": [index into
- * nodes, or -1]}`. Shard `s` is owned by `nodes[owners[s]]` (none while `owners[s]` is -1).
+ * nodes, or -1], "groups": [{"roles", "types", "base", "size"}]}`. Shard `s` is owned by
+ * `nodes[owners[s]]` (none while `owners[s]` is -1). `groups` is absent when no actor type is
+ * bound to roles.
+ *
+ * **Shard groups.** Shards `[0, shardCount)` are the default group, placed over every node. An
+ * actor type that declares roles lives in the group of its role set: shards
+ * `[base, base + size)`, placed only over the nodes that have one of those roles. The groups
+ * follow the default one without gaps, in the order the leader first made them, and never move
+ * or go away, so an actor's shard is stable: `base + murmur3(type ␀ id) mod shardCount` for a
+ * type listed in a group, the plain hash otherwise ({@link shardIn}).
  */
 
 /** Which node owns which shard, as written by the leader. */
@@ -18,8 +28,25 @@ export interface ShardMap {
   readonly epoch: number;
   /** Fixed for the life of a cluster. */
   readonly shardCount: number;
-  /** Owner node id per shard (index = shard); `null` while no member is eligible. */
+  /**
+   * Owner node id per shard (index = shard); `null` while no member is eligible. Its length is
+   * `shardCount` plus the sizes of the {@link groups}.
+   */
   readonly owners: readonly (string | null)[];
+  /** The role groups after the default one (absent or empty: every type is in the default group). */
+  readonly groups?: readonly ShardGroup[];
+}
+
+/** Shards of the actor types bound to one set of roles, placed only over nodes with one of them. */
+export interface ShardGroup {
+  /** The roles, sorted and distinct: a node with any of them hosts the group's shards. */
+  readonly roles: readonly string[];
+  /** The actor types that live in this group, sorted. */
+  readonly types: readonly string[];
+  /** The group's first shard: `shardCount` plus the sizes of the groups before it. */
+  readonly base: number;
+  /** How many shards it has (`shardCount` for the groups made by this version). */
+  readonly size: number;
 }
 
 const te = new TextEncoder();
@@ -38,7 +65,9 @@ export function encodeMap(map: ShardMap): Uint8Array {
     }
     return i;
   });
-  return te.encode(JSON.stringify({ version: map.version, epoch: map.epoch, shardCount: map.shardCount, nodes, owners }));
+  const out: Record<string, unknown> = { version: map.version, epoch: map.epoch, shardCount: map.shardCount, nodes, owners };
+  if (map.groups !== undefined && map.groups.length > 0) out.groups = map.groups.map((g) => ({ roles: g.roles, types: g.types, base: g.base, size: g.size }));
+  return te.encode(JSON.stringify(out));
 }
 
 export function decodeMap(bytes: Uint8Array): ShardMap {
@@ -49,16 +78,43 @@ export function decodeMap(bytes: Uint8Array): ShardMap {
   } catch {
     throw bad("not JSON");
   }
-  const m = raw as { version?: unknown; epoch?: unknown; shardCount?: unknown; nodes?: unknown; owners?: unknown };
+  const m = raw as { version?: unknown; epoch?: unknown; shardCount?: unknown; nodes?: unknown; owners?: unknown; groups?: unknown };
   const int = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
   if (!int(m.version) || !int(m.epoch) || !int(m.shardCount)) throw bad("version, epoch and shardCount must be integers");
   if (!Array.isArray(m.nodes) || !m.nodes.every((n) => typeof n === "string")) throw bad("nodes must be strings");
-  if (!Array.isArray(m.owners) || m.owners.length !== m.shardCount) throw bad("owners must have one entry per shard");
+  const groups = decodeGroups(m.groups, m.shardCount as number, bad);
+  const total = groups.length === 0 ? (m.shardCount as number) : groups[groups.length - 1]!.base + groups[groups.length - 1]!.size;
+  if (!Array.isArray(m.owners) || m.owners.length !== total) throw bad("owners must have one entry per shard");
   const nodes = m.nodes as string[];
   const owners = (m.owners as unknown[]).map((o) => {
     if (o === -1) return null;
     if (typeof o !== "number" || !Number.isInteger(o) || o < 0 || o >= nodes.length) throw bad(`owner index ${String(o)}`);
     return nodes[o]!;
   });
-  return { version: m.version as number, epoch: m.epoch as number, shardCount: m.shardCount as number, owners };
+  const map: ShardMap = { version: m.version as number, epoch: m.epoch as number, shardCount: m.shardCount as number, owners };
+  return groups.length === 0 ? map : { ...map, groups };
+}
+
+/** Most role groups a map may have (each adds `shardCount` owners to it). */
+export const MAX_GROUPS = 64;
+
+/** The groups as stored, checked: contiguous after the default group, names well-formed, each type in one group. */
+function decodeGroups(raw: unknown, shardCount: number, bad: (why: string) => Error): ShardGroup[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw) || raw.length > MAX_GROUPS) throw bad(`groups must be an array of at most ${MAX_GROUPS}`);
+  const seen = new Set<string>();
+  let next = shardCount;
+  return raw.map((g: unknown) => {
+    const r = (typeof g === "object" && g !== null ? g : {}) as { roles?: unknown; types?: unknown; base?: unknown; size?: unknown };
+    const names = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string" && ACTOR_TYPE_PATTERN.test(x));
+    if (!names(r.roles) || (r.roles as string[]).length === 0 || !names(r.types)) throw bad("a group needs roles and types named like actor types");
+    if (r.base !== next || typeof r.size !== "number" || !Number.isSafeInteger(r.size) || r.size < 1)
+      throw bad(`group at shard ${String(r.base)} is not contiguous`);
+    for (const t of r.types as string[]) {
+      if (seen.has(t)) throw bad(`type ${t} is in two groups`);
+      seen.add(t);
+    }
+    next += r.size;
+    return { roles: [...(r.roles as string[])], types: [...(r.types as string[])], base: r.base, size: r.size };
+  });
 }

@@ -1,0 +1,38 @@
+/**
+ * Actor → shard on a given map: the hash of `shard-hash.ts`, placed in its type's shard group
+ * (see `shard-map.ts`). On every message's path, so a map's type → group lookup is built once
+ * per map and kept beside it.
+ */
+import { shardOf } from "./shard-hash.js";
+import type { ShardGroup, ShardMap } from "./shard-map.js";
+
+const byMap = new WeakMap<ShardMap, ReadonlyMap<string, ShardGroup>>();
+
+/** The role group actor type `type` lives in on `map`, or undefined for the default group. */
+export function groupOf(map: ShardMap, type: string): ShardGroup | undefined {
+  if (map.groups === undefined || map.groups.length === 0) return undefined;
+  let types = byMap.get(map);
+  if (types === undefined) {
+    const m = new Map<string, ShardGroup>();
+    for (const g of map.groups) for (const t of g.types) m.set(t, g);
+    types = m;
+    byMap.set(map, types);
+  }
+  return types.get(type);
+}
+
+/** The shard of actor `(type, id)` on `map`: its group's base plus the hash mod `shardCount`. */
+export function shardIn(map: ShardMap, type: string, id: string): number {
+  return (groupOf(map, type)?.base ?? 0) + shardOf(type, id, map.shardCount);
+}
+
+/** The node owning actor `(type, id)`'s shard on `map`, or null while it has none. */
+export function ownerIn(map: ShardMap, type: string, id: string): string | null {
+  return map.owners[shardIn(map, type, id)] ?? null;
+}
+
+/** Whether no node owns any shard of `group`: no node of the cluster has one of its roles. */
+export function groupUnhosted(map: ShardMap, group: ShardGroup): boolean {
+  for (let s = group.base; s < group.base + group.size; s++) if (map.owners[s] !== null) return false;
+  return true;
+}
