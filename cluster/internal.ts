@@ -7,6 +7,7 @@ export * from "../src/routing/shard-hash.js";
 export * from "./placement.js";
 export * from "./plan.js";
 export * from "./groups.js";
+export * from "./load-balance.js";
 export * from "../src/routing/actor-shard.js";
 export * from "./kv.js";
 export { MemoryKvBackend } from "./kv-memory.js";
