@@ -14,7 +14,7 @@ export type ClusterEventBody =
   | { type: "member.left"; member: string }
   | { type: "leader.elected"; epoch: number }
   | { type: "leader.stepped_down"; epoch: number; reason: string }
-  | { type: "map.published"; version: number; epoch: number; moves: number; sample: Move[] }
+  | { type: "map.published"; version: number; epoch: number; moves: number; sample: Move[]; reason?: "load" }
   | ProjectionEventBody
   | {
       type: "migration";
@@ -85,8 +85,9 @@ export class ClusterEvents {
   }
 
   /** A `map.published` body with a bounded list of moves. */
-  static mapPublished(version: number, epoch: number, moves: readonly Move[]): ClusterEventBody {
-    return { type: "map.published", version, epoch, moves: moves.length, sample: moves.slice(0, MOVES_SHOWN) };
+  static mapPublished(version: number, epoch: number, moves: readonly Move[], reason?: "load"): ClusterEventBody {
+    const body: ClusterEventBody = { type: "map.published", version, epoch, moves: moves.length, sample: moves.slice(0, MOVES_SHOWN) };
+    return reason === undefined ? body : { ...body, reason };
   }
 
   /** Subscribes to a cluster's events (for `watch`, tests and dashboards). */

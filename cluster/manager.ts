@@ -6,6 +6,7 @@ import { ClusterEvents } from "./events.js";
 import type { ShardMapStore, StoredMap } from "./map-store.js";
 import type { Membership } from "./membership.js";
 import { layoutGroups, sameGroups } from "./groups.js";
+import { balanceLoad } from "./load-balance.js";
 import { plan, stage } from "./plan.js";
 
 export interface ManagerOptions {
@@ -30,7 +31,29 @@ export interface ManagerOptions {
   maxHandoffsPerMap?: number;
   /** Longest the leader waits for a map's handoffs to end before it publishes the next step anyway. Default 5 s. */
   stepTimeout?: number;
+  /** Load-aware rebalancing (off when absent). */
+  loadBalance?: LoadBalancing;
+  /** The latest load per shard (turns/s) the nodes reported; needed with {@link loadBalance}. */
+  shardLoad?: () => ReadonlyMap<number, number>;
   logger?: Logger;
+}
+
+/**
+ * Load-aware rebalancing on the leader (`balanceLoad`): every `interval` ms, while no
+ * membership plan is in progress, it swaps hot shards off members whose load exceeds `factor` ×
+ * their fair share of their group's, at most `maxMoves` moves a time, each a live handoff.
+ */
+export interface LoadBalancing {
+  /** Overloaded above this × the member's fair share (> 1). */
+  factor: number;
+  /** Most shard moves per interval (each swap is two). Default 8. */
+  maxMoves?: number;
+  /** How often the leader looks (ms). Default 10 s. */
+  interval?: number;
+  /** A shard moved for load is not moved for load again within this (ms). Default 60 s. */
+  cooldown?: number;
+  /** A group with less total load (turns/s) is left alone. Default 10. */
+  minLoad?: number;
 }
 
 /** The last step published and how many handoffs it started (how many ended: {@link ShardManager.endedOf}). */
@@ -60,6 +83,9 @@ export class ShardManager {
   private readonly maxHandoffs: number;
   private readonly stepTimeout: number;
   private readonly unsubscribe: Array<() => void> = [];
+  private loadTimer: TimerHandle | undefined;
+  /** Shards moved for load, and when: not moved for load again within the cool-down. */
+  private readonly movedForLoad = new Map<number, number>();
 
   constructor(private readonly opts: ManagerOptions) {
     this.log = opts.logger ?? silentLogger;
@@ -98,6 +124,7 @@ export class ShardManager {
   }
 
   start(): void {
+    if (this.opts.loadBalance !== undefined) this.armLoad();
     this.unsubscribe.push(
       this.opts.membership.onChange((c) => {
         if (!this.opts.election.isLeader()) return;
@@ -125,8 +152,62 @@ export class ShardManager {
   async stop(): Promise<void> {
     this.stopped = true;
     this.cancel();
+    this.loadTimer?.cancel();
     for (const u of this.unsubscribe.splice(0)) u();
     await this.running;
+  }
+
+  private armLoad(): void {
+    const every = this.opts.loadBalance?.interval ?? 10_000;
+    this.loadTimer = this.opts.clock.setTimeout(() => {
+      if (this.stopped) return;
+      // Only between membership plans: nothing running, no step waiting, no change debouncing.
+      if (this.opts.election.isLeader() && this.running === undefined && this.step === undefined && this.timer === undefined) {
+        this.running = this.balanceForLoad()
+          .catch((err: unknown) => this.log.warn({ err }, "load rebalance failed"))
+          .finally(() => {
+            this.running = undefined;
+            if (this.again) {
+              this.again = false;
+              this.schedule(0);
+            }
+          });
+      }
+      this.armLoad();
+    }, every);
+  }
+
+  /** One look at the load: publishes a map of swaps when a member is overloaded (see `balanceLoad`). */
+  private async balanceForLoad(): Promise<void> {
+    const lb = this.opts.loadBalance!;
+    const { election, maps } = this.opts;
+    const epoch = election.epoch;
+    const current = await maps.read();
+    if (epoch === undefined || current === undefined || current.map.epoch !== epoch) return;
+    const members = this.opts.membership.members();
+    // A map the count-balanced planner would change is not settled: it goes first.
+    if (plan(current.map, members).moves.length > 0) return;
+    const now = this.opts.clock.now();
+    const cooldown = lb.cooldown ?? 60_000;
+    for (const [s, at] of this.movedForLoad) if (now - at >= cooldown) this.movedForLoad.delete(s);
+    const out = balanceLoad(current.map, members, this.opts.shardLoad?.() ?? new Map(), {
+      factor: lb.factor,
+      maxMoves: lb.maxMoves ?? 8,
+      minLoad: lb.minLoad,
+      recent: new Set(this.movedForLoad.keys()),
+    });
+    if (out.moves.length === 0 || !election.isLeader()) return;
+    try {
+      await maps.write(out.map, current.revision);
+    } catch (err) {
+      if (!ShoalError.is(err, ErrorCode.CONFLICT)) throw err;
+      await this.afterConflict(epoch);
+      return;
+    }
+    for (const m of out.moves) this.movedForLoad.set(m.shard, now);
+    this.log.info({ version: out.map.version, epoch, moves: out.moves.length, overloaded: out.overloaded }, "shard map published for load");
+    this.opts.events.publish(ClusterEvents.mapPublished(out.map.version, epoch, out.moves, "load"));
+    this.awaitStep(out.map.version, out.moves.length);
   }
 
   /** Plans after `delay` ms of quiet (re-armed by every change, but never past maxDelay). */

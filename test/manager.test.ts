@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ElectionEvent, LeaderElection } from "../cluster/election.js";
 import { ClusterEvents, type ClusterEvent } from "../cluster/events.js";
 import { MemoryKvBackend } from "../cluster/kv-memory.js";
-import { ShardManager } from "../cluster/manager.js";
+import { type ManagerOptions, ShardManager } from "../cluster/manager.js";
 import { ShardMapStore } from "../cluster/map-store.js";
 import type { Membership, MembershipChange } from "../cluster/membership.js";
 import type { Member } from "../cluster/placement.js";
@@ -70,7 +70,7 @@ async function settle(clock: ManualClock, ms = 0) {
   await turns(20);
 }
 
-async function setup(opts: { maxHandoffsPerMap?: number; stepTimeout?: number } = {}) {
+async function setup(opts: Partial<Pick<ManagerOptions, "maxHandoffsPerMap" | "stepTimeout" | "loadBalance" | "shardLoad">> = {}) {
   const clock = new ManualClock();
   const backend = new MemoryKvBackend(clock);
   const maps = new ShardMapStore(await backend.provider("n").bucket("map", { ttl: 0 }));
@@ -241,5 +241,64 @@ describe("shard manager (in-memory KV, fake clock)", () => {
     await settle(t.clock, 200);
     expect((await t.maps.read())!.map.version).toBe(v + 1);
     expect((await t.maps.read())!.map.owners.filter((o) => o === "b").length).toBe(32);
+  });
+});
+
+describe("load-aware rebalancing on the leader", () => {
+  it("swaps hot shards off an overloaded member every interval, at most maxMoves, each shard once per cool-down", async () => {
+    let load = new Map<number, number>();
+    const t = await setup({ maxHandoffsPerMap: 64, loadBalance: { factor: 1.5, maxMoves: 4, interval: 1000, cooldown: 60_000 }, shardLoad: () => load });
+    for (const id of ["a", "b", "c"]) t.membership.join(id);
+    t.election.win(1);
+    await settle(t.clock, 300);
+    const map = (await t.maps.read())!.map;
+    const hotOnA = map.owners.flatMap((o, s) => (o === "a" ? [s] : [])).slice(0, 6);
+    load = new Map(map.owners.map((_, s) => [s, hotOnA.includes(s) ? 100 : 1]));
+    const before = published(t.events).length;
+    await settle(t.clock, 1000);
+    const first = published(t.events).slice(before);
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatchObject({ type: "map.published", moves: 4, reason: "load" });
+    const after = (await t.maps.read())!.map;
+    expect(after.version).toBe(map.version + 1);
+    const countOf = (m: typeof map, id: string) => m.owners.filter((o) => o === id).length;
+    for (const id of ["a", "b", "c"]) expect(countOf(after, id)).toBe(countOf(map, id));
+    // The step's handoffs end; the next look moves more, never the shards just moved.
+    for (let i = 0; i < 4; i++) t.manager.migrationEnded(after.version);
+    await settle(t.clock, 1); // the step's end runs a (count) plan, which finds nothing to do
+    await settle(t.clock, 1000);
+    const next = (await t.maps.read())!.map;
+    expect(next.version).toBe(after.version + 1);
+    const movedFirst = after.owners.flatMap((o, s) => (o !== map.owners[s] ? [s] : []));
+    for (const s of movedFirst) expect(next.owners[s]).toBe(after.owners[s]);
+  });
+
+  it("does nothing while off, as a follower, or while the count-balanced plan has moves to make", async () => {
+    const skewed = (m: { owners: readonly (string | null)[] }) => new Map(m.owners.map((o, s) => [s, o === "a" ? 100 : 0]));
+    let load = new Map<number, number>();
+    const off = await setup({ maxHandoffsPerMap: 64, shardLoad: () => load });
+    off.membership.join("a");
+    off.membership.join("b");
+    off.election.win(1);
+    await settle(off.clock, 300);
+    load = skewed((await off.maps.read())!.map);
+    const v = (await off.maps.read())!.map.version;
+    await settle(off.clock, 30_000);
+    expect((await off.maps.read())!.map.version).toBe(v);
+
+    const t = await setup({ maxHandoffsPerMap: 2, loadBalance: { factor: 1.2, interval: 1000 }, shardLoad: () => load });
+    t.membership.join("a");
+    t.election.win(1);
+    await settle(t.clock, 300);
+    t.membership.join("b"); // a plan in steps of 2 handoffs: its steps wait for their ends
+    await settle(t.clock, 300);
+    load = skewed((await t.maps.read())!.map);
+    const before = published(t.events).length;
+    await settle(t.clock, 1000);
+    expect(
+      published(t.events)
+        .slice(before)
+        .filter((e) => e.type === "map.published" && e.reason === "load"),
+    ).toEqual([]);
   });
 });
