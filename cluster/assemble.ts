@@ -192,6 +192,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     debounce: timing.rebalanceDebounce,
     maxHandoffsPerMap: opts.maxHandoffsPerMap,
     stepTimeout: opts.rebalanceStepTimeout,
+    loadBalance: opts.loadBalance,
     logger: log,
   });
   migrations = new Migrations({

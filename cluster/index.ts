@@ -18,6 +18,7 @@ export { MemoryEventStore } from "../src/store/memory.js";
 export { type Clock, ManualClock, systemClock, type TimerHandle } from "../src/clock.js";
 export { createLogger, type LogFormat, type Logger } from "../src/log.js";
 export type { MigrationEnded } from "./migration.js";
+export type { LoadBalancing } from "./manager.js";
 export type { ActorReplay, ActorReplayed, ProjectionReplay, ProjectionReplayed, ReplayRequest, ReplayResult } from "./replay.js";
 export type { PartitionStatus } from "./projections/service.js";
 export type { RunnerState } from "./projections/runner.js";

@@ -6,6 +6,7 @@ import type { ProjectionDefinition } from "../src/projection/spec.js";
 import type { EventStore } from "../src/store/types.js";
 import type { ClusterTiming } from "./config.js";
 import type { KvProvider } from "./kv.js";
+import type { LoadBalancing } from "./manager.js";
 import type { MigrationEnded } from "./migration.js";
 
 /** How a node joins its cluster: the connection, names, actor types, timing and tuning. */
@@ -37,6 +38,11 @@ export interface NodeOptions extends NodeIdentity, Partial<ClusterTiming> {
   maxHandoffsPerMap?: number;
   /** On the leader: longest it waits for one step's handoffs to end before publishing the next step anyway (ms). Default 5 s. */
   rebalanceStepTimeout?: number;
+  /**
+   * On the leader: load-aware rebalancing (off when absent). Between membership plans it swaps
+   * hot shards off members whose reported load exceeds `factor` × their fair share.
+   */
+  loadBalance?: LoadBalancing;
   /** Per-sender order of ingress clients' messages (gap timeout, senders remembered per actor); see the runtime's option. */
   senderOrder?: RuntimeOptions["senderOrder"];
   /** How long joining may retry while NATS is not ready (ms). Default 30 s. */

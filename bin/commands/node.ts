@@ -7,6 +7,7 @@ import { checkRoles } from "../../src/actor/names.js";
 import type { ActorDefinition } from "../../src/actor/spec.js";
 import type { ProjectionDefinition } from "../../src/projection/spec.js";
 import { accountBalances } from "../../src/projections/account-balances.js";
+import type { LoadBalancing } from "../../cluster/manager.js";
 import { ShoalNode } from "../../cluster/node.js";
 import { defaultTiming } from "../../cluster/config.js";
 import type { NodeHttp } from "../../cluster/http/server.js";
@@ -46,6 +47,9 @@ ${connectionHelp}
   --debounce MS     quiet time before the leader plans    (env SHOAL_DEBOUNCE; default ${defaultTiming.rebalanceDebounce})
   --probe-interval MS  how often peers are probed for a closed connection (env SHOAL_PROBE_INTERVAL; default ${defaultTiming.probeInterval})
   --probe-confirm MS   a peer absent on two probes this far apart crashed (env SHOAL_PROBE_CONFIRM; default ${defaultTiming.probeConfirm})
+  --load-balance F  on the leader, swap hot shards off a node whose load is over F × its fair share (env SHOAL_LOAD_BALANCE; default off)
+  --load-balance-moves K  most shard moves per look, each swap two (env SHOAL_LOAD_BALANCE_MOVES; default 8)
+  --load-balance-interval MS  how often the leader looks        (env SHOAL_LOAD_BALANCE_INTERVAL; default 10000)
   --drain-timeout MS  longest a drain may take            (env SHOAL_DRAIN_TIMEOUT; default 30000)
 ${nodeHttpHelp}
   --startup-timeout MS  how long joining retries while NATS is not ready (env SHOAL_STARTUP_TIMEOUT; default 30000)
@@ -78,6 +82,9 @@ const nodeConfigKeys = [
     "probe-interval",
     "probe-confirm",
     "drain-timeout",
+    "load-balance",
+    "load-balance-moves",
+    "load-balance-interval",
     "startup-timeout",
     "log-level",
     "log-format",
@@ -104,6 +111,9 @@ export async function runNode(argv: string[]): Promise<number> {
     "probe-interval": { type: "string" },
     "probe-confirm": { type: "string" },
     "drain-timeout": { type: "string" },
+    "load-balance": { type: "string" },
+    "load-balance-moves": { type: "string" },
+    "load-balance-interval": { type: "string" },
     "startup-timeout": { type: "string" },
     "log-level": { type: "string" },
     "log-format": { type: "string" },
@@ -130,6 +140,7 @@ export async function runNode(argv: string[]): Promise<number> {
     probeConfirm: positiveInt("probe-confirm", settings.get("probe-confirm", ["SHOAL_PROBE_CONFIRM"]), defaultTiming.probeConfirm),
   };
   const drainTimeout = positiveInt("drain-timeout", settings.get("drain-timeout", ["SHOAL_DRAIN_TIMEOUT"]), 30_000);
+  const loadBalance = loadBalanceSetting(settings);
   const startupTimeout = positiveInt("startup-timeout", settings.get("startup-timeout", ["SHOAL_STARTUP_TIMEOUT"]), 30_000);
   const httpSettings = nodeHttpSettings(settings);
   const modules = settings.list("actors", "SHOAL_ACTORS");
@@ -173,6 +184,7 @@ export async function runNode(argv: string[]): Promise<number> {
           logger: log,
           meta,
           roles,
+          ...(loadBalance === undefined ? {} : { loadBalance }),
           hooks: metrics?.hooks,
           startupTimeout,
           ...timing,
@@ -214,6 +226,19 @@ async function serve(
   await http?.stop();
   await nc.drain();
   return 0;
+}
+
+/** `--load-balance F` and its companions: undefined (off) unless F is given; F must be a number > 1. */
+function loadBalanceSetting(s: Settings): LoadBalancing | undefined {
+  const f = s.get("load-balance", ["SHOAL_LOAD_BALANCE"]);
+  if (f === undefined || f === "off") return undefined;
+  const factor = Number(f);
+  if (!(Number.isFinite(factor) && factor > 1)) throw new UsageError(`--load-balance must be a number above 1 (or off), got ${JSON.stringify(f)}`);
+  return {
+    factor,
+    maxMoves: positiveInt("load-balance-moves", s.get("load-balance-moves", ["SHOAL_LOAD_BALANCE_MOVES"]), 8),
+    interval: positiveInt("load-balance-interval", s.get("load-balance-interval", ["SHOAL_LOAD_BALANCE_INTERVAL"]), 10_000),
+  };
 }
 
 /** `--log-format` / `SHOAL_LOG_FORMAT` / config "log-format", checked (unset: decided by the logger). */
