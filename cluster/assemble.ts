@@ -21,9 +21,10 @@ import { Migrations } from "./migration.js";
 import type { NodeOptions } from "./node-options.js";
 import { OwnershipFence } from "./owner-fence.js";
 import { peerDispatch } from "./peer-dispatch.js";
+import { PinWatch } from "./pins.js";
 import type { ShardMap } from "./placement.js";
 import { Router } from "./router.js";
-import { shardIn } from "../src/routing/actor-shard.js";
+import { defaultTenant, shardIn, type TenantOf } from "../src/routing/actor-shard.js";
 import { shardOf } from "../src/routing/shard-hash.js";
 import { retryStartup } from "./startup.js";
 import { NatsTransport } from "./transport.js";
@@ -50,6 +51,10 @@ export interface NodeParts {
   readonly eventsSub: Subscription;
   /** The partitions of projections the map gives this node (undefined: the node runs none). */
   readonly projections: ProjectionService | undefined;
+  /** The tenant of an actor id, by its type's definition (for tenants with shards of their own). */
+  readonly tenantOf: TenantOf;
+  /** The tenant pins wanted now (the pins bucket, watched). */
+  readonly pins: PinWatch;
 }
 
 /**
@@ -74,6 +79,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   const membersKv = await retry("members bucket", () => kv.bucket(names.members, { ttl: timing.memberTtl, replicas: opts.replicas }));
   const leaderKv = await retry("leader bucket", () => kv.bucket(names.leader, { ttl: timing.leaderTtl, replicas: opts.replicas }));
   const mapKv = await retry("map bucket", () => kv.bucket(names.map, { ttl: 0, replicas: opts.replicas }));
+  const pinsKv = await retry("pins bucket", () => kv.bucket(names.pins, { ttl: 0, replicas: opts.replicas }));
   const maps = new ShardMapStore(mapKv);
   await retry("shard count", () => maps.ensureShardCount(timing.shardCount));
   // Only a cluster with keep-alive types (singletons aside: they are started by type) needs their bucket.
@@ -86,10 +92,11 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   let membership: Membership | undefined;
   let keepAlive: KeepAliveStarter | undefined;
   let view: ShardMapView | undefined;
-  // An actor's shard on the current map (its type's role group); the plain hash before a map.
+  const tenantOf = tenantsOf(opts.actors);
+  // An actor's shard on the current map (its tenant's own, or its type's group's); the plain hash before a map.
   const shardOfActor = (type: string, id: string) => {
     const map = view?.current();
-    return map === undefined ? shardOf(type, id, timing.shardCount) : shardIn(map, type, id);
+    return map === undefined ? shardOf(type, id, timing.shardCount) : shardIn(map, type, id, tenantOf);
   };
   const onTellFailed = tellFailed(log, opts);
   // A cluster whose journal existed must find it again: never start over from an empty stream.
@@ -164,11 +171,12 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     onSlow: (what) => log.info({ what }, "router waited"),
     onTellFailed,
     rolesOf: (type) => boundRoles.get(type),
+    tenantOf,
   });
   // Turns' asks and messages to other actors go wherever those actors live.
   host.runtime.connect(router);
   const rolesOf = (type: string) => boundRoles.get(type);
-  fence = new OwnershipFence(nodeId, membership, view, log, { of: rolesOf, mine: roles ?? [] });
+  fence = new OwnershipFence(nodeId, membership, view, log, { of: rolesOf, mine: roles ?? [] }, tenantOf);
   keepAlive = new KeepAliveStarter({
     runtime: host.runtime,
     records: keepAliveKv === undefined ? undefined : new KeepAliveRecords(keepAliveKv, clock, log),
@@ -182,6 +190,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   });
   const starter = keepAlive;
   const election = new LeaderElection({ kv: leaderKv, nodeId, clock, leaderTtl: timing.leaderTtl, renewInterval: timing.leaderTtl / 3, logger: log });
+  let pinWatch: PinWatch | undefined;
   const manager = new ShardManager({
     election,
     membership,
@@ -193,6 +202,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     maxHandoffsPerMap: opts.maxHandoffsPerMap,
     stepTimeout: opts.rebalanceStepTimeout,
     loadBalance: opts.loadBalance,
+    pins: () => pinWatch?.list() ?? [],
     logger: log,
   });
   migrations = new Migrations({
@@ -210,6 +220,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     onEnded: opts.hooks?.onMigration,
     isStale: () => fence!.lapsed(),
     onGained: (shards) => starter.gained(shards),
+    tenantOf,
   });
   const moving = migrations;
 
@@ -229,6 +240,8 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     membership.beatNow();
     fence!.reconnected();
   });
+  pinWatch = new PinWatch(pinsKv, log, () => manager.pinsChanged());
+  await retry("pins", () => pinWatch!.start());
   manager.start(); // before the election, so a node that wins at once is heard
   await retry("election", () => election.start());
   // A member now: the shards its maps gave it so far get their keep-alive actors and singletons.
@@ -260,6 +273,24 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     keepAlive: starter,
     eventsSub,
     projections,
+    tenantOf,
+    pins: pinWatch,
+  };
+}
+
+/** The tenant of `(type, id)` by the type's `tenant` function, or the default when it has none, throws or returns no string. */
+function tenantsOf(actors: NodeOptions["actors"]): TenantOf {
+  const fns = new Map(actors.flatMap((d) => (d.tenant === undefined ? [] : [[d.type, d.tenant] as const])));
+  if (fns.size === 0) return (_type, id) => defaultTenant(id);
+  return (type, id) => {
+    const f = fns.get(type);
+    if (f === undefined) return defaultTenant(id);
+    try {
+      const t = f(id);
+      return typeof t === "string" ? t : defaultTenant(id);
+    } catch {
+      return defaultTenant(id);
+    }
   };
 }
 

@@ -5,6 +5,7 @@
  *
  * Rules, so an actor's shard changes only when its type's roles do:
  * - a group, once made, keeps its place (`base`) and size for good, even when no type is left in it;
+ *   a new one starts at `firstFree` (the map's shard total: pins may follow the last group);
  * - a type stays in its group while some member announces that role set for it, or while no
  *   member announces the type at all (its nodes are away);
  * - a type whose announced roles differ (a deploy that changed them) goes to the group of the
@@ -30,7 +31,8 @@ export function rolesKey(roles: readonly string[]): string {
 }
 
 /** The groups of the next map (see the module doc). Same inputs → same output, whatever their order. */
-export function layoutGroups(previous: readonly ShardGroup[], shardCount: number, announced: readonly TypeRoles[]): GroupLayout {
+export function layoutGroups(previous: readonly ShardGroup[], shardCount: number, announced: readonly TypeRoles[], firstFree?: number): GroupLayout {
+  let free = firstFree ?? previous.reduce((end, g) => Math.max(end, g.base + g.size), shardCount);
   const wanted = new Map<string, Set<string>>();
   for (const a of announced) {
     for (const [type, roles] of Object.entries(a)) {
@@ -54,8 +56,8 @@ export function layoutGroups(previous: readonly ShardGroup[], shardCount: number
   // New role sets get their groups in key order, so the layout does not depend on who spoke first.
   for (const key of [...new Set(chosen.values())].filter((k) => !byKey.has(k)).sort()) {
     if (groups.length >= MAX_GROUPS) break;
-    const last = groups[groups.length - 1];
-    const g = { roles: key.split(","), types: new Set<string>(), base: last === undefined ? shardCount : last.base + last.size, size: shardCount };
+    const g = { roles: key.split(","), types: new Set<string>(), base: free, size: shardCount };
+    free += shardCount;
     groups.push(g);
     byKey.set(key, g);
   }

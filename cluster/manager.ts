@@ -7,6 +7,7 @@ import type { ShardMapStore, StoredMap } from "./map-store.js";
 import type { Membership } from "./membership.js";
 import { layoutGroups, sameGroups } from "./groups.js";
 import { balanceLoad } from "./load-balance.js";
+import { layoutPins, type PinRequest, samePins } from "./pins.js";
 import { plan, stage } from "./plan.js";
 
 export interface ManagerOptions {
@@ -33,6 +34,8 @@ export interface ManagerOptions {
   stepTimeout?: number;
   /** Load-aware rebalancing (off when absent). */
   loadBalance?: LoadBalancing;
+  /** The tenant pins wanted now (the pins bucket); none when absent. */
+  pins?: () => readonly PinRequest[];
   /** The latest load per shard (turns/s) the nodes reported; needed with {@link loadBalance}. */
   shardLoad?: () => ReadonlyMap<number, number>;
   logger?: Logger;
@@ -210,6 +213,11 @@ export class ShardManager {
     this.awaitStep(out.map.version, out.moves.length);
   }
 
+  /** The pins bucket changed: the leader plans again (after the debounce, like a membership change). */
+  pinsChanged(): void {
+    if (this.opts.election.isLeader()) this.schedule();
+  }
+
   /** Plans after `delay` ms of quiet (re-armed by every change, but never past maxDelay). */
   private schedule(delay = this.opts.debounce): void {
     if (this.stopped) return;
@@ -260,17 +268,19 @@ export class ShardManager {
     }
     const members = this.opts.membership.members();
     const shardCount = current?.map.shardCount ?? this.opts.shardCount;
-    const layout = layoutGroups(
-      current?.map.groups ?? [],
-      shardCount,
-      this.opts.membership.records().flatMap((r) => (r.typeRoles === undefined ? [] : [r.typeRoles])),
-    );
+    const announced = this.opts.membership.records().flatMap((r) => (r.typeRoles === undefined ? [] : [r.typeRoles]));
+    const layout = layoutGroups(current?.map.groups ?? [], shardCount, announced, current?.map.owners.length ?? shardCount);
     if (layout.refused.length > 0) this.log.warn({ refused: layout.refused }, "actor types bound to roles found no shard group (too many role sets)");
     const groups = layout.groups;
-    const next = stage(current?.map, plan(current?.map, members, { shardCount: this.opts.shardCount, epoch, groups }), members, {
+    const afterGroups = groups.reduce((end, g) => Math.max(end, g.base + g.size), current?.map.owners.length ?? shardCount);
+    const pinned = layoutPins(current?.map.pins ?? [], this.opts.pins?.() ?? [], afterGroups);
+    if (pinned.refused.length > 0) this.log.warn({ refused: pinned.refused.length }, "tenant pins past the most tenant shards a map may have are not applied");
+    const pins = pinned.pins;
+    const next = stage(current?.map, plan(current?.map, members, { shardCount: this.opts.shardCount, epoch, groups, pins }), members, {
       maxHandoffs: this.maxHandoffs,
     });
-    if (current !== undefined && next.moves.length === 0 && current.map.epoch === epoch && sameGroups(current.map.groups, groups)) return;
+    const same = current !== undefined && sameGroups(current.map.groups, groups) && samePins(current.map.pins, pins);
+    if (current !== undefined && next.moves.length === 0 && current.map.epoch === epoch && same) return;
     // The lease may have run out while we read and planned (a pause, a slow server).
     if (!election.isLeader()) return;
     let revision: number;

@@ -26,7 +26,8 @@ export interface MigrationDestinationOptions {
 /** A shard this node is receiving: direct messages are held until the source's tail is in. */
 export interface Incoming {
   hold: PausedGroup;
-  from: string;
+  /** The sources whose tail-end is still awaited: one for a shard move, several for a tenant moving into a shard of its own. */
+  from: Set<string>;
   tail: Pending[];
   timer: TimerHandle;
   heldAt: number;
@@ -49,8 +50,11 @@ export class MigrationDestination {
     return this.incoming.size;
   }
 
-  /** Holds `shard` for its tail from `from`, starting now (synchronously). */
-  hold(shard: number, from: string): void {
+  /**
+   * Holds `shard` for its tail from `from` — or from each of several sources (a tenant given a
+   * shard of its own comes from every node that served its type) — starting now (synchronously).
+   */
+  hold(shard: number, from: string | readonly string[]): void {
     const { runtime, clock, log } = this.opts;
     if (this.incoming.has(shard) || runtime.pausedPartition(shard) !== undefined) return;
     // From this call on, direct messages for the shard wait here.
@@ -60,7 +64,7 @@ export class MigrationDestination {
       log.warn({ shard, from }, "no tail from the source in time; serving from the event store");
       this.endHold(shard, "timeout");
     }, this.opts.handoffTimeout);
-    this.incoming.set(shard, { hold, from, tail: [], timer, heldAt: clock.now() });
+    this.incoming.set(shard, { hold, from: new Set(typeof from === "string" ? [from] : from), tail: [], timer, heldAt: clock.now() });
   }
 
   /** Stops receiving `shard` and hands over its hold and the tail so far (undefined: not receiving it). */
@@ -80,7 +84,7 @@ export class MigrationDestination {
     if (inc === undefined) throw new ConflictError(`shard ${req.shard} is not being received here (already serving, or not ours)`);
     // Only the node this shard is expected from may hand it over, and only actors of that shard:
     // a peer is trusted no more than a client.
-    if (req.from !== inc.from) throw new ConflictError(`shard ${req.shard} is expected from ${inc.from}, not ${req.from.slice(0, 64)}`);
+    if (!inc.from.has(req.from)) throw new ConflictError(`shard ${req.shard} is expected from ${[...inc.from].join(", ")}, not ${req.from.slice(0, 64)}`);
     const { runtime, store } = this.opts;
     for (const a of req.actors) {
       if (!runtime.hosts(a.type)) throw unknownActorType(a.type);
@@ -127,9 +131,11 @@ export class MigrationDestination {
     const inc = this.incoming.get(req.shard);
     // Only the source this hold waits for may end it: another node's (an old map's) tail-end
     // would let direct messages run ahead of the real source's tail.
-    if (inc !== undefined && inc.from !== req.from) throw new ConflictError(`shard ${req.shard} is held for ${inc.from}, not ${req.from}`);
+    if (inc !== undefined && !inc.from.has(req.from)) throw new ConflictError(`shard ${req.shard} is held for ${[...inc.from].join(", ")}, not ${req.from}`);
     const n = inc?.tail.length ?? 0;
-    this.endHold(req.shard, "completed");
+    inc?.from.delete(req.from);
+    // Several sources: the hold ends with the last tail-end (each source's tail is in by then).
+    if (inc === undefined || inc.from.size === 0) this.endHold(req.shard, "completed");
     return { tail: n };
   }
 
@@ -139,9 +145,9 @@ export class MigrationDestination {
    */
   sourceGone(node: string): void {
     for (const [shard, inc] of [...this.incoming]) {
-      if (inc.from !== node) continue;
+      if (!inc.from.delete(node)) continue;
       this.opts.log.warn({ shard, from: node }, "source left before its handoff; serving from the event store");
-      this.endHold(shard, "source_gone");
+      if (inc.from.size === 0) this.endHold(shard, "source_gone");
     }
   }
 
@@ -153,7 +159,7 @@ export class MigrationDestination {
   private endHold(shard: number, outcome: string): void {
     const inc = this.take(shard, outcome);
     if (inc === undefined) return;
-    this.opts.log.debug({ shard, from: inc.from, tail: inc.tail.length, held: inc.hold.buffered.length }, "hold ended");
+    this.opts.log.debug({ shard, from: [...inc.from], tail: inc.tail.length, held: inc.hold.buffered.length }, "hold ended");
     void inc.hold.ready.then(() => {
       inc.hold.resume(inc.tail);
       if (outcome !== "stopped") this.opts.served?.(shard);

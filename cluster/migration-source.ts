@@ -75,6 +75,16 @@ export class MigrationSource {
     this.enqueue(() => this.send(shard, to, map, group, received?.tail ?? [], pausedAt, stale));
   }
 
+  /**
+   * Hands the actors of `group` — a set already paused, not a whole shard: a tenant leaving its
+   * hashed shards for `shard`, one of its own — to `to`, as a handoff of `shard`.
+   */
+  startSelected(shard: number, to: string | null, map: ShardMap, group: PausedGroup): void {
+    const pausedAt = this.opts.clock.now();
+    const stale = this.opts.isStale?.() ?? false;
+    this.enqueue(() => this.send(shard, to, map, group, [], pausedAt, stale));
+  }
+
   private idle(): boolean {
     return this.active === 0 && this.queue.length === 0 && this.tailEnds === 0;
   }

@@ -6,6 +6,8 @@ import type { ClusterEvents } from "./events.js";
 import { MigrationDestination } from "./migration-destination.js";
 import { MigrationSource } from "./migration-source.js";
 import type { ShardMap } from "./placement.js";
+import { defaultTenant, groupOf, type TenantOf } from "../src/routing/actor-shard.js";
+import type { TenantPin } from "../src/routing/shard-map.js";
 import type { MapView } from "./router.js";
 import type { Transport } from "./transport.js";
 import type { ForwardedAsk, HandoffBatch, TailEnd } from "./wire.js";
@@ -39,6 +41,8 @@ export interface MigrationOptions {
    * because the node stops or the shard moved on. Must not throw.
    */
   onGained?: (shards: readonly number[]) => void;
+  /** The tenant of an actor id (default: the id's prefix before `/`): who moves when a tenant gets a shard of its own. */
+  tenantOf?: TenantOf;
 }
 
 /**
@@ -114,7 +118,11 @@ export class Migrations {
   onMap(prev: ShardMap | undefined, next: ShardMap): void {
     const me = this.opts.nodeId;
     const gained: number[] = [];
+    const arriving = prev === undefined ? [] : newPins(prev, next);
+    for (const pin of arriving) this.tenantArrives(pin, prev!, next, gained);
+    const skip = new Set(arriving.map((p) => p.shard));
     next.owners.forEach((owner, shard) => {
+      if (skip.has(shard)) return;
       const before = prev?.owners[shard] ?? null;
       if (before === me && owner !== me) {
         // Still receiving it (it moved on before its tail was in)? Take over the hold: the tail
@@ -127,6 +135,31 @@ export class Migrations {
       }
     });
     if (gained.length > 0) this.opts.onGained?.(gained);
+  }
+
+  /**
+   * A tenant gets a shard of its own (`shoal pin set`): its actors leave their hashed shards on
+   * every node for `pin.shard`. Each node files its activations of the tenant under the new shard;
+   * the new shard's owner holds it for a tail from every other member that owned shards of the
+   * type's group; each of those pauses the tenant's actors it has (in-flight turns finish, new
+   * messages wait), hands them over and forwards what waited, like a shard's source.
+   */
+  private tenantArrives(pin: TenantPin, prev: ShardMap, next: ShardMap, gained: number[]): void {
+    const { nodeId: me, runtime } = this.opts;
+    const tenantOf = this.opts.tenantOf ?? ((_t: string, id: string) => defaultTenant(id));
+    const selector = (type: string, id: string) => type === pin.type && tenantOf(type, id) === pin.tenant;
+    runtime.repartition(selector);
+    const owner = next.owners[pin.shard] ?? null;
+    const group = groupOf(prev, pin.type);
+    const base = group?.base ?? 0;
+    const servedType = new Set(prev.owners.slice(base, base + (group?.size ?? prev.shardCount)).filter((o): o is string => o !== null));
+    if (owner === me) {
+      const sources = [...servedType].filter((n) => n !== me && this.opts.isAlive(n));
+      if (sources.length === 0) gained.push(pin.shard);
+      else this.incoming.hold(pin.shard, sources);
+    } else if (servedType.has(me)) {
+      this.outgoing.startSelected(pin.shard, owner, next, runtime.holdSelected(selector));
+    }
   }
 
   /** Phase 1 at the destination: adopt each actor whose version the event store confirms. */
@@ -156,4 +189,11 @@ export class Migrations {
   stop(): void {
     this.incoming.stop();
   }
+}
+
+/** The pins of `next` that `prev` does not have: tenants given a shard of their own by this map. */
+function newPins(prev: ShardMap, next: ShardMap): TenantPin[] {
+  if (next.pins === undefined || next.pins.length === (prev.pins?.length ?? 0)) return [];
+  const had = new Set((prev.pins ?? []).map((p) => p.shard));
+  return next.pins.filter((p) => !had.has(p.shard));
 }

@@ -120,7 +120,7 @@ export class ShoalNode implements RefFactory, Caller {
   /** Throws ACTOR_MOVED unless the map gives this node the actor's shard. */
   private checkOwner(actor: { type: string; id: string }): void {
     const map = this.parts.view.current();
-    const owner = map === undefined ? undefined : ownerIn(map, actor.type, actor.id);
+    const owner = map === undefined ? undefined : ownerIn(map, actor.type, actor.id, this.parts.tenantOf);
     if (owner !== this.nodeId) throw new ActorMovedError(`${actor.type}/${actor.id} is not owned by ${this.nodeId}`, { details: { owner: owner ?? null } });
   }
 
@@ -131,7 +131,7 @@ export class ShoalNode implements RefFactory, Caller {
   async replay(req: ReplayRequest, forward = true): Promise<ReplayResult> {
     if ("projection" in req) return replayProjection(this.nc, this.cluster, req);
     const map = this.parts.view.current();
-    const owner = map === undefined ? undefined : ownerIn(map, req.actor.type, req.actor.id);
+    const owner = map === undefined ? undefined : ownerIn(map, req.actor.type, req.actor.id, this.parts.tenantOf);
     const { host } = this.parts;
     if (owner === this.nodeId)
       return replayActorHere({ nc: this.nc, cluster: this.cluster, nodeId: this.nodeId, runtime: host.runtime, store: host.store }, req);
@@ -251,8 +251,9 @@ export class ShoalNode implements RefFactory, Caller {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const { manager, election, membership, events, migrations, transport, host, view, eventsSub, keepAlive, projections, log } = this.parts;
+    const { manager, election, membership, events, migrations, transport, host, view, eventsSub, keepAlive, projections, pins, log } = this.parts;
     this.detector?.stop();
+    pins.stop();
     keepAlive.stop();
     // Each partition commits what it applied; its next owner claims it from there.
     await projections?.stop();

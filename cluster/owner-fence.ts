@@ -2,7 +2,7 @@ import { ActorMovedError, UnavailableError } from "../src/errors.js";
 import type { Logger } from "../src/log.js";
 import type { ShardMapView } from "./map-view.js";
 import type { Membership } from "./membership.js";
-import { groupOf, shardIn } from "../src/routing/actor-shard.js";
+import { groupOf, shardIn, type TenantOf } from "../src/routing/actor-shard.js";
 
 /**
  * The fence of last resort, checked by the runtime before every turn and before every append:
@@ -27,6 +27,8 @@ export class OwnershipFence {
     private readonly log: Logger,
     /** The roles a locally defined type is bound to (undefined: none), and this node's roles. */
     private readonly roles: { of: (type: string) => readonly string[] | undefined; mine: readonly string[] } = { of: () => undefined, mine: [] },
+    /** The tenant of an actor id (for tenants with shards of their own). */
+    private readonly tenantOf?: TenantOf,
   ) {}
 
   /** Whether this node's lease has lapsed and it has not re-confirmed since (it must not act as an owner). */
@@ -52,7 +54,7 @@ export class OwnershipFence {
       if (!g.roles.some((r) => this.roles.mine.includes(r)))
         throw new UnavailableError(`actor type ${type} runs on roles ${g.roles.join(", ")}, which this node lacks`);
     }
-    const owner = map.owners[shardIn(map, type, id)] ?? null;
+    const owner = map.owners[shardIn(map, type, id, this.tenantOf)] ?? null;
     if (owner !== this.nodeId) throw new ActorMovedError(`shard moved to ${owner ?? "nobody yet"}`, { details: { owner, mapVersion: map.version } });
   }
 

@@ -205,6 +205,27 @@ export function reassign(previous: readonly (string | null)[], members: readonly
   return out;
 }
 
+/**
+ * The owner of one shard outside the bounded groups (a tenant's own shard): `current` when it is
+ * among `members` and eligible, else the eligible member that scores the shard highest (the same
+ * pair hash as {@link reassign}, weights ignored); null when none is eligible.
+ */
+export function pickOwner(shard: number, members: readonly Member[], current: string | null): string | null {
+  const el = members.filter(isEligible);
+  if (current !== null && el.some((m) => m.id === current)) return current;
+  let best: string | null = null;
+  let bestScore = -1;
+  const base = fmix32(shard ^ 0x9e3779b9);
+  for (const m of el) {
+    const v = fmix32(base ^ murmur3(utf8.encode(m.id)));
+    if (v > bestScore || (v === bestScore && best !== null && m.id < best)) {
+      best = m.id;
+      bestScore = v;
+    }
+  }
+  return best;
+}
+
 /** The `k` first of `xs` in `cmp` order; a partial insertion sort when `k` is small. */
 function topK(xs: readonly number[], k: number, cmp: (a: number, b: number) => number): number[] {
   if (k * 8 >= xs.length) return [...xs].sort(cmp).slice(0, k);

@@ -2,9 +2,9 @@
  * The leader's planner: previous shard map + current members → next map and the moves between
  * them. Pure; the manager carries plans out. See `placement.ts` for the algorithm.
  */
-import { isEligible, reassign, shares, type Member, type Move, type ShardMap } from "./placement.js";
+import { isEligible, pickOwner, reassign, shares, type Member, type Move, type ShardMap } from "./placement.js";
 import { DEFAULT_SHARD_COUNT } from "../src/routing/shard-hash.js";
-import type { ShardGroup } from "../src/routing/shard-map.js";
+import { type ShardGroup, shardTotal, type TenantPin } from "../src/routing/shard-map.js";
 
 /** Options of {@link plan}. */
 export interface PlanOptions {
@@ -17,6 +17,11 @@ export interface PlanOptions {
    * groups at the end and change their types, never drop or move one (a RangeError).
    */
   groups?: readonly ShardGroup[];
+  /**
+   * The tenants with shards of their own (`layoutPins`); default: the previous map's. It may add
+   * pins at the map's end and change where they point, never drop or move one (a RangeError).
+   */
+  pins?: readonly TenantPin[];
 }
 
 /** A new map and how to get there. */
@@ -44,9 +49,10 @@ export interface Balance {
  * Throws `RangeError` on inconsistent input (see {@link shares}).
  */
 export function plan(previous: ShardMap | undefined, members: readonly Member[], opts: PlanOptions = {}): Plan {
-  const { prev, groups, shardCount } = layout(previous, opts);
-  const owners: (string | null)[] = [];
-  for (const r of ranges(shardCount, groups)) owners.push(...reassign(prev.slice(r.base, r.base + r.size), hosts(members, r.roles)));
+  const { prev, groups, pins, shardCount } = layout(previous, opts);
+  const owners = new Array<string | null>(prev.length).fill(null);
+  for (const r of ranges(shardCount, groups)) owners.splice(r.base, r.size, ...reassign(prev.slice(r.base, r.base + r.size), hosts(members, r.roles)));
+  for (const p of pins) owners[p.shard] = pinOwner(p, members, groups, prev[p.shard] ?? null);
   const moves: Move[] = [];
   owners.forEach((to, shard) => {
     const from = prev[shard] ?? null;
@@ -58,7 +64,25 @@ export function plan(previous: ShardMap | undefined, members: readonly Member[],
     shardCount,
     owners,
   };
-  return { map: groups.length === 0 ? map : { ...map, groups }, moves };
+  const withGroups = groups.length === 0 ? map : { ...map, groups };
+  return { map: pins.length === 0 ? withGroups : { ...withGroups, pins }, moves };
+}
+
+/**
+ * Where a tenant's own shard goes: its pinned node while that node may host the type; one of the
+ * nodes with its pinned role (sticky, else by the hash); else — unpinned, or the pin's node or
+ * role gone — wherever it is now if that node may host the type, else by the hash over those
+ * that may. Null when no member may host the type.
+ */
+export function pinOwner(pin: TenantPin, members: readonly Member[], groups: readonly ShardGroup[], current: string | null): string | null {
+  const group = groups.find((g) => g.types.includes(pin.type));
+  const may = hosts(members, group?.roles).filter(isEligible);
+  if (pin.node !== undefined && may.some((m) => m.id === pin.node)) return pin.node;
+  if (pin.role !== undefined) {
+    const withRole = may.filter((m) => m.roles?.includes(pin.role!) === true);
+    if (withRole.length > 0) return pickOwner(pin.shard, withRole, current);
+  }
+  return pickOwner(pin.shard, may, current);
 }
 
 /** The members that may own a range's shards: all of them for the default group, else those with one of its roles. */
@@ -71,23 +95,32 @@ function ranges(shardCount: number, groups: readonly ShardGroup[]): Array<{ base
   return [{ base: 0, size: shardCount }, ...groups];
 }
 
-/** The previous owners over the new map's whole shard range (new groups' shards unowned), and its groups. */
-function layout(previous: ShardMap | undefined, opts: PlanOptions): { prev: readonly (string | null)[]; groups: readonly ShardGroup[]; shardCount: number } {
+/** The previous owners over the new map's whole shard range (new shards unowned), its groups and pins. */
+function layout(
+  previous: ShardMap | undefined,
+  opts: PlanOptions,
+): { prev: readonly (string | null)[]; groups: readonly ShardGroup[]; pins: readonly TenantPin[]; shardCount: number } {
   const base = ownersOf(previous, opts);
   const shardCount = previous?.shardCount ?? base.length;
   const before = previous?.groups ?? [];
   const groups = opts.groups ?? before;
+  const pins = opts.pins ?? previous?.pins ?? [];
   if (groups.length < before.length) throw new RangeError("a map's role groups are never dropped");
-  let end = shardCount;
-  groups.forEach((g, i) => {
-    const was = before[i];
-    if (g.base !== end || (was !== undefined && (was.base !== g.base || was.size !== g.size || was.roles.join(",") !== g.roles.join(",")))) {
+  before.forEach((was, i) => {
+    const g = groups[i]!;
+    if (was.base !== g.base || was.size !== g.size || was.roles.join(",") !== g.roles.join(",")) {
       throw new RangeError(`group ${i} (${g.roles.join(",")}) does not follow the previous map's groups`);
     }
-    end += g.size;
   });
+  const shardOfTenant = new Map(pins.map((p) => [`${p.type}\u0000${p.tenant}`, p.shard]));
+  for (const p of previous?.pins ?? []) {
+    if (shardOfTenant.get(`${p.type}\u0000${p.tenant}`) !== p.shard)
+      throw new RangeError(`tenant ${JSON.stringify(p.tenant.slice(0, 64))} of ${p.type} must keep shard ${p.shard}`);
+  }
+  const end = shardTotal(shardCount, groups, pins);
+  if (end < base.length) throw new RangeError("a map never loses shards");
   const prev = base.length === end ? base : [...base, ...new Array<string | null>(end - base.length).fill(null)];
-  return { prev, groups, shardCount };
+  return { prev, groups, pins, shardCount };
 }
 
 /**
@@ -141,7 +174,7 @@ function ownersOf(previous: ShardMap | undefined, opts: Pick<PlanOptions, "shard
   if (opts.shardCount !== undefined && opts.shardCount !== previous.shardCount) {
     throw new RangeError(`shard count is fixed: map has ${previous.shardCount}, asked for ${opts.shardCount}`);
   }
-  const total = previous.shardCount + (previous.groups ?? []).reduce((t, g) => t + g.size, 0);
+  const total = shardTotal(previous.shardCount, previous.groups ?? [], previous.pins ?? []);
   if (previous.owners.length !== total) {
     throw new RangeError(`map has ${previous.owners.length} owners for ${total} shards`);
   }

@@ -6,7 +6,7 @@ import type { DeliveryOptions } from "../src/ref.js";
 import type { From } from "../src/runtime/outgoing.js";
 import type { ReplyTo } from "../src/reply-to.js";
 import type { ShardMap } from "./placement.js";
-import { groupOf, groupUnhosted, shardIn } from "../src/routing/actor-shard.js";
+import { groupOf, groupUnhosted, shardIn, type TenantOf } from "../src/routing/actor-shard.js";
 import type { Transport } from "./transport.js";
 import { type ForwardedAsk, type Mode, modeOf, setMode } from "./wire.js";
 
@@ -47,6 +47,8 @@ export interface RouterOptions {
    * type waits for a map that has its group, rather than going by the default group meanwhile.
    */
   rolesOf?: (type: string) => readonly string[] | undefined;
+  /** The tenant of an actor id, by its type's definition (default: the id's prefix before `/`). */
+  tenantOf?: TenantOf;
 }
 
 /** Errors after which nothing was applied and the map may have moved on: wait for it, retry. */
@@ -172,7 +174,7 @@ export class Router {
     const map = maps.current();
     if (map === undefined || map.version < minVersion) return { kind: "map", have: map?.version };
     const group = groupOf(map, type);
-    const shard = shardIn(map, type, id);
+    const shard = shardIn(map, type, id, this.opts.tenantOf);
     const owner = map.owners[shard] ?? null;
     if (group === undefined && this.opts.rolesOf?.(type) !== undefined) return { kind: "owner", map, shard };
     if (owner === null) {

@@ -58,6 +58,8 @@ export interface ClusterBuckets {
   reminders: string;
   /** `shoal-keepalive-<cluster>`: one key per keep-alive actor, under {@link keepAliveKey}: what a shard's new owner starts. */
   keepAlive: string;
+  /** `shoal-pins-<cluster>`: tenant pins (`shoal pin set`), under `<type>.<token(tenant)>`. */
+  pins: string;
 }
 
 /** KV bucket names of one cluster; throws `BAD_REQUEST` for a cluster name that could not be one. */
@@ -70,6 +72,7 @@ export function clusterBuckets(cluster: string): ClusterBuckets {
     snapshots: `shoal-snapshots-${cluster}`,
     reminders: `shoal-reminders-${cluster}`,
     keepAlive: `shoal-keepalive-${cluster}`,
+    pins: `shoal-pins-${cluster}`,
   };
 }
 

@@ -52,6 +52,7 @@ describe("NATS names of a cluster", () => {
       snapshots: "shoal-snapshots-prod-1",
       reminders: "shoal-reminders-prod-1",
       keepAlive: "shoal-keepalive-prod-1",
+      pins: "shoal-pins-prod-1",
     });
     expect(keepAliveKey(17, actor)).toBe("17.account.YS5iID4q");
     expect(keepAliveShardFilter(17)).toBe("17.>");

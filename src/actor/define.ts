@@ -111,6 +111,7 @@ function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { valid
     throw new TypeError(`actor type ${spec.type} is kept alive: it must not set passivateAfter`);
   }
   if (spec.roles !== undefined) checkRoles(spec.roles, `roles of actor type ${spec.type}`);
+  if (spec.tenant !== undefined && typeof spec.tenant !== "function") throw new TypeError(`tenant of actor type ${spec.type} must be a function of the id`);
   if (typeof spec.initialState !== "function") throw new TypeError(`actor type ${spec.type} needs an initialState function`);
   for (const hook of ["onActivate", "onPassivate"] as const) {
     const h = (spec as unknown as Record<string, unknown>)[hook];

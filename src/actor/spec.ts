@@ -229,6 +229,13 @@ export interface CommonSpec<S> {
    * Changing a type's roles re-homes its actors (a new shard each), without a live handoff.
    */
   readonly roles?: readonly string[];
+  /**
+   * The tenant an actor id belongs to, for tenant pinning (`shoal pin set <type> <tenant>`): every
+   * actor of a pinned tenant lives in one shard of its own, placed on the pin's node or role.
+   * Default: the id's prefix before the first `/` (the whole id when it has none). Must be a pure
+   * function of the id; one that throws, or returns anything but a string, counts as the default.
+   */
+  readonly tenant?: (id: string) => string;
 }
 
 /**

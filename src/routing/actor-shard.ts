@@ -7,6 +7,33 @@ import { shardOf } from "./shard-hash.js";
 import type { ShardGroup, ShardMap } from "./shard-map.js";
 
 const byMap = new WeakMap<ShardMap, ReadonlyMap<string, ShardGroup>>();
+const pinsByMap = new WeakMap<ShardMap, ReadonlyMap<string, ReadonlyMap<string, number>>>();
+
+/** How an actor id names its tenant: `(type, id) → tenant`. */
+export type TenantOf = (type: string, id: string) => string;
+
+/** The default tenant of an id: its prefix before the first `/`, or the whole id when it has none. */
+export function defaultTenant(id: string): string {
+  const slash = id.indexOf("/");
+  return slash < 0 ? id : id.slice(0, slash);
+}
+
+/** The tenants of `type` with a shard of their own on `map` (tenant → shard), or undefined when none has. */
+export function pinsOf(map: ShardMap, type: string): ReadonlyMap<string, number> | undefined {
+  if (map.pins === undefined || map.pins.length === 0) return undefined;
+  let types = pinsByMap.get(map);
+  if (types === undefined) {
+    const m = new Map<string, Map<string, number>>();
+    for (const p of map.pins) {
+      let t = m.get(p.type);
+      if (t === undefined) m.set(p.type, (t = new Map()));
+      t.set(p.tenant, p.shard);
+    }
+    types = m;
+    pinsByMap.set(map, types);
+  }
+  return types.get(type);
+}
 
 /** The role group actor type `type` lives in on `map`, or undefined for the default group. */
 export function groupOf(map: ShardMap, type: string): ShardGroup | undefined {
@@ -21,14 +48,23 @@ export function groupOf(map: ShardMap, type: string): ShardGroup | undefined {
   return types.get(type);
 }
 
-/** The shard of actor `(type, id)` on `map`: its group's base plus the hash mod `shardCount`. */
-export function shardIn(map: ShardMap, type: string, id: string): number {
+/**
+ * The shard of actor `(type, id)` on `map`: its tenant's own shard when the map has one (tenants
+ * named by `tenantOf`, default {@link defaultTenant}), else its group's base plus the hash mod
+ * `shardCount`.
+ */
+export function shardIn(map: ShardMap, type: string, id: string, tenantOf?: TenantOf): number {
+  const pins = pinsOf(map, type);
+  if (pins !== undefined) {
+    const own = pins.get(tenantOf === undefined ? defaultTenant(id) : tenantOf(type, id));
+    if (own !== undefined) return own;
+  }
   return (groupOf(map, type)?.base ?? 0) + shardOf(type, id, map.shardCount);
 }
 
 /** The node owning actor `(type, id)`'s shard on `map`, or null while it has none. */
-export function ownerIn(map: ShardMap, type: string, id: string): string | null {
-  return map.owners[shardIn(map, type, id)] ?? null;
+export function ownerIn(map: ShardMap, type: string, id: string, tenantOf?: TenantOf): string | null {
+  return map.owners[shardIn(map, type, id, tenantOf)] ?? null;
 }
 
 /** Whether no node owns any shard of `group`: no node of the cluster has one of its roles. */

@@ -10,6 +10,8 @@ export class ActivationTable {
   private readonly byType = new Map<string, Map<string, Activation>>();
   /** Activations by partition, kept only when `partitionOf` is given: pausing a shard costs its actors, not the node's. */
   private readonly byPartition = new Map<number, Set<Activation>>();
+  /** The partition each activation is filed under: an actor's partition can change (a tenant gets a shard of its own). */
+  private readonly filedUnder = new Map<Activation, number>();
   private count = 0;
 
   constructor(private readonly partitionOf?: (type: string, id: string) => number) {}
@@ -33,13 +35,45 @@ export class ActivationTable {
     ids.set(a.key.id, a);
     this.count++;
     if (this.partitionOf === undefined) return;
-    const part = this.partitionOf(a.key.type, a.key.id);
+    this.file(a, this.partitionOf(a.key.type, a.key.id));
+  }
+
+  /**
+   * Files again, under the partition `partitionOf` gives now, every activation that `matches`:
+   * called when actors change partition (a tenant given a shard of its own), so pausing either
+   * partition later finds them where they are. Returns how many moved.
+   */
+  repartition(matches: (type: string, id: string) => boolean): number {
+    if (this.partitionOf === undefined) return 0;
+    let moved = 0;
+    for (const [a, was] of [...this.filedUnder]) {
+      if (!matches(a.key.type, a.key.id)) continue;
+      const now = this.partitionOf(a.key.type, a.key.id);
+      if (now === was) continue;
+      this.unfile(a);
+      this.file(a, now);
+      moved++;
+    }
+    return moved;
+  }
+
+  private file(a: Activation, part: number): void {
     let set = this.byPartition.get(part);
     if (set === undefined) {
       set = new Set();
       this.byPartition.set(part, set);
     }
     set.add(a);
+    this.filedUnder.set(a, part);
+  }
+
+  private unfile(a: Activation): void {
+    const part = this.filedUnder.get(a);
+    if (part === undefined) return;
+    this.filedUnder.delete(a);
+    const set = this.byPartition.get(part);
+    set?.delete(a);
+    if (set?.size === 0) this.byPartition.delete(part);
   }
 
   /** The activations of one partition (empty without `partitionOf`). */
@@ -53,12 +87,7 @@ export class ActivationTable {
     if (ids?.get(a.key.id) !== a) return false;
     ids.delete(a.key.id);
     this.count--;
-    if (this.partitionOf !== undefined) {
-      const part = this.partitionOf(a.key.type, a.key.id);
-      const set = this.byPartition.get(part);
-      set?.delete(a);
-      if (set?.size === 0) this.byPartition.delete(part);
-    }
+    this.unfile(a);
     return true;
   }
 
@@ -70,6 +99,7 @@ export class ActivationTable {
   clear(): void {
     this.byType.clear();
     this.byPartition.clear();
+    this.filedUnder.clear();
     this.count = 0;
   }
 }

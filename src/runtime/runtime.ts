@@ -232,6 +232,28 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   }
 
   /**
+   * Pauses every actor matching `selector` and returns the group at once (like
+   * {@link holdPartition}, for a set of actors that is not one partition: a tenant leaving its
+   * hashed shards for one of its own). `group.ready` resolves once in-flight turns have finished.
+   * @internal Used by live migration (source).
+   */
+  holdSelected(selector: Selector): PausedGroup {
+    const group = new PausedGroup(selector, this);
+    this.pauses.add(group);
+    group.ready = group.begin();
+    return group;
+  }
+
+  /**
+   * Files the matching activations again under the partition `partitionOf` gives them now
+   * (their partition changed: a tenant got a shard of its own). Returns how many moved.
+   * @internal Used by live migration, as a map with new tenant shards is applied.
+   */
+  repartition(matches: Selector): number {
+    return this.activations.repartition(matches);
+  }
+
+  /**
    * The partition (shard) of an actor, by the partitionOf option (0 without one).
    * @internal Used by a migration destination.
    */
