@@ -5,6 +5,7 @@ import { callUsage, runCall } from "./commands/call.js";
 import { initUsage, runInit } from "./commands/init.js";
 import { runStatus, statusUsage } from "./commands/status.js";
 import { remindersUsage, runReminders } from "./commands/reminders.js";
+import { pinUsage, runPin } from "./commands/pin.js";
 import { inspectUsage, runInspect } from "./commands/inspect.js";
 import { runWatch, watchUsage } from "./commands/watch.js";
 import { runView, viewUsage } from "./commands/view.js";
@@ -25,6 +26,7 @@ Commands:
   tell <type> <id> <json>       tell an actor a message, fire-and-forget
   status [--json]               leader, epoch, map version, each node's shards, actors, migrations
   reminders list <type> <id>    an actor's durable reminders: name, next due, schedule, message
+  pin set|rm|list               pin a tenant's actors to a node or a role; see the pins
   inspect <type> <id>           an actor's journal: version, snapshot, replay length, last events
   watch [--json]                live cluster events: joins, leaves, leaders, maps, migrations
   view <projection> <key>       one entry of a projection's KV view
@@ -43,6 +45,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage
   tell: { run: (argv) => runCall("tell", argv), usage: callUsage("tell") },
   status: { run: runStatus, usage: statusUsage },
   reminders: { run: runReminders, usage: remindersUsage },
+  pin: { run: runPin, usage: pinUsage },
   inspect: { run: runInspect, usage: inspectUsage },
   watch: { run: runWatch, usage: watchUsage },
   view: { run: runView, usage: viewUsage },

@@ -32,20 +32,26 @@ export function pinKey(type: string, tenant: string): string {
 /** Longest tenant accepted in a pin (ids, and so tenants, are at most 512 UTF-8 bytes). */
 const MAX_TENANT_BYTES = 512;
 
+/** A pin's type and tenant checked: a type name, and a non-empty tenant of bounded size. A TypeError says what is wrong. */
+export function checkTenant(type: unknown, tenant: unknown): { type: string; tenant: string } {
+  if (typeof type !== "string" || !ACTOR_TYPE_PATTERN.test(type)) throw new TypeError(`a pin's type must match ${String(ACTOR_TYPE_PATTERN)}`);
+  if (typeof tenant !== "string" || tenant === "" || Buffer.byteLength(tenant, "utf8") > MAX_TENANT_BYTES) {
+    throw new TypeError(`a pin's tenant must be a non-empty string of at most ${MAX_TENANT_BYTES} UTF-8 bytes`);
+  }
+  return { type, tenant };
+}
+
 /** A pin request checked: names well-formed, exactly one of node and role. A TypeError says what is wrong. */
 export function checkPin(v: unknown): PinRequest {
   const r = (typeof v === "object" && v !== null ? v : {}) as Partial<Record<keyof PinRequest, unknown>>;
-  if (typeof r.type !== "string" || !ACTOR_TYPE_PATTERN.test(r.type)) throw new TypeError(`a pin's type must match ${String(ACTOR_TYPE_PATTERN)}`);
-  if (typeof r.tenant !== "string" || r.tenant === "" || Buffer.byteLength(r.tenant, "utf8") > MAX_TENANT_BYTES) {
-    throw new TypeError(`a pin's tenant must be a non-empty string of at most ${MAX_TENANT_BYTES} UTF-8 bytes`);
-  }
+  const { type, tenant } = checkTenant(r.type, r.tenant);
   const node = r.node;
   const role = r.role;
   if ((node === undefined) === (role === undefined)) throw new TypeError("a pin names a node or a role (one of them)");
   if (node !== undefined && (typeof node !== "string" || node === "" || node.length > 256)) throw new TypeError("a pin's node must be a node id");
   if (role !== undefined && (typeof role !== "string" || !ACTOR_TYPE_PATTERN.test(role)))
     throw new TypeError(`a pin's role must match ${String(ACTOR_TYPE_PATTERN)}`);
-  return node !== undefined ? { type: r.type, tenant: r.tenant, node: node as string } : { type: r.type, tenant: r.tenant, role: role as string };
+  return node !== undefined ? { type, tenant, node: node as string } : { type, tenant, role: role as string };
 }
 
 /** The map's tenant shards for the pins wanted now, and the pins that found no shard. */
