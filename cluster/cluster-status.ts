@@ -49,6 +49,19 @@ export interface SingletonSummary {
   owner: string | null;
 }
 
+/** A pinned tenant as the stored map places it. */
+export interface PinSummary {
+  type: string;
+  tenant: string;
+  node?: string;
+  role?: string;
+  shard: number;
+  /** The shard's owner in the stored map. */
+  owner: string | null;
+  /** Whether the owner is where the pin says (false: its node or role cannot take it, so it fell back). */
+  applied: boolean;
+}
+
 /** What `shoal status --json` prints. */
 export interface ClusterStatus {
   cluster: string;
@@ -60,6 +73,8 @@ export interface ClusterStatus {
   unowned: number;
   /** The role groups (actor types bound to roles), in the map's order; empty when no type has roles. */
   groups: GroupSummary[];
+  /** The pinned tenants of the map (`shoal pin`), each with where it runs. */
+  pins: PinSummary[];
   migrations: number;
   nodes: NodeSummary[];
   /**
@@ -100,6 +115,22 @@ export function groupSummaries(map: ShardMap | undefined, records: readonly Memb
       .sort();
     return { roles: [...g.roles], types: [...g.types], nodes, shards: g.size, unowned };
   });
+}
+
+/** Whether a tenant pinned to `pin`'s node or role runs there: its shard's `owner` is that node, or has that role. */
+export function pinApplied(pin: { node?: string; role?: string }, owner: string | null, records: readonly MemberRecord[]): boolean {
+  if (owner === null) return false;
+  return pin.node !== undefined ? owner === pin.node : records.some((r) => r.id === owner && r.roles?.includes(pin.role!) === true);
+}
+
+/** The map's pinned tenants (those whose pin is still set), with their owners. */
+export function pinSummaries(map: ShardMap | undefined, records: readonly MemberRecord[]): PinSummary[] {
+  return (map?.pins ?? [])
+    .filter((p) => p.node !== undefined || p.role !== undefined)
+    .map((p) => {
+      const owner = map!.owners[p.shard] ?? null;
+      return { ...p, owner, applied: pinApplied(p, owner, records) };
+    });
 }
 
 /** The types some of `nodes` host and others lack (nodes that do not say are left out). */
@@ -189,6 +220,7 @@ export async function gatherClusterStatus(nc: NatsConnection, cluster: string, t
     shardCount: map?.shardCount ?? null,
     unowned: (map?.owners.filter((o) => o === null).length ?? 0) - groups.reduce((n, g) => n + (g.nodes.length === 0 ? g.unowned : 0), 0),
     groups,
+    pins: pinSummaries(map, records),
     migrations: nodes.reduce((n, x) => n + (x.migrations ?? 0), 0),
     nodes,
     typeMismatches: typeMismatches(nodes),

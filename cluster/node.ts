@@ -218,6 +218,7 @@ export class ShoalNode implements RefFactory, Caller {
       epoch: leader?.epoch ?? null,
       isLeader: election.isLeader(),
       mapVersion: this.map?.version ?? null,
+      mapShards: this.map?.owners.length ?? null,
       mapEpoch: this.map?.epoch ?? null,
       shards: this.ownedShards().length,
       actors: host.runtime.stats().activeActors,

@@ -19,6 +19,8 @@ export interface NodeStatus {
   isLeader: boolean;
   /** Version of the shard map it routes by; null before its first map. */
   mapVersion: number | null;
+  /** Shards in that map: the shard count, plus role groups' and tenants' own shards (null without a map). */
+  mapShards?: number | null;
   /** Epoch of the leader that made that map; null before its first map. */
   mapEpoch: number | null;
   /** Shards it owns in that map. */
@@ -93,13 +95,15 @@ export function isSettled(statuses: readonly NodeStatus[], ids: readonly string[
   const leaders = new Set(statuses.map((s) => s.leader));
   const versions = new Set(statuses.map((s) => s.mapVersion));
   const owned = statuses.reduce((n, s) => n + s.shards, 0);
+  // A map with role groups or tenant shards has more shards than the count the cluster was made with.
+  const total = Math.max(shards, ...statuses.map((s) => s.mapShards ?? shards));
   const fair = Math.floor(shards / ids.length);
   return (
     leaders.size === 1 &&
     !leaders.has(null) &&
     versions.size === 1 &&
     statuses.filter((s) => s.isLeader).length === 1 &&
-    owned === shards &&
+    owned === total &&
     statuses.every((s) => s.shards >= fair && s.migrations === 0 && ids.every((id) => s.members.some((m) => m.id === id)))
   );
 }

@@ -1,6 +1,8 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatPins, runPin } from "../bin/commands/pin.js";
+import { formatStatus } from "../bin/commands/status.js";
+import { gatherClusterStatus } from "../cluster/cluster-status.js";
 import { ShoalNode } from "../cluster/node.js";
 import { defineInMemoryActor } from "../src/actor/define.js";
 import { ShoalClient } from "../src/client.js";
@@ -113,6 +115,12 @@ describe("tenant pinning", () => {
     expect(rows.find((x) => x.tenant === "acme")).toMatchObject({ applied: true, owner: "n3" });
     expect(logged[1]).toMatch(/warning: counter tenant "ghost-tenant" is pinned to node nowhere, which cannot take it now: it runs on n\d/);
     expect(formatPins([])).toBe("no pins");
+    const status = await gatherClusterStatus(conns[0]!, cluster);
+    expect(status.pins.map((p) => [p.tenant, p.applied])).toEqual([
+      ["acme", true],
+      ["ghost-tenant", false],
+    ]);
+    expect(formatStatus(status)).toMatch(/warning: counter tenant "ghost-tenant" is pinned to node nowhere, which cannot take it now/);
     // Unpinned, the tenant keeps its shard.
     await pin("rm", "counter", "acme");
     await waitFor(() => nodes.get("n1")!.map?.pins?.find((p) => p.tenant === "acme")?.node === undefined, { timeout: 10_000 });

@@ -327,6 +327,22 @@ describe("documented permission sets on an auth-enabled nats-server", () => {
     expect(w.out).toMatch(/\S/);
   });
 
+  it("the operator set runs `shoal pin set`, `list` and `rm`; the nodes apply the pin with the node set alone", async () => {
+    const set = await asOperator("pin", "set", "account", "acme", "--node", "s1");
+    expect(set.err).toBe("");
+    expect(set.code).toBe(0);
+    await waitFor(
+      async () => {
+        const r = await asOperator("pin", "list", "--json");
+        return r.code === 0 && (JSON.parse(r.out) as Array<{ applied: boolean }>)[0]?.applied === true;
+      },
+      { timeout: 10_000, message: "the pin was not applied" },
+    );
+    const rm = await asOperator("pin", "rm", "account", "acme");
+    expect(rm.code).toBe(0);
+    expect((await asOperator("pin", "list")).out.trim()).toBe("no pins");
+  });
+
   it("the server logged violations of the client only: none of a node or the operator", () => {
     const lines = readFileSync(logFile(), "utf8")
       .split("\n")

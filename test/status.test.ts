@@ -72,6 +72,7 @@ describe("singletons in status", () => {
       migrations: 0,
       nodes: [],
       groups: [],
+      pins: [],
       typeMismatches: [],
       singletons: [...summaries, { type: "twice", nodes: ["a", "b"], owner: "a" }],
       projections: [

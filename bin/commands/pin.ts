@@ -1,5 +1,6 @@
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { pinApplied } from "../../cluster/cluster-status.js";
 import { decodeMemberRecord, type MemberRecord } from "../../cluster/member-record.js";
 import { checkPin, checkTenant, pinKey, type PinRequest } from "../../cluster/pins.js";
 import { decodeJson } from "../../src/codec/json.js";
@@ -8,6 +9,7 @@ import { decodeMap, type ShardMap } from "../../src/routing/shard-map.js";
 import { UsageError } from "../args.js";
 import { operatorArgs, readCluster } from "../read-cluster.js";
 import { formatTable } from "../table.js";
+import { pinFallback } from "./status.js";
 
 export const pinUsage = `shoal pin set <type> <tenant> --node N | --role R
 shoal pin rm <type> <tenant>
@@ -110,9 +112,7 @@ async function pinRows(nc: NatsConnection, cluster: string): Promise<PinRow[]> {
     }
     const inMap = map?.pins?.find((p) => p.type === pin.type && p.tenant === pin.tenant);
     const owner = inMap === undefined ? null : (map!.owners[inMap.shard] ?? null);
-    const applied =
-      owner !== null && (pin.node !== undefined ? owner === pin.node : records.some((r) => r.id === owner && r.roles?.includes(pin.role!) === true));
-    rows.push({ ...pin, shard: inMap?.shard ?? null, owner, applied });
+    rows.push({ ...pin, shard: inMap?.shard ?? null, owner, applied: pinApplied(pin, owner, records) });
   }
   return rows.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.tenant < b.tenant ? -1 : 1));
 }
@@ -129,7 +129,7 @@ export function formatPins(rows: readonly PinRow[]): string {
     .map((r) =>
       r.shard === null
         ? `warning: ${r.type} tenant ${JSON.stringify(r.tenant)} is not in the map yet (the leader applies pins after its debounce)`
-        : `warning: ${r.type} tenant ${JSON.stringify(r.tenant)} is pinned to ${r.node !== undefined ? `node ${r.node}` : `role ${r.role}`}, which cannot take it now: it runs on ${r.owner ?? "no node"}`,
+        : pinFallback(r),
     );
   return [...table, ...(warnings.length > 0 ? ["", ...warnings] : [])].join("\n");
 }

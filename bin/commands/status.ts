@@ -12,7 +12,8 @@ actors, migrations in flight and the actor types it hosts; then each singleton a
 that runs it. Warns when nodes host different types, and when a singleton runs nowhere or on
 more than one node. --json prints one JSON object ({cluster, leader, epoch, mapVersion,
 shardCount, unowned, migrations, nodes: [{id, state, shards, actors, migrations, reachable,
-types, roles}], groups: [{roles, types, nodes, shards, unowned}], typeMismatches,
+types, roles}], groups: [{roles, types, nodes, shards, unowned}], pins: [{type, tenant,
+node?, role?, shard, owner, applied}], typeMismatches,
 singletons: [{type, nodes, owner}], projections}). A role group is the shards of the actor
 types bound to a set of roles; status warns when no node has one of its roles.`;
 
@@ -56,6 +57,7 @@ export function formatStatus(s: ClusterStatus): string {
         (g) =>
           `warning: no node has role ${g.roles.join(" or ")}, which actor type${g.types.length === 1 ? "" : "s"} ${g.types.join(", ") || "(none now)"} run${g.types.length === 1 ? "s" : ""} on: calls to them fail with UNAVAILABLE`,
       ),
+    ...(s.pins ?? []).filter((p) => !p.applied).map(pinFallback),
     ...s.typeMismatches.map(
       (m) =>
         `warning: actor type ${m.type} is hosted on ${m.hostedBy.join(", ")} but not on ${m.missingOn.join(", ")}: its actors whose shard lands there fail with UNKNOWN_ACTOR_TYPE (every node must host the same types)`,
@@ -73,6 +75,12 @@ export function formatStatus(s: ClusterStatus): string {
   ]
     .join("\n")
     .trimEnd();
+}
+
+/** The warning for a pinned tenant that runs elsewhere than its pin says. */
+export function pinFallback(p: { type: string; tenant: string; node?: string; role?: string; owner: string | null }): string {
+  const to = p.node !== undefined ? `node ${p.node}` : `role ${p.role}`;
+  return `warning: ${p.type} tenant ${JSON.stringify(p.tenant.slice(0, 64))} is pinned to ${to}, which cannot take it now: it runs on ${p.owner ?? "no node"}`;
 }
 
 /** The role groups' table (nothing when no type has roles): roles, types, hosting nodes, shards. */
