@@ -61,9 +61,13 @@ const counts = { ingress: 0, rpc: new Map<string, number>() };
 /**
  * Why a leader may step down under hostile input without anything being wrong: its lease ran out
  * because the process or its KV round trips were starved (2 loaded cores, a 1 MB payload to
- * decode), and another node took the key. Reasons from LeaderElection.
+ * decode), and another node took the key. Reasons from LeaderElection; and, from the manager,
+ * the same lapse seen from the map: a starved leader that wakes before its election loop does
+ * finds the next leader's epoch on the map (or loses the map's compare-and-set to it) and steps
+ * down for that reason instead — the fence working, after the same lapse. A fresh-clone run saw
+ * exactly this once (leader n2 and map v2 at the end, where n1 and v1 had been).
  */
-const LEASE_LAPSE = /^(lease ran out|renewal failed|the leader key was (deleted|taken))/;
+const LEASE_LAPSE = /^(lease ran out|renewal failed|the leader key was (deleted|taken)|the map carries epoch \d+, newer than ours|map write refused: epoch \d+ wrote it first)/;
 
 /** What a node says about itself and the members, leaving out who leads and the map's version. */
 type NodeView = Pick<NodeStatus, "node" | "state" | "shards" | "migrations"> & { members: MemberRecord[] };
