@@ -6,11 +6,14 @@ import { ActorHost } from "../src/host.js";
 import { type Logger, silentLogger } from "../src/log.js";
 import { clusterBuckets, streamName } from "../src/nats-names.js";
 import { type ClusterTiming, resolveTiming } from "./config.js";
+import type { ClusterLoad } from "./cluster-load.js";
 import { LeaderElection } from "./election.js";
 import { ClusterEvents } from "./events.js";
 import { notHostedHere } from "./hosted-types.js";
 import { KeepAliveRecords } from "./keep-alive-records.js";
 import { KeepAliveStarter } from "./keep-alive-starter.js";
+import { resolveLoadOptions } from "./load-options.js";
+import { LoadService } from "./load-service.js";
 import { NatsKvProvider } from "./kv-nats.js";
 import { ShardManager } from "./manager.js";
 import { ShardMapStore } from "./map-store.js";
@@ -49,6 +52,10 @@ export interface NodeParts {
   readonly eventsSub: Subscription;
   /** The partitions of projections the map gives this node (undefined: the node runs none). */
   readonly projections: ProjectionService | undefined;
+  /** The cluster's load per shard, node and hot actor, from every member's reports (fed only on the leader). */
+  readonly load: ClusterLoad;
+  /** Reports this node's load, and on the leader collects the reports and publishes `hot` events. */
+  readonly loads: LoadService;
 }
 
 /**
@@ -62,6 +69,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   const cluster = checkClusterName(opts.cluster);
   const { nodeId, nc } = opts;
   const timing = resolveTiming(opts);
+  const loadOptions = resolveLoadOptions(opts.load, timing.heartbeatInterval);
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? silentLogger;
   const kv = opts.kv ?? new NatsKvProvider(nc, { replicas: opts.replicas });
@@ -103,6 +111,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
         onTellFailed,
         senderOrder: opts.senderOrder,
         keepAlive: { activated: (key) => keepAlive?.activated(key), stopped: (key) => keepAlive?.stopped(key) },
+        load: { halfLife: loadOptions.halfLife, topActors: loadOptions.topN },
       },
       wrapStore: opts.hooks?.wrapStore,
       onAnswered: opts.hooks?.onAnswered,
@@ -199,6 +208,19 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     onGained: (shards) => starter.gained(shards),
   });
   const moving = migrations;
+  const loads = new LoadService({
+    nc,
+    cluster,
+    nodeId,
+    clock,
+    log,
+    meter: host.runtime.meter,
+    options: loadOptions,
+    owns: (shard) => view.current()?.owners[shard] === nodeId,
+    election,
+    membership,
+    publish: (body) => events.publish(body),
+  });
 
   transport.serve(peerDispatch(router, moving));
   await view.start(timing.heartbeatInterval);
@@ -217,6 +239,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     fence!.reconnected();
   });
   manager.start(); // before the election, so a node that wins at once is heard
+  loads.start(); // likewise
   await retry("election", () => election.start());
   // A member now: the shards its maps gave it so far get their keep-alive actors and singletons.
   starter.start();
@@ -247,6 +270,8 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     keepAlive: starter,
     eventsSub,
     projections,
+    load: loads.load,
+    loads,
   };
 }
 
