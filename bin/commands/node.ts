@@ -15,6 +15,7 @@ import { parse, positiveInt, UsageError } from "../args.js";
 import { clusterSetting, connectionFlags, connectionHelp, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
 import { nodeHttpFlags, nodeHttpHelp, nodeHttpKeys, nodeHttpSettings, startNodeHttp } from "./node-http.js";
+import { nodeLoadFlags, nodeLoadHelp, nodeLoadKeys, nodeLoadSettings } from "./node-load.js";
 import { StopRequests } from "./node-stop.js";
 
 export const nodeUsage = `shoal node --nats URL --id ID --cluster NAME [options]
@@ -46,6 +47,7 @@ ${connectionHelp}
   --probe-confirm MS   a peer absent on two probes this far apart crashed (env SHOAL_PROBE_CONFIRM; default ${defaultTiming.probeConfirm})
   --drain-timeout MS  longest a drain may take            (env SHOAL_DRAIN_TIMEOUT; default 30000)
 ${nodeHttpHelp}
+${nodeLoadHelp}
   --startup-timeout MS  how long joining retries while NATS is not ready (env SHOAL_STARTUP_TIMEOUT; default 30000)
   --log-level L     pino level                            (env SHOAL_LOG_LEVEL; default info)
   --log-format F    json or pretty                        (env SHOAL_LOG_FORMAT; default pretty on a terminal, else json)`;
@@ -64,6 +66,7 @@ const nodeConfigKeys = [
     "log-level",
     "log-format",
     ...nodeHttpKeys,
+    ...nodeLoadKeys,
   ],
 ];
 
@@ -71,6 +74,7 @@ export async function runNode(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     ...connectionFlags,
     ...nodeHttpFlags,
+    ...nodeLoadFlags,
     id: { type: "string" },
     cluster: { type: "string" },
     actors: { type: "string", multiple: true },
@@ -113,6 +117,7 @@ export async function runNode(argv: string[]): Promise<number> {
   const drainTimeout = positiveInt("drain-timeout", settings.get("drain-timeout", ["SHOAL_DRAIN_TIMEOUT"]), 30_000);
   const startupTimeout = positiveInt("startup-timeout", settings.get("startup-timeout", ["SHOAL_STARTUP_TIMEOUT"]), 30_000);
   const httpSettings = nodeHttpSettings(settings);
+  const load = nodeLoadSettings(settings);
   const modules = settings.list("actors", "SHOAL_ACTORS");
   const log = createLogger({ node: nodeId, cluster }, settings.get("log-level", []), logFormatSetting(settings));
 
@@ -146,6 +151,7 @@ export async function runNode(argv: string[]): Promise<number> {
           meta,
           hooks: metrics?.hooks,
           startupTimeout,
+          load,
           ...timing,
         });
       } catch (err) {
