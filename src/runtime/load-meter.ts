@@ -10,7 +10,7 @@ export interface LoadMeterOptions {
   halfLife?: number;
   /** How many of the hottest actors a sample lists. Default 10. */
   topActors?: number;
-  /** Most actors whose state size one sample estimates. Default 64. */
+  /** Most actors whose state size one sample estimates. Default 1000. */
   sizeActors?: number;
   /**
    * Estimated bytes of state one sample walks, roughly; an actor whose state is `k` times this
@@ -148,7 +148,7 @@ export class LoadMeter {
   ) {
     this.halfLife = positive("halfLife", opts.halfLife ?? 5000);
     this.topActors = Math.floor(positive("topActors", opts.topActors ?? 10, true));
-    this.sizeActors = Math.floor(positive("sizeActors", opts.sizeActors ?? 64, true));
+    this.sizeActors = Math.floor(positive("sizeActors", opts.sizeActors ?? 1000, true));
     this.sizeBytes = positive("sizeBytes", opts.sizeBytes ?? 1024 * 1024);
     this.lastAt = clock.now();
   }
@@ -200,11 +200,13 @@ export class LoadMeter {
     const hot = new TopN<MeteredActivation>(this.topActors);
     // The actors whose state is due for an estimate, the longest unestimated first.
     const due = new TopN<MeteredActivation>(this.sizeActors);
+    const { actors, mailbox, bytes, samples, sizeBytes } = this;
     for (const a of this.activations()) {
       const l = a.load;
       const s = l.shard;
-      this.actors[s]!++;
-      this.mailbox[s]! += a.queued;
+      actors[s]!++;
+      const queued = a.queued;
+      if (queued > 0) mailbox[s]! += queued;
       if (l.turns > 0 || l.weight > 0) {
         const c = l.turns;
         l.turns = 0;
@@ -212,11 +214,10 @@ export class LoadMeter {
         l.ewma = l.ewma * keep + (1 - keep) * c * perSec;
         l.weight = l.weight * keep + (1 - keep);
         if (c === 0 && l.ewma < IDLE * l.weight) l.ewma = l.weight = 0;
-        const rate = l.rate;
-        if (rate >= IDLE) hot.offer(a, rate);
+        else if (l.ewma >= IDLE * l.weight) hot.offer(a, l.ewma / l.weight);
       }
-      if (l.changed && a.live !== undefined && this.samples - l.sizedAt >= Math.ceil(l.stateBytes / this.sizeBytes)) due.offer(a, -l.sizedAt);
-      this.bytes[s]! += l.stateBytes;
+      if (l.changed && a.live !== undefined && samples - l.sizedAt >= Math.ceil(l.stateBytes / sizeBytes)) due.offer(a, -l.sizedAt);
+      if (l.stateBytes > 0) bytes[s]! += l.stateBytes;
     }
     let walked = 0;
     for (const a of due.sorted()) {
