@@ -134,7 +134,10 @@ export class ClusterLoad {
     return this.aggregate().shards;
   }
 
-  /** Turns per second of every reported shard, by shard number (what a load-aware planner weighs). */
+  /**
+   * Turns per second of every reported shard, by shard number (what a load-aware planner
+   * weighs). A shard that is absent has no actors, messages or turns on any reporting node: 0.
+   */
   turnRates(): ReadonlyMap<number, number> {
     return this.aggregate().rates;
   }
