@@ -127,9 +127,9 @@ export class LoadService {
     return own;
   }
 
-  /** The cluster's load while this node leads (listens to reports); undefined otherwise. */
+  /** The cluster's load while this node leads (holds the lease and listens to reports); undefined otherwise. */
   summary(): ClusterLoadSummary | undefined {
-    if (this.sub === undefined) return undefined;
+    if (this.sub === undefined || !this.opts.election.isLeader()) return undefined;
     const n = this.opts.options.topN;
     return {
       nodes: this.load.nodes(),

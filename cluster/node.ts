@@ -32,9 +32,9 @@ export type { NodeHooks, NodeOptions } from "./node-options.js";
 export type { NodeStatus } from "./status.js";
 
 /** The load fields of a status: this node's own, and the cluster's when it leads. */
-function loadStatus(loads: LoadService, leads: boolean): Pick<NodeStatus, "load" | "clusterLoad"> {
+function loadStatus(loads: LoadService): Pick<NodeStatus, "load" | "clusterLoad"> {
   const own = loads.nodeLoad();
-  const cluster = leads ? loads.summary() : undefined;
+  const cluster = loads.summary();
   return { ...(own === undefined ? {} : { load: own }), ...(cluster === undefined ? {} : { clusterLoad: cluster }) };
 }
 
@@ -239,7 +239,7 @@ export class ShoalNode implements RefFactory, Caller {
       types: host.runtime.types.sort(),
       singletons: keepAlive.singletons(),
       members: membership.records(),
-      ...loadStatus(loads, election.isLeader()),
+      ...loadStatus(loads),
     };
   }
 

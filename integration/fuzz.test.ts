@@ -259,9 +259,14 @@ describe("hostile input against real node processes", () => {
     if (handovers.length > 0) console.log(`leadership changed hands during the fuzz:\n${handovers.map(describeEvent).join("\n")}`);
     const unexpected = since.filter(
       (e) =>
-        !(e.type === "leader.elected" || (e.type === "leader.stepped_down" && LEASE_LAPSE.test(e.reason)) || (e.type === "map.published" && e.moves === 0)),
+        !(
+          e.type === "leader.elected" ||
+          (e.type === "leader.stepped_down" && LEASE_LAPSE.test(e.reason)) ||
+          (e.type === "map.published" && e.moves === 0) ||
+          e.type === "hot" // advisory: a well-formed ask repeated fast makes its actor hot
+        ),
     );
-    expect(unexpected.map(describeEvent), "cluster events other than a leader's lease lapsing and the next leader restamping the map").toEqual([]);
+    expect(unexpected.map(describeEvent), "cluster events other than a leader's lease lapsing, the next leader restamping the map, or hot actors").toEqual([]);
     if (map.version === before.map.version) expect(map).toEqual(before.map);
     else expect(map.epoch, "a new map version without a new leader").toBeGreaterThan(before.map.epoch);
 

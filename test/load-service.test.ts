@@ -88,6 +88,10 @@ function node(nc: FakeNats, clock: ManualClock, id: string, members: Set<string>
       leads = true;
       for (const l of electionListeners) l({ kind: "elected", epoch: 1 });
     },
+    /** The lease runs out before the election notices (a frozen leader waking): no event yet. */
+    lapse() {
+      leads = false;
+    },
     stepDown() {
       leads = false;
       for (const l of electionListeners) l({ kind: "stepped-down", epoch: 1, reason: "test" });
@@ -168,6 +172,8 @@ describe("LoadService (reports over NATS, collected by the leader)", () => {
     expect(a.service.load.reporting).toBe(1);
     clock.advance(1000); // b still reports: refused, it is no member
     expect(a.service.load.reporting).toBe(1);
+    a.lapse();
+    expect(a.service.summary()).toBeUndefined(); // no cluster load from a node that does not hold the lease
     a.stepDown();
     expect(a.service.summary()).toBeUndefined();
     expect(a.service.load.reporting).toBe(0);
