@@ -6,11 +6,14 @@ import { ActorHost } from "../src/host.js";
 import { type Logger, silentLogger } from "../src/log.js";
 import { clusterBuckets, streamName } from "../src/nats-names.js";
 import { type ClusterTiming, resolveTiming } from "./config.js";
+import type { ClusterLoad } from "./cluster-load.js";
 import { LeaderElection } from "./election.js";
 import { ClusterEvents } from "./events.js";
 import { notHostedHere } from "./hosted-types.js";
 import { KeepAliveRecords } from "./keep-alive-records.js";
 import { KeepAliveStarter } from "./keep-alive-starter.js";
+import { resolveLoadOptions } from "./load-options.js";
+import { LoadService } from "./load-service.js";
 import { NatsKvProvider } from "./kv-nats.js";
 import { ShardManager } from "./manager.js";
 import { ShardMapStore } from "./map-store.js";
@@ -55,6 +58,10 @@ export interface NodeParts {
   readonly tenantOf: TenantOf;
   /** The tenant pins wanted now (the pins bucket, watched). */
   readonly pins: PinWatch;
+  /** The cluster's load per shard, node and hot actor, from every member's reports (fed only on the leader). */
+  readonly load: ClusterLoad;
+  /** Reports this node's load, and on the leader collects the reports and publishes `hot` events. */
+  readonly loads: LoadService;
 }
 
 /**
@@ -69,6 +76,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   const { nodeId, nc } = opts;
   const roles = opts.roles === undefined || opts.roles.length === 0 ? undefined : checkRoles(opts.roles, "node roles");
   const timing = resolveTiming(opts);
+  const loadOptions = resolveLoadOptions(opts.load, timing.heartbeatInterval);
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? silentLogger;
   const kv = opts.kv ?? new NatsKvProvider(nc, { replicas: opts.replicas });
@@ -118,6 +126,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
         onTellFailed,
         senderOrder: opts.senderOrder,
         keepAlive: { activated: (key) => keepAlive?.activated(key), stopped: (key) => keepAlive?.stopped(key) },
+        load: { halfLife: loadOptions.halfLife, topActors: loadOptions.topN },
       },
       wrapStore: opts.hooks?.wrapStore,
       onAnswered: opts.hooks?.onAnswered,
@@ -191,6 +200,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   const starter = keepAlive;
   const election = new LeaderElection({ kv: leaderKv, nodeId, clock, leaderTtl: timing.leaderTtl, renewInterval: timing.leaderTtl / 3, logger: log });
   let pinWatch: PinWatch | undefined;
+  let loadService: LoadService | undefined;
   const manager = new ShardManager({
     election,
     membership,
@@ -203,6 +213,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     stepTimeout: opts.rebalanceStepTimeout,
     loadBalance: opts.loadBalance,
     pins: () => pinWatch?.list() ?? [],
+    shardLoad: () => loadService?.load.turnRates() ?? new Map(),
     logger: log,
   });
   migrations = new Migrations({
@@ -223,6 +234,20 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     tenantOf,
   });
   const moving = migrations;
+  const loads = new LoadService({
+    nc,
+    cluster,
+    nodeId,
+    clock,
+    log,
+    meter: host.runtime.meter,
+    options: loadOptions,
+    owns: (shard) => view.current()?.owners[shard] === nodeId,
+    election,
+    membership,
+    publish: (body) => events.publish(body),
+  });
+  loadService = loads;
 
   transport.serve(peerDispatch(router, moving));
   await view.start(timing.heartbeatInterval);
@@ -243,6 +268,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   pinWatch = new PinWatch(pinsKv, log, () => manager.pinsChanged());
   await retry("pins", () => pinWatch!.start());
   manager.start(); // before the election, so a node that wins at once is heard
+  loads.start(); // likewise
   await retry("election", () => election.start());
   // A member now: the shards its maps gave it so far get their keep-alive actors and singletons.
   starter.start();
@@ -275,6 +301,8 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     projections,
     tenantOf,
     pins: pinWatch,
+    load: loads.load,
+    loads,
   };
 }
 

@@ -4,6 +4,7 @@ import { UnavailableError } from "../src/errors.js";
 import { clusterBuckets } from "../src/nats-names.js";
 import { ownerIn } from "../src/routing/actor-shard.js";
 import { decodeMap, type ShardMap } from "../src/routing/shard-map.js";
+import type { ClusterLoadSummary } from "./load-service.js";
 import { decodeMemberRecord, type MemberRecord } from "./membership.js";
 import { requestStatus, type NodeStatus } from "./status.js";
 import { gatherProjectionStatus, type ProjectionReport } from "./projection-status.js";
@@ -87,6 +88,8 @@ export interface ClusterStatus {
   singletons: SingletonSummary[];
   /** The cluster's projections, lag as each partition last reported it (`shoal projection status` counts it now). */
   projections: ProjectionReport[];
+  /** The cluster's load as the leader has it (per node, busiest shards, hottest actors); null when the leader did not say. */
+  load?: ClusterLoadSummary | null;
 }
 
 /** The singletons of the answering nodes' statuses: each with the nodes that run it and its shard's owner in `map`. */
@@ -226,5 +229,6 @@ export async function gatherClusterStatus(nc: NatsConnection, cluster: string, t
     typeMismatches: typeMismatches(nodes),
     singletons: singletonSummaries([...answers.values()], map),
     projections: await gatherProjectionStatus(nc, cluster, undefined, false).catch(() => []),
+    load: (leader.id === undefined ? undefined : answers.get(leader.id)?.clusterLoad) ?? null,
   };
 }

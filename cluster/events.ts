@@ -2,11 +2,14 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Clock } from "../src/clock.js";
 import { clusterSubjects } from "../src/nats-names.js";
 import type { Logger } from "../src/log.js";
+import type { HotEventBody } from "./hot-watch.js";
 import type { Move } from "./placement.js";
 
 /**
  * What happens in a cluster, as it goes out on `shoal.<cluster>.events` (JSON, one event per
- * message). Membership events are published by the leader only, so each appears once.
+ * message). Membership events are published by the leader only, so each appears once; so are
+ * `hot` events (actors and shards over their turn-rate thresholds, at most one per
+ * `hotEventInterval`).
  */
 export type ClusterEventBody =
   | { type: "member.joined"; member: string; state: string }
@@ -16,6 +19,7 @@ export type ClusterEventBody =
   | { type: "leader.stepped_down"; epoch: number; reason: string }
   | { type: "map.published"; version: number; epoch: number; moves: number; sample: Move[]; reason?: "load" }
   | ProjectionEventBody
+  | HotEventBody
   | {
       type: "migration";
       phase: "completed" | "failed";

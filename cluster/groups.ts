@@ -37,9 +37,9 @@ export function layoutGroups(previous: readonly ShardGroup[], shardCount: number
   for (const a of announced) {
     for (const [type, roles] of Object.entries(a)) {
       if (roles.length === 0) continue;
-      let keys = wanted.get(type);
-      if (keys === undefined) wanted.set(type, (keys = new Set()));
+      const keys = wanted.get(type) ?? new Set<string>();
       keys.add(rolesKey(roles));
+      wanted.set(type, keys);
     }
   }
   const groups = previous.map((g) => ({ roles: [...g.roles], types: new Set<string>(), base: g.base, size: g.size }));

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { CountingEventStore } from "./counting-store.js";
+import { loadGauges } from "./load-metrics.js";
 import type { NodeHooks, ShoalNode } from "./node.js";
 import type { PartitionStatus } from "./projections/service.js";
 
@@ -95,6 +96,7 @@ export class NodeMetrics {
     });
     this.gauge("shoal_is_leader", "1 while this node is the leader.", (n) => (n.election.isLeader() ? 1 : 0));
     this.projectionGauges();
+    loadGauges(this.registry, node);
 
     this.hooks = {
       onAnswered: (type, verb, outcome, seconds) => {

@@ -6,6 +6,7 @@ import type { ProjectionDefinition } from "../src/projection/spec.js";
 import type { EventStore } from "../src/store/types.js";
 import type { ClusterTiming } from "./config.js";
 import type { KvProvider } from "./kv.js";
+import type { LoadOptions } from "./load-options.js";
 import type { LoadBalancing } from "./manager.js";
 import type { MigrationEnded } from "./migration.js";
 
@@ -49,6 +50,8 @@ export interface NodeOptions extends NodeIdentity, Partial<ClusterTiming> {
   startupTimeout?: number;
   /** Observation hooks (metrics); none by default. */
   hooks?: NodeHooks;
+  /** How this node measures and reports its load, and (when it leads) what counts as hot. */
+  load?: LoadOptions;
 }
 
 /** Where an observer (e.g. the `shoal node` metrics) plugs into a node. Hooks must not throw. */

@@ -6,6 +6,7 @@ import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory,
 import { assemble, type NodeParts } from "./assemble.js";
 import { watchForCrashes } from "./crash-watch.js";
 import type { LeaderElection } from "./election.js";
+import type { LoadService } from "./load-service.js";
 import type { FailureDetector } from "./failure-detector.js";
 import type { Membership } from "./membership.js";
 import type { NodeOptions } from "./node-options.js";
@@ -29,6 +30,13 @@ import type { PartitionStatus } from "./projections/service.js";
 
 export type { NodeHooks, NodeOptions } from "./node-options.js";
 export type { NodeStatus } from "./status.js";
+
+/** The load fields of a status: this node's own, and the cluster's when it leads. */
+function loadStatus(loads: LoadService): Pick<NodeStatus, "load" | "clusterLoad"> {
+  const own = loads.nodeLoad();
+  const cluster = loads.summary();
+  return { ...(own === undefined ? {} : { load: own }), ...(cluster === undefined ? {} : { clusterLoad: cluster }) };
+}
 
 /**
  * One node of a Shoal cluster, in your process. It hosts its actor types, takes part in
@@ -206,9 +214,14 @@ export class ShoalNode implements RefFactory, Caller {
     return this.parts.election;
   }
 
+  /** This node's load reports, and on the leader the cluster's load. @internal For metrics and tests. */
+  get loads(): LoadService {
+    return this.parts.loads;
+  }
+
   /** What `shoal status` shows of this node (also answered on its status subject). */
   status(): NodeStatus {
-    const { election, membership, host, migrations, router, keepAlive } = this.parts;
+    const { election, membership, host, migrations, router, keepAlive, loads } = this.parts;
     const leader = election.leader;
     return {
       node: this.nodeId,
@@ -227,6 +240,7 @@ export class ShoalNode implements RefFactory, Caller {
       types: host.runtime.types.sort(),
       singletons: keepAlive.singletons(),
       members: membership.records(),
+      ...loadStatus(loads),
     };
   }
 
@@ -256,6 +270,7 @@ export class ShoalNode implements RefFactory, Caller {
     this.detector?.stop();
     pins.stop();
     keepAlive.stop();
+    this.parts.loads.stop();
     // Each partition commits what it applied; its next owner claims it from there.
     await projections?.stop();
     view.leave();

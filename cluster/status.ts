@@ -1,6 +1,8 @@
 import { type NatsConnection, NoRespondersError, RequestError } from "@nats-io/transport-node";
 import { statusSubject } from "../src/nats-names.js";
+import type { NodeLoad } from "./cluster-load.js";
 import type { ProbeResult } from "./failure-detector.js";
+import type { ClusterLoadSummary } from "./load-service.js";
 import type { MemberRecord } from "./membership.js";
 
 /** What `status` reports about one node ({@link ShoalNode.status}, `shoal status`). */
@@ -41,6 +43,10 @@ export interface NodeStatus {
   singletons?: SingletonStatus[];
   /** The membership records it sees, itself included, sorted by id. */
   members: MemberRecord[];
+  /** Its own load at its last report (absent before the first, and from nodes older than load reports). */
+  load?: NodeLoad;
+  /** Only from the leader: the cluster's load as the members report it, its busiest shards and hottest actors. */
+  clusterLoad?: ClusterLoadSummary;
 }
 
 /** A singleton type a node hosts, in its {@link NodeStatus}. */

@@ -67,7 +67,8 @@ const counts = { ingress: 0, rpc: new Map<string, number>() };
  * down for that reason instead — the fence working, after the same lapse. A fresh-clone run saw
  * exactly this once (leader n2 and map v2 at the end, where n1 and v1 had been).
  */
-const LEASE_LAPSE = /^(lease ran out|renewal failed|the leader key was (deleted|taken)|the map carries epoch \d+, newer than ours|map write refused: epoch \d+ wrote it first)/;
+const LEASE_LAPSE =
+  /^(lease ran out|renewal failed|the leader key was (deleted|taken)|the map carries epoch \d+, newer than ours|map write refused: epoch \d+ wrote it first)/;
 
 /** What a node says about itself and the members, leaving out who leads and the map's version. */
 type NodeView = Pick<NodeStatus, "node" | "state" | "shards" | "migrations"> & { members: MemberRecord[] };
@@ -263,9 +264,14 @@ describe("hostile input against real node processes", () => {
     if (handovers.length > 0) console.log(`leadership changed hands during the fuzz:\n${handovers.map(describeEvent).join("\n")}`);
     const unexpected = since.filter(
       (e) =>
-        !(e.type === "leader.elected" || (e.type === "leader.stepped_down" && LEASE_LAPSE.test(e.reason)) || (e.type === "map.published" && e.moves === 0)),
+        !(
+          e.type === "leader.elected" ||
+          (e.type === "leader.stepped_down" && LEASE_LAPSE.test(e.reason)) ||
+          (e.type === "map.published" && e.moves === 0) ||
+          e.type === "hot" // advisory: a well-formed ask repeated fast makes its actor hot
+        ),
     );
-    expect(unexpected.map(describeEvent), "cluster events other than a leader's lease lapsing and the next leader restamping the map").toEqual([]);
+    expect(unexpected.map(describeEvent), "cluster events other than a leader's lease lapsing, the next leader restamping the map, or hot actors").toEqual([]);
     if (map.version === before.map.version) expect(map).toEqual(before.map);
     else expect(map.epoch, "a new map version without a new leader").toBeGreaterThan(before.map.epoch);
 

@@ -74,7 +74,7 @@ describe("actor types bound to roles", () => {
     const ranOn = new Set<string>();
     let stop = false;
     const load = (async () => {
-      for (let round = 0; !stop; round++) {
+      while (!stop) {
         await Promise.all(
           ids.map(async (id) => {
             const r = (await client.ref(render, id).ask({ frame: {} })) as { n: number; node: string };

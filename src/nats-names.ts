@@ -31,6 +31,8 @@ export interface ClusterSubjects {
   events: string;
   /** `shoal.<cluster>.journal.>`: every actor's journal, the subjects of the event stream. */
   journal: string;
+  /** `shoal.<cluster>.load.*`: every node's load reports ({@link loadSubject}), which the leader subscribes to. */
+  loads: string;
 }
 
 /** Subjects of one cluster; throws `BAD_REQUEST` for a cluster name that could not be one. */
@@ -41,6 +43,7 @@ export function clusterSubjects(cluster: string): ClusterSubjects {
     askQueue: `shoal-${cluster}-ingress`,
     events: `${base}.events`,
     journal: `${base}.journal.>`,
+    loads: `${base}.load.*`,
   };
 }
 
@@ -161,6 +164,25 @@ export function nodeBatchSubject(cluster: string, nodeId: string): string {
  */
 export function statusSubject(cluster: string, nodeId: string): string {
   return nodeSubject(cluster, nodeId, "status");
+}
+
+/**
+ * `shoal.<cluster>.load.<token(id)>`: where a node publishes its load report (MessagePack, core
+ * NATS, no reply) every report interval, for the leader ({@link ClusterSubjects.loads}).
+ */
+export function loadSubject(cluster: string, nodeId: string): string {
+  return `shoal.${cluster}.load.${encodeToken(nodeId)}`;
+}
+
+/** The node id a {@link loadSubject} names; undefined for a subject that is not one. */
+export function loadSubjectNode(cluster: string, subject: string): string | undefined {
+  const prefix = `shoal.${cluster}.load.`;
+  if (!subject.startsWith(prefix)) return undefined;
+  const token = subject.slice(prefix.length);
+  if (token === "" || token.includes(".")) return undefined;
+  const id = decodeToken(token);
+  // base64url decoding skips what is not in its alphabet: only a token that encodes back is one.
+  return encodeToken(id) === token ? id : undefined;
 }
 
 /** `shoal.<cluster>.node.<token(id)>.<leaf>`: every subject of one node is under its own token. */

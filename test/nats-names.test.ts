@@ -8,6 +8,8 @@ import {
   journalSubject,
   keepAliveKey,
   keepAliveShardFilter,
+  loadSubject,
+  loadSubjectNode,
   memberKey,
   parseKeepAliveKey,
   replySubjectPrefix,
@@ -44,6 +46,7 @@ describe("NATS names of a cluster", () => {
       askQueue: "shoal-prod-1-ingress",
       events: "shoal.prod-1.events",
       journal: "shoal.prod-1.journal.>",
+      loads: "shoal.prod-1.load.*",
     });
     expect(clusterBuckets("prod-1")).toEqual({
       members: "shoal-members-prod-1",
@@ -64,6 +67,11 @@ describe("NATS names of a cluster", () => {
     expect(replySubjectPrefix("prod-1", node)).toBe("shoal.prod-1.node.bm9kZS4xICo-.re");
     expect(statusSubject("prod-1", node)).toBe("shoal.prod-1.node.bm9kZS4xICo-.status");
     expect(nodeAskSubject("prod-1", node)).toBe("shoal.prod-1.node.bm9kZS4xICo-.ask");
+    expect(loadSubject("prod-1", node)).toBe("shoal.prod-1.load.bm9kZS4xICo-");
+    expect(loadSubjectNode("prod-1", "shoal.prod-1.load.bm9kZS4xICo-")).toBe(node);
+    for (const bad of ["shoal.prod-1.load.", "shoal.prod-1.load.a.b", "shoal.prod-2.load.bm9kZS4xICo-", "shoal.prod-1.load.a=", "shoal.prod-1.node.x.load"]) {
+      expect(loadSubjectNode("prod-1", bad), bad).toBeUndefined();
+    }
   });
 
   it("refuse a cluster name that could break out of its subjects, stream or buckets", () => {
@@ -85,6 +93,7 @@ describe("NATS names of a cluster", () => {
     reply: `${replySubjectPrefix(cluster, id)}.42`,
     status: statusSubject(cluster, id),
     ask: nodeAskSubject(cluster, id),
+    load: loadSubject(cluster, id),
     journal: journalSubject(cluster, { type: "account", id }),
   });
   /** What a node or observer subscribes to for `id`. */
@@ -93,6 +102,7 @@ describe("NATS names of a cluster", () => {
     `${replySubjectPrefix(cluster, id)}.*`,
     statusSubject(cluster, id),
     nodeAskSubject(cluster, id),
+    loadSubject(cluster, id),
     journalSubject(cluster, { type: "account", id }),
   ];
 
@@ -109,6 +119,8 @@ describe("NATS names of a cluster", () => {
         expect(s.journal.split(".")).toHaveLength(5);
         for (const subject of [s.rpc, s.reply, s.status]) expect(decodeToken(subject.split(".")[3]!)).toBe(id);
         expect(decodeToken(s.journal.split(".")[4]!)).toBe(id);
+        expect(s.load.split(".")).toHaveLength(4);
+        expect(loadSubjectNode(cluster, s.load)).toBe(id);
         expect(memberKey(id)).toMatch(/^[A-Za-z0-9_-]+$/);
         expect(snapshotKey({ type: "account", id })).toMatch(/^account\.[A-Za-z0-9_-]+$/);
         const kk = keepAliveKey(5, { type: "account", id });
@@ -119,7 +131,9 @@ describe("NATS names of a cluster", () => {
         // The cluster's own subscriptions see only what is theirs.
         const c = clusterSubjects(cluster);
         expect(matches(c.journal, s.journal)).toBe(true);
-        for (const subject of [s.rpc, s.reply, s.status]) {
+        expect(matches(c.loads, s.load)).toBe(true);
+        for (const subject of [s.rpc, s.reply, s.status, s.ask, s.journal]) expect(matches(c.loads, subject)).toBe(false);
+        for (const subject of [s.rpc, s.reply, s.status, s.load]) {
           for (const other of [c.ask, c.events, c.journal]) expect(matches(other, subject)).toBe(false);
         }
       }),

@@ -60,7 +60,7 @@ describe("layoutGroups", () => {
         // Every type announced with roles lives in exactly one group, and groups are contiguous.
         const types = one.groups.flatMap((g) => g.types);
         expect(new Set(types).size).toBe(types.length);
-        one.groups.forEach((g, i) => expect(g.base).toBe(S * (i + 1)));
+        for (const [i, g] of one.groups.entries()) expect(g.base).toBe(S * (i + 1));
       }),
     );
   });

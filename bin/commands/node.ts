@@ -17,6 +17,7 @@ import { parse, positiveInt, UsageError } from "../args.js";
 import { clusterSetting, connectionFlags, connectionHelp, connectionSettings, Settings } from "../settings.js";
 import { connectTo } from "../connect.js";
 import { nodeHttpFlags, nodeHttpHelp, nodeHttpKeys, nodeHttpSettings, startNodeHttp } from "./node-http.js";
+import { nodeLoadFlags, nodeLoadHelp, nodeLoadKeys, nodeLoadSettings } from "./node-load.js";
 import { StopRequests } from "./node-stop.js";
 
 export const nodeUsage = `shoal node --nats URL --id ID --cluster NAME [options]
@@ -52,6 +53,7 @@ ${connectionHelp}
   --load-balance-interval MS  how often the leader looks        (env SHOAL_LOAD_BALANCE_INTERVAL; default 10000)
   --drain-timeout MS  longest a drain may take            (env SHOAL_DRAIN_TIMEOUT; default 30000)
 ${nodeHttpHelp}
+${nodeLoadHelp}
   --startup-timeout MS  how long joining retries while NATS is not ready (env SHOAL_STARTUP_TIMEOUT; default 30000)
   --log-level L     pino level                            (env SHOAL_LOG_LEVEL; default info)
   --log-format F    json or pretty                        (env SHOAL_LOG_FORMAT; default pretty on a terminal, else json)`;
@@ -89,6 +91,7 @@ const nodeConfigKeys = [
     "log-level",
     "log-format",
     ...nodeHttpKeys,
+    ...nodeLoadKeys,
   ],
 ];
 
@@ -96,6 +99,7 @@ export async function runNode(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     ...connectionFlags,
     ...nodeHttpFlags,
+    ...nodeLoadFlags,
     id: { type: "string" },
     cluster: { type: "string" },
     actors: { type: "string", multiple: true },
@@ -143,6 +147,7 @@ export async function runNode(argv: string[]): Promise<number> {
   const loadBalance = loadBalanceSetting(settings);
   const startupTimeout = positiveInt("startup-timeout", settings.get("startup-timeout", ["SHOAL_STARTUP_TIMEOUT"]), 30_000);
   const httpSettings = nodeHttpSettings(settings);
+  const load = nodeLoadSettings(settings);
   const modules = settings.list("actors", "SHOAL_ACTORS");
   const roles = settings
     .list("roles", "SHOAL_ROLES")
@@ -187,6 +192,7 @@ export async function runNode(argv: string[]): Promise<number> {
           ...(loadBalance === undefined ? {} : { loadBalance }),
           hooks: metrics?.hooks,
           startupTimeout,
+          load,
           ...timing,
         });
       } catch (err) {

@@ -4,18 +4,22 @@ import { gatherClusterStatus, type ClusterStatus } from "../../cluster/cluster-s
 import { parse, positiveInt } from "../args.js";
 import { readCluster } from "../read-cluster.js";
 import { connectionFlags } from "../settings.js";
+import { formatLoad } from "./status-load.js";
 
 export const statusUsage = `shoal status [--json] [--nats URL] [--cluster NAME] [--timeout MS]
 
 Shows the cluster: leader, epoch, map version, and each node with its state, shards, active
 actors, migrations in flight and the actor types it hosts; then each singleton and the node
-that runs it. Warns when nodes host different types, and when a singleton runs nowhere or on
-more than one node. --json prints one JSON object ({cluster, leader, epoch, mapVersion,
+that runs it; then the load the leader has from the nodes' reports (turns/s, waiting
+messages, actors and state per node, the busiest shards and the hottest actors, HOT when over
+their threshold). Warns when nodes host different types, and when a singleton runs nowhere or
+on more than one node. --json prints one JSON object ({cluster, leader, epoch, mapVersion,
 shardCount, unowned, migrations, nodes: [{id, state, shards, actors, migrations, reachable,
 types, roles}], groups: [{roles, types, nodes, shards, unowned}], pins: [{type, tenant,
-node?, role?, shard, owner, applied}], typeMismatches,
-singletons: [{type, nodes, owner}], projections}). A role group is the shards of the actor
-types bound to a set of roles; status warns when no node has one of its roles.`;
+node?, role?, shard, owner, applied}], typeMismatches, singletons: [{type, nodes, owner}],
+projections, load: {nodes, shards, actors, actorThreshold, shardThreshold} | null}). A role
+group is the shards of the actor types bound to a set of roles; status warns when no node has
+one of its roles.`;
 
 export async function runStatus(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -71,6 +75,7 @@ export function formatStatus(s: ClusterStatus): string {
     ...formatGroups(groups),
     ...formatSingletons(s.singletons ?? []),
     ...formatProjectionSummary(s.projections ?? []),
+    ...formatLoad(s.load),
     ...warnings,
   ]
     .join("\n")

@@ -67,7 +67,16 @@ export function formatEvent(e: ClusterEvent): string {
         return e.phase === "completed"
           ? `shard ${e.shard} ${e.from} → ${e.to}: ${e.actors} actor${e.actors === 1 ? "" : "s"}, paused ${e.ms} ms${e.tail ? `, ${e.tail} forwarded` : ""}`
           : `shard ${e.shard} ${e.from} → ${e.to} FAILED after ${e.ms} ms: ${e.reason ?? ""}`;
+      case "hot":
+        return formatHot(e);
     }
   })();
   return `${t}  ${e.node.padEnd(10)}  ${what}`;
+}
+
+/** A `hot` event: the actors and shards that went over their thresholds. */
+function formatHot(e: Extract<ClusterEvent, { type: "hot" }>): string {
+  const actors = e.actors.map((a) => `${a.type} ${JSON.stringify(a.id)} ${a.turnsPerSec.toFixed(0)}/s on ${a.node}`);
+  const shards = e.shards.map((s) => `shard ${s.shard} ${s.turnsPerSec.toFixed(0)}/s on ${s.node}`);
+  return `hot: ${[...actors, ...shards].join(", ")}${e.more > 0 ? ` and ${e.more} more` : ""}`;
 }

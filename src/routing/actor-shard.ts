@@ -25,9 +25,9 @@ export function pinsOf(map: ShardMap, type: string): ReadonlyMap<string, number>
   if (types === undefined) {
     const m = new Map<string, Map<string, number>>();
     for (const p of map.pins) {
-      let t = m.get(p.type);
-      if (t === undefined) m.set(p.type, (t = new Map()));
+      const t = m.get(p.type) ?? new Map<string, number>();
       t.set(p.tenant, p.shard);
+      m.set(p.type, t);
     }
     types = m;
     pinsByMap.set(map, types);

@@ -4,6 +4,7 @@ import type { ActorKey } from "../store/types.js";
 import type { Behavior, Live, TurnBooks, TurnResult } from "./behavior.js";
 import { OrderGate } from "./order-gate.js";
 import type { MailState } from "./outgoing.js";
+import type { ActorLoad, LoadMeter } from "./load-meter.js";
 import { Pending } from "./pending.js";
 import { Postbox, type PostboxHost } from "./postbox.js";
 import { Queue } from "./queue.js";
@@ -30,6 +31,8 @@ export interface ActivationHost extends TurnHost, PostboxHost {
   stopCommitted(activation: Activation): void;
   /** A stopping actor has nothing more to run: the activation ends. */
   actorStopped(activation: Activation): void;
+  /** Counts turns per actor and shard. */
+  readonly meter: LoadMeter;
 }
 
 /** What an actor brings when it arrives by a live handoff. */
@@ -53,6 +56,8 @@ export class Activation {
   live: Live | undefined;
   lastActive: number;
   paused = false;
+  /** Its turn counters and state-size estimate (the runtime's {@link LoadMeter}). */
+  readonly load: ActorLoad;
   private running = false;
   private reload = true;
   private idleWaiters: Array<() => void> = [];
@@ -107,6 +112,7 @@ export class Activation {
     handed?: Handed,
   ) {
     this.lastActive = host.clock.now();
+    this.load = host.meter.track(key);
     this.activating = handed === undefined && behavior.def.onActivate !== undefined;
     if (handed === undefined) return;
     this.live = handed.live;
@@ -188,6 +194,7 @@ export class Activation {
     const ctx = this.turnContext(live, p);
     const books: TurnBooks = { pending: 0 };
     const done = (r: TurnResult) => void this.settle(p, live, r, ctx, books);
+    this.host.meter.turned(this.load);
     try {
       const result = this.behavior.turn(this.key, live, p.msg, ctx, books);
       if (result instanceof Promise) result.then(done, (err: unknown) => this.failTurn(p, err, ctx));
@@ -314,6 +321,7 @@ export class Activation {
         enlist: this.enlisted || this.behavior.def.kind !== "event-sourced" ? undefined : this.enlist,
       };
       let result: TurnResult | Promise<TurnResult>;
+      this.host.meter.turned(this.load);
       try {
         result = this.behavior.turn(this.key, live, p.msg, ctx, books);
       } catch (err) {

@@ -4,6 +4,7 @@ import type { ShoalError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ReminderStorage } from "../reminders/storage.js";
 import type { ActorKey, EventStore } from "../store/types.js";
+import type { LoadMeterOptions } from "./load-meter.js";
 
 /** Options of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -82,6 +83,11 @@ export interface RuntimeOptions {
     /** Idle time (ms) after which a sender is forgotten; keep it above the longest call timeout. Default 5 min. */
     forgetAfter?: number;
   };
+  /**
+   * How turn rates are decayed and how many hot actors and state sizes a load sample takes.
+   * @internal Set by the cluster layer (`ShoalNode`'s `load` option).
+   */
+  load?: LoadMeterOptions;
 }
 
 /** What a runtime tells of its keep-alive actors (see {@link RuntimeOptions.keepAlive}). @internal */

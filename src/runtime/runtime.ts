@@ -16,6 +16,7 @@ import { Deadlines } from "./deadlines.js";
 import { orderOptions } from "./order-gate.js";
 import { PausedGroup, type PauseHost, type Selector } from "./pause.js";
 import { idleActivations } from "./passivation.js";
+import { LoadMeter } from "./load-meter.js";
 import { Pending } from "./pending.js";
 import type { KeepAliveHooks, RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
@@ -61,6 +62,8 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   private readonly mailboxCapacity: number;
   /** @internal Read by turns (TurnHost): the timeout of an ask that gives none. */
   readonly askTimeout: number;
+  /** @internal Turns per shard and actor, mailboxes and state sizes (ActivationHost); the cluster layer samples it for load reports. */
+  readonly meter: LoadMeter;
   /** @internal Where turns' asks and sends go (TurnHost): this runtime, or the node's router once connected. */
   outbound: Caller = this;
   /**
@@ -89,6 +92,12 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.orderOptions = orderOptions(opts.senderOrder);
     this.partitionOfFn = opts.partitionOf;
     this.activations = new ActivationTable(opts.partitionOf);
+    this.meter = new LoadMeter(
+      this.clock,
+      () => this.activations.values(),
+      (type, id) => this.partitionOf(type, id),
+      opts.load,
+    );
     this.fence = opts.fence;
     this.unknownType = opts.unknownType ?? unknownActorType;
     this.keepAlive = opts.keepAlive;
