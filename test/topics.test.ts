@@ -103,6 +103,36 @@ describe("topics in one runtime", () => {
     await rt.stop();
   });
 
+  it("delivers one frozen object to the subscribers on a node: none can change what the others receive", async () => {
+    let received: unknown[] = [];
+    const keeper = defineActor({
+      type: "keeper",
+      initialState: () => 0,
+      evolve: (s: number) => s + 1,
+      validate: (x: unknown) => x as { got: { n: number } },
+      handle: (_s, m, ctx) => {
+        if ("got" in m) {
+          received.push(m.got);
+          return { events: [1], reply: null };
+        }
+        ctx.topics.subscribe(tickTopic("t"), "got");
+        return { events: [1], reply: null };
+      },
+    });
+    const rt = runtime(new MemoryBackend(), [keeper]);
+    for (const id of ["k1", "k2"]) await rt.ref(keeper, id).send({ join: {} } as never);
+    await settled(async () => (await rt.topics.subscribers(tickTopic("t"))).length === 2);
+    await rt.topics.publish(tickTopic("t"), { n: 1, by: "o" });
+    await settled(async () => received.length === 2);
+    expect(received[0]).toBe(received[1]);
+    expect(Object.isFrozen(received[0])).toBe(true);
+    expect(() => {
+      (received[0] as { n: number }).n = 2;
+    }).toThrow(TypeError);
+    received = [];
+    await rt.stop();
+  });
+
   it("a broker loaded again (a crash) sends what it had not delivered; receivers apply each publication once", async () => {
     const backend = new MemoryBackend();
     const first = runtime(backend);

@@ -81,7 +81,9 @@ export function checkGroupName(group: unknown): string {
 
 /**
  * A publication's message as it will be stored and delivered: its MessagePack round trip under
- * the group's limits (size, depth, strings). BAD_REQUEST when it does not fit or cannot be encoded.
+ * the group's limits (size, depth, strings), frozen (binary values aside: they cannot be), since
+ * every subscriber on a node receives this one object. BAD_REQUEST when it does not fit or cannot
+ * be encoded.
  */
 export function checkPublication(msg: unknown): unknown {
   if (msg === undefined) throw new BadRequestError("a publication needs a message", { details: { field: "msg" } });
@@ -92,12 +94,19 @@ export function checkPublication(msg: unknown): unknown {
     throw new BadRequestError(`a publication cannot be encoded: ${(err as Error).message}`, { details: { field: "msg" } });
   }
   try {
-    return publications.decode(bytes);
+    return deepFreeze(publications.decode(bytes));
   } catch (err) {
     throw new BadRequestError(`publication refused: ${ShoalError.is(err) ? err.message : String(err)}`, {
       details: { field: "msg", maxBytes: TOPIC_LIMITS.maxMessageBytes, maxDepth: TOPIC_LIMITS.maxMessageDepth },
     });
   }
+}
+
+/** Freezes a decoded value and everything in it (typed arrays cannot be frozen, and are left as they are). */
+function deepFreeze(v: unknown): unknown {
+  if (typeof v !== "object" || v === null || ArrayBuffer.isView(v)) return v;
+  for (const x of Object.values(v)) deepFreeze(x);
+  return Object.freeze(v);
 }
 
 /** Checks the name of the subscriber's message that receives a topic. */
@@ -111,7 +120,7 @@ export function checkDeliveryName(as: unknown): string | undefined {
 
 /** What a subscriber receives for a publication: `{[as]: msg}`, or the message itself without `as`. */
 export function deliveryOf(msg: unknown, as: string | undefined): unknown {
-  return as === undefined ? msg : { [as]: msg };
+  return as === undefined ? msg : Object.freeze({ [as]: msg });
 }
 
 function fields(input: unknown, what: string, allowed: readonly string[]): Record<string, unknown> {

@@ -21,7 +21,7 @@ assertType<Equal<TopicMessage<typeof prices>, Price>>();
 export const watcher = defineActor({
   type: "watcher",
   initialState: () => ({ last: 0 }),
-  evolve: (s, e: { cents: number }) => ({ last: e.cents }),
+  evolve: (_s, e: { cents: number }) => ({ last: e.cents }),
   messages: {
     price: { validate: checkPrice, handle: (_s, p) => ({ events: [{ cents: p.cents }], reply: null }) },
     rename: { validate: (x: unknown) => String(x), handle: () => ({ reply: null }) },
