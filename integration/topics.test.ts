@@ -67,7 +67,9 @@ describe("topic groups across a drain and a join", () => {
           await one(n);
           acked.add(`${group}/${by}:${n}`);
         } catch (err) {
-          if (!ShoalError.is(err) || ![ErrorCode.TIMEOUT, ErrorCode.UNAVAILABLE].includes(err.code as never)) throw err;
+          if (!ShoalError.is(err) || ![ErrorCode.TIMEOUT, ErrorCode.UNAVAILABLE, ErrorCode.OVERLOADED].includes(err.code as never)) throw err;
+          // OVERLOADED: the group's subscribers are 10,000 deliveries behind; a publisher backs off.
+          if (err.code === ErrorCode.OVERLOADED) await new Promise((r) => setTimeout(r, 100));
         }
       }
     };
@@ -76,10 +78,11 @@ describe("topic groups across a drain and a join", () => {
       loop(g, `${g}-talker`, (n) => via.ref(topicSubscriber, `${g}-talker`).send({ say: { group: g, k: n % 2, n } }, { timeout: 5000 })),
     ]);
 
-    await waitFor(() => acked.size >= 150, { timeout: 20_000, message: "publications are not acknowledged" });
+    const inGa = () => [...acked].filter((k) => k.startsWith("ga/")).length;
+    await waitFor(() => inGa() >= 100, { timeout: 20_000, message: "publications are not acknowledged" });
     expect(await nodes.get(victim)!.drain(20_000)).toBe(true);
-    let mark = acked.size;
-    await waitFor(() => acked.size >= mark + 150, { timeout: 20_000, message: "publishing did not go on after the drain" });
+    let mark = inGa();
+    await waitFor(() => inGa() >= mark + 100, { timeout: 20_000, message: "publishing to ga did not go on after the drain" });
     await start("n4");
     await waitSettled(
       conns[0]!,
@@ -88,8 +91,8 @@ describe("topic groups across a drain and a join", () => {
       SHARDS,
       30_000,
     );
-    mark = acked.size;
-    await waitFor(() => acked.size >= mark + 150, { timeout: 20_000, message: "publishing did not go on after the join" });
+    mark = inGa();
+    await waitFor(() => inGa() >= mark + 100, { timeout: 20_000, message: "publishing to ga did not go on after the join" });
     running = false;
     await Promise.all(publishing);
     expect(await brokerOwner(conns[0]!, cluster, "ga")).not.toBe(victim);
