@@ -185,7 +185,13 @@ describe("topics in one runtime", () => {
     await rt.ref(flaky, "bad").send({ join: {} });
     await settled(async () => (await rt.topics.subscribers(t)).length === 2);
     await rt.topics.publish(t, { n: 1, by: "o" });
+    // Failing for a few seconds (a failover's worth) is no fault: it stays subscribed.
+    for (let i = 0; i < 4; i++) {
+      clock.advance(2500);
+      await turns(5);
+    }
     await rt.topics.publish(t, { n: 2, by: "o" });
+    expect((await rt.topics.subscribers(t)).length).toBe(2);
     // The outbox retries the flaky one (50 ms doubling to 5 s): a minute and more of failures.
     for (let i = 0; i < 40; i++) {
       clock.advance(5000);
