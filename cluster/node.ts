@@ -3,6 +3,8 @@ import type { ActorType } from "../src/actor/calls.js";
 import { checkClusterName } from "../src/actor/names.js";
 import type { ActorHost } from "../src/host.js";
 import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory, type RefId } from "../src/ref.js";
+import { topicsOver } from "../src/topics/topics.js";
+import type { Topics } from "../src/topics/types.js";
 import { assemble, type NodeParts } from "./assemble.js";
 import { watchForCrashes } from "./crash-watch.js";
 import type { LeaderElection } from "./election.js";
@@ -57,6 +59,8 @@ export class ShoalNode implements RefFactory, Caller {
   private nc!: NatsConnection;
   private detector: FailureDetector | undefined;
   private parts!: NodeParts;
+  /** Publishes on topics, wherever in the cluster their groups' brokers live (see {@link Topics}). */
+  readonly topics: Topics = topicsOver(this);
 
   private constructor(
     /** This node's id. */

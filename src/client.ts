@@ -10,6 +10,8 @@ import { InboxRequests } from "./inbox-requests.js";
 import { clusterSubjects } from "./nats-names.js";
 import { type NodeRoute, OwnerRoutes } from "./routing/owner-routes.js";
 import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory, type RefId } from "./ref.js";
+import { topicsOver } from "./topics/topics.js";
+import type { Topics } from "./topics/types.js";
 
 /** Options of a {@link ShoalClient}. */
 export interface ShoalClientOptions {
@@ -62,6 +64,8 @@ export class ShoalClient implements RefFactory, Caller {
   /** Stamps every call with this client's sender id and a sequence number per actor. */
   private readonly order = new SenderSequences();
   private closed = false;
+  /** Publishes on topics through the cluster's ingress (see {@link Topics}). */
+  readonly topics: Topics = topicsOver(this);
 
   /** Closed by {@link close} when the client made it ({@link connect}). */
   private owned: NatsConnection | undefined;

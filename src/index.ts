@@ -3,6 +3,7 @@
  *
  * This module is what an application needs to define actors and call them: {@link defineActor},
  * {@link defineInMemoryActor} and {@link defineSingleton}, typed references ({@link ActorRef}: `ask`, `send`, `tell`),
+ * ordered topics ({@link defineTopic}),
  * the {@link ShoalClient} that calls a cluster without joining it, and the typed errors. Run
  * nodes with `shoal/node` (or the `shoal node` command); test with `shoal/testing`.
  *
@@ -65,6 +66,9 @@ export {
   UnknownActorTypeError,
   type WireError,
 } from "./errors.js";
+export { defineTopic, type TopicSpec } from "./topics/define.js";
+export type { DeliveryAs, DeliveryName, Subscriber, TopicDefinition, TopicMessage, Topics, TurnTopics } from "./topics/types.js";
+export { TOPIC_BROKER, TOPIC_LIMITS } from "./topics/protocol.js";
 export { defineProjection } from "./projection/define.js";
 export type {
   FailureAction,

@@ -1,5 +1,6 @@
 import { compileMessageMap } from "./message-map.js";
 import { REMINDER_SENDER } from "../reminders/service.js";
+import { TOPIC_BROKER } from "../topics/protocol.js";
 import { checkActorTypeName, checkRoles } from "./names.js";
 import type {
   CommonSpec,
@@ -18,6 +19,18 @@ import type {
 } from "./spec.js";
 
 const DEFAULT_SNAPSHOT_EVERY = 100;
+
+let definingBuiltIn = false;
+
+/** Runs `define` with the reserved type names allowed: for Shoal's own actor types. @internal */
+export function builtIn<T>(define: () => T): T {
+  definingBuiltIn = true;
+  try {
+    return define();
+  } finally {
+    definingBuiltIn = false;
+  }
+}
 
 /**
  * Defines an event-sourced actor type: the event store is the source of truth and the state is
@@ -98,6 +111,7 @@ function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { valid
 } {
   checkActorTypeName(spec.type);
   if (spec.type === REMINDER_SENDER) throw new TypeError(`the actor type name ${REMINDER_SENDER} is reserved (reminder firings come from it)`);
+  if (spec.type === TOPIC_BROKER && !definingBuiltIn) throw new TypeError(`the actor type name ${TOPIC_BROKER} is reserved (topic groups' brokers)`);
   for (const [name, v] of [
     ["passivateAfter", spec.passivateAfter],
     ["mailboxCapacity", spec.mailboxCapacity],

@@ -1,5 +1,6 @@
 import type { ReminderWhen } from "../reminders/schedule.js";
 import type { ReminderInfo } from "../reminders/service.js";
+import type { TurnTopics } from "../topics/types.js";
 import type { ActorType, Call, MessageOf, ReplyOf } from "./calls.js";
 
 /** What a turn or a lifecycle hook knows about where and when it runs. */
@@ -118,12 +119,17 @@ export interface Reminders<M = unknown> {
   list(): ReminderInfo<M>[];
 }
 
-/** What a turn knows about where and when it runs, its {@link Timers} and {@link Reminders}, and references to other actors. */
+/** What a turn knows about where and when it runs, its {@link Timers} and {@link Reminders}, its topics, and references to other actors. */
 export interface TurnContext<M = unknown> extends ActorContext {
   /** The actor's timers: each delivers one of the actor's own messages later. */
   readonly timers: Timers<M>;
   /** The actor's durable reminders. */
   readonly reminders: Reminders<M>;
+  /**
+   * Topics: subscribe this actor, unsubscribe it, publish; each part of the turn like a `send`
+   * (see {@link TurnTopics}).
+   */
+  readonly topics: TurnTopics<M>;
   /**
    * A reference to another actor (or this one) for this turn: `send`/`tell` leave with the turn,
    * `ask` waits for the reply (see {@link TurnRef}). A definition's `validate` checks a message

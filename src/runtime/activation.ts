@@ -410,7 +410,7 @@ export class Activation {
     const deadline = p?.deadline ?? Number.POSITIVE_INFINITY;
     const def = this.behavior.def;
     const validate = def.validate;
-    return new TurnCtx(
+    const ctx = new TurnCtx(
       type,
       id,
       h.nodeId,
@@ -424,6 +424,8 @@ export class Activation {
       validate,
       def.singleton !== true,
     );
+    ctx.outbox = this.postbox;
+    return ctx;
   }
 
   /** After a turn or onActivate that succeeded: if it called `ctx.stop()`, the activation ends once nothing waits. */
@@ -514,7 +516,7 @@ export class Activation {
     ctx.close();
     const timers = ctx.timers;
     if (timers.changes !== undefined) this.timerTable().apply(timers.changes);
-    this.settleMail(r, ctx.sent, books);
+    this.settleMail(r, ctx.sent, books, ctx.abandoned);
     if (r.persisted > 0 && this.behavior.afterPersist?.(this.key, this.live, before.version, this.mailNow, this.heat(r.persisted)) === true) {
       this.snapshotted = this.live.version;
     }
@@ -525,10 +527,12 @@ export class Activation {
   }
 
   /** A turn was applied: its origin is marked, its messages go out (an event-sourced one's, stored with its events, until acknowledged). */
-  private settleMail(r: TurnResult, sent: readonly Sent[] | undefined, books: TurnBooks): void {
-    if (books.applied === undefined && sent === undefined && books.acked === undefined) return;
+  private settleMail(r: TurnResult, sent: readonly Sent[] | undefined, books: TurnBooks, abandoned: readonly ActorKey[] | undefined): void {
+    if (books.applied === undefined && sent === undefined && books.acked === undefined && abandoned === undefined) return;
     if (r.persisted > 0 && books.acked !== undefined) this.postbox?.recordedAck(books.acked);
     if (books.applied !== undefined) this.mail().markApplied(books.applied);
+    // Before this turn's own messages: an abandon covers those of earlier batches only.
+    if (abandoned !== undefined && r.persisted > 0) for (const k of abandoned) this.postbox?.abandon(k.type, k.id);
     if (sent === undefined) return;
     if (this.behavior.def.kind === "in-memory") return this.host.sendOnce(this.key, sent);
     this.mail().add(sent.map((m, i) => ({ type: m.type, id: m.id, msg: m.msg, tell: m.tell, v: r.version, i })));

@@ -88,18 +88,19 @@ function eventSourced(def: EventSourcedActor, store: EventStore, onError: (err: 
       const finish = (d: { events?: readonly unknown[]; reply: unknown }): TurnResult | Promise<TurnResult> => {
         const events = d.events ?? [];
         const sent = ctx.sent;
+        const abandoned = ctx.abandoned;
+        if ((sent !== undefined || abandoned !== undefined) && events.length === 0) {
+          throw new TypeError(`a turn of event-sourced ${key.type} sent messages without recording an event: they are stored with its events`);
+        }
         if (sent !== undefined) {
-          if (events.length === 0) {
-            throw new TypeError(`a turn of event-sourced ${key.type} sent messages without recording an event: they are stored with its events`);
-          }
-          if (books.pending + sent.length > MAX_OUTBOX) {
+          if (books.pending - ctx.abandonedPending + sent.length > MAX_OUTBOX) {
             throw new OverloadedError(`${key.type} has ${books.pending} messages waiting for their receivers (at most ${MAX_OUTBOX})`, {
               details: { type: key.type, pending: books.pending },
             });
           }
         }
         if (events.length === 0) return { state: live.state, version: live.version, reply: d.reply, persisted: 0 };
-        const meta = batchMeta(sent, books.applied, books.acked);
+        const meta = batchMeta(sent, books.applied, books.acked, abandoned);
         const append = () => {
           fence?.(key); // again: the handler may have awaited while ownership moved
           return store.append(key, events, live.version, meta).then((v) => complete(live, d.reply, events, v));

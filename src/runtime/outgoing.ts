@@ -61,15 +61,21 @@ export function actorKeyString(type: string, id: string): string {
 
 /**
  * The stored forms, compact because they ride on every batch that sends:
- * - a batch's meta `{o?: [[type, id, msg, tell 0|1], …], n?: [type, id, v, i], a?: acked}`:
+ * - a batch's meta `{o?: [[type, id, msg, tell 0|1], …], n?: [type, id, v, i], a?: acked, x?: [[type, id], …]}`:
  *   the messages the turn sent (their `v` is the batch's version, `i` their index), the origin of
- *   the message it applied, and the acknowledgement mark reached so far;
+ *   the message it applied, the acknowledgement mark reached so far, and the receivers whose
+ *   unacknowledged messages from earlier batches the turn abandoned;
  * - a snapshot's (and a handoff's) `{p?: [[type, id, msg, tell, v, i], …], s?: [[type, id, v, i], …], a}`.
+ *
+ * A message that is the very object of an earlier entry of the same list (one publication sent to
+ * many subscribers) is stored once: the later entries are `[type, id, null, tell, j]` in `o` and
+ * `[type, id, null, tell, v, i, j]` in `p`, `j` the index of the entry that holds it.
  */
 export interface BatchMetaForm {
   o?: unknown[][];
   n?: unknown[];
   a?: number;
+  x?: unknown[][];
 }
 
 /** The meta of a batch at `version` (undefined when there is nothing to record). */
@@ -77,12 +83,14 @@ export function batchMeta(
   sent: readonly { type: string; id: string; msg: unknown; tell: boolean }[] | undefined,
   applied: Origin | undefined,
   acked: number | undefined,
+  abandoned?: readonly ActorKey[],
 ): BatchMetaForm | undefined {
-  if (sent === undefined && applied === undefined && acked === undefined) return undefined;
+  if (sent === undefined && applied === undefined && acked === undefined && abandoned === undefined) return undefined;
   const meta: BatchMetaForm = {};
-  if (sent !== undefined && sent.length > 0) meta.o = sent.map((m) => [m.type, m.id, m.msg, m.tell ? 1 : 0]);
+  if (sent !== undefined && sent.length > 0) meta.o = shareMessages(sent, (m) => [m.type, m.id, m.msg, m.tell ? 1 : 0]);
   if (applied !== undefined) meta.n = [applied.type, applied.id, applied.v, applied.i];
   if (acked !== undefined) meta.a = acked;
+  if (abandoned !== undefined && abandoned.length > 0) meta.x = abandoned.map((k) => [k.type, k.id]);
   return meta;
 }
 
@@ -90,9 +98,30 @@ export function batchMeta(
 export function mailForm(m: MailState): Record<string, unknown> | undefined {
   if (m.outbox.length === 0 && m.seen.length === 0 && m.acked === 0) return undefined;
   const form: Record<string, unknown> = { a: m.acked };
-  if (m.outbox.length > 0) form.p = m.outbox.map((o) => [o.type, o.id, o.msg, o.tell ? 1 : 0, o.v, o.i]);
+  if (m.outbox.length > 0) form.p = shareMessages(m.outbox, (o) => [o.type, o.id, o.msg, o.tell ? 1 : 0, o.v, o.i]);
   if (m.seen.length > 0) form.s = m.seen.map((o) => [o.type, o.id, o.v, o.i]);
   return form;
+}
+
+/**
+ * Each entry's form (its message at index 2), except that a message object already held by an
+ * earlier entry is replaced by `null` and that entry's index is appended.
+ */
+function shareMessages<T extends { msg: unknown }>(list: readonly T[], form: (m: T) => unknown[]): unknown[][] {
+  if (list.length < 2) return list.map(form);
+  const first = new Map<unknown, number>();
+  return list.map((m, k) => {
+    const e = form(m);
+    if (typeof m.msg !== "object" || m.msg === null) return e;
+    const j = first.get(m.msg);
+    if (j === undefined) {
+      first.set(m.msg, k);
+      return e;
+    }
+    e[2] = null;
+    e.push(j);
+    return e;
+  });
 }
 
 const count = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
@@ -117,11 +146,27 @@ function reader(fail: (what: string) => Error) {
     need(count(v) && count(i), what);
     return { type: t as string, id: id as string, v: v as number, i: i as number };
   };
-  return { need, key, origin };
+  /** An entry's message: its own (index 2), or, when it has `at + 1` fields, that of the earlier entry `e[at]` names. */
+  const message = (e: readonly unknown[], at: number, before: readonly { msg: unknown }[]): unknown => {
+    if (e.length === at) return e[2];
+    const j = e[at];
+    need(e[2] === null && count(j) && j < before.length, "a shared message's entry");
+    return before[j as number]!.msg;
+  };
+  return { need, key, origin, message };
+}
+
+/** What one batch's meta says (see {@link BatchMetaForm}). */
+export interface ParsedBatchMeta {
+  sent: Omit<Outgoing, "v" | "i">[];
+  applied?: Origin;
+  acked?: number;
+  /** Receivers whose messages from earlier batches this batch abandoned. */
+  abandoned?: ActorKey[];
 }
 
 /** The batch meta the runtime stored (its own data: anything off is an `InternalError` from `fail`). */
-export function parseBatchMeta(value: unknown, fail: (what: string) => Error): { sent: Omit<Outgoing, "v" | "i">[]; applied?: Origin; acked?: number } {
+export function parseBatchMeta(value: unknown, fail: (what: string) => Error): ParsedBatchMeta {
   const r = reader(fail);
   r.need(typeof value === "object" && value !== null && !Array.isArray(value), "meta is not a map");
   const m = value as Record<string, unknown>;
@@ -129,17 +174,26 @@ export function parseBatchMeta(value: unknown, fail: (what: string) => Error): {
   if (m.o !== undefined) {
     r.need(Array.isArray(m.o), "meta's o");
     for (const e of m.o as unknown[]) {
-      r.need(Array.isArray(e) && e.length === 4 && (e[3] === 0 || e[3] === 1) && e[2] !== undefined, "an outgoing message");
-      const [t, id, msg, tell] = e as unknown[];
+      r.need(Array.isArray(e) && (e.length === 4 || e.length === 5) && (e[3] === 0 || e[3] === 1) && e[2] !== undefined, "an outgoing message");
+      const [t, id, , tell] = e as unknown[];
       r.key(t, id, "an outgoing message's receiver");
-      sent.push({ type: t as string, id: id as string, msg, tell: tell === 1 });
+      sent.push({ type: t as string, id: id as string, msg: r.message(e as unknown[], 4, sent), tell: tell === 1 });
     }
   }
-  const out: { sent: Omit<Outgoing, "v" | "i">[]; applied?: Origin; acked?: number } = { sent };
+  const out: ParsedBatchMeta = { sent };
   if (m.n !== undefined) out.applied = r.origin(m.n, "meta's n");
   if (m.a !== undefined) {
     r.need(count(m.a), "meta's a");
     out.acked = m.a as number;
+  }
+  if (m.x !== undefined) {
+    r.need(Array.isArray(m.x), "meta's x");
+    out.abandoned = (m.x as unknown[]).map((e) => {
+      r.need(Array.isArray(e) && e.length === 2, "an abandoned receiver");
+      const [t, id] = e as unknown[];
+      r.key(t, id, "an abandoned receiver");
+      return { type: t as string, id: id as string };
+    });
   }
   return out;
 }
@@ -156,10 +210,11 @@ export function parseMail(value: unknown, fail: (what: string) => Error, limit =
   if (m.p !== undefined) {
     r.need(Array.isArray(m.p) && m.p.length <= limit, "mail's p");
     for (const e of m.p as unknown[]) {
-      r.need(Array.isArray(e) && e.length === 6 && (e[3] === 0 || e[3] === 1) && e[2] !== undefined, "a pending message");
-      const [t, id, msg, tell, v, i] = e as unknown[];
+      r.need(Array.isArray(e) && (e.length === 6 || e.length === 7) && (e[3] === 0 || e[3] === 1) && e[2] !== undefined, "a pending message");
+      const [t, id, , tell, v, i] = e as unknown[];
       r.key(t, id, "a pending message's receiver");
       r.need(count(v) && count(i), "a pending message's place");
+      const msg = r.message(e as unknown[], 6, outbox);
       outbox.push({ type: t as string, id: id as string, msg, tell: tell === 1, v: v as number, i: i as number });
     }
   }
@@ -210,8 +265,9 @@ export function parseFrom(value: unknown, fail: (what: string) => Error): From {
 
 /**
  * An event-sourced actor's mail state as its journal gives it: the snapshot's (if any), then
- * each later batch's meta in order. Messages at or below the last acknowledgement mark are done;
- * the rest are sent again (their receivers apply each once).
+ * each later batch's meta in order. Messages at or below the last acknowledgement mark are done,
+ * and so are those to a receiver a later batch abandoned; the rest are sent again (their
+ * receivers apply each once).
  */
 export function mailFromJournal(
   snapshotMeta: unknown,
@@ -220,11 +276,15 @@ export function mailFromJournal(
 ): MailState | undefined {
   if (snapshotMeta === undefined && metas.length === 0) return undefined;
   const base = snapshotMeta === undefined ? { outbox: [], seen: [], acked: 0 } : parseMail(snapshotMeta, fail);
-  const outbox = [...base.outbox];
+  let outbox = [...base.outbox];
   const seen = new Map(base.seen.map((o) => [actorKeyString(o.type, o.id), o]));
   let acked = base.acked;
   for (const { version, meta } of metas) {
     const m = parseBatchMeta(meta, fail);
+    if (m.abandoned !== undefined) {
+      const gone = new Set(m.abandoned.map((k) => actorKeyString(k.type, k.id)));
+      outbox = outbox.filter((o) => !gone.has(actorKeyString(o.type, o.id)));
+    }
     for (const [i, s] of m.sent.entries()) outbox.push({ ...s, v: version, i });
     if (m.applied !== undefined) {
       const k = actorKeyString(m.applied.type, m.applied.id);

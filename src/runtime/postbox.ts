@@ -14,6 +14,26 @@ export interface PostboxHost {
   outgoingStuck(from: ActorKey, m: Outgoing, err: unknown, attempts: number): void;
 }
 
+/** A receiver whose oldest unacknowledged message has failed every attempt so far. */
+export interface FailingReceiver {
+  readonly type: string;
+  readonly id: string;
+  /** Attempts in a row that failed (the next one is waiting for its backoff, or under way). */
+  readonly attempts: number;
+  /** The last failure's code (INTERNAL for anything that is not a ShoalError). */
+  readonly code: string;
+  /** Messages to it waiting for acknowledgement, the failing one included. */
+  readonly pending: number;
+}
+
+/** What a turn may read of its actor's outbox (the built-in topic broker's fault policy reads it). */
+export interface OutboxView {
+  /** Messages to this receiver waiting for acknowledgement. */
+  pendingTo(type: string, id: string): number;
+  /** The receivers whose deliveries are failing now. */
+  failing(): FailingReceiver[];
+}
+
 /** Attempts after which a message still failing is reported, and every how many more. */
 const STUCK_AFTER = 5;
 const STUCK_EVERY = 20;
@@ -32,11 +52,13 @@ const MAX_RETRY_MS = 5000;
  * (50 ms doubling to 5 s), for as long as the activation lives, reported after 5 attempts and
  * every 20 more; whoever loads the actor next sends what is still unacknowledged.
  */
-export class Postbox {
+export class Postbox implements OutboxView {
   /** Unacknowledged messages per receiver, in the sender's order. */
   private readonly queues = new Map<string, Outgoing[]>();
   /** Receivers with a message in flight or waiting for a retry, with the attempts so far. */
   private readonly inFlight = new Map<string, number>();
+  /** Receivers whose oldest message failed its last attempt: attempts in a row and the last code. */
+  private readonly failures = new Map<string, { attempts: number; code: string }>();
   private readonly retries = new Set<TimerHandle>();
   private readonly seenBy = new Map<string, Origin>();
   private pendingCount = 0;
@@ -60,6 +82,35 @@ export class Postbox {
   /** Messages sent and not yet acknowledged. */
   get pending(): number {
     return this.pendingCount;
+  }
+
+  pendingTo(type: string, id: string): number {
+    return this.queues.get(actorKeyString(type, id))?.length ?? 0;
+  }
+
+  failing(): FailingReceiver[] {
+    const out: FailingReceiver[] = [];
+    for (const [k, f] of this.failures) {
+      const q = this.queues.get(k);
+      if (q === undefined || q.length === 0) continue;
+      out.push({ type: q[0]!.type, id: q[0]!.id, attempts: f.attempts, code: f.code, pending: q.length });
+    }
+    return out;
+  }
+
+  /**
+   * Gives up every unacknowledged message to one receiver (a turn recorded that it abandons
+   * them): none is sent again, and a delivery under way is let go. Returns how many there were.
+   */
+  abandon(type: string, id: string): number {
+    const k = actorKeyString(type, id);
+    const q = this.queues.get(k);
+    if (q === undefined) return 0;
+    this.queues.delete(k);
+    this.inFlight.delete(k);
+    this.failures.delete(k);
+    this.pendingCount -= q.length;
+    return q.length;
   }
 
   /** Whether the receiver has applied this message already (at or below the last origin it applied from that sender). */
@@ -125,7 +176,7 @@ export class Postbox {
   }
 
   private deliver(k: string, q: Outgoing[], attempt: number): void {
-    if (this.stopped) return;
+    if (this.stopped || this.queues.get(k) !== q) return; // stopped, or abandoned
     const m = q[0]!;
     this.inFlight.set(k, attempt);
     const origin: Origin = { type: this.owner.type, id: this.owner.id, v: m.v, i: m.i };
@@ -138,7 +189,7 @@ export class Postbox {
     sent.then(
       () => this.done(k, q),
       (err: unknown) => {
-        if (this.stopped) return;
+        if (this.stopped || this.queues.get(k) !== q) return;
         if (ShoalError.is(err, ErrorCode.REJECTED)) {
           this.host.outgoingRefused(this.owner, m, err);
           return this.done(k, q);
@@ -147,6 +198,7 @@ export class Postbox {
         // nodes of one version (BAD_REQUEST, an unknown type, a bug in the receiver), which a
         // rolling upgrade or a fix can cure. Dropping the message would break exactly-once.
         const n = attempt + 1;
+        this.failures.set(k, { attempts: n, code: ShoalError.is(err) ? err.code : ErrorCode.INTERNAL });
         if (n === STUCK_AFTER || (n > STUCK_AFTER && (n - STUCK_AFTER) % STUCK_EVERY === 0)) this.host.outgoingStuck(this.owner, m, err, n);
         this.retry(k, q, n);
       },
@@ -154,8 +206,9 @@ export class Postbox {
   }
 
   private done(k: string, q: Outgoing[]): void {
+    if (this.stopped || this.queues.get(k) !== q) return; // stopped, or abandoned meanwhile
     this.inFlight.delete(k);
-    if (this.stopped) return;
+    this.failures.delete(k);
     q.shift();
     this.pendingCount--;
     if (q.length > 0) return this.deliver(k, q, 0);

@@ -25,6 +25,9 @@ import type { From, MailState, Origin, Outgoing } from "./outgoing.js";
 import type { Sent } from "./turn-context.js";
 import { ReminderService } from "../reminders/service.js";
 import { MemoryReminderStorage } from "../reminders/storage.js";
+import { topicBroker } from "../topics/broker.js";
+import { topicsOver } from "../topics/topics.js";
+import type { Topics } from "../topics/types.js";
 
 export type { RuntimeOptions, RuntimeStats } from "./runtime-options.js";
 
@@ -77,6 +80,10 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   private stopped = false;
   /** Where the outcome of a {@link tell} goes: nowhere, or the failure hook. */
   private readonly told: ReplyTo;
+  /** Shoal's own actor types, hosted by every runtime and left out of {@link types}. */
+  private readonly builtIns = new Set<string>();
+  /** Publishes on topics (to this runtime's own brokers, or through the node's router once connected). */
+  readonly topics: Topics = topicsOver(this);
 
   /** Registers `opts.actors` (a TypeError for a name given twice); starts the passivation sweep. */
   constructor(opts: RuntimeOptions) {
@@ -111,6 +118,8 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       },
     };
     for (const def of opts.actors ?? []) this.register(def);
+    this.register(topicBroker);
+    this.builtIns.add(topicBroker.type);
     this.reminders = new ReminderService(opts.reminderStorage ?? new MemoryReminderStorage(), {
       clock: this.clock,
       log: this.log,
@@ -141,9 +150,9 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     }
   }
 
-  /** Names of the hosted actor types. */
+  /** Names of the hosted actor types (Shoal's own, such as the topic brokers, left out). */
   get types(): string[] {
-    return [...this.behaviors.keys()];
+    return [...this.behaviors.keys()].filter((t) => !this.builtIns.has(t));
   }
 
   /** Whether an actor type of that name is registered here. */

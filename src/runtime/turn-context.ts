@@ -7,7 +7,9 @@ import type { Caller } from "../ref.js";
 import type { ActorKey } from "../store/types.js";
 import type { ReminderService } from "../reminders/service.js";
 import { TurnReminders } from "../reminders/turn-reminders.js";
+import { TurnTopicsOf } from "../topics/turn-topics.js";
 import { MAX_CHAIN } from "./outgoing.js";
+import type { OutboxView } from "./postbox.js";
 import type { TurnTimers } from "./timers.js";
 
 /** What a turn's references need from the runtime. */
@@ -41,6 +43,12 @@ export class TurnCtx implements TurnContext {
   private turnReminders: TurnReminders | undefined;
   /** The turn called `stop()`: its activation ends once the turn has succeeded. */
   stopAsked = false;
+  /** @internal Its actor's outbox as the turn began (undefined when it has none); set by the activation. */
+  outbox: OutboxView | undefined;
+  /** @internal Receivers whose unacknowledged messages this turn abandons (see {@link abandon}). */
+  abandoned: ActorKey[] | undefined;
+  /** @internal How many messages the abandons free. */
+  abandonedPending = 0;
   private closed = false;
 
   constructor(
@@ -73,6 +81,11 @@ export class TurnCtx implements TurnContext {
   get reminderChanges() {
     const c = this.turnReminders?.changes;
     return c === undefined || c.size === 0 ? undefined : [...c.values()];
+  }
+
+  get topics(): TurnTopicsOf {
+    this.open();
+    return new TurnTopicsOf(this);
   }
 
   ref<A extends ActorType>(type: A, id: string): TurnRef<A> {
@@ -108,6 +121,19 @@ export class TurnCtx implements TurnContext {
     }
     this.sent ??= [];
     this.sent.push({ type: to.type, id: to.id, msg, tell });
+  }
+
+  /**
+   * @internal Gives up, once the turn is applied, every message to `type`/`id` that earlier turns
+   * sent and the receiver has not acknowledged: recorded with the turn's events (which must not be
+   * empty), so a reload does not send them again. For the topic broker's fault policy.
+   */
+  abandon(type: string, id: string): void {
+    this.open();
+    if (!this.canSend) throw new TypeError("onActivate cannot abandon messages (it is not a turn)");
+    this.abandoned ??= [];
+    this.abandoned.push({ type, id });
+    this.abandonedPending += this.outbox?.pendingTo(type, id) ?? 0;
   }
 
   /** @internal A reference asks, on behalf of this turn. */

@@ -176,16 +176,19 @@ function validFrom(f: unknown): boolean {
   return chainOk && (f.o === undefined || validOrigin(f.o));
 }
 
-/** A handed actor's mail: `{a ≥ 0, p?: [[type, id, msg, 0|1, v, i], …], s?: [origin, …]}`. */
+/**
+ * A handed actor's mail: `{a ≥ 0, p?: [[type, id, msg, 0|1, v, i], …], s?: [origin, …]}`; a
+ * pending entry may instead share an earlier entry's message: `[type, id, null, 0|1, v, i, j < its index]`.
+ */
 function validMail(m: unknown): boolean {
   if (!isRecord(m) || Array.isArray(m) || !Object.keys(m).every((k) => ["a", "p", "s"].includes(k)) || !safeInt(m.a)) return false;
   const pendingOk =
     m.p === undefined ||
     (Array.isArray(m.p) &&
       m.p.every(
-        (e) =>
+        (e, k) =>
           Array.isArray(e) &&
-          e.length === 6 &&
+          (e.length === 6 || (e.length === 7 && e[2] === null && safeInt(e[6]) && (e[6] as number) < k)) &&
           validType(e[0]) &&
           validId(e[1]) &&
           e[2] !== undefined &&

@@ -273,7 +273,16 @@ const mailArb: fc.Arbitrary<V> = fc.oneof(
     arbitrary: fc
       .record({
         a: optional(intField(100)),
-        p: rarely(fc.array(fc.tuple(typeArb, idArb, fieldValue, fc.constantFrom<V>(0, 1, 2, true), intField(100), intField(5)), { maxLength: 2 })),
+        p: rarely(
+          fc.array(
+            fc.oneof(
+              fc.tuple(typeArb, idArb, fieldValue, fc.constantFrom<V>(0, 1, 2, true), intField(100), intField(5)),
+              // a message shared with an earlier entry (or a hostile reference)
+              fc.tuple(typeArb, idArb, fc.constantFrom<V>(null, 1), fc.constantFrom<V>(0, 1), intField(100), intField(5), intField(2)),
+            ),
+            { maxLength: 3 },
+          ),
+        ),
         s: rarely(fc.array(originArb, { maxLength: 2 })),
       })
       .map((f) => obj(f)),
