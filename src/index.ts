@@ -29,6 +29,7 @@ export type {
   InMemoryMapSpec,
   InMemorySpec,
   Lifecycle,
+  MailboxOverflow,
   MapCalls,
   MapMessage,
   PayloadMessage,

@@ -59,6 +59,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   private readonly keepAlive: KeepAliveHooks | undefined;
   private readonly deadlines: Deadlines;
   private readonly mailboxCapacity: number;
+  private readonly onMailboxFull: RuntimeOptions["onMailboxFull"];
   /** @internal Read by turns (TurnHost): the timeout of an ask that gives none. */
   readonly askTimeout: number;
   /** @internal Where turns' asks and sends go (TurnHost): this runtime, or the node's router once connected. */
@@ -82,6 +83,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? silentLogger;
     this.mailboxCapacity = opts.mailboxCapacity ?? 1000;
+    this.onMailboxFull = opts.onMailboxFull;
     this.askTimeout = opts.askTimeout ?? 10_000;
     this.passivateAfter = opts.passivateAfter ?? 5 * 60_000;
     this.passivationInterval = opts.passivationInterval ?? 10_000;
@@ -533,13 +535,28 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       if (a.behavior.def.keepAlive === true) this.keepAlive?.activated(a.key);
     }
     const capacity = a.behavior.def.mailboxCapacity ?? this.mailboxCapacity;
-    if (a.queued >= capacity) {
-      throw new OverloadedError(`mailbox of ${p.type} actor is full (${capacity} messages)`, {
-        details: { type: p.type, capacity },
-      });
-    }
+    if (a.queued >= capacity) return this.overflow(a, p, capacity);
     this.deadlines.add(p);
     a.enqueue(p);
+  }
+
+  /** `p` found its actor's mailbox full: its type's `overflow` policy decides (throws OVERLOADED to reject it). */
+  private overflow(a: Activation, p: Pending, capacity: number): void {
+    const policy = a.behavior.def.overflow ?? "reject";
+    const full = (dropped: boolean) =>
+      new OverloadedError(
+        dropped
+          ? `dropped from the full mailbox of a ${p.type} actor for a newer message (${capacity} messages)`
+          : `mailbox of ${p.type} actor is full (${capacity} messages)`,
+        { details: dropped ? { type: p.type, capacity, dropped } : { type: p.type, capacity } },
+      );
+    if (policy === "wait" || (policy === "drop-oldest" && a.dropOldest(full(true)))) {
+      this.onMailboxFull?.(p.type, policy === "wait" ? "waited" : "dropped");
+      this.deadlines.add(p);
+      return a.enqueue(p, policy === "wait" ? capacity : undefined);
+    }
+    this.onMailboxFull?.(p.type, "rejected");
+    throw full(false);
   }
 
   private armSweep(): void {
