@@ -6,7 +6,7 @@ import type { SenderSeq } from "../codec/envelope.js";
 import { type Clock, type TimerHandle, systemClock } from "../clock.js";
 import { BadRequestError, ConflictError, OverloadedError, ShoalError, UnavailableError, unknownActorType } from "../errors.js";
 import { type Logger, silentLogger } from "../log.js";
-import { type ActorRef, type Caller, type DeliveryOptions, makeRef, type RefFactory, type RefId } from "../ref.js";
+import { type ActorRef, type Caller, type DeliveryOptions, makeRef, onFullOf, type RefFactory, type RefId, TAKEN, type TellOptions } from "../ref.js";
 import type { ReplyTo } from "../reply-to.js";
 import type { ActorKey, EventStore } from "../store/types.js";
 import { Activation, type ActivationHost } from "./activation.js";
@@ -167,11 +167,15 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   }
 
   /**
-   * Fire-and-forget: never throws; a failure (bad input, a full mailbox, the turn) goes to
-   * {@link RuntimeOptions.onTellFailed}. Untyped: use {@link ref}. @internal
+   * Fire-and-forget: a failure (bad input, a full mailbox, the turn) goes to
+   * {@link RuntimeOptions.onTellFailed}. Taken at once (a runtime on its own has no bound on
+   * tells; its actors' `overflow` policies still apply); throws only for a bad `onFull`.
+   * Untyped: use {@link ref}. @internal
    */
-  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void {
+  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions & TellOptions): Promise<void> {
+    onFullOf(opts, "wait");
     this.deliver(type, id, msg, this.clock.now() + (opts?.timeout ?? this.askTimeout), this.told, opts?.order, opts?.from);
+    return TAKEN;
   }
 
   /**
@@ -438,7 +442,12 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   sendOnce(from: ActorKey, sent: readonly Sent[]): void {
     for (const m of sent) {
       if (m.tell) {
-        this.outbound.tell(m.type, m.id, m.msg);
+        // Waits past the router's bound whatever the node's default: the turn is applied already.
+        try {
+          void this.outbound.tell(m.type, m.id, m.msg, { onFull: "wait" });
+        } catch (err) {
+          this.log.warn({ err, from: from.type, to: m.type }, "a message between actors failed");
+        }
         continue;
       }
       this.outbound.send(m.type, m.id, m.msg).catch((err: unknown) => this.log.warn({ err, from: from.type, to: m.type }, "a message between actors failed"));
