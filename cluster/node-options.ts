@@ -41,7 +41,7 @@ export interface NodeOptions extends NodeIdentity, Partial<ClusterTiming> {
    * once, counted from their send until their turns have run (the owner's acknowledgement).
    * A tell past it waits, or fails, by {@link tellOnFull} or its call's `onFull`. Default 1000:
    * an actor's default mailbox, so one node's tells to one actor cannot overflow it by
-   * themselves.
+   * themselves. A RangeError at start unless a positive integer.
    */
   tellBound?: number;
   /** What a tell past {@link tellBound} does when its call does not say: `"wait"` (default) or `"fail"` (OVERLOADED, thrown). */

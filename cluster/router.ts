@@ -2,7 +2,7 @@ import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
 import type { Clock } from "../src/clock.js";
 import { ActorMovedError, ErrorCode, OverloadedError, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
 import type { SenderSeq } from "../src/codec/envelope.js";
-import { type DeliveryOptions, type OnFull, onFullOf, TAKEN, type TellOptions } from "../src/ref.js";
+import { type DeliveryOptions, type OnFull, onFullOf, TAKEN, type TellOptions, tellLimits } from "../src/ref.js";
 import { Deadlines, type Expirable } from "../src/runtime/deadlines.js";
 import type { From } from "../src/runtime/outgoing.js";
 import type { ReplyTo } from "../src/reply-to.js";
@@ -52,9 +52,6 @@ export interface RouterOptions {
   onTellHeld?: (outcome: "waited" | "refused") => void;
 }
 
-/** The default of {@link RouterOptions.tellBound}: as many tells per lane as an actor's mailbox holds by default. */
-export const DEFAULT_TELL_BOUND = 1000;
-
 /** Errors after which nothing was applied and the map may have moved on: wait for it, retry. */
 const retryable = new Set<string>([ErrorCode.ACTOR_MOVED, ErrorCode.UNAVAILABLE, ErrorCode.CONFLICT]);
 
@@ -90,10 +87,7 @@ export class Router {
   constructor(private readonly opts: RouterOptions) {
     this.askTimeout = opts.askTimeout ?? 10_000;
     this.maxHops = opts.maxHops ?? 3;
-    this.tellBound = opts.tellBound ?? DEFAULT_TELL_BOUND;
-    if (!Number.isInteger(this.tellBound) || this.tellBound < 1) throw new RangeError(`tellBound must be a positive integer, got ${String(opts.tellBound)}`);
-    this.tellOnFull = opts.tellOnFull ?? "wait";
-    if (this.tellOnFull !== "wait" && this.tellOnFull !== "fail") throw new RangeError(`tellOnFull must be "wait" or "fail", got ${String(opts.tellOnFull)}`);
+    ({ bound: this.tellBound, onFull: this.tellOnFull } = tellLimits(opts.tellBound, opts.tellOnFull));
     this.waits = new Deadlines(opts.clock);
   }
 

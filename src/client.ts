@@ -9,7 +9,19 @@ import { CallBatcher } from "./client-batch.js";
 import { InboxRequests } from "./inbox-requests.js";
 import { clusterSubjects } from "./nats-names.js";
 import { type NodeRoute, OwnerRoutes } from "./routing/owner-routes.js";
-import { type ActorRef, type Caller, type CallOptions, makeRef, type OnFull, onFullOf, type RefFactory, type RefId, TAKEN, type TellOptions } from "./ref.js";
+import {
+  type ActorRef,
+  type Caller,
+  type CallOptions,
+  makeRef,
+  type OnFull,
+  onFullOf,
+  type RefFactory,
+  type RefId,
+  TAKEN,
+  type TellOptions,
+  tellLimits,
+} from "./ref.js";
 import { Queue } from "./runtime/queue.js";
 
 /** Options of a {@link ShoalClient}. */
@@ -36,7 +48,7 @@ export interface ShoalClientOptions {
    * Most tells on their way at once: sent, and not yet taken by a node (a node answers a tell
    * once its router has taken it, within the node's own `tellBound`). Default 1000. Past it a
    * tell waits — and every call made after it waits behind it, so the client's order holds — or
-   * fails, by {@link tellOnFull} or its call's `onFull`.
+   * fails, by {@link tellOnFull} or its call's `onFull`. A RangeError unless a positive integer.
    */
   tellBound?: number;
   /** What a tell past {@link tellBound} does when its call does not say: `"wait"` (default) or `"fail"` (OVERLOADED, thrown). */
@@ -105,9 +117,7 @@ export class ShoalClient implements RefFactory, Caller {
     this.subject = clusterSubjects(checkClusterName(cluster)).ask;
     this.requests = new InboxRequests(nc);
     this.timeout = opts.timeout ?? 10_000;
-    this.tellBound = opts.tellBound ?? 1000;
-    if (!Number.isInteger(this.tellBound) || this.tellBound < 1) throw new RangeError(`tellBound must be a positive integer, got ${String(opts.tellBound)}`);
-    this.tellOnFull = onFullOf({ onFull: opts.tellOnFull }, "wait");
+    ({ bound: this.tellBound, onFull: this.tellOnFull } = tellLimits(opts.tellBound, opts.tellOnFull));
     this.onTellFailed = opts.onTellFailed;
     if ((opts.routing ?? "owner") === "owner") {
       this.routes = new OwnerRoutes(nc, cluster);

@@ -90,6 +90,22 @@ export interface Caller {
 /** What a tell taken at once returns: one settled promise for all of them, so the common case allocates nothing. @internal */
 export const TAKEN: Promise<void> = Promise.resolve();
 
+/** The default bound on tells on their way, per node lane and per client: one actor's default mailbox. @internal */
+export const DEFAULT_TELL_BOUND = 1000;
+
+/**
+ * A caller's bound on tells on their way and its default `onFull`, with their defaults (1000,
+ * "wait"); a RangeError for a bound that is not a positive integer or a policy that is neither.
+ * @internal
+ */
+export function tellLimits(bound: number | undefined, onFull: OnFull | undefined): { bound: number; onFull: OnFull } {
+  const b = bound ?? DEFAULT_TELL_BOUND;
+  if (!Number.isInteger(b) || b < 1) throw new RangeError(`tellBound must be a positive integer, got ${String(bound)}`);
+  const f = onFull ?? "wait";
+  if (f !== "wait" && f !== "fail") throw new RangeError(`tellOnFull must be "wait" or "fail", got ${String(onFull)}`);
+  return { bound: b, onFull: f };
+}
+
 /** The `onFull` of a tell's options, checked (BAD_REQUEST for anything but the two); `fallback` when not given. @internal */
 export function onFullOf(opts: TellOptions | undefined, fallback: OnFull): OnFull {
   const v = opts?.onFull;
