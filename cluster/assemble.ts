@@ -124,6 +124,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
         fence: (key) => fence!.check(key.type, key.id),
         unknownType: (type) => notHostedHere(type, nodeId, membership!.records()),
         onTellFailed,
+        onMailboxFull: opts.hooks?.onMailboxFull,
         senderOrder: opts.senderOrder,
         keepAlive: { activated: (key) => keepAlive?.activated(key), stopped: (key) => keepAlive?.stopped(key) },
         load: { halfLife: loadOptions.halfLife, topActors: loadOptions.topN },
@@ -181,6 +182,9 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     onTellFailed,
     rolesOf: (type) => boundRoles.get(type),
     tenantOf,
+    tellBound: opts.tellBound,
+    tellOnFull: opts.tellOnFull,
+    onTellHeld: opts.hooks?.onTellHeld,
   });
   // Turns' asks and messages to other actors go wherever those actors live.
   host.runtime.connect(router);

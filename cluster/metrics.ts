@@ -78,6 +78,18 @@ export class NodeMetrics {
       labelNames: ["code"],
       registers,
     });
+    const tellsHeld = new Counter({
+      name: "shoal_tells_held_total",
+      help: "Tells started on this node that found their lane at tellBound: waited for room, or refused (onFull: fail).",
+      labelNames: ["outcome"],
+      registers,
+    });
+    const mailboxFull = new Counter({
+      name: "shoal_mailbox_full_total",
+      help: "Messages that found their actor's mailbox full, by actor type and what its overflow policy did: rejected, dropped (the oldest queued one failed) or waited.",
+      labelNames: ["type", "outcome"],
+      registers,
+    });
     this.gauge("shoal_mailbox_depth", "Messages queued in the mailboxes of this node's actors.", (n) => n.host.runtime.stats().mailboxDepth);
     this.gauge("shoal_active_actors", "Actors active on this node.", (n) => n.host.runtime.stats().activeActors);
     this.gauge("shoal_shards_owned", "Shards this node owns in its current map.", (n) => n.ownedShards().length);
@@ -109,6 +121,8 @@ export class NodeMetrics {
         if (role === "source" && outcome === "completed") pause.observe(ms / 1000);
       },
       onTellsFailed: (code, n) => tellsFailed.inc({ code }, n),
+      onTellHeld: (outcome) => tellsHeld.inc({ outcome }),
+      onMailboxFull: (type, outcome) => mailboxFull.inc({ type: this.types.has(type) ? type : "other", outcome }),
       wrapStore: (store) =>
         new CountingEventStore(store, { appended: () => appends.inc(), conflicted: () => conflicts.inc(), loaded: (n) => replays.observe(n) }),
     };

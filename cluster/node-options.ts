@@ -1,6 +1,7 @@
 import type { Clock } from "../src/clock.js";
 import type { NodeIdentity } from "../src/host.js";
 import type { IngressOptions } from "../src/ingress/ingress.js";
+import type { OnFull } from "../src/ref.js";
 import type { RuntimeOptions } from "../src/runtime/runtime-options.js";
 import type { ProjectionDefinition } from "../src/projection/spec.js";
 import type { EventStore } from "../src/store/types.js";
@@ -46,6 +47,17 @@ export interface NodeOptions extends NodeIdentity, Partial<ClusterTiming> {
   loadBalance?: LoadBalancing;
   /** Per-sender order of ingress clients' messages (gap timeout, senders remembered per actor); see the runtime's option. */
   senderOrder?: RuntimeOptions["senderOrder"];
+  /**
+   * Backpressure on tells started here (through `ref(...).tell`, the ingress, an in-memory actor's
+   * turn): most tells in flight per lane — the messages this node started for one shard — at
+   * once, counted from their send until their turns have run (the owner's acknowledgement).
+   * A tell past it waits, or fails, by {@link tellOnFull} or its call's `onFull`. Default 1000:
+   * an actor's default mailbox, so one node's tells to one actor cannot overflow it by
+   * themselves. A RangeError at start unless a positive integer.
+   */
+  tellBound?: number;
+  /** What a tell past {@link tellBound} does when its call does not say: `"wait"` (default) or `"fail"` (OVERLOADED, thrown). */
+  tellOnFull?: OnFull;
   /** How long joining may retry while NATS is not ready (ms). Default 30 s. */
   startupTimeout?: number;
   /** Observation hooks (metrics); none by default. */
@@ -73,4 +85,8 @@ export interface NodeHooks {
   onMigration?: MigrationEnded;
   /** Tells that failed (no caller hears of it): `count` of them, by error code ("INTERNAL" for a foreign error, "AT_PEER" as a peer reported them). */
   onTellsFailed?: (code: string, count: number) => void;
+  /** A tell started here found its lane at `tellBound`: it `"waited"`, or was `"refused"` (OVERLOADED, `onFull: "fail"`). */
+  onTellHeld?: (outcome: "waited" | "refused") => void;
+  /** A message found its actor's mailbox full: what the type's `overflow` did (`"rejected"`, `"dropped"` the oldest, or `"waited"`). */
+  onMailboxFull?: RuntimeOptions["onMailboxFull"];
 }

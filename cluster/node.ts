@@ -2,7 +2,7 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node"
 import type { ActorType } from "../src/actor/calls.js";
 import { checkClusterName } from "../src/actor/names.js";
 import type { ActorHost } from "../src/host.js";
-import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory, type RefId } from "../src/ref.js";
+import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory, type RefId, type TellOptions } from "../src/ref.js";
 import { topicsOver } from "../src/topics/topics.js";
 import type { Topics } from "../src/topics/types.js";
 import { assemble, type NodeParts } from "./assemble.js";
@@ -173,9 +173,9 @@ export class ShoalNode implements RefFactory, Caller {
     return this.parts.router.send(type, id, msg, opts);
   }
 
-  /** Untyped tell; use {@link ref}. @internal */
-  tell(type: string, id: string, msg: unknown, opts?: CallOptions): void {
-    this.parts.router.tell(type, id, msg, opts);
+  /** Untyped tell (bounded per lane: `tellBound`); use {@link ref}. @internal */
+  tell(type: string, id: string, msg: unknown, opts?: TellOptions): Promise<void> {
+    return this.parts.router.tell(type, id, msg, opts);
   }
 
   /** Resolves once this node holds a shard map (at once when it joined a running cluster). */

@@ -1,13 +1,15 @@
 import { checkActorId, checkActorTypeName } from "../src/actor/names.js";
 import type { Clock } from "../src/clock.js";
-import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
+import { ActorMovedError, ErrorCode, OverloadedError, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
 import type { SenderSeq } from "../src/codec/envelope.js";
-import type { DeliveryOptions } from "../src/ref.js";
+import { type DeliveryOptions, type OnFull, onFullOf, TAKEN, type TellOptions, tellLimits } from "../src/ref.js";
+import { Deadlines, type Expirable } from "../src/runtime/deadlines.js";
 import type { From } from "../src/runtime/outgoing.js";
 import type { ReplyTo } from "../src/reply-to.js";
 import type { ShardMap } from "./placement.js";
 import { groupOf, groupUnhosted, shardIn, type TenantOf } from "../src/routing/actor-shard.js";
 import type { Transport } from "./transport.js";
+import { type Held, Lane } from "./lane.js";
 import { type ForwardedAsk, type Mode, modeOf, setMode } from "./wire.js";
 
 /** The node's view of the shard map, and a way to wait for it to change. */
@@ -49,6 +51,12 @@ export interface RouterOptions {
   rolesOf?: (type: string) => readonly string[] | undefined;
   /** The tenant of an actor id, by its type's definition (default: the id's prefix before `/`). */
   tenantOf?: TenantOf;
+  /** Most tells of one lane (shard) in flight at once; see {@link Router.tell}. Default 1000. */
+  tellBound?: number;
+  /** What a tell past the bound does unless its call says: wait (default) or fail. */
+  tellOnFull?: OnFull;
+  /** Told when a tell found its lane full: it `"waited"`, or it was `"refused"` (`onFull: "fail"`). */
+  onTellHeld?: (outcome: "waited" | "refused") => void;
 }
 
 /** Errors after which nothing was applied and the map may have moved on: wait for it, retry. */
@@ -62,23 +70,32 @@ const RETRY_WAIT_MS = 500;
  * a forwarded ask. A move costs the caller nothing but time: when the owner refuses or is gone
  * it waits for a newer map and retries, within the caller's deadline.
  *
- * Per-sender order: messages for one shard from this router travel in a lane. While messages
- * are in flight to one owner, a message for a new owner waits until they have settled, so a
- * later message never overtakes an earlier one across a move (the old owner forwards its
+ * Per-sender order: messages for one shard from this router travel in a {@link Lane}. While
+ * messages are in flight to one owner, a message for a new owner waits until they have settled,
+ * so a later message never overtakes an earlier one across a move (the old owner forwards its
  * stragglers; the new owner holds direct messages until the forwarded tail is in). Lanes order
  * what starts on one node; a client's messages that enter through several nodes carry its
  * `sender` and `seq`, which travel with them to the owner and are put in order there.
+ *
+ * Backpressure: a lane has at most `tellBound` tells in flight; a tell past it waits in the lane
+ * (and everything started after it, to keep the order) or fails at once (see {@link tell}).
  */
 export class Router {
-  private readonly lanes = new Map<number, Lane>();
+  private readonly lanes = new Map<number, Lane<Routed>>();
   private readonly askTimeout: number;
   private readonly maxHops: number;
+  private readonly tellBound: number;
+  private readonly tellOnFull: OnFull;
+  /** The deadlines of messages waiting in lanes (one timer for all). */
+  private readonly waits: Deadlines;
 
   private forwards = 0;
 
   constructor(private readonly opts: RouterOptions) {
     this.askTimeout = opts.askTimeout ?? 10_000;
     this.maxHops = opts.maxHops ?? 3;
+    ({ bound: this.tellBound, onFull: this.tellOnFull } = tellLimits(opts.tellBound, opts.tellOnFull));
+    this.waits = new Deadlines(opts.clock);
   }
 
   /**
@@ -110,19 +127,42 @@ export class Router {
   }
 
   /**
-   * A message sent and forgotten: no promise, no reply. It is routed, ordered and retried like a
-   * send — a move does not lose it, and it keeps its place among this router's messages to the
-   * actor — but the owner acknowledges the tells of a batch together, and a failure (a full
-   * mailbox, a turn that throws, the deadline) goes to {@link RouterOptions.onTellFailed} on
-   * the node where it happens (counted at the sender from the acknowledgement), not to the
-   * caller. Lost if its owner crashes before the turn: at most once, like a NATS publish.
-   * Throws BAD_REQUEST at once for an id or type name that can never be valid.
+   * A message sent and forgotten: no reply. It is routed, ordered and retried like a send — a
+   * move does not lose it, and it keeps its place among this router's messages to the actor —
+   * but the owner acknowledges the tells of a batch together, and a failure (a full mailbox, a
+   * turn that throws, the deadline) goes to {@link RouterOptions.onTellFailed} on the node where
+   * it happens (counted at the sender from the acknowledgement), not to the caller. Lost if its
+   * owner crashes before the turn: at most once, like a NATS publish.
+   *
+   * Bounded: a lane holds at most `tellBound` tells in flight (sent and not yet acknowledged,
+   * i.e. until their turns have run). A tell past it waits in its lane until one of them is
+   * done — and what this node starts for the lane after it waits behind it, so the order holds
+   * — unless `onFull` (the call's, else `tellOnFull`) is `"fail"`: then it throws OVERLOADED
+   * and nothing is sent. The promise resolves once the tell has left this router (at once in
+   * the common case; a shared settled promise, so that costs nothing), or has failed (a
+   * waiting tell past its deadline fails with TIMEOUT, to the hook); it never rejects. Throws
+   * BAD_REQUEST at once for an id or type name that can never be valid.
    */
-  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void {
+  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions & TellOptions): Promise<void> {
     checkActorTypeName(type);
     checkActorId(id);
+    const onFull = onFullOf(opts, this.tellOnFull);
     const now = this.opts.clock.now();
-    this.route(new Routed(this, type, id, msg, now + (opts?.timeout ?? this.askTimeout), 0, 0, true, "tell", this.told, opts?.order, opts?.from), now);
+    const m = new Routed(this, type, id, msg, now + (opts?.timeout ?? this.askTimeout), 0, 0, true, "tell", this.told, opts?.order, opts?.from);
+    m.failFast = onFull === "fail";
+    const blocked = this.decide(m, now);
+    if (blocked?.kind === "lane" && blocked.held === "full" && m.failFast) {
+      this.opts.onTellHeld?.("refused");
+      throw this.laneFull(blocked.shard);
+    }
+    this.proceed(m, blocked);
+    return m.taken();
+  }
+
+  private laneFull(shard: number): OverloadedError {
+    return new OverloadedError(`this node has ${this.tellBound} tells in flight to shard ${shard} (tellBound)`, {
+      details: { shard, tellBound: this.tellBound },
+    });
   }
 
   /** Where a tell started here ends: nowhere, or the failure hook. */
@@ -153,13 +193,49 @@ export class Router {
    * a window of thousands in flight would otherwise carry a promise and closures per layer.
    */
   route(m: Routed, now = this.opts.clock.now()): void {
+    this.proceed(m, this.decide(m, now));
+  }
+
+  /** {@link sendNow}, with a throw as the message's failure. */
+  private decide(m: Routed, now: number): Blocked | undefined {
     try {
-      const blocked = this.sendNow(m, now);
-      if (blocked !== undefined) this.loop(m, blocked).catch((err: unknown) => m.reject(err));
+      return this.sendNow(m, now);
     } catch (err) {
       m.reject(err);
+      return undefined;
     }
   }
+
+  /** Waits for what blocks `m`: its place in its lane, or (in {@link loop}) a map or an owner. */
+  private proceed(m: Routed, blocked: Blocked | undefined): void {
+    if (blocked === undefined) return;
+    if (blocked.kind === "lane") return this.park(m, blocked.lane, blocked.held, blocked.shard);
+    this.loop(m, blocked).catch((err: unknown) => m.reject(err));
+  }
+
+  /** `m` waits in `lane` (of `shard`), until its deadline at most. */
+  private park(m: Routed, lane: Lane<Routed>, held: Held, shard: number): void {
+    if (held === "full") {
+      this.opts.onTellHeld?.(m.failFast ? "refused" : "waited");
+      // Found full only after waiting for a map or an owner: the caller has its promise already.
+      if (m.failFast) return m.reject(this.laneFull(shard));
+    }
+    if (m.parkedAt === undefined) this.waits.add(m);
+    m.parkedAt = this.opts.clock.now();
+    lane.park(m);
+  }
+
+  /** A lane lets its oldest waiting message try again: false when it still has to wait there. */
+  private readonly resume = (m: Routed): boolean => {
+    if (m.retrying) return false; // waits for a newer map first (see retryAfter)
+    const now = this.opts.clock.now();
+    const blocked = this.decide(m, now);
+    if (blocked?.kind === "lane") return false;
+    const waited = now - (m.parkedAt ?? now);
+    if (waited > 1000) this.opts.onSlow?.(`a message for ${m.type}/${m.id.slice(0, 40)} waited ${waited} ms in its lane`);
+    this.proceed(m, blocked);
+    return true;
+  };
 
   /**
    * One routing decision, made now: the send (or the failure, when the deadline has passed or
@@ -185,11 +261,9 @@ export class Router {
       return void m.reject(new ActorMovedError(`shard ${shard} is owned by ${owner}`, { details: { shard, owner, mapVersion: map.version } }));
     }
     const lane = m.laned ? this.lane(shard) : undefined;
-    if (lane !== undefined && lane.outstanding > 0 && lane.target !== owner) return { kind: "lane", lane, shard, owner };
-    if (lane !== undefined) {
-      lane.target = owner;
-      lane.outstanding++;
-    }
+    const held = lane?.holds(m, owner, this.tellBound);
+    if (held !== undefined) return { kind: "lane", lane: lane!, shard, held };
+    lane?.take(m, owner);
     m.sent(map, lane);
     this.attempt(owner, map, m, remaining);
     return undefined;
@@ -222,63 +296,84 @@ export class Router {
    * After a failed send by `map` (called by the message itself): nothing was applied if the
    * error is retryable, so wait for a newer map and route again; else it fails for good.
    */
-  retryAfter(err: unknown, map: ShardMap, m: Routed): void {
+  retryAfter(err: unknown, map: ShardMap, m: Routed, lane: Lane<Routed> | undefined): void {
     const left = m.deadline - this.opts.clock.now();
     if (!ShoalError.is(err) || !retryable.has(err.code) || left <= 0) return m.reject(err);
+    // Laned, it keeps its place meanwhile: what was started after it waits behind it.
+    if (lane !== undefined) {
+      m.retrying = true;
+      this.park(m, lane, "behind", -1);
+    }
     this.opts.maps
       .waitFor((v) => v !== undefined && v.version > map.version, Math.min(left, RETRY_WAIT_MS))
       .then(
-        () => this.route(m),
+        () => {
+          if (lane === undefined) return this.route(m);
+          m.retrying = false;
+          lane.wake();
+        },
         (e: unknown) => m.reject(e),
       );
   }
 
-  /** Waits for whatever blocks the send, then decides again, until it is sent or failed. */
+  /** Waits for a map or an owner, then decides again, until it is sent, failed or waits in its lane. */
   private async loop(m: Routed, blocked: Blocked): Promise<void> {
     const { clock, maps } = this.opts;
     const { type, id, minVersion } = m;
     for (let sent: Blocked | undefined = blocked; sent !== undefined; sent = this.sendNow(m, clock.now())) {
       const remaining = m.deadline - clock.now();
+      if (sent.kind === "lane") return this.park(m, sent.lane, sent.held, sent.shard);
       if (sent.kind === "map") {
         this.opts.onSlow?.(`waiting for map v${minVersion} (have v${sent.have ?? "none"}) for ${type}/${id.slice(0, 40)}`);
         if (!(await maps.waitFor((v) => v !== undefined && v.version >= minVersion, remaining))) throw new UnavailableError("no shard map yet on this node");
-      } else if (sent.kind === "owner") {
+      } else {
         // Mid-rebalance: wait (bounded) for a map that gives the shard an owner.
         const { map, shard } = sent;
         if (!(await maps.waitFor((v) => v !== undefined && v.version > map.version, remaining))) {
           throw new UnavailableError(`shard ${shard} has no owner`, { details: { shard } });
         }
-      } else {
-        const since = clock.now();
-        await sent.lane.idle(clock, remaining);
-        const waited = clock.now() - since;
-        if (waited > 1000)
-          this.opts.onSlow?.(
-            `lane of shard ${sent.shard} busy toward ${sent.lane.target} for ${waited} ms (next owner ${sent.owner}, ${sent.lane.outstanding} outstanding)`,
-          );
       }
     }
   }
 
-  private lane(shard: number): Lane {
+  private lane(shard: number): Lane<Routed> {
     let lane = this.lanes.get(shard);
     if (lane === undefined) {
-      lane = new Lane();
+      lane = new Lane(this.resume);
       this.lanes.set(shard, lane);
     }
     return lane;
   }
 }
 
+/** Routed messages in the order they were started on this node (a lane's waiting order). */
+let nextRouted = 0;
+
 /**
  * One message on its way: everything the routing decisions need, made once per ask or send,
  * and where its outcome goes. It is also the {@link ReplyTo} of its current send: an answer
  * frees its lane and settles the caller's promise; a retryable failure routes it again.
  */
-class Routed implements ReplyTo {
+class Routed implements ReplyTo, Expirable {
   /** The lane and map of the send in flight (the lane is freed once it is answered). */
-  private lane: Lane | undefined;
+  private lane: Lane<Routed> | undefined;
   private map: ShardMap | undefined;
+  /** Its place in the order messages start on this node. */
+  readonly seq = nextRouted++;
+  /** Sent at least once (a retry is not held back by the tell bound). */
+  admitted = false;
+  /** The lane it waits in (set by the lane). */
+  waitingIn: object | undefined;
+  /** When it last began to wait in its lane (undefined: never did, its deadline is not watched yet). */
+  parkedAt: number | undefined;
+  /** A tell whose caller would rather fail than wait past the bound. */
+  failFast = false;
+  /** Failed with a retryable error: it waits in its lane for a newer map before it goes again. */
+  retrying = false;
+  /** Answered or failed for good. */
+  settled = false;
+  /** Resolves the tell's promise once it has left the router (set only when it had to wait). */
+  private onTaken: (() => void) | undefined;
 
   constructor(
     private readonly router: Router,
@@ -303,31 +398,62 @@ class Routed implements ReplyTo {
     readonly from?: From,
   ) {}
 
-  sent(map: ShardMap, lane: Lane | undefined): void {
+  sent(map: ShardMap, lane: Lane<Routed> | undefined): void {
     this.map = map;
     this.lane = lane;
+    this.admitted = true;
+    this.wasTaken();
+  }
+
+  /** What a tell returns: settled when it has been sent or has failed (the shared settled promise when that is already so). */
+  taken(): Promise<void> {
+    if (this.admitted || this.settled) return TAKEN;
+    return new Promise((resolve) => {
+      this.onTaken = resolve;
+    });
+  }
+
+  private wasTaken(): void {
+    const f = this.onTaken;
+    this.onTaken = undefined;
+    f?.();
+  }
+
+  /** Past its deadline: fails with TIMEOUT if it is still waiting in its lane (one in flight is timed by its transport). */
+  expire(): void {
+    if (this.waitingIn === undefined) return;
+    this.reject(new TimeoutError(`${this.type}/${this.id.slice(0, 40)} waited past its deadline in this node's lane`, { details: { type: this.type } }));
   }
 
   ok(reply: unknown): void {
+    this.settled = true;
     this.release();
+    this.wasTaken();
     this.out.ok(this.mode === "ask" ? reply : undefined);
   }
 
   /** Fails for good: no retry. */
   reject(err: unknown): void {
+    this.settled = true;
     this.release();
+    this.wasTaken();
     this.out.fail(err);
+    // Failed while it waited in its lane: what waited behind it may go.
+    (this.waitingIn as Lane<Routed> | undefined)?.leave(this);
   }
 
   fail(err: unknown): void {
-    this.release();
-    this.router.retryAfter(err, this.map!, this);
+    const lane = this.lane;
+    this.lane = undefined;
+    // Put back in its lane (if it is retried) before its slot is freed, so nothing overtakes it.
+    this.router.retryAfter(err, this.map!, this, lane);
+    lane?.done(this);
   }
 
   private release(): void {
     const lane = this.lane;
     this.lane = undefined;
-    lane?.done();
+    lane?.done(this);
   }
 }
 
@@ -337,35 +463,8 @@ function noRoleHost(type: string, roles: readonly string[], mapVersion: number):
   return new UnavailableError(`no node with ${which} is in the cluster to host actor type ${type}`, { details: { type, roles: [...roles], mapVersion } });
 }
 
-/** Why a message cannot be sent yet: no map new enough, no owner for its shard, or its lane busy toward another owner. */
+/** Why a message cannot be sent yet: no map new enough, no owner for its shard, or it has to wait in its lane. */
 type Blocked =
   | { kind: "map"; have: number | undefined }
   | { kind: "owner"; map: ShardMap; shard: number }
-  | { kind: "lane"; lane: Lane; shard: number; owner: string };
-
-/** Messages of one shard in flight from this router, and to whom. */
-class Lane {
-  target: string | undefined;
-  outstanding = 0;
-  private waiters: Array<() => void> = [];
-
-  done(): void {
-    this.outstanding--;
-    if (this.outstanding > 0) return;
-    const w = this.waiters;
-    this.waiters = [];
-    for (const wake of w) wake();
-  }
-
-  /** Resolves when nothing is in flight, or after `ms`. */
-  idle(clock: Clock, ms: number): Promise<void> {
-    if (this.outstanding === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = clock.setTimeout(resolve, ms);
-      this.waiters.push(() => {
-        t.cancel();
-        resolve();
-      });
-    });
-  }
-}
+  | { kind: "lane"; lane: Lane<Routed>; shard: number; held: Held };

@@ -122,21 +122,21 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
     await expect(client.send("account", "verb-send", { withdraw: { amount: 99, txn: "s4" } })).rejects.toMatchObject({ code: "REJECTED" });
   });
 
-  it("tell is applied and never answered, with or without a reply subject", async () => {
+  it("a tell is applied; without a reply subject it is never answered, with one it is answered once the node has taken it", async () => {
     const id = "verb-tell";
     const inbox = `_INBOX.tell-${process.pid}`;
-    let answered = 0;
-    const sub = nc.subscribe(inbox, { callback: () => void answered++ });
+    const answers: unknown[] = [];
+    const sub = nc.subscribe(inbox, { callback: (_e, m) => void answers.push(decodeJson(m.data)) });
     try {
       const tell = (txn: string) => te.encode(JSON.stringify({ type: "account", id, msg: { deposit: { amount: 1, txn } }, verb: "tell" }));
       nc.publish(subject, tell("t1"));
       nc.publish(subject, tell("t2"), { reply: inbox });
-      client.tell("account", id, { deposit: { amount: 1, txn: "t3" } });
-      client.tell("account", id, { withdraw: { amount: 1000, txn: "refused" } }); // fails at the node; nobody hears
+      await client.tell("account", id, { deposit: { amount: 1, txn: "t3" } });
+      await client.tell("account", id, { withdraw: { amount: 1000, txn: "refused" } }); // fails at the node; nobody hears
       // Handled in order on the one node: once this ask is answered, the tells before it were too.
       expect(await client.ask("account", id, { balance: {} })).toEqual({ balance: 3, version: 3, node: "n1" });
       await nc.flush();
-      expect(answered).toBe(0);
+      expect(answers).toEqual([{ ok: true, reply: null }]);
     } finally {
       sub.unsubscribe();
     }
@@ -156,6 +156,7 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
       { type: "account", id: "batch-1", msg: { balance: {} } },
       { type: "account", id: "batch-1", msg: { withdraw: { amount: 50, txn: "b2" } }, verb: "send" },
       { type: "account", id: "batch-1", msg: { balance: {} }, verb: "tell" },
+      { type: "account", id: "", msg: { balance: {} }, verb: "tell" }, // refused: no such id
       42,
       { type: "account", id: "batch-1", msg: { deposit: { amount: 3, txn: "b3" } }, verb: "send" },
     ]);
@@ -164,7 +165,8 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
       { balance: 2, version: 1, node: "n1", applied: true },
       { balance: 2, version: 1, node: "n1" },
       "REJECTED",
-      "BAD_REQUEST",
+      null, // a tell: taken
+      "BAD_REQUEST", // the tell with no id
       "BAD_REQUEST",
       null,
     ]);
@@ -218,7 +220,7 @@ describe("ingress (shoal.<cluster>.ask) on a real nats-server", () => {
     const odd = await ActorHost.start({ nc, cluster: c3, nodeId: "odd", actors: [account], onAnswered: (_t, _v, outcome) => void outcomes.push(outcome) });
     // A reply JSON cannot hold for id "big", a plain one for the rest.
     const answer = async (_type: string, id: string) => (id === "big" ? { n: 1n } : { n: 1 });
-    odd.serve({ ask: answer, send: async () => undefined, tell: () => undefined });
+    odd.serve({ ask: answer, send: async () => undefined, tell: async () => undefined });
     try {
       const single = decodeJson(
         (await nc.request(`shoal.${c3}.ask`, te.encode(JSON.stringify({ type: "account", id: "big", msg: {} })), { timeout: 5000 })).data,

@@ -4,12 +4,25 @@ import { checkClusterName } from "./actor/names.js";
 import { SenderSequences } from "./client-order.js";
 import { parseResponse, type RequestEnvelope, type ResponseEnvelope, type Verb } from "./codec/envelope.js";
 import { decodeJson, encodeJson } from "./codec/json.js";
-import { errorFromWire, TimeoutError, UnavailableError } from "./errors.js";
+import { errorFromWire, OverloadedError, ShoalError, TimeoutError, UnavailableError } from "./errors.js";
 import { CallBatcher } from "./client-batch.js";
 import { InboxRequests } from "./inbox-requests.js";
 import { clusterSubjects } from "./nats-names.js";
 import { type NodeRoute, OwnerRoutes } from "./routing/owner-routes.js";
-import { type ActorRef, type Caller, type CallOptions, makeRef, type RefFactory, type RefId } from "./ref.js";
+import {
+  type ActorRef,
+  type Caller,
+  type CallOptions,
+  makeRef,
+  type OnFull,
+  onFullOf,
+  type RefFactory,
+  type RefId,
+  TAKEN,
+  type TellOptions,
+  tellLimits,
+} from "./ref.js";
+import { Queue } from "./runtime/queue.js";
 import { topicsOver } from "./topics/topics.js";
 import type { Topics } from "./topics/types.js";
 
@@ -33,6 +46,28 @@ export interface ShoalClientOptions {
    * of one. Each call still gets its own answer or error.
    */
   batching?: boolean;
+  /**
+   * Most tells on their way at once: sent, and not yet taken by a node (a node answers a tell
+   * once its router has taken it, within the node's own `tellBound`). Default 1000. Past it a
+   * tell waits — and every call made after it waits behind it, so the client's order holds — or
+   * fails, by {@link tellOnFull} or its call's `onFull`. A RangeError unless a positive integer.
+   */
+  tellBound?: number;
+  /** What a tell past {@link tellBound} does when its call does not say: `"wait"` (default) or `"fail"` (OVERLOADED, thrown). */
+  tellOnFull?: OnFull;
+  /**
+   * Told when a tell did not reach a node's router: refused there (a node at its own bound with
+   * `tellOnFull: "fail"`, an invalid id), no node answered in time, or the client closed first.
+   * What fails after a node took it is counted by the nodes. Must not throw. Default: nothing.
+   */
+  onTellFailed?: (err: ShoalError) => void;
+}
+
+/** A call made while tells wait for room: it goes, in order, once the tells before it have. */
+interface Held {
+  /** A tell (it needs room under the bound); else an ask or a send. */
+  tell: boolean;
+  go(): void;
 }
 
 /**
@@ -54,7 +89,6 @@ export interface ShoalClientOptions {
  * client's, made on the first call.
  */
 export class ShoalClient implements RefFactory, Caller {
-  private readonly nc: NatsConnection;
   private readonly subject: string;
   private readonly requests: InboxRequests;
   private readonly timeout: number;
@@ -66,6 +100,15 @@ export class ShoalClient implements RefFactory, Caller {
   private closed = false;
   /** Publishes on topics through the cluster's ingress (see {@link Topics}). */
   readonly topics: Topics = topicsOver(this);
+  private readonly tellBound: number;
+  private readonly tellOnFull: OnFull;
+  private readonly onTellFailed: ((err: ShoalError) => void) | undefined;
+  /** Tells sent and not yet answered. */
+  private tellsOut = 0;
+  /** Calls waiting for room for the tells among them, in the order they were made. */
+  private readonly held = new Queue<Held>();
+  /** Resolved once no tell is on its way or waiting (for {@link close}). */
+  private tellsDone: (() => void) | undefined;
 
   /** Closed by {@link close} when the client made it ({@link connect}). */
   private owned: NatsConnection | undefined;
@@ -75,10 +118,11 @@ export class ShoalClient implements RefFactory, Caller {
    * (`--cluster` of its nodes; default "shoal").
    */
   constructor(nc: NatsConnection, cluster = "shoal", opts: ShoalClientOptions = {}) {
-    this.nc = nc;
     this.subject = clusterSubjects(checkClusterName(cluster)).ask;
     this.requests = new InboxRequests(nc);
     this.timeout = opts.timeout ?? 10_000;
+    ({ bound: this.tellBound, onFull: this.tellOnFull } = tellLimits(opts.tellBound, opts.tellOnFull));
+    this.onTellFailed = opts.onTellFailed;
     if ((opts.routing ?? "owner") === "owner") {
       this.routes = new OwnerRoutes(nc, cluster);
       this.routes.start();
@@ -88,15 +132,15 @@ export class ShoalClient implements RefFactory, Caller {
 
   /**
    * Connects to NATS (nats.js connection options: `servers`, credentials, TLS…) and makes a
-   * client that owns the connection: {@link close} closes it. `cluster` (default "shoal"),
-   * `timeout`, `routing` and `batching` are as for the constructor. Rejects with NATS's error when it cannot connect, or
-   * BAD_REQUEST for an invalid cluster name.
+   * client that owns the connection: {@link close} closes it. `cluster` (default "shoal") and
+   * the {@link ShoalClientOptions} are as for the constructor. Rejects with NATS's error when it
+   * cannot connect, or BAD_REQUEST for an invalid cluster name.
    */
   static async connect(opts: ConnectionOptions & ShoalClientOptions & { cluster?: string }): Promise<ShoalClient> {
-    const { cluster, timeout, routing, batching, ...natsOptions } = opts;
+    const { cluster, timeout, routing, batching, tellBound, tellOnFull, onTellFailed, ...natsOptions } = opts;
     checkClusterName(cluster ?? "shoal");
     const nc = await connect({ name: "shoal-client", ...natsOptions });
-    const client = new ShoalClient(nc, cluster, { timeout, routing, batching });
+    const client = new ShoalClient(nc, cluster, { timeout, routing, batching, tellBound, tellOnFull, onTellFailed });
     client.owned = nc;
     return client;
   }
@@ -108,33 +152,87 @@ export class ShoalClient implements RefFactory, Caller {
 
   /** Untyped ask; use {@link ref}. @internal */
   ask<R = unknown>(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<R> {
-    return this.call("ask", type, id, msg, opts) as Promise<R>;
+    return this.inTurn(() => this.call("ask", type, id, msg, opts)) as Promise<R>;
   }
 
   /** Untyped send; use {@link ref}. @internal */
   async send(type: string, id: string, msg: unknown, opts?: CallOptions): Promise<void> {
-    await this.call("send", type, id, msg, opts);
+    await this.inTurn(() => this.call("send", type, id, msg, opts));
   }
 
   /**
-   * Untyped tell; use {@link ref}. Published without a reply subject: nothing comes back, not
-   * even an error. @internal
+   * Untyped tell; use {@link ref}. Sent as a request that the node answers once its router has
+   * taken the tell (nothing of the turn comes back); the promise resolves once the tell is sent
+   * — at once under {@link ShoalClientOptions.tellBound} — and never rejects; a tell the node
+   * refused or that reached none goes to {@link ShoalClientOptions.onTellFailed}. Throws
+   * OVERLOADED past the bound with `onFull: "fail"` (nothing sent). A closed client drops it.
+   * @internal
    */
-  tell(type: string, id: string, msg: unknown, opts?: CallOptions): void {
-    if (this.closed) return;
-    const body: RequestEnvelope = { type, id, msg, timeoutMs: opts?.timeout ?? this.timeout, verb: "tell" };
-    this.order.stamp(body, body.timeoutMs!);
-    try {
-      this.nc.publish(this.routes?.subjectFor(type, id) ?? this.subject, encodeJson(body));
-    } catch {
-      // Fire-and-forget: a closed connection or a message NATS refuses is not the caller's to hear.
+  tell(type: string, id: string, msg: unknown, opts?: TellOptions): Promise<void> {
+    const onFull = onFullOf(opts, this.tellOnFull);
+    if (this.closed) return TAKEN;
+    const timeout = opts?.timeout ?? this.timeout;
+    if (this.held.length === 0 && this.tellsOut < this.tellBound) {
+      this.sendTell(type, id, msg, timeout);
+      return TAKEN;
     }
+    if (onFull === "fail") {
+      throw new OverloadedError(`this client has ${this.tellsOut} tells on their way (tellBound ${this.tellBound})`, {
+        details: { tellBound: this.tellBound },
+      });
+    }
+    // Past its timeout before it could be sent, it is dropped (later messages may already count it as settled).
+    const until = performance.now() + timeout;
+    return new Promise((resolve) => {
+      this.held.push({
+        tell: true,
+        go: () => {
+          if (performance.now() < until) this.sendTell(type, id, msg, timeout);
+          else this.onTellFailed?.(new TimeoutError(`a tell to ${type} waited past its timeout (${timeout} ms) for room under tellBound`));
+          resolve();
+        },
+      });
+    });
   }
 
-  /** Ends the reply subscription (calls in flight fail UNAVAILABLE) and closes the connection if the client made it. */
+  /** Runs `start` (which stamps and sends a call synchronously) now, or in its turn behind the calls waiting for room. */
+  private inTurn<T>(start: () => Promise<T>): Promise<T> {
+    if (this.held.length === 0) return start();
+    return new Promise((ok, fail) => this.held.push({ tell: false, go: () => start().then(ok, fail) }));
+  }
+
+  /** One tell, answered once a node's router has taken it; room is made when it is answered or has failed. */
+  private sendTell(type: string, id: string, msg: unknown, timeout: number): void {
+    this.tellsOut++;
+    this.call("tell", type, id, msg, { timeout }).then(
+      () => this.tellEnded(),
+      (err: unknown) => {
+        this.tellEnded();
+        const e = ShoalError.is(err) ? err : new UnavailableError(`a tell to ${type} failed: ${String((err as Error)?.message ?? err)}`, { cause: err });
+        this.onTellFailed?.(e);
+      },
+    );
+  }
+
+  /** A tell was answered (or failed): the calls waiting for room go, in order, while there is room. */
+  private tellEnded(): void {
+    this.tellsOut--;
+    for (let h = this.held.peek(); h !== undefined && !(h.tell && this.tellsOut >= this.tellBound); h = this.held.peek()) {
+      this.held.shift();
+      h.go();
+    }
+    if (this.tellsOut === 0 && this.held.length === 0) this.tellsDone?.();
+  }
+
+  /**
+   * Waits for the tells on their way (and the calls waiting for room) to be answered, each
+   * within its timeout, then ends the reply subscription (calls in flight fail UNAVAILABLE)
+   * and closes the connection if the client made it. Tells made after `close` are dropped.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.tellsOut > 0 || this.held.length > 0) await new Promise<void>((resolve) => (this.tellsDone = resolve));
     this.routes?.stop();
     this.requests.close();
     await this.owned?.close();

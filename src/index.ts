@@ -30,6 +30,7 @@ export type {
   InMemoryMapSpec,
   InMemorySpec,
   Lifecycle,
+  MailboxOverflow,
   MapCalls,
   MapMessage,
   PayloadMessage,
@@ -46,7 +47,7 @@ export type {
 export { MAX_ACTOR_ID_BYTES } from "./actor/names.js";
 export type { ReminderWhen } from "./reminders/schedule.js";
 export type { ReminderInfo } from "./reminders/service.js";
-export type { ActorRef, CallOptions, RefFactory, RefId } from "./ref.js";
+export type { ActorRef, CallOptions, OnFull, RefFactory, RefId, TellOptions } from "./ref.js";
 export { ShoalClient, type ShoalClientOptions } from "./client.js";
 export type { Verb } from "./codec/envelope.js";
 export {

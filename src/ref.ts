@@ -2,12 +2,26 @@ import type { ActorType, MessageOf, ReplyOf } from "./actor/calls.js";
 import { checkActorId, checkActorTypeName } from "./actor/names.js";
 import { checkSingletonId, singletonId } from "./actor/singleton.js";
 import type { SenderSeq } from "./codec/envelope.js";
+import { BadRequestError } from "./errors.js";
 import type { From } from "./runtime/outgoing.js";
 
 /** Options of one call through a reference. */
 export interface CallOptions {
   /** Milliseconds until the call fails with TIMEOUT (default: the caller's default, 10 s). */
   timeout?: number;
+}
+
+/**
+ * What a `tell` does when its sender already has as many tells on their way as its bound allows
+ * (a node's `tellBound` per lane, a client's `tellBound`): `"wait"` until one of them is done, or
+ * `"fail"` at once with OVERLOADED (thrown by `tell`; nothing is sent).
+ */
+export type OnFull = "wait" | "fail";
+
+/** Options of one `tell` through a reference. */
+export interface TellOptions extends CallOptions {
+  /** Past the sender's bound on tells on their way: wait (the default of a node or client) or fail. */
+  onFull?: OnFull;
 }
 
 /**
@@ -18,8 +32,9 @@ export interface CallOptions {
  *
  * - `ask` answers the actor's reply to this message (its type follows the message).
  * - `send` resolves once the turn has been applied, without the reply.
- * - `tell` is fire-and-forget: it returns nothing, and a failure reaches no caller (nodes count
- *   it in `shoal_tells_failed_total`).
+ * - `tell` is fire-and-forget: no reply, and a failure reaches no caller (nodes count it in
+ *   `shoal_tells_failed_total`). Its promise only says when the sender took it: awaiting it
+ *   throttles a producer to what the actors keep up with.
  *
  * Each may fail with a typed `ShoalError` (`code` BAD_REQUEST, REJECTED, TIMEOUT, …); a message
  * that timed out may still have been applied, so retries carry an idempotency key.
@@ -40,10 +55,17 @@ export interface ActorRef<A extends ActorType = ActorType> {
   /** Like {@link ask}, with the same errors, but resolves to nothing: the reply is not carried back. */
   send(msg: MessageOf<A>, opts?: CallOptions): Promise<void>;
   /**
-   * Fire-and-forget: returns at once and never throws. Neither the outcome nor an error comes
-   * back; `opts.timeout` still bounds how long the message may wait for its turn.
+   * Fire-and-forget: neither the outcome nor an error comes back (`opts.timeout` still bounds how
+   * long the message may wait for its turn). The promise resolves once the sender has taken the
+   * message: at once while its tells on their way are under its bound, else when one of them is
+   * done (a node: `tellBound` per lane, tells counted until their turns have run; a client:
+   * `tellBound`, tells counted until a node has taken them; a `Runtime` on its own has no bound).
+   * Awaiting it therefore throttles a producer; ignoring it is fine — it never rejects (later
+   * failures are counted where they happen). With `opts.onFull: "fail"` a tell past the bound
+   * throws OVERLOADED at once instead, and nothing is sent. Throws BAD_REQUEST at once for an
+   * `onFull` that is neither.
    */
-  tell(msg: MessageOf<A>, opts?: CallOptions): void;
+  tell(msg: MessageOf<A>, opts?: TellOptions): Promise<void>;
 }
 
 /**
@@ -61,7 +83,35 @@ export interface DeliveryOptions extends CallOptions {
 export interface Caller {
   ask(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<unknown>;
   send(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<void>;
-  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void;
+  /** Never rejects; throws OVERLOADED (past the bound with `onFull: "fail"`) or BAD_REQUEST at once. */
+  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions & TellOptions): Promise<void>;
+}
+
+/** What a tell taken at once returns: one settled promise for all of them, so the common case allocates nothing. @internal */
+export const TAKEN: Promise<void> = Promise.resolve();
+
+/** The default bound on tells on their way, per node lane and per client: one actor's default mailbox. @internal */
+export const DEFAULT_TELL_BOUND = 1000;
+
+/**
+ * A caller's bound on tells on their way and its default `onFull`, with their defaults (1000,
+ * "wait"); a RangeError for a bound that is not a positive integer or a policy that is neither.
+ * @internal
+ */
+export function tellLimits(bound: number | undefined, onFull: OnFull | undefined): { bound: number; onFull: OnFull } {
+  const b = bound ?? DEFAULT_TELL_BOUND;
+  if (!Number.isInteger(b) || b < 1) throw new RangeError(`tellBound must be a positive integer, got ${String(bound)}`);
+  const f = onFull ?? "wait";
+  if (f !== "wait" && f !== "fail") throw new RangeError(`tellOnFull must be "wait" or "fail", got ${String(onFull)}`);
+  return { bound: b, onFull: f };
+}
+
+/** The `onFull` of a tell's options, checked (BAD_REQUEST for anything but the two); `fallback` when not given. @internal */
+export function onFullOf(opts: TellOptions | undefined, fallback: OnFull): OnFull {
+  const v = opts?.onFull;
+  if (v === undefined) return fallback;
+  if (v !== "wait" && v !== "fail") throw new BadRequestError(`onFull must be "wait" or "fail", got ${JSON.stringify(String(v)).slice(0, 40)}`);
+  return v;
 }
 
 /** The id `ref` takes for type `A`: optional for a singleton's definition (its one id is its type's name), required otherwise. */
@@ -103,8 +153,8 @@ class Ref {
     return this.caller.send(this.type, this.id, msg, opts);
   }
 
-  tell(msg: unknown, opts?: CallOptions): void {
-    this.caller.tell(this.type, this.id, msg, opts);
+  tell(msg: unknown, opts?: TellOptions): Promise<void> {
+    return this.caller.tell(this.type, this.id, msg, opts);
   }
 
   toString(): string {

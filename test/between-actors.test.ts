@@ -41,8 +41,8 @@ class Wire implements Caller {
     if (this.mode === "twice") await Promise.all([this.rt.send(type, id, msg, opts), this.rt.send(type, id, msg, opts)]);
     else await this.rt.send(type, id, msg, opts);
   }
-  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void {
-    this.rt.tell(type, id, msg, opts);
+  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): Promise<void> {
+    return this.rt.tell(type, id, msg, opts);
   }
 }
 

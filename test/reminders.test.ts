@@ -166,7 +166,11 @@ describe("outbox wake-ups", () => {
     const backend = new MemoryBackend();
     const first = runtime(storage, backend);
     first.rt.register(account);
-    const down: Caller = { ask: () => Promise.reject(new UnavailableError("down")), send: () => Promise.reject(new UnavailableError("down")), tell: () => {} };
+    const down: Caller = {
+      ask: () => Promise.reject(new UnavailableError("down")),
+      send: () => Promise.reject(new UnavailableError("down")),
+      tell: async () => {},
+    };
     first.rt.connect(down);
     await first.rt.ref(account, "a").ask({ deposit: { amount: 10, txn: "d" } });
     await first.rt.ref(account, "a").ask({ transfer: { to: "b", amount: 4, txn: "t1" } });

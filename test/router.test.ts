@@ -1,92 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { ShardMap } from "../cluster/placement.js";
-import { type MapView, Router } from "../cluster/router.js";
 import { shardOf } from "../src/routing/shard-hash.js";
-import type { Transport } from "../cluster/transport.js";
-import type { ForwardedAsk, RpcRequest } from "../cluster/wire.js";
-import { ManualClock } from "../src/clock.js";
+import type { ForwardedAsk } from "../cluster/wire.js";
 import { ActorMovedError, ErrorCode, ShoalError, TimeoutError, UnavailableError } from "../src/errors.js";
-import type { ReplyTo } from "../src/reply-to.js";
-import { promised, thrownCode } from "./support/outcomes.js";
+import { thrownCode } from "./support/outcomes.js";
+import { mapOf, SHARDS, setup } from "./support/router-rig.js";
 import { turns } from "./support/turns.js";
-
-const SHARDS = 4;
-const mapOf = (version: number, owner: string | null): ShardMap => ({ version, epoch: 1, shardCount: SHARDS, owners: Array(SHARDS).fill(owner) });
-
-/** A map the test changes by hand; waiters wake on every change and on their clock timer. */
-class TestMaps implements MapView {
-  private waiters = new Set<() => void>();
-  constructor(
-    private map: ShardMap | undefined,
-    private readonly clock: ManualClock,
-  ) {}
-  current() {
-    return this.map;
-  }
-  set(m: ShardMap) {
-    this.map = m;
-    for (const w of [...this.waiters]) w();
-  }
-  waitFor(until: (m: ShardMap | undefined) => boolean, ms: number): Promise<boolean> {
-    if (until(this.map)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const check = () => {
-        if (!until(this.map)) return;
-        this.waiters.delete(check);
-        t.cancel();
-        resolve(true);
-      };
-      const t = this.clock.setTimeout(() => {
-        this.waiters.delete(check);
-        resolve(false);
-      }, ms);
-      this.waiters.add(check);
-    });
-  }
-}
-
-/** Records requests per node; each is answered when the test says so. */
-class TestTransport implements Transport {
-  sent: Array<{ node: string; req: RpcRequest; answer: (r: unknown) => void; fail: (e: unknown) => void }> = [];
-  request(node: string, req: RpcRequest, timeoutMs: number): Promise<unknown> {
-    return new Promise((ok, fail) => this.send(node, req, timeoutMs, { ok, fail }));
-  }
-  send(node: string, req: RpcRequest, _timeoutMs: number, to: ReplyTo): void {
-    this.sent.push({ node, req, answer: (r) => to.ok(r), fail: (e) => to.fail(e) });
-  }
-}
-
-function setup(initial: ShardMap | undefined, onTellFailed?: (err: unknown) => void) {
-  const clock = new ManualClock();
-  const maps = new TestMaps(initial, clock);
-  const transport = new TestTransport();
-  const local: string[] = [];
-  /** The sender and seq of each local delivery, in order. */
-  const localOrder: Array<[string | undefined, number | undefined]> = [];
-  const router = new Router({
-    nodeId: "me",
-    clock,
-    maps,
-    transport,
-    onTellFailed,
-    // Like the runtime, it answers in a later job.
-    local: {
-      deliver: (_t, id, _m, _deadline, to, order) =>
-        queueMicrotask(() => {
-          local.push(id);
-          localOrder.push([order?.sender, order?.seq]);
-          to.ok(`local:${id}`);
-        }),
-    },
-  });
-  /** A forwarded ask, served here: its outcome as a promise. */
-  const forwarded = (req: ForwardedAsk) => {
-    const { to, promise } = promised();
-    router.handleForwarded(req, to);
-    return promise;
-  };
-  return { clock, maps, transport, router, local, localOrder, forwarded };
-}
 
 describe("router", () => {
   it("runs locally when this node owns the shard, remotely otherwise", async () => {
@@ -145,10 +63,10 @@ describe("router", () => {
     expect(t.transport.sent[2]!.req).toMatchObject({ hops: 1, discard: true });
   });
 
-  it("sends a tell flagged tell and discard, without a promise, its failures to the hook; a forwarded tell stays a tell", async () => {
+  it("sends a tell flagged tell and discard, taken at once, its failures to the hook; a forwarded tell stays a tell", async () => {
     const failed: unknown[] = [];
     const t = setup(mapOf(1, "other"), (err) => failed.push(err));
-    expect(t.router.tell("account", "a", { n: 1 })).toBeUndefined();
+    await expect(t.router.tell("account", "a", { n: 1 })).resolves.toBeUndefined();
     await turns();
     expect(t.transport.sent[0]!.req).toMatchObject({ k: "ask", type: "account", id: "a", msg: { n: 1 }, discard: true, tell: true });
     t.transport.sent[0]!.answer(null);

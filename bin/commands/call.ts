@@ -11,14 +11,15 @@ export type CallVerb = "ask" | "send" | "tell";
 const what: Record<CallVerb, string> = {
   ask: "Asks an actor through the ingress and prints its reply as JSON.",
   send: "Sends a message through the ingress and waits until the actor has applied it (prints nothing).",
-  tell: "Tells an actor a message through the ingress and returns at once: nothing comes back, not even an error.",
+  tell: "Tells an actor a message through the ingress and returns once a node has taken it: nothing of the turn comes back.",
 };
 
 /** The usage of `shoal <verb>`. */
 export function callUsage(verb: CallVerb): string {
   return `shoal ${verb} <type> <id> <json> [--nats URL] [--cluster NAME] [--timeout MS]
 
-${what[verb]}${verb === "tell" ? "" : ' On failure prints\n"<CODE>: <message>" to stderr and exits 1.'}
+${what[verb]} On failure${verb === "tell" ? " (no node took it)" : ""} prints
+"<CODE>: <message>" to stderr and exits 1.
 
   example: shoal ${verb} account alice '${verb === "ask" ? '{"balance":{}}' : '{"deposit":{"amount":5,"txn":"t-1"}}'}'`;
 }
@@ -48,14 +49,20 @@ export async function runCall(verb: CallVerb, argv: string[]): Promise<number> {
   const timeout = positiveInt("timeout", values.timeout, 10_000);
   const nc = await connectTo(url, `shoal-${verb}`, auth);
   let client: ShoalClient | undefined;
+  let untold: ShoalError | undefined;
   try {
-    client = new ShoalClient(nc, cluster);
+    client = new ShoalClient(nc, cluster, {
+      onTellFailed: (err) => {
+        untold = err;
+      },
+    });
     const ref = client.ref(actorType(type), id);
     if (verb === "ask") console.log(JSON.stringify(await ref.ask(msg, { timeout })));
     else if (verb === "send") await ref.send(msg, { timeout });
     else {
-      ref.tell(msg, { timeout });
-      await nc.flush();
+      await ref.tell(msg, { timeout });
+      await client.close(); // once a node has taken it (or none did)
+      if (untold !== undefined) throw untold;
     }
     return 0;
   } catch (err) {

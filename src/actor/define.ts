@@ -13,12 +13,14 @@ import type {
   InMemoryHandler,
   InMemoryMapSpec,
   InMemorySpec,
+  MailboxOverflow,
   MapCalls,
   MapMessage,
   PayloadMessage,
 } from "./spec.js";
 
 const DEFAULT_SNAPSHOT_EVERY = 100;
+const OVERFLOWS: readonly MailboxOverflow[] = ["reject", "drop-oldest", "wait"];
 
 let definingBuiltIn = false;
 
@@ -119,6 +121,9 @@ function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { valid
     if (v !== undefined && !(typeof v === "number" && v > 0)) {
       throw new TypeError(`${name} of actor type ${spec.type} must be a positive number`);
     }
+  }
+  if (spec.overflow !== undefined && !OVERFLOWS.includes(spec.overflow)) {
+    throw new TypeError(`overflow of actor type ${spec.type} must be one of ${OVERFLOWS.join(", ")}`);
   }
   if (spec.keepAlive !== undefined && typeof spec.keepAlive !== "boolean") throw new TypeError(`keepAlive of actor type ${spec.type} must be a boolean`);
   if (spec.keepAlive === true && spec.passivateAfter !== undefined) {

@@ -202,6 +202,27 @@ export interface Transition<S, R> {
  */
 export type Validate<T> = (input: unknown) => T;
 
+/**
+ * What happens when a message finds its actor's mailbox full (`mailboxCapacity` messages queued
+ * or kept aside for their sender's order):
+ *
+ * - `"reject"` (the default): the new message fails with OVERLOADED and is not queued.
+ * - `"drop-oldest"`: the oldest queued message is failed with OVERLOADED (`details.dropped`:
+ *   true; its asker hears it, a tell's failure is counted where tells' failures are) and the new
+ *   one is queued. A timer's firing is never dropped (at most one per timer waits, outside the
+ *   capacity), nor a message the order gate keeps aside for its sender (it is not in the
+ *   mailbox); when nothing else is queued the new message fails as with `"reject"`. A message
+ *   from another actor's outbox, or a reminder's firing, that is dropped is sent again by its
+ *   sender, as after any failure, so it still takes effect once. A dropped message that carried
+ *   a client's `sender`/`seq` moves its sender on, as an expired one does.
+ * - `"wait"`: the new message waits, in arrival order, until a turn makes room; a message that
+ *   waits past its own deadline fails with TIMEOUT. Waiting messages are carried by a pause and
+ *   a live handoff like queued ones (in order, once), and are counted in the mailbox depth.
+ *   Memory is bounded by the callers' deadlines only: pair it with bounded callers (a producer
+ *   that awaits `tell`, asks with a window).
+ */
+export type MailboxOverflow = "reject" | "drop-oldest" | "wait";
+
 /** Options every actor type has, whatever its kind and form. */
 export interface CommonSpec<S> {
   /** Type name, `[A-Za-z][A-Za-z0-9_-]{0,63}`. */
@@ -218,6 +239,8 @@ export interface CommonSpec<S> {
    * fail with OVERLOADED.
    */
   readonly mailboxCapacity?: number;
+  /** What a message that finds the mailbox full gets (default `"reject"`); see {@link MailboxOverflow}. */
+  readonly overflow?: MailboxOverflow;
   /**
    * Keep activated actors of this type running (Akka's remember-entities; default false). Once a
    * message has activated one, it is never passivated for being idle, and on a cluster its

@@ -42,7 +42,10 @@ export interface IngressOptions {
  * Serves `shoal.<cluster>.ask` for any NATS client, in one queue group across the nodes, and the
  * node's own `shoal.<cluster>.node.<token>.ask` (same contract) for clients that route by the map.
  * Every ask and send gets exactly one reply in the format it came in (JSON by default); a tell
- * gets none. Nothing a client sends can throw out of the handler.
+ * with a reply subject gets `{ok: true, reply: null}` once the node has taken it (past the
+ * node's `tellBound`, that waits for room: how a client's tells feel the cluster's pace), or the
+ * error that refused it; a tell without one gets nothing. Nothing a client sends can throw out
+ * of the handler.
  */
 export class Ingress {
   private readonly subs: Subscription[];
@@ -109,8 +112,8 @@ export class Ingress {
       return;
     }
     const verb = request.verb ?? "ask";
-    if (verb === "tell") return this.tell(request, received);
     if (!msg.reply) {
+      if (verb === "tell") return this.tell(request, received);
       this.log.debug({ type: request.type }, "ingress request without reply subject dropped");
       return;
     }
@@ -120,9 +123,10 @@ export class Ingress {
   }
 
   /**
-   * A batch on the node's own `…asks` subject: an array of 1 to {@link MAX_BATCH} asks and sends
-   * (no tells), answered with one message holding an array of their answers, in order, once
-   * every one is in. A batch that is not such an array gets a single error answer instead.
+   * A batch on the node's own `…asks` subject: an array of 1 to {@link MAX_BATCH} requests,
+   * answered with one message holding an array of their answers, in order, once every one is in
+   * (a tell's once it has been taken). A batch that is not such an array gets a single error
+   * answer instead.
    */
   private onBatch(msg: Msg): void {
     const received = performance.now();
@@ -145,7 +149,6 @@ export class Ingress {
       let request: RequestEnvelope;
       try {
         request = parseRequest(entry);
-        if (request.verb === "tell") throw new BadRequestError("a batch carries asks and sends; publish a tell on its own");
       } catch (e) {
         kinds.push({ type: "", verb: "ask" });
         return Promise.resolve(errorResponse(e));
@@ -158,19 +161,26 @@ export class Ingress {
       .track(Promise.all(answers), () => `batch of ${entries.length}`)
       .then((bodies) => {
         const sent = this.replyBatch(msg, msgpack, bodies);
-        for (const [i, body] of sent.entries()) this.count(kinds[i]!.type, kinds[i]!.verb, outcomeOf(body), received);
+        for (const [i, body] of sent.entries()) this.count(kinds[i]!.type, kinds[i]!.verb, outcomeOf(body, kinds[i]!.verb), received);
       });
   }
 
-  /** Hands an ask or a send to the caller; resolves (never rejects) to its answer. */
+  /**
+   * Hands a request to the caller; resolves (never rejects) to its answer: an ask's reply, `null`
+   * once a send has been applied or once a tell has been taken (the node's `tellBound`), or the
+   * error.
+   */
   private dispatch(request: RequestEnvelope, verb: Verb): Promise<ResponseEnvelope> {
     let answer: Promise<unknown>;
     try {
       const opts = { timeout: request.timeoutMs, order: orderOf(request) };
+      const { caller } = this.opts;
       answer =
         verb === "send"
-          ? this.opts.caller.send(request.type, request.id, request.msg, opts)
-          : this.opts.caller.ask(request.type, request.id, request.msg, opts);
+          ? caller.send(request.type, request.id, request.msg, opts)
+          : verb === "tell"
+            ? caller.tell(request.type, request.id, request.msg, opts)
+            : caller.ask(request.type, request.id, request.msg, opts);
     } catch (e) {
       // A synchronous throw must not escape: it would tear down the connection's reader.
       answer = Promise.reject(e);
@@ -181,7 +191,7 @@ export class Ingress {
     });
   }
 
-  /** A tell: handed on, never answered (its failures are counted where they happen). */
+  /** A tell without a reply subject: handed on, never answered (its failures are counted where they happen). */
   private tell(request: RequestEnvelope, received: number): void {
     let outcome = "accepted";
     try {
@@ -195,7 +205,7 @@ export class Ingress {
 
   private respond(msg: Msg, msgpack: boolean, body: ResponseEnvelope, type: string, verb: Verb, received: number): void {
     if (!msg.reply) return;
-    this.count(type, verb, outcomeOf(this.reply(msg, msgpack, body)), received);
+    this.count(type, verb, outcomeOf(this.reply(msg, msgpack, body), verb), received);
   }
 
   private count(type: string, verb: Verb, outcome: string, received: number): void {
@@ -263,6 +273,6 @@ function isMsgpack(msg: Msg): boolean {
   return msg.headers?.get("Content-Type") === MSGPACK_CONTENT_TYPE;
 }
 
-function outcomeOf(body: ResponseEnvelope): string {
-  return body.ok ? "ok" : body.error.code;
+function outcomeOf(body: ResponseEnvelope, verb: Verb): string {
+  return body.ok ? (verb === "tell" ? "accepted" : "ok") : body.error.code;
 }

@@ -7,7 +7,7 @@ import type { MailState } from "./outgoing.js";
 import type { ActorLoad, LoadMeter } from "./load-meter.js";
 import { Pending } from "./pending.js";
 import { Postbox, type PostboxHost } from "./postbox.js";
-import { Queue } from "./queue.js";
+import { Mailbox } from "./mailbox.js";
 import type { OrderEntry, SenderOrderOptions } from "./sender-order.js";
 import { type CapturedTimer, type TimerTag, TimerTable, TurnTimers } from "./timers.js";
 import { callCycle, type Sent, TurnCtx, type TurnHost } from "./turn-context.js";
@@ -52,7 +52,7 @@ export interface Handed {
  * actors) and continues after a promise when a turn has to load or persist.
  */
 export class Activation {
-  readonly mailbox = new Queue<Pending>();
+  readonly mailbox = new Mailbox();
   live: Live | undefined;
   lastActive: number;
   paused = false;
@@ -126,9 +126,9 @@ export class Activation {
     return this.running;
   }
 
-  /** Messages waiting here: in the mailbox, or kept for their sender's order. */
+  /** Messages waiting here: in the mailbox, waiting for room in it, or kept for their sender's order. */
   get queued(): number {
-    return this.mailbox.length + (this.gate?.size ?? 0);
+    return this.mailbox.length + this.mailbox.overflowing + (this.gate?.size ?? 0);
   }
 
   /** Timers set (a set timer keeps the activation from being passivated). */
@@ -175,7 +175,8 @@ export class Activation {
     return this.gate?.table();
   }
 
-  enqueue(p: Pending): void {
+  /** Queues `p`; with `waitUnder`, behind the messages waiting for room under that capacity (`overflow: "wait"`). */
+  enqueue(p: Pending, waitUnder?: number): void {
     // A call back along a chain of asks this actor's waiting turn started: it would wait for that
     // turn, which waits for it. A reentrant type runs it now; any other refuses it at once.
     const chain = p.from?.chain;
@@ -184,8 +185,21 @@ export class Activation {
       return p.reject(callCycle(chain, this.key));
     }
     if (p.order !== undefined && this.gate === undefined) this.gate = this.makeGate();
-    this.mailbox.push(p);
+    if (waitUnder === undefined) this.mailbox.push(p);
+    else this.mailbox.wait(p, waitUnder);
     this.kick();
+  }
+
+  /**
+   * Makes room for a newer message (`overflow: "drop-oldest"`): fails the oldest queued message
+   * that is not a timer's firing with `err` and takes it out. False when there is none.
+   */
+  dropOldest(err: unknown): boolean {
+    const p = this.mailbox.takeOldest();
+    if (p === undefined) return false;
+    p.reject(err);
+    this.gate?.skipped(p); // it will never run: its sender moves on, as for an expired one
+    return true;
   }
 
   /** Runs a reentrant call now, on the live state, between the awaits of the turn that waits for it. */

@@ -31,6 +31,24 @@ export class Queue<T> {
     return this.count === 0 ? undefined : this.items[this.head];
   }
 
+  /**
+   * Removes and returns the oldest item `match` accepts (undefined when none does). O(1) for the
+   * front item; past it, the items before the one taken move up a place.
+   */
+  removeFirst(match: (item: T) => boolean): T | undefined {
+    const size = this.items.length;
+    for (let i = 0; i < this.count; i++) {
+      const item = this.items[(this.head + i) % size] as T;
+      if (!match(item)) continue;
+      for (let j = i; j > 0; j--) this.items[(this.head + j) % size] = this.items[(this.head + j - 1) % size];
+      this.items[this.head] = undefined;
+      this.head = (this.head + 1) % size;
+      this.count--;
+      return item;
+    }
+    return undefined;
+  }
+
   /** Removes and returns everything, oldest first. */
   drain(): T[] {
     const out: T[] = [];

@@ -26,6 +26,12 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Default mailbox bound per actor (an actor type may set its own). Default 1000. */
   mailboxCapacity?: number;
+  /**
+   * Told each time a message finds its actor's mailbox full, with the actor's type and what its
+   * `overflow` policy did: `"rejected"` (the message failed OVERLOADED), `"dropped"` (the oldest
+   * queued one did, to make room) or `"waited"`. Must not throw. Default: nothing.
+   */
+  onMailboxFull?: (type: string, outcome: "rejected" | "dropped" | "waited") => void;
   /** Default timeout (ms) of a call through {@link Runtime.ref} that gives none. Default 10 000. */
   askTimeout?: number;
   /**

@@ -6,7 +6,7 @@ import type { SenderSeq } from "../codec/envelope.js";
 import { type Clock, type TimerHandle, systemClock } from "../clock.js";
 import { BadRequestError, ConflictError, OverloadedError, ShoalError, UnavailableError, unknownActorType } from "../errors.js";
 import { type Logger, silentLogger } from "../log.js";
-import { type ActorRef, type Caller, type DeliveryOptions, makeRef, type RefFactory, type RefId } from "../ref.js";
+import { type ActorRef, type Caller, type DeliveryOptions, makeRef, onFullOf, type RefFactory, type RefId, TAKEN, type TellOptions } from "../ref.js";
 import type { ReplyTo } from "../reply-to.js";
 import type { ActorKey, EventStore } from "../store/types.js";
 import { Activation, type ActivationHost } from "./activation.js";
@@ -63,6 +63,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   private readonly keepAlive: KeepAliveHooks | undefined;
   private readonly deadlines: Deadlines;
   private readonly mailboxCapacity: number;
+  private readonly onMailboxFull: RuntimeOptions["onMailboxFull"];
   /** @internal Read by turns (TurnHost): the timeout of an ask that gives none. */
   readonly askTimeout: number;
   /** @internal Turns per shard and actor, mailboxes and state sizes (ActivationHost); the cluster layer samples it for load reports. */
@@ -92,6 +93,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? silentLogger;
     this.mailboxCapacity = opts.mailboxCapacity ?? 1000;
+    this.onMailboxFull = opts.onMailboxFull;
     this.askTimeout = opts.askTimeout ?? 10_000;
     this.passivateAfter = opts.passivateAfter ?? 5 * 60_000;
     this.passivationInterval = opts.passivationInterval ?? 10_000;
@@ -183,11 +185,15 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   }
 
   /**
-   * Fire-and-forget: never throws; a failure (bad input, a full mailbox, the turn) goes to
-   * {@link RuntimeOptions.onTellFailed}. Untyped: use {@link ref}. @internal
+   * Fire-and-forget: a failure (bad input, a full mailbox, the turn) goes to
+   * {@link RuntimeOptions.onTellFailed}. Taken at once (a runtime on its own has no bound on
+   * tells; its actors' `overflow` policies still apply); throws only for a bad `onFull`.
+   * Untyped: use {@link ref}. @internal
    */
-  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions): void {
+  tell(type: string, id: string, msg: unknown, opts?: DeliveryOptions & TellOptions): Promise<void> {
+    onFullOf(opts, "wait");
     this.deliver(type, id, msg, this.clock.now() + (opts?.timeout ?? this.askTimeout), this.told, opts?.order, opts?.from);
+    return TAKEN;
   }
 
   /**
@@ -476,7 +482,12 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
   sendOnce(from: ActorKey, sent: readonly Sent[]): void {
     for (const m of sent) {
       if (m.tell) {
-        this.outbound.tell(m.type, m.id, m.msg);
+        // Waits past the router's bound whatever the node's default: the turn is applied already.
+        try {
+          void this.outbound.tell(m.type, m.id, m.msg, { onFull: "wait" });
+        } catch (err) {
+          this.log.warn({ err, from: from.type, to: m.type }, "a message between actors failed");
+        }
         continue;
       }
       this.outbound.send(m.type, m.id, m.msg).catch((err: unknown) => this.log.warn({ err, from: from.type, to: m.type }, "a message between actors failed"));
@@ -573,13 +584,28 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
       if (a.behavior.def.keepAlive === true) this.keepAlive?.activated(a.key);
     }
     const capacity = a.behavior.def.mailboxCapacity ?? this.mailboxCapacity;
-    if (a.queued >= capacity) {
-      throw new OverloadedError(`mailbox of ${p.type} actor is full (${capacity} messages)`, {
-        details: { type: p.type, capacity },
-      });
-    }
+    if (a.queued >= capacity) return this.overflow(a, p, capacity);
     this.deadlines.add(p);
     a.enqueue(p);
+  }
+
+  /** `p` found its actor's mailbox full: its type's `overflow` policy decides (throws OVERLOADED to reject it). */
+  private overflow(a: Activation, p: Pending, capacity: number): void {
+    const policy = a.behavior.def.overflow ?? "reject";
+    const full = (dropped: boolean) =>
+      new OverloadedError(
+        dropped
+          ? `dropped from the full mailbox of a ${p.type} actor for a newer message (${capacity} messages)`
+          : `mailbox of ${p.type} actor is full (${capacity} messages)`,
+        { details: dropped ? { type: p.type, capacity, dropped } : { type: p.type, capacity } },
+      );
+    if (policy === "wait" || (policy === "drop-oldest" && a.dropOldest(full(true)))) {
+      this.onMailboxFull?.(p.type, policy === "wait" ? "waited" : "dropped");
+      this.deadlines.add(p);
+      return a.enqueue(p, policy === "wait" ? capacity : undefined);
+    }
+    this.onMailboxFull?.(p.type, "rejected");
+    throw full(false);
   }
 
   private armSweep(): void {

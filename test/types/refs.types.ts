@@ -33,15 +33,19 @@ for (const caller of [client, node, runtime]) {
   assertType<Equal<typeof deposited, Promise<MovementReply>>>();
   assertType<Equal<typeof balance, Promise<AccountReply>>>();
   assertType<Equal<ReturnType<typeof alice.send>, Promise<void>>>();
-  assertType<Equal<ReturnType<typeof alice.tell>, void>>();
+  // A tell's promise says when the sender took it, never what the actor did.
+  assertType<Equal<ReturnType<typeof alice.tell>, Promise<void>>>();
+  alice.tell({ balance: {} }, { onFull: "fail", timeout: 100 });
+  // @ts-expect-error past the bound a tell waits or fails, nothing else
+  alice.tell({ balance: {} }, { onFull: "drop" });
   // @ts-expect-error an unknown message name
   alice.ask({ steal: {} });
   // @ts-expect-error a payload of the wrong type
   alice.ask({ deposit: { amount: "5", txn: "t" } });
   // @ts-expect-error a payload missing a field
   alice.send({ withdraw: { amount: 5 } });
-  // @ts-expect-error a tell has no result to wait for
-  void alice.tell({ balance: {} }).then;
+  // @ts-expect-error a tell has no reply to read
+  void alice.tell({ balance: {} }).then((r) => r.balance);
 }
 
 // A message typed as the whole union gets the union of replies.
