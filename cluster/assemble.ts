@@ -90,8 +90,8 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   const pinsKv = await retry("pins bucket", () => kv.bucket(names.pins, { ttl: 0, replicas: opts.replicas }));
   const maps = new ShardMapStore(mapKv);
   await retry("shard count", () => maps.ensureShardCount(timing.shardCount));
-  // Only a cluster with keep-alive types (singletons aside: they are started by type) needs their bucket.
-  const keptAlive = opts.actors.some((d) => d.keepAlive === true && d.singleton !== true);
+  // Only a cluster with keep-alive or pre-warmed types (singletons aside: they are started by type) needs their bucket.
+  const keptAlive = opts.actors.some((d) => (d.keepAlive === true && d.singleton !== true) || d.prewarm === true);
   const keepAliveKv = keptAlive ? await retry("keep-alive bucket", () => kv.bucket(names.keepAlive, { ttl: 0, replicas: opts.replicas })) : undefined;
 
   // Parts made below call each other back; these are bound once all exist.

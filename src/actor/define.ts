@@ -126,6 +126,9 @@ function singleForm(spec: CommonSpec<unknown> & ({ messages: unknown } | { valid
     throw new TypeError(`overflow of actor type ${spec.type} must be one of ${OVERFLOWS.join(", ")}`);
   }
   if (spec.keepAlive !== undefined && typeof spec.keepAlive !== "boolean") throw new TypeError(`keepAlive of actor type ${spec.type} must be a boolean`);
+  if (spec.prewarm !== undefined && typeof spec.prewarm !== "boolean") throw new TypeError(`prewarm of actor type ${spec.type} must be a boolean`);
+  if (spec.prewarm === true && spec.keepAlive === true)
+    throw new TypeError(`actor type ${spec.type} is kept alive, which restarts its actors already: it must not set prewarm`);
   if (spec.keepAlive === true && spec.passivateAfter !== undefined) {
     throw new TypeError(`actor type ${spec.type} is kept alive: it must not set passivateAfter`);
   }

@@ -251,6 +251,17 @@ export interface CommonSpec<S> {
    */
   readonly keepAlive?: boolean;
   /**
+   * Pre-warm this type's actors when their shard changes owner (default false). While one is in
+   * memory it is recorded under its shard (the keep-alive bucket, deleted when it passivates);
+   * a node that gains the shard — by a live handoff, where it activates those the source could
+   * not hand over with their state, or after the owner crashed, where nothing was handed over —
+   * loads and activates the recorded ones at once (running `onActivate`) instead of on their
+   * next message. Unlike `keepAlive` they then passivate when idle as usual. Costs one KV write
+   * per activation and one per passivation. Not with `keepAlive` (a TypeError: that restarts
+   * them already).
+   */
+  readonly prewarm?: boolean;
+  /**
    * The node roles this type runs on (Akka's entity roles; default: every node). On a cluster its
    * actors are placed only on nodes started with one of these roles (`shoal node --roles`), in a
    * shard group of their own balanced over those nodes; with no such node in the cluster, calls

@@ -96,11 +96,11 @@ export interface RuntimeOptions {
   load?: LoadMeterOptions;
 }
 
-/** What a runtime tells of its keep-alive actors (see {@link RuntimeOptions.keepAlive}). @internal */
+/** What a runtime tells of its keep-alive and pre-warmed actors (see {@link RuntimeOptions.keepAlive}). @internal */
 export interface KeepAliveHooks {
-  /** A keep-alive actor was activated by a message. */
+  /** A keep-alive or pre-warmed actor was activated by a message. */
   activated(key: ActorKey): void;
-  /** A keep-alive actor stopped itself: it is kept alive no more. */
+  /** A keep-alive actor stopped itself (it is kept alive no more), or a pre-warmed one passivated. */
   stopped(key: ActorKey): void;
 }
 

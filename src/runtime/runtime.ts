@@ -581,7 +581,7 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     if (a === undefined) {
       a = new Activation({ type: p.type, id: p.id }, this.behaviorFor(p.type), this);
       this.activations.add(a);
-      if (a.behavior.def.keepAlive === true) this.keepAlive?.activated(a.key);
+      if (a.behavior.def.keepAlive === true || a.behavior.def.prewarm === true) this.keepAlive?.activated(a.key);
     }
     const capacity = a.behavior.def.mailboxCapacity ?? this.mailboxCapacity;
     if (a.queued >= capacity) return this.overflow(a, p, capacity);
@@ -619,6 +619,8 @@ export class Runtime implements ActivationHost, PauseHost, Caller, RefFactory {
     for (const a of idleActivations(this.activations.values(), this.clock.now(), this.passivateAfter)) {
       void a.passivate();
       this.untrack(a);
+      // Idle, so no longer worth pre-warming on its shard's next owner.
+      if (a.behavior.def.prewarm === true) this.keepAlive?.stopped(a.key);
     }
   }
 
