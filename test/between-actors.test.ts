@@ -14,17 +14,9 @@ import { Runtime } from "../src/runtime/runtime.js";
 import { MemoryBackend, MemoryEventStore } from "../src/store/memory.js";
 import { codeOf } from "./support/outcomes.js";
 import { turns } from "./support/turns.js";
+import { settled } from "./support/settled.js";
 
 const key = (id: string) => ({ type: "account", id });
-
-/** Polls `check` (a few hundred event-loop turns at most): messages between actors settle after the caller's answer. */
-async function settled(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  throw new Error("condition not reached");
-}
 
 /** A caller in front of `rt` that can refuse, drop or duplicate the messages between actors it carries. */
 class Wire implements Caller {

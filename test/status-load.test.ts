@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { emptyStatus } from "./support/cluster-status.js";
 import { formatStatus } from "../bin/commands/status.js";
 import { formatLoad } from "../bin/commands/status-load.js";
 import { formatEvent } from "../bin/commands/watch.js";
@@ -34,22 +35,7 @@ describe("load in shoal status", () => {
   });
 
   it("is part of the status table", () => {
-    const status: ClusterStatus = {
-      cluster: "c",
-      leader: "n1",
-      epoch: 1,
-      mapVersion: 3,
-      shardCount: 32,
-      unowned: 0,
-      migrations: 0,
-      nodes: [],
-      groups: [],
-      pins: [],
-      typeMismatches: [],
-      singletons: [],
-      projections: [],
-      load,
-    };
+    const status: ClusterStatus = emptyStatus({ load });
     expect(formatStatus(status)).toContain('account "hot one"');
   });
 

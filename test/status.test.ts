@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { emptyStatus } from "./support/cluster-status.js";
 import { formatStatus } from "../bin/commands/status.js";
 import { type ClusterStatus, singletonSummaries } from "../cluster/cluster-status.js";
 import { isSettled, type NodeStatus } from "../cluster/status.js";
@@ -62,18 +63,9 @@ describe("singletons in status", () => {
       { type: "clock", nodes: [owner("clock")], owner: owner("clock") },
       { type: "idle", nodes: [], owner: owner("idle") },
     ]);
-    const cluster: ClusterStatus = {
-      cluster: "c",
+    const cluster: ClusterStatus = emptyStatus({
       leader: "a",
-      epoch: 1,
-      mapVersion: 3,
       shardCount: 4,
-      unowned: 0,
-      migrations: 0,
-      nodes: [],
-      groups: [],
-      pins: [],
-      typeMismatches: [],
       singletons: [...summaries, { type: "twice", nodes: ["a", "b"], owner: "a" }],
       projections: [
         {
@@ -87,7 +79,7 @@ describe("singletons in status", () => {
           ],
         },
       ],
-    };
+    });
     const text = formatStatus(cluster);
     expect(text).toMatch(new RegExp(`SINGLETON\\s+NODE\\nclock\\s+${owner("clock")}\\n`));
     expect(text).toMatch(new RegExp(`idle\\s+\\(not running; its shard's owner is ${owner("idle")}\\)`));

@@ -14,15 +14,8 @@ import { MemoryBackend, MemoryEventStore } from "../src/store/memory.js";
 import { TOPIC_BROKER, TOPIC_LIMITS } from "../src/topics/protocol.js";
 import { codeOf } from "./support/outcomes.js";
 import { listener, tickTopic } from "./support/topic-listener.js";
+import { settled } from "./support/settled.js";
 import { turns } from "./support/turns.js";
-
-async function settled(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  throw new Error("condition not reached");
-}
 
 /** A caller in front of `rt` that can refuse or duplicate the messages between actors it carries. */
 class Wire implements Caller {
