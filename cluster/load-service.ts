@@ -1,14 +1,11 @@
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
-import type { Clock } from "../src/clock.js";
-import type { Logger } from "../src/log.js";
+import type { Msg, Subscription } from "@nats-io/transport-node";
 import { clusterSubjects, loadSubjectNode } from "../src/nats-names.js";
-import type { LoadMeter } from "../src/runtime/load-meter.js";
 import { ClusterLoad, type HotActor, type NodeLoad, type ShardLoad } from "./cluster-load.js";
 import type { ElectionEvent } from "./election.js";
 import { type HotEventBody, HotWatch } from "./hot-watch.js";
 import type { ResolvedLoadOptions } from "./load-options.js";
 import { decodeLoadReport } from "./load-report.js";
-import { LoadReporter } from "./load-reporter.js";
+import { LoadReporter, type LoadReporterOptions } from "./load-reporter.js";
 import type { MemberRecord, MembershipChange } from "./membership.js";
 
 /** A shard in {@link ClusterLoadSummary}. */
@@ -38,17 +35,8 @@ export interface ClusterLoadSummary {
 }
 
 /** What a {@link LoadService} needs of its node. */
-export interface LoadServiceOptions {
-  nc: NatsConnection;
-  cluster: string;
-  nodeId: string;
-  clock: Clock;
-  log: Logger;
-  /** The runtime's meter. */
-  meter: LoadMeter;
+export interface LoadServiceOptions extends Omit<LoadReporterOptions, "every"> {
   options: ResolvedLoadOptions;
-  /** Whether this node's map gives it `shard` now. */
-  owns: (shard: number) => boolean;
   election: { isLeader(): boolean; onChange(listener: (e: ElectionEvent) => void): () => void };
   membership: { records(): MemberRecord[]; onChange(listener: (c: MembershipChange) => void): () => void };
   /** Publishes a cluster event (the `hot` events). */
