@@ -332,7 +332,8 @@ suite(title, () => {
     ]);
     const hotActor = page.locator(`#actor-rows tr[data-actor-type="account"][data-actor-id="${EVIL.replaceAll('"', '\\"')}"]`);
     expect(await hotActor.getAttribute("data-hot")).toBe("");
-    expect(await fieldText(hotActor, "actor")).toBe(`account${EVIL}`);
+    expect(await fieldText(hotActor, "actor")).toBe(`hotaccount${EVIL}`); // its HOT badge, then type and id
+    expect(await count(page, "#shard-rows .hot-badge")).toBe(1);
     expect(await fieldText(page.locator("#shard-rows tr").first(), "turns")).toBe("1,500/s");
     expect(await page.locator("#shard-threshold").textContent()).toBe("hot ≥ 1,000/s");
     expect(await page.locator("#hot-count").textContent()).toBe("2");
@@ -347,6 +348,7 @@ suite(title, () => {
     expect(await fieldText(pin, "pinned")).toBe("node n9");
     expect(await fieldText(pin, "owner")).toBe("n1fell back");
     expect(await page.locator("#placement-empty").isVisible()).toBe(false);
+    await page.waitForTimeout(700); // the columns' entry animation
     await screenshot(page, "dashboard-panels.png");
 
     // The same node has the same colour on another page with other nodes around it.

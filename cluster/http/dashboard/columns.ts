@@ -151,7 +151,9 @@ export class NodeColumns {
     movesList.dataset.field = "moves";
     mv.append(movesHead, movesList);
     const [box, traffic] = trafficBox();
-    root.append(head, state, roles, sRow, bar, share, aRow, mRow, box, mv);
+    const stateRow = el("div", "state-row");
+    stateRow.append(state, roles);
+    root.append(head, stateRow, sRow, bar, share, aRow, mRow, box, mv);
     const col: Column = { el: root, head, state, roles, traffic, shards, actors, migrations, fill, share, movesHead, movesList };
     this.columns.set(id, col);
     this.renderMoves(id);

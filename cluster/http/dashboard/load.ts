@@ -86,11 +86,15 @@ export class LoadPanel {
   }
 }
 
-/** Marks a row hot (`data-hot`, class `hot`) or not. */
+/** Marks a row hot (`data-hot`, class `hot`, a HOT badge first in its first cell) or not. */
 function hot(tr: HTMLTableRowElement, on: boolean): void {
   if (on) tr.dataset.hot = "";
   else delete tr.dataset.hot;
   tr.classList.toggle("hot", on);
+  const first = tr.firstElementChild;
+  const badge = first?.querySelector(".hot-badge");
+  if (on && !badge) first?.prepend(el("span", "hot-badge", "hot"));
+  else if (!on && badge) badge.remove();
 }
 
 /** The turns per second, with a bar against the busiest row's. */
