@@ -149,7 +149,7 @@ export class EventFeed {
     const parts: Array<string | Node> = ["map ", el("b", null, `v${version}`)];
     parts.push(el("span", `tag${row.reason === "load" ? " load" : ""}`, row.reason ?? (moves === null ? "published earlier" : "rebalance")));
     parts.push(` · ${moves === null ? `${seen} seen` : plural(moves, "move")}`);
-    if (moves !== null && handoffs !== null && handoffs !== moves) parts.push(` (${handoffs} to hand off)`);
+    if (moves !== null && handoffs !== null && handoffs > 0 && handoffs < moves) parts.push(` (${handoffs} to hand off)`);
     if (seen > 0) {
       parts.push(" · ", el("span", "done", `${completed} done`));
       if (failed > 0) parts.push(" · ", el("span", "bad", `${failed} failed`));
