@@ -25,6 +25,7 @@ import type { NodeOptions } from "./node-options.js";
 import { OwnershipFence } from "./owner-fence.js";
 import { peerDispatch } from "./peer-dispatch.js";
 import { PinWatch } from "./pins.js";
+import { RequestStats } from "./request-stats.js";
 import type { ShardMap } from "./placement.js";
 import { Router } from "./router.js";
 import { defaultTenant, shardIn, type TenantOf } from "../src/routing/actor-shard.js";
@@ -62,6 +63,8 @@ export interface NodeParts {
   readonly load: ClusterLoad;
   /** Reports this node's load, and on the leader collects the reports and publishes `hot` events. */
   readonly loads: LoadService;
+  /** What this node's ingress handled lately: rates, errors and latency per type. */
+  readonly requests: RequestStats;
 }
 
 /**
@@ -109,6 +112,8 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
   const onTellFailed = tellFailed(log, opts);
   // A cluster whose journal existed must find it again: never start over from an empty stream.
   const journalExisted = await retry("journal record", () => maps.journalRecorded());
+  // Counted from the ingress's first answer, which comes after the host below exists.
+  const requests: RequestStats = new RequestStats({ clock, hosts: (type): boolean => host.runtime.hosts(type) });
   const host = await retry("event store", () =>
     ActorHost.start({
       createStream: !journalExisted,
@@ -130,7 +135,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
         load: { halfLife: loadOptions.halfLife, topActors: loadOptions.topN },
       },
       wrapStore: opts.hooks?.wrapStore,
-      onAnswered: opts.hooks?.onAnswered,
+      onAnswered: requests.hook(opts.hooks?.onAnswered),
     }),
   );
   if (!journalExisted) await retry("journal record", () => maps.recordJournal(streamName(cluster)));
@@ -307,6 +312,7 @@ export async function assemble(opts: NodeOptions, isStopping: () => boolean): Pr
     pins: pinWatch,
     load: loads.load,
     loads,
+    requests,
   };
 }
 

@@ -17,7 +17,22 @@ export type ClusterEventBody =
   | { type: "member.left"; member: string }
   | { type: "leader.elected"; epoch: number }
   | { type: "leader.stepped_down"; epoch: number; reason: string }
-  | { type: "map.published"; version: number; epoch: number; moves: number; sample: Move[]; reason?: "load" }
+  | {
+      type: "map.published";
+      version: number;
+      epoch: number;
+      /** Shards the map moves. */
+      moves: number;
+      /** The first moves, in full. */
+      sample: Move[];
+      /** Present on a map the load balancer made. */
+      reason?: "load";
+      /**
+       * Of the moves, the handoffs between live members: each ends in one `migration` event from
+       * its source. The others (no owner before, or one gone) have nothing to hand over.
+       */
+      handoffs?: number;
+    }
   | ProjectionEventBody
   | HotEventBody
   | {
@@ -88,10 +103,11 @@ export class ClusterEvents {
     }
   }
 
-  /** A `map.published` body with a bounded list of moves. */
-  static mapPublished(version: number, epoch: number, moves: readonly Move[], reason?: "load"): ClusterEventBody {
+  /** A `map.published` body with a bounded list of moves, its handoffs counted and, from the load balancer, its reason. */
+  static mapPublished(version: number, epoch: number, moves: readonly Move[], how: { reason?: "load"; handoffs?: number } = {}): ClusterEventBody {
     const body: ClusterEventBody = { type: "map.published", version, epoch, moves: moves.length, sample: moves.slice(0, MOVES_SHOWN) };
-    return reason === undefined ? body : { ...body, reason };
+    if (how.handoffs !== undefined) body.handoffs = how.handoffs;
+    return how.reason === undefined ? body : { ...body, reason: how.reason };
   }
 
   /** Subscribes to a cluster's events (for `watch`, tests and dashboards). */

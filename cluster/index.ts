@@ -14,6 +14,8 @@ export type { LoadOptions } from "./load-options.js";
 export type { HotActor, NodeLoad, ShardLoad } from "./cluster-load.js";
 export type { ClusterLoadSummary, HotActorRow, ShardLoadRow } from "./load-service.js";
 export type { MemberRecord } from "./membership.js";
+export type { RequestRates, RequestStatsSummary, TypeRequestRates } from "./request-stats.js";
+export type { SparseHistogram } from "./latency-histogram.js";
 export { type ClusterTiming, defaultTiming } from "./config.js";
 export { Runtime, type RuntimeOptions, type RuntimeStats } from "../src/runtime/runtime.js";
 export type { ActorKey, BatchMeta, EventStore, LoadedJournal, Snapshot, StoredEvent } from "../src/store/types.js";

@@ -209,7 +209,7 @@ export class ShardManager {
     }
     for (const m of out.moves) this.movedForLoad.set(m.shard, now);
     this.log.info({ version: out.map.version, epoch, moves: out.moves.length, overloaded: out.overloaded }, "shard map published for load");
-    this.opts.events.publish(ClusterEvents.mapPublished(out.map.version, epoch, out.moves, "load"));
+    this.opts.events.publish(ClusterEvents.mapPublished(out.map.version, epoch, out.moves, { reason: "load", handoffs: out.moves.length }));
     this.awaitStep(out.map.version, out.moves.length);
   }
 
@@ -292,7 +292,7 @@ export class ShardManager {
       return;
     }
     this.log.info({ version: next.map.version, epoch, moves: next.moves.length, later: next.remaining, revision }, "shard map published");
-    this.opts.events.publish(ClusterEvents.mapPublished(next.map.version, epoch, next.moves));
+    this.opts.events.publish(ClusterEvents.mapPublished(next.map.version, epoch, next.moves, { handoffs: next.handoffs }));
     if (next.remaining > 0) this.awaitStep(next.map.version, next.handoffs);
   }
 

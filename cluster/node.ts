@@ -225,7 +225,7 @@ export class ShoalNode implements RefFactory, Caller {
 
   /** What `shoal status` shows of this node (also answered on its status subject). */
   status(): NodeStatus {
-    const { election, membership, host, migrations, router, keepAlive, loads } = this.parts;
+    const { election, membership, host, migrations, router, keepAlive, loads, requests } = this.parts;
     const leader = election.leader;
     return {
       node: this.nodeId,
@@ -245,6 +245,7 @@ export class ShoalNode implements RefFactory, Caller {
       singletons: keepAlive.singletons(),
       members: membership.records(),
       ...loadStatus(loads),
+      requests: requests.summary(),
     };
   }
 

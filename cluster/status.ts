@@ -4,6 +4,7 @@ import type { NodeLoad } from "./cluster-load.js";
 import type { ProbeResult } from "./failure-detector.js";
 import type { ClusterLoadSummary } from "./load-service.js";
 import type { MemberRecord } from "./membership.js";
+import type { RequestStatsSummary } from "./request-stats.js";
 
 /** What `status` reports about one node ({@link ShoalNode.status}, `shoal status`). */
 export interface NodeStatus {
@@ -47,6 +48,11 @@ export interface NodeStatus {
   load?: NodeLoad;
   /** Only from the leader: the cluster's load as the members report it, its busiest shards and hottest actors. */
   clusterLoad?: ClusterLoadSummary;
+  /**
+   * What its ingress handled over the last 10 s: client requests per second, error ratio and
+   * latency quantiles, per actor type (absent from nodes older than these stats).
+   */
+  requests?: RequestStatsSummary;
 }
 
 /** A singleton type a node hosts, in its {@link NodeStatus}. */

@@ -64,6 +64,45 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return sum;
 }
 
+/** The server-sent events of `text`: each block's `event` (undefined: a live one), `id` and `data` (parsed). */
+function sse(text: string): Array<{ event: string | undefined; id: string; data: Record<string, unknown> }> {
+  return text
+    .split("\n\n")
+    .filter((b) => /^data: /m.test(b))
+    .map((b) => {
+      const field = (name: string) =>
+        b
+          .split("\n")
+          .find((l) => l.startsWith(`${name}: `))
+          ?.slice(name.length + 2);
+      return { event: field("event"), id: field("id") ?? "", data: JSON.parse(field("data")!) as Record<string, unknown> };
+    });
+}
+
+/** Reads `/events` of node `id` until `done(text)` (or `ms`), then hangs up; returns the text. */
+async function readEvents(id: string, done: (text: string) => boolean, headers: Record<string, string> = {}, ms = 10_000): Promise<string> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), ms);
+  let text = "";
+  try {
+    const r = await get(id, "/events", { signal: ac.signal, headers });
+    expect(r.status).toBe(200);
+    const reader = r.body!.getReader();
+    const td = new TextDecoder();
+    while (!done(text)) {
+      const { done: end, value } = await reader.read();
+      if (end) break;
+      text += td.decode(value, { stream: true });
+    }
+  } catch (err) {
+    if (!ac.signal.aborted) throw err;
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+  return text;
+}
+
 const scrapeAll = (ids: string[]) => Promise.all(ids.map(async (id) => (await get(id, "/metrics")).text()));
 const total = (texts: string[], name: string, labels?: Record<string, string>) => texts.reduce((n, t) => n + sample(t, name, labels), 0);
 
@@ -129,6 +168,17 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     expect(total(after, "shoal_mailbox_depth")).toBe(0);
     const statuses = await c.statuses(ids);
     for (const [i, text] of after.entries()) expect(sample(text, "shoal_map_version")).toBe(statuses.find((s) => s.node === ids[i])!.mapVersion);
+    // The same requests in the nodes' statuses (their last 10 s), merged over the cluster by /cluster.
+    const view = await getJson<ClusterView>("n2", "/cluster");
+    const account = view.requests.types.find((t) => t.type === "account")!;
+    expect(account).toMatchObject({ requests: 21, asks: 21, errors: 1, codes: { REJECTED: 1 } });
+    expect(account.nodes.reduce((n, x) => n + x.requests, 0)).toBe(21);
+    expect(account.perSec).toBeGreaterThan(0);
+    expect(account.p50Ms).toBeGreaterThan(0);
+    expect(account.p99Ms).toBeGreaterThanOrEqual(account.p50Ms!);
+    expect(view.requests.types.find((t) => t.type === "other")).toMatchObject({ errorRatio: 1, codes: { UNKNOWN_ACTOR_TYPE: 1 } });
+    expect(JSON.stringify(view.requests)).not.toContain("no-such-type");
+    expect(statuses.reduce((n, s) => n + (s.requests?.types.find((t) => t.type === "account")?.requests ?? 0), 0)).toBe(21);
   });
 
   it("replays an actor on POST /admin/replay from any node, on its owner; bad requests get 400 and change nothing", async () => {
@@ -161,12 +211,13 @@ describe("shoal node --http (real processes, real nats-server)", () => {
 
   it("answers /status with what the node says over NATS, its HTTP port in its membership meta", async () => {
     const [http, nats] = await Promise.all([getJson<NodeStatus>("n2", "/status"), c.statuses(["n2"]).then((s) => s[0]!)]);
-    // Moment values (active actors, the load reports and their ages) may differ between the two reads.
+    // Moment values (active actors, the load reports and their ages, the request rates) may differ between the two reads.
     const stable = (s: NodeStatus) => ({
       ...s,
       actors: 0,
       load: undefined,
       clusterLoad: undefined,
+      requests: undefined,
       members: s.members.map((m) => ({ id: m.id, state: m.state, meta: m.meta })),
     });
     expect(stable(http)).toEqual(stable(nats));
@@ -184,6 +235,10 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     const balances = view.projections.find((p) => p.name === "account-balances");
     expect(balances).toMatchObject({ serving: 1, building: null, deadLetters: 0 });
     expect(balances!.builds.map((b) => [b.build, b.role, b.partitions.length])).toEqual([[1, "serving", 4]]);
+    // What the dashboard's panels read: no role groups or pins here, the leader's load.
+    expect(view).toMatchObject({ groups: [], pins: [] });
+    expect(view.load).toMatchObject({ actorThreshold: 100, shardThreshold: 1000 });
+    expect(view.requests.total).toHaveProperty("nodes");
   });
 
   it("streams cluster events on /events: a map.published when a node joins, and migration metrics follow", async () => {
@@ -207,12 +262,9 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     await waitFor(() => /"type":"map\.published"/.test(text), { timeout: 20_000, message: `no map.published on /events:\n${text}` });
     ac.abort();
     await reading.catch(() => undefined);
-    const event = text
-      .split("\n\n")
-      .filter((b) => b.startsWith("data: "))
-      .map((b) => JSON.parse(b.slice(6)) as { type: string; cluster: string })
-      .find((e) => e.type === "map.published")!;
-    expect(event.cluster).toBe(c.name);
+    const event = sse(text).find((e) => e.data.type === "map.published")!;
+    expect(event.data.cluster).toBe(c.name);
+    expect(event.id).toMatch(/^[0-9a-f]{8}-\d+$/);
 
     const ids = ["n1", "n2", "n3", "n4"];
     await c.waitStable(ids, 30_000);
@@ -223,6 +275,22 @@ describe("shoal node --http (real processes, real nats-server)", () => {
     expect(total(texts, "shoal_shards_owned")).toBe(SHARDS);
     expect(total(texts, "shoal_is_leader")).toBe(1);
     expect((await get("n1", "/healthz")).status).toBe(200); // the server is fine after the client left
+
+    // A client that comes now gets the history first (named `history`): the map it missed is there.
+    const late = sse(await readEvents("n1", (t) => /"type":"map\.published"/.test(t)));
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.every((e) => e.event === "history")).toBe(true);
+    expect(late.find((e) => e.data.type === "map.published" && e.data.version === event.data.version)).toBeDefined();
+    // Reconnecting with the last id seen: only what followed (here nothing, until the next event); a foreign id: everything.
+    const last = late.at(-1)!.id;
+    const after = await readEvents("n1", () => false, { "Last-Event-ID": last }, 500);
+    expect(after).toMatch(/^: connected/);
+    expect(sse(after).filter((e) => e.event === "history")).toEqual([]);
+    const all = sse(await readEvents("n1", (t) => sse(t).length >= late.length, { "Last-Event-ID": "0123abcd-7\u00ff<script>" }));
+    expect(all.length).toBeGreaterThanOrEqual(late.length);
+    const favicon = await get("n1", "/favicon.ico");
+    expect(favicon.status).toBe(200);
+    expect(favicon.headers.get("content-type")).toBe("image/svg+xml");
   });
 
   it("answers bad requests with JSON errors and stays up", async () => {

@@ -133,6 +133,7 @@ describe("shard manager (in-memory KV, fake clock)", () => {
     t.membership.leave("b");
     await settle(t.clock, 1); // far inside the 250 ms debounce
     expect(published(t.events).length).toBe(before + 1);
+    expect(published(t.events).at(-1)).toMatchObject({ moves: 32, handoffs: 0 }); // b is gone: nothing to hand over
     expect((await t.maps.read())!.map.owners.every((o) => o === "a")).toBe(true);
   });
 
@@ -202,6 +203,8 @@ describe("shard manager (in-memory KV, fake clock)", () => {
     await settle(t.clock, 300);
     const first = published(t.events).slice(before);
     expect(first.map((e) => e.type === "map.published" && e.moves)).toEqual([5]);
+    // Each of them a handoff between live members, so each will report its end (what the dashboard counts a map's moves against).
+    expect(first[0]).toMatchObject({ handoffs: 5 });
     const v = (await t.maps.read())!.map.version;
     for (let i = 0; i < 4; i++) t.manager.migrationEnded(v);
     t.manager.migrationEnded(v - 1); // another map's: not counted
@@ -258,7 +261,7 @@ describe("load-aware rebalancing on the leader", () => {
     await settle(t.clock, 1000);
     const first = published(t.events).slice(before);
     expect(first).toHaveLength(1);
-    expect(first[0]).toMatchObject({ type: "map.published", moves: 4, reason: "load" });
+    expect(first[0]).toMatchObject({ type: "map.published", moves: 4, reason: "load", handoffs: 4 });
     const after = (await t.maps.read())!.map;
     expect(after.version).toBe(map.version + 1);
     const countOf = (m: typeof map, id: string) => m.owners.filter((o) => o === id).length;

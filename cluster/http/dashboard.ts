@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 
 /**
  * The dashboard's files as a node serves them: the page (`index.html`, with the cluster's name
- * filled in) and its assets (`dashboard.css` and the compiled browser modules). Their sources are
+ * filled in) and its assets (its style sheets, the compiled browser modules and `favicon.svg`). Their sources are
  * in cluster/http/dashboard/; `npm run build` compiles and copies them to `dist/dashboard/`.
  */
 
@@ -18,6 +18,7 @@ const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".css": "text/css; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
+  ".svg": "image/svg+xml",
 };
 
 /** The dashboard's files, read once; missing files make {@link Dashboard.missing} say why. */

@@ -1,7 +1,6 @@
 import type { ServerResponse } from "node:http";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { type Clock, systemClock } from "../../src/clock.js";
-import { ClusterEvents } from "../events.js";
+import { type Clock, systemClock, type TimerHandle } from "../../src/clock.js";
+import type { EventHistory } from "./event-history.js";
 
 /** A comment line this often keeps proxies and browsers from timing the stream out. */
 const HEARTBEAT_MS = 15_000;
@@ -9,11 +8,14 @@ const HEARTBEAT_MS = 15_000;
 const MAX_BACKLOG = 1024 * 1024;
 
 /**
- * Streams every event of `cluster` to `res` as server-sent events (`data: <json>\n\n`), with a
- * comment heartbeat every 15 s. Returns the function that ends the stream; it also ends (and
- * unsubscribes) by itself when the client goes away or falls too far behind.
+ * Streams the cluster's events to `res` as server-sent events, each `data: <json>` with its
+ * `id:`. First what `history` holds — all of it, or what followed `lastEventId` (the
+ * `Last-Event-ID` a reconnecting browser sends) — as events named `history`, then each new
+ * event as it comes (unnamed: `message`), with a comment heartbeat every 15 s. Returns the
+ * function that ends the stream; it also ends by itself when the client goes away or falls
+ * too far behind.
  */
-export function streamEvents(res: ServerResponse, nc: NatsConnection, cluster: string, clock: Clock = systemClock): () => void {
+export function streamEvents(res: ServerResponse, history: EventHistory, lastEventId?: string, clock: Clock = systemClock): () => void {
   res.writeHead(200, {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-store",
@@ -21,28 +23,33 @@ export function streamEvents(res: ServerResponse, nc: NatsConnection, cluster: s
     "X-Accel-Buffering": "no",
   });
   let open = true;
-  const write = (text: string) => {
-    if (!open) return;
-    if (res.writableLength > MAX_BACKLOG) return close();
-    res.write(text);
-  };
-  const sub = ClusterEvents.subscribe(nc, cluster, (e) => write(`data: ${JSON.stringify(e)}\n\n`));
-  let timer = clock.setTimeout(function beat() {
-    write(": heartbeat\n\n");
-    timer = clock.setTimeout(beat, HEARTBEAT_MS);
-  }, HEARTBEAT_MS);
+  let unlisten: () => void = () => undefined;
+  let timer: TimerHandle | undefined;
   const close = () => {
     if (!open) return;
     open = false;
-    timer.cancel();
-    try {
-      sub.unsubscribe();
-    } catch {
-      // the connection is already closed: nothing to unsubscribe from
-    }
+    timer?.cancel();
+    unlisten();
     res.end();
+  };
+  const write = (text: string) => {
+    if (!open || text === "") return;
+    if (res.writableLength > MAX_BACKLOG) return close();
+    res.write(text);
   };
   res.on("close", close);
   write(": connected\n\n"); // sends the headers now, so a client sees the stream open
+  write(
+    history
+      .since(lastEventId)
+      .map((e) => `event: history\nid: ${e.id}\ndata: ${e.json}\n\n`)
+      .join(""),
+  );
+  if (!open) return close; // the replay alone was too much for this client
+  unlisten = history.listen((e) => write(`id: ${e.id}\ndata: ${e.json}\n\n`));
+  timer = clock.setTimeout(function beat() {
+    write(": heartbeat\n\n");
+    timer = clock.setTimeout(beat, HEARTBEAT_MS);
+  }, HEARTBEAT_MS);
   return close;
 }

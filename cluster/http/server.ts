@@ -9,8 +9,12 @@ import type { NodeMetrics } from "../metrics.js";
 import type { ShoalNode } from "../node.js";
 import { gatherProjectionStatus, type ProjectionReport } from "../projection-status.js";
 import { type NodeStatus, requestStatus } from "../status.js";
+import { type GroupSummary, groupSummaries, type PinSummary, pinSummaries } from "../cluster-status.js";
+import { type ClusterRequests, mergeRequests } from "../cluster-requests.js";
+import type { ClusterLoadSummary } from "../load-service.js";
 import { AdminGuard } from "./admin-auth.js";
 import { Dashboard } from "./dashboard.js";
+import { EventHistory } from "./event-history.js";
 import { streamEvents } from "./event-stream.js";
 
 export interface NodeHttpOptions {
@@ -59,6 +63,17 @@ export interface ClusterView {
    * reported it); empty when they could not be read within {@link PROJECTIONS_TIMEOUT_MS}.
    */
   projections: ProjectionReport[];
+  /**
+   * Client requests the members' ingresses handled over their last 10 s, per actor type and in
+   * total, each with its nodes' parts (from their statuses; see `RequestStats`).
+   */
+  requests: ClusterRequests;
+  /** The leader's view of the cluster's load (busiest shards, hottest actors, per node); null when the leader did not answer. */
+  load: ClusterLoadSummary | null;
+  /** The role groups of this node's map, each with the members that may host it. */
+  groups: GroupSummary[];
+  /** The pinned tenants of this node's map, each with its owner and whether it runs where pinned. */
+  pins: PinSummary[];
 }
 
 /** Request bodies are never used; past this many bytes the request is refused. */
@@ -86,6 +101,7 @@ export class NodeHttp {
   private readonly guard: AdminGuard;
   private readonly dashboard: Dashboard;
   private target: NodeHttpTarget | undefined;
+  private history: EventHistory | undefined;
   private bound = 0;
   private draining = false;
   private stopped: Promise<void> | undefined;
@@ -104,6 +120,7 @@ export class NodeHttp {
       "/status": ofNode((t, _, res) => json(res, 200, t.node.status())),
       "/cluster": ofNode(async (t, _, res) => json(res, 200, await this.clusterView(t))),
       "/events": ofNode((t, req, res) => this.events(t, req, res)),
+      "/favicon.ico": get((_, res) => this.asset("favicon.svg", res)),
       "/": page,
       "/dashboard": page,
       "/admin/drain": { method: "POST", handle: (req, res) => this.drain(req, res) },
@@ -147,11 +164,14 @@ export class NodeHttp {
   /** Serves `target`'s node from now on (before, its routes answer 503 and /healthz says "starting"). */
   attach(target: NodeHttpTarget): void {
     this.target = target;
+    this.history?.stop();
+    this.history = EventHistory.subscribe(target.nc, target.node.cluster);
   }
 
   /** Ends every event stream and closes every connection (once; later calls wait for the same). */
   stop(): Promise<void> {
     this.stopped ??= new Promise<void>((resolve) => {
+      this.history?.stop();
       for (const close of [...this.streams]) close();
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -221,28 +241,35 @@ export class NodeHttp {
 
   private async clusterView({ node, nc }: NodeHttpTarget): Promise<ClusterView> {
     const self = node.status();
-    const ids = node.membership.records().map((r) => r.id);
+    const records = node.membership.records();
+    const ids = records.map((r) => r.id);
     // This node answers from memory; the others over NATS, in parallel with the projections.
     // Those are optional: /cluster answers without them rather than fail or wait on JetStream.
     const clock = this.opts.clock ?? systemClock;
     const projections = within(gatherProjectionStatus(nc, node.cluster, undefined, false), PROJECTIONS_TIMEOUT_MS, [], clock);
     const all = await Promise.all(ids.map((id) => (id === node.nodeId ? self : requestStatus(nc, node.cluster, id, STATUS_TIMEOUT_MS))));
     const reports = await projections;
+    const nodes = all.filter((s): s is NodeStatus => s !== undefined);
     return {
       cluster: node.cluster,
       at: clock.now(),
       leader: self.leader,
       epoch: self.epoch,
       mapVersion: self.mapVersion,
-      nodes: all.filter((s): s is NodeStatus => s !== undefined),
+      nodes,
       unreachable: ids.filter((_, i) => all[i] === undefined),
       projections: reports,
+      requests: mergeRequests(nodes),
+      load: nodes.find((s) => s.node === self.leader)?.clusterLoad ?? null,
+      groups: groupSummaries(node.map, records),
+      pins: pinSummaries(node.map, records),
     };
   }
 
-  private events({ node, nc }: NodeHttpTarget, req: IncomingMessage, res: ServerResponse): void {
-    if (req.method === "HEAD") return send(res, 200, "text/event-stream; charset=utf-8", "");
-    const close = streamEvents(res, nc, node.cluster);
+  private events(_: NodeHttpTarget, req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === "HEAD" || this.history === undefined) return send(res, 200, "text/event-stream; charset=utf-8", "");
+    const last = req.headers["last-event-id"];
+    const close = streamEvents(res, this.history, typeof last === "string" ? last : undefined);
     this.streams.add(close);
     res.on("close", () => this.streams.delete(close));
   }

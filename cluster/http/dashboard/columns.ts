@@ -1,11 +1,10 @@
+import { nodeColor } from "./color.js";
 import { byNodeId, el, isNum, restart, setNodeText } from "./dom.js";
+import { ms, pct as percent, perSec } from "./format.js";
 import type { NodeRow } from "./wire.js";
 
 const MOVES_MAX = 8;
 const FLYERS_MAX = 12;
-/** One colour per node while it is in the cluster; the last is shared once the others are taken. */
-const PALETTE = ["#60a5fa", "#2dd4bf", "#c084fc", "#f472b6", "#a3e635", "#fb923c", "#38bdf8", "#fbbf24", "#94a3b8"];
-const SHARED_COLOR = PALETTE.length - 1;
 
 /** One shard move as a node's column lists it. */
 export interface Move {
@@ -19,8 +18,9 @@ export interface Move {
 interface Column {
   el: HTMLElement;
   head: HTMLElement;
-  color: number;
   state: HTMLElement;
+  roles: HTMLElement;
+  traffic: Record<"rps" | "errors" | "p50" | "p99" | "turns", HTMLElement>;
   shards: HTMLElement;
   actors: HTMLElement;
   migrations: HTMLElement;
@@ -32,12 +32,14 @@ interface Column {
 
 /**
  * The node columns (`[data-node]`, sorted by id) and the shards-per-node bar above them, with
- * each node's recent moves and the animations of shards flying between columns.
+ * each node's roles (`[data-field="roles"]`), what its ingress handled over the last 10 s
+ * (`[data-field="rps" | "errors" | "p50" | "p99"]`), its actors' turns per second
+ * (`[data-field="turns"]`), its recent moves and the animations of shards flying between
+ * columns. Each node has the colour of its id ({@link nodeColor}), on every page.
  */
 export class NodeColumns {
   private readonly columns = new Map<string, Column>();
   private readonly moves = new Map<string, { recent: Move[]; in: number; out: number }>();
-  private readonly colorsUsed = new Set<number>();
   private flyers = 0;
 
   constructor(
@@ -61,10 +63,9 @@ export class NodeColumns {
     return ids;
   }
 
-  /** The colour of node `id`'s column (its swatch and its part of the shards bar), if it has one. */
-  colorOf(id: string): string | undefined {
-    const c = this.columns.get(id);
-    return c === undefined ? undefined : PALETTE[c.color];
+  /** The colour of node `id` (its swatch, its part of the shards bar, its dots in the panels). */
+  colorOf(id: string): string {
+    return nodeColor(id);
   }
 
   /** Lists a move in node `id`'s column (a node without a column keeps it for when it gets one). */
@@ -121,12 +122,13 @@ export class NodeColumns {
     const root = el("article", "node");
     root.dataset.node = id;
     const head = el("header");
-    const color = this.takeColor();
     const swatch = el("span", "swatch");
-    swatch.style.background = PALETTE[color]!;
+    swatch.style.background = nodeColor(id);
     head.append(swatch, el("h3", null, id));
     const state = el("div", "state", "");
     state.dataset.field = "state";
+    const roles = el("div", "roles");
+    roles.dataset.field = "roles";
     const metric = (label: string, field: string): [HTMLElement, HTMLElement] => {
       const row = el("div", "metric");
       const v = el("span", "v", "—");
@@ -148,8 +150,11 @@ export class NodeColumns {
     const movesList = el("ul");
     movesList.dataset.field = "moves";
     mv.append(movesHead, movesList);
-    root.append(head, state, sRow, bar, share, aRow, mRow, mv);
-    const col: Column = { el: root, head, color, state, shards, actors, migrations, fill, share, movesHead, movesList };
+    const [box, traffic] = trafficBox();
+    const stateRow = el("div", "state-row");
+    stateRow.append(state, roles);
+    root.append(head, stateRow, sRow, bar, share, aRow, mRow, box, mv);
+    const col: Column = { el: root, head, state, roles, traffic, shards, actors, migrations, fill, share, movesHead, movesList };
     this.columns.set(id, col);
     this.renderMoves(id);
     return col;
@@ -157,7 +162,6 @@ export class NodeColumns {
 
   private remove(id: string, col: Column): void {
     this.columns.delete(id);
-    this.colorsUsed.delete(col.color);
     delete col.el.dataset.node;
     col.el.dataset.goneNode = id;
     col.el.classList.add("leaving");
@@ -187,6 +191,20 @@ export class NodeColumns {
     setNodeText(c.migrations, n.reachable ? m : "—");
     c.migrations.classList.toggle("hot", m > 0);
     c.el.classList.toggle("busy", m > 0);
+    const shown = n.roles.join(",");
+    if (c.roles.dataset.shown !== shown) {
+      c.roles.dataset.shown = shown;
+      c.roles.replaceChildren(...n.roles.map((r) => el("span", "role-chip", r)));
+    }
+    c.roles.hidden = n.roles.length === 0;
+    const r = n.reachable ? n.requests : undefined;
+    const t = c.traffic;
+    setNodeText(t.rps, perSec(r?.perSec));
+    setNodeText(t.errors, percent(r?.errorRatio));
+    t.errors.classList.toggle("bad", isNum(r?.errors) && r.errors > 0);
+    setNodeText(t.p50, ms(r?.p50Ms));
+    setNodeText(t.p99, ms(r?.p99Ms));
+    setNodeText(t.turns, perSec(n.reachable ? n.turns : undefined));
   }
 
   private renderMoves(id: string): void {
@@ -226,19 +244,31 @@ export class NodeColumns {
       const s = spans[i]!;
       const n = rows.get(id)!.shards as number;
       s.style.flexGrow = String(n);
-      s.style.background = PALETTE[this.columns.get(id)?.color ?? SHARED_COLOR]!;
+      s.style.background = nodeColor(id);
       setNodeText(s, `${id} ${n}`);
       s.title = `${id}: ${n} of ${total} shards`;
     });
   }
+}
 
-  private takeColor(): number {
-    for (let i = 0; i < SHARED_COLOR; i++) {
-      if (!this.colorsUsed.has(i)) {
-        this.colorsUsed.add(i);
-        return i;
-      }
-    }
-    return SHARED_COLOR;
-  }
+/** The node's traffic: client requests its ingress handled (last 10 s) and its actors' turns. */
+function trafficBox(): [HTMLElement, Column["traffic"]] {
+  const box = el("div", "traffic");
+  const cell = (label: string, field: string, hint: string) => {
+    const c = el("div");
+    c.title = hint;
+    const v = el("span", "v", "—");
+    v.dataset.field = field;
+    c.append(el("span", "k", label), v);
+    box.append(c);
+    return v;
+  };
+  const traffic = {
+    rps: cell("req/s", "rps", "client requests its ingress handled per second, over the last 10 s"),
+    errors: cell("errors", "errors", "of those requests, the share answered with an error"),
+    p50: cell("p50", "p50", "median time from receipt to reply at its ingress (asks and sends)"),
+    p99: cell("p99", "p99", "99th percentile of the same"),
+    turns: cell("turns/s", "turns", "turns its actors ran per second, at its last load report (any caller)"),
+  };
+  return [box, traffic];
 }

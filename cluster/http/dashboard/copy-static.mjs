@@ -6,4 +6,4 @@ import { fileURLToPath } from "node:url";
 const from = fileURLToPath(new URL(".", import.meta.url));
 const to = fileURLToPath(new URL("../../../dist/dashboard/", import.meta.url));
 mkdirSync(to, { recursive: true });
-for (const name of readdirSync(from)) if (/\.(html|css)$/.test(name)) copyFileSync(from + name, to + name);
+for (const name of readdirSync(from)) if (/\.(html|css|svg)$/.test(name)) copyFileSync(from + name, to + name);

@@ -9,17 +9,32 @@
  *   `[data-field="state" | "shards" | "actors" | "migrations" | "moves"]`;
  * - `[data-leader]` the leader badge (on one column at most);
  * - `#leader`, `#epoch`, `#map-version`, `#node-count`, `#conn[data-status]` in the header;
- * - `#events li[data-type]` the feed, newest first, with `data-by` (the node that said it);
- *   migrations also carry `data-shard`, `data-from`, `data-to` and `data-phase`;
+ * - `#events > li[data-type]` the feed, newest first, with `data-by` (the node that said it);
+ *   a map is one row, `li[data-type="map.published"][data-version]`, with its moves folded in
+ *   as `li[data-type="migration"]` carrying `data-shard`, `data-from`, `data-to` and
+ *   `data-phase` (see feed.ts);
+ * - `#request-rows tr[data-request-type]` client requests per actor type (requests.ts);
+ * - `#shard-rows tr[data-shard]` and `#actor-rows tr[data-actor-type][data-actor-id]` the
+ *   leader's busiest shards and hottest actors, `data-hot` while hot (load.ts);
+ * - `#group-rows tr[data-group]` and `#pin-rows tr[data-pin-type][data-pin-tenant]` role
+ *   groups and tenant pins (placement.ts);
  * - `#projection-rows tr[data-projection][data-build][data-role]` one row per build of each
  *   projection, its cells `[data-field]` and its partitions `[data-partition][data-owner]`
  *   (`data-stopped` when stopped); see projections.ts.
+ *
+ * The event stream starts with the node's recent history (events named `history`: shown in
+ * the feed, the columns' moves and the chart, without animations), then goes live; a
+ * reconnecting stream gets only what it missed (its `Last-Event-ID`).
  */
 import { NodeColumns } from "./columns.js";
 import { byId, isNum, setText } from "./dom.js";
+import { pct, perSec } from "./format.js";
 import { EventFeed } from "./feed.js";
+import { LoadPanel } from "./load.js";
+import { PlacementPanel } from "./placement.js";
 import { ProjectionPanel } from "./projections.js";
 import { MigrationRate } from "./rate.js";
+import { RequestPanel } from "./requests.js";
 import { asEvent, type ClusterEvent, readCluster } from "./wire.js";
 
 const POLL_MS = 1000;
@@ -28,7 +43,11 @@ const POLL_TIMEOUT_MS = 3000;
 const columns = new NodeColumns(byId("nodes"), byId("dist"));
 const feed = new EventFeed(byId("events"));
 const rate = new MigrationRate();
-const projections = new ProjectionPanel(byId("projection-rows"), byId("projections-empty"), (id) => columns.colorOf(id));
+const color = (id: string) => columns.colorOf(id);
+const projections = new ProjectionPanel(byId("projection-rows"), byId("projections-empty"), color);
+const requests = new RequestPanel(byId("request-rows"), byId("requests-empty"), color);
+const load = new LoadPanel(byId("shard-rows"), byId("actor-rows"), byId("shards-empty"), byId("actors-empty"), color);
+const placement = new PlacementPanel(byId("group-rows"), byId("pin-rows"), byId("placement-empty"), color);
 
 let pollOk = false;
 let everOk = false;
@@ -39,7 +58,8 @@ let inflight = false;
 let again = false;
 
 function render(data: unknown): void {
-  const { rows, leader, epoch, mapVersion, builds, at } = readCluster(data);
+  const picture = readCluster(data);
+  const { rows, leader, epoch, mapVersion, builds, at } = picture;
   const sum = (k: "shards" | "actors" | "migrations") => [...rows.values()].reduce((n, r) => n + (isNum(r[k]) ? r[k] : 0), 0);
   const total = sum("shards");
   const moving = sum("migrations");
@@ -55,15 +75,21 @@ function render(data: unknown): void {
   byId("empty").hidden = rows.size > 0;
   projections.render(builds, at ?? Date.now()); // after the columns: its partitions take their owners' colours
   setText("projection-count", new Set(builds.map((b) => b.projection)).size);
+  requests.render(picture.requests);
+  setText("request-total", picture.requests.total ? `${perSec(picture.requests.total.perSec)} · ${pct(picture.requests.total.errorRatio)} errors` : "");
+  load.render(picture.load);
+  placement.render(picture.groups, picture.pins);
 }
 
-function onEvent(e: ClusterEvent): void {
-  feed.add(e);
-  if (e.type !== "migration") return schedule(50); // members, leaders and maps change the columns: refresh now
+/** An event as it happens (`replayed`: from the node's history, shown without animations). */
+function onEvent(e: ClusterEvent, replayed: boolean): void {
+  feed.add(e, replayed);
+  if (e.type !== "migration") return replayed ? undefined : schedule(50); // members, leaders and maps change the columns: refresh now
   const failed = e.phase === "failed";
   const arrived = typeof e.to === "string";
-  columns.remember(e.from, { dir: "out", shard: e.shard, peer: e.to, failed, fresh: true });
-  if (arrived) columns.remember(e.to, { dir: "in", shard: e.shard, peer: e.from, failed, fresh: true });
+  columns.remember(e.from, { dir: "out", shard: e.shard, peer: e.to, failed, fresh: !replayed });
+  if (arrived) columns.remember(e.to, { dir: "in", shard: e.shard, peer: e.from, failed, fresh: !replayed });
+  if (replayed) return rate.record(failed, isNum(e.at) ? Date.now() - e.at : Number.POSITIVE_INFINITY);
   columns.flash(e.from, failed ? "flash-fail" : "flash-out");
   if (arrived) columns.flash(e.to, failed ? "flash-fail" : "flash-in");
   if (!failed && arrived) columns.fly(e.from, e.to, e.shard);
@@ -122,15 +148,17 @@ if (typeof EventSource === "function") {
     sseOpen = false;
     updateConn();
   };
-  es.onmessage = (m: MessageEvent<string>) => {
+  const handle = (replayed: boolean) => (m: MessageEvent<string>) => {
     let e: ClusterEvent | undefined;
     try {
       e = asEvent(JSON.parse(m.data));
     } catch {
       return;
     }
-    if (e) onEvent(e);
+    if (e) onEvent(e, replayed);
   };
+  es.onmessage = handle(false);
+  es.addEventListener("history", handle(true));
 }
 setInterval(() => rate.tick(), 1000);
 rate.render();

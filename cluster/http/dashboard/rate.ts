@@ -8,11 +8,12 @@ export class MigrationRate {
   private readonly seconds = Array.from({ length: RATE_SECONDS }, () => ({ ok: 0, failed: 0 }));
   private readonly bars = byId("rate-bars");
 
-  /** Counts one migration in the current second. */
-  record(failed: boolean): void {
-    const now = this.seconds[RATE_SECONDS - 1]!;
-    if (failed) now.failed++;
-    else now.ok++;
+  /** Counts one migration in the current second, or `ago` ms before it (a replayed one; older than the chart: not counted). */
+  record(failed: boolean, ago = 0): void {
+    const at = this.seconds[RATE_SECONDS - 1 - Math.max(0, Math.floor(ago / 1000))];
+    if (at === undefined) return;
+    if (failed) at.failed++;
+    else at.ok++;
     this.render();
   }
 
