@@ -334,18 +334,14 @@ async function skewCase(url: string, serverPid: number | undefined, placement: P
         baseline: `raw request ${perSecond(rawRate)}`,
         p50Ms: percentile(l, 50),
         p99Ms: percentile(l, 99),
+        byRound: windows[side].map((w) => ({ callsPerSec: Math.round(w.calls / w.seconds), p99Ms: Number(percentile(w.lat, 99).toFixed(2)) })),
         errors: errors(side),
         note: `ShoalClient asks to benchbusy, ${HOT_SHARE * 100}% to the ${HOT} hot actors; ${how}`,
         ...common,
       });
-      emit({
-        name: `skew_p99_${side}_${tag}`,
-        value: percentile(l, 99),
-        unit: "ms",
-        baseline: `raw ${percentile(lat("raw"), 99).toFixed(3)} ms`,
-        p50Ms: percentile(l, 50),
-        ...common,
-      });
+      for (const q of [50, 99]) {
+        emit({ name: `skew_p${q}_${side}_${tag}`, value: percentile(l, q), unit: "ms", baseline: `raw ${percentile(lat("raw"), q).toFixed(3)} ms`, ...common });
+      }
       const cpu = cpuFigure(`skew_cpu_${side}_${tag}`, "call", tally[side], tally.raw, common);
       if (cpu !== undefined) emit(cpu);
       const per = tally[side].perOp();
