@@ -33,8 +33,11 @@ export class CpuTally {
 
   constructor(private readonly procs: Record<string, number | undefined>) {}
 
-  /** Runs `run` (which performs `ops` operations) and adds what each process used meanwhile. */
-  async measure<T>(ops: number, run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `run` (which performs `ops` operations, or as many as `ops` says of its result) and adds
+   * what each process used meanwhile.
+   */
+  async measure<T>(ops: number | ((out: T) => number), run: () => Promise<T>): Promise<T> {
     const before = this.read();
     const out = await run();
     const after = this.read();
@@ -43,7 +46,7 @@ export class CpuTally {
       if (t === undefined || t0 === undefined) this.missing = true;
       else this.used.set(name, (this.used.get(name) ?? 0) + t - t0);
     }
-    this.ops += ops;
+    this.ops += typeof ops === "number" ? ops : ops(out);
     return out;
   }
 
@@ -76,4 +79,20 @@ export function cpuFigure(name: string, op: string, shoal: CpuTally, raw: CpuTal
   if (s === undefined || r === undefined) return undefined;
   const note = `Shoal: ${describeParts(s.parts)}; raw: ${describeParts(r.parts)} (µs per ${op}; lower is better)`;
   return { name, value: s.total, unit: `µs CPU/${op}`, ratio: s.total / r.total, baseline: `raw ${r.total.toFixed(1)} µs/${op}`, note, ...extra };
+}
+
+/**
+ * CPU time (µs) every process of the machine has used so far, from `/proc/stat` (user, nice,
+ * system, irq, softirq and steal of all cores; idle and iowait left out). Undefined where there
+ * is no `/proc`. Less what the bench's own processes used, it is the CPU that other work on a
+ * shared machine took during a measurement.
+ */
+export function systemBusyMicros(): number | undefined {
+  try {
+    const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu;
+    return (user + nice + system + irq + softirq + steal) / TICKS_PER_US;
+  } catch {
+    return undefined;
+  }
 }

@@ -11,6 +11,7 @@ import { projections } from "./projections.js";
 import { remote } from "./remote.js";
 import { reminders } from "./reminders.js";
 import { shardHashRate } from "./shard-hash.js";
+import { skew } from "./skew.js";
 import { wireCost } from "./wire-cost.js";
 import { writeFileSync } from "node:fs";
 import { emit, markdownTable, printTable } from "./report.js";
@@ -30,6 +31,7 @@ const parts: Record<string, (nats: LocalNats) => Promise<void> | void> = {
   failover: ({ url }) => failover(url),
   reminders: ({ url }) => reminders(url),
   projections: ({ url, server }) => projections(url, server?.pid),
+  skew: ({ url, server }) => skew(url, server?.pid),
   placement: () => {
     for (const f of placementQuality()) emit(f);
     emit(shardHashRate());

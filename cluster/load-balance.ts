@@ -14,7 +14,8 @@
  * - A member is overloaded when its load exceeds `factor` × its fair share (the group's load ×
  *   its weight ÷ the group's weight); swapping off it goes on until it is back within `settle` ×
  *   its share (default halfway between 1 and `factor`), so a member just over the line is not
- *   nudged back and forth.
+ *   nudged back and forth. A relief the move budget cut short goes on in the next call: the
+ *   plan lists it in `relieving`, and the caller hands it back.
  * - A swap is made only if it lowers the larger of the two members' loads, so no single hot shard
  *   just changes hands (a shard hotter than the gap stays where it is: one actor cannot be split).
  * - At most `maxMoves` shard moves (two per swap) per call, hottest member first; shards moved
@@ -37,6 +38,18 @@ export interface LoadBalanceOptions {
   readonly minLoad?: number;
   /** Shards that must not move now (moved by load recently). */
   readonly recent?: ReadonlySet<number>;
+  /**
+   * Members an earlier call began to relieve and left above the settle line (its plan's
+   * `relieving`): swapping off them goes on down to the settle line even if they are under the
+   * factor now.
+   */
+  readonly relieving?: readonly Relief[];
+}
+
+/** A member whose relief is under way in a group (the group's first shard: 0 for the default group). */
+export interface Relief {
+  readonly group: number;
+  readonly member: string;
 }
 
 /** What one call decided. */
@@ -47,6 +60,8 @@ export interface LoadPlan {
   readonly moves: Move[];
   /** Members that are overloaded after these swaps (more swaps may follow in a later call, or none can help). */
   readonly overloaded: string[];
+  /** Reliefs the move budget cut short, still above the settle line: hand them to the next call. */
+  readonly relieving: Relief[];
 }
 
 /** The swaps (see the module doc) that take load off overloaded members, group by group. */
@@ -59,6 +74,7 @@ export function balanceLoad(map: ShardMap, members: readonly Member[], load: Rea
   const owners = map.owners.slice();
   const moves: Move[] = [];
   const overloaded: string[] = [];
+  const relieving: Relief[] = [];
   const groups = [{ base: 0, size: map.shardCount, roles: undefined as readonly string[] | undefined }, ...(map.groups ?? [])];
   for (const g of groups) {
     const budget = () => opts.maxMoves - moves.length;
@@ -66,19 +82,28 @@ export function balanceLoad(map: ShardMap, members: readonly Member[], load: Rea
     const state = groupState(owners, g.base, g.size, el, load, opts.recent);
     if (state === undefined || state.total < (opts.minLoad ?? 10)) continue;
     const share = (id: string) => (state.total * state.weight.get(id)!) / state.totalWeight;
+    // Members being relieved: over the factor once, swapped off until within the settle line.
+    const relief = new Set((opts.relieving ?? []).flatMap((r) => (r.group === g.base && state.load.has(r.member) ? [r.member] : [])));
+    const line = (id: string) => (relief.has(id) ? settle : factor) * share(id);
     for (;;) {
-      // The member most over its share, relative to that share.
-      const donor = [...state.load.keys()].sort((a, b) => state.load.get(b)! / share(b) - state.load.get(a)! / share(a) || (a < b ? -1 : 1))[0];
-      if (donor === undefined || state.load.get(donor)! <= factor * share(donor)) break;
-      if (budget() < 2 || !swapOnce(state, donor, settle * share(donor), share, owners, moves)) {
-        overloaded.push(donor);
+      // The member most over its share, relative to that share, of those over their line.
+      const donor = [...state.load.keys()]
+        .filter((id) => state.load.get(id)! > line(id))
+        .sort((a, b) => state.load.get(b)! / share(b) - state.load.get(a)! / share(a) || (a < b ? -1 : 1))[0];
+      if (donor === undefined) break;
+      relief.add(donor);
+      if (budget() < 2) break;
+      if (!swapOnce(state, donor, settle * share(donor), share, owners, moves)) {
+        // No swap helps it: its relief ends here (it stays overloaded if it is over the factor).
+        relief.delete(donor);
         break;
       }
     }
-    for (const [id, l] of state.load) if (l > factor * share(id) && !overloaded.includes(id)) overloaded.push(id);
+    for (const [id, l] of state.load) if (l > factor * share(id)) overloaded.push(id);
+    for (const id of relief) if (state.load.get(id)! > settle * share(id)) relieving.push({ group: g.base, member: id });
   }
-  if (moves.length === 0) return { map, moves, overloaded };
-  return { map: { ...map, version: map.version + 1, owners }, moves, overloaded };
+  if (moves.length === 0) return { map, moves, overloaded, relieving };
+  return { map: { ...map, version: map.version + 1, owners }, moves, overloaded, relieving };
 }
 
 /** One group's members, their loads and their movable shards. */

@@ -6,7 +6,7 @@ import { ClusterEvents } from "./events.js";
 import type { ShardMapStore, StoredMap } from "./map-store.js";
 import type { Membership } from "./membership.js";
 import { layoutGroups, sameGroups } from "./groups.js";
-import { balanceLoad } from "./load-balance.js";
+import { balanceLoad, type Relief } from "./load-balance.js";
 import { layoutPins, type PinRequest, samePins } from "./pins.js";
 import { plan, stage } from "./plan.js";
 
@@ -89,6 +89,8 @@ export class ShardManager {
   private loadTimer: TimerHandle | undefined;
   /** Shards moved for load, and when: not moved for load again within the cool-down. */
   private readonly movedForLoad = new Map<number, number>();
+  /** Members whose relief the last look's move budget cut short: the next look takes them on down to the settle line. */
+  private relieving: readonly Relief[] = [];
 
   constructor(private readonly opts: ManagerOptions) {
     this.log = opts.logger ?? silentLogger;
@@ -198,7 +200,9 @@ export class ShardManager {
       maxMoves: lb.maxMoves ?? 8,
       minLoad: lb.minLoad,
       recent: new Set(this.movedForLoad.keys()),
+      relieving: this.relieving,
     });
+    if (out.moves.length === 0) this.relieving = out.relieving;
     if (out.moves.length === 0 || !election.isLeader()) return;
     try {
       await maps.write(out.map, current.revision);
@@ -208,7 +212,11 @@ export class ShardManager {
       return;
     }
     for (const m of out.moves) this.movedForLoad.set(m.shard, now);
-    this.log.info({ version: out.map.version, epoch, moves: out.moves.length, overloaded: out.overloaded }, "shard map published for load");
+    this.relieving = out.relieving;
+    this.log.info(
+      { version: out.map.version, epoch, moves: out.moves.length, overloaded: out.overloaded, relieving: out.relieving.map((r) => r.member) },
+      "shard map published for load",
+    );
     this.opts.events.publish(ClusterEvents.mapPublished(out.map.version, epoch, out.moves, { reason: "load", handoffs: out.moves.length }));
     this.awaitStep(out.map.version, out.moves.length);
   }

@@ -35,6 +35,51 @@ describe("balanceLoad", () => {
     expect(plan(out.map, members).moves).toEqual([]);
   });
 
+  it("relieves an overloaded member down to the settle line, not just under the factor (the hysteresis)", () => {
+    // Every one of a's shards hot (10 turns/s), the rest at 1: a carries 100 of 120, its share 40.
+    const load = new Map(base.owners.map((o, s) => [s, o === "a" ? 10 : 1]));
+    const total = [...load.values()].reduce((x, y) => x + y, 0);
+    const share = total / 3;
+    // Each swap takes 9 off a: five bring it to 55, under 1.5 × 40 = 60 but over the settle line 1.25 × 40 = 50.
+    const out = balanceLoad(base, members, load, { factor: 1.5, maxMoves: 20 });
+    expect(nodeLoad(out.map, load, "a")).toBeLessThanOrEqual(1.25 * share);
+    expect(out.moves).toHaveLength(12);
+    expect(out.overloaded).toEqual([]);
+    // With an explicit settle line equal to the factor, it stops as soon as a is under the factor.
+    const loose = balanceLoad(base, members, load, { factor: 1.5, settle: 1.5, maxMoves: 20 });
+    expect(nodeLoad(loose.map, load, "a")).toBeGreaterThan(1.25 * share);
+    expect(nodeLoad(loose.map, load, "a")).toBeLessThanOrEqual(1.5 * share);
+  });
+
+  it("hands a relief the move budget cut short to the next call, which takes it on to the settle line", () => {
+    const load = new Map(base.owners.map((o, s) => [s, o === "a" ? 10 : 1]));
+    const share = [...load.values()].reduce((x, y) => x + y, 0) / 3;
+    const first = balanceLoad(base, members, load, { factor: 1.5, maxMoves: 10 });
+    expect(nodeLoad(first.map, load, "a")).toBe(55); // under the factor (60), over the settle line (50)
+    expect(first.overloaded).toEqual([]);
+    expect(first.relieving).toEqual([{ group: 0, member: "a" }]);
+    const recent = new Set(first.moves.map((m) => m.shard));
+    // Alone, a member under the factor is left where it is…
+    expect(balanceLoad(first.map, members, load, { factor: 1.5, maxMoves: 10, recent }).moves).toEqual([]);
+    // …but a relief under way goes on.
+    const next = balanceLoad(first.map, members, load, { factor: 1.5, maxMoves: 10, recent, relieving: first.relieving });
+    expect(next.moves).toHaveLength(2);
+    expect(nodeLoad(next.map, load, "a")).toBeLessThanOrEqual(1.25 * share);
+    expect(next.relieving).toEqual([]);
+    // A relief named for another group, or for a member that is not there, changes nothing.
+    expect(
+      balanceLoad(first.map, members, load, {
+        factor: 1.5,
+        maxMoves: 10,
+        recent,
+        relieving: [
+          { group: 30, member: "a" },
+          { group: 0, member: "z" },
+        ],
+      }).moves,
+    ).toEqual([]);
+  });
+
   it("moves at most maxMoves shards, and leaves the rest for a later call", () => {
     const load = skewed(base);
     const out = balanceLoad(base, members, load, { factor: 1.2, maxMoves: 2 });

@@ -276,6 +276,32 @@ describe("load-aware rebalancing on the leader", () => {
     for (const s of movedFirst) expect(next.owners[s]).toBe(after.owners[s]);
   });
 
+  it("takes a relief the move budget cut short on to the settle line at the next look", async () => {
+    let load = new Map<number, number>();
+    const t = await setup({ maxHandoffsPerMap: 64, loadBalance: { factor: 1.5, maxMoves: 20, interval: 1000 }, shardLoad: () => load });
+    for (const id of ["a", "b", "c"]) t.membership.join(id);
+    t.election.win(1);
+    await settle(t.clock, 300);
+    const map = (await t.maps.read())!.map;
+    load = new Map(map.owners.map((o, s) => [s, o === "a" ? 10 : 1]));
+    const share = [...load.values()].reduce((x, y) => x + y, 0) / 3;
+    const loadOf = (m: typeof map) => m.owners.reduce((t, o, s) => t + (o === "a" ? load.get(s)! : 0), 0);
+    await settle(t.clock, 1000);
+    const first = (await t.maps.read())!.map;
+    expect(first.version).toBe(map.version + 1);
+    // Twenty moves bring a under the factor but not within the settle line (1.25 × its share).
+    expect(loadOf(first)).toBeLessThan(1.5 * share);
+    expect(loadOf(first)).toBeGreaterThan(1.25 * share);
+    for (let i = 0; i < 20; i++) t.manager.migrationEnded(first.version);
+    await settle(t.clock, 1);
+    await settle(t.clock, 1000);
+    const next = (await t.maps.read())!.map;
+    expect(next.version).toBe(first.version + 1);
+    expect(loadOf(next)).toBeLessThanOrEqual(1.25 * share);
+    const forLoad = published(t.events).filter((e) => e.type === "map.published" && e.reason === "load");
+    expect(forLoad.map((e) => (e.type === "map.published" ? e.moves : 0))).toEqual([20, 4]);
+  });
+
   it("does nothing while off, as a follower, or while the count-balanced plan has moves to make", async () => {
     const skewed = (m: { owners: readonly (string | null)[] }) => new Map(m.owners.map((o, s) => [s, o === "a" ? 100 : 0]));
     let load = new Map<number, number>();
