@@ -21,7 +21,8 @@ export interface LoadReporterOptions {
 }
 
 /**
- * Samples this node's load every `every` ms and publishes it on `shoal.<cluster>.load.<token(node)>`
+ * Samples this node's load every `every` ms, on the clock's multiples of `every` (see
+ * {@link untilBoundary}), and publishes it on `shoal.<cluster>.load.<token(node)>`
  * (core NATS: a lost report is replaced by the next). A shard is reported while this node owns
  * it or holds actors or messages of it: the fading rate of a shard that moved away would count
  * its turns twice at the leader.
@@ -83,6 +84,17 @@ export class LoadReporter {
     } catch (err) {
       this.opts.log.warn({ err }, "load report failed");
     }
-    this.timer = this.opts.clock.setTimeout(() => this.tick(), this.opts.every);
+    this.timer = this.opts.clock.setTimeout(() => this.tick(), untilBoundary(this.opts.clock.now(), this.opts.every));
   }
+}
+
+/**
+ * Time to the next multiple of `every` on the (wall) clock. Every node samples on the same
+ * boundaries, so the leader compares reports that cover the same window: sampled each at its own
+ * phase, a change of load reads as an imbalance toward whichever node reported last (the skew
+ * bench saw swaps, some off the least loaded node, every time the load started or stopped).
+ */
+export function untilBoundary(now: number, every: number): number {
+  const rest = every - (now % every);
+  return rest <= 0 ? every : rest;
 }

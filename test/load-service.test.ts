@@ -4,6 +4,7 @@ import type { ElectionEvent } from "../cluster/election.js";
 import type { HotEventBody } from "../cluster/hot-watch.js";
 import { resolveLoadOptions } from "../cluster/load-options.js";
 import { encodeLoadReport } from "../cluster/load-report.js";
+import { LoadReporter, untilBoundary } from "../cluster/load-reporter.js";
 import { LoadService } from "../cluster/load-service.js";
 import type { MemberRecord, MembershipChange } from "../cluster/membership.js";
 import { defineInMemoryActor } from "../src/actor/define.js";
@@ -192,5 +193,34 @@ describe("LoadService (reports over NATS, collected by the leader)", () => {
     clock.advance(1000);
     expect([...a.service.load.shards().keys()]).toEqual([2]);
     a.service.stop();
+  });
+});
+
+describe("LoadReporter's timing", () => {
+  it("samples on the clock's multiples of its interval, so every node's reports cover the same window", () => {
+    const clock = new ManualClock(1234);
+    const runtime = new Runtime({ nodeId: "n", store: new MemoryEventStore(), actors: [ping], clock, partitionOf: shardOf, passivationInterval: 1e9 });
+    const seen: number[] = [];
+    const reporter = new LoadReporter({
+      nc: { publish: () => undefined } as never,
+      cluster: "c",
+      nodeId: "n",
+      clock,
+      log: pino({ level: "silent" }),
+      meter: runtime.meter,
+      every: 1000,
+      owns: () => true,
+    });
+    const report = reporter.report.bind(reporter);
+    reporter.report = () => {
+      seen.push(clock.now());
+      return report();
+    };
+    reporter.start();
+    for (let i = 0; i < 30; i++) clock.advance(100);
+    reporter.stop();
+    expect(seen).toEqual([1234, 2000, 3000, 4000]);
+    expect(untilBoundary(5000, 1000)).toBe(1000);
+    expect(untilBoundary(5999, 1000)).toBe(1);
   });
 });
