@@ -53,4 +53,14 @@ describe("load in shoal status", () => {
     });
     expect(line).toMatch(/n1\s+hot: account "a\.1" 512\/s on n2, shard 3 1200\/s on n2 and 2 more$/);
   });
+
+  it("projection events and load maps read as lines too (a projection event printed undefined)", () => {
+    const at = { cluster: "c", node: "n1", at: 0 };
+    expect(formatEvent({ type: "projection", phase: "stopped", projection: "balances", build: 2, partition: 1, error: "boom", ...at })).toMatch(
+      /n1\s+projection balances b2 partition 1 stopped: boom$/,
+    );
+    expect(formatEvent({ type: "map.published", version: 7, epoch: 1, moves: 4, sample: [], reason: "load", ...at })).toMatch(
+      /map v7 published for load: 4 shards to move$/,
+    );
+  });
 });

@@ -62,13 +62,15 @@ export function formatEvent(e: ClusterEvent): string {
       case "leader.stepped_down":
         return `stepped down (epoch ${e.epoch}): ${e.reason}`;
       case "map.published":
-        return `map v${e.version} published: ${e.moves} shard${e.moves === 1 ? "" : "s"} to move`;
+        return `map v${e.version} published${e.reason === "load" ? " for load" : ""}: ${e.moves} shard${e.moves === 1 ? "" : "s"} to move`;
       case "migration":
         return e.phase === "completed"
           ? `shard ${e.shard} ${e.from} → ${e.to}: ${e.actors} actor${e.actors === 1 ? "" : "s"}, paused ${e.ms} ms${e.tail ? `, ${e.tail} forwarded` : ""}`
           : `shard ${e.shard} ${e.from} → ${e.to} FAILED after ${e.ms} ms: ${e.reason ?? ""}`;
       case "hot":
         return formatHot(e);
+      case "projection":
+        return `projection ${e.projection} b${e.build}${e.partition === undefined ? "" : ` partition ${e.partition}`} ${e.phase}${e.error === undefined ? "" : `: ${e.error}`}`;
     }
   })();
   return `${t}  ${e.node.padEnd(10)}  ${what}`;
