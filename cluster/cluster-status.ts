@@ -1,4 +1,4 @@
-import { Kvm } from "@nats-io/kv";
+import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { UnavailableError } from "../src/errors.js";
 import { clusterBuckets } from "../src/nats-names.js";
@@ -107,6 +107,30 @@ export function singletonSummaries(statuses: readonly NodeStatus[], map: ShardMa
     .map(([type, nodes]) => ({ type, nodes: nodes.sort(), owner: map === undefined ? null : ownerIn(map, type, type) }));
 }
 
+/** The membership records in the members bucket (a record that cannot be read is not a member to show). */
+export async function readMemberRecords(members: Pick<KV, "keys" | "get">): Promise<MemberRecord[]> {
+  const records: MemberRecord[] = [];
+  for await (const key of await members.keys()) {
+    const e = await members.get(key);
+    const record = e !== null && e.operation === "PUT" ? decodeMemberRecord(e.value) : undefined;
+    if (record !== undefined) records.push(record);
+  }
+  return records;
+}
+
+/** The shard map stored in the map bucket (undefined before the first). */
+export async function readStoredMap(mapKv: Pick<KV, "get">): Promise<ShardMap | undefined> {
+  const entry = await mapKv.get("map");
+  return entry !== null && entry.operation === "PUT" ? decodeMap(entry.value) : undefined;
+}
+
+/** The cluster's stored shard map, read by an operator's tool; an error naming the cluster when there is none yet. */
+export async function requireStoredMap(nc: NatsConnection, cluster: string): Promise<ShardMap> {
+  const map = await readStoredMap(await new Kvm(nc).open(clusterBuckets(cluster).map));
+  if (map === undefined) throw new Error(`cluster ${cluster} has no shard map yet`);
+  return map;
+}
+
 /** The map's role groups, each with the members that may host it and its unowned shards. */
 export function groupSummaries(map: ShardMap | undefined, records: readonly MemberRecord[]): GroupSummary[] {
   return (map?.groups ?? []).map((g) => {
@@ -169,14 +193,7 @@ export async function gatherClusterStatus(nc: NatsConnection, cluster: string, t
     }
   };
   const [members, leaderKv, mapKv] = await Promise.all([open(names.members), open(names.leader), open(names.map)]);
-  const records: MemberRecord[] = [];
-  for await (const key of await members.keys()) {
-    const e = await members.get(key);
-    if (e === null || e.operation !== "PUT") continue;
-    // A record we cannot read is not a member we can show.
-    const record = decodeMemberRecord(e.value);
-    if (record !== undefined) records.push(record);
-  }
+  const records = await readMemberRecords(members);
   const leaderEntry = await leaderKv.get("leader");
   let leader: { id?: string; epoch?: number } = {};
   if (leaderEntry !== null && leaderEntry.operation === "PUT") {
@@ -187,8 +204,7 @@ export async function gatherClusterStatus(nc: NatsConnection, cluster: string, t
       leader = {};
     }
   }
-  const mapEntry = await mapKv.get("map");
-  const map = mapEntry !== null && mapEntry.operation === "PUT" ? decodeMap(mapEntry.value) : undefined;
+  const map = await readStoredMap(mapKv);
   const answers = new Map<string, NodeStatus>();
   await Promise.all(
     records.map(async (r) => {

@@ -1,13 +1,11 @@
-import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type ActorState, inspectAt } from "../../cluster/replay.js";
 import { InternalError } from "../../src/errors.js";
-import { clusterBuckets } from "../../src/nats-names.js";
-import { decodeMap } from "../../src/routing/shard-map.js";
 import { mailFromJournal } from "../../src/runtime/outgoing.js";
 import { JetStreamEventStore } from "../../src/store/jetstream.js";
 import { positiveInt } from "../args.js";
 import { actorArgs, operatorArgs, readCluster } from "../read-cluster.js";
+import { requireStoredMap } from "../../cluster/cluster-status.js";
 
 export const inspectUsage = `shoal inspect <type> <id> [--events N] [--json] [--nats URL] [--cluster NAME]
 
@@ -77,9 +75,7 @@ function formatInspect(s: {
 /** The actor's state from its owner, or why there is none. */
 async function ownersView(nc: NatsConnection, cluster: string, key: { type: string; id: string }): Promise<{ state?: ActorState; why?: string }> {
   try {
-    const entry = await (await new Kvm(nc).open(clusterBuckets(cluster).map)).get("map");
-    if (entry === null || entry.operation !== "PUT") return { why: "the cluster has no shard map" };
-    return { state: await inspectAt(nc, cluster, decodeMap(entry.value), key) };
+    return { state: await inspectAt(nc, cluster, await requireStoredMap(nc, cluster), key) };
   } catch (err) {
     return { why: (err as Error).message };
   }

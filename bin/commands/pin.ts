@@ -1,11 +1,9 @@
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { pinApplied } from "../../cluster/cluster-status.js";
-import { decodeMemberRecord, type MemberRecord } from "../../cluster/member-record.js";
+import { pinApplied, readMemberRecords, readStoredMap } from "../../cluster/cluster-status.js";
 import { checkPin, checkTenant, pinKey, type PinRequest } from "../../cluster/pins.js";
 import { decodeJson } from "../../src/codec/json.js";
 import { clusterBuckets } from "../../src/nats-names.js";
-import { decodeMap, type ShardMap } from "../../src/routing/shard-map.js";
 import { UsageError } from "../args.js";
 import { operatorArgs, readCluster } from "../read-cluster.js";
 import { formatTable } from "../table.js";
@@ -91,15 +89,8 @@ async function pinRows(nc: NatsConnection, cluster: string): Promise<PinRow[]> {
   const kv = await openPins(nc, cluster);
   const kvm = new Kvm(nc);
   const names = clusterBuckets(cluster);
-  const mapEntry = await (await kvm.open(names.map)).get("map");
-  const map: ShardMap | undefined = mapEntry !== null && mapEntry.operation === "PUT" ? decodeMap(mapEntry.value) : undefined;
-  const members = await kvm.open(names.members);
-  const records: MemberRecord[] = [];
-  for await (const key of await members.keys()) {
-    const e = await members.get(key);
-    const r = e !== null && e.operation === "PUT" ? decodeMemberRecord(e.value) : undefined;
-    if (r !== undefined) records.push(r);
-  }
+  const map = await readStoredMap(await kvm.open(names.map));
+  const records = await readMemberRecords(await kvm.open(names.members));
   const rows: PinRow[] = [];
   for await (const key of await kv.keys()) {
     const e = await kv.get(key);

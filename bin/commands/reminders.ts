@@ -1,14 +1,13 @@
 import { formatTable } from "../table.js";
-import { Kvm } from "@nats-io/kv";
 import { msgpack } from "../../src/codec/msgpack.js";
 import { silentLogger } from "../../src/log.js";
 import { clusterBuckets } from "../../src/nats-names.js";
 import { KvReminderStorage } from "../../src/reminders/kv-storage.js";
 import type { StoredReminder } from "../../src/reminders/storage.js";
 import { shardIn } from "../../src/routing/actor-shard.js";
-import { decodeMap } from "../../src/routing/shard-map.js";
 import { UsageError } from "../args.js";
 import { actorArgs, operatorArgs, readCluster } from "../read-cluster.js";
+import { requireStoredMap } from "../../cluster/cluster-status.js";
 
 export const remindersUsage = `shoal reminders list <type> <id> [--json] [--nats URL] [--cluster NAME]
 
@@ -28,9 +27,7 @@ export async function runReminders(argv: string[]): Promise<number> {
   const { type, id } = actorArgs(positionals.slice(1), "reminders list");
   return readCluster(values, "shoal-reminders", async (nc, cluster) => {
     const buckets = clusterBuckets(cluster);
-    const entry = await (await new Kvm(nc).open(buckets.map)).get("map");
-    if (entry === null || entry.operation !== "PUT") throw new Error(`cluster ${cluster} has no shard map yet`);
-    const map = decodeMap(entry.value);
+    const map = await requireStoredMap(nc, cluster);
     const storage = await KvReminderStorage.attach({ nc, bucket: buckets.reminders, codec: msgpack, log: silentLogger });
     const list = await storage.listActor(shardIn(map, type, id), type, id);
     return values.json ? JSON.stringify(list.map(shown)) : formatReminders(list);

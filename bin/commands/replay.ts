@@ -1,9 +1,7 @@
-import { Kvm } from "@nats-io/kv";
 import { parseReplay, type ReplayRequest, replayActorAt, replayProjection } from "../../cluster/replay.js";
-import { clusterBuckets } from "../../src/nats-names.js";
-import { decodeMap } from "../../src/routing/shard-map.js";
 import { UsageError } from "../args.js";
 import { actorArgs, operatorArgs, readCluster } from "../read-cluster.js";
+import { requireStoredMap } from "../../cluster/cluster-status.js";
 
 export const replayUsage = `shoal replay actor <type> <id> [--drop-snapshot]
 shoal replay projection <name> --mode checkpoint-only|full-reset [--from SEQ]
@@ -44,9 +42,7 @@ export async function runReplay(argv: string[]): Promise<number> {
     let result: unknown;
     if ("projection" in req) result = await replayProjection(nc, cluster, req);
     else {
-      const entry = await (await new Kvm(nc).open(clusterBuckets(cluster).map)).get("map");
-      if (entry === null || entry.operation !== "PUT") throw new Error(`cluster ${cluster} has no shard map yet`);
-      result = await replayActorAt(nc, cluster, decodeMap(entry.value), req);
+      result = await replayActorAt(nc, cluster, await requireStoredMap(nc, cluster), req);
     }
     return values.json ? JSON.stringify(result) : describe(result as Record<string, unknown>);
   });
