@@ -7,7 +7,7 @@ import { Deadlines, type Expirable } from "../src/runtime/deadlines.js";
 import type { From } from "../src/runtime/outgoing.js";
 import type { ReplyTo } from "../src/reply-to.js";
 import type { ShardMap } from "./placement.js";
-import { groupOf, groupUnhosted, shardIn, type TenantOf } from "../src/routing/actor-shard.js";
+import { groupOf, groupUnhosted, shardInGroup, type TenantOf } from "../src/routing/actor-shard.js";
 import type { Transport } from "./transport.js";
 import { type Held, Lane } from "./lane.js";
 import { type ForwardedAsk, type Mode, modeOf, setMode } from "./wire.js";
@@ -250,7 +250,7 @@ export class Router {
     const map = maps.current();
     if (map === undefined || map.version < minVersion) return { kind: "map", have: map?.version };
     const group = groupOf(map, type);
-    const shard = shardIn(map, type, id, this.opts.tenantOf);
+    const shard = shardInGroup(map, group, type, id, this.opts.tenantOf);
     const owner = map.owners[shard] ?? null;
     if (group === undefined && this.opts.rolesOf?.(type) !== undefined) return { kind: "owner", map, shard };
     if (owner === null) {

@@ -54,12 +54,17 @@ export function groupOf(map: ShardMap, type: string): ShardGroup | undefined {
  * `shardCount`.
  */
 export function shardIn(map: ShardMap, type: string, id: string, tenantOf?: TenantOf): number {
+  return shardInGroup(map, groupOf(map, type), type, id, tenantOf);
+}
+
+/** {@link shardIn} for a caller that has looked up the type's group already (`groupOf`): the router, once per message. */
+export function shardInGroup(map: ShardMap, group: ShardGroup | undefined, type: string, id: string, tenantOf?: TenantOf): number {
   const pins = pinsOf(map, type);
   if (pins !== undefined) {
     const own = pins.get(tenantOf === undefined ? defaultTenant(id) : tenantOf(type, id));
     if (own !== undefined) return own;
   }
-  return (groupOf(map, type)?.base ?? 0) + shardOf(type, id, map.shardCount);
+  return (group?.base ?? 0) + shardOf(type, id, map.shardCount);
 }
 
 /** The node owning actor `(type, id)`'s shard on `map`, or null while it has none. */
